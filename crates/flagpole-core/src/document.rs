@@ -1,0 +1,192 @@
+//! The flag document: the native, human-writable description of a set of flags and
+//! segments, read from JSON or YAML. These are wire types: what a person writes and what
+//! the API stores. Evaluation never reads them directly; [`crate::Snapshot`] compiles them.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::condition::Condition;
+use crate::rule::{Dependency, Rule, Serve};
+
+/// A set of flags and segments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// Format version; 1 is the only one so far.
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// Which semantics the document was written for. `native` unless it was imported
+    /// from Unleash, in which case Unleash's quirks are kept so evaluations match.
+    #[serde(default, skip_serializing_if = "Compat::is_native")]
+    pub compat: Compat,
+    /// Reusable condition lists, by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub segments: IndexMap<String, Segment>,
+    /// The flags, by key.
+    #[serde(default)]
+    pub flags: IndexMap<String, Flag>,
+}
+
+fn default_version() -> u32 {
+    1
+}
+
+impl Default for Document {
+    fn default() -> Document {
+        Document {
+            version: default_version(),
+            compat: Compat::Native,
+            segments: IndexMap::new(),
+            flags: IndexMap::new(),
+        }
+    }
+}
+
+/// Whose semantics a document follows where Flagpole and Unleash differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compat {
+    /// Flagpole's own: transitive dependencies (cycles refused), strict validation.
+    #[default]
+    Native,
+    /// Imported from Unleash: one-level dependencies, unknown operators and strategies
+    /// kept as written (they never match), and Unleash's leniency on malformed input.
+    Unleash,
+}
+
+impl Compat {
+    /// True for [`Compat::Native`].
+    pub fn is_native(&self) -> bool {
+        matches!(self, Compat::Native)
+    }
+}
+
+/// A named, reusable list of conditions; a rule that names it requires all of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+/// One feature flag.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flag {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The type of the values the flag serves.
+    #[serde(rename = "type", default)]
+    pub flag_type: FlagType,
+    /// The named values rules and splits can serve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Configuration per environment; an environment without an entry is off.
+    #[serde(default)]
+    pub environments: IndexMap<String, FlagEnvironment>,
+}
+
+/// The type of a flag's values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagType {
+    #[default]
+    Boolean,
+    String,
+    Number,
+    Json,
+}
+
+impl FlagType {
+    /// The name used in documents and APIs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FlagType::Boolean => "boolean",
+            FlagType::String => "string",
+            FlagType::Number => "number",
+            FlagType::Json => "json",
+        }
+    }
+
+    /// Whether `value` is a value of this type.
+    pub fn accepts(&self, value: &serde_json::Value) -> bool {
+        match self {
+            FlagType::Boolean => value.is_boolean(),
+            FlagType::String => value.is_string(),
+            FlagType::Number => value.is_number(),
+            FlagType::Json => true,
+        }
+    }
+}
+
+/// A named value of a flag.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub name: String,
+    /// The value served with this variant; boolean flags may leave it out (their value
+    /// is whether the flag is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// The Unleash payload type this value was imported from, when the flag type alone
+    /// does not say it (`csv`, or a flag whose variants mixed payload types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_type: Option<String>,
+}
+
+/// A flag's configuration in one environment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagEnvironment {
+    /// The kill switch: when false the flag is off for everyone here.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Tried in order; the first rule that matches decides. With rules present and none
+    /// matching, the flag is off for that context.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// What to serve when the flag is on and no matching rule chose a variant (including
+    /// when there are no rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Serve>,
+    /// Flags that must be in a given state for this one to be on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Dependency>,
+}
+
+impl Document {
+    /// Parses a document from JSON, with the path to the first syntax or type error.
+    pub fn from_json(text: &str) -> Result<Document, crate::Error> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
+            format: "JSON",
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+
+    /// Parses a document from YAML (JSON is YAML too), with the path to the first error.
+    pub fn from_yaml(text: &str) -> Result<Document, crate::Error> {
+        let de = serde_yaml::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
+            format: "YAML",
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+
+    /// Serializes to pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Serializes to YAML.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,65 @@
+//! The crate's one error type.
+
+use std::fmt;
+
+/// Everything that can go wrong reading, validating or compiling flags.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The text is not well-formed JSON/YAML or does not have the document's shape.
+    #[error("{format} at {path}: {message}")]
+    Parse {
+        format: &'static str,
+        path: String,
+        message: String,
+    },
+    /// The document is well-formed but wrong; every problem is listed.
+    #[error("{}", Problems(.0))]
+    Invalid(Vec<Problem>),
+    /// An evaluation context that cannot be read.
+    #[error("invalid context: {0}")]
+    Context(String),
+    /// An imported document in another format that cannot be represented.
+    #[error("cannot import {format}: {message}")]
+    Import {
+        format: &'static str,
+        message: String,
+    },
+}
+
+/// One validation problem: where, and what is expected there.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// Path to the offending value, e.g. `flags.new_ui.environments.production.rules[2]`.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+struct Problems<'a>(&'a [Problem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The validation problems, if that is what this is.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Error::Invalid(p) => p,
+            _ => &[],
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Flagpole's core: the flag model, its validation, the Unleash and seed formats, and the
+//! evaluation engine.
+//!
+//! This crate is pure: no I/O, no async, no clock reads, no randomness of its own. A
+//! [`Document`] is compiled into an immutable [`Snapshot`] for one environment; evaluating
+//! is a function of (snapshot, flag key, [`Context`], now, [`RandomSource`]) to an
+//! [`Evaluation`], and does not allocate.
+
+mod condition;
+mod context;
+mod document;
+mod error;
+mod evaluate;
+pub mod formats;
+pub mod hash;
+mod matcher;
+mod random;
+mod rule;
+mod snapshot;
+mod validate;
+
+pub use condition::{Condition, Operator};
+pub use context::Context;
+pub use document::{Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant};
+pub use error::{Error, Problem};
+pub use evaluate::{ErrorCode, Evaluation, Reason};
+pub use random::{RandomSource, SplitMix64};
+pub use rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVariant};
+pub use snapshot::Snapshot;
+pub use validate::{check_environment_name, check_key, validate, MAX_KEY_LEN};

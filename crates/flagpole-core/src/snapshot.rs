@@ -1,0 +1,278 @@
+//! The compiled snapshot: one environment of a validated document, turned into the
+//! structures evaluation reads. Immutable once built; the server swaps whole snapshots.
+
+use ahash::AHashMap;
+use serde_json::Value;
+
+use crate::document::{Compat, Document, FlagType};
+use crate::hash::{Murmur3, VARIANT_SEED};
+use crate::matcher::{Attr, Matcher, ValueSet};
+use crate::rule::{Rule, Serve};
+use crate::validate::validate;
+
+/// An immutable, evaluation-ready view of one environment of a document.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub(crate) environment: Box<str>,
+    pub(crate) compat: Compat,
+    pub(crate) index: AHashMap<Box<str>, usize>,
+    pub(crate) flags: Vec<CompiledFlag>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledFlag {
+    pub key: Box<str>,
+    pub flag_type: FlagType,
+    pub enabled: bool,
+    /// Unleash refuses the whole flag for some malformed rules; such a flag is off.
+    pub poisoned: bool,
+    pub rules: Vec<CompiledRule>,
+    pub default: Option<CompiledServe>,
+    pub dependencies: Vec<CompiledDependency>,
+    pub variants: Vec<CompiledVariant>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledVariant {
+    pub name: Box<str>,
+    pub value: Option<Value>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub name: Option<Box<str>>,
+    pub never: bool,
+    pub matchers: Vec<Matcher>,
+    pub rollout: Option<CompiledRollout>,
+    pub serve: Option<CompiledServe>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRollout {
+    pub percentage: u32,
+    pub stickiness: Stickiness,
+    pub prefix: Murmur3,
+}
+
+#[derive(Debug)]
+pub(crate) enum Stickiness {
+    /// User id, then session id, then random.
+    Default,
+    Random,
+    Attr(Attr),
+}
+
+impl Stickiness {
+    fn new(name: Option<&str>) -> Stickiness {
+        match name {
+            None | Some("default") => Stickiness::Default,
+            Some("random") => Stickiness::Random,
+            Some(other) => Stickiness::Attr(Attr::new(other)),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum CompiledServe {
+    Variant(usize),
+    Split(Split),
+}
+
+#[derive(Debug)]
+pub(crate) struct Split {
+    /// (variant index, cumulative weight), in order.
+    pub shares: Vec<(usize, u32)>,
+    pub total: u32,
+    pub overrides: Vec<(Attr, ValueSet, usize)>,
+    pub stickiness: Stickiness,
+    pub prefix: Murmur3,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledDependency {
+    pub flag: Option<usize>,
+    pub enabled: bool,
+    pub variants: Vec<Box<str>>,
+}
+
+impl Snapshot {
+    /// Validates `doc` and compiles its `environment`. Flags without configuration for
+    /// the environment are present and off.
+    pub fn compile(doc: &Document, environment: &str) -> Result<Snapshot, crate::Error> {
+        validate(doc)?;
+        Ok(Snapshot::compile_valid(doc, environment))
+    }
+
+    /// Compiles without validating again; `doc` must have passed [`validate`].
+    pub(crate) fn compile_valid(doc: &Document, environment: &str) -> Snapshot {
+        let index: AHashMap<Box<str>, usize> = doc
+            .flags
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str().into(), i))
+            .collect();
+        let flags = doc
+            .flags
+            .iter()
+            .map(|(key, flag)| {
+                let variants: Vec<CompiledVariant> = flag
+                    .variants
+                    .iter()
+                    .map(|v| CompiledVariant {
+                        name: v.name.as_str().into(),
+                        value: v.value.clone(),
+                    })
+                    .collect();
+                let variant_index = |name: &str| flag.variants.iter().position(|v| v.name == name);
+                let mut compiled = CompiledFlag {
+                    key: key.as_str().into(),
+                    flag_type: flag.flag_type,
+                    enabled: false,
+                    poisoned: false,
+                    rules: Vec::new(),
+                    default: None,
+                    dependencies: Vec::new(),
+                    variants: Vec::new(),
+                };
+                if let Some(env) = flag.environments.get(environment) {
+                    compiled.enabled = env.enabled;
+                    for rule in &env.rules {
+                        match compile_rule(doc, key, rule, &variant_index) {
+                            Some(r) => compiled.rules.push(r),
+                            None => compiled.poisoned = true,
+                        }
+                    }
+                    compiled.default = env
+                        .default
+                        .as_ref()
+                        .and_then(|s| compile_serve(s, key, None, &variant_index));
+                    compiled.dependencies = env
+                        .depends_on
+                        .iter()
+                        .map(|d| CompiledDependency {
+                            flag: index.get(d.flag.as_str()).copied(),
+                            enabled: d.enabled,
+                            variants: d.variants.iter().map(|v| v.as_str().into()).collect(),
+                        })
+                        .collect();
+                }
+                compiled.variants = variants;
+                compiled
+            })
+            .collect();
+        Snapshot {
+            environment: environment.into(),
+            compat: doc.compat,
+            index,
+            flags,
+        }
+    }
+
+    /// The environment this snapshot evaluates.
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// Whether a flag with this key exists.
+    pub fn contains(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// The flag keys, in document order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.flags.iter().map(|f| &*f.key)
+    }
+
+    /// Number of flags.
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    /// Whether there are no flags.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+}
+
+/// Compiles a rule; `None` when Unleash would refuse the whole flag because of it.
+fn compile_rule(
+    doc: &Document,
+    flag_key: &str,
+    rule: &Rule,
+    variant_index: &dyn Fn(&str) -> Option<usize>,
+) -> Option<CompiledRule> {
+    let mut matchers = Vec::with_capacity(rule.conditions.len());
+    let segment_conditions = rule.segments.iter().map(|name| doc.segments.get(name));
+    for segment in segment_conditions {
+        // A missing segment only survives validation in Unleash documents, where it
+        // makes the flag unusable.
+        segment?;
+    }
+    let all_conditions = rule.conditions.iter().chain(
+        rule.segments
+            .iter()
+            .filter_map(|name| doc.segments.get(name))
+            .flat_map(|s| s.conditions.iter()),
+    );
+    let mut never = rule.strategy.is_some();
+    for c in all_conditions {
+        match Matcher::compile(c, doc.compat) {
+            Ok(m) => matchers.push(m),
+            Err(e) if e.poisons => return None,
+            Err(_) => never = true,
+        }
+    }
+    let group = rule.group_id.as_deref().unwrap_or(flag_key);
+    let rollout = match rule.rollout {
+        None => None,
+        Some(p) if (0..=100).contains(&p) => Some(CompiledRollout {
+            percentage: p as u32,
+            stickiness: Stickiness::new(rule.stickiness.as_deref()),
+            prefix: Murmur3::with_prefix(group, 0),
+        }),
+        Some(_) => return None,
+    };
+    let serve = rule
+        .serve
+        .as_ref()
+        .and_then(|s| compile_serve(s, group, rule.stickiness.as_deref(), variant_index));
+    Some(CompiledRule {
+        name: rule.name.as_deref().map(Into::into),
+        never,
+        matchers,
+        rollout,
+        serve,
+    })
+}
+
+fn compile_serve(
+    serve: &Serve,
+    group: &str,
+    rule_stickiness: Option<&str>,
+    variant_index: &dyn Fn(&str) -> Option<usize>,
+) -> Option<CompiledServe> {
+    if let Some(name) = &serve.variant {
+        return variant_index(name).map(CompiledServe::Variant);
+    }
+    let mut shares = Vec::with_capacity(serve.split.len());
+    let mut overrides = Vec::new();
+    let mut total: u32 = 0;
+    for w in &serve.split {
+        let idx = variant_index(&w.variant)?;
+        total = total.saturating_add(w.weight.clamp(0, u32::MAX as i64) as u32);
+        shares.push((idx, total));
+        for o in &w.overrides {
+            overrides.push((Attr::new(&o.attribute), ValueSet::new(&o.values), idx));
+        }
+    }
+    if shares.is_empty() || total == 0 {
+        return None;
+    }
+    Some(CompiledServe::Split(Split {
+        shares,
+        total,
+        overrides,
+        stickiness: Stickiness::new(serve.stickiness.as_deref().or(rule_stickiness)),
+        prefix: Murmur3::with_prefix(group, VARIANT_SEED),
+    }))
+}

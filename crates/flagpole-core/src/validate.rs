@@ -1,0 +1,368 @@
+//! Validation: every problem in a document, each with its path and what is expected.
+
+use std::collections::HashSet;
+
+use crate::condition::Condition;
+use crate::document::{Compat, Document, Flag, FlagType};
+use crate::error::{Error, Problem};
+use crate::matcher::Matcher;
+use crate::rule::{Rule, Serve};
+
+/// Longest flag, segment, variant or environment name accepted.
+pub const MAX_KEY_LEN: usize = 200;
+
+/// Checks a document; `Err` lists every problem found.
+pub fn validate(doc: &Document) -> Result<(), Error> {
+    let mut v = Validator {
+        doc,
+        problems: Vec::new(),
+    };
+    v.document();
+    if v.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(v.problems))
+    }
+}
+
+/// Checks a name used as a key: non-empty, at most [`MAX_KEY_LEN`] characters, no
+/// control characters or surrounding spaces. Returns what is wrong.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if key.chars().count() > MAX_KEY_LEN {
+        return Err(format!(
+            "is {} characters long (at most {MAX_KEY_LEN} allowed)",
+            key.chars().count()
+        ));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(format!("{key:?} contains control characters"));
+    }
+    if key.trim() != key {
+        return Err(format!("{key:?} has leading or trailing spaces"));
+    }
+    Ok(())
+}
+
+struct Validator<'d> {
+    doc: &'d Document,
+    problems: Vec<Problem>,
+}
+
+impl<'d> Validator<'d> {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn native(&self) -> bool {
+        self.doc.compat == Compat::Native
+    }
+
+    fn document(&mut self) {
+        if self.doc.version != 1 {
+            self.problem(
+                "version",
+                format!("unsupported version {} (expected 1)", self.doc.version),
+            );
+        }
+        for (name, segment) in &self.doc.segments {
+            let path = format!("segments.{name}");
+            if let Err(e) = check_key(name) {
+                self.problem(&path, format!("segment name {e}"));
+            }
+            for (i, c) in segment.conditions.iter().enumerate() {
+                self.condition(&format!("{path}.conditions[{i}]"), c);
+            }
+        }
+        for (key, flag) in &self.doc.flags {
+            self.flag(key, flag);
+        }
+        if self.native() {
+            self.cycles();
+        }
+    }
+
+    fn flag(&mut self, key: &str, flag: &Flag) {
+        let path = format!("flags.{key}");
+        if let Err(e) = check_key(key) {
+            self.problem(&path, format!("flag key {e}"));
+        }
+        let mut names = HashSet::new();
+        for (i, variant) in flag.variants.iter().enumerate() {
+            let vpath = format!("{path}.variants[{i}]");
+            if let Err(e) = check_key(&variant.name) {
+                self.problem(format!("{vpath}.name"), format!("variant name {e}"));
+            }
+            if !names.insert(variant.name.as_str()) {
+                self.problem(
+                    format!("{vpath}.name"),
+                    format!("variant {:?} is defined twice", variant.name),
+                );
+            }
+            match &variant.value {
+                Some(value) if variant.payload_type.is_none() && !flag.flag_type.accepts(value) => {
+                    self.problem(
+                        format!("{vpath}.value"),
+                        format!(
+                            "{value} is not a {} (the flag's type is {})",
+                            flag.flag_type.as_str(),
+                            flag.flag_type.as_str()
+                        ),
+                    )
+                }
+                None if flag.flag_type != FlagType::Boolean && self.native() => self.problem(
+                    format!("{vpath}.value"),
+                    format!("a {} flag's variants need a value", flag.flag_type.as_str()),
+                ),
+                _ => {}
+            }
+        }
+        for (env_name, env) in &flag.environments {
+            let epath = format!("{path}.environments.{env_name}");
+            if let Err(e) = check_environment_name(env_name) {
+                self.problem(&epath, e);
+            }
+            for (i, rule) in env.rules.iter().enumerate() {
+                self.rule(&format!("{epath}.rules[{i}]"), rule, flag);
+            }
+            if let Some(serve) = &env.default {
+                self.serve(&format!("{epath}.default"), serve, flag);
+            }
+            for (i, dep) in env.depends_on.iter().enumerate() {
+                let dpath = format!("{epath}.depends_on[{i}]");
+                if !self.native() {
+                    // Unleash evaluates a missing parent or variant as unmet.
+                    continue;
+                }
+                match self.doc.flags.get(&dep.flag) {
+                    None => self.problem(
+                        format!("{dpath}.flag"),
+                        format!(
+                            "depends on {:?}, which is not a flag in this document",
+                            dep.flag
+                        ),
+                    ),
+                    Some(_) if dep.flag == key => {
+                        self.problem(format!("{dpath}.flag"), "a flag cannot depend on itself")
+                    }
+                    Some(parent) => {
+                        for (j, v) in dep.variants.iter().enumerate() {
+                            if !parent.variants.iter().any(|pv| &pv.name == v) {
+                                self.problem(
+                                    format!("{dpath}.variants[{j}]"),
+                                    format!("{:?} has no variant {v:?}", dep.flag),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn rule(&mut self, path: &str, rule: &Rule, flag: &Flag) {
+        for (i, c) in rule.conditions.iter().enumerate() {
+            self.condition(&format!("{path}.conditions[{i}]"), c);
+        }
+        for (i, s) in rule.segments.iter().enumerate() {
+            if !self.doc.segments.contains_key(s) && self.native() {
+                let known: Vec<&str> = self.doc.segments.keys().map(String::as_str).collect();
+                self.problem(
+                    format!("{path}.segments[{i}]"),
+                    format!("unknown segment {s:?} (defined: {})", list_or_none(&known)),
+                );
+            }
+        }
+        if let Some(p) = rule.rollout {
+            if !(0..=100).contains(&p) && self.native() {
+                self.problem(
+                    format!("{path}.rollout"),
+                    format!("rollout {p} is out of range (expected a percentage from 0 to 100)"),
+                );
+            }
+        }
+        if let Some(s) = &rule.stickiness {
+            if s.is_empty() {
+                self.problem(
+                    format!("{path}.stickiness"),
+                    "must be `default`, `random` or an attribute name",
+                );
+            }
+        }
+        if let Some(strategy) = &rule.strategy {
+            if self.native() {
+                self.problem(
+                    format!("{path}.strategy"),
+                    format!(
+                        "custom strategy {:?} is only kept in documents imported from Unleash (compat: unleash)",
+                        strategy.name
+                    ),
+                );
+            }
+        }
+        if let Some(serve) = &rule.serve {
+            self.serve(&format!("{path}.serve"), serve, flag);
+        }
+    }
+
+    fn serve(&mut self, path: &str, serve: &Serve, flag: &Flag) {
+        let known: Vec<&str> = flag.variants.iter().map(|v| v.name.as_str()).collect();
+        let check_variant = |this: &mut Self, vpath: String, name: &str| {
+            if !known.contains(&name) {
+                this.problem(
+                    vpath,
+                    format!(
+                        "unknown variant {name:?} (the flag's variants: {})",
+                        list_or_none(&known)
+                    ),
+                );
+            }
+        };
+        match (&serve.variant, serve.split.is_empty()) {
+            (Some(_), false) => {
+                self.problem(path, "give either `variant` or `split`, not both");
+            }
+            (None, true) if self.native() => {
+                self.problem(
+                    path,
+                    "give a `variant` to serve or a `split` between variants",
+                );
+            }
+            (Some(name), true) => check_variant(self, format!("{path}.variant"), name),
+            _ => {}
+        }
+        let mut total: i64 = 0;
+        for (i, w) in serve.split.iter().enumerate() {
+            let wpath = format!("{path}.split[{i}]");
+            check_variant(self, format!("{wpath}.variant"), &w.variant);
+            if w.weight < 0 || w.weight > 1_000_000 {
+                self.problem(
+                    format!("{wpath}.weight"),
+                    format!(
+                        "weight {} is out of range (expected 0 to 1000000)",
+                        w.weight
+                    ),
+                );
+            } else {
+                total += w.weight;
+            }
+            for (j, o) in w.overrides.iter().enumerate() {
+                if o.attribute.is_empty() {
+                    self.problem(
+                        format!("{wpath}.overrides[{j}].attribute"),
+                        "must not be empty",
+                    );
+                }
+            }
+        }
+        if !serve.split.is_empty() && total == 0 {
+            self.problem(
+                format!("{path}.split"),
+                "the weights add up to 0 (at least one weight must be positive)",
+            );
+        }
+    }
+
+    fn condition(&mut self, path: &str, c: &Condition) {
+        if let Err(e) = Matcher::compile(c, self.doc.compat) {
+            if self.native() {
+                self.problem(format!("{path}.{}", e.field), e.message);
+            }
+        }
+    }
+
+    /// Dependency cycles, each reported once at the flag where it was found.
+    fn cycles(&mut self) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Active,
+            Done,
+        }
+        let keys: Vec<&String> = self.doc.flags.keys().collect();
+        let edges: Vec<Vec<usize>> = self
+            .doc
+            .flags
+            .values()
+            .map(|f| {
+                let mut out: Vec<usize> = f
+                    .environments
+                    .values()
+                    .flat_map(|e| e.depends_on.iter())
+                    .filter_map(|d| self.doc.flags.get_index_of(&d.flag))
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect();
+        let mut marks = vec![Mark::New; keys.len()];
+        let mut found = Vec::new();
+        for start in 0..keys.len() {
+            if marks[start] != Mark::New {
+                continue;
+            }
+            // Iterative depth-first search keeping the current path.
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            marks[start] = Mark::Active;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some(&child) = edges[node].get(*next) {
+                    *next += 1;
+                    match marks[child] {
+                        Mark::New => {
+                            marks[child] = Mark::Active;
+                            stack.push((child, 0));
+                        }
+                        Mark::Active if child != node => {
+                            let from = stack.iter().position(|(n, _)| *n == child).unwrap_or(0);
+                            let mut cycle: Vec<&str> = stack[from..]
+                                .iter()
+                                .map(|(n, _)| keys[*n].as_str())
+                                .collect();
+                            cycle.push(keys[child]);
+                            found.push((keys[child].clone(), cycle.join(" -> ")));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    marks[node] = Mark::Done;
+                    stack.pop();
+                }
+            }
+        }
+        for (key, cycle) in found {
+            self.problem(
+                format!("flags.{key}.environments"),
+                format!("dependency cycle: {cycle}"),
+            );
+        }
+    }
+}
+
+/// Checks an environment name: letters, digits, `-` and `_`, at most 100 characters.
+pub fn check_environment_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 100
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "environment name {name:?} is invalid (expected 1 to 100 letters, digits, '-' or '_')"
+        ));
+    }
+    Ok(())
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}

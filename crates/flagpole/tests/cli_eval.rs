@@ -1,0 +1,167 @@
+//! `flagpole eval` end to end: output for one context and many, and clear errors.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+fn flagpole(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flagpole"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("run flagpole")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn evaluates_every_flag_for_one_context() {
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        "examples/flags.yaml",
+        "--context",
+        r#"{"userId": "123", "email": "ana@ourco.com"}"#,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o), @r###"
+    {"enabled":true,"flag":"new_ui","reason":"TARGETING_MATCH","rule":0,"value":true,"variant":null}
+    {"enabled":true,"flag":"checkout_button","reason":"SPLIT","value":"#0000ff","variant":"blue"}
+    {"enabled":false,"flag":"payments_v2","reason":"DISABLED","value":false,"variant":null}
+    "###);
+}
+
+#[test]
+fn evaluates_many_contexts_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contexts.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, r#"{{"userId": "10"}}"#).unwrap();
+    writeln!(f, r#"{{"userId": "123", "beta": true}}"#).unwrap();
+    writeln!(f, r#"{{"userId": "123"}}"#).unwrap();
+    drop(f);
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        "examples/flags.yaml",
+        "--contexts",
+        path.to_str().unwrap(),
+        "--flag",
+        "new_ui",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o), @r###"
+    {"enabled":true,"flag":"new_ui","line":1,"reason":"TARGETING_MATCH","rule":2,"value":true,"variant":null}
+    {"enabled":true,"flag":"new_ui","line":2,"reason":"TARGETING_MATCH","rule":1,"value":true,"variant":null}
+    {"enabled":false,"flag":"new_ui","line":3,"reason":"DEFAULT","value":false,"variant":null}
+    "###);
+}
+
+#[test]
+fn reads_unleash_and_seed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("flags.json");
+    std::fs::write(
+        &seed,
+        r#"{"some_feature": {"enabled": true, "rollout": 50}}"#,
+    )
+    .unwrap();
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        seed.to_str().unwrap(),
+        "--format",
+        "seed",
+        "--context",
+        r#"{"userId": "1"}"#,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(r#""flag":"some_feature""#));
+    let unleash = dir.path().join("features.json");
+    std::fs::write(
+        &unleash,
+        r#"{"version": 2, "features": [{"name": "f", "enabled": true, "strategies": [{"name": "userWithId", "parameters": {"userIds": "1, 2"}}]}]}"#,
+    )
+    .unwrap();
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        unleash.to_str().unwrap(),
+        "--format",
+        "unleash",
+        "--context",
+        r#"{"userId": "2"}"#,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(r#""enabled":true"#), "{}", stdout(&o));
+}
+
+#[test]
+fn broken_input_gets_the_message_and_a_failure_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "flags:\n  f:\n    environments:\n      production:\n        rules:\n          - rollout: 500\n",
+    )
+    .unwrap();
+    let o = flagpole(&["eval", "--flags", bad.to_str().unwrap(), "--context", "{}"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "flags.f.environments.production.rules[0].rollout: rollout 500 is out of range"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        "examples/flags.yaml",
+        "--context",
+        "{not json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--context is not a valid context"),
+        "{}",
+        stderr(&o)
+    );
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        "examples/flags.yaml",
+        "--context",
+        r#"{"a": [1]}"#,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("must be a string, number or boolean"),
+        "{}",
+        stderr(&o)
+    );
+    let o = flagpole(&[
+        "eval",
+        "--flags",
+        "examples/flags.yaml",
+        "--context",
+        "{}",
+        "--flag",
+        "nope",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no flag \"nope\""), "{}", stderr(&o));
+    let o = flagpole(&["eval", "--flags", "/nonexistent.yaml", "--context", "{}"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read /nonexistent.yaml"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"));
+}

@@ -115,6 +115,7 @@ struct Served {
 impl Snapshot {
     /// Evaluates one flag. An unknown key gives `enabled: false`, reason `ERROR` and
     /// [`ErrorCode::FlagNotFound`].
+    #[inline]
     pub fn evaluate<'s>(
         &'s self,
         key: &str,
@@ -153,8 +154,14 @@ impl Snapshot {
         if !flag.enabled || flag.poisoned {
             return Evaluation::new(flag, false, Reason::Disabled);
         }
-        if !self.dependencies_hold(flag, ctx, now, rng) {
+        if !flag.dependencies.is_empty() && !self.dependencies_hold(flag, ctx, now, rng) {
             return Evaluation::new(flag, false, Reason::PrerequisiteFailed);
+        }
+        if flag.rules.is_empty() {
+            return match &flag.default {
+                None => Evaluation::new(flag, true, Reason::Default),
+                Some(s) => self.served(flag, choose(s, ctx, rng), Reason::Default),
+            };
         }
         match self.first_match(flag, ctx, now, rng) {
             Some((index, rule)) => {
@@ -164,10 +171,6 @@ impl Snapshot {
                 e.rule_index = Some(index);
                 e.rule_name = rule.name.as_deref();
                 e
-            }
-            None if flag.rules.is_empty() => {
-                let served = flag.default.as_ref().and_then(|s| choose(s, ctx, rng));
-                self.served(flag, served, Reason::Default)
             }
             None => Evaluation::new(flag, false, Reason::Default),
         }

@@ -278,7 +278,18 @@ pub fn from_client_features(
     for s in &features.segments {
         let name = match &s.name {
             Some(n) if !n.is_empty() && !doc.segments.contains_key(n) => n.clone(),
-            _ => format!("segment-{}", s.id),
+            // Unnamed, or its name taken: `segment-{id}`, made unique so that it cannot
+            // replace a segment already named so.
+            _ => {
+                let base = format!("segment-{}", s.id);
+                let mut name = base.clone();
+                let mut n = 1;
+                while doc.segments.contains_key(&name) {
+                    n += 1;
+                    name = format!("{base}-{n}");
+                }
+                name
+            }
         };
         segment_names.insert(s.id, name.clone());
         doc.segments.insert(
@@ -630,18 +641,32 @@ fn strategy(key: &str, flag: &Flag, r: &Rule, segment_ids: &IndexMap<&str, i64>)
     }
     let stickiness = r.stickiness.clone().unwrap_or_else(|| "default".into());
     let group = r.group_id.clone().unwrap_or_else(|| key.to_string());
-    match r.rollout {
-        Some(p) => {
+    // Unleash splits strategy variants on the strategy's `stickiness`; only its legacy
+    // rollouts roll out on one attribute and split on `default`.
+    let split = r.serve.as_ref().and_then(|sv| sv.stickiness.as_deref());
+    let legacy = match (stickiness.as_str(), split) {
+        ("userId", Some("default")) => Some("gradualRolloutUserId"),
+        ("sessionId", Some("default")) => Some("gradualRolloutSessionId"),
+        ("random", Some("default")) => Some("gradualRolloutRandom"),
+        _ => None,
+    };
+    match (r.rollout, legacy) {
+        (Some(p), Some(name)) => {
+            s.name = name.into();
+            s.parameters.insert("percentage".into(), p.to_string());
+        }
+        (Some(p), None) => {
             s.name = "flexibleRollout".into();
             s.parameters.insert("rollout".into(), p.to_string());
             s.parameters.insert("stickiness".into(), stickiness);
         }
-        None => {
+        (None, _) => {
             // Everyone: Unleash's default strategy, with the split's stickiness.
             s.name = "default".into();
-            let split = r.serve.as_ref().and_then(|sv| sv.stickiness.clone());
-            s.parameters
-                .insert("stickiness".into(), split.unwrap_or(stickiness));
+            s.parameters.insert(
+                "stickiness".into(),
+                split.map_or(stickiness, str::to_string),
+            );
         }
     }
     s.parameters.insert("groupId".into(), group);

@@ -1,0 +1,134 @@
+//! The server's one error type, and the one place errors become HTTP responses:
+//! `{"code": "...", "message": "...", "field"?: "...", "problems"?: [...]}` with a stable
+//! snake_case `code`. Server errors are logged once and answered without internals.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use flagpole_core::Problem;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed: a body, path or query that cannot be read.
+    #[error("{message}")]
+    BadRequest {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    /// The request is well-formed but the change it asks for is invalid.
+    #[error("the change is invalid")]
+    Invalid(Vec<Problem>),
+    #[error("{kind} {name:?} not found")]
+    NotFound { kind: &'static str, name: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this update must say which version it is based on: a `version` field or an If-Match header")]
+    VersionRequired,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("storage failed")]
+    Store(#[from] flagpole_store::Error),
+    /// The stored configuration does not compile; should never happen since every write
+    /// is validated first.
+    #[error("the stored configuration is invalid")]
+    Stored(#[source] flagpole_core::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(
+        code: &'static str,
+        message: impl Into<String>,
+        field: Option<String>,
+    ) -> ApiError {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+            field,
+        }
+    }
+
+    /// The HTTP status and stable code of each error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use flagpole_store::Error as S;
+        match self {
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::NotFound { .. } | ApiError::Store(S::NotFound { .. }) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            ApiError::Conflict(_) | ApiError::Store(S::Conflict { .. }) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            ApiError::VersionRequired => (StatusCode::PRECONDITION_REQUIRED, "version_required"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::Store(_) | ApiError::Stored(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        }
+    }
+
+    /// The message shown to the caller; server errors hide their internals.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(
+                inner @ (flagpole_store::Error::NotFound { .. }
+                | flagpole_store::Error::Conflict { .. }),
+            ) => inner.to_string(),
+            ApiError::Store(_) | ApiError::Stored(_) => "internal error; see the server log".into(),
+            ApiError::Invalid(problems) => match problems.as_slice() {
+                [one] => one.to_string(),
+                many => format!("{} problems; see `problems`", many.len()),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<flagpole_core::Error> for ApiError {
+    fn from(e: flagpole_core::Error) -> ApiError {
+        match e {
+            flagpole_core::Error::Invalid(problems) => ApiError::Invalid(problems),
+            flagpole_core::Error::Parse { ref path, .. } => {
+                let field = (!path.is_empty() && path != ".").then(|| path.clone());
+                ApiError::bad_request("invalid_body", e.to_string(), field)
+            }
+            flagpole_core::Error::Context(message) => {
+                ApiError::bad_request("invalid_context", message, None)
+            }
+            flagpole_core::Error::Import { .. } => ApiError::Invalid(vec![Problem {
+                path: String::new(),
+                message: e.to_string(),
+            }]),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let mut body = json!({"code": code, "message": self.public_message()});
+        match &self {
+            ApiError::BadRequest { field: Some(f), .. } => body["field"] = json!(f),
+            ApiError::Invalid(problems) => {
+                if let [one] = problems.as_slice() {
+                    if !one.path.is_empty() {
+                        body["field"] = json!(one.path);
+                    }
+                }
+                body["problems"] = json!(problems);
+            }
+            _ => {}
+        }
+        (status, Json(body)).into_response()
+    }
+}

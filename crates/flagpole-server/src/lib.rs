@@ -1,0 +1,15 @@
+//! Flagpole's HTTP server: the native API under `/api/v1`, the seed service's API under
+//! `/flags`, health and metrics. Reads evaluate from an immutable snapshot swapped
+//! atomically after every committed write; they never wait on the database.
+
+mod error;
+mod extract;
+mod published;
+mod routes;
+mod state;
+pub mod telemetry;
+
+pub use error::ApiError;
+pub use published::Published;
+pub use routes::app;
+pub use state::{AppState, ServerConfig};

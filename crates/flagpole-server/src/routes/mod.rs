@@ -1,0 +1,48 @@
+//! The HTTP surface. Each area has a `router()`; [`app`] composes them with the
+//! middleware every route shares.
+
+mod environments;
+mod evaluate;
+mod flags;
+mod health;
+mod history;
+mod resources;
+mod seed;
+mod segments;
+mod transfer;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+use crate::telemetry;
+
+/// The whole application, ready to serve or to call with `oneshot` in tests.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(environments::router())
+        .merge(flags::router())
+        .merge(segments::router())
+        .merge(evaluate::router())
+        .merge(history::router())
+        .merge(transfer::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(seed::router())
+        .merge(health::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(telemetry::track_requests))
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(telemetry::panic_response))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> crate::ApiError {
+    crate::ApiError::NotFound {
+        kind: "route",
+        name: uri.path().to_string(),
+    }
+}

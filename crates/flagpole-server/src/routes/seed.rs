@@ -1,0 +1,221 @@
+//! The seed service's API, byte for byte: `GET /flags/{name}?user_id=…` and
+//! `POST /flags/{name}?enabled=…&rollout_percentage=…`, on one environment. Unlike the
+//! seed, nonsense input is refused with 422 and nothing is written. Errors keep FastAPI's
+//! shape: `{"detail": …}`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use flagpole_core::formats::seed::seed_flag;
+use flagpole_core::{check_key, Context, Flag, FlagEnvironment, FlagType, Rule};
+use flagpole_store::{Change, Expect};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/flags/{name}", get(get_flag).post(set_flag))
+}
+
+#[derive(Serialize)]
+struct FlagState<'a> {
+    flag: &'a str,
+    enabled: bool,
+}
+
+/// An error in the seed's (FastAPI's) shape.
+enum SeedError {
+    NotFound,
+    /// 422 with FastAPI's validation detail list.
+    Invalid(Vec<serde_json::Value>),
+    Conflict(String),
+    Api(ApiError),
+}
+
+impl IntoResponse for SeedError {
+    fn into_response(self) -> Response {
+        match self {
+            SeedError::NotFound => (
+                StatusCode::NOT_FOUND,
+                Json(json!({"detail": "Flag not found"})),
+            )
+                .into_response(),
+            SeedError::Invalid(detail) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"detail": detail})),
+            )
+                .into_response(),
+            SeedError::Conflict(message) => {
+                (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response()
+            }
+            SeedError::Api(e) => e.into_response(),
+        }
+    }
+}
+
+impl From<ApiError> for SeedError {
+    fn from(e: ApiError) -> SeedError {
+        match e {
+            ApiError::Invalid(problems) => SeedError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| json!({"loc": ["body", p.path], "msg": p.message, "type": "value_error"}))
+                    .collect(),
+            ),
+            ApiError::Conflict(m) => SeedError::Conflict(m),
+            other => SeedError::Api(other),
+        }
+    }
+}
+
+fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>) -> SeedError {
+    SeedError::Invalid(vec![
+        json!({"loc": ["query", param], "msg": msg, "type": kind, "input": input}),
+    ])
+}
+
+async fn get_flag(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, SeedError> {
+    let published = state.published();
+    let env = &state.config().seed_environment;
+    let snapshot = published.snapshot(env).map_err(SeedError::Api)?;
+    if !snapshot.contains(&name) {
+        return Err(SeedError::NotFound);
+    }
+    let enabled = match query.get("user_id").filter(|u| !u.is_empty()) {
+        // As in the seed: without a user id, the flag's on/off state.
+        None => published.document.flags[&name]
+            .environments
+            .get(env)
+            .is_some_and(|e| e.enabled),
+        Some(user) => {
+            let ctx = Context::with_user(user.as_str());
+            let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
+            crate::telemetry::count_evaluation(env, &name, &e);
+            e.enabled
+        }
+    };
+    Ok(Json(FlagState {
+        flag: &name,
+        enabled,
+    })
+    .into_response())
+}
+
+/// Reads a boolean the way FastAPI does.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+async fn set_flag(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, SeedError> {
+    let mut problems = Vec::new();
+    let enabled = match query.get("enabled") {
+        None => {
+            problems.push(json!({"loc": ["query", "enabled"], "msg": "Field required", "type": "missing", "input": null}));
+            None
+        }
+        Some(raw) => match parse_bool(raw) {
+            Some(b) => Some(b),
+            None => {
+                problems.push(json!({"loc": ["query", "enabled"], "msg": format!("Input should be a valid boolean (true or false), not {raw:?}"), "type": "bool_parsing", "input": raw}));
+                None
+            }
+        },
+    };
+    let rollout = match query.get("rollout_percentage") {
+        None => Some(100),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(p) if (0..=100).contains(&p) => Some(p),
+            Ok(p) => {
+                problems.push(json!({"loc": ["query", "rollout_percentage"], "msg": format!("rollout_percentage must be between 0 and 100, not {p}"), "type": "out_of_range", "input": raw}));
+                None
+            }
+            Err(_) => {
+                problems.push(json!({"loc": ["query", "rollout_percentage"], "msg": format!("Input should be a valid integer from 0 to 100, not {raw:?}"), "type": "int_parsing", "input": raw}));
+                None
+            }
+        },
+    };
+    if let Err(e) = check_key(&name) {
+        problems.push(json!({"loc": ["path", "flag_name"], "msg": format!("flag name {e}"), "type": "value_error", "input": name}));
+    }
+    let (Some(enabled), Some(rollout), true) = (enabled, rollout, problems.is_empty()) else {
+        return Err(SeedError::Invalid(problems));
+    };
+    let env_name = state.config().seed_environment.clone();
+    let _guard = state.write_lock().await;
+    let published = state.published();
+    if !published.has_environment(&env_name) {
+        return Err(invalid(
+            "environment",
+            format!("the seed environment {env_name:?} does not exist"),
+            "value_error",
+            None,
+        ));
+    }
+    let (mut flag, expect) = match published.flags.get(&name) {
+        Some(record) => (record.flag.clone(), Expect::Version(record.version)),
+        None => (Flag::default(), Expect::Absent),
+    };
+    if flag.flag_type != FlagType::Boolean || seed_flag(&flag, &env_name).is_none() {
+        return Err(SeedError::Conflict(format!(
+            "flag {name:?} uses targeting the seed API cannot express in {env_name}; change it through /api/v1"
+        )));
+    }
+    let env = FlagEnvironment {
+        enabled,
+        rules: if rollout < 100 {
+            vec![Rule {
+                rollout: Some(rollout),
+                stickiness: Some("userId".into()),
+                ..Rule::default()
+            }]
+        } else {
+            Vec::new()
+        },
+        ..FlagEnvironment::default()
+    };
+    flag.environments.insert(env_name.clone(), env);
+    let mut doc = published.document.clone();
+    doc.flags.insert(name.clone(), flag.clone());
+    flagpole_core::validate(&doc).map_err(ApiError::from)?;
+    let action = if expect == Expect::Absent {
+        "flag.created"
+    } else {
+        "flag.updated"
+    };
+    state
+        .store()
+        .put_flag(
+            &name,
+            &flag,
+            false,
+            expect,
+            Change {
+                actor: "seed-api",
+                action,
+                environment: Some(&env_name),
+            },
+        )
+        .await
+        .map_err(ApiError::from)?;
+    state.reload().await?;
+    Ok(Json(json!({"status": "updated"})).into_response())
+}

@@ -1,0 +1,111 @@
+//! Import and export through the API: `POST /api/v1/import` and `GET /api/v1/export`, in
+//! the native, Unleash or seed format.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use flagpole_core::formats::{self, Format};
+use flagpole_core::{Compat, Document};
+use flagpole_store::Change;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, RawBody};
+use crate::routes::resources::actor;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/import", post(import_flags))
+        .route("/export", get(export_flags))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferQuery {
+    #[serde(default)]
+    format: Format,
+    /// Environment imported Unleash and seed flags go to, and the one exported to them.
+    environment: Option<String>,
+}
+
+async fn import_flags(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<TransferQuery>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("invalid_body", "the body must be UTF-8 text", None))?;
+    let environment = q
+        .environment
+        .unwrap_or_else(|| state.config().seed_environment.clone());
+    let mut imported = formats::import(text, q.format, &environment)?;
+    let written = import_document(&state, &mut imported, &actor(&headers)).await?;
+    Ok(Json(json!({
+        "imported": {"flags": imported.flags.len(), "segments": imported.segments.len()},
+        "version": written,
+    })))
+}
+
+/// Merges a document into the stored flags (imported flags and segments replace those
+/// with the same key) in one transaction. Imported documents are held to native rules.
+pub async fn import_document(
+    state: &AppState,
+    imported: &mut Document,
+    actor: &str,
+) -> Result<i64, ApiError> {
+    imported.compat = Compat::Native;
+    let _guard = state.write_lock().await;
+    let published = state.published();
+    for (key, flag) in &imported.flags {
+        for env in flag.environments.keys() {
+            if !published.has_environment(env) {
+                return Err(ApiError::bad_request(
+                    "unknown_environment",
+                    format!("flags.{key}.environments.{env}: there is no environment {env:?}; create it first"),
+                    Some(format!("flags.{key}.environments.{env}")),
+                ));
+            }
+        }
+    }
+    let mut merged = published.document.clone();
+    merged.segments.extend(imported.segments.clone());
+    merged.flags.extend(imported.flags.clone());
+    flagpole_core::validate(&merged)?;
+    let flags: Vec<_> = imported.flags.clone().into_iter().collect();
+    let segments: Vec<_> = imported.segments.clone().into_iter().collect();
+    let written = state
+        .store()
+        .import(
+            &flags,
+            &segments,
+            Change {
+                actor,
+                action: "import",
+                environment: None,
+            },
+        )
+        .await?;
+    state.reload().await?;
+    Ok(written.config_version)
+}
+
+async fn export_flags(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<TransferQuery>,
+) -> Result<Response, ApiError> {
+    let published = state.published();
+    let environment = q
+        .environment
+        .unwrap_or_else(|| state.config().seed_environment.clone());
+    if q.format != Format::Native {
+        published.snapshot(&environment)?;
+    }
+    let text = formats::export(&published.document, q.format, &environment)?;
+    Ok(([(CONTENT_TYPE, "application/json")], text).into_response())
+}

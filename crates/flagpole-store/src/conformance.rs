@@ -1,0 +1,296 @@
+//! The storage conformance suite: written once, run against every backend.
+//!
+//! Each check is a public async function that panics, naming what it checked, when the
+//! store under test behaves differently from the [`Store`] contract. [`run_all`] runs
+//! them all on one fresh, empty store; checks use their own keys so that they do not
+//! disturb each other. [`reopen_write`] and [`reopen_check`] test durability across a
+//! close and reopen, which only the backend's own test can arrange.
+//!
+//! ```no_run
+//! # async fn example() {
+//! let store = flagpole_store::SqliteStore::open_in_memory().await.expect("open");
+//! flagpole_store::conformance::run_all(std::sync::Arc::new(store)).await;
+//! # }
+//! ```
+
+mod audit;
+mod bulk;
+mod concurrency;
+mod flags;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use flagpole_core::{Flag, Segment};
+
+use crate::{AuditFilter, Change, Error, Expect, FlagRecord, State, Store, Written};
+
+pub use audit::{audit_entries, audit_limits, config_version};
+pub use bulk::{environments, import, segments};
+pub use concurrency::concurrent_writers;
+pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
+
+/// The actor the suite writes as, unless a check says otherwise.
+pub const ACTOR: &str = "conformance";
+
+/// Runs every check on `store`, which must be empty.
+pub async fn run_all(store: Arc<dyn Store>) {
+    let store_ref: &dyn Store = &*store;
+    step("empty_store", empty_store(store_ref)).await;
+    step("flag_lifecycle", flag_lifecycle(store_ref)).await;
+    step("expect_semantics", expect_semantics(store_ref)).await;
+    step("flag_versions", flag_versions(store_ref)).await;
+    step("audit_entries", audit_entries(store_ref)).await;
+    step("config_version", config_version(store_ref)).await;
+    step("segments", segments(store_ref)).await;
+    step("environments", environments(store_ref)).await;
+    step("import", import(store_ref)).await;
+    step("concurrent_writers", concurrent_writers(store.clone())).await;
+    step("audit_limits", audit_limits(store_ref)).await;
+    step("integrity", integrity(store_ref)).await;
+}
+
+/// A fresh store: configuration version 0, nothing stored, no audit entries.
+pub async fn empty_store(store: &dyn Store) {
+    let state = store.load().await.expect("load an empty store");
+    assert_eq!(
+        state.version, 0,
+        "a fresh store starts at configuration version 0"
+    );
+    assert!(
+        state.environments.is_empty() && state.flags.is_empty() && state.segments.is_empty(),
+        "the conformance suite needs an empty store, found {state:?}"
+    );
+    assert_eq!(store.version().await.expect("version"), 0);
+    let audit = store.audit(&AuditFilter::default()).await.expect("audit");
+    assert!(
+        audit.is_empty(),
+        "a fresh store has no audit entries, found {audit:?}"
+    );
+    assert!(store
+        .flag_versions("anything")
+        .await
+        .expect("flag_versions")
+        .is_empty());
+    assert_eq!(
+        store
+            .flag_version("anything", 1)
+            .await
+            .expect("flag_version"),
+        None
+    );
+}
+
+/// The integrity check passes on a store the suite has used.
+pub async fn integrity(store: &dyn Store) {
+    if let Err(error) = store.check_integrity().await {
+        panic!("check_integrity failed on a healthy store: {error} ({error:?})");
+    }
+}
+
+/// What the durability checks compare: everything a store holds, as read back.
+#[derive(Debug)]
+pub struct Observation {
+    state: State,
+    version: i64,
+    latest_audit: Option<i64>,
+}
+
+impl Observation {
+    /// Reads everything `store` holds.
+    pub async fn take(store: &dyn Store) -> Observation {
+        let state = store.load().await.expect("load");
+        let version = store.version().await.expect("version");
+        let latest = store
+            .audit(&AuditFilter {
+                limit: Some(1),
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("audit");
+        Observation {
+            state,
+            version,
+            latest_audit: latest.first().map(|entry| entry.id),
+        }
+    }
+
+    /// Panics unless `other` holds exactly what `self` does.
+    pub fn assert_same(&self, other: &Observation, context: &str) {
+        assert_eq!(
+            self.version, other.version,
+            "{context}: configuration version changed"
+        );
+        assert_eq!(
+            self.state.version, other.state.version,
+            "{context}: loaded version changed"
+        );
+        assert_eq!(
+            self.state.environments, other.state.environments,
+            "{context}: environments changed"
+        );
+        assert_eq!(
+            self.state.flags, other.state.flags,
+            "{context}: flags changed"
+        );
+        assert_eq!(
+            self.state.segments, other.state.segments,
+            "{context}: segments changed"
+        );
+        assert_eq!(
+            self.latest_audit, other.latest_audit,
+            "{context}: audit entries were added"
+        );
+    }
+}
+
+/// Writes a bit of everything, for [`reopen_check`] after the store is closed and opened
+/// again; returns what it wrote, as read back.
+pub async fn reopen_write(store: &dyn Store) -> Observation {
+    store
+        .create_environment("durable-env", change("environment.created"))
+        .await
+        .expect("create environment");
+    for key in ["durable-live", "durable-archived", "durable-deleted"] {
+        store
+            .put_flag(
+                key,
+                &flag(key),
+                false,
+                Expect::Absent,
+                change("flag.created"),
+            )
+            .await
+            .expect("create flag");
+    }
+    store
+        .put_flag(
+            "durable-archived",
+            &flag("archived"),
+            true,
+            Expect::Version(1),
+            change("flag.archived"),
+        )
+        .await
+        .expect("archive flag");
+    store
+        .delete_flag(
+            "durable-deleted",
+            Expect::Version(1),
+            change("flag.deleted"),
+        )
+        .await
+        .expect("delete flag");
+    store
+        .put_segment(
+            "durable-segment",
+            &segment("kept"),
+            Expect::Absent,
+            change("segment.created"),
+        )
+        .await
+        .expect("create segment");
+    Observation::take(store).await
+}
+
+/// Checks that a reopened store holds what [`reopen_write`] wrote, and still works.
+pub async fn reopen_check(store: &dyn Store, before: &Observation) {
+    before.assert_same(&Observation::take(store).await, "after reopening");
+    let versions = store
+        .flag_versions("durable-deleted")
+        .await
+        .expect("flag_versions");
+    let numbers: Vec<i64> = versions.iter().map(|v| v.version).collect();
+    assert_eq!(
+        numbers,
+        [1, 2],
+        "after reopening: versions of a deleted flag"
+    );
+    assert_eq!(
+        versions[1].flag, None,
+        "after reopening: the deletion version"
+    );
+    let written = store
+        .put_flag(
+            "durable-live",
+            &flag("after reopening"),
+            false,
+            Expect::Version(1),
+            change("flag.updated"),
+        )
+        .await
+        .expect("write after reopening");
+    assert_eq!(
+        written,
+        Written {
+            version: 2,
+            config_version: before.version + 1
+        },
+        "after reopening: the next write continues the numbering"
+    );
+    integrity(store).await;
+}
+
+async fn step(name: &str, check: impl Future<Output = ()>) {
+    println!("conformance: {name}");
+    check.await;
+    println!("conformance: {name} ok");
+}
+
+/// A flag that differs from others by its description.
+pub(crate) fn flag(description: &str) -> Flag {
+    Flag {
+        description: Some(description.to_owned()),
+        ..Flag::default()
+    }
+}
+
+pub(crate) fn segment(description: &str) -> Segment {
+    Segment {
+        description: Some(description.to_owned()),
+        ..Segment::default()
+    }
+}
+
+pub(crate) fn change(action: &'static str) -> Change<'static> {
+    Change {
+        actor: ACTOR,
+        action,
+        environment: None,
+    }
+}
+
+/// A flag as [`Store::load`] returns it, archived or not.
+pub(crate) async fn record(store: &dyn Store, key: &str) -> Option<FlagRecord> {
+    let state = store.load().await.expect("load");
+    state.flags.into_iter().find(|record| record.key == key)
+}
+
+/// Runs a write that must fail, checks that it changed nothing, and returns its error.
+pub(crate) async fn refused(
+    store: &dyn Store,
+    what: &str,
+    write: impl Future<Output = Result<Written, Error>>,
+) -> Error {
+    let before = Observation::take(store).await;
+    let error = match write.await {
+        Ok(written) => panic!("{what}: expected an error, the write succeeded with {written:?}"),
+        Err(error) => error,
+    };
+    before.assert_same(&Observation::take(store).await, what);
+    error
+}
+
+pub(crate) fn assert_conflict(error: &Error, what: &str) {
+    assert!(
+        matches!(error, Error::Conflict { .. }),
+        "{what}: expected a conflict, got {error:?}"
+    );
+}
+
+pub(crate) fn assert_not_found(error: &Error, what: &str) {
+    assert!(
+        matches!(error, Error::NotFound { .. }),
+        "{what}: expected not found, got {error:?}"
+    );
+}

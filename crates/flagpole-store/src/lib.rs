@@ -1,0 +1,44 @@
+//! Flagpole's storage: one [`Store`] trait, with SQLite as the embedded default and
+//! PostgreSQL for several replicas.
+//!
+//! Backends keep flags and segments as native JSON documents beside their versions, the
+//! audit log, every version of every flag, and a configuration version raised by every
+//! write. Writes are single transactions. [`conformance`] is the one test suite every
+//! backend passes.
+
+pub mod conformance;
+mod error;
+mod postgres;
+mod rules;
+mod sqlite;
+mod store;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use error::Error;
+pub use postgres::{PostgresStore, CHANGES_CHANNEL};
+pub use sqlite::SqliteStore;
+pub use store::{
+    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
+    State, Store, Written,
+};
+
+/// Opens the store a URL names:
+///
+/// - `postgres://…` or `postgresql://…`: PostgreSQL (see [`PostgresStore::connect`]);
+/// - `sqlite::memory:`: a private in-memory SQLite database;
+/// - `sqlite://PATH`, `sqlite:PATH` or a plain file path: a SQLite file, created if missing.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, Error> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(url).await?));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path == ":memory:" {
+        return Ok(Arc::new(SqliteStore::open_in_memory().await?));
+    }
+    Ok(Arc::new(SqliteStore::open(Path::new(path)).await?))
+}

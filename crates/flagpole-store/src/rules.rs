@@ -1,0 +1,211 @@
+//! The rules every backend applies the same way: the optimistic [`Expect`] check, the
+//! clock's precision, the audit limit, and JSON encoding of stored documents.
+//!
+//! Backends differ only in SQL; keeping these decisions here is what makes the
+//! conformance suite pass identically on each of them.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::Serialize;
+
+use crate::{AuditFilter, Error, Expect};
+
+/// How many audit entries a read returns when the filter does not say.
+pub(crate) const DEFAULT_AUDIT_LIMIT: i64 = 100;
+/// The most audit entries one read returns.
+pub(crate) const MAX_AUDIT_LIMIT: i64 = 1000;
+
+/// What a write found stored under its key, for the optimistic check.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Current {
+    pub(crate) version: i64,
+    pub(crate) archived: bool,
+}
+
+/// Checks what a create, update or overwrite expects against what is stored.
+///
+/// `Absent` conflicts with any stored row (an archived flag exists too); `Version(v)`
+/// needs a stored row at exactly `v`; `Any` accepts anything.
+pub(crate) fn check_put(
+    kind: &'static str,
+    name: &str,
+    current: Option<Current>,
+    expect: Expect,
+) -> Result<(), Error> {
+    match (expect, current) {
+        (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
+        (Expect::Absent, Some(current)) => Err(Error::Conflict {
+            kind,
+            name: name.to_owned(),
+            detail: if current.archived {
+                "already exists (archived; unarchive it or choose another key)".to_owned()
+            } else {
+                format!("already exists (version {})", current.version)
+            },
+        }),
+        (Expect::Version(_), None) => Err(not_found(kind, name)),
+        (Expect::Version(expected), Some(current)) if current.version != expected => {
+            Err(Error::Conflict {
+                kind,
+                name: name.to_owned(),
+                detail: format!(
+                    "has version {}, not {expected} (reload and retry)",
+                    current.version
+                ),
+            })
+        }
+        (Expect::Version(_), Some(_)) => Ok(()),
+    }
+}
+
+/// Checks a deletion: there must be something to delete, at the expected version.
+pub(crate) fn check_delete(
+    kind: &'static str,
+    name: &str,
+    current: Option<Current>,
+    expect: Expect,
+) -> Result<(), Error> {
+    match current {
+        None => Err(not_found(kind, name)),
+        Some(current) => check_put(kind, name, Some(current), expect),
+    }
+}
+
+pub(crate) fn not_found(kind: &'static str, name: &str) -> Error {
+    Error::NotFound {
+        kind,
+        name: name.to_owned(),
+    }
+}
+
+pub(crate) fn conflict(kind: &'static str, name: &str, detail: &str) -> Error {
+    Error::Conflict {
+        kind,
+        name: name.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+/// The current time at the precision both backends store (microseconds), so that what a
+/// write records and what a later read returns compare equal.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The number of audit entries a filter asks for, within bounds.
+pub(crate) fn audit_limit(filter: &AuditFilter) -> i64 {
+    filter
+        .limit
+        .unwrap_or(DEFAULT_AUDIT_LIMIT)
+        .clamp(0, MAX_AUDIT_LIMIT)
+}
+
+/// A flag or segment as the JSON text stored in its row.
+pub(crate) fn to_text<T: Serialize>(
+    kind: &'static str,
+    name: &str,
+    value: &T,
+) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|source| Error::Encode {
+        kind,
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// Parses a stored JSON document, reporting which record was unreadable.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    name: &str,
+    text: &str,
+) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|source| Error::Corrupt {
+        kind,
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// Flags whose current version has no row in `flag_versions` (at most ten); the same SQL
+/// on every backend.
+pub(crate) const FLAGS_WITHOUT_CURRENT_VERSION: &str = "SELECT key FROM flags f WHERE NOT EXISTS \
+     (SELECT 1 FROM flag_versions v WHERE v.key = f.key AND v.version = f.version) ORDER BY key LIMIT 10";
+
+/// The store's own consistency check, on the result of [`FLAGS_WITHOUT_CURRENT_VERSION`].
+pub(crate) fn check_flags_have_versions(broken: &[String]) -> Result<(), Error> {
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Integrity {
+        detail: format!(
+            "flags without a stored current version: {}",
+            broken.join(", ")
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(version: i64) -> Option<Current> {
+        Some(Current {
+            version,
+            archived: false,
+        })
+    }
+
+    #[test]
+    fn absent_conflicts_with_any_stored_row() {
+        assert!(check_put("flag", "a", None, Expect::Absent).is_ok());
+        assert!(matches!(
+            check_put("flag", "a", at(1), Expect::Absent),
+            Err(Error::Conflict { .. })
+        ));
+        let archived = Some(Current {
+            version: 3,
+            archived: true,
+        });
+        let err =
+            check_put("flag", "a", archived, Expect::Absent).expect_err("archived flags exist");
+        assert!(err.to_string().contains("archived"), "{err}");
+    }
+
+    #[test]
+    fn version_mismatch_says_what_is_stored() {
+        let err = check_put("flag", "a", at(4), Expect::Version(3)).expect_err("stale version");
+        assert_eq!(
+            err.to_string(),
+            r#"flag "a" has version 4, not 3 (reload and retry)"#
+        );
+        assert!(check_put("flag", "a", at(3), Expect::Version(3)).is_ok());
+        assert!(matches!(
+            check_put("flag", "a", None, Expect::Version(3)),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn deleting_nothing_is_not_found_whatever_the_expectation() {
+        for expect in [Expect::Any, Expect::Absent, Expect::Version(1)] {
+            assert!(matches!(
+                check_delete("flag", "a", None, expect),
+                Err(Error::NotFound { .. })
+            ));
+        }
+        assert!(check_delete("flag", "a", at(2), Expect::Any).is_ok());
+    }
+
+    #[test]
+    fn audit_limit_defaults_and_clamps() {
+        let limit = |limit| {
+            audit_limit(&AuditFilter {
+                limit,
+                ..AuditFilter::default()
+            })
+        };
+        assert_eq!(limit(None), 100);
+        assert_eq!(limit(Some(5)), 5);
+        assert_eq!(limit(Some(5000)), 1000);
+        assert_eq!(limit(Some(-1)), 0);
+    }
+}

@@ -1,0 +1,189 @@
+//! The storage trait every backend implements, and the records it reads and writes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use flagpole_core::{Flag, Segment};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Everything the server needs to build its snapshots, read in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    /// The configuration version: raised by every committed write.
+    pub version: i64,
+    pub environments: Vec<Environment>,
+    /// Live (not archived) and archived flags, in key order.
+    pub flags: Vec<FlagRecord>,
+    pub segments: Vec<SegmentRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A flag as stored: the native flag plus bookkeeping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlagRecord {
+    pub key: String,
+    pub flag: Flag,
+    /// The flag's own version: 1 on creation, raised by every change to it.
+    pub version: i64,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRecord {
+    pub name: String,
+    pub segment: Segment,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One stored version of a flag (the state after a change).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlagVersion {
+    pub key: String,
+    pub version: i64,
+    /// `None` when this version deleted the flag.
+    pub flag: Option<Flag>,
+    pub archived: bool,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One audited change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// e.g. `flag.created`, `flag.updated`, `flag.archived`, `flag.deleted`,
+    /// `segment.updated`, `environment.created`, `import`.
+    pub action: String,
+    pub flag: Option<String>,
+    pub segment: Option<String>,
+    /// The environment the change touched, when it touched one only.
+    pub environment: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    /// The configuration version this change produced.
+    pub config_version: i64,
+}
+
+/// Which audit entries to read; all filters are optional and combine with AND.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuditFilter {
+    pub flag: Option<String>,
+    pub environment: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Newest first; at most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// What a write expects to find, for optimistic concurrency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The key must not exist yet (create).
+    Absent,
+    /// The stored version must be this one (update).
+    Version(i64),
+    /// Whatever is there (create or overwrite; used by the seed API and imports).
+    Any,
+}
+
+/// The result of a committed write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// The new version of the flag or segment written (0 for deletions).
+    pub version: i64,
+    /// The configuration version after the write.
+    pub config_version: i64,
+}
+
+/// Who made a change and how to describe it in the audit log.
+#[derive(Clone, Debug)]
+pub struct Change<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub environment: Option<&'a str>,
+}
+
+/// Storage for flags, segments, environments, history and audit.
+///
+/// Every write commits its change, the audit entry and the new configuration version in
+/// one transaction and returns only once that is durable. Version conflicts are
+/// [`Error::Conflict`] and change nothing.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Reads the whole current state in one consistent read.
+    async fn load(&self) -> Result<State, Error>;
+
+    /// The configuration version, cheaply (used by replicas to notice changes).
+    async fn version(&self) -> Result<i64, Error>;
+
+    /// Creates an environment if it does not exist; `Conflict` if it does.
+    async fn create_environment(&self, name: &str, change: Change<'_>) -> Result<Written, Error>;
+
+    /// Creates or updates a flag (un-archiving it if archived and `archived` is false).
+    async fn put_flag(
+        &self,
+        key: &str,
+        flag: &Flag,
+        archived: bool,
+        expect: Expect,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Deletes a flag and records a deletion version; `NotFound` if there is none.
+    async fn delete_flag(
+        &self,
+        key: &str,
+        expect: Expect,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Creates or updates a segment.
+    async fn put_segment(
+        &self,
+        name: &str,
+        segment: &Segment,
+        expect: Expect,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Deletes a segment; `NotFound` if there is none.
+    async fn delete_segment(
+        &self,
+        name: &str,
+        expect: Expect,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Writes many flags and segments in one transaction (imports): each is created or
+    /// overwritten; one audit entry per flag and segment written.
+    async fn import(
+        &self,
+        flags: &[(String, Flag)],
+        segments: &[(String, Segment)],
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Every stored version of a flag, oldest first.
+    async fn flag_versions(&self, key: &str) -> Result<Vec<FlagVersion>, Error>;
+
+    /// One stored version of a flag.
+    async fn flag_version(&self, key: &str, version: i64) -> Result<Option<FlagVersion>, Error>;
+
+    /// Audit entries matching the filter, newest first.
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error>;
+
+    /// Checks the database's integrity (e.g. SQLite's `PRAGMA integrity_check`).
+    async fn check_integrity(&self) -> Result<(), Error>;
+}

@@ -1,0 +1,134 @@
+//! `flagpole serve`: the server on the embedded store (or PostgreSQL), with graceful
+//! shutdown on SIGTERM/Ctrl-C and a poll that picks up changes written elsewhere.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flagpole_server::{app, AppState, ServerConfig};
+use flagpole_store::Change;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FLAGPOLE_LISTEN", default_value = "127.0.0.1:4242")]
+    listen: SocketAddr,
+    /// The database: a SQLite file path (created if missing) or a postgres:// URL.
+    #[arg(long, env = "FLAGPOLE_DATABASE", default_value = "flagpole.db")]
+    database: String,
+    /// The environment the seed API (`/flags/{name}`) reads and writes.
+    #[arg(long, env = "FLAGPOLE_SEED_ENVIRONMENT", default_value = "production")]
+    seed_environment: String,
+    /// Largest request body, in bytes (imports may be ten times larger).
+    #[arg(long, env = "FLAGPOLE_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// How often to check the store for changes made by other processes, in milliseconds.
+    #[arg(long, env = "FLAGPOLE_RELOAD_INTERVAL_MS", default_value_t = 1000)]
+    reload_interval_ms: u64,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "FLAGPOLE_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    init_logging(&args.log_format);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(serve(args))
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLAGPOLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    flagpole_server::telemetry::install();
+    let store = flagpole_store::open(&args.database)
+        .await
+        .with_context(|| format!("cannot open the database {}", args.database))?;
+    let initial = store.load().await?;
+    if initial.environments.is_empty() {
+        for name in ["development", "production"] {
+            store
+                .create_environment(
+                    name,
+                    Change {
+                        actor: "flagpole",
+                        action: "environment.created",
+                        environment: Some(name),
+                    },
+                )
+                .await?;
+        }
+        tracing::info!("created the environments development and production");
+    }
+    let config = ServerConfig {
+        seed_environment: args.seed_environment,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let state = AppState::new(store, config).await?;
+    let poller = tokio::spawn(poll_store(
+        state.clone(),
+        Duration::from_millis(args.reload_interval_ms.max(10)),
+    ));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, database = %args.database, "flagpole is serving");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    poller.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Publishes changes written by other processes (an offline import, another replica).
+async fn poll_store(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.store().version().await {
+            Ok(v) if v > state.published().version => {
+                if let Err(e) = state.reload().await {
+                    tracing::warn!(error = ?e, "reloading the store failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "polling the store failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

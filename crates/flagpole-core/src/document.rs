@@ -61,6 +61,17 @@ impl Compat {
     }
 }
 
+/// Parses any document part (a [`Flag`], a [`Segment`], …) from YAML or JSON, with the
+/// path to the first error.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate::Error> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
+        format: "YAML",
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
+}
+
 /// A named, reusable list of conditions; a rule that names it requires all of them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,12 +182,7 @@ impl Document {
 
     /// Parses a document from YAML (JSON is YAML too), with the path to the first error.
     pub fn from_yaml(text: &str) -> Result<Document, crate::Error> {
-        let de = serde_yaml::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
-            format: "YAML",
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })
+        parse_yaml(text)
     }
 
     /// Serializes to pretty JSON.

@@ -24,6 +24,12 @@ pub enum Error {
         format: &'static str,
         message: String,
     },
+    /// A document that another format cannot express.
+    #[error("cannot export to {format}: {message}")]
+    Export {
+        format: &'static str,
+        message: String,
+    },
 }
 
 /// One validation problem: where, and what is expected there.
@@ -36,7 +42,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
     }
 }
 

@@ -21,7 +21,9 @@ mod validate;
 
 pub use condition::{Condition, Operator};
 pub use context::Context;
-pub use document::{Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant};
+pub use document::{
+    parse_yaml, Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant,
+};
 pub use error::{Error, Problem};
 pub use evaluate::{ErrorCode, Evaluation, Reason};
 pub use random::{RandomSource, SplitMix64};

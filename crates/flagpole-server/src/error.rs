@@ -102,7 +102,7 @@ impl From<flagpole_core::Error> for ApiError {
             flagpole_core::Error::Context(message) => {
                 ApiError::bad_request("invalid_context", message, None)
             }
-            flagpole_core::Error::Import { .. } => ApiError::Invalid(vec![Problem {
+            flagpole_core::Error::Import { .. } | flagpole_core::Error::Export { .. } => ApiError::Invalid(vec![Problem {
                 path: String::new(),
                 message: e.to_string(),
             }]),

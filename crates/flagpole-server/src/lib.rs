@@ -11,5 +11,5 @@ pub mod telemetry;
 
 pub use error::ApiError;
 pub use published::Published;
-pub use routes::app;
-pub use state::{AppState, ServerConfig};
+pub use routes::{app, import_document};
+pub use state::{ensure_default_environments, AppState, ServerConfig, DEFAULT_ENVIRONMENTS};

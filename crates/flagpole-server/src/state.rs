@@ -123,6 +123,26 @@ impl AppState {
     }
 }
 
+/// The environments a new database starts with.
+pub const DEFAULT_ENVIRONMENTS: [&str; 2] = ["development", "production"];
+
+/// Creates [`DEFAULT_ENVIRONMENTS`] in a store that has no environment yet.
+pub async fn ensure_default_environments(store: &dyn Store) -> Result<(), ApiError> {
+    if !store.load().await?.environments.is_empty() {
+        return Ok(());
+    }
+    for name in DEFAULT_ENVIRONMENTS {
+        let change = flagpole_store::Change {
+            actor: "flagpole",
+            action: "environment.created",
+            environment: Some(name),
+        };
+        store.create_environment(name, change).await?;
+    }
+    tracing::info!("created the environments development and production");
+    Ok(())
+}
+
 fn seed_from_clock() -> u64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64
 }

@@ -1,10 +1,28 @@
 //! `flagpole`: the command line. `eval` evaluates a flag file offline; further commands
 //! administer and serve flags.
 
-mod eval;
-mod serve;
 
 use std::process::ExitCode;
+
+/// Prints a line to standard output; a closed pipe (`| head`) ends the command quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+pub(crate) use say;
+
+mod client;
+mod eval;
+mod flag;
+mod serve;
+mod transfer;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +40,12 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Import flags from a file into the database or a running server.
+    Import(transfer::ImportArgs),
+    /// Export flags from the database or a running server.
+    Export(transfer::ExportArgs),
+    /// Administer flags on a running server.
+    Flag(flag::FlagArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +53,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Import(args) => transfer::import(args),
+        Command::Export(args) => transfer::export(args),
+        Command::Flag(args) => flag::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use flagpole_server::{app, AppState, ServerConfig};
-use flagpole_store::Change;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -56,22 +55,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let store = flagpole_store::open(&args.database)
         .await
         .with_context(|| format!("cannot open the database {}", args.database))?;
-    let initial = store.load().await?;
-    if initial.environments.is_empty() {
-        for name in ["development", "production"] {
-            store
-                .create_environment(
-                    name,
-                    Change {
-                        actor: "flagpole",
-                        action: "environment.created",
-                        environment: Some(name),
-                    },
-                )
-                .await?;
-        }
-        tracing::info!("created the environments development and production");
-    }
+    flagpole_server::ensure_default_environments(&*store).await?;
     let config = ServerConfig {
         seed_environment: args.seed_environment,
         max_body_bytes: args.max_body_bytes,

@@ -109,7 +109,7 @@ pub fn export(doc: &Document, environment: &str) -> Result<String, Error> {
         }
     }
     if !refused.is_empty() {
-        return Err(Error::Import {
+        return Err(Error::Export {
             format: "seed flags.json",
             message: format!(
                 "these flags use more than on/off and a rollout by user id in {environment}, which the seed format cannot express: {}",

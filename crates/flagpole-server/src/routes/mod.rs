@@ -19,6 +19,8 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 use crate::telemetry;
 
+pub use transfer::import_document;
+
 /// The whole application, ready to serve or to call with `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()

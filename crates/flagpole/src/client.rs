@@ -1,0 +1,124 @@
+//! A small blocking client for the native API, used by the admin commands.
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use serde_json::Value;
+
+/// Talks to a running Flagpole at `base` (e.g. `http://127.0.0.1:4242`).
+#[derive(Debug)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            agent,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn with_body(
+        &self,
+        method: &str,
+        url: &str,
+    ) -> Result<ureq::RequestBuilder<ureq::typestate::WithBody>> {
+        let builder = match method {
+            "POST" => self.agent.post(url),
+            "PUT" => self.agent.put(url),
+            "PATCH" => self.agent.patch(url),
+            other => return Err(anyhow!("unsupported method {other}")),
+        };
+        Ok(builder.header("x-flagpole-actor", "cli"))
+    }
+
+    /// Sends a request; non-2xx answers become errors carrying the server's message.
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
+        let url = self.url(path);
+        let response = match (method, body) {
+            ("GET", _) => self
+                .agent
+                .get(&url)
+                .header("x-flagpole-actor", "cli")
+                .call(),
+            ("DELETE", _) => self
+                .agent
+                .delete(&url)
+                .header("x-flagpole-actor", "cli")
+                .call(),
+            (m, Some(b)) => self.with_body(m, &url)?.send_json(b),
+            (m, None) => self.with_body(m, &url)?.send_empty(),
+        }
+        .with_context(|| format!("cannot reach Flagpole at {}", self.base))?;
+        read(response, method, path)
+    }
+
+    /// Sends a text body (imports).
+    pub fn send_text(&self, method: &str, path: &str, text: &str) -> Result<Value> {
+        let response = self
+            .with_body(method, &self.url(path))?
+            .header("content-type", "application/json")
+            .send(text)
+            .with_context(|| format!("cannot reach Flagpole at {}", self.base))?;
+        read(response, method, path)
+    }
+
+    /// Reads a text answer (exports).
+    pub fn get_text(&self, path: &str) -> Result<String> {
+        let mut response = self
+            .agent
+            .get(self.url(path))
+            .call()
+            .with_context(|| format!("cannot reach Flagpole at {}", self.base))?;
+        let status = response.status();
+        let text = response.body_mut().read_to_string()?;
+        if !status.is_success() {
+            bail!("GET {path}: {}", message(&text));
+        }
+        Ok(text)
+    }
+}
+
+fn read(mut response: ureq::http::Response<ureq::Body>, method: &str, path: &str) -> Result<Value> {
+    let status = response.status();
+    let text = response.body_mut().read_to_string()?;
+    if !status.is_success() {
+        bail!("{method} {path}: {} ({status})", message(&text));
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// The server's error message, with each validation problem on its own line.
+fn message(text: &str) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return text.to_string();
+    };
+    match v["problems"].as_array() {
+        Some(problems) if problems.len() > 1 => problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "\n  {}: {}",
+                    p["path"].as_str().unwrap_or(""),
+                    p["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect(),
+        _ => v["message"]
+            .as_str()
+            .or(v["detail"].as_str())
+            .unwrap_or(text)
+            .to_string(),
+    }
+}

@@ -1,0 +1,128 @@
+//! `flagpole import` and `flagpole export`: against the database directly (offline) or
+//! through a running server's API (`--server`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flagpole_core::formats::{self, Format};
+use flagpole_server::{AppState, ServerConfig};
+
+use crate::client::Client;
+
+/// Where admin commands act: the database, or a server.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The database to act on offline: a SQLite file or a postgres:// URL.
+    #[arg(long, env = "FLAGPOLE_DATABASE", default_value = "flagpole.db")]
+    database: String,
+    /// Act through this running server's API instead, e.g. http://127.0.0.1:4242.
+    #[arg(long, env = "FLAGPOLE_SERVER")]
+    server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    file: PathBuf,
+    #[arg(long, default_value = "native")]
+    format: Format,
+    /// The environment Unleash and seed flags are imported into.
+    #[arg(long, default_value = "production")]
+    environment: String,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, default_value = "native")]
+    format: Format,
+    /// The environment exported to the Unleash and seed formats.
+    #[arg(long, default_value = "production")]
+    environment: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn open_state(database: &str) -> Result<AppState> {
+    let store = flagpole_store::open(database)
+        .await
+        .with_context(|| format!("cannot open the database {database}"))?;
+    flagpole_server::ensure_default_environments(&*store).await?;
+    Ok(AppState::new(store, ServerConfig::default()).await?)
+}
+
+pub fn import(args: ImportArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    if let Some(server) = &args.target.server {
+        let path = format!(
+            "/api/v1/import?format={}&environment={}",
+            format_name(args.format),
+            args.environment
+        );
+        let answer = Client::new(server).send_text("POST", &path, &text)?;
+        crate::say!("{answer}");
+        return Ok(());
+    }
+    let mut doc = formats::import(&text, args.format, &args.environment)
+        .with_context(|| format!("{} is not a valid flag file", args.file.display()))?;
+    let database = args.target.database.clone();
+    runtime()?.block_on(async move {
+        let state = open_state(&database).await?;
+        let version = flagpole_server::import_document(&state, &mut doc, "cli").await?;
+        crate::say!(
+            "imported {} flags and {} segments into {database} (configuration version {version})",
+            doc.flags.len(),
+            doc.segments.len()
+        );
+        Ok(())
+    })
+}
+
+pub fn export(args: ExportArgs) -> Result<()> {
+    let text = match &args.target.server {
+        Some(server) => Client::new(server).get_text(&format!(
+            "/api/v1/export?format={}&environment={}",
+            format_name(args.format),
+            args.environment
+        ))?,
+        None => {
+            let database = args.target.database.clone();
+            let (format, environment) = (args.format, args.environment.clone());
+            runtime()?.block_on(async move {
+                let state = open_state(&database).await?;
+                let published = state.published();
+                if format != Format::Native && !published.has_environment(&environment) {
+                    anyhow::bail!("there is no environment {environment:?}");
+                }
+                Ok::<_, anyhow::Error>(formats::export(&published.document, format, &environment)?)
+            })?
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => crate::say!("{text}"),
+    }
+    Ok(())
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Native => "native",
+        Format::Unleash => "unleash",
+        Format::Seed => "seed",
+    }
+}

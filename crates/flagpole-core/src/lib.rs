@@ -17,6 +17,7 @@ mod matcher;
 mod random;
 mod rule;
 mod snapshot;
+mod targeting;
 mod validate;
 
 pub use condition::{Condition, Operator};

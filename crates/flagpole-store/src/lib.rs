@@ -12,6 +12,7 @@ mod postgres;
 mod rules;
 mod sqlite;
 mod store;
+mod write;
 
 use std::path::Path;
 use std::sync::Arc;

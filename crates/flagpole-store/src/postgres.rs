@@ -7,18 +7,21 @@
 //! a write sends `NOTIFY` on [`CHANGES_CHANNEL`] with the new configuration version;
 //! PostgreSQL delivers it only if the transaction commits.
 
+mod tables;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder, Transaction};
 
-use crate::rules::{self, Current};
-use crate::{
-    AuditEntry, AuditFilter, Change, Environment, Error, Expect, FlagRecord, FlagVersion,
-    SegmentRecord, State, Store, Written,
+use crate::rules;
+use crate::write::{Entry, FlagWrite};
+use crate::{AuditEntry, AuditFilter, Change, Error, Expect, FlagVersion, State, Store, Written};
+use tables::{
+    audit_entry, config_version, environment, flag_record, flag_version, insert_audit,
+    segment_record, stored_flag, stored_segment, write_flag, write_segment,
 };
 
 /// The channel every committed write notifies, with the new configuration version as
@@ -148,12 +151,12 @@ impl Store for PostgresStore {
 
     async fn create_environment(&self, name: &str, change: Change<'_>) -> Result<Written, Error> {
         let (mut tx, config_version) = self.begin_write().await?;
-        let now = rules::now();
+        let entry = Entry::new(&change, config_version);
         let inserted = sqlx::query(
             "INSERT INTO environments (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(now)
+        .bind(entry.at)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -164,7 +167,7 @@ impl Store for PostgresStore {
         let entry = Entry {
             environment: Some(name),
             after: Some(&after),
-            ..Entry::new(&change, now, config_version)
+            ..entry
         };
         insert_audit(&mut tx, &entry).await?;
         commit(tx, config_version).await?;
@@ -196,12 +199,7 @@ impl Store for PostgresStore {
             archived,
             before: before.as_deref(),
         };
-        let version = write_flag(
-            &mut tx,
-            &write,
-            &Entry::new(&change, rules::now(), config_version),
-        )
-        .await?;
+        let version = write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
         commit(tx, config_version).await?;
         Ok(Written {
             version,
@@ -229,12 +227,7 @@ impl Store for PostgresStore {
             archived: false,
             before: before.as_deref(),
         };
-        write_flag(
-            &mut tx,
-            &write,
-            &Entry::new(&change, rules::now(), config_version),
-        )
-        .await?;
+        write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
         commit(tx, config_version).await?;
         Ok(Written {
             version: 0,
@@ -258,7 +251,7 @@ impl Store for PostgresStore {
             return abort(tx, error).await;
         }
         let before = stored.map(|s| s.body);
-        let entry = Entry::new(&change, rules::now(), config_version);
+        let entry = Entry::new(&change, config_version);
         let version = write_segment(&mut tx, name, &body, before.as_deref(), &entry).await?;
         commit(tx, config_version).await?;
         Ok(Written {
@@ -288,7 +281,7 @@ impl Store for PostgresStore {
         let entry = Entry {
             segment: Some(name),
             before: before.as_deref(),
-            ..Entry::new(&change, rules::now(), config_version)
+            ..Entry::new(&change, config_version)
         };
         insert_audit(&mut tx, &entry).await?;
         commit(tx, config_version).await?;
@@ -305,7 +298,7 @@ impl Store for PostgresStore {
         change: Change<'_>,
     ) -> Result<Written, Error> {
         let (mut tx, config_version) = self.begin_write().await?;
-        let entry = Entry::new(&change, rules::now(), config_version);
+        let entry = Entry::new(&change, config_version);
         for (name, segment) in segments {
             let body = rules::to_text(SEGMENT, name, segment)?;
             let before = stored_segment(&mut tx, name).await?.map(|s| s.body);
@@ -401,258 +394,4 @@ impl Store for PostgresStore {
             .await?;
         rules::check_flags_have_versions(&broken)
     }
-}
-
-/// A flag or segment row as a write finds it (locked until the write commits).
-struct Stored {
-    current: Current,
-    body: String,
-}
-
-/// One flag change: its new body (`None` deletes it) and its body before.
-struct FlagWrite<'a> {
-    key: &'a str,
-    body: Option<&'a str>,
-    archived: bool,
-    before: Option<&'a str>,
-}
-
-/// The audit entry a write records; `flag`, `segment`, `before` and `after` are filled
-/// in per change.
-#[derive(Clone, Copy)]
-struct Entry<'a> {
-    at: DateTime<Utc>,
-    actor: &'a str,
-    action: &'a str,
-    flag: Option<&'a str>,
-    segment: Option<&'a str>,
-    environment: Option<&'a str>,
-    before: Option<&'a str>,
-    after: Option<&'a str>,
-    config_version: i64,
-}
-
-impl<'a> Entry<'a> {
-    fn new(change: &Change<'a>, at: DateTime<Utc>, config_version: i64) -> Entry<'a> {
-        Entry {
-            at,
-            actor: change.actor,
-            action: change.action,
-            flag: None,
-            segment: None,
-            environment: change.environment,
-            before: None,
-            after: None,
-            config_version,
-        }
-    }
-}
-
-async fn config_version(conn: &mut PgConnection) -> Result<i64, Error> {
-    Ok(
-        sqlx::query_scalar("SELECT config_version FROM meta WHERE id = 1")
-            .fetch_one(conn)
-            .await?,
-    )
-}
-
-async fn stored_flag(conn: &mut PgConnection, key: &str) -> Result<Option<Stored>, Error> {
-    let row = sqlx::query(
-        "SELECT version, archived, body::text AS body FROM flags WHERE key = $1 FOR UPDATE",
-    )
-    .bind(key)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|row| {
-        Ok(Stored {
-            current: Current {
-                version: row.try_get("version")?,
-                archived: row.try_get("archived")?,
-            },
-            body: row.try_get("body")?,
-        })
-    })
-    .transpose()
-}
-
-async fn stored_segment(conn: &mut PgConnection, name: &str) -> Result<Option<Stored>, Error> {
-    let row =
-        sqlx::query("SELECT version, body::text AS body FROM segments WHERE name = $1 FOR UPDATE")
-            .bind(name)
-            .fetch_optional(conn)
-            .await?;
-    row.map(|row| {
-        Ok(Stored {
-            current: Current {
-                version: row.try_get("version")?,
-                archived: false,
-            },
-            body: row.try_get("body")?,
-        })
-    })
-    .transpose()
-}
-
-/// Writes (or deletes) a flag, its next version and its audit entry; returns the version.
-/// A flag deleted and created again continues its numbering, so versions never collide.
-async fn write_flag(
-    conn: &mut PgConnection,
-    write: &FlagWrite<'_>,
-    entry: &Entry<'_>,
-) -> Result<i64, Error> {
-    let version: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM flag_versions WHERE key = $1",
-    )
-    .bind(write.key)
-    .fetch_one(&mut *conn)
-    .await?;
-    match write.body {
-        Some(body) => sqlx::query(
-            "INSERT INTO flags (key, body, version, archived, created_at, updated_at) \
-             VALUES ($1, $2::json, $3, $4, $5, $5) \
-             ON CONFLICT (key) DO UPDATE SET body = excluded.body, version = excluded.version, \
-             archived = excluded.archived, updated_at = excluded.updated_at",
-        )
-        .bind(write.key)
-        .bind(body)
-        .bind(version)
-        .bind(write.archived)
-        .bind(entry.at),
-        None => sqlx::query("DELETE FROM flags WHERE key = $1").bind(write.key),
-    }
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO flag_versions (key, version, body, archived, actor, at) VALUES ($1, $2, $3::json, $4, $5, $6)",
-    )
-    .bind(write.key)
-    .bind(version)
-    .bind(write.body)
-    .bind(write.archived)
-    .bind(entry.actor)
-    .bind(entry.at)
-    .execute(&mut *conn)
-    .await?;
-    let entry = Entry {
-        flag: Some(write.key),
-        before: write.before,
-        after: write.body,
-        ..*entry
-    };
-    insert_audit(conn, &entry).await?;
-    Ok(version)
-}
-
-/// Creates or overwrites a segment and records its audit entry; returns its version.
-async fn write_segment(
-    conn: &mut PgConnection,
-    name: &str,
-    body: &str,
-    before: Option<&str>,
-    entry: &Entry<'_>,
-) -> Result<i64, Error> {
-    let version: i64 = sqlx::query_scalar(
-        "INSERT INTO segments (name, body, version, created_at, updated_at) VALUES ($1, $2::json, 1, $3, $3) \
-         ON CONFLICT (name) DO UPDATE SET body = excluded.body, version = segments.version + 1, \
-         updated_at = excluded.updated_at \
-         RETURNING version",
-    )
-    .bind(name)
-    .bind(body)
-    .bind(entry.at)
-    .fetch_one(&mut *conn)
-    .await?;
-    let entry = Entry {
-        segment: Some(name),
-        before,
-        after: Some(body),
-        ..*entry
-    };
-    insert_audit(conn, &entry).await?;
-    Ok(version)
-}
-
-async fn insert_audit(conn: &mut PgConnection, entry: &Entry<'_>) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, config_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8::json, $9)",
-    )
-    .bind(entry.at)
-    .bind(entry.actor)
-    .bind(entry.action)
-    .bind(entry.flag)
-    .bind(entry.segment)
-    .bind(entry.environment)
-    .bind(entry.before)
-    .bind(entry.after)
-    .bind(entry.config_version)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-fn environment(row: &PgRow) -> Result<Environment, Error> {
-    Ok(Environment {
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn flag_record(row: &PgRow) -> Result<FlagRecord, Error> {
-    let key: String = row.try_get("key")?;
-    Ok(FlagRecord {
-        flag: rules::parse(FLAG, &key, row.try_get("body")?)?,
-        version: row.try_get("version")?,
-        archived: row.try_get("archived")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        key,
-    })
-}
-
-fn segment_record(row: &PgRow) -> Result<SegmentRecord, Error> {
-    let name: String = row.try_get("name")?;
-    Ok(SegmentRecord {
-        segment: rules::parse(SEGMENT, &name, row.try_get("body")?)?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        name,
-    })
-}
-
-fn flag_version(row: &PgRow) -> Result<FlagVersion, Error> {
-    let key: String = row.try_get("key")?;
-    let body: Option<&str> = row.try_get("body")?;
-    Ok(FlagVersion {
-        flag: body
-            .map(|body| rules::parse(FLAG, &key, body))
-            .transpose()?,
-        version: row.try_get("version")?,
-        archived: row.try_get("archived")?,
-        actor: row.try_get("actor")?,
-        at: row.try_get("at")?,
-        key,
-    })
-}
-
-fn audit_entry(row: &PgRow) -> Result<AuditEntry, Error> {
-    let id: i64 = row.try_get("id")?;
-    let json = |column: &str| -> Result<Option<serde_json::Value>, Error> {
-        let text: Option<&str> = row.try_get(column)?;
-        text.map(|text| rules::parse("audit entry", &id.to_string(), text))
-            .transpose()
-    };
-    Ok(AuditEntry {
-        id,
-        at: row.try_get("at")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        flag: row.try_get("flag")?,
-        segment: row.try_get("segment")?,
-        environment: row.try_get("environment")?,
-        before: json("before")?,
-        after: json("after")?,
-        config_version: row.try_get("config_version")?,
-    })
 }

@@ -12,9 +12,11 @@ use crate::Error;
 pub struct State {
     /// The configuration version: raised by every committed write.
     pub version: i64,
+    /// In name order.
     pub environments: Vec<Environment>,
     /// Live (not archived) and archived flags, in key order.
     pub flags: Vec<FlagRecord>,
+    /// In name order.
     pub segments: Vec<SegmentRecord>,
 }
 
@@ -29,7 +31,8 @@ pub struct Environment {
 pub struct FlagRecord {
     pub key: String,
     pub flag: Flag,
-    /// The flag's own version: 1 on creation, raised by every change to it.
+    /// The flag's own version: 1 on creation, raised by every change to it. A flag deleted
+    /// and created again continues the numbering of its history, so versions never repeat.
     pub version: i64,
     pub archived: bool,
     pub created_at: DateTime<Utc>,
@@ -50,7 +53,7 @@ pub struct SegmentRecord {
 pub struct FlagVersion {
     pub key: String,
     pub version: i64,
-    /// `None` when this version deleted the flag.
+    /// `None` when this version deleted the flag (and then `archived` is false).
     pub flag: Option<Flag>,
     pub archived: bool,
     pub actor: String,
@@ -81,9 +84,11 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub flag: Option<String>,
     pub environment: Option<String>,
+    /// Entries at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Entries before this time (exclusive, so that consecutive windows do not overlap).
     pub until: Option<DateTime<Utc>>,
-    /// Newest first; at most this many (default 100, at most 1000).
+    /// Newest first; at most this many (default 100, at most 1000; 0 or less reads none).
     pub limit: Option<i64>,
 }
 
@@ -101,7 +106,8 @@ pub enum Expect {
 /// The result of a committed write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Written {
-    /// The new version of the flag or segment written (0 for deletions).
+    /// The new version of the flag or segment written (0 for deletions, environments and
+    /// imports, which have no single version).
     pub version: i64,
     /// The configuration version after the write.
     pub config_version: i64,
@@ -167,7 +173,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Written, Error>;
 
     /// Writes many flags and segments in one transaction (imports): each is created or
-    /// overwritten; one audit entry per flag and segment written.
+    /// overwritten (an overwritten flag is un-archived); one audit entry per flag and
+    /// segment written, all with the one configuration version the import produces. If
+    /// any item fails, nothing is written.
     async fn import(
         &self,
         flags: &[(String, Flag)],

@@ -120,7 +120,10 @@ async fn a_committed_write_notifies_its_config_version() {
         }
     })
     .await;
-    assert!(received.is_ok(), "no notification with payload {expected} within 10 s");
+    assert!(
+        received.is_ok(),
+        "no notification with payload {expected} within 10 s"
+    );
     drop(listener);
     store.close().await;
     schema.drop().await;

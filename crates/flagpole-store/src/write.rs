@@ -1,0 +1,54 @@
+//! What one write records, in the same shape on every backend: the row it found, the
+//! flag change it makes, and its audit entry.
+
+use chrono::{DateTime, Utc};
+
+use crate::rules::Current;
+use crate::Change;
+
+/// A flag or segment row as a write finds it (in PostgreSQL, locked until commit).
+pub(crate) struct Stored {
+    pub(crate) current: Current,
+    /// The stored JSON document, recorded as the audit entry's `before`.
+    pub(crate) body: String,
+}
+
+/// One flag change: its new body (`None` deletes it) and its body before.
+pub(crate) struct FlagWrite<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) body: Option<&'a str>,
+    pub(crate) archived: bool,
+    pub(crate) before: Option<&'a str>,
+}
+
+/// The audit entry a write records; `flag`, `segment`, `before` and `after` are filled
+/// in per change (an import records one per item, all with the same time and version).
+#[derive(Clone, Copy)]
+pub(crate) struct Entry<'a> {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) actor: &'a str,
+    pub(crate) action: &'a str,
+    pub(crate) flag: Option<&'a str>,
+    pub(crate) segment: Option<&'a str>,
+    pub(crate) environment: Option<&'a str>,
+    pub(crate) before: Option<&'a str>,
+    pub(crate) after: Option<&'a str>,
+    pub(crate) config_version: i64,
+}
+
+impl<'a> Entry<'a> {
+    /// The entry for `change`, made now, producing `config_version`.
+    pub(crate) fn new(change: &Change<'a>, config_version: i64) -> Entry<'a> {
+        Entry {
+            at: crate::rules::now(),
+            actor: change.actor,
+            action: change.action,
+            flag: None,
+            segment: None,
+            environment: change.environment,
+            before: None,
+            after: None,
+            config_version,
+        }
+    }
+}

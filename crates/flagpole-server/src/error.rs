@@ -22,6 +22,8 @@ pub enum ApiError {
     Invalid(Vec<Problem>),
     #[error("{kind} {name:?} not found")]
     NotFound { kind: &'static str, name: String },
+    #[error("{method} is not allowed on {path} (the Allow header lists the methods that are)")]
+    MethodNotAllowed { method: String, path: String },
     #[error("{0}")]
     Conflict(String),
     #[error("this update must say which version it is based on: a `version` field or an If-Match header")]
@@ -59,6 +61,9 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::NotFound { .. } | ApiError::Store(S::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "not_found")
+            }
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
             ApiError::Conflict(_) | ApiError::Store(S::Conflict { .. }) => {
                 (StatusCode::CONFLICT, "conflict")
@@ -102,10 +107,12 @@ impl From<flagpole_core::Error> for ApiError {
             flagpole_core::Error::Context(message) => {
                 ApiError::bad_request("invalid_context", message, None)
             }
-            flagpole_core::Error::Import { .. } | flagpole_core::Error::Export { .. } => ApiError::Invalid(vec![Problem {
-                path: String::new(),
-                message: e.to_string(),
-            }]),
+            flagpole_core::Error::Import { .. } | flagpole_core::Error::Export { .. } => {
+                ApiError::Invalid(vec![Problem {
+                    path: String::new(),
+                    message: e.to_string(),
+                }])
+            }
         }
     }
 }

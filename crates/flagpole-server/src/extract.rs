@@ -45,25 +45,34 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
     }
 }
 
-/// Parses JSON text into `T`, naming the path of the first problem.
+/// Parses JSON text into `T`, naming the path of the first problem. Anything but
+/// whitespace after the JSON value is refused too.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let what = if inner.is_syntax() || inner.is_eof() {
-            "invalid_json"
-        } else {
-            "invalid_body"
-        };
-        let field = (path != "." && !path.is_empty()).then_some(path);
-        let message = match &field {
-            Some(f) => format!("{f}: {inner}"),
-            None if what == "invalid_json" => format!("the body is not valid JSON: {inner}"),
-            None => inner.to_string(),
+        let syntax = inner.is_syntax() || inner.is_eof();
+        // `?` is serde_path_to_error's "somewhere unknown" (e.g. a syntax error).
+        let field = (path != "." && path != "?" && !path.is_empty()).then_some(path);
+        let (what, message) = match &field {
+            _ if syntax => (
+                "invalid_json",
+                format!("the body is not valid JSON: {inner}"),
+            ),
+            Some(f) => ("invalid_body", format!("{f}: {inner}")),
+            None => ("invalid_body", inner.to_string()),
         };
         ApiError::bad_request(what, message, field)
-    })
+    })?;
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+            None,
+        )
+    })?;
+    Ok(value)
 }
 
 /// Converts a JSON value into `T`, naming the path of the first problem.

@@ -7,6 +7,7 @@ mod extract;
 mod published;
 mod routes;
 mod state;
+mod usage;
 pub mod telemetry;
 
 pub use error::ApiError;

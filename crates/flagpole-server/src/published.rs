@@ -2,9 +2,12 @@
 //! compiled snapshot per environment. Immutable; replaced whole.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use axum::body::Bytes;
+use flagpole_core::formats::unleash::{self, ClientFeatures};
 use flagpole_core::{Document, Snapshot};
 use flagpole_store::{Environment, FlagRecord, SegmentRecord, State};
 use indexmap::IndexMap;
@@ -23,6 +26,32 @@ pub struct Published {
     /// The live (not archived) flags and the segments, as one document.
     pub document: Document,
     pub snapshots: HashMap<String, Arc<Snapshot>>,
+    /// `/api/client/features` per environment, serialized on first use.
+    client_features: HashMap<String, OnceLock<ClientFeaturesCache>>,
+}
+
+/// One environment's Unleash `ClientFeatures`, serialized once per published version.
+#[derive(Debug)]
+pub struct ClientFeaturesCache {
+    pub features: ClientFeatures,
+    pub json: Bytes,
+    pub gzip: Bytes,
+    pub etag: String,
+}
+
+impl ClientFeaturesCache {
+    fn new(document: &Document, environment: &str, version: i64) -> ClientFeaturesCache {
+        let features = unleash::export(document, environment);
+        let json = Bytes::from(serde_json::to_vec(&features).unwrap_or_default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let gzip = encoder
+            .write_all(&json)
+            .and_then(|()| encoder.finish())
+            .map(Bytes::from)
+            .unwrap_or_default();
+        let etag = format!("\"{environment}-{version}\"");
+        ClientFeaturesCache { features, json, gzip, etag }
+    }
 }
 
 impl Published {
@@ -34,6 +63,11 @@ impl Published {
         for f in state.flags.iter().filter(|f| !f.archived) {
             document.flags.insert(f.key.clone(), f.flag.clone());
         }
+        let client_features = state
+            .environments
+            .iter()
+            .map(|e| (e.name.clone(), OnceLock::new()))
+            .collect();
         let mut snapshots = HashMap::new();
         for env in &state.environments {
             let snapshot = Snapshot::compile(&document, &env.name).map_err(ApiError::Stored)?;
@@ -55,6 +89,7 @@ impl Published {
                 .collect(),
             document,
             snapshots,
+            client_features,
         })
     }
 
@@ -74,6 +109,15 @@ impl Published {
             kind: "flag",
             name: key.to_string(),
         })
+    }
+
+    /// The Unleash `ClientFeatures` of an environment, serialized once per version.
+    pub fn client_features(&self, environment: &str) -> Result<&ClientFeaturesCache, ApiError> {
+        let cell = self.client_features.get(environment).ok_or_else(|| ApiError::NotFound {
+            kind: "environment",
+            name: environment.to_string(),
+        })?;
+        Ok(cell.get_or_init(|| ClientFeaturesCache::new(&self.document, environment, self.version)))
     }
 
     pub fn has_environment(&self, name: &str) -> bool {

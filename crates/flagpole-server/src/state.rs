@@ -16,6 +16,9 @@ use crate::published::Published;
 pub struct ServerConfig {
     /// The environment the seed API (`/flags/{name}`) reads and writes.
     pub seed_environment: String,
+    /// The environment SDK-facing APIs (OFREP, Unleash) evaluate when the request does
+    /// not name one (an Unleash-style token `project:environment.secret` names one).
+    pub default_environment: String,
     /// Largest request body accepted, in bytes (imports get ten times this).
     pub max_body_bytes: usize,
 }
@@ -24,6 +27,7 @@ impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             seed_environment: "production".into(),
+            default_environment: "production".into(),
             max_body_bytes: 1 << 20,
         }
     }
@@ -111,6 +115,41 @@ impl AppState {
     /// Notified with the configuration version after each publish.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.inner.changes.subscribe()
+    }
+
+    /// The environment an SDK request evaluates: the one named by an Unleash-style token
+    /// (`Authorization: project:environment.secret`) if it exists, else the default.
+    pub fn sdk_environment(&self, headers: &axum::http::HeaderMap) -> String {
+        let named = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.trim_start_matches("Bearer ").trim())
+            .and_then(|t| t.split_once(':'))
+            .and_then(|(_, rest)| rest.split_once('.'))
+            .map(|(env, _)| env);
+        match named {
+            Some(env) if self.published().has_environment(env) => env.to_string(),
+            _ => self.inner.config.default_environment.clone(),
+        }
+    }
+
+    /// Stores SDK-reported usage in its hourly bucket.
+    pub async fn record_usage(&self, environment: &str, usage: crate::usage::Usage) -> Result<(), ApiError> {
+        let counts: Vec<flagpole_store::UsageCount> = usage
+            .flags
+            .into_iter()
+            .map(|(flag, f)| flagpole_store::UsageCount {
+                flag,
+                yes: f.yes.min(i64::MAX as u64) as i64,
+                no: f.no.min(i64::MAX as u64) as i64,
+                variants: f.variants.into_iter().map(|(v, n)| (v, n.min(i64::MAX as u64) as i64)).collect(),
+            })
+            .collect();
+        if counts.is_empty() {
+            return Ok(());
+        }
+        self.inner.store.record_usage(environment, usage.start, &counts).await?;
+        Ok(())
     }
 
     /// A random source for one evaluation (random stickiness).

@@ -1,5 +1,7 @@
 //! The storage trait every backend implements, and the records it reads and writes.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
@@ -90,6 +92,37 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
     /// Newest first; at most this many (default 100, at most 1000; 0 or less reads none).
     pub limit: Option<i64>,
+}
+
+/// One flag's counts in a usage report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageCount {
+    pub flag: String,
+    pub yes: i64,
+    pub no: i64,
+    /// Times each variant was served.
+    pub variants: BTreeMap<String, i64>,
+}
+
+/// Stored usage of one flag in one environment and hourly bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    pub environment: String,
+    pub bucket: DateTime<Utc>,
+    pub flag: String,
+    pub yes: i64,
+    pub no: i64,
+    pub variants: BTreeMap<String, i64>,
+}
+
+/// Which usage to read; filters combine with AND. `since` inclusive, `until` exclusive,
+/// both compared with the bucket start.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct UsageFilter {
+    pub flag: Option<String>,
+    pub environment: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// What a write expects to find, for optimistic concurrency.
@@ -191,6 +224,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit entries matching the filter, newest first.
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error>;
+
+    /// Adds SDK-reported usage counts to the hourly bucket starting at `bucket` (added to
+    /// what the bucket already holds), in one transaction. Not audited; does not raise the
+    /// configuration version.
+    async fn record_usage(&self, environment: &str, bucket: DateTime<Utc>, counts: &[UsageCount]) -> Result<(), Error> {
+        // TEMPORARY default while the backends gain their implementations; removed after.
+        let _ = (environment, bucket, counts);
+        Err(Error::NotFound { kind: "usage storage", name: String::new() })
+    }
+
+    /// Usage counts matching the filter, ordered by bucket, environment, flag.
+    async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error> {
+        // TEMPORARY default while the backends gain their implementations; removed after.
+        let _ = filter;
+        Ok(Vec::new())
+    }
 
     /// Checks the database's integrity (e.g. SQLite's `PRAGMA integrity_check`).
     async fn check_integrity(&self) -> Result<(), Error>;

@@ -1,7 +1,6 @@
 //! `flagpole`: the command line. `eval` evaluates a flag file offline; further commands
 //! administer and serve flags.
 
-
 use std::process::ExitCode;
 
 /// Prints a line to standard output; a closed pipe (`| head`) ends the command quietly.

@@ -19,6 +19,13 @@ pub struct ServeArgs {
     /// The environment the seed API (`/flags/{name}`) reads and writes.
     #[arg(long, env = "FLAGPOLE_SEED_ENVIRONMENT", default_value = "production")]
     seed_environment: String,
+    /// The environment OFREP and Unleash SDK requests evaluate unless their token names one.
+    #[arg(
+        long,
+        env = "FLAGPOLE_DEFAULT_ENVIRONMENT",
+        default_value = "production"
+    )]
+    default_environment: String,
     /// Largest request body, in bytes (imports may be ten times larger).
     #[arg(long, env = "FLAGPOLE_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     max_body_bytes: usize,
@@ -58,6 +65,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     flagpole_server::ensure_default_environments(&*store).await?;
     let config = ServerConfig {
         seed_environment: args.seed_environment,
+        default_environment: args.default_environment,
         max_body_bytes: args.max_body_bytes,
     };
     let state = AppState::new(store, config).await?;

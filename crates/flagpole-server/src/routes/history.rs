@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use flagpole_store::{AuditFilter, Change, FlagVersion};
+use flagpole_store::{AuditFilter, Change, FlagVersion, UsageFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", get(list_audit))
+        .route("/usage", get(list_usage))
         .route("/flags/{key}/versions", get(list_flag_versions))
         .route("/flags/{key}/versions/{version}", get(get_flag_version))
         .route("/flags/{key}/diff", get(diff_flag_versions))
@@ -56,6 +57,26 @@ async fn list_audit(
     };
     let entries = state.store().audit(&filter).await?;
     Ok(Json(json!({"entries": entries})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageQuery {
+    flag: Option<String>,
+    environment: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+}
+
+/// SDK-reported usage (Unleash metrics) per flag, environment and hourly bucket.
+async fn list_usage(State(state): State<AppState>, ApiQuery(q): ApiQuery<UsageQuery>) -> Result<Json<Value>, ApiError> {
+    let filter = UsageFilter {
+        flag: q.flag,
+        environment: q.environment,
+        since: q.since,
+        until: q.until,
+    };
+    Ok(Json(json!({"usage": state.store().usage(&filter).await?})))
 }
 
 fn version_summary(v: &FlagVersion) -> Value {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,10 +17,23 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/flags/{name}", get(get_flag).post(set_flag))
+    Router::new().route(
+        "/flags/{name}",
+        get(get_flag).post(set_flag).fallback(method_not_allowed),
+    )
+}
+
+/// FastAPI's answer to a method the route does not serve (axum adds `Allow`).
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({"detail": "Method Not Allowed"})),
+    )
+        .into_response()
 }
 
 #[derive(Serialize)]
@@ -32,6 +45,8 @@ struct FlagState<'a> {
 /// An error in the seed's (FastAPI's) shape.
 enum SeedError {
     NotFound,
+    /// 400: a path or query that cannot be read (e.g. bad percent-encoding).
+    BadRequest(String),
     /// 422 with FastAPI's validation detail list.
     Invalid(Vec<serde_json::Value>),
     Conflict(String),
@@ -46,6 +61,9 @@ impl IntoResponse for SeedError {
                 Json(json!({"detail": "Flag not found"})),
             )
                 .into_response(),
+            SeedError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, Json(json!({"detail": message}))).into_response()
+            }
             SeedError::Invalid(detail) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(json!({"detail": detail})),
@@ -69,6 +87,7 @@ impl From<ApiError> for SeedError {
                     .collect(),
             ),
             ApiError::Conflict(m) => SeedError::Conflict(m),
+            ApiError::BadRequest { message, .. } => SeedError::BadRequest(message),
             other => SeedError::Api(other),
         }
     }
@@ -82,9 +101,10 @@ fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>) -> SeedErr
 
 async fn get_flag(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    path: Result<ApiPath<String>, ApiError>,
+    query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
 ) -> Result<Response, SeedError> {
+    let (ApiPath(name), ApiQuery(query)) = (path?, query?);
     let published = state.published();
     let env = &state.config().seed_environment;
     let snapshot = published.snapshot(env).map_err(SeedError::Api)?;
@@ -122,9 +142,10 @@ fn parse_bool(text: &str) -> Option<bool> {
 
 async fn set_flag(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    path: Result<ApiPath<String>, ApiError>,
+    query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
 ) -> Result<Response, SeedError> {
+    let (ApiPath(name), ApiQuery(query)) = (path?, query?);
     let mut problems = Vec::new();
     let enabled = match query.get("enabled") {
         None => {

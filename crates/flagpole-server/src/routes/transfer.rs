@@ -44,7 +44,13 @@ async fn import_flags(
     let environment = q
         .environment
         .unwrap_or_else(|| state.config().seed_environment.clone());
-    let mut imported = formats::import(text, q.format, &environment)?;
+    // Parsed only: validated in `import_document` together with the stored flags and
+    // segments it may refer to (`formats::import` would refuse those references).
+    let mut imported = match q.format {
+        Format::Native => Document::from_yaml(text)?,
+        Format::Unleash => formats::unleash::import(text, &environment)?,
+        Format::Seed => formats::seed::import(text, &environment)?,
+    };
     let written = import_document(&state, &mut imported, &actor(&headers)).await?;
     Ok(Json(json!({
         "imported": {"flags": imported.flags.len(), "segments": imported.segments.len()},
@@ -74,6 +80,8 @@ pub async fn import_document(
         }
     }
     let mut merged = published.document.clone();
+    // The imported document's format version is checked with the rest.
+    merged.version = imported.version;
     merged.segments.extend(imported.segments.clone());
     merged.flags.extend(imported.flags.clone());
     flagpole_core::validate(&merged)?;

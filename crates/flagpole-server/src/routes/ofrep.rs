@@ -1,0 +1,210 @@
+//! The OpenFeature Remote Evaluation Protocol (OFREP), as `shared/reference/ofrep`
+//! specifies it: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk
+//! `POST /ofrep/v1/evaluate/flags` (with ETag and 304). Errors carry `errorCode` and
+//! `errorDetails`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use flagpole_core::{Context, Evaluation, FlagType, Reason};
+use serde_json::{json, Value};
+
+use crate::extract::{is_json, ApiPath};
+use crate::state::AppState;
+use crate::telemetry::count_evaluation;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ofrep/v1/evaluate/flags", post(evaluate_flags))
+        .route("/ofrep/v1/evaluate/flags/{key}", post(evaluate_flag))
+}
+
+/// An OFREP error: status, code and details (and the key, for single evaluations).
+struct OfrepError {
+    status: StatusCode,
+    key: Option<String>,
+    code: &'static str,
+    details: String,
+}
+
+impl IntoResponse for OfrepError {
+    fn into_response(self) -> Response {
+        let mut body = json!({});
+        if let Some(key) = self.key {
+            body["key"] = json!(key);
+        }
+        body["errorCode"] = json!(self.code);
+        body["errorDetails"] = json!(self.details);
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn bad_request(key: Option<&str>, code: &'static str, details: impl Into<String>) -> OfrepError {
+    OfrepError {
+        status: StatusCode::BAD_REQUEST,
+        key: key.map(str::to_string),
+        code,
+        details: details.into(),
+    }
+}
+
+/// Reads `{"context": {...}}`.
+fn request_context(
+    headers: &HeaderMap,
+    body: &Bytes,
+    key: Option<&str>,
+) -> Result<Context, OfrepError> {
+    if !is_json(headers) {
+        return Err(bad_request(
+            key,
+            "PARSE_ERROR",
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        bad_request(
+            key,
+            "PARSE_ERROR",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let Some(context) = value.get("context") else {
+        return Err(bad_request(
+            key,
+            "INVALID_CONTEXT",
+            "the body must be an object with a `context` object",
+        ));
+    };
+    Context::from_json(context).map_err(|e| bad_request(key, "INVALID_CONTEXT", e.to_string()))
+}
+
+/// OFREP's reason for an evaluation.
+fn reason(e: &Evaluation<'_>) -> &'static str {
+    match e.reason {
+        Reason::Disabled => "DISABLED",
+        Reason::TargetingMatch => "TARGETING_MATCH",
+        Reason::Split => "SPLIT",
+        Reason::Default if e.enabled => "STATIC",
+        Reason::Default | Reason::PrerequisiteFailed => "DEFAULT",
+        Reason::Error => "ERROR",
+    }
+}
+
+/// A successful evaluation: key, value, variant, reason. A string, number or JSON flag
+/// that serves no variant leaves `value` out, so the application uses its code default.
+fn success(key: &str, e: &Evaluation<'_>) -> Value {
+    let variant = e.variant.unwrap_or(match (e.flag_type, e.enabled) {
+        (FlagType::Boolean, true) => "on",
+        (FlagType::Boolean, false) => "off",
+        _ => "default",
+    });
+    let mut body = json!({"key": key});
+    if let Some(value) = e.value {
+        body["value"] = value.clone();
+    }
+    body["variant"] = json!(variant);
+    body["reason"] = json!(reason(e));
+    body
+}
+
+fn missing_targeting_key(key: &str) -> (&'static str, String) {
+    (
+        "TARGETING_KEY_MISSING",
+        format!("flag '{key}' targets by user and the context has no targetingKey"),
+    )
+}
+
+async fn evaluate_flag(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, OfrepError> {
+    let ctx = request_context(&headers, &body, Some(&key))?;
+    let env = state.sdk_environment(&headers);
+    let published = state.published();
+    let Some(snapshot) = published.snapshots.get(&env) else {
+        return Err(OfrepError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            key: None,
+            code: "GENERAL",
+            details: format!("the environment {env} does not exist"),
+        });
+    };
+    if !snapshot.contains(&key) {
+        return Err(OfrepError {
+            status: StatusCode::NOT_FOUND,
+            details: format!("flag '{key}' was not found"),
+            key: Some(key),
+            code: "FLAG_NOT_FOUND",
+        });
+    }
+    if snapshot.needs_user_id(&key, &ctx) {
+        let (code, details) = missing_targeting_key(&key);
+        return Err(bad_request(Some(&key), code, details));
+    }
+    let e = snapshot.evaluate(&key, &ctx, chrono::Utc::now(), &mut state.rng());
+    count_evaluation(&env, &key, &e);
+    Ok(Json(success(&key, &e)))
+}
+
+async fn evaluate_flags(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OfrepError> {
+    let ctx = request_context(&headers, &body, None)?;
+    let env = state.sdk_environment(&headers);
+    let published = state.published();
+    let Some(snapshot) = published.snapshots.get(&env) else {
+        return Err(OfrepError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            key: None,
+            code: "GENERAL",
+            details: format!("the environment {env} does not exist"),
+        });
+    };
+    let now = chrono::Utc::now();
+    let mut rng = state.rng();
+    let flags: Vec<Value> = snapshot
+        .keys()
+        .map(|key| {
+            if snapshot.needs_user_id(key, &ctx) {
+                let (code, details) = missing_targeting_key(key);
+                return json!({"key": key, "errorCode": code, "errorDetails": details});
+            }
+            let e = snapshot.evaluate(key, &ctx, now, &mut rng);
+            count_evaluation(&env, key, &e);
+            success(key, &e)
+        })
+        .collect();
+    let body = json!({"flags": flags, "metadata": {"version": published.version}});
+    let text = body.to_string();
+    let etag = format!(
+        "\"{}-{:08x}\"",
+        published.version,
+        flagpole_core::hash::normalized_hash(&env, &text, u32::MAX, 0)
+    );
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
+    }
+    Ok((
+        [
+            (ETAG, etag),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_string(),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,198 @@
+//! Unleash-compatible APIs, so unmodified Unleash SDKs work against Flagpole:
+//! the client API (`/api/client/features` with ETag/304/gzip, `/register`, `/metrics`) and
+//! the frontend API (`/api/frontend`, evaluated toggles for a context).
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use flagpole_core::formats::unleash::payload;
+use flagpole_core::{Context, Evaluation, Snapshot};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::extract::{parse_json, ApiPath, OptionalJson};
+use crate::state::AppState;
+use crate::telemetry::count_evaluation;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/client/features", get(get_client_features))
+        .route("/api/client/features/{name}", get(get_client_feature))
+        .route("/api/client/register", post(register_client))
+        .route("/api/client/metrics", post(post_client_metrics))
+        .route("/api/frontend", get(get_frontend).post(post_frontend))
+        .route("/api/frontend/features/{name}", get(get_frontend_feature))
+}
+
+async fn get_client_features(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let env = state.sdk_environment(&headers);
+    let published = state.published();
+    let cache = published.client_features(&env)?;
+    let etag = HeaderValue::from_str(&cache.etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    let not_modified = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == cache.etag));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
+    }
+    let gzip = headers
+        .get(ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let mut response = Response::new(Body::from(if gzip { cache.gzip.clone() } else { cache.json.clone() }));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(ETAG, etag);
+    h.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(response)
+}
+
+async fn get_client_feature(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let env = state.sdk_environment(&headers);
+    let published = state.published();
+    let cache = published.client_features(&env)?;
+    cache
+        .features
+        .features
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| Json(json!(f)))
+        .ok_or(ApiError::NotFound { kind: "feature", name })
+}
+
+/// SDK registration: accepted and logged; nothing to store yet.
+async fn register_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+    let value: Value = parse_json(&body)?;
+    tracing::debug!(
+        app = value["appName"].as_str().unwrap_or(""),
+        instance = value["instanceId"].as_str().unwrap_or(""),
+        environment = %state.sdk_environment(&headers),
+        "unleash client registered"
+    );
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// SDK usage metrics: `{"bucket": {"start", "stop", "toggles": {name: {yes, no, variants}}}}`.
+async fn post_client_metrics(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+    let value: Value = parse_json(&body)?;
+    let usage = crate::usage::Usage::from_unleash(&value)?;
+    let env = state.sdk_environment(&headers);
+    usage.count_in_prometheus(&env);
+    state.record_usage(&env, usage).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A toggle as the frontend API shows it.
+fn frontend_toggle(snapshot: &Snapshot, key: &str, e: &Evaluation<'_>) -> Value {
+    let variant = match e.variant {
+        Some(name) => {
+            let mut v = json!({"name": name, "enabled": true, "feature_enabled": true});
+            if let Some(p) = snapshot_payload(snapshot, key, name) {
+                v["payload"] = json!({"type": p.payload_type, "value": p.value});
+            }
+            v
+        }
+        None => json!({"name": "disabled", "enabled": false, "feature_enabled": e.enabled}),
+    };
+    json!({"name": key, "enabled": e.enabled, "variant": variant, "impressionData": false})
+}
+
+fn snapshot_payload(snapshot: &Snapshot, key: &str, variant: &str) -> Option<flagpole_core::formats::unleash::Payload> {
+    let (flag_type, v) = snapshot.variant(key, variant)?;
+    payload(flag_type, &v)
+}
+
+/// A context from query parameters: Unleash's fields, `properties[name]=…`, and any other
+/// parameter as a property.
+fn query_context(query: &HashMap<String, String>) -> Context {
+    let mut ctx = Context::default();
+    for (k, v) in query {
+        match k.as_str() {
+            "userId" => ctx.user_id = Some(v.clone()),
+            "sessionId" => ctx.session_id = Some(v.clone()),
+            "remoteAddress" => ctx.remote_address = Some(v.clone()),
+            "appName" => ctx.app_name = Some(v.clone()),
+            "environment" => ctx.environment = Some(v.clone()),
+            "currentTime" => ctx.current_time = Some(v.clone()),
+            other => {
+                let name = other
+                    .strip_prefix("properties[")
+                    .and_then(|s| s.strip_suffix(']'))
+                    .unwrap_or(other);
+                ctx.set_property(name, v.clone());
+            }
+        }
+    }
+    ctx
+}
+
+/// The enabled toggles for a context.
+fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Json<Value>, ApiError> {
+    let env = state.sdk_environment(headers);
+    let published = state.published();
+    let snapshot = published.snapshot(&env)?;
+    let mut rng = state.rng();
+    let toggles: Vec<Value> = snapshot
+        .evaluate_all(ctx, chrono::Utc::now(), &mut rng)
+        .filter(|(_, e)| e.enabled)
+        .map(|(key, e)| {
+            count_evaluation(&env, key, &e);
+            frontend_toggle(snapshot, key, &e)
+        })
+        .collect();
+    Ok(Json(json!({"toggles": toggles})))
+}
+
+async fn get_frontend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    frontend(&state, &headers, &query_context(&query))
+}
+
+/// The context is the body's `context` object, or the body itself.
+async fn post_frontend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = match body {
+        None => Context::default(),
+        Some(v) => Context::from_json(v.get("context").unwrap_or(&v))?,
+    };
+    frontend(&state, &headers, &ctx)
+}
+
+async fn get_frontend_feature(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let env = state.sdk_environment(&headers);
+    let published = state.published();
+    let snapshot = published.snapshot(&env)?;
+    let ctx = query_context(&query);
+    let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
+    if !e.enabled {
+        // Unleash's frontend API answers 404 for unknown and for disabled toggles alike.
+        return Err(ApiError::NotFound { kind: "enabled feature", name });
+    }
+    count_evaluation(&env, &name, &e);
+    Ok(Json(frontend_toggle(snapshot, &name, &e)))
+}

@@ -59,6 +59,15 @@ impl Compat {
     pub fn is_native(&self) -> bool {
         matches!(self, Compat::Native)
     }
+
+    /// The semantics of a flag or segment: Unleash's if it or its document says so.
+    pub fn of(document: Compat, own: Compat) -> Compat {
+        if document.is_native() {
+            own
+        } else {
+            document
+        }
+    }
 }
 
 /// Parses any document part (a [`Flag`], a [`Segment`], …) from YAML or JSON, with the
@@ -78,6 +87,9 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate
 pub struct Segment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `unleash` for a segment imported from Unleash into a native document.
+    #[serde(default, skip_serializing_if = "Compat::is_native")]
+    pub compat: Compat,
     #[serde(default)]
     pub conditions: Vec<Condition>,
 }
@@ -88,6 +100,10 @@ pub struct Segment {
 pub struct Flag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `unleash` for a flag imported from Unleash into a native document: it keeps
+    /// Unleash's semantics (see [`Compat`]).
+    #[serde(default, skip_serializing_if = "Compat::is_native")]
+    pub compat: Compat,
     /// The type of the values the flag serves.
     #[serde(rename = "type", default)]
     pub flag_type: FlagType,
@@ -183,6 +199,21 @@ impl Document {
     /// Parses a document from YAML (JSON is YAML too), with the path to the first error.
     pub fn from_yaml(text: &str) -> Result<Document, crate::Error> {
         parse_yaml(text)
+    }
+
+    /// Moves a document-level `compat: unleash` onto each flag and segment, so they keep
+    /// their semantics when merged into a native document.
+    pub fn mark_compat_per_item(&mut self) {
+        if self.compat.is_native() {
+            return;
+        }
+        for flag in self.flags.values_mut() {
+            flag.compat = self.compat;
+        }
+        for segment in self.segments.values_mut() {
+            segment.compat = self.compat;
+        }
+        self.compat = Compat::Native;
     }
 
     /// Serializes to pretty JSON.

@@ -221,7 +221,7 @@ impl Snapshot {
                 return false;
             };
             let parent = &self.flags[parent_index];
-            if self.compat.is_native() {
+            if flag.compat.is_native() {
                 // Transitive: the parent is evaluated in full, its own dependencies too.
                 let e = self.evaluate_index(parent_index, ctx, now, rng);
                 e.enabled == dep.enabled

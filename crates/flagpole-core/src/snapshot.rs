@@ -14,7 +14,6 @@ use crate::validate::validate;
 #[derive(Debug)]
 pub struct Snapshot {
     pub(crate) environment: Box<str>,
-    pub(crate) compat: Compat,
     pub(crate) index: AHashMap<Box<str>, usize>,
     pub(crate) flags: Vec<CompiledFlag>,
 }
@@ -22,6 +21,7 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub(crate) struct CompiledFlag {
     pub key: Box<str>,
+    pub compat: Compat,
     pub flag_type: FlagType,
     pub enabled: bool,
     /// Unleash refuses the whole flag for some malformed rules; such a flag is off.
@@ -126,8 +126,10 @@ impl Snapshot {
                     })
                     .collect();
                 let variant_index = |name: &str| flag.variants.iter().position(|v| v.name == name);
+                let compat = Compat::of(doc.compat, flag.compat);
                 let mut compiled = CompiledFlag {
                     key: key.as_str().into(),
+                    compat,
                     flag_type: flag.flag_type,
                     enabled: false,
                     poisoned: false,
@@ -139,7 +141,7 @@ impl Snapshot {
                 if let Some(env) = flag.environments.get(environment) {
                     compiled.enabled = env.enabled;
                     for rule in &env.rules {
-                        match compile_rule(doc, key, rule, &variant_index) {
+                        match compile_rule(doc, compat, key, rule, &variant_index) {
                             Some(r) => compiled.rules.push(r),
                             None => compiled.poisoned = true,
                         }
@@ -164,7 +166,6 @@ impl Snapshot {
             .collect();
         Snapshot {
             environment: environment.into(),
-            compat: doc.compat,
             index,
             flags,
         }
@@ -213,6 +214,7 @@ impl Snapshot {
 /// Compiles a rule; `None` when Unleash would refuse the whole flag because of it.
 fn compile_rule(
     doc: &Document,
+    compat: Compat,
     flag_key: &str,
     rule: &Rule,
     variant_index: &dyn Fn(&str) -> Option<usize>,
@@ -232,7 +234,7 @@ fn compile_rule(
     );
     let mut never = rule.strategy.is_some();
     for c in all_conditions {
-        match Matcher::compile(c, doc.compat) {
+        match Matcher::compile(c, compat) {
             Ok(m) => matchers.push(m),
             Err(e) if e.poisons => return None,
             Err(_) => never = true,

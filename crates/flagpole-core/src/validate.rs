@@ -15,6 +15,7 @@ pub const MAX_KEY_LEN: usize = 200;
 pub fn validate(doc: &Document) -> Result<(), Error> {
     let mut v = Validator {
         doc,
+        compat: doc.compat,
         problems: Vec::new(),
     };
     v.document();
@@ -48,6 +49,8 @@ pub fn check_key(key: &str) -> Result<(), String> {
 
 struct Validator<'d> {
     doc: &'d Document,
+    /// The semantics of the flag or segment being checked.
+    compat: Compat,
     problems: Vec<Problem>,
 }
 
@@ -60,7 +63,7 @@ impl<'d> Validator<'d> {
     }
 
     fn native(&self) -> bool {
-        self.doc.compat == Compat::Native
+        self.compat == Compat::Native
     }
 
     fn document(&mut self) {
@@ -71,6 +74,7 @@ impl<'d> Validator<'d> {
             );
         }
         for (name, segment) in &self.doc.segments {
+            self.compat = Compat::of(self.doc.compat, segment.compat);
             let path = format!("segments.{name}");
             if let Err(e) = check_key(name) {
                 self.problem(&path, format!("segment name {e}"));
@@ -80,11 +84,10 @@ impl<'d> Validator<'d> {
             }
         }
         for (key, flag) in &self.doc.flags {
+            self.compat = Compat::of(self.doc.compat, flag.compat);
             self.flag(key, flag);
         }
-        if self.native() {
-            self.cycles();
-        }
+        self.cycles();
     }
 
     fn flag(&mut self, key: &str, flag: &Flag) {
@@ -269,14 +272,15 @@ impl<'d> Validator<'d> {
     }
 
     fn condition(&mut self, path: &str, c: &Condition) {
-        if let Err(e) = Matcher::compile(c, self.doc.compat) {
+        if let Err(e) = Matcher::compile(c, self.compat) {
             if self.native() {
                 self.problem(format!("{path}.{}", e.field), e.message);
             }
         }
     }
 
-    /// Dependency cycles, each reported once at the flag where it was found.
+    /// Dependency cycles among native flags (Unleash flags depend one level deep), each
+    /// reported once at the flag where it was found.
     fn cycles(&mut self) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -290,6 +294,9 @@ impl<'d> Validator<'d> {
             .flags
             .values()
             .map(|f| {
+                if !Compat::of(self.doc.compat, f.compat).is_native() {
+                    return Vec::new();
+                }
                 let mut out: Vec<usize> = f
                     .environments
                     .values()

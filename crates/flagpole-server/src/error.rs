@@ -18,7 +18,7 @@ pub enum ApiError {
         field: Option<String>,
     },
     /// The request is well-formed but the change it asks for is invalid.
-    #[error("the change is invalid")]
+    #[error("{}", problem_lines(.0))]
     Invalid(Vec<Problem>),
     #[error("{kind} {name:?} not found")]
     NotFound { kind: &'static str, name: String },
@@ -80,7 +80,7 @@ impl ApiError {
     }
 
     /// The message shown to the caller; server errors hide their internals.
-    fn public_message(&self) -> String {
+    pub(crate) fn public_message(&self) -> String {
         match self {
             ApiError::Store(
                 inner @ (flagpole_store::Error::NotFound { .. }
@@ -94,6 +94,10 @@ impl ApiError {
             other => other.to_string(),
         }
     }
+}
+
+fn problem_lines(problems: &[Problem]) -> String {
+    problems.iter().map(Problem::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl From<flagpole_core::Error> for ApiError {

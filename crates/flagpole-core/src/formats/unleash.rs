@@ -296,6 +296,7 @@ pub fn from_client_features(
             name,
             crate::document::Segment {
                 description: None,
+                compat: Compat::Native,
                 conditions: s.constraints.iter().map(condition).collect(),
             },
         );

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use flagpole_core::formats::{self, Format};
-use flagpole_core::{Compat, Document};
+use flagpole_core::Document;
 use flagpole_store::Change;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -59,13 +59,15 @@ async fn import_flags(
 }
 
 /// Merges a document into the stored flags (imported flags and segments replace those
-/// with the same key) in one transaction. Imported documents are held to native rules.
+/// with the same key) in one transaction. Flags and segments imported from Unleash keep
+/// Unleash's semantics (their `compat`), so unknown operators and custom strategies
+/// survive and are served back to Unleash SDKs as written.
 pub async fn import_document(
     state: &AppState,
     imported: &mut Document,
     actor: &str,
 ) -> Result<i64, ApiError> {
-    imported.compat = Compat::Native;
+    imported.mark_compat_per_item();
     let _guard = state.write_lock().await;
     let published = state.published();
     for (key, flag) in &imported.flags {

@@ -59,6 +59,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Loads the store's state and publishes the first snapshot.
     pub async fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<AppState, ApiError> {
+        crate::telemetry::install();
         let state = store.load().await?;
         let published = Published::build(state)?;
         let (changes, _) = watch::channel(published.version);

@@ -1,7 +1,8 @@
 //! Metrics and request tracking: Prometheus counters and histograms for requests (by
 //! route and status) and evaluations (by environment, flag and variant).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -9,6 +10,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use flagpole_core::Evaluation;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -34,33 +36,85 @@ pub fn render() -> String {
     install().render()
 }
 
-/// Counts and times every request by route template and status.
+/// Metric handles registered once per label set, found again by borrowed label values:
+/// the hot path neither allocates label strings nor searches the metrics registry.
+struct Handles<H> {
+    map: RwLock<HashMap<String, HashMap<String, HashMap<String, H>>>>,
+}
+
+impl<H: Clone> Handles<H> {
+    fn new() -> Handles<H> {
+        Handles {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, a: &str, b: &str, c: &str, make: impl FnOnce() -> H) -> H {
+        let found = {
+            let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+            map.get(a).and_then(|m| m.get(b)).and_then(|m| m.get(c)).cloned()
+        };
+        if let Some(h) = found {
+            return h;
+        }
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(a.to_string())
+            .or_default()
+            .entry(b.to_string())
+            .or_default()
+            .entry(c.to_string())
+            .or_insert_with(make)
+            .clone()
+    }
+}
+
+fn request_handles() -> &'static Handles<(Counter, Histogram)> {
+    static H: OnceLock<Handles<(Counter, Histogram)>> = OnceLock::new();
+    H.get_or_init(Handles::new)
+}
+
+fn evaluation_handles() -> &'static Handles<Counter> {
+    static H: OnceLock<Handles<Counter>> = OnceLock::new();
+    H.get_or_init(Handles::new)
+}
+
+/// Counts and times every request by route template, method and status.
 pub async fn track_requests(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().as_str().to_string();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let start = Instant::now();
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("flagpole_http_requests_total", &labels).increment(1);
-    metrics::histogram!("flagpole_http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
+    let status = response.status();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (counter, histogram) = request_handles().get(route, method.as_str(), status.as_str(), || {
+        let labels = [
+            ("route", route.to_string()),
+            ("method", method.to_string()),
+            ("status", status.as_str().to_string()),
+        ];
+        (
+            metrics::counter!("flagpole_http_requests_total", &labels),
+            metrics::histogram!("flagpole_http_request_duration_seconds", &labels),
+        )
+    });
+    counter.increment(1);
+    histogram.record(start.elapsed().as_secs_f64());
     response
 }
 
 /// Counts one evaluation by environment, flag and variant.
 pub fn count_evaluation(environment: &str, flag: &str, e: &Evaluation<'_>) {
     let variant = e.variant.unwrap_or(if e.enabled { "on" } else { "off" });
-    metrics::counter!(
-        "flagpole_evaluations_total",
-        "environment" => environment.to_string(),
-        "flag" => flag.to_string(),
-        "variant" => variant.to_string()
-    )
-    .increment(1);
+    evaluation_handles()
+        .get(environment, flag, variant, || {
+            metrics::counter!(
+                "flagpole_evaluations_total",
+                "environment" => environment.to_string(),
+                "flag" => flag.to_string(),
+                "variant" => variant.to_string()
+            )
+        })
+        .increment(1);
 }
 
 /// A panic in a handler becomes a logged 500 with the usual error body.

@@ -17,18 +17,23 @@ mod audit;
 mod bulk;
 mod concurrency;
 mod flags;
+mod usage;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use flagpole_core::{Flag, Segment};
 
-use crate::{AuditFilter, Change, Error, Expect, FlagRecord, State, Store, Written};
+use crate::{
+    AuditFilter, Change, Error, Expect, FlagRecord, State, Store, UsageCount, UsageFilter,
+    UsageRecord, Written,
+};
 
 pub use audit::{audit_entries, audit_limits, config_version};
 pub use bulk::{environments, import, segments};
 pub use concurrency::concurrent_writers;
 pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
+pub use usage::{concurrent_usage, usage_counts, usage_filters};
 
 /// The actor the suite writes as, unless a check says otherwise.
 pub const ACTOR: &str = "conformance";
@@ -47,6 +52,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("import", import(store_ref)).await;
     step("concurrent_writers", concurrent_writers(store.clone())).await;
     step("audit_limits", audit_limits(store_ref)).await;
+    step("usage_counts", usage_counts(store_ref)).await;
+    step("usage_filters", usage_filters(store_ref)).await;
+    step("concurrent_usage", concurrent_usage(store.clone())).await;
     step("integrity", integrity(store_ref)).await;
 }
 
@@ -66,6 +74,11 @@ pub async fn empty_store(store: &dyn Store) {
     assert!(
         audit.is_empty(),
         "a fresh store has no audit entries, found {audit:?}"
+    );
+    let usage = store.usage(&UsageFilter::default()).await.expect("usage");
+    assert!(
+        usage.is_empty(),
+        "a fresh store has no usage, found {usage:?}"
     );
     assert!(store
         .flag_versions("anything")
@@ -94,6 +107,7 @@ pub struct Observation {
     state: State,
     version: i64,
     latest_audit: Option<i64>,
+    usage: Vec<UsageRecord>,
 }
 
 impl Observation {
@@ -108,10 +122,12 @@ impl Observation {
             })
             .await
             .expect("audit");
+        let usage = store.usage(&UsageFilter::default()).await.expect("usage");
         Observation {
             state,
             version,
             latest_audit: latest.first().map(|entry| entry.id),
+            usage,
         }
     }
 
@@ -141,6 +157,7 @@ impl Observation {
             self.latest_audit, other.latest_audit,
             "{context}: audit entries were added"
         );
+        assert_eq!(self.usage, other.usage, "{context}: usage changed");
     }
 }
 
@@ -190,6 +207,21 @@ pub async fn reopen_write(store: &dyn Store) -> Observation {
         )
         .await
         .expect("create segment");
+    let bucket = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2030, 6, 1, 12, 0, 0)
+        .single()
+        .expect("a valid time");
+    let counts = [UsageCount {
+        flag: "durable-live".to_owned(),
+        yes: 3,
+        no: 1,
+        variants: [("blue".to_owned(), 2)].into(),
+    }];
+    for _ in 0..2 {
+        store
+            .record_usage("durable-env", bucket, &counts)
+            .await
+            .expect("record usage");
+    }
     Observation::take(store).await
 }
 

@@ -22,7 +22,7 @@ pub use postgres::{PostgresStore, CHANGES_CHANNEL};
 pub use sqlite::SqliteStore;
 pub use store::{
     AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
-    State, Store, Written, UsageCount, UsageFilter, UsageRecord,
+    State, Store, UsageCount, UsageFilter, UsageRecord, Written,
 };
 
 /// Opens the store a URL names:

@@ -12,16 +12,20 @@ mod tables;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use crate::rules;
 use crate::write::{Entry, FlagWrite};
-use crate::{AuditEntry, AuditFilter, Change, Error, Expect, FlagVersion, State, Store, Written};
+use crate::{
+    AuditEntry, AuditFilter, Change, Error, Expect, FlagVersion, State, Store, UsageCount,
+    UsageFilter, UsageRecord, Written,
+};
 use tables::{
-    audit_entry, config_version, environment, flag_record, flag_version, insert_audit,
-    segment_record, stored_flag, stored_segment, write_flag, write_segment,
+    add_usage, audit_entry, config_version, environment, flag_record, flag_version, insert_audit,
+    segment_record, stored_flag, stored_segment, usage_record, write_flag, write_segment,
 };
 
 /// The channel every committed write notifies, with the new configuration version as
@@ -35,6 +39,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 const FLAG: &str = "flag";
 const SEGMENT: &str = "segment";
 const ENVIRONMENT: &str = "environment";
+const USAGE: &str = "usage";
 
 /// A [`Store`] in a PostgreSQL database (in the connection's `search_path` schema).
 #[derive(Clone, Debug)]
@@ -377,6 +382,52 @@ impl Store for PostgresStore {
             .await?
             .iter()
             .map(audit_entry)
+            .collect()
+    }
+
+    async fn record_usage(
+        &self,
+        environment: &str,
+        bucket: DateTime<Utc>,
+        counts: &[UsageCount],
+    ) -> Result<(), Error> {
+        let counts = rules::usage_by_flag(counts);
+        if counts.is_empty() {
+            return Ok(());
+        }
+        // Not a configuration change: no `meta` lock, version, audit entry or notification.
+        let mut tx = self.pool.begin().await?;
+        add_usage(&mut tx, environment, bucket, &counts).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error> {
+        let mut query = QueryBuilder::<Postgres>::new(
+            "SELECT environment, bucket, flag, yes, no, variants::text AS variants FROM usage WHERE true",
+        );
+        if let Some(flag) = &filter.flag {
+            query.push(" AND flag = ").push_bind(flag.clone());
+        }
+        if let Some(environment) = &filter.environment {
+            query
+                .push(" AND environment = ")
+                .push_bind(environment.clone());
+        }
+        if let Some(since) = filter.since {
+            query.push(" AND bucket >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND bucket < ").push_bind(until);
+        }
+        // Byte order, as in SQLite, whatever the database's collation.
+        query.push(r#" ORDER BY bucket, environment COLLATE "C", flag COLLATE "C""#);
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(usage_record)
             .collect()
     }
 

@@ -1,13 +1,16 @@
 //! The rules every backend applies the same way: the optimistic [`Expect`] check, the
-//! clock's precision, the audit limit, and JSON encoding of stored documents.
+//! clock's precision, the audit limit, JSON encoding of stored documents, and the adding
+//! up of usage counts.
 //!
 //! Backends differ only in SQL; keeping these decisions here is what makes the
 //! conformance suite pass identically on each of them.
 
+use std::collections::btree_map::{BTreeMap, Entry};
+
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
-use crate::{AuditFilter, Error, Expect};
+use crate::{AuditFilter, Error, Expect, UsageCount};
 
 /// How many audit entries a read returns when the filter does not say.
 pub(crate) const DEFAULT_AUDIT_LIMIT: i64 = 100;
@@ -125,6 +128,33 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The counts of one usage report, one per flag, in flag order (byte order): a flag
+/// reported twice is added up. Backends write (and, in PostgreSQL, lock) the rows in this
+/// order, so that concurrent reports cannot deadlock.
+pub(crate) fn usage_by_flag(counts: &[UsageCount]) -> Vec<UsageCount> {
+    let mut by_flag: BTreeMap<&str, UsageCount> = BTreeMap::new();
+    for count in counts {
+        match by_flag.entry(&count.flag) {
+            Entry::Vacant(entry) => {
+                entry.insert(count.clone());
+            }
+            Entry::Occupied(mut entry) => add_usage(entry.get_mut(), count),
+        }
+    }
+    by_flag.into_values().collect()
+}
+
+/// Adds `more` to `total`: yes, no and each variant's count. Sums saturate at the bounds
+/// of `i64` rather than overflow (as they do in PostgreSQL's upsert).
+pub(crate) fn add_usage(total: &mut UsageCount, more: &UsageCount) {
+    total.yes = total.yes.saturating_add(more.yes);
+    total.no = total.no.saturating_add(more.no);
+    for (variant, count) in &more.variants {
+        let sum = total.variants.entry(variant.clone()).or_insert(0);
+        *sum = sum.saturating_add(*count);
+    }
+}
+
 /// Flags whose current version has no row in `flag_versions` (at most ten); the same SQL
 /// on every backend.
 pub(crate) const FLAGS_WITHOUT_CURRENT_VERSION: &str = "SELECT key FROM flags f WHERE NOT EXISTS \
@@ -207,5 +237,38 @@ mod tests {
         assert_eq!(limit(Some(5)), 5);
         assert_eq!(limit(Some(5000)), 1000);
         assert_eq!(limit(Some(-1)), 0);
+    }
+
+    fn usage(flag: &str, yes: i64, no: i64, variants: &[(&str, i64)]) -> UsageCount {
+        UsageCount {
+            flag: flag.to_owned(),
+            yes,
+            no,
+            variants: variants.iter().map(|&(v, n)| (v.to_owned(), n)).collect(),
+        }
+    }
+
+    #[test]
+    fn usage_is_added_up_per_flag_in_flag_order() {
+        let counts = [
+            usage("b", 1, 2, &[("x", 1)]),
+            usage("a", 5, 0, &[]),
+            usage("b", 10, 20, &[("x", 2), ("y", 3)]),
+        ];
+        assert_eq!(
+            usage_by_flag(&counts),
+            [
+                usage("a", 5, 0, &[]),
+                usage("b", 11, 22, &[("x", 3), ("y", 3)])
+            ]
+        );
+        assert!(usage_by_flag(&[]).is_empty());
+    }
+
+    #[test]
+    fn usage_sums_saturate() {
+        let mut total = usage("a", i64::MAX - 1, 1, &[("x", i64::MAX)]);
+        add_usage(&mut total, &usage("a", 5, 1, &[("x", 1), ("y", 1)]));
+        assert_eq!(total, usage("a", i64::MAX, 2, &[("x", i64::MAX), ("y", 1)]));
     }
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -22,10 +23,14 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::rules;
 use crate::write::{Entry, FlagWrite};
-use crate::{AuditEntry, AuditFilter, Change, Error, Expect, FlagVersion, State, Store, Written};
+use crate::{
+    AuditEntry, AuditFilter, Change, Error, Expect, FlagVersion, State, Store, UsageCount,
+    UsageFilter, UsageRecord, Written,
+};
 use tables::{
-    audit_entry, bump, config_version, environment, flag_record, flag_version, insert_audit,
-    segment_record, stored_flag, stored_segment, timestamp, write_flag, write_segment,
+    add_usage, audit_entry, bump, config_version, environment, flag_record, flag_version,
+    insert_audit, segment_record, stored_flag, stored_segment, timestamp, usage_record, write_flag,
+    write_segment,
 };
 
 /// Connections in a file-backed pool: one writer at a time, the rest for readers.
@@ -36,6 +41,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const FLAG: &str = "flag";
 const SEGMENT: &str = "segment";
 const ENVIRONMENT: &str = "environment";
+const USAGE: &str = "usage";
 
 /// A [`Store`] in one SQLite file (or in memory, for tests).
 #[derive(Debug)]
@@ -374,6 +380,55 @@ impl Store for SqliteStore {
             .await?
             .iter()
             .map(audit_entry)
+            .collect()
+    }
+
+    async fn record_usage(
+        &self,
+        environment: &str,
+        bucket: DateTime<Utc>,
+        counts: &[UsageCount],
+    ) -> Result<(), Error> {
+        let counts = rules::usage_by_flag(counts);
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let bucket = timestamp(&bucket);
+        // Not a configuration change (no version, no audit entry), but a read-modify-write
+        // all the same: serialized with every other write.
+        let (_guard, mut tx) = self.begin_write().await?;
+        for count in &counts {
+            add_usage(&mut tx, environment, &bucket, count).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT environment, bucket, flag, yes, no, variants FROM usage WHERE 1 = 1",
+        );
+        if let Some(flag) = &filter.flag {
+            query.push(" AND flag = ").push_bind(flag.clone());
+        }
+        if let Some(environment) = &filter.environment {
+            query
+                .push(" AND environment = ")
+                .push_bind(environment.clone());
+        }
+        if let Some(since) = &filter.since {
+            query.push(" AND bucket >= ").push_bind(timestamp(since));
+        }
+        if let Some(until) = &filter.until {
+            query.push(" AND bucket < ").push_bind(timestamp(until));
+        }
+        query.push(" ORDER BY bucket, environment, flag");
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(usage_record)
             .collect()
     }
 

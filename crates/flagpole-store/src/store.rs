@@ -228,18 +228,15 @@ pub trait Store: Send + Sync + 'static {
     /// Adds SDK-reported usage counts to the hourly bucket starting at `bucket` (added to
     /// what the bucket already holds), in one transaction. Not audited; does not raise the
     /// configuration version.
-    async fn record_usage(&self, environment: &str, bucket: DateTime<Utc>, counts: &[UsageCount]) -> Result<(), Error> {
-        // TEMPORARY default while the backends gain their implementations; removed after.
-        let _ = (environment, bucket, counts);
-        Err(Error::NotFound { kind: "usage storage", name: String::new() })
-    }
+    async fn record_usage(
+        &self,
+        environment: &str,
+        bucket: DateTime<Utc>,
+        counts: &[UsageCount],
+    ) -> Result<(), Error>;
 
     /// Usage counts matching the filter, ordered by bucket, environment, flag.
-    async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error> {
-        // TEMPORARY default while the backends gain their implementations; removed after.
-        let _ = filter;
-        Ok(Vec::new())
-    }
+    async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error>;
 
     /// Checks the database's integrity (e.g. SQLite's `PRAGMA integrity_check`).
     async fn check_integrity(&self) -> Result<(), Error>;

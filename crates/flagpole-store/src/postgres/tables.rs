@@ -1,15 +1,19 @@
 //! The SQL of each table for [`super::PostgresStore`]: the steps of a write and the
 //! decoding of rows into records.
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
 use crate::rules::{self, Current};
 use crate::write::{Entry, FlagWrite, Stored};
-use crate::{AuditEntry, Environment, Error, FlagRecord, FlagVersion, SegmentRecord};
+use crate::{
+    AuditEntry, Environment, Error, FlagRecord, FlagVersion, SegmentRecord, UsageCount, UsageRecord,
+};
 
 const FLAG: &str = super::FLAG;
 const SEGMENT: &str = super::SEGMENT;
+const USAGE: &str = super::USAGE;
 
 pub(super) async fn config_version(conn: &mut PgConnection) -> Result<i64, Error> {
     Ok(
@@ -160,6 +164,52 @@ pub(super) async fn insert_audit(conn: &mut PgConnection, entry: &Entry<'_>) -> 
     Ok(())
 }
 
+/// Adds one report's counts (one per flag, in flag order) to their rows in `bucket`, in one
+/// statement. `ON CONFLICT DO UPDATE` locks each existing row and adds to its latest
+/// committed values, so concurrent reports from any number of replicas all count; rows
+/// are locked in the order given, so that they cannot deadlock. Sums saturate at the
+/// bounds of `bigint`, as [`rules::add_usage`] does.
+pub(super) async fn add_usage(
+    conn: &mut PgConnection,
+    environment: &str,
+    bucket: DateTime<Utc>,
+    counts: &[UsageCount],
+) -> Result<(), Error> {
+    let flags: Vec<&str> = counts.iter().map(|c| c.flag.as_str()).collect();
+    let yes: Vec<i64> = counts.iter().map(|c| c.yes).collect();
+    let no: Vec<i64> = counts.iter().map(|c| c.no).collect();
+    let variants = counts
+        .iter()
+        .map(|c| rules::to_text(USAGE, &c.flag, &c.variants))
+        .collect::<Result<Vec<String>, Error>>()?;
+    sqlx::query(
+        "INSERT INTO usage AS u (environment, bucket, flag, yes, no, variants) \
+         SELECT $1, $2, c.flag, c.yes, c.no, c.variants::jsonb \
+         FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::text[]) WITH ORDINALITY \
+             AS c(flag, yes, no, variants, position) \
+         ORDER BY c.position \
+         ON CONFLICT (environment, bucket, flag) DO UPDATE SET \
+         yes = GREATEST(LEAST(u.yes::numeric + excluded.yes, 9223372036854775807), -9223372036854775808)::bigint, \
+         no = GREATEST(LEAST(u.no::numeric + excluded.no, 9223372036854775807), -9223372036854775808)::bigint, \
+         variants = (\
+             SELECT COALESCE(jsonb_object_agg(s.key, \
+                 GREATEST(LEAST(s.total, 9223372036854775807), -9223372036854775808)::bigint), '{}') \
+             FROM (SELECT v.key, sum(v.value::numeric) AS total \
+                 FROM (SELECT * FROM jsonb_each_text(u.variants) \
+                     UNION ALL SELECT * FROM jsonb_each_text(excluded.variants)) AS v \
+                 GROUP BY v.key) AS s)",
+    )
+    .bind(environment)
+    .bind(bucket)
+    .bind(flags)
+    .bind(yes)
+    .bind(no)
+    .bind(variants)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub(super) fn environment(row: &PgRow) -> Result<Environment, Error> {
     Ok(Environment {
         name: row.try_get("name")?,
@@ -223,5 +273,17 @@ pub(super) fn audit_entry(row: &PgRow) -> Result<AuditEntry, Error> {
         before: json("before")?,
         after: json("after")?,
         config_version: row.try_get("config_version")?,
+    })
+}
+
+pub(super) fn usage_record(row: &PgRow) -> Result<UsageRecord, Error> {
+    let flag: String = row.try_get("flag")?;
+    Ok(UsageRecord {
+        environment: row.try_get("environment")?,
+        bucket: row.try_get("bucket")?,
+        yes: row.try_get("yes")?,
+        no: row.try_get("no")?,
+        variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
+        flag,
     })
 }

@@ -7,10 +7,13 @@ use sqlx::Row;
 
 use crate::rules::{self, Current};
 use crate::write::{Entry, FlagWrite, Stored};
-use crate::{AuditEntry, Environment, Error, FlagRecord, FlagVersion, SegmentRecord};
+use crate::{
+    AuditEntry, Environment, Error, FlagRecord, FlagVersion, SegmentRecord, UsageCount, UsageRecord,
+};
 
 const FLAG: &str = super::FLAG;
 const SEGMENT: &str = super::SEGMENT;
+const USAGE: &str = super::USAGE;
 
 /// Raises the configuration version; the first write of every write transaction.
 pub(super) async fn bump(conn: &mut SqliteConnection) -> Result<i64, Error> {
@@ -167,6 +170,49 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
+/// Adds one flag's counts to its row in `bucket` (a stored timestamp), creating the row if
+/// there is none. Reads then writes: only correct under the write lock.
+pub(super) async fn add_usage(
+    conn: &mut SqliteConnection,
+    environment: &str,
+    bucket: &str,
+    count: &UsageCount,
+) -> Result<(), Error> {
+    let row = sqlx::query(
+        "SELECT yes, no, variants FROM usage WHERE environment = ?1 AND bucket = ?2 AND flag = ?3",
+    )
+    .bind(environment)
+    .bind(bucket)
+    .bind(&count.flag)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let mut total = UsageCount {
+        flag: count.flag.clone(),
+        ..UsageCount::default()
+    };
+    if let Some(row) = row {
+        total.yes = row.try_get("yes")?;
+        total.no = row.try_get("no")?;
+        total.variants = rules::parse(USAGE, &count.flag, row.try_get("variants")?)?;
+    }
+    rules::add_usage(&mut total, count);
+    let variants = rules::to_text(USAGE, &count.flag, &total.variants)?;
+    sqlx::query(
+        "INSERT INTO usage (environment, bucket, flag, yes, no, variants) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (environment, bucket, flag) DO UPDATE SET yes = excluded.yes, no = excluded.no, \
+         variants = excluded.variants",
+    )
+    .bind(environment)
+    .bind(bucket)
+    .bind(&count.flag)
+    .bind(total.yes)
+    .bind(total.no)
+    .bind(variants)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A timestamp as stored: UTC, microseconds, always the same width.
 pub(super) fn timestamp(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -235,5 +281,17 @@ pub(super) fn audit_entry(row: &SqliteRow) -> Result<AuditEntry, Error> {
         before: json("before")?,
         after: json("after")?,
         config_version: row.try_get("config_version")?,
+    })
+}
+
+pub(super) fn usage_record(row: &SqliteRow) -> Result<UsageRecord, Error> {
+    let flag: String = row.try_get("flag")?;
+    Ok(UsageRecord {
+        environment: row.try_get("environment")?,
+        bucket: row.try_get("bucket")?,
+        yes: row.try_get("yes")?,
+        no: row.try_get("no")?,
+        variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
+        flag,
     })
 }

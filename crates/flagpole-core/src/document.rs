@@ -70,6 +70,26 @@ impl Compat {
     }
 }
 
+/// Parses one JSON value of type `T` (nothing may follow it), with the path to the first
+/// error; `format` names the input in messages.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    format: &'static str,
+) -> Result<T, crate::Error> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| crate::Error::Parse {
+        format,
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })?;
+    de.end().map_err(|e| crate::Error::Parse {
+        format,
+        path: String::new(),
+        message: format!("unexpected text after the JSON value ({e})"),
+    })?;
+    Ok(value)
+}
+
 /// Parses any document part (a [`Flag`], a [`Segment`], …) from YAML or JSON, with the
 /// path to the first error.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate::Error> {
@@ -188,12 +208,7 @@ pub struct FlagEnvironment {
 impl Document {
     /// Parses a document from JSON, with the path to the first syntax or type error.
     pub fn from_json(text: &str) -> Result<Document, crate::Error> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
-            format: "JSON",
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })
+        parse_json(text, "JSON")
     }
 
     /// Parses a document from YAML (JSON is YAML too), with the path to the first error.

@@ -97,7 +97,11 @@ impl ApiError {
 }
 
 fn problem_lines(problems: &[Problem]) -> String {
-    problems.iter().map(Problem::to_string).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl From<flagpole_core::Error> for ApiError {

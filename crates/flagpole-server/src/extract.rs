@@ -172,21 +172,26 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
 }
 
 /// The version an update is based on: the body's `version` field or `If-Match`
-/// (`"3"`, `W/"3"` or `3`).
+/// (`"3"`, `W/"3"` or `3`); when both are given they must agree.
 pub fn based_on(headers: &HeaderMap, body_version: Option<i64>) -> Result<Option<i64>, ApiError> {
-    if let Some(v) = body_version {
-        return Ok(Some(v));
-    }
     let Some(raw) = headers.get(IF_MATCH) else {
-        return Ok(None);
+        return Ok(body_version);
     };
     let text = raw.to_str().unwrap_or("").trim();
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse::<i64>().map(Some).map_err(|_| {
+    let header = text.parse::<i64>().map_err(|_| {
         ApiError::bad_request(
             "invalid_header",
             format!("If-Match must be a flag version such as \"3\", not {text:?}"),
             Some("If-Match".into()),
         )
-    })
+    })?;
+    match body_version {
+        Some(v) if v != header => Err(ApiError::bad_request(
+            "invalid_header",
+            format!("If-Match says version {header} but the body says {v}; send one of them"),
+            Some("If-Match".into()),
+        )),
+        _ => Ok(Some(header)),
+    }
 }

@@ -7,8 +7,8 @@ mod extract;
 mod published;
 mod routes;
 mod state;
-mod usage;
 pub mod telemetry;
+mod usage;
 
 pub use error::ApiError;
 pub use published::Published;

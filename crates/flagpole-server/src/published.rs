@@ -50,7 +50,12 @@ impl ClientFeaturesCache {
             .map(Bytes::from)
             .unwrap_or_default();
         let etag = format!("\"{environment}-{version}\"");
-        ClientFeaturesCache { features, json, gzip, etag }
+        ClientFeaturesCache {
+            features,
+            json,
+            gzip,
+            etag,
+        }
     }
 }
 
@@ -113,11 +118,18 @@ impl Published {
 
     /// The Unleash `ClientFeatures` of an environment, serialized once per version.
     pub fn client_features(&self, environment: &str) -> Result<&ClientFeaturesCache, ApiError> {
-        let cell = self.client_features.get(environment).ok_or_else(|| ApiError::NotFound {
-            kind: "environment",
-            name: environment.to_string(),
-        })?;
-        Ok(cell.get_or_init(|| ClientFeaturesCache::new(&self.document, environment, self.version)))
+        let cell = self
+            .client_features
+            .get(environment)
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "environment",
+                name: environment.to_string(),
+            })?;
+        Ok(
+            cell.get_or_init(|| {
+                ClientFeaturesCache::new(&self.document, environment, self.version)
+            }),
+        )
     }
 
     pub fn has_environment(&self, name: &str) -> bool {

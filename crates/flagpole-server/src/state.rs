@@ -135,7 +135,11 @@ impl AppState {
     }
 
     /// Stores SDK-reported usage in its hourly bucket.
-    pub async fn record_usage(&self, environment: &str, usage: crate::usage::Usage) -> Result<(), ApiError> {
+    pub async fn record_usage(
+        &self,
+        environment: &str,
+        usage: crate::usage::Usage,
+    ) -> Result<(), ApiError> {
         let counts: Vec<flagpole_store::UsageCount> = usage
             .flags
             .into_iter()
@@ -143,13 +147,20 @@ impl AppState {
                 flag,
                 yes: f.yes.min(i64::MAX as u64) as i64,
                 no: f.no.min(i64::MAX as u64) as i64,
-                variants: f.variants.into_iter().map(|(v, n)| (v, n.min(i64::MAX as u64) as i64)).collect(),
+                variants: f
+                    .variants
+                    .into_iter()
+                    .map(|(v, n)| (v, n.min(i64::MAX as u64) as i64))
+                    .collect(),
             })
             .collect();
         if counts.is_empty() {
             return Ok(());
         }
-        self.inner.store.record_usage(environment, usage.start, &counts).await?;
+        self.inner
+            .store
+            .record_usage(environment, usage.start, &counts)
+            .await?;
         Ok(())
     }
 

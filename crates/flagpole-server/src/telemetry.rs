@@ -39,8 +39,11 @@ pub fn render() -> String {
 /// Metric handles registered once per label set, found again by borrowed label values:
 /// the hot path neither allocates label strings nor searches the metrics registry.
 struct Handles<H> {
-    map: RwLock<HashMap<String, HashMap<String, HashMap<String, H>>>>,
+    map: RwLock<ByLabels<H>>,
 }
+
+/// Handles by their three label values, one level per label.
+type ByLabels<H> = HashMap<String, HashMap<String, HashMap<String, H>>>;
 
 impl<H: Clone> Handles<H> {
     fn new() -> Handles<H> {
@@ -52,7 +55,10 @@ impl<H: Clone> Handles<H> {
     fn get(&self, a: &str, b: &str, c: &str, make: impl FnOnce() -> H) -> H {
         let found = {
             let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-            map.get(a).and_then(|m| m.get(b)).and_then(|m| m.get(c)).cloned()
+            map.get(a)
+                .and_then(|m| m.get(b))
+                .and_then(|m| m.get(c))
+                .cloned()
         };
         if let Some(h) = found {
             return h;
@@ -86,17 +92,18 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let (counter, histogram) = request_handles().get(route, method.as_str(), status.as_str(), || {
-        let labels = [
-            ("route", route.to_string()),
-            ("method", method.to_string()),
-            ("status", status.as_str().to_string()),
-        ];
-        (
-            metrics::counter!("flagpole_http_requests_total", &labels),
-            metrics::histogram!("flagpole_http_request_duration_seconds", &labels),
-        )
-    });
+    let (counter, histogram) =
+        request_handles().get(route, method.as_str(), status.as_str(), || {
+            let labels = [
+                ("route", route.to_string()),
+                ("method", method.to_string()),
+                ("status", status.as_str().to_string()),
+            ];
+            (
+                metrics::counter!("flagpole_http_requests_total", &labels),
+                metrics::histogram!("flagpole_http_request_duration_seconds", &labels),
+            )
+        });
     counter.increment(1);
     histogram.record(start.elapsed().as_secs_f64());
     response

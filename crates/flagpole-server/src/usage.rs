@@ -44,7 +44,11 @@ fn count(value: &Value, path: &str) -> Result<u64, ApiError> {
     match value {
         Value::Null => Ok(0),
         v => v.as_u64().ok_or_else(|| {
-            ApiError::bad_request("invalid_body", format!("{path}: must be a non-negative integer"), Some(path.into()))
+            ApiError::bad_request(
+                "invalid_body",
+                format!("{path}: must be a non-negative integer"),
+                Some(path.into()),
+            )
         }),
     }
 }
@@ -54,13 +58,21 @@ impl Usage {
     pub fn from_unleash(report: &Value) -> Result<Usage, ApiError> {
         let bucket = &report["bucket"];
         if !bucket.is_object() {
-            return Err(ApiError::bad_request("invalid_body", "bucket: must be an object", Some("bucket".into())));
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "bucket: must be an object",
+                Some("bucket".into()),
+            ));
         }
         let start = match &bucket["start"] {
             Value::String(s) => DateTime::parse_from_rfc3339(s)
                 .map(|d| d.with_timezone(&Utc))
                 .map_err(|e| {
-                    ApiError::bad_request("invalid_body", format!("bucket.start: {s:?} is not an RFC 3339 time: {e}"), Some("bucket.start".into()))
+                    ApiError::bad_request(
+                        "invalid_body",
+                        format!("bucket.start: {s:?} is not an RFC 3339 time: {e}"),
+                        Some("bucket.start".into()),
+                    )
                 })?,
             _ => Utc::now(),
         };
@@ -80,7 +92,8 @@ impl Usage {
             };
             if let Some(variants) = t["variants"].as_object() {
                 for (v, n) in variants {
-                    f.variants.insert(v.clone(), count(n, &format!("{path}.variants.{v}"))?);
+                    f.variants
+                        .insert(v.clone(), count(n, &format!("{path}.variants.{v}"))?);
                 }
             }
             usage.flags.insert(name.clone(), f);

@@ -28,13 +28,7 @@ fn hundred() -> i64 {
 
 /// Reads a seed `flags.json` into a native document with the flags in `environment`.
 pub fn import(text: &str, environment: &str) -> Result<Document, Error> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let flags: IndexMap<String, SeedFlag> =
-        serde_path_to_error::deserialize(de).map_err(|e| Error::Parse {
-            format: "seed flags.json",
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+    let flags: IndexMap<String, SeedFlag> = crate::document::parse_json(text, "seed flags.json")?;
     let mut doc = Document::default();
     for (name, seed) in flags {
         let mut env = FlagEnvironment {

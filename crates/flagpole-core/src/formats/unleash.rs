@@ -248,12 +248,7 @@ impl ClientFeatures {
 /// Reads `ClientFeatures` JSON, or `{"events": [...]}` delta events applied in order, into
 /// a document with every flag configured in `environment`.
 pub fn import(text: &str, environment: &str) -> Result<Document, Error> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let input: UnleashInput = serde_path_to_error::deserialize(de).map_err(|e| Error::Parse {
-        format: "Unleash JSON",
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    })?;
+    let input: UnleashInput = crate::document::parse_json(text, "Unleash JSON")?;
     let features = match input {
         UnleashInput::Features(f) => f,
         UnleashInput::Delta { events } => {

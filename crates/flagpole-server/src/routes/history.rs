@@ -69,7 +69,10 @@ struct UsageQuery {
 }
 
 /// SDK-reported usage (Unleash metrics) per flag, environment and hourly bucket.
-async fn list_usage(State(state): State<AppState>, ApiQuery(q): ApiQuery<UsageQuery>) -> Result<Json<Value>, ApiError> {
+async fn list_usage(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<UsageQuery>,
+) -> Result<Json<Value>, ApiError> {
     let filter = UsageFilter {
         flag: q.flag,
         environment: q.environment,

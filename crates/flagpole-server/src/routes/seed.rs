@@ -45,11 +45,10 @@ struct FlagState<'a> {
 /// An error in the seed's (FastAPI's) shape.
 enum SeedError {
     NotFound,
-    /// 400: a path or query that cannot be read (e.g. bad percent-encoding).
-    BadRequest(String),
     /// 422 with FastAPI's validation detail list.
     Invalid(Vec<serde_json::Value>),
     Conflict(String),
+    /// Any other error: its status, and its message as the detail.
     Api(ApiError),
 }
 
@@ -61,9 +60,6 @@ impl IntoResponse for SeedError {
                 Json(json!({"detail": "Flag not found"})),
             )
                 .into_response(),
-            SeedError::BadRequest(message) => {
-                (StatusCode::BAD_REQUEST, Json(json!({"detail": message}))).into_response()
-            }
             SeedError::Invalid(detail) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(json!({"detail": detail})),
@@ -72,7 +68,13 @@ impl IntoResponse for SeedError {
             SeedError::Conflict(message) => {
                 (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response()
             }
-            SeedError::Api(e) => e.into_response(),
+            SeedError::Api(e) => {
+                let (status, _) = e.status_and_code();
+                if status.is_server_error() {
+                    tracing::error!(error = ?e, "request failed");
+                }
+                (status, Json(json!({"detail": e.public_message()}))).into_response()
+            }
         }
     }
 }
@@ -87,7 +89,6 @@ impl From<ApiError> for SeedError {
                     .collect(),
             ),
             ApiError::Conflict(m) => SeedError::Conflict(m),
-            ApiError::BadRequest { message, .. } => SeedError::BadRequest(message),
             other => SeedError::Api(other),
         }
     }
@@ -99,10 +100,16 @@ fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>) -> SeedErr
     ])
 }
 
+/// The seed's one query parameter; others are ignored, as FastAPI does.
+#[derive(serde::Deserialize)]
+struct UserQuery {
+    user_id: Option<String>,
+}
+
 async fn get_flag(
     State(state): State<AppState>,
     path: Result<ApiPath<String>, ApiError>,
-    query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
+    query: Result<ApiQuery<UserQuery>, ApiError>,
 ) -> Result<Response, SeedError> {
     let (ApiPath(name), ApiQuery(query)) = (path?, query?);
     let published = state.published();
@@ -111,7 +118,7 @@ async fn get_flag(
     if !snapshot.contains(&name) {
         return Err(SeedError::NotFound);
     }
-    let enabled = match query.get("user_id").filter(|u| !u.is_empty()) {
+    let enabled = match query.user_id.filter(|u| !u.is_empty()) {
         // As in the seed: without a user id, the flag's on/off state.
         None => published.document.flags[&name]
             .environments

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,7 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/frontend/features/{name}", get(get_frontend_feature))
 }
 
-async fn get_client_features(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn get_client_features(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let env = state.sdk_environment(&headers);
     let published = state.published();
     let cache = published.client_features(&env)?;
@@ -38,7 +43,10 @@ async fn get_client_features(State(state): State<AppState>, headers: HeaderMap) 
     let not_modified = headers
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == cache.etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == cache.etag)
+        });
     if not_modified {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
     }
@@ -46,7 +54,11 @@ async fn get_client_features(State(state): State<AppState>, headers: HeaderMap) 
         .get(ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    let mut response = Response::new(Body::from(if gzip { cache.gzip.clone() } else { cache.json.clone() }));
+    let mut response = Response::new(Body::from(if gzip {
+        cache.gzip.clone()
+    } else {
+        cache.json.clone()
+    }));
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(ETAG, etag);
@@ -71,11 +83,18 @@ async fn get_client_feature(
         .iter()
         .find(|f| f.name == name)
         .map(|f| Json(json!(f)))
-        .ok_or(ApiError::NotFound { kind: "feature", name })
+        .ok_or(ApiError::NotFound {
+            kind: "feature",
+            name,
+        })
 }
 
 /// SDK registration: accepted and logged; nothing to store yet.
-async fn register_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+async fn register_client(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
     let value: Value = parse_json(&body)?;
     tracing::debug!(
         app = value["appName"].as_str().unwrap_or(""),
@@ -87,7 +106,11 @@ async fn register_client(State(state): State<AppState>, headers: HeaderMap, body
 }
 
 /// SDK usage metrics: `{"bucket": {"start", "stop", "toggles": {name: {yes, no, variants}}}}`.
-async fn post_client_metrics(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+async fn post_client_metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
     let value: Value = parse_json(&body)?;
     let usage = crate::usage::Usage::from_unleash(&value)?;
     let env = state.sdk_environment(&headers);
@@ -111,7 +134,11 @@ fn frontend_toggle(snapshot: &Snapshot, key: &str, e: &Evaluation<'_>) -> Value 
     json!({"name": key, "enabled": e.enabled, "variant": variant, "impressionData": false})
 }
 
-fn snapshot_payload(snapshot: &Snapshot, key: &str, variant: &str) -> Option<flagpole_core::formats::unleash::Payload> {
+fn snapshot_payload(
+    snapshot: &Snapshot,
+    key: &str,
+    variant: &str,
+) -> Option<flagpole_core::formats::unleash::Payload> {
     let (flag_type, v) = snapshot.variant(key, variant)?;
     payload(flag_type, &v)
 }
@@ -191,7 +218,10 @@ async fn get_frontend_feature(
     let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
     if !e.enabled {
         // Unleash's frontend API answers 404 for unknown and for disabled toggles alike.
-        return Err(ApiError::NotFound { kind: "enabled feature", name });
+        return Err(ApiError::NotFound {
+            kind: "enabled feature",
+            name,
+        });
     }
     count_evaluation(&env, &name, &e);
     Ok(Json(frontend_toggle(snapshot, &name, &e)))

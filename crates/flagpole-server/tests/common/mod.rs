@@ -1,0 +1,193 @@
+//! Helpers shared by the integration tests: an [`AppState`] on an in-memory SQLite store
+//! with the environments `development` and `production`, requests sent through
+//! `app(state).oneshot(...)`, and replies read as bytes or JSON.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use flagpole_server::{app, AppState, ServerConfig};
+use flagpole_store::{AuditFilter, Change, Store};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A server without a socket, and the store behind it.
+pub struct Harness {
+    pub state: AppState,
+    pub store: Arc<dyn Store>,
+}
+
+/// A reply: status, headers and the whole body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON; panics (failing the test) with the body when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} reply is not JSON ({e}): {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        self
+    }
+}
+
+/// What goes into a request body.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Empty,
+    /// Sent with `Content-Type: application/json`.
+    Json(Value),
+    /// Sent as is, with the content type given (if any).
+    Raw(Option<&'static str>, Vec<u8>),
+}
+
+impl Harness {
+    /// A fresh server on `sqlite::memory:` with `development` and `production`.
+    pub async fn new() -> Harness {
+        Harness::with_config(ServerConfig::default()).await
+    }
+
+    pub async fn with_config(config: ServerConfig) -> Harness {
+        let store = flagpole_store::open("sqlite::memory:").await.unwrap();
+        for name in ["development", "production"] {
+            store
+                .create_environment(
+                    name,
+                    Change {
+                        actor: "test",
+                        action: "environment.created",
+                        environment: Some(name),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let state = AppState::new(store.clone(), config).await.unwrap();
+        Harness { state, store }
+    }
+
+    /// Sends one request through a fresh `app(state)`.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        payload: Payload,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(uri);
+        let body = match payload {
+            Payload::Empty => Body::empty(),
+            Payload::Json(v) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&v).unwrap())
+            }
+            Payload::Raw(content_type, bytes) => {
+                if let Some(ct) = content_type {
+                    builder = builder.header("content-type", ct);
+                }
+                Body::from(bytes)
+            }
+        };
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(body).unwrap();
+        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, &[], Payload::Empty).await
+    }
+
+    pub async fn post(&self, uri: &str) -> Reply {
+        self.send(Method::POST, uri, &[], Payload::Empty).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> Reply {
+        self.send(Method::DELETE, uri, &[], Payload::Empty).await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: Value) -> Reply {
+        self.send(Method::POST, uri, &[], Payload::Json(body)).await
+    }
+
+    pub async fn put_json(&self, uri: &str, body: Value) -> Reply {
+        self.send(Method::PUT, uri, &[], Payload::Json(body)).await
+    }
+
+    /// Creates a flag through the API and returns it.
+    pub async fn create_flag(&self, body: Value) -> Value {
+        self.post_json("/api/v1/flags", body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// The stored configuration version.
+    pub async fn config_version(&self) -> i64 {
+        self.store.version().await.unwrap()
+    }
+
+    /// Every audit entry (newest first).
+    pub async fn audit(&self, filter: AuditFilter) -> Vec<flagpole_store::AuditEntry> {
+        self.store.audit(&filter).await.unwrap()
+    }
+
+    /// Everything a write could change, as the store and the API see it: the stored
+    /// configuration version, the audit log length, the published snapshot version and
+    /// the exported native document.
+    pub async fn fingerprint(&self) -> (i64, usize, i64, String) {
+        let audit = self
+            .audit(AuditFilter {
+                limit: Some(1000),
+                ..AuditFilter::default()
+            })
+            .await
+            .len();
+        let export = self.get("/api/v1/export?format=native").await.expect(200);
+        (
+            self.config_version().await,
+            audit,
+            self.state.published().version,
+            export.text(),
+        )
+    }
+}
+
+/// A string of `n` characters.
+pub fn long(n: usize) -> String {
+    "k".repeat(n)
+}

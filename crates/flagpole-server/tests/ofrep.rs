@@ -1,0 +1,393 @@
+//! OFREP as `shared/reference/ofrep/openapi.yaml` and its ADRs describe it: the success
+//! shape for every flag type, numbers that keep their JSON type (ADR 3), values left out
+//! for code defaults (ADR 6), the error responses, and bulk evaluation with ETag and 304
+//! (ADR 5).
+
+#![allow(clippy::unwrap_used)]
+
+mod client;
+
+use axum::http::Method;
+use client::{Client, Reply};
+use serde_json::{json, Value};
+
+/// One flag of each type and each way of serving, in `production`.
+async fn server() -> Client {
+    let c = Client::new().await;
+    c.import(&json!({"flags": {
+        "plain": {"environments": {"production": {"enabled": true}}},
+        "off": {"environments": {"production": {"enabled": false, "rules": [{"rollout": 50}]}}},
+        "rollout": {"environments": {"production": {"enabled": true, "rules": [{"rollout": 100}]}}},
+        "by-plan": {"environments": {"production": {"enabled": true, "rules": [
+            {"conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}]}
+        ]}}},
+        "by-user": {"environments": {"production": {"enabled": true, "rules": [
+            {"conditions": [{"attribute": "userId", "operator": "IN", "values": ["u1"]}]}
+        ]}}},
+        "needs-rollout": {"environments": {"production": {"enabled": true, "depends_on": [{"flag": "rollout"}]}}},
+        "greeting": {
+            "type": "string",
+            "variants": [{"name": "formal", "value": "Good day"}, {"name": "casual", "value": "Hi"}],
+            "environments": {"production": {"enabled": true, "default": {"variant": "formal"}}}
+        },
+        "greeting-off": {
+            "type": "string",
+            "variants": [{"name": "formal", "value": "Good day"}],
+            "environments": {"production": {"enabled": false, "default": {"variant": "formal"}}}
+        },
+        "greeting-unset": {
+            "type": "string",
+            "variants": [{"name": "formal", "value": "Good day"}],
+            "environments": {"production": {"enabled": true}}
+        },
+        "ratio": {
+            "type": "number",
+            "variants": [{"name": "one", "value": 1.0}, {"name": "half", "value": 0.5}],
+            "environments": {"production": {"enabled": true, "rules": [
+                {"conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}],
+                 "serve": {"variant": "one"}}
+            ]}}
+        },
+        "limit": {
+            "type": "number",
+            "variants": [{"name": "ten", "value": 10}],
+            "environments": {"production": {"enabled": true, "default": {"variant": "ten"}}}
+        },
+        "theme": {
+            "type": "json",
+            "variants": [
+                {"name": "dark", "value": {"mode": "dark", "contrast": 1.5, "steps": [1, 2]}},
+                {"name": "light", "value": {"mode": "light", "contrast": 1.0, "steps": []}}
+            ],
+            "environments": {"production": {"enabled": true, "default": {"split": [
+                {"variant": "dark", "weight": 1}, {"variant": "light", "weight": 1}
+            ]}}}
+        }
+    }}))
+    .await;
+    c
+}
+
+async fn evaluate(c: &Client, key: &str, context: Value) -> Reply {
+    c.post_json(
+        &format!("/ofrep/v1/evaluate/flags/{key}"),
+        &json!({ "context": context }),
+    )
+    .await
+}
+
+async fn bulk(c: &Client, context: Value, headers: &[(&str, &str)]) -> Reply {
+    c.send(
+        Method::POST,
+        "/ofrep/v1/evaluate/flags",
+        headers,
+        Some("application/json"),
+        json!({ "context": context }).to_string(),
+    )
+    .await
+}
+
+/// Asserts an OFREP error body: the key (single evaluations only), code and details.
+#[track_caller]
+fn assert_error(reply: Reply, status: u16, key: Option<&str>, code: &str) {
+    let body = reply.expect(status).json();
+    assert_eq!(body.get("key").and_then(Value::as_str), key, "{body}");
+    assert_eq!(body["errorCode"], code, "{body}");
+    assert!(
+        body["errorDetails"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn success_has_key_value_variant_and_reason_for_each_type() {
+    let c = server().await;
+    let user = json!({"targetingKey": "u1", "plan": "pro"});
+    let cases = [
+        ("plain", json!(true), "on", "STATIC"),
+        ("rollout", json!(true), "on", "TARGETING_MATCH"),
+        ("by-plan", json!(true), "on", "TARGETING_MATCH"),
+        ("greeting", json!("Good day"), "formal", "STATIC"),
+        ("ratio", json!(1.0), "one", "TARGETING_MATCH"),
+        ("limit", json!(10), "ten", "STATIC"),
+    ];
+    for (key, value, variant, reason) in cases {
+        let body = evaluate(&c, key, user.clone()).await.expect(200).json();
+        assert_eq!(
+            body,
+            json!({"key": key, "value": value, "variant": variant, "reason": reason}),
+            "{key}"
+        );
+    }
+    // A JSON flag serves an object; a split says SPLIT.
+    let theme = evaluate(&c, "theme", user.clone()).await.expect(200).json();
+    assert_eq!(theme["key"], "theme");
+    assert_eq!(theme["reason"], "SPLIT");
+    let expected = match theme["variant"].as_str().unwrap() {
+        "dark" => json!({"mode": "dark", "contrast": 1.5, "steps": [1, 2]}),
+        "light" => json!({"mode": "light", "contrast": 1.0, "steps": []}),
+        other => panic!("unexpected variant {other}"),
+    };
+    assert_eq!(theme["value"], expected);
+
+    // A boolean flag no rule matches is off; a non-boolean flag serving no variant leaves
+    // the value out so the application uses its code default (ADR 6).
+    let free = evaluate(&c, "by-plan", json!({"targetingKey": "u2", "plan": "free"}))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        free,
+        json!({"key": "by-plan", "value": false, "variant": "off", "reason": "DEFAULT"})
+    );
+    let unset = evaluate(&c, "greeting-unset", user.clone())
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        unset,
+        json!({"key": "greeting-unset", "variant": "default", "reason": "STATIC"})
+    );
+    let no_match = evaluate(&c, "ratio", json!({"targetingKey": "u2"}))
+        .await
+        .expect(200)
+        .json();
+    assert!(no_match.get("value").is_none(), "{no_match}");
+    assert_eq!(no_match["reason"], "DEFAULT");
+}
+
+#[tokio::test]
+async fn numbers_keep_their_json_type() {
+    let c = server().await;
+    let ctx = json!({"targetingKey": "u1", "plan": "pro"});
+    let float = evaluate(&c, "ratio", ctx.clone()).await.expect(200).text();
+    assert!(
+        float.contains(r#""value":1.0"#),
+        "a float stays a float: {float}"
+    );
+    let integer = evaluate(&c, "limit", ctx.clone()).await.expect(200).text();
+    assert!(
+        integer.contains(r#""value":10,"#),
+        "an integer stays an integer: {integer}"
+    );
+    let object = evaluate(&c, "theme", ctx.clone()).await.expect(200).text();
+    assert!(
+        object.contains(r#""contrast":1.5"#) || object.contains(r#""contrast":1.0"#),
+        "floats inside objects keep their decimal point: {object}"
+    );
+    // The bulk answer serializes the same values the same way.
+    let all = bulk(&c, ctx, &[]).await.expect(200).text();
+    assert!(all.contains(r#""value":1.0"#), "{all}");
+    assert!(all.contains(r#""value":10,"#), "{all}");
+}
+
+#[tokio::test]
+async fn percent_encoded_keys_are_decoded() {
+    let c = Client::new().await;
+    let on = json!({"production": {"enabled": true}});
+    c.import(
+        &json!({"flags": {"new ui": {"environments": on}, "café/menu": {"environments": on}}}),
+    )
+    .await;
+    for (path, key) in [("new%20ui", "new ui"), ("caf%C3%A9%2Fmenu", "café/menu")] {
+        let body = evaluate(&c, path, json!({"targetingKey": "u1"}))
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(body["key"], key, "{path}");
+        assert_eq!(body["value"], true, "{path}");
+    }
+    let missing = evaluate(&c, "new%20ux", json!({"targetingKey": "u1"})).await;
+    assert_error(missing, 404, Some("new ux"), "FLAG_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_targeting_key_is_required_only_where_targeting_needs_it() {
+    let c = server().await;
+    // Flags that place users by id: rollouts, conditions on userId, and flags depending
+    // on such a flag.
+    for key in ["rollout", "by-user", "needs-rollout", "theme"] {
+        let reply = evaluate(&c, key, json!({"plan": "pro"})).await;
+        assert_error(reply, 400, Some(key), "TARGETING_KEY_MISSING");
+    }
+    // A condition on userId needs it even when a session id is there; a rollout with
+    // default stickiness falls back on the session id.
+    let session = json!({"sessionId": "s1"});
+    let reply = evaluate(&c, "by-user", session.clone()).await;
+    assert_error(reply, 400, Some("by-user"), "TARGETING_KEY_MISSING");
+    evaluate(&c, "rollout", session).await.expect(200);
+    // Flags that do not: no targeting, targeting on other attributes, or off.
+    for key in ["plain", "by-plan", "greeting", "limit", "off"] {
+        evaluate(&c, key, json!({"plan": "pro"})).await.expect(200);
+    }
+    // In bulk, each flag that needs it fails alone.
+    let all = bulk(&c, json!({}), &[]).await.expect(200).json();
+    for flag in all["flags"].as_array().unwrap() {
+        let key = flag["key"].as_str().unwrap();
+        let needs = ["rollout", "by-user", "needs-rollout", "theme"].contains(&key);
+        assert_eq!(
+            flag.get("errorCode").and_then(Value::as_str),
+            needs.then_some("TARGETING_KEY_MISSING"),
+            "{flag}"
+        );
+        assert_eq!(
+            flag.get("value").is_none(),
+            needs || key.starts_with("greeting-") || key == "ratio",
+            "{flag}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_flags_are_404_flag_not_found() {
+    let c = server().await;
+    let reply = evaluate(&c, "nope", json!({"targetingKey": "u1"})).await;
+    assert_error(reply, 404, Some("nope"), "FLAG_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn bad_requests_are_400_with_an_error_code() {
+    let c = server().await;
+    let single = "/ofrep/v1/evaluate/flags/plain";
+    let bulk_uri = "/ofrep/v1/evaluate/flags";
+    let json_type = Some("application/json");
+    let cases: [(&str, Option<&str>, &str); 9] = [
+        (
+            r#"{"context": {"targetingKey": "u1""#,
+            json_type,
+            "PARSE_ERROR",
+        ),
+        ("not json", json_type, "PARSE_ERROR"),
+        ("", json_type, "PARSE_ERROR"),
+        (
+            r#"{"context": {"targetingKey": "u1"}}"#,
+            Some("text/plain"),
+            "PARSE_ERROR",
+        ),
+        (
+            r#"{"context": {"targetingKey": "u1"}}"#,
+            None,
+            "PARSE_ERROR",
+        ),
+        ("{}", json_type, "INVALID_CONTEXT"),
+        (r#"{"targetingKey": "u1"}"#, json_type, "INVALID_CONTEXT"),
+        (r#"{"context": "u1"}"#, json_type, "INVALID_CONTEXT"),
+        (
+            r#"{"context": {"plan": {"nested": true}}}"#,
+            json_type,
+            "INVALID_CONTEXT",
+        ),
+    ];
+    for content_type in [
+        "application/json; charset=utf-8",
+        "application/vnd.api+json",
+    ] {
+        c.send(
+            Method::POST,
+            single,
+            &[],
+            Some(content_type),
+            r#"{"context": {}}"#,
+        )
+        .await
+        .expect(200);
+    }
+    for (body, content_type, code) in cases {
+        let reply = c.send(Method::POST, single, &[], content_type, body).await;
+        assert_error(reply, 400, Some("plain"), code);
+        // The bulk failure has no key (`bulkEvaluationFailure`).
+        let reply = c
+            .send(Method::POST, bulk_uri, &[], content_type, body)
+            .await;
+        assert_error(reply, 400, None, code);
+    }
+}
+
+#[tokio::test]
+async fn disabled_flags_say_disabled() {
+    let c = server().await;
+    let ctx = json!({"targetingKey": "u1"});
+    let off = evaluate(&c, "off", ctx.clone()).await.expect(200).json();
+    assert_eq!(
+        off,
+        json!({"key": "off", "value": false, "variant": "off", "reason": "DISABLED"})
+    );
+    let string_off = evaluate(&c, "greeting-off", ctx).await.expect(200).json();
+    assert_eq!(
+        string_off,
+        json!({"key": "greeting-off", "variant": "default", "reason": "DISABLED"})
+    );
+}
+
+#[tokio::test]
+async fn bulk_returns_every_flag_with_an_etag_and_304_when_unchanged() {
+    let c = server().await;
+    let ctx = json!({"targetingKey": "u1", "plan": "pro"});
+    let first = bulk(&c, ctx.clone(), &[]).await.expect(200);
+    let etag = first.header("etag").to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    assert!(first.header("content-type").starts_with("application/json"));
+    let body = first.json();
+    let keys: Vec<&str> = body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    let published = c.state.published();
+    let all: Vec<&str> = published
+        .document
+        .flags
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, all);
+    // Each entry is what the single evaluation says.
+    for flag in body["flags"].as_array().unwrap() {
+        let key = flag["key"].as_str().unwrap();
+        let single = evaluate(&c, key, ctx.clone()).await.expect(200).json();
+        assert_eq!(flag, &single, "{key}");
+    }
+
+    let again = bulk(&c, ctx.clone(), &[("if-none-match", &etag)]).await;
+    let again = again.expect(304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), etag);
+    // If-None-Match compares weakly (RFC 9110 13.1.2), and takes a list.
+    let weak = format!("W/{etag}");
+    let listed = format!("\"stale\", {etag}");
+    for tag in [weak.as_str(), listed.as_str(), "*"] {
+        bulk(&c, ctx.clone(), &[("if-none-match", tag)])
+            .await
+            .expect(304);
+    }
+    // Another context's answers are another entity.
+    let other = bulk(
+        &c,
+        json!({"targetingKey": "u2", "plan": "free"}),
+        &[("if-none-match", &etag)],
+    )
+    .await
+    .expect(200);
+    assert_ne!(other.header("etag"), etag);
+
+    // A flag changes: the old ETag no longer matches, and the answer shows the change.
+    c.import(&json!({"flags": {"plain": {"environments": {"production": {"enabled": false}}}}}))
+        .await;
+    let changed = bulk(&c, ctx.clone(), &[("if-none-match", &etag)])
+        .await
+        .expect(200);
+    let new_etag = changed.header("etag").to_string();
+    assert_ne!(new_etag, etag);
+    let plain = changed.json()["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "plain")
+        .cloned()
+        .unwrap();
+    assert_eq!(plain["reason"], "DISABLED");
+    bulk(&c, ctx, &[("if-none-match", &new_etag)])
+        .await
+        .expect(304);
+}

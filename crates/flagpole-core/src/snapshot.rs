@@ -104,6 +104,18 @@ impl Snapshot {
         Ok(Snapshot::compile_valid(doc, environment))
     }
 
+    /// Validates `doc` once and compiles each of `environments`.
+    pub fn compile_each<'e>(
+        doc: &Document,
+        environments: impl IntoIterator<Item = &'e str>,
+    ) -> Result<Vec<Snapshot>, crate::Error> {
+        validate(doc)?;
+        Ok(environments
+            .into_iter()
+            .map(|env| Snapshot::compile_valid(doc, env))
+            .collect())
+    }
+
     /// Compiles without validating again; `doc` must have passed [`validate`].
     pub(crate) fn compile_valid(doc: &Document, environment: &str) -> Snapshot {
         let index: AHashMap<Box<str>, usize> = doc

@@ -73,11 +73,14 @@ impl Published {
             .iter()
             .map(|e| (e.name.clone(), OnceLock::new()))
             .collect();
-        let mut snapshots = HashMap::new();
-        for env in &state.environments {
-            let snapshot = Snapshot::compile(&document, &env.name).map_err(ApiError::Stored)?;
-            snapshots.insert(env.name.clone(), Arc::new(snapshot));
-        }
+        let compiled = Snapshot::compile_each(&document, state.environments.iter().map(|e| e.name.as_str()))
+            .map_err(ApiError::Stored)?;
+        let snapshots: HashMap<String, Arc<Snapshot>> = state
+            .environments
+            .iter()
+            .zip(compiled)
+            .map(|(env, snapshot)| (env.name.clone(), Arc::new(snapshot)))
+            .collect();
         Ok(Published {
             version: state.version,
             built_at: Instant::now(),

@@ -1,0 +1,73 @@
+//! Real SDKs against a real Flagpole: runs the Python suite in `tests/interop` (the
+//! Unleash Python SDK and OpenFeature's OFREP provider against `flagpole serve`), so
+//! `cargo test --workspace` covers it.
+//!
+//! The suite needs the packages in `tests/interop/requirements.txt`; `.ci/run` installs
+//! them. Without them the test says it is skipped, except under CI (`CI` set), where it
+//! fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const REQUIREMENTS: &str = "tests/interop/requirements.txt";
+const IMPORTS: &str =
+    "import UnleashClient, openfeature, openfeature.contrib.provider.ofrep, pytest, yaml";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python(args: &[&str]) -> std::io::Result<Output> {
+    Command::new("python3")
+        .args(args)
+        .current_dir(repo_root())
+        // Leave no __pycache__ or .pytest_cache behind in the work tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("FLAGPOLE_BIN", env!("CARGO_BIN_EXE_flagpole"))
+        .output()
+}
+
+/// Why the suite cannot run here, if it cannot.
+fn missing_packages() -> Option<String> {
+    match python(&["-c", IMPORTS]) {
+        Err(e) => Some(format!("python3 cannot be run: {e}")),
+        Ok(o) if !o.status.success() => {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let error = stderr.lines().last().unwrap_or("").trim().to_string();
+            Some(format!("the Python SDK packages do not import ({error})"))
+        }
+        Ok(_) => None,
+    }
+}
+
+#[test]
+fn python_sdks_agree_with_the_native_api() {
+    if let Some(why) = missing_packages() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{why}\n.ci/run should have installed them (python3 -m pip install -r {REQUIREMENTS})"
+        );
+        println!(
+            "skipped: Python SDK packages not installed (pip install -r {REQUIREMENTS}): {why}"
+        );
+        return;
+    }
+    let output = python(&[
+        "-m",
+        "pytest",
+        "tests/interop",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ])
+    .expect("run pytest");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        output.status.success(),
+        "the SDK interoperability suite failed ({}); its output is above",
+        output.status
+    );
+}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// A test on one context attribute. All conditions of a rule must hold.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// `userId`, `sessionId`, `remoteAddress`, `appName`, `environment`, `currentTime`,
@@ -139,6 +140,35 @@ impl<'de> Deserialize<'de> for Operator {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
         Ok(Operator::parse(&name))
+    }
+}
+
+/// A string: one of the known names, or any other (kept as [`Operator::Unknown`]).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Operator {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        let known = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Operator::NAMES.iter().copied()));
+        let other = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An operator this version does not know: kept as written and never matches; \
+             only documents and flags imported from Unleash may use one.",
+            ));
+        AnyOfBuilder::new()
+            .item(known)
+            .item(other)
+            .description(Some("A condition operator; the names are Unleash's."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Operator {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Operator".into()
     }
 }
 

@@ -1,5 +1,8 @@
 //! The evaluation context: who is asking, as Unleash and OpenFeature describe them.
 
+use std::borrow::Cow;
+
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -148,10 +151,189 @@ fn serialize_properties<S: serde::Serializer>(
     s.collect_map(props.iter().map(|(k, v)| (k, v)))
 }
 
+/// Reads a context straight from the deserializer (no intermediate JSON tree), with the
+/// same shapes and messages as [`Context::from_json`].
 impl<'de> Deserialize<'de> for Context {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        Context::from_json(&value).map_err(serde::de::Error::custom)
+        d.deserialize_map(ContextVisitor)
+    }
+}
+
+struct ContextVisitor;
+
+impl<'de> Visitor<'de> for ContextVisitor {
+    type Value = Context;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a context object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Context, A::Error> {
+        let mut ctx = Context::default();
+        let mut targeting_key = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "properties" {
+                map.next_value_seed(PropertiesSeed(&mut ctx))?;
+                continue;
+            }
+            let Some(text) = map.next_value_seed(TextSeed(&key))? else {
+                continue;
+            };
+            match &*key {
+                "userId" => ctx.user_id = Some(text),
+                "targetingKey" => targeting_key = Some(text),
+                "sessionId" => ctx.session_id = Some(text),
+                "remoteAddress" => ctx.remote_address = Some(text),
+                "appName" => ctx.app_name = Some(text),
+                "environment" => ctx.environment = Some(text),
+                "currentTime" => ctx.current_time = Some(text),
+                _ => ctx.set_property(key.into_owned(), text),
+            }
+        }
+        if ctx.user_id.is_none() {
+            ctx.user_id = targeting_key;
+        }
+        Ok(ctx)
+    }
+}
+
+/// A scalar attribute as text (`None` for null); arrays and objects are refused, naming
+/// the attribute.
+struct TextSeed<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "context attribute {:?} as a string, number or boolean",
+            self.0
+        )
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Option<String>, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Option<String>, E> {
+        Ok(Some(
+            serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
+        ))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(serde::de::Error::custom(format!(
+            "context attribute {:?} must be a string, number or boolean, not an array",
+            self.0
+        )))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(serde::de::Error::custom(format!(
+            "context attribute {:?} must be a string, number or boolean, not an object",
+            self.0
+        )))
+    }
+}
+
+/// The `properties` object, added to the context.
+struct PropertiesSeed<'c>(&'c mut Context);
+
+impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertiesSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("properties as an object")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if let Some(text) = map.next_value_seed(TextSeed(&key))? {
+                self.0.set_property(key.into_owned(), text);
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(serde::de::Error::custom(
+            "properties must be an object, not an array",
+        ))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(serde::de::Error::custom(
+            "properties must be an object, not a string",
+        ))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Err(serde::de::Error::custom(
+            "properties must be an object, not a boolean",
+        ))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Err(serde::de::Error::custom(
+            "properties must be an object, not a number",
+        ))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Err(serde::de::Error::custom(
+            "properties must be an object, not a number",
+        ))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Err(serde::de::Error::custom(
+            "properties must be an object, not a number",
+        ))
     }
 }
 
@@ -169,6 +351,25 @@ mod tests {
         let o = Context::from_json(&json!({"targetingKey": "2", "email": "a@b.c"})).unwrap();
         assert_eq!(o.user_id.as_deref(), Some("2"));
         assert_eq!(o.property("email"), Some("a@b.c"));
+    }
+
+    #[test]
+    fn deserializing_reads_what_from_json_reads() {
+        for text in [
+            r#"{"userId": "1", "properties": {"plan": "pro", "n": 3, "f": 1.5, "b": true, "z": null}}"#,
+            r#"{"targetingKey": "2", "email": "a@b.c", "sessionId": "s", "currentTime": "2026-01-01T00:00:00Z"}"#,
+            r#"{"targetingKey": "t", "userId": "u", "properties": null}"#,
+        ] {
+            let direct: Context = serde_json::from_str(text).unwrap();
+            let via_value = Context::from_json(&serde_json::from_str(text).unwrap()).unwrap();
+            assert_eq!(direct, via_value, "{text}");
+        }
+        let err = serde_json::from_str::<Context>(r#"{"plan": {"a": 1}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"plan\" must be a string"), "{err}");
+        assert!(serde_json::from_str::<Context>("[1]").is_err());
+        assert!(serde_json::from_str::<Context>(r#"{"properties": [1]}"#).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::rule::{Dependency, Rule, Serve};
 
 /// A set of flags and segments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Document {
     /// Format version; 1 is the only one so far.
@@ -44,6 +45,7 @@ impl Default for Document {
 
 /// Whose semantics a document follows where Flagpole and Unleash differ.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Compat {
     /// Flagpole's own: transitive dependencies (cycles refused), strict validation.
@@ -103,6 +105,7 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate
 
 /// A named, reusable list of conditions; a rule that names it requires all of them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +119,7 @@ pub struct Segment {
 
 /// One feature flag.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Flag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +143,7 @@ pub struct Flag {
 
 /// The type of a flag's values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FlagType {
     #[default]
@@ -172,6 +177,7 @@ impl FlagType {
 
 /// A named value of a flag.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     pub name: String,
@@ -187,6 +193,7 @@ pub struct Variant {
 
 /// A flag's configuration in one environment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FlagEnvironment {
     /// The kill switch: when false the flag is off for everyone here.

@@ -34,6 +34,7 @@ pub enum Error {
 
 /// One validation problem: where, and what is expected there.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// Path to the offending value, e.g. `flags.new_ui.environments.production.rules[2]`.
     pub path: String,

@@ -12,6 +12,7 @@ use crate::snapshot::{CompiledFlag, CompiledRule, CompiledServe, Snapshot, Split
 
 /// Why an evaluation came out as it did; names are OpenFeature's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Reason {
     /// The flag is switched off in this environment.

@@ -418,7 +418,9 @@ fn lower_at(s: &str, i: usize, c: char) -> std::char::ToLowercase {
 /// none after it (skipping case-ignorable marks and punctuation between).
 fn final_sigma(s: &str, i: usize) -> bool {
     let cased = |c: char| c.is_lowercase() || c.is_uppercase();
-    let ignorable = |c: &char| matches!(c, '\'' | '.' | ':' | '^' | '`' | '\u{00AD}' | '\u{2019}') || is_mark(*c);
+    let ignorable = |c: &char| {
+        matches!(c, '\'' | '.' | ':' | '^' | '`' | '\u{00AD}' | '\u{2019}') || is_mark(*c)
+    };
     let before = s[..i].chars().rev().find(|c| !ignorable(c));
     let after = s[i + 'Σ'.len_utf8()..].chars().find(|c| !ignorable(c));
     before.is_some_and(cased) && !after.is_some_and(cased)
@@ -431,7 +433,9 @@ fn is_mark(c: char) -> bool {
 
 /// `s[start..]` lowered, with the context of all of `s`.
 fn lower_from(s: &str, start: usize) -> impl Iterator<Item = char> + '_ {
-    s[start..].char_indices().flat_map(move |(i, c)| lower_at(s, start + i, c))
+    s[start..]
+        .char_indices()
+        .flat_map(move |(i, c)| lower_at(s, start + i, c))
 }
 
 fn starts_with_at(haystack: &str, start: usize, needle: &str) -> bool {
@@ -487,10 +491,22 @@ mod tests {
         assert!(ends_with_lowercase("STRASSE Ä", " ä"));
         assert!(!starts_with_lowercase("he", "hel"));
         // A word-final capital sigma lowers to ς, as str::to_lowercase does.
-        for (word, needle) in [("ΟΔΥΣΣΕΥΣ", "ς"), ("ΣΟΦΙΑΣ@ourco.com", "ας@"), ("ΟΔΥΣΣΕΥΣ", "σσ")] {
+        for (word, needle) in [
+            ("ΟΔΥΣΣΕΥΣ", "ς"),
+            ("ΣΟΦΙΑΣ@ourco.com", "ας@"),
+            ("ΟΔΥΣΣΕΥΣ", "σσ"),
+        ] {
             let lowered = word.to_lowercase();
-            assert_eq!(ends_with_lowercase(word, needle), lowered.ends_with(needle), "{word} {needle}");
-            assert_eq!(contains_lowercase(word, needle), lowered.contains(needle), "{word} {needle}");
+            assert_eq!(
+                ends_with_lowercase(word, needle),
+                lowered.ends_with(needle),
+                "{word} {needle}"
+            );
+            assert_eq!(
+                contains_lowercase(word, needle),
+                lowered.contains(needle),
+                "{word} {needle}"
+            );
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::condition::Condition;
 /// One targeting rule. It matches when every condition and every named segment holds
 /// and the context falls inside the rollout.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// A label for people; shown as the matched rule in evaluation details.
@@ -39,6 +40,7 @@ pub struct Rule {
 
 /// An Unleash strategy kept verbatim.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomStrategy {
     pub name: String,
@@ -48,6 +50,7 @@ pub struct CustomStrategy {
 
 /// What to serve: one variant, or a weighted split between variants.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
     /// Serve this variant to everyone the rule matches.
@@ -74,6 +77,7 @@ impl Serve {
 
 /// One share of a split.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WeightedVariant {
     pub variant: String,
@@ -87,6 +91,7 @@ pub struct WeightedVariant {
 
 /// Pins contexts to a variant by attribute value.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     pub attribute: String,
@@ -96,6 +101,7 @@ pub struct Override {
 
 /// A requirement on another flag's result for the same context.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Dependency {
     pub flag: String,

@@ -1,12 +1,14 @@
 //! The server's one error type, and the one place errors become HTTP responses:
 //! `{"code": "...", "message": "...", "field"?: "...", "problems"?: [...]}` with a stable
-//! snake_case `code`. Server errors are logged once and answered without internals.
+//! snake_case `code` ([`ErrorBody`], as the OpenAPI document describes it). Server errors
+//! are logged once and answered without internals.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::Problem;
-use serde_json::json;
+
+use crate::schemas::ErrorBody;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -131,16 +133,21 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        let mut body = json!({"code": code, "message": self.public_message()});
+        let mut body = ErrorBody {
+            code: code.to_string(),
+            message: self.public_message(),
+            field: None,
+            problems: None,
+        };
         match &self {
-            ApiError::BadRequest { field: Some(f), .. } => body["field"] = json!(f),
+            ApiError::BadRequest { field: Some(f), .. } => body.field = Some(f.clone()),
             ApiError::Invalid(problems) => {
                 if let [one] = problems.as_slice() {
                     if !one.path.is_empty() {
-                        body["field"] = json!(one.path);
+                        body.field = Some(one.path.clone());
                     }
                 }
-                body["problems"] = json!(problems);
+                body.problems = Some(problems.clone());
             }
             _ => {}
         }

@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod published;
 mod routes;
+pub mod schemas;
 mod state;
 pub mod telemetry;
 mod usage;

@@ -73,8 +73,11 @@ impl Published {
             .iter()
             .map(|e| (e.name.clone(), OnceLock::new()))
             .collect();
-        let compiled = Snapshot::compile_each(&document, state.environments.iter().map(|e| e.name.as_str()))
-            .map_err(ApiError::Stored)?;
+        let compiled = Snapshot::compile_each(
+            &document,
+            state.environments.iter().map(|e| e.name.as_str()),
+        )
+        .map_err(ApiError::Stored)?;
         let snapshots: HashMap<String, Arc<Snapshot>> = state
             .environments
             .iter()

@@ -23,6 +23,7 @@ pub struct State {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Environment {
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -52,6 +53,7 @@ pub struct SegmentRecord {
 
 /// One stored version of a flag (the state after a change).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagVersion {
     pub key: String,
     pub version: i64,
@@ -64,6 +66,7 @@ pub struct FlagVersion {
 
 /// One audited change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -106,6 +109,7 @@ pub struct UsageCount {
 
 /// Stored usage of one flag in one environment and hourly bucket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageRecord {
     pub environment: String,
     pub bucket: DateTime<Utc>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The formats `flagpole` reads and writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// The native document, JSON or YAML.

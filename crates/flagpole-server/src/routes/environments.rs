@@ -2,34 +2,57 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_store::Change;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::routes::resources::actor;
+use crate::schemas::{ActorHeader, EnvironmentList, ErrorBody};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/environments",
-        get(list_environments).post(create_environment),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_environments, create_environment))
 }
 
+/// Lists the environments.
+#[utoipa::path(
+    get,
+    path = "/environments",
+    tag = "environments",
+    responses((status = 200, description = "Every environment, in name order", body = EnvironmentList))
+)]
 async fn list_environments(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"environments": state.published().environments}))
 }
 
-#[derive(Deserialize)]
+/// An environment to create.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEnvironment {
     name: String,
 }
 
+/// Creates an environment.
+#[utoipa::path(
+    post,
+    path = "/environments",
+    tag = "environments",
+    params(ActorHeader),
+    request_body = NewEnvironment,
+    responses(
+        (status = 201, description = "The new environment", body = flagpole_store::Environment),
+        (status = 400, description = "Unreadable body or invalid name", body = ErrorBody),
+        (status = 409, description = "The environment exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn create_environment(
     State(state): State<AppState>,
     headers: HeaderMap,

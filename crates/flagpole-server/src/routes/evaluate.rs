@@ -2,20 +2,22 @@
 //! given as the JSON body (Unleash or OpenFeature shape).
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::{Context, Evaluation};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, OptionalJson};
+use crate::schemas::{ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/environments/{env}/evaluate", post(evaluate_all))
-        .route("/environments/{env}/evaluate/{key}", post(evaluate_flag))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(evaluate_all))
+        .routes(routes!(evaluate_flag))
 }
 
 /// An evaluation as the API shows it.
@@ -39,6 +41,24 @@ fn context(body: Option<Value>) -> Result<Context, ApiError> {
     }
 }
 
+/// Evaluates one flag for a context, with details.
+#[utoipa::path(
+    post,
+    path = "/environments/{env}/evaluate/{key}",
+    tag = "evaluation",
+    params(
+        ("env" = String, Path, description = "Environment name"),
+        ("key" = String, Path, description = "Flag key"),
+    ),
+    request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
+    responses(
+        (status = 200, description = "The evaluation", body = EvaluationResult),
+        (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
+        (status = 404, description = "No such environment or flag", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+    )
+)]
 async fn evaluate_flag(
     State(state): State<AppState>,
     ApiPath((env, key)): ApiPath<(String, String)>,
@@ -58,6 +78,21 @@ async fn evaluate_flag(
     Ok(Json(evaluation_json(&key, &e)))
 }
 
+/// Evaluates every flag of an environment for a context, with details.
+#[utoipa::path(
+    post,
+    path = "/environments/{env}/evaluate",
+    tag = "evaluation",
+    params(("env" = String, Path, description = "Environment name")),
+    request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
+    responses(
+        (status = 200, description = "Every live flag's evaluation, in key order", body = EvaluationList),
+        (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+    )
+)]
 async fn evaluate_all(
     State(state): State<AppState>,
     ApiPath(env): ApiPath<String>,

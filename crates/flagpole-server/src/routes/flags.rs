@@ -3,59 +3,61 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::{check_key, Flag, FlagEnvironment, Rule, Serve};
 use flagpole_store::{Change, Expect};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::routes::resources::{
     actor, commit_flag, flag_json, or_current, required, split_body, FlagChange,
 };
+use crate::schemas::{
+    ActorHeader, ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagInput, FlagList,
+    FlagResource, WriteHeaders,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/flags", get(list_flags).post(create_flag))
-        .route(
-            "/flags/{key}",
-            get(get_flag).put(put_flag).delete(delete_flag),
-        )
-        .route("/flags/{key}/archive", post(archive_flag))
-        .route("/flags/{key}/unarchive", post(unarchive_flag))
-        .route(
-            "/flags/{key}/environments/{env}",
-            get(get_flag_environment).put(put_flag_environment),
-        )
-        .route("/flags/{key}/environments/{env}/enable", post(enable_flag))
-        .route(
-            "/flags/{key}/environments/{env}/disable",
-            post(disable_flag),
-        )
-        .route("/flags/{key}/environments/{env}/rules", put(put_flag_rules))
-        .route(
-            "/flags/{key}/environments/{env}/default",
-            put(put_flag_default),
-        )
-        .route(
-            "/flags/{key}/environments/{env}/rollout",
-            put(put_flag_rollout),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_flags, create_flag))
+        .routes(routes!(get_flag, put_flag, delete_flag))
+        .routes(routes!(archive_flag))
+        .routes(routes!(unarchive_flag))
+        .routes(routes!(get_flag_environment, put_flag_environment))
+        .routes(routes!(enable_flag))
+        .routes(routes!(disable_flag))
+        .routes(routes!(put_flag_rules))
+        .routes(routes!(put_flag_default))
+        .routes(routes!(put_flag_rollout))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Matches key, description and tags, case-insensitively.
     q: Option<String>,
     tag: Option<String>,
-    /// Include archived flags (default false); `only` lists only them.
+    /// Include archived flags: `false` (default), `true`, or `only` to list only them.
     archived: Option<String>,
 }
 
+/// Lists flags, optionally filtered.
+#[utoipa::path(
+    get,
+    path = "/flags",
+    tag = "flags",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The matching flags, in key order", body = FlagList),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+    )
+)]
 async fn list_flags(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -94,6 +96,23 @@ async fn list_flags(
     Ok(Json(json!({"flags": flags, "version": published.version})))
 }
 
+/// Creates a flag.
+#[utoipa::path(
+    post,
+    path = "/flags",
+    tag = "flags",
+    params(ActorHeader),
+    request_body = FlagInput,
+    responses(
+        (status = 201, description = "The new flag", body = FlagResource),
+        (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody),
+        (status = 409, description = "The flag exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The flag is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn create_flag(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -137,6 +156,17 @@ async fn create_flag(
     Ok((StatusCode::CREATED, Json(flag_json(published.flag(&key)?))))
 }
 
+/// Reads a flag (live or archived).
+#[utoipa::path(
+    get,
+    path = "/flags/{key}",
+    tag = "flags",
+    params(("key" = String, Path, description = "Flag key")),
+    responses(
+        (status = 200, description = "The flag", body = FlagResource),
+        (status = 404, description = "No such flag", body = ErrorBody),
+    )
+)]
 async fn get_flag(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -144,6 +174,25 @@ async fn get_flag(
     Ok(Json(flag_json(state.published().flag(&key)?)))
 }
 
+/// Replaces a flag; the body must say which version it is based on.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}",
+    tag = "flags",
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    request_body = FlagInput,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header, a different key, or an unknown environment", body = ErrorBody),
+        (status = 404, description = "No such flag", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The flag is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn put_flag(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -185,6 +234,21 @@ async fn put_flag(
     Ok(Json(flag_json(state.published().flag(&key)?)))
 }
 
+/// Deletes a flag (its history stays).
+#[utoipa::path(
+    delete,
+    path = "/flags/{key}",
+    tag = "flags",
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
+        (status = 404, description = "No such flag", body = ErrorBody),
+        (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
+        (status = 422, description = "Another flag depends on it", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn delete_flag(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -203,6 +267,21 @@ async fn delete_flag(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Archives a flag: it is kept but no longer served.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/archive",
+    tag = "flags",
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    responses(
+        (status = 200, description = "The flag", body = FlagResource),
+        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
+        (status = 404, description = "No such flag", body = ErrorBody),
+        (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
+        (status = 422, description = "The change would leave the flags invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn archive_flag(
     state: State<AppState>,
     key: ApiPath<String>,
@@ -211,6 +290,21 @@ async fn archive_flag(
     set_archived(state, key, headers, true).await
 }
 
+/// Brings an archived flag back.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/unarchive",
+    tag = "flags",
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    responses(
+        (status = 200, description = "The flag", body = FlagResource),
+        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
+        (status = 404, description = "No such flag", body = ErrorBody),
+        (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
+        (status = 422, description = "The change would leave the flags invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn unarchive_flag(
     state: State<AppState>,
     key: ApiPath<String>,
@@ -269,6 +363,20 @@ fn check_environments(state: &AppState, flag: &Flag) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Reads a flag's configuration in one environment.
+#[utoipa::path(
+    get,
+    path = "/flags/{key}/environments/{env}",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "The configuration (off and empty when the flag has none there)", body = FlagEnvironmentResource),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+    )
+)]
 async fn get_flag_environment(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -331,6 +439,29 @@ async fn update_environment(
     Ok(Json(flag_json(state.published().flag(key)?)))
 }
 
+/// Replaces a flag's configuration in one environment.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = FlagEnvironmentInput,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn put_flag_environment(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -355,12 +486,35 @@ async fn put_flag_environment(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Optionally, the version the change is based on.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Based {
     version: Option<i64>,
 }
 
+/// Switches a flag on in one environment.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/environments/{env}/enable",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = Option<Based>,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn enable_flag(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -384,6 +538,28 @@ async fn enable_flag(
     .await
 }
 
+/// Switches a flag off in one environment.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/environments/{env}/disable",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = Option<Based>,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn disable_flag(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -407,13 +583,37 @@ async fn disable_flag(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RulesBody {
+    /// The flag version the change is based on (or `If-Match`); required.
     version: Option<i64>,
     rules: Vec<Rule>,
 }
 
+/// Replaces a flag's rules in one environment.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}/rules",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = RulesBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn put_flag_rules(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -436,13 +636,37 @@ async fn put_flag_rules(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DefaultBody {
+    /// The flag version the change is based on (or `If-Match`); required.
     version: Option<i64>,
     default: Option<Serve>,
 }
 
+/// Sets what a flag serves in one environment when no rule decides.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}/default",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = DefaultBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn put_flag_default(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -465,15 +689,39 @@ async fn put_flag_default(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RolloutBody {
+    /// The flag version the change is based on (or `If-Match`); the current one if absent.
     version: Option<i64>,
+    /// Percentage of contexts, 0-100.
     rollout: i64,
+    /// Set on a new rule (`default` if absent), or replaced on the existing one.
     stickiness: Option<String>,
 }
 
 /// Sets the percentage of a flag whose targeting is one rollout (or nothing yet).
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}/rollout",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = RolloutBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version, or has several rules there", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn put_flag_rollout(
     State(state): State<AppState>,
     ApiPath((key, env)): ApiPath<(String, String)>,

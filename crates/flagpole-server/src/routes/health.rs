@@ -6,25 +6,43 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::schemas::HealthStatus;
 use crate::state::AppState;
 use crate::telemetry;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
+)]
 async fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// Ready when a snapshot is published and the store answers within a second.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready, with the published and stored versions", body = HealthStatus),
+        (status = 503, description = "The store failed or timed out", body = HealthStatus),
+    )
+)]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let published = state.published();
     match tokio::time::timeout(Duration::from_secs(1), state.store().version()).await {
@@ -48,6 +66,13 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Prometheus metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let published = state.published();
     metrics::gauge!("flagpole_snapshot_version").set(published.version as f64);

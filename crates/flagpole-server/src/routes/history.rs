@@ -3,38 +3,58 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_store::{AuditFilter, Change, FlagVersion, UsageFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{actor, commit_flag, flag_json, required, FlagChange};
+use crate::schemas::{
+    AuditList, ErrorBody, FlagDiff, FlagResource, UsageList, VersionList, WriteHeaders,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(list_audit))
-        .route("/usage", get(list_usage))
-        .route("/flags/{key}/versions", get(list_flag_versions))
-        .route("/flags/{key}/versions/{version}", get(get_flag_version))
-        .route("/flags/{key}/diff", get(diff_flag_versions))
-        .route("/flags/{key}/rollback", post(rollback_flag))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_audit))
+        .routes(routes!(list_usage))
+        .routes(routes!(list_flag_versions))
+        .routes(routes!(get_flag_version))
+        .routes(routes!(diff_flag_versions))
+        .routes(routes!(rollback_flag))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     flag: Option<String>,
     environment: Option<String>,
+    /// Entries at or after this time.
     since: Option<DateTime<Utc>>,
+    /// Entries before this time.
     until: Option<DateTime<Utc>>,
+    /// At most this many, newest first: 1 to 1000 (default 100).
     limit: Option<i64>,
 }
 
+/// Reads the audit log.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "history",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The matching entries, newest first", body = AuditList),
+        (status = 400, description = "Unreadable query or a limit out of range", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn list_audit(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AuditQuery>,
@@ -59,16 +79,30 @@ async fn list_audit(
     Ok(Json(json!({"entries": entries})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UsageQuery {
     flag: Option<String>,
     environment: Option<String>,
+    /// Hourly buckets starting at or after this time.
     since: Option<DateTime<Utc>>,
+    /// Hourly buckets starting before this time.
     until: Option<DateTime<Utc>>,
 }
 
 /// SDK-reported usage (Unleash metrics) per flag, environment and hourly bucket.
+#[utoipa::path(
+    get,
+    path = "/usage",
+    tag = "history",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "The matching usage", body = UsageList),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn list_usage(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<UsageQuery>,
@@ -86,6 +120,18 @@ fn version_summary(v: &FlagVersion) -> Value {
     json!({"version": v.version, "at": v.at, "actor": v.actor, "archived": v.archived, "deleted": v.flag.is_none()})
 }
 
+/// Lists every stored version of a flag, deleted ones included.
+#[utoipa::path(
+    get,
+    path = "/flags/{key}/versions",
+    tag = "history",
+    params(("key" = String, Path, description = "Flag key")),
+    responses(
+        (status = 200, description = "The versions, oldest first", body = VersionList),
+        (status = 404, description = "The flag never existed", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn list_flag_versions(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -113,6 +159,22 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
         })
 }
 
+/// Reads one stored version of a flag.
+#[utoipa::path(
+    get,
+    path = "/flags/{key}/versions/{version}",
+    tag = "history",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("version" = i64, Path, description = "Flag version"),
+    ),
+    responses(
+        (status = 200, description = "The version (`flag` is null for a deletion)", body = flagpole_store::FlagVersion),
+        (status = 400, description = "A version that is not an integer", body = ErrorBody),
+        (status = 404, description = "No such version", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn get_flag_version(
     State(state): State<AppState>,
     ApiPath((key, version)): ApiPath<(String, i64)>,
@@ -120,14 +182,29 @@ async fn get_flag_version(
     Ok(Json(json!(load_version(&state, &key, version).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DiffQuery {
+    /// The earlier version.
     from: i64,
     /// Defaults to the current version.
     to: Option<i64>,
 }
 
+/// Compares two versions of a flag.
+#[utoipa::path(
+    get,
+    path = "/flags/{key}/diff",
+    tag = "history",
+    params(("key" = String, Path, description = "Flag key"), DiffQuery),
+    responses(
+        (status = 200, description = "Every leaf that differs", body = FlagDiff),
+        (status = 400, description = "Unreadable query (`from` is required)", body = ErrorBody),
+        (status = 404, description = "No such flag or version", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn diff_flag_versions(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -188,7 +265,7 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RollbackBody {
     /// The version to restore.
@@ -197,6 +274,25 @@ struct RollbackBody {
     version: Option<i64>,
 }
 
+/// Restores an earlier version of a flag, as a new, audited version.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/rollback",
+    tag = "history",
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    request_body = RollbackBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or version", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version, or the target version is a deletion", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The restored flag is no longer valid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn rollback_flag(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,

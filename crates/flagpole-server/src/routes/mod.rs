@@ -1,5 +1,6 @@
-//! The HTTP surface. Each area has a `router()`; [`app`] composes them with the
-//! middleware every route shares.
+//! The HTTP surface. Each area has a `router()` of documented routes
+//! (`OpenApiRouter` with `routes!`); [`app`] composes them with the middleware every
+//! route shares, and the same composition yields the OpenAPI document.
 
 mod environments;
 mod evaluate;
@@ -7,37 +8,39 @@ mod flags;
 mod health;
 mod history;
 mod ofrep;
+mod openapi;
 mod resources;
 mod seed;
 mod segments;
 mod transfer;
 mod unleash;
 
+use std::sync::LazyLock;
+
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 use crate::telemetry;
 
 pub use transfer::import_document;
 
+/// The router and the OpenAPI document (as JSON), built once from [`routes`]: building
+/// them is too slow to repeat for every `app()`.
+static BUILT: LazyLock<(Router<AppState>, String)> = LazyLock::new(|| {
+    let (router, doc) = routes().split_for_parts();
+    let json = serde_json::to_string(&openapi::finish(doc)).unwrap_or_default();
+    (router, json)
+});
+
 /// The whole application, ready to serve or to call with `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(environments::router())
-        .merge(flags::router())
-        .merge(segments::router())
-        .merge(evaluate::router())
-        .merge(history::router())
-        .merge(transfer::router());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(seed::router())
-        .merge(ofrep::router())
-        .merge(unleash::router())
-        .merge(health::router())
+    BUILT
+        .0
+        .clone()
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
@@ -45,6 +48,30 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(telemetry::panic_response))
         .with_state(state)
+}
+
+/// Every route, each with its documentation: the router and the OpenAPI document are
+/// two views of this one table.
+fn routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(environments::router())
+        .merge(flags::router())
+        .merge(segments::router())
+        .merge(evaluate::router())
+        .merge(history::router())
+        .merge(transfer::router())
+        .merge(openapi::router());
+    OpenApiRouter::with_openapi(openapi::base())
+        .nest("/api/v1", api)
+        .merge(seed::router())
+        .merge(ofrep::router())
+        .merge(unleash::router())
+        .merge(health::router())
+}
+
+/// The OpenAPI 3.1 document of every route, as JSON (served at `/api/v1/openapi.json`).
+pub fn openapi_json() -> &'static str {
+    &BUILT.1
 }
 
 async fn not_found(uri: axum::http::Uri) -> crate::ApiError {

@@ -8,22 +8,27 @@ use axum::extract::State;
 use axum::http::header::{ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::{Context, Evaluation, FlagType, Reason};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::extract::{is_json, ApiPath};
+use crate::schemas::{
+    ConditionalHeaders, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest, SdkHeaders,
+};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ofrep/v1/evaluate/flags", post(evaluate_flags))
-        .route("/ofrep/v1/evaluate/flags/{key}", post(evaluate_flag))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(evaluate_flags))
+        .routes(routes!(evaluate_flag))
 }
 
-/// An OFREP error: status, code and details (and the key, for single evaluations).
+/// An OFREP error: status, code and details (and the key, for single evaluations);
+/// documented as [`OfrepErrorBody`].
 struct OfrepError {
     status: StatusCode,
     key: Option<String>,
@@ -118,6 +123,21 @@ fn missing_targeting_key(key: &str) -> (&'static str, String) {
     )
 }
 
+/// Evaluates one flag (OFREP).
+#[utoipa::path(
+    post,
+    path = "/ofrep/v1/evaluate/flags/{key}",
+    tag = "ofrep",
+    operation_id = "ofrep_evaluate_flag",
+    params(("key" = String, Path, description = "Flag key"), SdkHeaders),
+    request_body = OfrepRequest,
+    responses(
+        (status = 200, description = "The evaluation", body = OfrepEvaluation),
+        (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT` or `TARGETING_KEY_MISSING`", body = OfrepErrorBody),
+        (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody),
+        (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
+    )
+)]
 async fn evaluate_flag(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -152,6 +172,21 @@ async fn evaluate_flag(
     Ok(Json(success(&key, &e)))
 }
 
+/// Evaluates every flag (OFREP bulk), with an ETag.
+#[utoipa::path(
+    post,
+    path = "/ofrep/v1/evaluate/flags",
+    tag = "ofrep",
+    operation_id = "ofrep_evaluate_flags",
+    params(SdkHeaders, ConditionalHeaders),
+    request_body = OfrepRequest,
+    responses(
+        (status = 200, description = "Every flag's evaluation (or error)", body = OfrepBulk, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))),
+        (status = 400, description = "`PARSE_ERROR` or `INVALID_CONTEXT`", body = OfrepErrorBody),
+        (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
+    )
+)]
 async fn evaluate_flags(
     State(state): State<AppState>,
     headers: HeaderMap,

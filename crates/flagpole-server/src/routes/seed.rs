@@ -8,23 +8,23 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::formats::seed::seed_flag;
 use flagpole_core::{check_key, Context, Flag, FlagEnvironment, FlagType, Rule};
 use flagpole_store::{Change, Expect};
 use serde::Serialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::schemas::{SeedErrorBody, SeedFlagState, SeedUpdated};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/flags/{name}",
-        get(get_flag).post(set_flag).fallback(method_not_allowed),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, methods) = routes!(get_flag, set_flag);
+    OpenApiRouter::new().routes((schemas, paths, methods.fallback(method_not_allowed)))
 }
 
 /// FastAPI's answer to a method the route does not serve (axum adds `Allow`).
@@ -36,6 +36,7 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
+/// Documented as [`SeedFlagState`].
 #[derive(Serialize)]
 struct FlagState<'a> {
     flag: &'a str,
@@ -106,6 +107,22 @@ struct UserQuery {
     user_id: Option<String>,
 }
 
+/// Whether a flag is on (for a user, when `user_id` is given) in the seed environment.
+#[utoipa::path(
+    get,
+    path = "/flags/{name}",
+    tag = "seed",
+    operation_id = "seed_get_flag",
+    params(
+        ("name" = String, Path, description = "Flag key"),
+        ("user_id" = Option<String>, Query, description = "Evaluate for this user; without it, the flag's on/off state"),
+    ),
+    responses(
+        (status = 200, description = "The flag's state", body = SeedFlagState),
+        (status = 400, description = "Unreadable path or query", body = SeedErrorBody),
+        (status = 404, description = "No such flag: `{\"detail\": \"Flag not found\"}`", body = SeedErrorBody),
+    )
+)]
 async fn get_flag(
     State(state): State<AppState>,
     path: Result<ApiPath<String>, ApiError>,
@@ -147,6 +164,26 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
+/// Creates or updates a boolean flag in the seed environment: on or off, and a
+/// percentage of users.
+#[utoipa::path(
+    post,
+    path = "/flags/{name}",
+    tag = "seed",
+    operation_id = "seed_set_flag",
+    params(
+        ("name" = String, Path, description = "Flag key"),
+        ("enabled" = bool, Query, description = "`true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`)"),
+        ("rollout_percentage" = Option<i64>, Query, minimum = 0, maximum = 100, description = "Percentage of users (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "Updated: `{\"status\": \"updated\"}`", body = SeedUpdated),
+        (status = 400, description = "Unreadable path or query", body = SeedErrorBody),
+        (status = 409, description = "The flag uses targeting the seed API cannot express", body = SeedErrorBody),
+        (status = 422, description = "Invalid parameters: `detail` lists them as `{loc, msg, type, input}`", body = SeedErrorBody),
+        (status = 500, description = "Storage failed", body = SeedErrorBody),
+    )
+)]
 async fn set_flag(
     State(state): State<AppState>,
     path: Result<ApiPath<String>, ApiError>,

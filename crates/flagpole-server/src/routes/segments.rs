@@ -3,28 +3,36 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::{check_key, Segment};
 use flagpole_store::{Change, Expect};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath};
 use crate::routes::resources::{
     actor, commit_segment, or_current, required, segment_json, split_body,
 };
+use crate::schemas::{
+    ActorHeader, ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteHeaders,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/segments", get(list_segments).post(create_segment))
-        .route(
-            "/segments/{name}",
-            get(get_segment).put(put_segment).delete(delete_segment),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_segments, create_segment))
+        .routes(routes!(get_segment, put_segment, delete_segment))
 }
 
+/// Lists the segments.
+#[utoipa::path(
+    get,
+    path = "/segments",
+    tag = "segments",
+    responses((status = 200, description = "Every segment, in name order", body = SegmentList))
+)]
 async fn list_segments(State(state): State<AppState>) -> Json<Value> {
     let published = state.published();
     let segments: Vec<Value> = published.segments.values().map(segment_json).collect();
@@ -43,6 +51,17 @@ fn find(state: &AppState, name: &str) -> Result<Value, ApiError> {
         })
 }
 
+/// Reads a segment.
+#[utoipa::path(
+    get,
+    path = "/segments/{name}",
+    tag = "segments",
+    params(("name" = String, Path, description = "Segment name")),
+    responses(
+        (status = 200, description = "The segment", body = SegmentResource),
+        (status = 404, description = "No such segment", body = ErrorBody),
+    )
+)]
 async fn get_segment(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -50,6 +69,23 @@ async fn get_segment(
     find(&state, &name).map(Json)
 }
 
+/// Creates a segment.
+#[utoipa::path(
+    post,
+    path = "/segments",
+    tag = "segments",
+    params(ActorHeader),
+    request_body = SegmentInput,
+    responses(
+        (status = 201, description = "The new segment", body = SegmentResource),
+        (status = 400, description = "Unreadable body, or a missing or invalid name", body = ErrorBody),
+        (status = 409, description = "The segment exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The segment is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn create_segment(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -81,6 +117,25 @@ async fn create_segment(
     Ok((StatusCode::CREATED, Json(find(&state, &name)?)))
 }
 
+/// Replaces a segment; the body must say which version it is based on.
+#[utoipa::path(
+    put,
+    path = "/segments/{name}",
+    tag = "segments",
+    params(("name" = String, Path, description = "Segment name"), WriteHeaders),
+    request_body = SegmentInput,
+    responses(
+        (status = 200, description = "The segment as stored", body = SegmentResource),
+        (status = 400, description = "Unreadable body or header, or a different name", body = ErrorBody),
+        (status = 404, description = "No such segment", body = ErrorBody),
+        (status = 409, description = "The segment changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The segment is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn put_segment(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -108,6 +163,20 @@ async fn put_segment(
     Ok(Json(find(&state, &name)?))
 }
 
+/// Deletes a segment no flag uses.
+#[utoipa::path(
+    delete,
+    path = "/segments/{name}",
+    tag = "segments",
+    params(("name" = String, Path, description = "Segment name"), WriteHeaders),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
+        (status = 404, description = "No such segment", body = ErrorBody),
+        (status = 409, description = "Flags use the segment (they are named), or it changed since the If-Match version", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn delete_segment(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,

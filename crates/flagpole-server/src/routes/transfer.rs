@@ -5,34 +5,57 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::formats::{self, Format};
 use flagpole_core::Document;
 use flagpole_store::Change;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, RawBody};
 use crate::routes::resources::actor;
+use crate::schemas::{ActorHeader, ErrorBody, ImportResult};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/import", post(import_flags))
-        .route("/export", get(export_flags))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import_flags))
+        .routes(routes!(export_flags))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct TransferQuery {
+    /// `native` (default), `unleash` or `seed`.
     #[serde(default)]
+    #[param(inline)]
     format: Format,
     /// Environment imported Unleash and seed flags go to, and the one exported to them.
     environment: Option<String>,
 }
 
+/// Imports flags and segments; those with the key of a stored one replace it.
+#[utoipa::path(
+    post,
+    path = "/import",
+    tag = "transfer",
+    params(TransferQuery, ActorHeader),
+    request_body(
+        description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`",
+        content((Value = "application/json"), (String = "application/yaml"), (String = "text/plain")),
+    ),
+    responses(
+        (status = 200, description = "What was imported", body = ImportResult),
+        (status = 400, description = "Unreadable query or document, or an unknown environment", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "The merged flags would be invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn import_flags(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<TransferQuery>,
@@ -105,6 +128,19 @@ pub async fn import_document(
     Ok(written.config_version)
 }
 
+/// Exports every flag and segment (native), or one environment (Unleash, seed).
+#[utoipa::path(
+    get,
+    path = "/export",
+    tag = "transfer",
+    params(TransferQuery),
+    responses(
+        (status = 200, description = "The document in the format asked for: a native document (JSON), Unleash `ClientFeatures`, or the seed's `flags.json`", body = Value),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 422, description = "The flags cannot be written in that format", body = ErrorBody),
+    )
+)]
 async fn export_flags(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<TransferQuery>,

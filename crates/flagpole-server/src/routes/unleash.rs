@@ -11,27 +11,44 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use flagpole_core::formats::unleash::payload;
 use flagpole_core::{Context, Evaluation, Snapshot};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{parse_json, ApiPath, OptionalJson};
+use crate::schemas::{
+    ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
+    FrontendToggle, FrontendToggles, SdkHeaders,
+};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/client/features", get(get_client_features))
-        .route("/api/client/features/{name}", get(get_client_feature))
-        .route("/api/client/register", post(register_client))
-        .route("/api/client/metrics", post(post_client_metrics))
-        .route("/api/frontend", get(get_frontend).post(post_frontend))
-        .route("/api/frontend/features/{name}", get(get_frontend_feature))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_client_features))
+        .routes(routes!(get_client_feature))
+        .routes(routes!(register_client))
+        .routes(routes!(post_client_metrics))
+        .routes(routes!(get_frontend, post_frontend))
+        .routes(routes!(get_frontend_feature))
 }
 
+/// Every feature of the SDK's environment, as Unleash `ClientFeatures`.
+#[utoipa::path(
+    get,
+    path = "/api/client/features",
+    tag = "unleash",
+    params(SdkHeaders, ConditionalHeaders, EncodingHeaders),
+    responses(
+        (status = 200, description = "Unleash `ClientFeatures` (`version`, `features`, `segments`, `query`)", body = Object, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+    )
+)]
 async fn get_client_features(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -69,6 +86,18 @@ async fn get_client_features(
     Ok(response)
 }
 
+/// One feature, as in `ClientFeatures`.
+#[utoipa::path(
+    get,
+    path = "/api/client/features/{name}",
+    tag = "unleash",
+    params(("name" = String, Path, description = "Flag key"), SdkHeaders),
+    responses(
+        (status = 200, description = "The Unleash feature", body = Object),
+        (status = 400, description = "Unreadable path", body = ErrorBody),
+        (status = 404, description = "No such feature or environment", body = ErrorBody),
+    )
+)]
 async fn get_client_feature(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -90,6 +119,17 @@ async fn get_client_feature(
 }
 
 /// SDK registration: accepted and logged; nothing to store yet.
+#[utoipa::path(
+    post,
+    path = "/api/client/register",
+    tag = "unleash",
+    params(SdkHeaders),
+    request_body(content = Object, description = "Unleash's registration (`appName`, `instanceId`, …)"),
+    responses(
+        (status = 202, description = "Accepted"),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+    )
+)]
 async fn register_client(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -106,6 +146,18 @@ async fn register_client(
 }
 
 /// SDK usage metrics: `{"bucket": {"start", "stop", "toggles": {name: {yes, no, variants}}}}`.
+#[utoipa::path(
+    post,
+    path = "/api/client/metrics",
+    tag = "unleash",
+    params(SdkHeaders),
+    request_body(content = Object, description = "Unleash's metrics: `{bucket: {start, stop, toggles: {name: {yes, no, variants}}}}`"),
+    responses(
+        (status = 202, description = "Recorded"),
+        (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
 async fn post_client_metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -184,6 +236,17 @@ fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Json
     Ok(Json(json!({"toggles": toggles})))
 }
 
+/// The toggles enabled for a context given as query parameters (Unleash frontend API).
+#[utoipa::path(
+    get,
+    path = "/api/frontend",
+    tag = "unleash",
+    params(FrontendQuery, SdkHeaders),
+    responses(
+        (status = 200, description = "The enabled toggles", body = FrontendToggles),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+    )
+)]
 async fn get_frontend(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -192,7 +255,21 @@ async fn get_frontend(
     frontend(&state, &headers, &query_context(&query))
 }
 
-/// The context is the body's `context` object, or the body itself.
+/// The toggles enabled for a context in the body: its `context` object, or the body itself.
+#[utoipa::path(
+    post,
+    path = "/api/frontend",
+    tag = "unleash",
+    params(SdkHeaders),
+    request_body(content = Option<EvaluationContext>, description = "`{context: {…}}` or the context itself; empty is the empty context"),
+    responses(
+        (status = 200, description = "The enabled toggles", body = FrontendToggles),
+        (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+    )
+)]
 async fn post_frontend(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -205,6 +282,18 @@ async fn post_frontend(
     frontend(&state, &headers, &ctx)
 }
 
+/// One toggle, if it is enabled for the context in the query parameters.
+#[utoipa::path(
+    get,
+    path = "/api/frontend/features/{name}",
+    tag = "unleash",
+    params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders),
+    responses(
+        (status = 200, description = "The toggle", body = FrontendToggle),
+        (status = 400, description = "Unreadable path", body = ErrorBody),
+        (status = 404, description = "Unknown or disabled toggle, or the environment does not exist", body = ErrorBody),
+    )
+)]
 async fn get_frontend_feature(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,

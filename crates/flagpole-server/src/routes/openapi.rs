@@ -1,0 +1,156 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of every route. It is generated
+//! from the same `routes!` declarations that build the router (see [`super::routes`]),
+//! so a route cannot be served without being documented.
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
+use utoipa::openapi::{OpenApi, RefOr, Required};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_openapi))
+}
+
+/// The document's base: what the routes do not say about themselves.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Flagpole",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "Flagpole, a feature-flag server: the native API under `/api/v1`, the \
+                       seed service's API under `/flags`, OFREP, Unleash client and frontend \
+                       APIs, health and metrics."
+    ),
+    tags(
+        (name = "environments", description = "Environments flags are configured in."),
+        (name = "flags", description = "Flags and their per-environment configuration."),
+        (name = "segments", description = "Reusable condition lists."),
+        (name = "evaluation", description = "Evaluation with full details."),
+        (name = "history", description = "Audit log, SDK usage, versions, diffs and rollback."),
+        (name = "transfer", description = "Import and export in the native, Unleash or seed format."),
+        (name = "openapi", description = "This document."),
+        (name = "seed", description = "The seed service's API, byte for byte."),
+        (name = "ofrep", description = "The OpenFeature Remote Evaluation Protocol."),
+        (name = "unleash", description = "Unleash's client and frontend APIs, for Unleash SDKs."),
+        (name = "health", description = "Liveness, readiness and Prometheus metrics."),
+    )
+)]
+struct ApiDoc;
+
+/// The base document, to which the routes add their paths and schemas.
+pub fn base() -> OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+/// Finishes the assembled document: optional request bodies may be left out (they are
+/// not JSON `null`), and resources that flatten a core type are one object.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            absent_not_null(op);
+        }
+    }
+    merge_flattened(&mut doc);
+    doc
+}
+
+/// `Option<T>` bodies are documented as `oneOf: [null, T]`; an optional body is absent
+/// rather than `null`, so it is `T`, not required.
+fn absent_not_null(op: &mut Operation) {
+    let Some(body) = op.request_body.as_mut() else {
+        return;
+    };
+    if body.required == Some(Required::True) {
+        return;
+    }
+    for content in body.content.values_mut() {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+            continue;
+        };
+        let mut items = one_of.items.iter().filter(|s| {
+            !matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
+        });
+        if let (Some(only), None) = (items.next(), items.next()) {
+            content.schema = Some(only.clone());
+        }
+    }
+}
+
+/// Resources that flatten a core type (`allOf` of the type and their own fields) become
+/// one object, so the core type's `additionalProperties: false` does not refuse the
+/// resource's own fields.
+fn merge_flattened(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let objects = components.schemas.clone();
+    let object = |schema: &RefOr<Schema>| -> Option<Object> {
+        let target = match schema {
+            RefOr::T(s) => s,
+            RefOr::Ref(r) => {
+                let name = r.ref_location.strip_prefix("#/components/schemas/")?;
+                match objects.get(name)? {
+                    RefOr::T(s) => s,
+                    RefOr::Ref(_) => return None,
+                }
+            }
+        };
+        match target {
+            Schema::Object(o) => Some(o.clone()),
+            _ => None,
+        }
+    };
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::AllOf(all)) = schema else {
+            continue;
+        };
+        let Some(parts) = all.items.iter().map(&object).collect::<Option<Vec<_>>>() else {
+            continue;
+        };
+        // The resource's own fields first, then the flattened type's.
+        let (own, flattened): (Vec<_>, Vec<_>) = all
+            .items
+            .iter()
+            .zip(parts)
+            .partition(|(item, _)| matches!(item, RefOr::T(_)));
+        let mut merged = Object::new();
+        merged.description = all.description.clone();
+        for (_, part) in own.into_iter().chain(flattened) {
+            merged.properties.extend(part.properties);
+            for name in part.required {
+                if !merged.required.contains(&name) {
+                    merged.required.push(name);
+                }
+            }
+            if let Some(extra) = part.additional_properties {
+                if matches!(*extra, AdditionalProperties::FreeForm(false)) {
+                    merged.additional_properties = Some(extra);
+                }
+            }
+        }
+        *schema = RefOr::T(Schema::Object(merged));
+    }
+}
+
+/// This OpenAPI document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "openapi",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object))
+)]
+async fn get_openapi() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], super::openapi_json())
+}

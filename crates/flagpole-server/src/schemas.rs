@@ -1,0 +1,375 @@
+//! The JSON bodies of the HTTP API as the OpenAPI document describes them (served at
+//! `/api/v1/openapi.json`). The handlers build most bodies with `json!`; these types give
+//! those shapes a name and a schema. [`ErrorBody`] is also what every [`crate::ApiError`]
+//! is serialized as.
+//!
+//! Resources that extend a flagpole-core type (`#[serde(flatten)]`) are merged into one
+//! object schema when the document is assembled, so the core type's
+//! `additionalProperties: false` still holds for the whole resource.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use flagpole_core::{Flag, FlagEnvironment, FlagType, Problem, Reason, Segment};
+use flagpole_store::{AuditEntry, Environment, UsageRecord};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// Every error of the native API: a stable snake_case `code`, a message that says what to
+/// fix, the field at fault when there is one, and all validation problems for 422.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// e.g. `invalid_json`, `invalid_body`, `invalid_query`, `invalid_path`,
+    /// `invalid_header`, `unknown_environment`, `validation_failed`, `not_found`,
+    /// `method_not_allowed`, `conflict`, `version_required`, `payload_too_large`,
+    /// `unsupported_media_type`, `internal`.
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every problem found (422 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<Problem>>,
+}
+
+/// Headers of the native API's updates.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct WriteHeaders {
+    /// The version the change is based on (`"3"`, `W/"3"` or `3`), instead of or agreeing
+    /// with the body's `version`.
+    #[param(rename = "If-Match", required = false)]
+    pub if_match: String,
+    /// Who makes the change, as recorded in the audit log (default `api`).
+    #[param(rename = "X-Flagpole-Actor", required = false)]
+    pub actor: String,
+}
+
+/// The header of the native API's creations and imports.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct ActorHeader {
+    /// Who makes the change, as recorded in the audit log (default `api`).
+    #[param(rename = "X-Flagpole-Actor", required = false)]
+    pub actor: String,
+}
+
+/// The header SDK-facing APIs (OFREP, Unleash) read their environment from.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct SdkHeaders {
+    /// An Unleash-style token `project:environment.secret` selects the environment; without
+    /// one (or naming an unknown environment) the server's default environment is used.
+    #[param(rename = "Authorization", required = false)]
+    pub authorization: String,
+}
+
+/// The header of a conditional read.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct ConditionalHeaders {
+    /// ETags of earlier answers: unchanged answers are 304 without a body.
+    #[param(rename = "If-None-Match", required = false)]
+    pub if_none_match: String,
+}
+
+/// The header asking for a compressed answer.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct EncodingHeaders {
+    /// `gzip` for a gzip-compressed answer.
+    #[param(rename = "Accept-Encoding", required = false)]
+    pub accept_encoding: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentList {
+    pub environments: Vec<Environment>,
+}
+
+/// A flag as the native API shows it: the flag's fields plus its bookkeeping.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagResource {
+    pub key: String,
+    /// The flag's own version; send it back (or as `If-Match`) to update the flag.
+    pub version: i64,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub flag: Flag,
+}
+
+/// A flag to create or replace. A body read from a GET may be sent back as it is: the
+/// read-only fields are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagInput {
+    /// Required to create; when replacing, it must name the flag in the path.
+    pub key: Option<String>,
+    /// The version the change is based on (or `If-Match`); required to replace.
+    pub version: Option<i64>,
+    /// Read-only: ignored (archive through `/archive` and `/unarchive`).
+    pub archived: Option<bool>,
+    /// Read-only: ignored.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only: ignored.
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub flag: Flag,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagList {
+    pub flags: Vec<FlagResource>,
+    /// The configuration version the list was read from.
+    pub version: i64,
+}
+
+/// One environment of a flag, with the flag's version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagEnvironmentResource {
+    pub version: i64,
+    #[serde(flatten)]
+    pub config: FlagEnvironment,
+}
+
+/// One environment's configuration to store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagEnvironmentInput {
+    /// Ignored.
+    pub environment: Option<String>,
+    /// The flag version the change is based on (or `If-Match`); required.
+    pub version: Option<i64>,
+    #[serde(flatten)]
+    pub config: FlagEnvironment,
+}
+
+/// A segment as the native API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentResource {
+    pub name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub segment: Segment,
+}
+
+/// A segment to create or replace; read-only fields are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentInput {
+    /// Required to create; when replacing, it must name the segment in the path.
+    pub name: Option<String>,
+    /// The version the change is based on (or `If-Match`); required to replace.
+    pub version: Option<i64>,
+    /// Read-only: ignored.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only: ignored.
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub segment: Segment,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentList {
+    pub segments: Vec<SegmentResource>,
+}
+
+/// An evaluation context, in Unleash's shape (`userId`, `sessionId`, `remoteAddress`,
+/// `appName`, `environment`, `currentTime`, `properties: {…}`) or OpenFeature's
+/// (`targetingKey` and attributes at the top level). Unknown top-level keys become
+/// properties.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationContext(pub BTreeMap<String, Value>);
+
+/// One flag's evaluation with its details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationResult {
+    pub flag: String,
+    pub enabled: bool,
+    pub variant: Option<String>,
+    /// The value served: the variant's value; for boolean flags without one, `enabled`.
+    pub value: Option<Value>,
+    pub reason: Reason,
+    /// The rule that decided, if one did.
+    pub rule: Option<MatchedRule>,
+    #[serde(rename = "type")]
+    pub flag_type: FlagType,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchedRule {
+    /// Position in the environment's `rules`, from 0.
+    pub index: usize,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationList {
+    pub environment: String,
+    /// The configuration version evaluated.
+    pub version: i64,
+    pub flags: Vec<EvaluationResult>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageList {
+    pub usage: Vec<UsageRecord>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionSummary {
+    pub version: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub archived: bool,
+    /// True when this version deleted the flag.
+    pub deleted: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionList {
+    pub flag: String,
+    pub versions: Vec<VersionSummary>,
+}
+
+/// The leaves that differ between two versions of a flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagDiff {
+    pub flag: String,
+    pub from: i64,
+    pub to: i64,
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldChange {
+    /// e.g. `environments.production.rules[0].rollout`.
+    pub path: String,
+    /// `null` where absent.
+    pub before: Value,
+    /// `null` where absent.
+    pub after: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub imported: ImportCounts,
+    /// The configuration version the import produced.
+    pub version: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportCounts {
+    pub flags: usize,
+    pub segments: usize,
+}
+
+/// The seed API's answer for one flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedFlagState {
+    pub flag: String,
+    pub enabled: bool,
+}
+
+/// `{"status": "updated"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedUpdated {
+    pub status: String,
+}
+
+/// The seed API's (FastAPI's) error: a message, or for 422 a list of
+/// `{loc, msg, type, input}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedErrorBody {
+    pub detail: Value,
+}
+
+/// An OFREP evaluation request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepRequest {
+    pub context: EvaluationContext,
+}
+
+/// One OFREP evaluation: a value, variant and reason, or (in bulk answers) an error.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfrepEvaluation {
+    pub key: String,
+    /// Left out when a non-boolean flag serves no variant (use the code default).
+    pub value: Option<Value>,
+    pub variant: Option<String>,
+    /// `STATIC`, `TARGETING_MATCH`, `SPLIT`, `DISABLED`, `DEFAULT` or `ERROR`.
+    pub reason: Option<String>,
+    pub error_code: Option<String>,
+    pub error_details: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepBulk {
+    pub flags: Vec<OfrepEvaluation>,
+    pub metadata: OfrepMetadata,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepMetadata {
+    /// The configuration version evaluated.
+    pub version: i64,
+}
+
+/// An OFREP error.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfrepErrorBody {
+    pub key: Option<String>,
+    /// e.g. `PARSE_ERROR`, `INVALID_CONTEXT`, `FLAG_NOT_FOUND`, `TARGETING_KEY_MISSING`,
+    /// `GENERAL`.
+    pub error_code: String,
+    pub error_details: String,
+}
+
+/// Query parameters of the Unleash frontend API: the context. Any other parameter
+/// (or `properties[name]`) is a context property.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct FrontendQuery {
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub remote_address: Option<String>,
+    pub app_name: Option<String>,
+    pub environment: Option<String>,
+    pub current_time: Option<String>,
+}
+
+/// Health: `ok` or `ready` (with the published and stored configuration versions), or
+/// why the server is not ready.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    pub status: String,
+    pub version: Option<i64>,
+    pub stored_version: Option<i64>,
+}
+
+/// The Unleash frontend API's answer: the toggles enabled for the context.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FrontendToggles {
+    pub toggles: Vec<FrontendToggle>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FrontendToggle {
+    pub name: String,
+    pub enabled: bool,
+    /// `{name, enabled, feature_enabled, payload?: {type, value}}`.
+    pub variant: Value,
+    pub impression_data: bool,
+}

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Measures Flagpole's HTTP throughput and p99 latency in one run against two references:
+#
+#   flagpole GET     GET  /flags/new_ui?user_id=123 (the seed API, served by Flagpole)
+#   flagpole eval    POST /api/v1/environments/production/evaluate/new_ui {"userId":"123"}
+#   floor            a bare axum handler returning fixed JSON
+#                    (crates/flagpole-server/examples/floor.rs, same profile and axum)
+#   seed (FastAPI)   the seed service from the tutorial, same GET, one uvicorn worker
+#
+# Each target gets a warm-up, then a fixed-duration run at a fixed concurrency; a
+# markdown table with requests/s, p99 and the ratios to the floor and the seed is printed
+# at the end. All traffic goes to 127.0.0.1. Everything it starts is stopped on exit.
+#
+#   scripts/bench-http.sh
+#   BENCH_DURATION=5 BENCH_CONCURRENCY=20 scripts/bench-http.sh
+#
+# Installs what it lacks: the load generator oha (`cargo install oha --locked`, or
+# Debian's wrk as a fallback) and FastAPI + uvicorn (pip). Load generator and servers
+# share the machine's cores, so compare numbers within one run, not across machines.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-3}
+CONCURRENCY=${BENCH_CONCURRENCY:-50}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench-http: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ----------------------------------------------------------------------------
+
+LOADGEN=
+ensure_load_generator() {
+    if command -v oha >/dev/null; then
+        LOADGEN=oha
+    elif [[ -x "$HOME/.cargo/bin/oha" ]]; then
+        PATH="$HOME/.cargo/bin:$PATH"
+        LOADGEN=oha
+    elif command -v wrk >/dev/null; then
+        LOADGEN=wrk
+    else
+        log "installing oha (cargo install oha --locked)"
+        if cargo install oha --locked >&2; then
+            PATH="$HOME/.cargo/bin:$PATH"
+            LOADGEN=oha
+        else
+            log "oha did not install; falling back to Debian's wrk"
+            apt-get update -qq >&2 && apt-get install -y -qq wrk >&2 || die "cannot install wrk either"
+            LOADGEN=wrk
+        fi
+    fi
+    log "load generator: $LOADGEN"
+}
+
+ensure_python_deps() {
+    if ! python3 -c 'import fastapi, uvicorn' 2>/dev/null; then
+        log "installing fastapi and uvicorn (pip)"
+        python3 -m pip install --quiet fastapi uvicorn >&2
+    fi
+}
+
+# --- processes ------------------------------------------------------------------------
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits (bounded) until URL answers with any HTTP status; fails if PID died.
+wait_http() {
+    local url=$1 pid=$2 name=$3 i code
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited; see $WORK/$name.log: $(tail -5 "$WORK/$name.log")"
+        code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+        [[ $code != 000 ]] && return 0
+        sleep 0.1
+    done
+    die "$name did not answer at $url within 30 s"
+}
+
+write_seed_service() {
+    mkdir -p "$WORK/seed"
+    # The tutorial's three files, verbatim.
+    cat >"$WORK/seed/main.py" <<'PY'
+from fastapi import FastAPI, HTTPException
+from flag_store import FlagStore
+from rollout import RolloutEngine
+
+app = FastAPI()
+store = FlagStore("flags.json")
+engine = RolloutEngine(store)
+
+@app.get("/flags/{flag_name}")
+def get_flag(flag_name: str, user_id: str = None):
+    flag_result = engine.evaluate_flag(flag_name, user_id)
+    if flag_result is None:
+        raise HTTPException(status_code=404, detail="Flag not found")
+    return {"flag": flag_name, "enabled": flag_result}
+
+@app.post("/flags/{flag_name}")
+def set_flag(flag_name: str, enabled: bool, rollout_percentage: int = 100):
+    store.set_flag(flag_name, {"enabled": enabled, "rollout": rollout_percentage})
+    return {"status": "updated"}
+PY
+    cat >"$WORK/seed/flag_store.py" <<'PY'
+import json
+from threading import Lock
+
+class FlagStore:
+    def __init__(self, path):
+        self.path = path
+        self.lock = Lock()
+        try:
+            with open(self.path, "r") as f:
+                self.flags = json.load(f)
+        except FileNotFoundError:
+            self.flags = {}
+
+    def save(self):
+        with open(self.path, "w") as f:
+            json.dump(self.flags, f, indent=2)
+
+    def get_flag(self, name):
+        return self.flags.get(name)
+
+    def set_flag(self, name, value: dict):
+        with self.lock:
+            self.flags[name] = value
+            self.save()
+PY
+    cat >"$WORK/seed/rollout.py" <<'PY'
+import hashlib
+
+class RolloutEngine:
+    def __init__(self, store):
+        self.store = store
+
+    def evaluate_flag(self, name, user_id=None):
+        flag = self.store.get_flag(name)
+        if not flag:
+            return None
+        if not flag.get("enabled", False):
+            return False
+
+        if not user_id:
+            return flag["enabled"]
+
+        bucket = int(hashlib.sha256(user_id.encode()).hexdigest(), 16) % 100
+        return bucket < flag.get("rollout", 100)
+PY
+}
+
+# --- measuring ------------------------------------------------------------------------
+
+# measure NAME METHOD URL [JSON_BODY]: warm-up, then the timed run into $WORK/NAME.out.
+measure() {
+    local name=$1 method=$2 url=$3 body=${4:-}
+    local limit=$((WARMUP + DURATION + 30))
+    log "measuring $name: $method $url (${WARMUP}s warm-up, ${DURATION}s at concurrency $CONCURRENCY)"
+    if [[ $LOADGEN == oha ]]; then
+        local args=(--no-tui -c "$CONCURRENCY" -m "$method")
+        [[ -n $body ]] && args+=(-d "$body" -T application/json)
+        timeout "$limit" oha "${args[@]}" -z "${WARMUP}s" "$url" >/dev/null
+        timeout "$limit" oha "${args[@]}" -z "${DURATION}s" --output-format json "$url" >"$WORK/$name.out"
+    else
+        local args=(-t 2 -c "$CONCURRENCY" --latency)
+        if [[ -n $body ]]; then
+            cat >"$WORK/$name.lua" <<LUA
+wrk.method = "$method"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+            args+=(-s "$WORK/$name.lua")
+        fi
+        timeout "$limit" wrk "${args[@]}" -d "${WARMUP}s" "$url" >/dev/null
+        timeout "$limit" wrk "${args[@]}" -d "${DURATION}s" "$url" >"$WORK/$name.out"
+    fi
+}
+
+# --- the run --------------------------------------------------------------------------
+
+ensure_load_generator
+ensure_python_deps
+write_seed_service
+
+log "building flagpole and the floor (release)"
+cargo build --release -p flagpole --bin flagpole -p flagpole-server --example floor >&2
+
+flagpole_port=$(free_port)
+floor_port=$(free_port)
+seed_port=$(free_port)
+FLAGPOLE="http://127.0.0.1:$flagpole_port"
+FLOOR="http://127.0.0.1:$floor_port"
+SEED="http://127.0.0.1:$seed_port"
+
+FLAGPOLE_LOG=warn "$TARGET_DIR/release/flagpole" serve \
+    --listen "127.0.0.1:$flagpole_port" --database "$WORK/flagpole.db" \
+    >"$WORK/flagpole.log" 2>&1 &
+PIDS+=($!)
+wait_http "$FLAGPOLE/health/ready" "$!" flagpole
+
+"$TARGET_DIR/release/examples/floor" "127.0.0.1:$floor_port" >"$WORK/floor.log" 2>&1 &
+PIDS+=($!)
+wait_http "$FLOOR/flags/new_ui" "$!" floor
+
+(cd "$WORK/seed" && exec python3 -m uvicorn main:app --host 127.0.0.1 --port "$seed_port" \
+    --workers 1 --log-level warning) >"$WORK/seed.log" 2>&1 &
+PIDS+=($!)
+wait_http "$SEED/flags/new_ui" "$!" seed
+
+log "creating new_ui (rollout 25) on Flagpole and the seed"
+for base in "$FLAGPOLE" "$SEED"; do
+    answer=$(curl -fsS -X POST "$base/flags/new_ui?enabled=true&rollout_percentage=25")
+    [[ $answer == '{"status":"updated"}' ]] || die "$base: POST /flags/new_ui answered $answer"
+done
+EVAL_BODY='{"userId":"123"}'
+log "flagpole GET:  $(curl -fsS "$FLAGPOLE/flags/new_ui?user_id=123")"
+log "flagpole eval: $(curl -fsS -X POST -H 'content-type: application/json' -d "$EVAL_BODY" \
+    "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui")"
+log "floor GET:     $(curl -fsS "$FLOOR/flags/new_ui?user_id=123")"
+log "seed GET:      $(curl -fsS "$SEED/flags/new_ui?user_id=123")"
+
+measure flagpole_get GET "$FLAGPOLE/flags/new_ui?user_id=123"
+measure flagpole_eval POST "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui" "$EVAL_BODY"
+measure floor GET "$FLOOR/flags/new_ui?user_id=123"
+measure seed GET "$SEED/flags/new_ui?user_id=123"
+
+python3 - "$WORK" "$LOADGEN" "$DURATION" "$CONCURRENCY" "$(nproc)" <<'PY'
+import json
+import pathlib
+import re
+import sys
+
+work, loadgen, duration, concurrency, cores = sys.argv[1:]
+work = pathlib.Path(work)
+ROWS = [
+    ("flagpole_get", "Flagpole `GET /flags/new_ui?user_id=123`"),
+    ("flagpole_eval", "Flagpole `POST /api/v1/environments/production/evaluate/new_ui`"),
+    ("floor", "floor: bare axum, fixed JSON"),
+    ("seed", "seed: FastAPI + uvicorn, 1 worker"),
+]
+
+
+def read_oha(text):
+    data = json.loads(text)
+    codes = {str(k): v for k, v in (data.get("statusCodeDistribution") or {}).items()}
+    ok = sum(v for k, v in codes.items() if k.startswith("2"))
+    # oha cuts off the requests in flight when the duration ends; those are not errors.
+    errors = {k: v for k, v in (data.get("errorDistribution") or {}).items()
+              if k != "aborted due to deadline"}
+    bad = sum(codes.values()) - ok + sum(errors.values())
+    p99 = data["latencyPercentiles"]["p99"]
+    return data["summary"]["requestsPerSec"], (p99 or 0) * 1000, bad
+
+
+def read_wrk(text):
+    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", text).group(1))
+    value, unit = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
+    p99 = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
+    errors = re.search(r"Socket errors:.*?(\d+).*?(\d+).*?(\d+).*?(\d+)", text)
+    return rps, p99, (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0)
+
+
+results = {}
+for key, _ in ROWS:
+    text = (work / f"{key}.out").read_text()
+    results[key] = read_oha(text) if loadgen == "oha" else read_wrk(text)
+
+
+def ratio(a, b):
+    return f"{100 * results[a][0] / results[b][0]:.0f}%" if results[b][0] else "n/a"
+
+
+print()
+print(f"{loadgen}, {duration} s per target after a warm-up, concurrency {concurrency}, "
+      f"127.0.0.1, {cores} cores shared by the load generator and the servers")
+print()
+print("| target | requests/s | p99 latency | non-2xx or errors | vs floor | vs seed |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for key, label in ROWS:
+    rps, p99, bad = results[key]
+    print(f"| {label} | {rps:,.0f} | {p99:.2f} ms | {bad} | {ratio(key, 'floor')} | {ratio(key, 'seed')} |")
+print()
+share = results["flagpole_get"][0] / results["floor"][0] if results["floor"][0] else 0
+verdict = "meets" if share >= 0.8 else "misses"
+print(f"Flagpole GET / floor = {share:.0%} ({verdict} the bar of 80%); "
+      f"Flagpole GET / seed = {ratio('flagpole_get', 'seed')}.")
+PY

@@ -5,7 +5,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_TYPE, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use flagpole_core::Context;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -43,6 +45,60 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
         }
         parse_json(&bytes).map(|v| OptionalJson(Some(v)))
     }
+}
+
+/// An evaluation context as the body: empty means the empty context. It is read straight
+/// into a [`Context`] (no JSON tree in between); a body that is JSON but not a context is
+/// `invalid_context`.
+#[derive(Debug)]
+pub struct ContextBody(pub Context);
+
+impl FromRequest<AppState> for ContextBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = is_json(req.headers());
+        let bytes = read_body(req, state.config().max_body_bytes, false).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ContextBody(Context::default()));
+        }
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_context(&bytes).map(ContextBody)
+    }
+}
+
+/// Reads a context from JSON text: syntax errors are `invalid_json`, a wrong shape
+/// `invalid_context`.
+pub fn parse_context(bytes: &[u8]) -> Result<Context, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let ctx = Context::deserialize(&mut *de).and_then(|ctx| de.end().map(|()| ctx));
+    ctx.map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+                None,
+            )
+        } else {
+            let message = e.to_string();
+            let message = match message.find(" at line ") {
+                Some(i) => message[..i].to_string(),
+                None => message,
+            };
+            let message = if message.starts_with("invalid type") {
+                "a context must be a JSON object".to_string()
+            } else {
+                message
+            };
+            ApiError::bad_request(
+                "invalid_context",
+                format!("invalid context: {message}"),
+                None,
+            )
+        }
+    })
 }
 
 /// Parses JSON text into `T`, naming the path of the first problem. Anything but

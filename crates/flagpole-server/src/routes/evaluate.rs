@@ -2,14 +2,16 @@
 //! given as the JSON body (Unleash or OpenFeature shape).
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::{Context, Evaluation};
+use flagpole_core::{Evaluation, FlagType, Reason};
+use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::extract::{ApiPath, OptionalJson};
+use crate::extract::{ApiPath, ContextBody};
 use crate::schemas::{ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
@@ -20,24 +22,40 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluate_flag))
 }
 
-/// An evaluation as the API shows it.
-pub fn evaluation_json(key: &str, e: &Evaluation<'_>) -> Value {
-    json!({
-        "flag": key,
-        "enabled": e.enabled,
-        "variant": e.variant,
-        "value": e.value,
-        "reason": e.reason,
-        "rule": e.rule_index.map(|i| json!({"index": i, "name": e.rule_name})),
-        "type": e.flag_type,
-    })
+/// An evaluation as the API shows it (documented as `EvaluationResult`); serialized
+/// straight from the borrowed evaluation.
+#[derive(Serialize)]
+pub struct EvaluationBody<'a> {
+    flag: &'a str,
+    enabled: bool,
+    variant: Option<&'a str>,
+    value: Option<&'a Value>,
+    reason: Reason,
+    rule: Option<RuleRef<'a>>,
+    #[serde(rename = "type")]
+    flag_type: FlagType,
 }
 
-/// The context in the body; an empty body is the empty context.
-fn context(body: Option<Value>) -> Result<Context, ApiError> {
-    match body {
-        None => Ok(Context::default()),
-        Some(value) => Ok(Context::from_json(&value)?),
+#[derive(Serialize)]
+struct RuleRef<'a> {
+    index: usize,
+    name: Option<&'a str>,
+}
+
+impl<'a> EvaluationBody<'a> {
+    pub fn new(key: &'a str, e: &Evaluation<'a>) -> EvaluationBody<'a> {
+        EvaluationBody {
+            flag: key,
+            enabled: e.enabled,
+            variant: e.variant,
+            value: e.value,
+            reason: e.reason,
+            rule: e.rule_index.map(|index| RuleRef {
+                index,
+                name: e.rule_name,
+            }),
+            flag_type: e.flag_type,
+        }
     }
 }
 
@@ -62,9 +80,8 @@ fn context(body: Option<Value>) -> Result<Context, ApiError> {
 async fn evaluate_flag(
     State(state): State<AppState>,
     ApiPath((env, key)): ApiPath<(String, String)>,
-    OptionalJson(body): OptionalJson<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = context(body)?;
+    ContextBody(ctx): ContextBody,
+) -> Result<Response, ApiError> {
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     if !snapshot.contains(&key) {
@@ -75,7 +92,7 @@ async fn evaluate_flag(
     }
     let e = snapshot.evaluate(&key, &ctx, chrono::Utc::now(), &mut state.rng());
     count_evaluation(&env, &key, &e);
-    Ok(Json(evaluation_json(&key, &e)))
+    Ok(Json(EvaluationBody::new(&key, &e)).into_response())
 }
 
 /// Evaluates every flag of an environment for a context, with details.
@@ -96,20 +113,18 @@ async fn evaluate_flag(
 async fn evaluate_all(
     State(state): State<AppState>,
     ApiPath(env): ApiPath<String>,
-    OptionalJson(body): OptionalJson<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = context(body)?;
+    ContextBody(ctx): ContextBody,
+) -> Result<Response, ApiError> {
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
-    let flags: Vec<Value> = snapshot
+    let flags: Vec<EvaluationBody<'_>> = snapshot
         .evaluate_all(&ctx, chrono::Utc::now(), &mut rng)
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);
-            evaluation_json(key, &e)
+            EvaluationBody::new(key, &e)
         })
         .collect();
-    Ok(Json(
-        json!({"environment": env, "version": published.version, "flags": flags}),
-    ))
+    let body = json!({"environment": env, "version": published.version, "flags": flags});
+    Ok(Json(body).into_response())
 }

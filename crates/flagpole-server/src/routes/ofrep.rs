@@ -70,21 +70,47 @@ fn request_context(
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        bad_request(
+    // Read straight into the context, no JSON tree in between; syntax errors are
+    // PARSE_ERROR, a body or context of the wrong shape INVALID_CONTEXT.
+    let request: Result<EvaluationRequest, _> = serde_json::from_slice(body);
+    match request {
+        Ok(EvaluationRequest { context: Some(ctx) }) => Ok(ctx),
+        Ok(EvaluationRequest { context: None }) => Err(missing_context(key)),
+        Err(e) if e.is_syntax() || e.is_eof() => Err(bad_request(
             key,
             "PARSE_ERROR",
             format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    let Some(context) = value.get("context") else {
-        return Err(bad_request(
-            key,
-            "INVALID_CONTEXT",
-            "the body must be an object with a `context` object",
-        ));
-    };
-    Context::from_json(context).map_err(|e| bad_request(key, "INVALID_CONTEXT", e.to_string()))
+        )),
+        Err(e)
+            if e.to_string().starts_with("invalid type") && !e.to_string().contains("context") =>
+        {
+            Err(missing_context(key))
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default();
+            Err(bad_request(
+                key,
+                "INVALID_CONTEXT",
+                format!("invalid context: {message}"),
+            ))
+        }
+    }
+}
+
+/// The request body: `{"context": {...}}`; other members are ignored.
+#[derive(serde::Deserialize)]
+struct EvaluationRequest {
+    #[serde(default)]
+    context: Option<Context>,
+}
+
+fn missing_context(key: Option<&str>) -> OfrepError {
+    bad_request(
+        key,
+        "INVALID_CONTEXT",
+        "the body must be an object with a `context` object",
+    )
 }
 
 /// OFREP's reason for an evaluation.
@@ -101,19 +127,28 @@ fn reason(e: &Evaluation<'_>) -> &'static str {
 
 /// A successful evaluation: key, value, variant, reason. A string, number or JSON flag
 /// that serves no variant leaves `value` out, so the application uses its code default.
-fn success(key: &str, e: &Evaluation<'_>) -> Value {
+fn success<'a>(key: &'a str, e: &Evaluation<'a>) -> Success<'a> {
     let variant = e.variant.unwrap_or(match (e.flag_type, e.enabled) {
         (FlagType::Boolean, true) => "on",
         (FlagType::Boolean, false) => "off",
         _ => "default",
     });
-    let mut body = json!({"key": key});
-    if let Some(value) = e.value {
-        body["value"] = value.clone();
+    Success {
+        key,
+        value: e.value,
+        variant,
+        reason: reason(e),
     }
-    body["variant"] = json!(variant);
-    body["reason"] = json!(reason(e));
-    body
+}
+
+/// A successful evaluation, serialized straight from the borrowed evaluation.
+#[derive(serde::Serialize)]
+struct Success<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a Value>,
+    variant: &'a str,
+    reason: &'static str,
 }
 
 fn missing_targeting_key(key: &str) -> (&'static str, String) {
@@ -143,7 +178,7 @@ async fn evaluate_flag(
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, OfrepError> {
+) -> Result<Response, OfrepError> {
     let ctx = request_context(&headers, &body, Some(&key))?;
     let env = state.sdk_environment(&headers);
     let published = state.published();
@@ -169,7 +204,7 @@ async fn evaluate_flag(
     }
     let e = snapshot.evaluate(&key, &ctx, chrono::Utc::now(), &mut state.rng());
     count_evaluation(&env, &key, &e);
-    Ok(Json(success(&key, &e)))
+    Ok(Json(success(&key, &e)).into_response())
 }
 
 /// Evaluates every flag (OFREP bulk), with an ETag.
@@ -214,7 +249,7 @@ async fn evaluate_flags(
             }
             let e = snapshot.evaluate(key, &ctx, now, &mut rng);
             count_evaluation(&env, key, &e);
-            success(key, &e)
+            json!(success(key, &e))
         })
         .collect();
     let body = json!({"flags": flags, "metadata": {"version": published.version}});

@@ -4,6 +4,7 @@
 
 mod environments;
 mod evaluate;
+mod flag_environments;
 mod flags;
 mod health;
 mod history;
@@ -56,6 +57,7 @@ fn routes() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(environments::router())
         .merge(flags::router())
+        .merge(flag_environments::router())
         .merge(segments::router())
         .merge(evaluate::router())
         .merge(history::router())

@@ -1,0 +1,429 @@
+//! `/api/v1/flags/{key}/environments/{env}`: one flag's configuration in one environment
+//! (read, replace, enable, disable, rules, default, rollout).
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use flagpole_core::{FlagEnvironment, Rule, Serve};
+use flagpole_store::Change;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::extract::{based_on, ApiJson, ApiPath, OptionalJson};
+use crate::routes::resources::{actor, commit_flag, flag_json, or_current, split_body, FlagChange};
+use crate::schemas::{
+    ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource, WriteHeaders,
+};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_flag_environment, put_flag_environment))
+        .routes(routes!(enable_flag))
+        .routes(routes!(disable_flag))
+        .routes(routes!(put_flag_rules))
+        .routes(routes!(put_flag_default))
+        .routes(routes!(put_flag_rollout))
+}
+
+/// Reads a flag's configuration in one environment.
+#[utoipa::path(
+    get,
+    path = "/flags/{key}/environments/{env}",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "The configuration (off and empty when the flag has none there)", body = FlagEnvironmentResource),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+    )
+)]
+async fn get_flag_environment(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let published = state.published();
+    published.snapshot(&env)?;
+    let record = published.flag(&key)?;
+    let config = record
+        .flag
+        .environments
+        .get(&env)
+        .cloned()
+        .unwrap_or_default();
+    let mut v = serde_json::to_value(config).unwrap_or_default();
+    v["version"] = json!(record.version);
+    Ok(Json(v))
+}
+
+/// Changes one environment of a flag with `edit`, checking `version` (required unless
+/// `require` is false, then defaulting to the current one).
+#[allow(clippy::too_many_arguments)] // one private helper behind six thin handlers
+async fn update_environment(
+    state: &AppState,
+    key: &str,
+    env: &str,
+    headers: &HeaderMap,
+    version: Option<i64>,
+    require: bool,
+    action: &str,
+    edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let version = based_on(headers, version)?;
+    if require && version.is_none() {
+        return Err(ApiError::VersionRequired);
+    }
+    let _guard = state.write_lock().await;
+    let published = state.published();
+    published.snapshot(env)?;
+    let record = published.flag(key)?;
+    let expect = or_current(version, record.version);
+    let mut flag = record.flag.clone();
+    edit(flag.environments.entry(env.to_string()).or_default())?;
+    let who = actor(headers);
+    let audit = Change {
+        actor: &who,
+        action,
+        environment: Some(env),
+    };
+    commit_flag(
+        state,
+        key,
+        FlagChange::Put {
+            flag: &flag,
+            archived: record.archived,
+        },
+        expect,
+        audit,
+    )
+    .await?;
+    Ok(Json(flag_json(state.published().flag(key)?)))
+}
+
+/// Replaces a flag's configuration in one environment.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = FlagEnvironmentInput,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
+async fn put_flag_environment(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, version, config): (Option<String>, _, FlagEnvironment) =
+        split_body(body, "environment")?;
+    update_environment(
+        &state,
+        &key,
+        &env,
+        &headers,
+        version,
+        true,
+        "flag.environment.updated",
+        |e| {
+            *e = config;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Optionally, the version the change is based on.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Based {
+    version: Option<i64>,
+}
+
+/// Switches a flag on in one environment.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/environments/{env}/enable",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = Option<Based>,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
+async fn enable_flag(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<Based>,
+) -> Result<Json<Value>, ApiError> {
+    let version = body.and_then(|b| b.version);
+    update_environment(
+        &state,
+        &key,
+        &env,
+        &headers,
+        version,
+        false,
+        "flag.enabled",
+        |e| {
+            e.enabled = true;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Switches a flag off in one environment.
+#[utoipa::path(
+    post,
+    path = "/flags/{key}/environments/{env}/disable",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = Option<Based>,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
+async fn disable_flag(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<Based>,
+) -> Result<Json<Value>, ApiError> {
+    let version = body.and_then(|b| b.version);
+    update_environment(
+        &state,
+        &key,
+        &env,
+        &headers,
+        version,
+        false,
+        "flag.disabled",
+        |e| {
+            e.enabled = false;
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RulesBody {
+    /// The flag version the change is based on (or `If-Match`); required.
+    version: Option<i64>,
+    rules: Vec<Rule>,
+}
+
+/// Replaces a flag's rules in one environment.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}/rules",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = RulesBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
+async fn put_flag_rules(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RulesBody>,
+) -> Result<Json<Value>, ApiError> {
+    update_environment(
+        &state,
+        &key,
+        &env,
+        &headers,
+        body.version,
+        true,
+        "flag.rules.updated",
+        |e| {
+            e.rules = body.rules;
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DefaultBody {
+    /// The flag version the change is based on (or `If-Match`); required.
+    version: Option<i64>,
+    default: Option<Serve>,
+}
+
+/// Sets what a flag serves in one environment when no rule decides.
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}/default",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = DefaultBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 428, description = "No version given", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
+async fn put_flag_default(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<DefaultBody>,
+) -> Result<Json<Value>, ApiError> {
+    update_environment(
+        &state,
+        &key,
+        &env,
+        &headers,
+        body.version,
+        true,
+        "flag.default.updated",
+        |e| {
+            e.default = body.default;
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RolloutBody {
+    /// The flag version the change is based on (or `If-Match`); the current one if absent.
+    version: Option<i64>,
+    /// Percentage of contexts, 0-100.
+    rollout: i64,
+    /// Set on a new rule (`default` if absent), or replaced on the existing one.
+    stickiness: Option<String>,
+}
+
+/// Sets the percentage of a flag whose targeting is one rollout (or nothing yet).
+#[utoipa::path(
+    put,
+    path = "/flags/{key}/environments/{env}/rollout",
+    tag = "flags",
+    params(
+        ("key" = String, Path, description = "Flag key"),
+        ("env" = String, Path, description = "Environment name"),
+        WriteHeaders,
+    ),
+    request_body = RolloutBody,
+    responses(
+        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 400, description = "Unreadable body or header", body = ErrorBody),
+        (status = 404, description = "No such flag or environment", body = ErrorBody),
+        (status = 409, description = "The flag changed since that version, or has several rules there", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The change is invalid", body = ErrorBody),
+        (status = 500, description = "Storage failed", body = ErrorBody),
+    )
+)]
+async fn put_flag_rollout(
+    State(state): State<AppState>,
+    ApiPath((key, env)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RolloutBody>,
+) -> Result<Json<Value>, ApiError> {
+    update_environment(
+        &state,
+        &key,
+        &env,
+        &headers,
+        body.version,
+        false,
+        "flag.rollout.updated",
+        |e| {
+            match e.rules.as_mut_slice() {
+                [] => e.rules.push(Rule {
+                    rollout: Some(body.rollout),
+                    stickiness: Some(body.stickiness.unwrap_or_else(|| "default".into())),
+                    ..Rule::default()
+                }),
+                [only] if only.conditions.is_empty() && only.segments.is_empty() => {
+                    only.rollout = Some(body.rollout);
+                    if let Some(s) = body.stickiness {
+                        only.stickiness = Some(s);
+                    }
+                }
+                rules => {
+                    return Err(ApiError::Conflict(format!(
+                    "the flag has {} rules in {env}; set each rule's rollout through PUT .../rules",
+                    rules.len()
+                )))
+                }
+            }
+            Ok(())
+        },
+    )
+    .await
+}

@@ -1,0 +1,219 @@
+//! Native to Unleash: one environment of a document as `ClientFeatures`.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::types::{
+    ClientFeatures, Constraint, Feature, FeatureDependency, Payload, Strategy, UnleashOverride,
+    UnleashSegment, UnleashVariant,
+};
+use crate::condition::Condition;
+use crate::document::{Document, Flag, FlagType, Variant};
+use crate::rule::{Override, Rule, Serve};
+
+/// Writes one environment of a document as `ClientFeatures`.
+pub fn export(doc: &Document, environment: &str) -> ClientFeatures {
+    let mut segment_ids: IndexMap<&str, i64> = doc
+        .segments
+        .keys()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i as i64 + 1))
+        .collect();
+    // References to missing segments (kept from Unleash documents) stay missing, under
+    // ids no segment has, so they keep turning their flag off.
+    let missing: Vec<&str> = doc
+        .flags
+        .values()
+        .flat_map(|f| f.environments.values())
+        .flat_map(|e| e.rules.iter())
+        .flat_map(|r| r.segments.iter())
+        .map(String::as_str)
+        .filter(|name| !doc.segments.contains_key(*name))
+        .collect();
+    for name in missing {
+        let next = segment_ids.len() as i64 + 1;
+        segment_ids.entry(name).or_insert(next);
+    }
+    let segments = doc
+        .segments
+        .iter()
+        .map(|(name, s)| UnleashSegment {
+            id: segment_ids.get(name.as_str()).copied().unwrap_or_default(),
+            name: Some(name.clone()),
+            constraints: s.conditions.iter().map(constraint).collect(),
+        })
+        .collect();
+    let features = doc
+        .flags
+        .iter()
+        .map(|(key, flag)| export_flag(key, flag, environment, &segment_ids))
+        .collect();
+    ClientFeatures {
+        version: 2,
+        features,
+        segments,
+    }
+}
+
+fn export_flag(
+    key: &str,
+    flag: &Flag,
+    environment: &str,
+    segment_ids: &IndexMap<&str, i64>,
+) -> Feature {
+    let env = flag.environments.get(environment);
+    let mut feature = Feature {
+        name: key.to_string(),
+        description: flag.description.clone(),
+        feature_type: Some("release".into()),
+        project: Some("default".into()),
+        enabled: env.is_some_and(|e| e.enabled),
+        ..Feature::default()
+    };
+    let Some(env) = env else {
+        return feature;
+    };
+    feature.strategies = env
+        .rules
+        .iter()
+        .map(|r| strategy(key, flag, r, segment_ids))
+        .collect();
+    if let Some(serve) = &env.default {
+        feature.variants = unleash_variants(flag, serve, serve.stickiness.as_deref());
+    }
+    feature.dependencies = env
+        .depends_on
+        .iter()
+        .map(|d| FeatureDependency {
+            feature: d.flag.clone(),
+            enabled: Some(d.enabled),
+            variants: (!d.variants.is_empty()).then(|| d.variants.clone()),
+        })
+        .collect();
+    feature
+}
+
+fn strategy(key: &str, flag: &Flag, r: &Rule, segment_ids: &IndexMap<&str, i64>) -> Strategy {
+    let mut s = Strategy {
+        constraints: r.conditions.iter().map(constraint).collect(),
+        segments: r
+            .segments
+            .iter()
+            .filter_map(|name| segment_ids.get(name.as_str()).copied())
+            .collect(),
+        ..Strategy::default()
+    };
+    if let Some(custom) = &r.strategy {
+        s.name = custom.name.clone();
+        s.parameters = custom.parameters.clone();
+        return s;
+    }
+    let stickiness = r.stickiness.clone().unwrap_or_else(|| "default".into());
+    let group = r.group_id.clone().unwrap_or_else(|| key.to_string());
+    // Unleash splits strategy variants on the strategy's `stickiness`; only its legacy
+    // rollouts roll out on one attribute and split on `default`.
+    let split = r.serve.as_ref().and_then(|sv| sv.stickiness.as_deref());
+    let legacy = match (stickiness.as_str(), split) {
+        ("userId", Some("default")) => Some("gradualRolloutUserId"),
+        ("sessionId", Some("default")) => Some("gradualRolloutSessionId"),
+        ("random", Some("default")) => Some("gradualRolloutRandom"),
+        _ => None,
+    };
+    match (r.rollout, legacy) {
+        (Some(p), Some(name)) => {
+            s.name = name.into();
+            s.parameters.insert("percentage".into(), p.to_string());
+        }
+        (Some(p), None) => {
+            s.name = "flexibleRollout".into();
+            s.parameters.insert("rollout".into(), p.to_string());
+            s.parameters.insert("stickiness".into(), stickiness);
+        }
+        (None, _) => {
+            // Everyone: Unleash's default strategy, with the split's stickiness.
+            s.name = "default".into();
+            s.parameters.insert(
+                "stickiness".into(),
+                split.map_or(stickiness, str::to_string),
+            );
+        }
+    }
+    s.parameters.insert("groupId".into(), group);
+    if let Some(serve) = &r.serve {
+        s.variants = unleash_variants(flag, serve, None);
+    }
+    s
+}
+
+fn constraint(c: &Condition) -> Constraint {
+    let single = c.operator.is_single_value();
+    Constraint {
+        context_name: c.attribute.clone(),
+        operator: c.operator.as_str().to_string(),
+        values: if single { Vec::new() } else { c.values.clone() },
+        value: if single {
+            c.single_value().map(str::to_string)
+        } else {
+            None
+        },
+        inverted: c.inverted,
+        case_insensitive: c.case_insensitive,
+    }
+}
+
+fn unleash_variants(flag: &Flag, serve: &Serve, stickiness: Option<&str>) -> Vec<UnleashVariant> {
+    let entries: Vec<(&str, i64, &[Override])> = match &serve.variant {
+        Some(v) => vec![(v.as_str(), 1000, &[][..])],
+        None => serve
+            .split
+            .iter()
+            .map(|w| (w.variant.as_str(), w.weight, w.overrides.as_slice()))
+            .collect(),
+    };
+    entries
+        .into_iter()
+        .map(|(name, weight, overrides)| UnleashVariant {
+            name: name.to_string(),
+            weight,
+            weight_type: Some("variable".into()),
+            stickiness: Some(stickiness.unwrap_or("default").to_string()),
+            payload: flag
+                .variants
+                .iter()
+                .find(|v| v.name == name)
+                .and_then(|v| payload(flag.flag_type, v)),
+            overrides: overrides
+                .iter()
+                .map(|o| UnleashOverride {
+                    context_name: o.attribute.clone(),
+                    values: o.values.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The Unleash payload of a variant's value.
+pub fn payload(flag_type: FlagType, v: &Variant) -> Option<Payload> {
+    let value = v.value.as_ref()?;
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let payload_type = match (&v.payload_type, flag_type) {
+        (Some(t), _) => t.clone(),
+        (None, FlagType::String) => "string".into(),
+        (None, FlagType::Number) => "number".into(),
+        (None, FlagType::Json) => "json".into(),
+        (None, FlagType::Boolean) => "string".into(),
+    };
+    let text = if payload_type == "json" && v.payload_type.is_none() {
+        value.to_string()
+    } else {
+        text
+    };
+    Some(Payload {
+        payload_type,
+        value: text,
+    })
+}

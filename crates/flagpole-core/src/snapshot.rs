@@ -4,7 +4,7 @@
 use ahash::AHashMap;
 use serde_json::Value;
 
-use crate::document::{Compat, Document, FlagType, Variant};
+use crate::document::{Compat, Document, FlagType};
 use crate::hash::{Murmur3, VARIANT_SEED};
 use crate::matcher::{Attr, Matcher, ValueSet};
 use crate::rule::{Rule, Serve};
@@ -36,7 +36,6 @@ pub(crate) struct CompiledFlag {
 pub(crate) struct CompiledVariant {
     pub name: Box<str>,
     pub value: Option<Value>,
-    pub payload_type: Option<Box<str>>,
 }
 
 #[derive(Debug)]
@@ -134,7 +133,6 @@ impl Snapshot {
                     .map(|v| CompiledVariant {
                         name: v.name.as_str().into(),
                         value: v.value.clone(),
-                        payload_type: v.payload_type.as_deref().map(Into::into),
                     })
                     .collect();
                 let variant_index = |name: &str| flag.variants.iter().position(|v| v.name == name);
@@ -196,20 +194,6 @@ impl Snapshot {
     /// The flag keys, in document order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.flags.iter().map(|f| &*f.key)
-    }
-
-    /// A flag's type and one of its variants, as written in the document.
-    pub fn variant(&self, key: &str, name: &str) -> Option<(FlagType, Variant)> {
-        let flag = &self.flags[*self.index.get(key)?];
-        let v = flag.variants.iter().find(|v| &*v.name == name)?;
-        Some((
-            flag.flag_type,
-            Variant {
-                name: name.to_string(),
-                value: v.value.clone(),
-                payload_type: v.payload_type.as_deref().map(str::to_string),
-            },
-        ))
     }
 
     /// Number of flags.

@@ -3,6 +3,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: the server's many small, short-lived allocations (request parsing, JSON
+/// answers) spend a quarter of their time in glibc's malloc otherwise.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Prints a line to standard output; a closed pipe (`| head`) ends the command quietly.
 macro_rules! say {
     ($($arg:tt)*) => {{

@@ -28,7 +28,12 @@ fn sigterm_finishes_and_exits_zero() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+        ])
         .arg(dir.path().join("f.db"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -42,7 +47,8 @@ fn sigterm_finishes_and_exits_zero() {
     }
     // A request whose body is still arriving when SIGTERM comes must still be answered.
     let mut slow = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    slow.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let body = r#"{"userId": "1"}"#;
     write!(
         slow,
@@ -58,7 +64,8 @@ fn sigterm_finishes_and_exits_zero() {
         .expect("send SIGTERM");
     assert!(status.success());
     std::thread::sleep(Duration::from_millis(200));
-    slow.write_all(body.as_bytes()).expect("send the body after SIGTERM");
+    slow.write_all(body.as_bytes())
+        .expect("send the body after SIGTERM");
     let mut answer = String::new();
     slow.read_to_string(&mut answer).expect("read the answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -68,7 +75,10 @@ fn sigterm_finishes_and_exits_zero() {
         if let Some(exit) = child.try_wait().expect("wait") {
             break exit;
         }
-        assert!(Instant::now() < deadline, "the server did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "exit status {exit}");

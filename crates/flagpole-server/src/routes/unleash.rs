@@ -2,8 +2,6 @@
 //! the client API (`/api/client/features` with ETag/304/gzip, `/register`, `/metrics`) and
 //! the frontend API (`/api/frontend`, evaluated toggles for a context).
 
-use std::collections::HashMap;
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::header::{
@@ -12,14 +10,16 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::formats::unleash::payload;
-use flagpole_core::{Context, Evaluation, Snapshot};
+use flagpole_core::formats::unleash::Payload;
+use flagpole_core::{Context, Evaluation};
+use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{parse_json, ApiPath, OptionalJson};
+use crate::published::Published;
 use crate::schemas::{
     ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
     FrontendToggle, FrontendToggles, SdkHeaders,
@@ -171,48 +171,71 @@ async fn post_client_metrics(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// A toggle as the frontend API shows it.
-fn frontend_toggle(snapshot: &Snapshot, key: &str, e: &Evaluation<'_>) -> Value {
-    let variant = match e.variant {
-        Some(name) => {
-            let mut v = json!({"name": name, "enabled": true, "feature_enabled": true});
-            if let Some(p) = snapshot_payload(snapshot, key, name) {
-                v["payload"] = json!({"type": p.payload_type, "value": p.value});
-            }
-            v
-        }
-        None => json!({"name": "disabled", "enabled": false, "feature_enabled": e.enabled}),
-    };
-    json!({"name": key, "enabled": e.enabled, "variant": variant, "impressionData": false})
+/// A toggle as the frontend API shows it; serialized straight from borrowed parts.
+#[derive(Serialize)]
+struct Toggle<'a> {
+    name: &'a str,
+    enabled: bool,
+    variant: ToggleVariant<'a>,
+    #[serde(rename = "impressionData")]
+    impression_data: bool,
 }
 
-fn snapshot_payload(
-    snapshot: &Snapshot,
-    key: &str,
-    variant: &str,
-) -> Option<flagpole_core::formats::unleash::Payload> {
-    let (flag_type, v) = snapshot.variant(key, variant)?;
-    payload(flag_type, &v)
+#[derive(Serialize)]
+struct ToggleVariant<'a> {
+    name: &'a str,
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a Payload>,
+    feature_enabled: bool,
+}
+
+#[derive(Serialize)]
+struct Toggles<'a> {
+    toggles: Vec<Toggle<'a>>,
+}
+
+fn frontend_toggle<'a>(published: &'a Published, key: &'a str, e: &Evaluation<'a>) -> Toggle<'a> {
+    let variant = match e.variant {
+        Some(name) => ToggleVariant {
+            name,
+            enabled: true,
+            payload: published.payloads.get(key).and_then(|p| p.get(name)),
+            feature_enabled: true,
+        },
+        None => ToggleVariant {
+            name: "disabled",
+            enabled: false,
+            payload: None,
+            feature_enabled: e.enabled,
+        },
+    };
+    Toggle {
+        name: key,
+        enabled: e.enabled,
+        variant,
+        impression_data: false,
+    }
 }
 
 /// A context from query parameters: Unleash's fields, `properties[name]=…`, and any other
 /// parameter as a property.
-fn query_context(query: &HashMap<String, String>) -> Context {
+fn query_context(query: Vec<(String, String)>) -> Context {
     let mut ctx = Context::default();
     for (k, v) in query {
         match k.as_str() {
-            "userId" => ctx.user_id = Some(v.clone()),
-            "sessionId" => ctx.session_id = Some(v.clone()),
-            "remoteAddress" => ctx.remote_address = Some(v.clone()),
-            "appName" => ctx.app_name = Some(v.clone()),
-            "environment" => ctx.environment = Some(v.clone()),
-            "currentTime" => ctx.current_time = Some(v.clone()),
+            "userId" => ctx.user_id = Some(v),
+            "sessionId" => ctx.session_id = Some(v),
+            "remoteAddress" => ctx.remote_address = Some(v),
+            "appName" => ctx.app_name = Some(v),
+            "environment" => ctx.environment = Some(v),
+            "currentTime" => ctx.current_time = Some(v),
             other => {
                 let name = other
                     .strip_prefix("properties[")
                     .and_then(|s| s.strip_suffix(']'))
                     .unwrap_or(other);
-                ctx.set_property(name, v.clone());
+                ctx.set_property(name, v);
             }
         }
     }
@@ -220,20 +243,20 @@ fn query_context(query: &HashMap<String, String>) -> Context {
 }
 
 /// The enabled toggles for a context.
-fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Json<Value>, ApiError> {
+fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Response, ApiError> {
     let env = state.sdk_environment(headers);
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
-    let toggles: Vec<Value> = snapshot
+    let toggles: Vec<Toggle<'_>> = snapshot
         .evaluate_all(ctx, chrono::Utc::now(), &mut rng)
         .filter(|(_, e)| e.enabled)
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);
-            frontend_toggle(snapshot, key, &e)
+            frontend_toggle(&published, key, &e)
         })
         .collect();
-    Ok(Json(json!({"toggles": toggles})))
+    Ok(Json(Toggles { toggles }).into_response())
 }
 
 /// The toggles enabled for a context given as query parameters (Unleash frontend API).
@@ -250,9 +273,9 @@ fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Json
 async fn get_frontend(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    frontend(&state, &headers, &query_context(&query))
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    frontend(&state, &headers, &query_context(query))
 }
 
 /// The toggles enabled for a context in the body: its `context` object, or the body itself.
@@ -274,7 +297,7 @@ async fn post_frontend(
     State(state): State<AppState>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let ctx = match body {
         None => Context::default(),
         Some(v) => Context::from_json(v.get("context").unwrap_or(&v))?,
@@ -298,12 +321,12 @@ async fn get_frontend_feature(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
     let env = state.sdk_environment(&headers);
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
-    let ctx = query_context(&query);
+    let ctx = query_context(query);
     let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
     if !e.enabled {
         // Unleash's frontend API answers 404 for unknown and for disabled toggles alike.
@@ -313,5 +336,5 @@ async fn get_frontend_feature(
         });
     }
     count_evaluation(&env, &name, &e);
-    Ok(Json(frontend_toggle(snapshot, &name, &e)))
+    Ok(Json(frontend_toggle(&published, &name, &e)).into_response())
 }

@@ -1,0 +1,242 @@
+//! `flagpole import`, `export` and `flag …` end to end: offline against a database file,
+//! and through a running server's API.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn flagpole(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flagpole"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FLAGPOLE_SERVER")
+        .env_remove("FLAGPOLE_DATABASE")
+        .output()
+        .expect("run flagpole")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn failed(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A `flagpole serve` child, stopped when dropped.
+struct Server(Child, String);
+
+impl Server {
+    fn start(db: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+            ])
+            .arg(db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server(child, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/flags.yaml");
+
+#[test]
+fn import_and_export_offline_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("seed.json"),
+        r#"{"legacy": {"enabled": true, "rollout": 30}}"#,
+    )
+    .unwrap();
+    let out = ok(&flagpole(
+        &[
+            "import",
+            "seed.json",
+            "--format",
+            "seed",
+            "--database",
+            "f.db",
+        ],
+        dir.path(),
+    ));
+    assert!(out.contains("imported 1 flags and 0 segments"), "{out}");
+    let seed = ok(&flagpole(
+        &["export", "--format", "seed", "--database", "f.db"],
+        dir.path(),
+    ));
+    let seed: serde_json::Value = serde_json::from_str(&seed).unwrap();
+    assert_eq!(
+        seed,
+        serde_json::json!({"legacy": {"enabled": true, "rollout": 30}})
+    );
+
+    ok(&flagpole(
+        &["import", EXAMPLES, "--database", "f.db"],
+        dir.path(),
+    ));
+    let native = ok(&flagpole(
+        &["export", "--database", "f.db", "--output", "all.json"],
+        dir.path(),
+    ));
+    assert!(native.is_empty());
+    let doc = flagpole_core::Document::from_json(
+        &std::fs::read_to_string(dir.path().join("all.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc.flags.len(), 4);
+    assert!(doc.segments.contains_key("beta_testers"));
+
+    let unleash = ok(&flagpole(
+        &["export", "--format", "unleash", "--database", "f.db"],
+        dir.path(),
+    ));
+    let unleash: serde_json::Value = serde_json::from_str(&unleash).unwrap();
+    assert_eq!(unleash["features"].as_array().map(Vec::len), Some(4));
+
+    // The seed format cannot carry targeting: refused by name, nothing half-written.
+    let err = failed(&flagpole(
+        &["export", "--format", "seed", "--database", "f.db"],
+        dir.path(),
+    ));
+    assert!(err.contains("checkout_button"), "{err}");
+    // A broken file changes nothing.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "flags:\n  x:\n    environments:\n      production:\n        rules: [{rollout: 500}]\n",
+    )
+    .unwrap();
+    let err = failed(&flagpole(
+        &["import", "bad.yaml", "--database", "f.db"],
+        dir.path(),
+    ));
+    assert!(err.contains("rollout 500 is out of range"), "{err}");
+    let again = ok(&flagpole(&["export", "--database", "f.db"], dir.path()));
+    assert!(!again.contains("\"x\""));
+}
+
+#[test]
+fn administer_flags_through_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("s.db"));
+    let url = server.1.as_str();
+    let out = ok(&flagpole(
+        &["import", EXAMPLES, "--server", url],
+        dir.path(),
+    ));
+    assert!(out.contains(r#""flags":3"#), "{out}");
+    let list = ok(&flagpole(&["flag", "list", "--server", url], dir.path()));
+    assert!(
+        list.contains("new_ui\tboolean\tv1\tproduction=on"),
+        "{list}"
+    );
+    let out = ok(&flagpole(
+        &["flag", "disable", "new_ui", "--server", url],
+        dir.path(),
+    ));
+    assert_eq!(out.trim(), "new_ui disabled in production (version 2)");
+    let list = ok(&flagpole(
+        &["flag", "list", "--search", "new", "--server", url],
+        dir.path(),
+    ));
+    assert_eq!(list.trim(), "new_ui\tboolean\tv2\tproduction=off");
+    ok(&flagpole(
+        &["flag", "enable", "new_ui", "--server", url],
+        dir.path(),
+    ));
+    let got = ok(&flagpole(
+        &["flag", "get", "new_ui", "--server", url],
+        dir.path(),
+    ));
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["version"], 3);
+    assert_eq!(got["environments"]["production"]["enabled"], true);
+
+    std::fs::write(
+        dir.path().join("banner.yaml"),
+        "type: string\nvariants: [{name: a, value: hello}]\nenvironments: {production: {enabled: true, default: {variant: a}}}\n",
+    )
+    .unwrap();
+    let out = ok(&flagpole(
+        &[
+            "flag",
+            "set",
+            "banner",
+            "--file",
+            "banner.yaml",
+            "--server",
+            url,
+        ],
+        dir.path(),
+    ));
+    assert_eq!(out.trim(), "banner is at version 1");
+    let out = ok(&flagpole(
+        &[
+            "flag",
+            "set",
+            "banner",
+            "--file",
+            "banner.yaml",
+            "--server",
+            url,
+        ],
+        dir.path(),
+    ));
+    assert_eq!(out.trim(), "banner is at version 2");
+    let exported = ok(&flagpole(
+        &["export", "--format", "unleash", "--server", url],
+        dir.path(),
+    ));
+    assert!(exported.contains("\"banner\""), "{exported}");
+
+    let err = failed(&flagpole(
+        &["flag", "enable", "nope", "--server", url],
+        dir.path(),
+    ));
+    assert!(err.contains("flag \"nope\" not found"), "{err}");
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "type: number\nvariants: [{name: a, value: ten}]\n",
+    )
+    .unwrap();
+    let err = failed(&flagpole(
+        &["flag", "set", "bad", "--file", "bad.yaml", "--server", url],
+        dir.path(),
+    ));
+    assert!(err.contains("is not a number"), "{err}");
+}

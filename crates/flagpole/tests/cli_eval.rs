@@ -30,9 +30,9 @@ fn evaluates_every_flag_for_one_context() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     insta::assert_snapshot!(stdout(&o), @r###"
-    {"enabled":true,"flag":"new_ui","reason":"TARGETING_MATCH","rule":0,"value":true,"variant":null}
-    {"enabled":true,"flag":"checkout_button","reason":"SPLIT","value":"#0000ff","variant":"blue"}
-    {"enabled":false,"flag":"payments_v2","reason":"DISABLED","value":false,"variant":null}
+    {"flag":"new_ui","enabled":true,"variant":null,"value":true,"reason":"TARGETING_MATCH","rule":0}
+    {"flag":"checkout_button","enabled":true,"variant":"blue","value":"#0000ff","reason":"SPLIT"}
+    {"flag":"payments_v2","enabled":false,"variant":null,"value":false,"reason":"DISABLED"}
     "###);
 }
 
@@ -56,9 +56,9 @@ fn evaluates_many_contexts_as_json_lines() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     insta::assert_snapshot!(stdout(&o), @r###"
-    {"enabled":true,"flag":"new_ui","line":1,"reason":"TARGETING_MATCH","rule":2,"value":true,"variant":null}
-    {"enabled":true,"flag":"new_ui","line":2,"reason":"TARGETING_MATCH","rule":1,"value":true,"variant":null}
-    {"enabled":false,"flag":"new_ui","line":3,"reason":"DEFAULT","value":false,"variant":null}
+    {"flag":"new_ui","enabled":true,"variant":null,"value":true,"reason":"TARGETING_MATCH","rule":2,"line":1}
+    {"flag":"new_ui","enabled":true,"variant":null,"value":true,"reason":"TARGETING_MATCH","rule":1,"line":2}
+    {"flag":"new_ui","enabled":false,"variant":null,"value":false,"reason":"DEFAULT","line":3}
     "###);
 }
 

@@ -155,6 +155,48 @@ async fn get_flag(
     .into_response())
 }
 
+/// Reads and checks the POST's parameters; every problem is reported, as FastAPI does.
+fn seed_params(name: &str, query: &HashMap<String, String>) -> Result<(bool, i64), SeedError> {
+    let mut problems = Vec::new();
+    let mut problem = |param: &str, msg: String, kind: &str, input: Option<&str>| {
+        problems.push(json!({"loc": ["query", param], "msg": msg, "type": kind, "input": input}));
+    };
+    let enabled = match query.get("enabled") {
+        None => {
+            problem("enabled", "Field required".into(), "missing", None);
+            None
+        }
+        Some(raw) => parse_bool(raw).or_else(|| {
+            let msg = format!("Input should be a valid boolean (true or false), not {raw:?}");
+            problem("enabled", msg, "bool_parsing", Some(raw));
+            None
+        }),
+    };
+    let rollout = match query.get("rollout_percentage") {
+        None => Some(100),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(p) if (0..=100).contains(&p) => Some(p),
+            Ok(p) => {
+                let msg = format!("rollout_percentage must be between 0 and 100, not {p}");
+                problem("rollout_percentage", msg, "out_of_range", Some(raw));
+                None
+            }
+            Err(_) => {
+                let msg = format!("Input should be a valid integer from 0 to 100, not {raw:?}");
+                problem("rollout_percentage", msg, "int_parsing", Some(raw));
+                None
+            }
+        },
+    };
+    if let Err(e) = check_key(name) {
+        problems.push(json!({"loc": ["path", "flag_name"], "msg": format!("flag name {e}"), "type": "value_error", "input": name}));
+    }
+    match (enabled, rollout) {
+        (Some(enabled), Some(rollout)) if problems.is_empty() => Ok((enabled, rollout)),
+        _ => Err(SeedError::Invalid(problems)),
+    }
+}
+
 /// Reads a boolean the way FastAPI does.
 fn parse_bool(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
@@ -190,40 +232,7 @@ async fn set_flag(
     query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
 ) -> Result<Response, SeedError> {
     let (ApiPath(name), ApiQuery(query)) = (path?, query?);
-    let mut problems = Vec::new();
-    let enabled = match query.get("enabled") {
-        None => {
-            problems.push(json!({"loc": ["query", "enabled"], "msg": "Field required", "type": "missing", "input": null}));
-            None
-        }
-        Some(raw) => match parse_bool(raw) {
-            Some(b) => Some(b),
-            None => {
-                problems.push(json!({"loc": ["query", "enabled"], "msg": format!("Input should be a valid boolean (true or false), not {raw:?}"), "type": "bool_parsing", "input": raw}));
-                None
-            }
-        },
-    };
-    let rollout = match query.get("rollout_percentage") {
-        None => Some(100),
-        Some(raw) => match raw.trim().parse::<i64>() {
-            Ok(p) if (0..=100).contains(&p) => Some(p),
-            Ok(p) => {
-                problems.push(json!({"loc": ["query", "rollout_percentage"], "msg": format!("rollout_percentage must be between 0 and 100, not {p}"), "type": "out_of_range", "input": raw}));
-                None
-            }
-            Err(_) => {
-                problems.push(json!({"loc": ["query", "rollout_percentage"], "msg": format!("Input should be a valid integer from 0 to 100, not {raw:?}"), "type": "int_parsing", "input": raw}));
-                None
-            }
-        },
-    };
-    if let Err(e) = check_key(&name) {
-        problems.push(json!({"loc": ["path", "flag_name"], "msg": format!("flag name {e}"), "type": "value_error", "input": name}));
-    }
-    let (Some(enabled), Some(rollout), true) = (enabled, rollout, problems.is_empty()) else {
-        return Err(SeedError::Invalid(problems));
-    };
+    let (enabled, rollout) = seed_params(&name, &query)?;
     let env_name = state.config().seed_environment.clone();
     let _guard = state.write_lock().await;
     let published = state.published();

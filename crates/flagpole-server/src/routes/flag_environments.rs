@@ -61,19 +61,33 @@ async fn get_flag_environment(
     Ok(Json(v))
 }
 
-/// Changes one environment of a flag with `edit`, checking `version` (required unless
-/// `require` is false, then defaulting to the current one).
-#[allow(clippy::too_many_arguments)] // one private helper behind six thin handlers
+/// The flag environment a change targets, the version it is based on, and how it is
+/// audited.
+struct EnvChange<'a> {
+    key: &'a str,
+    env: &'a str,
+    headers: &'a HeaderMap,
+    version: Option<i64>,
+    /// Whether the change must say which version it is based on (else: the current one).
+    require_version: bool,
+    action: &'a str,
+}
+
+/// Changes one environment of a flag with `edit`, checking the version the change is
+/// based on.
 async fn update_environment(
     state: &AppState,
-    key: &str,
-    env: &str,
-    headers: &HeaderMap,
-    version: Option<i64>,
-    require: bool,
-    action: &str,
+    change: EnvChange<'_>,
     edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
 ) -> Result<Json<Value>, ApiError> {
+    let EnvChange {
+        key,
+        env,
+        headers,
+        version,
+        require_version: require,
+        action,
+    } = change;
     let version = based_on(headers, version)?;
     if require && version.is_none() {
         return Err(ApiError::VersionRequired);
@@ -138,12 +152,14 @@ async fn put_flag_environment(
         split_body(body, "environment")?;
     update_environment(
         &state,
-        &key,
-        &env,
-        &headers,
-        version,
-        true,
-        "flag.environment.updated",
+        EnvChange {
+            key: &key,
+            env: &env,
+            headers: &headers,
+            version: version,
+            require_version: true,
+            action: "flag.environment.updated",
+        },
         |e| {
             *e = config;
             Ok(())
@@ -190,12 +206,14 @@ async fn enable_flag(
     let version = body.and_then(|b| b.version);
     update_environment(
         &state,
-        &key,
-        &env,
-        &headers,
-        version,
-        false,
-        "flag.enabled",
+        EnvChange {
+            key: &key,
+            env: &env,
+            headers: &headers,
+            version: version,
+            require_version: false,
+            action: "flag.enabled",
+        },
         |e| {
             e.enabled = true;
             Ok(())
@@ -235,12 +253,14 @@ async fn disable_flag(
     let version = body.and_then(|b| b.version);
     update_environment(
         &state,
-        &key,
-        &env,
-        &headers,
-        version,
-        false,
-        "flag.disabled",
+        EnvChange {
+            key: &key,
+            env: &env,
+            headers: &headers,
+            version: version,
+            require_version: false,
+            action: "flag.disabled",
+        },
         |e| {
             e.enabled = false;
             Ok(())
@@ -288,12 +308,14 @@ async fn put_flag_rules(
 ) -> Result<Json<Value>, ApiError> {
     update_environment(
         &state,
-        &key,
-        &env,
-        &headers,
-        body.version,
-        true,
-        "flag.rules.updated",
+        EnvChange {
+            key: &key,
+            env: &env,
+            headers: &headers,
+            version: body.version,
+            require_version: true,
+            action: "flag.rules.updated",
+        },
         |e| {
             e.rules = body.rules;
             Ok(())
@@ -341,12 +363,14 @@ async fn put_flag_default(
 ) -> Result<Json<Value>, ApiError> {
     update_environment(
         &state,
-        &key,
-        &env,
-        &headers,
-        body.version,
-        true,
-        "flag.default.updated",
+        EnvChange {
+            key: &key,
+            env: &env,
+            headers: &headers,
+            version: body.version,
+            require_version: true,
+            action: "flag.default.updated",
+        },
         |e| {
             e.default = body.default;
             Ok(())
@@ -396,12 +420,14 @@ async fn put_flag_rollout(
 ) -> Result<Json<Value>, ApiError> {
     update_environment(
         &state,
-        &key,
-        &env,
-        &headers,
-        body.version,
-        false,
-        "flag.rollout.updated",
+        EnvChange {
+            key: &key,
+            env: &env,
+            headers: &headers,
+            version: body.version,
+            require_version: false,
+            action: "flag.rollout.updated",
+        },
         |e| {
             match e.rules.as_mut_slice() {
                 [] => e.rules.push(Rule {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use flagpole_core::formats::unleash::{self, ClientFeatures, Payload};
-use flagpole_core::{Document, Snapshot};
+use flagpole_core::{Document, Flag, Snapshot};
 use flagpole_store::{Environment, FlagRecord, SegmentRecord, State};
 use indexmap::IndexMap;
 
@@ -151,6 +151,26 @@ impl Published {
                 ClientFeaturesCache::new(&self.document, environment, self.version)
             }),
         )
+    }
+
+    /// Every environment `flag` configures must exist; `path` prefixes the field named in
+    /// the error (e.g. `flags.new_ui.`).
+    pub fn check_environments(&self, flag: &Flag, path: &str) -> Result<(), ApiError> {
+        match flag
+            .environments
+            .keys()
+            .find(|name| !self.has_environment(name))
+        {
+            None => Ok(()),
+            Some(name) => {
+                let field = format!("{path}environments.{name}");
+                Err(ApiError::bad_request(
+                    "unknown_environment",
+                    format!("{field}: there is no environment {name:?}; create it first"),
+                    Some(field),
+                ))
+            }
+        }
     }
 
     pub fn has_environment(&self, name: &str) -> bool {

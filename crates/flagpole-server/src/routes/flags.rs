@@ -124,7 +124,7 @@ async fn create_flag(
             Some("key".into()),
         )
     })?;
-    check_environments(&state, &flag)?;
+    state.published().check_environments(&flag, "")?;
     let _guard = state.write_lock().await;
     let who = actor(&headers);
     let audit = Change {
@@ -202,7 +202,7 @@ async fn put_flag(
         ));
     }
     let expect = required(based_on(&headers, version)?)?;
-    check_environments(&state, &flag)?;
+    state.published().check_environments(&flag, "")?;
     let _guard = state.write_lock().await;
     let archived = state.published().flag(&key)?.archived;
     let who = actor(&headers);
@@ -337,19 +337,4 @@ async fn set_archived(
     )
     .await?;
     Ok(Json(flag_json(state.published().flag(&key)?)))
-}
-
-/// Every environment a flag configures must exist.
-pub(crate) fn check_environments(state: &AppState, flag: &Flag) -> Result<(), ApiError> {
-    let published = state.published();
-    for name in flag.environments.keys() {
-        if !published.has_environment(name) {
-            return Err(ApiError::bad_request(
-                "unknown_environment",
-                format!("environments.{name}: there is no environment {name:?}; create it first"),
-                Some(format!("environments.{name}")),
-            ));
-        }
-    }
-    Ok(())
 }

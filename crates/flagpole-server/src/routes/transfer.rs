@@ -94,15 +94,7 @@ pub async fn import_document(
     let _guard = state.write_lock().await;
     let published = state.published();
     for (key, flag) in &imported.flags {
-        for env in flag.environments.keys() {
-            if !published.has_environment(env) {
-                return Err(ApiError::bad_request(
-                    "unknown_environment",
-                    format!("flags.{key}.environments.{env}: there is no environment {env:?}; create it first"),
-                    Some(format!("flags.{key}.environments.{env}")),
-                ));
-            }
-        }
+        published.check_environments(flag, &format!("flags.{key}."))?;
     }
     let mut merged = published.document.clone();
     // The imported document's format version is checked with the rest.

@@ -158,6 +158,19 @@ impl FromRequest<AppState> for RawBody {
     }
 }
 
+/// Whether `If-None-Match` matches `etag`, by the weak comparison RFC 9110 13.1.2
+/// requires (`W/` ignored; `*` matches any).
+pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(axum::http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == etag || t == "*")
+        })
+}
+
 /// Whether the request says its body is JSON.
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers

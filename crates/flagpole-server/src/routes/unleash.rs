@@ -4,9 +4,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::header::{
-    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
-};
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::extract::{parse_json, ApiPath, OptionalJson};
+use crate::extract::{none_match, parse_json, ApiPath, OptionalJson};
 use crate::published::Published;
 use crate::schemas::{
     ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
@@ -57,14 +55,7 @@ async fn get_client_features(
     let published = state.published();
     let cache = published.client_features(&env)?;
     let etag = HeaderValue::from_str(&cache.etag).unwrap_or(HeaderValue::from_static("\"0\""));
-    let not_modified = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == cache.etag)
-        });
-    if not_modified {
+    if none_match(&headers, &cache.etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
     }
     let gzip = headers

@@ -184,6 +184,7 @@ pub async fn ensure_default_environments(store: &dyn Store) -> Result<(), ApiErr
     }
     for name in DEFAULT_ENVIRONMENTS {
         let change = flagpole_store::Change {
+            address: None,
             actor: "flagpole",
             action: "environment.created",
             environment: Some(name),

@@ -286,6 +286,7 @@ pub(crate) fn segment(description: &str) -> Segment {
 
 pub(crate) fn change(action: &'static str) -> Change<'static> {
     Change {
+        address: None,
         actor: ACTOR,
         action,
         environment: None,

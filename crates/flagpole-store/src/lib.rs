@@ -6,6 +6,7 @@
 //! write. Writes are single transactions. [`conformance`] is the one test suite every
 //! backend passes.
 
+mod auth;
 pub mod conformance;
 mod error;
 mod postgres;
@@ -17,6 +18,7 @@ mod write;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
 pub use sqlite::SqliteStore;

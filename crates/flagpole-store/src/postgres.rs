@@ -7,6 +7,7 @@
 //! a write sends `NOTIFY` on [`CHANGES_CHANNEL`] with the new configuration version;
 //! PostgreSQL delivers it only if the transaction commits.
 
+mod auth;
 mod tables;
 
 use std::time::Duration;
@@ -118,7 +119,7 @@ impl Store for PostgresStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await?;
         let version = config_version(&mut tx).await?;
-        let environments = sqlx::query("SELECT name, created_at FROM environments ORDER BY name")
+        let environments = sqlx::query("SELECT name, created_at, protected FROM environments ORDER BY name")
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -173,6 +174,40 @@ impl Store for PostgresStore {
             environment: Some(name),
             after: Some(&after),
             ..entry
+        };
+        insert_audit(&mut tx, &entry).await?;
+        commit(tx, config_version).await?;
+        Ok(Written {
+            version: 0,
+            config_version,
+        })
+    }
+
+    async fn set_environment_protected(
+        &self,
+        name: &str,
+        protected: bool,
+        change: Change<'_>,
+    ) -> Result<Written, Error> {
+        let (mut tx, config_version) = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE environments SET protected = $2 WHERE name = $1")
+            .bind(name)
+            .bind(protected)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return abort(tx, rules::not_found(ENVIRONMENT, name)).await;
+        }
+        let after = rules::to_text(
+            ENVIRONMENT,
+            name,
+            &serde_json::json!({ "name": name, "protected": protected }),
+        )?;
+        let entry = Entry {
+            environment: Some(name),
+            after: Some(&after),
+            ..Entry::new(&change, config_version)
         };
         insert_audit(&mut tx, &entry).await?;
         commit(tx, config_version).await?;
@@ -357,7 +392,7 @@ impl Store for PostgresStore {
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error> {
         let mut query = QueryBuilder::<Postgres>::new(
             "SELECT id, at, actor, action, flag, segment, environment, before::text AS before, \
-             after::text AS after, config_version FROM audit WHERE true",
+             after::text AS after, config_version, address FROM audit WHERE true",
         );
         if let Some(flag) = &filter.flag {
             query.push(" AND flag = ").push_bind(flag.clone());

@@ -7,6 +7,7 @@
 //! the same file cannot interleave). Timestamps are stored as fixed-width RFC 3339 text
 //! in UTC, whose text order is time order.
 
+mod auth;
 mod tables;
 
 use std::path::Path;
@@ -119,7 +120,7 @@ impl Store for SqliteStore {
         // A deferred transaction reads one WAL snapshot from its first statement on.
         let mut tx = self.pool.begin().await?;
         let version = config_version(&mut tx).await?;
-        let environments = sqlx::query("SELECT name, created_at FROM environments ORDER BY name")
+        let environments = sqlx::query("SELECT name, created_at, protected FROM environments ORDER BY name")
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -177,6 +178,41 @@ impl Store for SqliteStore {
             environment: Some(name),
             after: Some(&after),
             ..entry
+        };
+        insert_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(Written {
+            version: 0,
+            config_version,
+        })
+    }
+
+    async fn set_environment_protected(
+        &self,
+        name: &str,
+        protected: bool,
+        change: Change<'_>,
+    ) -> Result<Written, Error> {
+        let (_guard, mut tx) = self.begin_write().await?;
+        let config_version = bump(&mut tx).await?;
+        let updated = sqlx::query("UPDATE environments SET protected = ?2 WHERE name = ?1")
+            .bind(name)
+            .bind(protected)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Err(rules::not_found(ENVIRONMENT, name));
+        }
+        let after = rules::to_text(
+            ENVIRONMENT,
+            name,
+            &serde_json::json!({ "name": name, "protected": protected }),
+        )?;
+        let entry = Entry {
+            environment: Some(name),
+            after: Some(&after),
+            ..Entry::new(&change, config_version)
         };
         insert_audit(&mut tx, &entry).await?;
         tx.commit().await?;
@@ -354,7 +390,7 @@ impl Store for SqliteStore {
 
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error> {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT id, at, actor, action, flag, segment, environment, before, after, config_version \
+            "SELECT id, at, actor, action, flag, segment, environment, before, after, config_version, address \
              FROM audit WHERE 1 = 1",
         );
         if let Some(flag) = &filter.flag {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthStore;
 use crate::Error;
 
 /// Everything the server needs to build its snapshots, read in one transaction.
@@ -27,6 +28,8 @@ pub struct State {
 pub struct Environment {
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Only admins, and users or tokens granted the environment, may change it.
+    pub protected: bool,
 }
 
 /// A flag as stored: the native flag plus bookkeeping.
@@ -82,6 +85,8 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
     /// The configuration version this change produced.
     pub config_version: i64,
+    /// The client address the change came from, when known.
+    pub address: Option<String>,
 }
 
 /// Which audit entries to read; all filters are optional and combine with AND.
@@ -153,9 +158,12 @@ pub struct Written {
 /// Who made a change and how to describe it in the audit log.
 #[derive(Clone, Debug)]
 pub struct Change<'a> {
+    /// `user:NAME`, `token:NAME (KIND)`, or a name for the server's own changes.
     pub actor: &'a str,
     pub action: &'a str,
     pub environment: Option<&'a str>,
+    /// The client address the change came from.
+    pub address: Option<&'a str>,
 }
 
 /// Storage for flags, segments, environments, history and audit.
@@ -164,7 +172,7 @@ pub struct Change<'a> {
 /// one transaction and returns only once that is durable. Version conflicts are
 /// [`Error::Conflict`] and change nothing.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AuthStore + Send + Sync + 'static {
     /// Reads the whole current state in one consistent read.
     async fn load(&self) -> Result<State, Error>;
 
@@ -173,6 +181,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates an environment if it does not exist; `Conflict` if it does.
     async fn create_environment(&self, name: &str, change: Change<'_>) -> Result<Written, Error>;
+
+    /// Marks an environment protected or not (raising the configuration version);
+    /// `NotFound` if there is none.
+    async fn set_environment_protected(
+        &self,
+        name: &str,
+        protected: bool,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
 
     /// Creates or updates a flag (un-archiving it if archived and `archived` is false).
     async fn put_flag(

@@ -34,6 +34,7 @@ pub(crate) struct Entry<'a> {
     pub(crate) before: Option<&'a str>,
     pub(crate) after: Option<&'a str>,
     pub(crate) config_version: i64,
+    pub(crate) address: Option<&'a str>,
 }
 
 impl<'a> Entry<'a> {
@@ -49,6 +50,7 @@ impl<'a> Entry<'a> {
             before: None,
             after: None,
             config_version,
+            address: change.address,
         }
     }
 }

@@ -100,6 +100,7 @@ async fn a_committed_write_notifies_its_config_version() {
         .create_environment(
             "production",
             flagpole_store::Change {
+                address: None,
                 actor: "test",
                 action: "environment.created",
                 environment: None,

@@ -172,6 +172,7 @@ async fn a_damaged_file_fails_the_integrity_check() {
 
 fn change() -> flagpole_store::Change<'static> {
     flagpole_store::Change {
+        address: None,
         actor: "test",
         action: "flag.created",
         environment: None,

@@ -67,6 +67,7 @@ async fn create_environment(
         .create_environment(
             &body.name,
             Change {
+                address: None,
                 actor: &who,
                 action: "environment.created",
                 environment: Some(&body.name),

@@ -101,6 +101,7 @@ async fn update_environment(
     edit(flag.environments.entry(env.to_string()).or_default())?;
     let who = actor(headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action,
         environment: Some(env),

@@ -128,6 +128,7 @@ async fn create_flag(
     let _guard = state.write_lock().await;
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "flag.created",
         environment: None,
@@ -207,6 +208,7 @@ async fn put_flag(
     let archived = state.published().flag(&key)?.archived;
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "flag.updated",
         environment: None,
@@ -250,6 +252,7 @@ async fn delete_flag(
     let expect = or_current(based_on(&headers, None)?, current);
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "flag.deleted",
         environment: None,
@@ -321,6 +324,7 @@ async fn set_archived(
         "flag.unarchived"
     };
     let audit = Change {
+        address: None,
         actor: &who,
         action,
         environment: None,

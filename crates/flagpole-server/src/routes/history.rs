@@ -310,6 +310,7 @@ async fn rollback_flag(
     let _guard = state.write_lock().await;
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "flag.rolled_back",
         environment: None,

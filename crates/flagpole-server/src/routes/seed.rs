@@ -283,6 +283,7 @@ async fn set_flag(
             false,
             expect,
             Change {
+                address: None,
                 actor: "seed-api",
                 action,
                 environment: Some(&env_name),

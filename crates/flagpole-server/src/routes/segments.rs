@@ -109,6 +109,7 @@ async fn create_segment(
     let _guard = state.write_lock().await;
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "segment.created",
         environment: None,
@@ -155,6 +156,7 @@ async fn put_segment(
     find(&state, &name)?;
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "segment.updated",
         environment: None,
@@ -213,6 +215,7 @@ async fn delete_segment(
     let expect = or_current(based_on(&headers, None)?, record.version);
     let who = actor(&headers);
     let audit = Change {
+        address: None,
         actor: &who,
         action: "segment.deleted",
         environment: None,

@@ -110,6 +110,7 @@ pub async fn import_document(
             &flags,
             &segments,
             Change {
+                address: None,
                 actor,
                 action: "import",
                 environment: None,

@@ -69,6 +69,7 @@ impl Client {
         let store = flagpole_store::open("sqlite::memory:").await.unwrap();
         for name in ["development", "production"] {
             let change = Change {
+                address: None,
                 actor: "test",
                 action: "environment.created",
                 environment: Some(name),

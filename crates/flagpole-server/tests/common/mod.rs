@@ -80,6 +80,7 @@ impl Harness {
                 .create_environment(
                     name,
                     Change {
+                        address: None,
                         actor: "test",
                         action: "environment.created",
                         environment: Some(name),

@@ -14,6 +14,7 @@ pub async fn audit_entries(store: &dyn Store) {
         .await
         .expect("create");
     let in_environment = Change {
+        address: None,
         actor: "bob",
         action: "flag.updated",
         environment: Some(environment),

@@ -261,6 +261,7 @@ pub async fn flag_versions(store: &dyn Store) {
     let key = "history";
     let (a, b, c) = (flag("a"), flag("b"), flag("c"));
     let by = |actor| Change {
+        address: None,
         actor,
         action: "flag.updated",
         environment: None,

@@ -147,8 +147,8 @@ pub(super) async fn write_segment(
 
 pub(super) async fn insert_audit(conn: &mut PgConnection, entry: &Entry<'_>) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, config_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8::json, $9)",
+        "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, config_version, address) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8::json, $9, $10)",
     )
     .bind(entry.at)
     .bind(entry.actor)
@@ -159,6 +159,7 @@ pub(super) async fn insert_audit(conn: &mut PgConnection, entry: &Entry<'_>) -> 
     .bind(entry.before)
     .bind(entry.after)
     .bind(entry.config_version)
+    .bind(entry.address)
     .execute(conn)
     .await?;
     Ok(())
@@ -214,6 +215,7 @@ pub(super) fn environment(row: &PgRow) -> Result<Environment, Error> {
     Ok(Environment {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        protected: row.try_get("protected")?,
     })
 }
 
@@ -273,6 +275,7 @@ pub(super) fn audit_entry(row: &PgRow) -> Result<AuditEntry, Error> {
         before: json("before")?,
         after: json("after")?,
         config_version: row.try_get("config_version")?,
+        address: row.try_get("address")?,
     })
 }
 

@@ -153,8 +153,8 @@ pub(super) async fn insert_audit(
     entry: &Entry<'_>,
 ) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, config_version) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, config_version, address) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .bind(timestamp(&entry.at))
     .bind(entry.actor)
@@ -165,6 +165,7 @@ pub(super) async fn insert_audit(
     .bind(entry.before)
     .bind(entry.after)
     .bind(entry.config_version)
+    .bind(entry.address)
     .execute(conn)
     .await?;
     Ok(())
@@ -222,6 +223,7 @@ pub(super) fn environment(row: &SqliteRow) -> Result<Environment, Error> {
     Ok(Environment {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        protected: row.try_get("protected")?,
     })
 }
 
@@ -281,6 +283,7 @@ pub(super) fn audit_entry(row: &SqliteRow) -> Result<AuditEntry, Error> {
         before: json("before")?,
         after: json("after")?,
         config_version: row.try_get("config_version")?,
+        address: row.try_get("address")?,
     })
 }
 

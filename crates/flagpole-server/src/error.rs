@@ -22,6 +22,15 @@ pub enum ApiError {
     /// The request is well-formed but the change it asks for is invalid.
     #[error("{}", problem_lines(.0))]
     Invalid(Vec<Problem>),
+    /// No credential, or one that is unknown, revoked or expired (401).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A credential that may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed attempts; retry after this many seconds (429).
+    #[error("too many failed attempts; try again in {0} seconds")]
+    TooManyRequests(u64),
     #[error("{kind} {name:?} not found")]
     NotFound { kind: &'static str, name: String },
     #[error("{method} is not allowed on {path} (the Allow header lists the methods that are)")]
@@ -61,6 +70,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::NotFound { .. } | ApiError::Store(S::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
@@ -151,6 +163,21 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        match &self {
+            ApiError::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"flagpole\""),
+                );
+            }
+            ApiError::TooManyRequests(seconds) => {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, (*seconds).into());
+            }
+            _ => {}
+        }
+        response
     }
 }

@@ -2,6 +2,7 @@
 //! `/flags`, health and metrics. Reads evaluate from an immutable snapshot swapped
 //! atomically after every committed write; they never wait on the database.
 
+pub mod auth;
 mod error;
 mod extract;
 mod published;

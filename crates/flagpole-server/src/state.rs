@@ -8,6 +8,8 @@ use flagpole_core::SplitMix64;
 use flagpole_store::Store;
 use tokio::sync::{watch, Mutex};
 
+use crate::auth::session::Throttle;
+use crate::auth::Directory;
 use crate::error::ApiError;
 use crate::published::Published;
 
@@ -16,19 +18,30 @@ use crate::published::Published;
 pub struct ServerConfig {
     /// The environment the seed API (`/flags/{name}`) reads and writes.
     pub seed_environment: String,
-    /// The environment SDK-facing APIs (OFREP, Unleash) evaluate when the request does
-    /// not name one (an Unleash-style token `project:environment.secret` names one).
-    pub default_environment: String,
     /// Largest request body accepted, in bytes (imports get ten times this).
     pub max_body_bytes: usize,
+    /// `--seed-api open`: the seed API takes no token (the seed service's behaviour).
+    pub seed_api_open: bool,
+    /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` from a proxy in front.
+    pub trust_proxy_headers: bool,
+    /// `/metrics` needs a viewer credential.
+    pub metrics_auth: bool,
+    /// A session ends after this long without a request…
+    pub session_idle: std::time::Duration,
+    /// …and after this long in any case.
+    pub session_absolute: std::time::Duration,
 }
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             seed_environment: "production".into(),
-            default_environment: "production".into(),
             max_body_bytes: 1 << 20,
+            seed_api_open: false,
+            trust_proxy_headers: false,
+            metrics_auth: false,
+            session_idle: std::time::Duration::from_secs(8 * 3600),
+            session_absolute: std::time::Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -46,6 +59,8 @@ struct Inner {
     config: ServerConfig,
     changes: watch::Sender<i64>,
     seeds: AtomicU64,
+    directory: ArcSwap<Directory>,
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for AppState {
@@ -63,6 +78,7 @@ impl AppState {
         let state = store.load().await?;
         let published = Published::build(state)?;
         let (changes, _) = watch::channel(published.version);
+        let directory = Directory::build(&store.load_auth().await?);
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
@@ -71,6 +87,8 @@ impl AppState {
                 config,
                 changes,
                 seeds: AtomicU64::new(seed_from_clock()),
+                directory: ArcSwap::from_pointee(directory),
+                throttle: Throttle::default(),
             }),
         })
     }
@@ -113,25 +131,43 @@ impl AppState {
         Ok(next)
     }
 
+    /// The tokens and users this process checks credentials against; never waits.
+    pub fn directory(&self) -> Arc<Directory> {
+        self.inner.directory.load_full()
+    }
+
+    /// Failed-login limits.
+    pub fn throttle(&self) -> &Throttle {
+        &self.inner.throttle
+    }
+
+    /// Reads tokens and users again if the store's auth version moved on (after a change
+    /// here, or when another replica made one).
+    pub async fn reload_auth(&self) -> Result<(), ApiError> {
+        let version = self.inner.store.auth_version().await?;
+        if version == self.directory().version {
+            return Ok(());
+        }
+        let directory = Directory::build(&self.inner.store.load_auth().await?);
+        tracing::debug!(version = directory.version, "reloaded tokens and users");
+        self.inner.directory.store(Arc::new(directory));
+        Ok(())
+    }
+
+    /// Writes a token's last use in the background (the caller limits how often).
+    pub fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) {
+        let store = self.inner.store.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_token(&id, at).await {
+                tracing::warn!(error = ?e, token = %id, "recording a token's last use failed");
+            }
+        });
+    }
+
     /// Notified with the configuration version after each publish.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.inner.changes.subscribe()
-    }
-
-    /// The environment an SDK request evaluates: the one named by an Unleash-style token
-    /// (`Authorization: project:environment.secret`) if it exists, else the default.
-    pub fn sdk_environment(&self, headers: &axum::http::HeaderMap) -> String {
-        let named = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|t| t.trim_start_matches("Bearer ").trim())
-            .and_then(|t| t.split_once(':'))
-            .and_then(|(_, rest)| rest.split_once('.'))
-            .map(|(env, _)| env);
-        match named {
-            Some(env) if self.published().has_environment(env) => env.to_string(),
-            _ => self.inner.config.default_environment.clone(),
-        }
     }
 
     /// Stores SDK-reported usage in its hourly bucket.
@@ -191,7 +227,16 @@ pub async fn ensure_default_environments(store: &dyn Store) -> Result<(), ApiErr
         };
         store.create_environment(name, change).await?;
     }
-    tracing::info!("created the environments development and production");
+    let change = flagpole_store::Change {
+        address: None,
+        actor: "flagpole",
+        action: "environment.protected",
+        environment: Some("production"),
+    };
+    store
+        .set_environment_protected("production", true, change)
+        .await?;
+    tracing::info!("created the environments development and production (protected)");
     Ok(())
 }
 

@@ -1,17 +1,16 @@
 //! `/api/v1/environments`: list and create.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
-use flagpole_store::Change;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::resources::actor;
 use crate::schemas::{ActorHeader, EnvironmentList, ErrorBody};
 use crate::state::AppState;
 
@@ -26,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "environments",
     responses((status = 200, description = "Every environment, in name order", body = EnvironmentList))
 )]
-async fn list_environments(State(state): State<AppState>) -> Json<Value> {
+async fn list_environments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<Value> {
     Json(json!({"environments": state.published().environments}))
 }
 
@@ -55,24 +54,15 @@ struct NewEnvironment {
 )]
 async fn create_environment(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     ApiJson(body): ApiJson<NewEnvironment>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     flagpole_core::check_environment_name(&body.name)
         .map_err(|m| ApiError::bad_request("invalid_body", m, Some("name".into())))?;
     let _guard = state.write_lock().await;
-    let who = actor(&headers);
     state
         .store()
-        .create_environment(
-            &body.name,
-            Change {
-                address: None,
-                actor: &who,
-                action: "environment.created",
-                environment: Some(&body.name),
-            },
-        )
+        .create_environment(&body.name, who.change("environment.created", Some(&body.name)))
         .await?;
     let published = state.reload().await?;
     let env = published.environments.iter().find(|e| e.name == body.name);

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Evaluator};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ContextBody};
 use crate::schemas::{ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
@@ -79,9 +80,11 @@ impl<'a> EvaluationBody<'a> {
 )]
 async fn evaluate_flag(
     State(state): State<AppState>,
+    evaluator: Evaluator,
     ApiPath((env, key)): ApiPath<(String, String)>,
     ContextBody(ctx): ContextBody,
 ) -> Result<Response, ApiError> {
+    evaluator.may_evaluate(&env)?;
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     if !snapshot.contains(&key) {
@@ -112,9 +115,11 @@ async fn evaluate_flag(
 )]
 async fn evaluate_all(
     State(state): State<AppState>,
+    evaluator: Evaluator,
     ApiPath(env): ApiPath<String>,
     ContextBody(ctx): ContextBody,
 ) -> Result<Response, ApiError> {
+    evaluator.may_evaluate(&env)?;
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();

@@ -5,15 +5,15 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use flagpole_core::{FlagEnvironment, Rule, Serve};
-use flagpole_store::Change;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Editor, Principal, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, OptionalJson};
-use crate::routes::resources::{actor, commit_flag, flag_json, or_current, split_body, FlagChange};
+use crate::routes::resources::{commit_flag, flag_json, or_current, split_body, FlagChange};
 use crate::schemas::{
     ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource, WriteHeaders,
 };
@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn get_flag_environment(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let published = state.published();
@@ -66,6 +67,7 @@ async fn get_flag_environment(
 struct EnvChange<'a> {
     key: &'a str,
     env: &'a str,
+    who: &'a Principal,
     headers: &'a HeaderMap,
     version: Option<i64>,
     /// Whether the change must say which version it is based on (else: the current one).
@@ -83,6 +85,7 @@ async fn update_environment(
     let EnvChange {
         key,
         env,
+        who,
         headers,
         version,
         require_version: require,
@@ -99,15 +102,10 @@ async fn update_environment(
     let expect = or_current(version, record.version);
     let mut flag = record.flag.clone();
     edit(flag.environments.entry(env.to_string()).or_default())?;
-    let who = actor(headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action,
-        environment: Some(env),
-    };
+    let audit = who.change(action, Some(env));
     commit_flag(
         state,
+        who,
         key,
         FlagChange::Put {
             flag: &flag,
@@ -145,6 +143,7 @@ async fn update_environment(
 )]
 async fn put_flag_environment(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
@@ -156,6 +155,7 @@ async fn put_flag_environment(
         EnvChange {
             key: &key,
             env: &env,
+            who: &who,
             headers: &headers,
             version,
             require_version: true,
@@ -200,6 +200,7 @@ struct Based {
 )]
 async fn enable_flag(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
@@ -210,6 +211,7 @@ async fn enable_flag(
         EnvChange {
             key: &key,
             env: &env,
+            who: &who,
             headers: &headers,
             version,
             require_version: false,
@@ -247,6 +249,7 @@ async fn enable_flag(
 )]
 async fn disable_flag(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
@@ -257,6 +260,7 @@ async fn disable_flag(
         EnvChange {
             key: &key,
             env: &env,
+            who: &who,
             headers: &headers,
             version,
             require_version: false,
@@ -303,6 +307,7 @@ struct RulesBody {
 )]
 async fn put_flag_rules(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RulesBody>,
@@ -312,6 +317,7 @@ async fn put_flag_rules(
         EnvChange {
             key: &key,
             env: &env,
+            who: &who,
             headers: &headers,
             version: body.version,
             require_version: true,
@@ -358,6 +364,7 @@ struct DefaultBody {
 )]
 async fn put_flag_default(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<DefaultBody>,
@@ -367,6 +374,7 @@ async fn put_flag_default(
         EnvChange {
             key: &key,
             env: &env,
+            who: &who,
             headers: &headers,
             version: body.version,
             require_version: true,
@@ -415,6 +423,7 @@ struct RolloutBody {
 )]
 async fn put_flag_rollout(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RolloutBody>,
@@ -424,6 +433,7 @@ async fn put_flag_rollout(
         EnvChange {
             key: &key,
             env: &env,
+            who: &who,
             headers: &headers,
             version: body.version,
             require_version: false,

@@ -5,16 +5,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use flagpole_core::{check_key, Flag};
-use flagpole_store::{Change, Expect};
+use flagpole_store::Expect;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Editor, Principal, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{
-    actor, commit_flag, flag_json, or_current, required, split_body, FlagChange,
+    commit_flag, flag_json, or_current, required, split_body, FlagChange,
 };
 use crate::schemas::{ActorHeader, ErrorBody, FlagInput, FlagList, FlagResource, WriteHeaders};
 use crate::state::AppState;
@@ -51,6 +52,7 @@ struct ListQuery {
 )]
 async fn list_flags(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (live, archived) = match query.archived.as_deref() {
@@ -106,7 +108,7 @@ async fn list_flags(
 )]
 async fn create_flag(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Editor(who): Editor,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (key, _, flag): (_, _, Flag) = split_body(body, "key")?;
@@ -126,15 +128,10 @@ async fn create_flag(
     })?;
     state.published().check_environments(&flag, "")?;
     let _guard = state.write_lock().await;
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "flag.created",
-        environment: None,
-    };
+    let audit = who.change("flag.created", None);
     commit_flag(
         &state,
+        &who,
         &key,
         FlagChange::Put {
             flag: &flag,
@@ -161,6 +158,7 @@ async fn create_flag(
 )]
 async fn get_flag(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(flag_json(state.published().flag(&key)?)))
@@ -187,6 +185,7 @@ async fn get_flag(
 )]
 async fn put_flag(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
@@ -206,15 +205,10 @@ async fn put_flag(
     state.published().check_environments(&flag, "")?;
     let _guard = state.write_lock().await;
     let archived = state.published().flag(&key)?.archived;
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "flag.updated",
-        environment: None,
-    };
+    let audit = who.change("flag.updated", None);
     commit_flag(
         &state,
+        &who,
         &key,
         FlagChange::Put {
             flag: &flag,
@@ -244,20 +238,15 @@ async fn put_flag(
 )]
 async fn delete_flag(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let _guard = state.write_lock().await;
     let current = state.published().flag(&key)?.version;
     let expect = or_current(based_on(&headers, None)?, current);
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "flag.deleted",
-        environment: None,
-    };
-    commit_flag(&state, &key, FlagChange::Delete, expect, audit).await?;
+    let audit = who.change("flag.deleted", None);
+    commit_flag(&state, &who, &key, FlagChange::Delete, expect, audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -278,10 +267,11 @@ async fn delete_flag(
 )]
 async fn archive_flag(
     state: State<AppState>,
+    Editor(who): Editor,
     key: ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    set_archived(state, key, headers, true).await
+    set_archived(state, &who, key, headers, true).await
 }
 
 /// Brings an archived flag back.
@@ -301,14 +291,16 @@ async fn archive_flag(
 )]
 async fn unarchive_flag(
     state: State<AppState>,
+    Editor(who): Editor,
     key: ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    set_archived(state, key, headers, false).await
+    set_archived(state, &who, key, headers, false).await
 }
 
 async fn set_archived(
     State(state): State<AppState>,
+    who: &Principal,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     archived: bool,
@@ -317,20 +309,15 @@ async fn set_archived(
     let published = state.published();
     let record = published.flag(&key)?;
     let expect = or_current(based_on(&headers, None)?, record.version);
-    let who = actor(&headers);
     let action = if archived {
         "flag.archived"
     } else {
         "flag.unarchived"
     };
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action,
-        environment: None,
-    };
+    let audit = who.change(action, None);
     commit_flag(
         &state,
+        who,
         &key,
         FlagChange::Put {
             flag: &record.flag,

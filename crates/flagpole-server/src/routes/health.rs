@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::schemas::HealthStatus;
+use crate::auth::{MetricsReader, Public};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -29,7 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "health",
     responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
 )]
-async fn live() -> Json<serde_json::Value> {
+async fn live(
+    Public(_who): Public,
+) -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
@@ -43,7 +46,7 @@ async fn live() -> Json<serde_json::Value> {
         (status = 503, description = "The store failed or timed out", body = HealthStatus),
     )
 )]
-async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl IntoResponse {
     let published = state.published();
     match tokio::time::timeout(Duration::from_secs(1), state.store().version()).await {
         Ok(Ok(stored)) => (
@@ -73,7 +76,7 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     tag = "health",
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>, _: MetricsReader) -> impl IntoResponse {
     let published = state.published();
     metrics::gauge!("flagpole_snapshot_version").set(published.version as f64);
     metrics::gauge!("flagpole_snapshot_age_seconds")

@@ -5,15 +5,16 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use flagpole_store::{AuditFilter, Change, FlagVersion, UsageFilter};
+use flagpole_store::{AuditFilter, FlagVersion, UsageFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Editor, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
-use crate::routes::resources::{actor, commit_flag, flag_json, required, FlagChange};
+use crate::routes::resources::{commit_flag, flag_json, required, FlagChange};
 use crate::schemas::{
     AuditList, ErrorBody, FlagDiff, FlagResource, UsageList, VersionList, WriteHeaders,
 };
@@ -57,6 +58,7 @@ struct AuditQuery {
 )]
 async fn list_audit(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(limit) = q.limit {
@@ -105,6 +107,7 @@ struct UsageQuery {
 )]
 async fn list_usage(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = UsageFilter {
@@ -134,6 +137,7 @@ fn version_summary(v: &FlagVersion) -> Value {
 )]
 async fn list_flag_versions(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let versions = state.store().flag_versions(&key).await?;
@@ -177,6 +181,7 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
 )]
 async fn get_flag_version(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiPath((key, version)): ApiPath<(String, i64)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(load_version(&state, &key, version).await?)))
@@ -207,6 +212,7 @@ struct DiffQuery {
 )]
 async fn diff_flag_versions(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -295,6 +301,7 @@ struct RollbackBody {
 )]
 async fn rollback_flag(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RollbackBody>,
@@ -308,15 +315,10 @@ async fn rollback_flag(
         )));
     };
     let _guard = state.write_lock().await;
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "flag.rolled_back",
-        environment: None,
-    };
+    let audit = who.change("flag.rolled_back", None);
     commit_flag(
         &state,
+        &who,
         &key,
         FlagChange::Put {
             flag: &flag,

@@ -10,6 +10,7 @@ mod health;
 mod history;
 mod ofrep;
 mod openapi;
+mod protection;
 mod resources;
 mod seed;
 mod segments;

@@ -18,6 +18,7 @@ use crate::extract::{is_json, none_match, ApiPath};
 use crate::schemas::{
     ConditionalHeaders, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest, SdkHeaders,
 };
+use crate::auth::{AnySdk};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
 
@@ -175,12 +176,13 @@ fn missing_targeting_key(key: &str) -> (&'static str, String) {
 )]
 async fn evaluate_flag(
     State(state): State<AppState>,
+    AnySdk(who): AnySdk,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OfrepError> {
     let ctx = request_context(&headers, &body, Some(&key))?;
-    let env = state.sdk_environment(&headers);
+    let env = who.sdk_environment();
     let published = state.published();
     let Some(snapshot) = published.snapshots.get(&env) else {
         return Err(OfrepError {
@@ -224,11 +226,12 @@ async fn evaluate_flag(
 )]
 async fn evaluate_flags(
     State(state): State<AppState>,
+    AnySdk(who): AnySdk,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OfrepError> {
     let ctx = request_context(&headers, &body, None)?;
-    let env = state.sdk_environment(&headers);
+    let env = who.sdk_environment();
     let published = state.published();
     let Some(snapshot) = published.snapshots.get(&env) else {
         return Err(OfrepError {

@@ -6,7 +6,9 @@ use flagpole_core::{Flag, Segment};
 use flagpole_store::{Change, Expect, FlagRecord, SegmentRecord, Written};
 use serde_json::{json, Map, Value};
 
+use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::routes::protection;
 use crate::extract::from_value;
 use crate::state::AppState;
 
@@ -83,25 +85,37 @@ pub enum FlagChange<'a> {
     Delete,
 }
 
-/// Applies a flag change: validates the live document with it, commits it with its audit
-/// entry, and publishes the new snapshot. Call with the write lock held.
+/// Applies a flag change: checks that `who` may change the environments it touches,
+/// validates the live document with it, commits it with its audit entry, and publishes
+/// the new snapshot. Call with the write lock held.
 pub async fn commit_flag(
     state: &AppState,
+    who: &Principal,
     key: &str,
     change: FlagChange<'_>,
     expect: Expect,
     audit: Change<'_>,
 ) -> Result<Written, ApiError> {
     let published = state.published();
-    let mut doc = published.document.clone();
-    match &change {
+    let before = published
+        .flags
+        .get(key)
+        .filter(|r| !r.archived)
+        .map(|r| &r.flag);
+    let after = match &change {
         FlagChange::Put {
             flag,
             archived: false,
-        } => {
-            doc.flags.insert(key.to_string(), (*flag).clone());
+        } => Some(*flag),
+        _ => None,
+    };
+    protection::check(&published, who, &protection::flag_touches(before, after))?;
+    let mut doc = published.document.clone();
+    match after {
+        Some(flag) => {
+            doc.flags.insert(key.to_string(), flag.clone());
         }
-        _ => {
+        None => {
             doc.flags.shift_remove(key);
         }
     }
@@ -122,12 +136,18 @@ pub async fn commit_flag(
 /// Applies a segment change (`None` deletes) the same way.
 pub async fn commit_segment(
     state: &AppState,
+    who: &Principal,
     name: &str,
     segment: Option<&Segment>,
     expect: Expect,
     audit: Change<'_>,
 ) -> Result<Written, ApiError> {
     let published = state.published();
+    protection::check(
+        &published,
+        who,
+        &protection::segment_touches(&published.document, name),
+    )?;
     let mut doc = published.document.clone();
     match segment {
         Some(s) => {
@@ -156,15 +176,4 @@ pub fn required(version: Option<i64>) -> Result<Expect, ApiError> {
 /// `Expect::Version` if the caller said which version, else the current one.
 pub fn or_current(version: Option<i64>, current: i64) -> Expect {
     Expect::Version(version.unwrap_or(current))
-}
-
-/// The actor recorded in the audit log (until tokens exist: the `X-Flagpole-Actor` header
-/// or "api").
-pub fn actor(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get("x-flagpole-actor")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty() && s.len() <= 200)
-        .unwrap_or("api")
-        .to_string()
 }

@@ -11,14 +11,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::formats::seed::seed_flag;
 use flagpole_core::{check_key, Context, Flag, FlagEnvironment, FlagType, Rule};
-use flagpole_store::{Change, Expect};
+use flagpole_store::Expect;
 use serde::Serialize;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{SeedReader, SeedWriter};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::resources::{commit_flag, FlagChange};
 use crate::schemas::{SeedErrorBody, SeedFlagState, SeedUpdated};
 use crate::state::AppState;
 
@@ -125,6 +127,7 @@ struct UserQuery {
 )]
 async fn get_flag(
     State(state): State<AppState>,
+    SeedReader(_who): SeedReader,
     path: Result<ApiPath<String>, ApiError>,
     query: Result<ApiQuery<UserQuery>, ApiError>,
 ) -> Result<Response, SeedError> {
@@ -228,6 +231,7 @@ fn parse_bool(text: &str) -> Option<bool> {
 )]
 async fn set_flag(
     State(state): State<AppState>,
+    SeedWriter(who): SeedWriter,
     path: Result<ApiPath<String>, ApiError>,
     query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
 ) -> Result<Response, SeedError> {
@@ -267,30 +271,17 @@ async fn set_flag(
         ..FlagEnvironment::default()
     };
     flag.environments.insert(env_name.clone(), env);
-    let mut doc = published.document.clone();
-    doc.flags.insert(name.clone(), flag.clone());
-    flagpole_core::validate(&doc).map_err(ApiError::from)?;
     let action = if expect == Expect::Absent {
         "flag.created"
     } else {
         "flag.updated"
     };
-    state
-        .store()
-        .put_flag(
-            &name,
-            &flag,
-            false,
-            expect,
-            Change {
-                address: None,
-                actor: "seed-api",
-                action,
-                environment: Some(&env_name),
-            },
-        )
-        .await
-        .map_err(ApiError::from)?;
-    state.reload().await?;
+    // The one write path: protection, validation, commit with its audit entry, publish.
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: false,
+    };
+    let audit = who.change(action, Some(&env_name));
+    commit_flag(&state, &who, &name, change, expect, audit).await?;
     Ok(Json(json!({"status": "updated"})).into_response())
 }

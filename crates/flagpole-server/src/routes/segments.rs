@@ -5,15 +5,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use flagpole_core::{check_key, Segment};
-use flagpole_store::{Change, Expect};
+use flagpole_store::Expect;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Editor, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath};
 use crate::routes::resources::{
-    actor, commit_segment, or_current, required, segment_json, split_body,
+    commit_segment, or_current, required, segment_json, split_body,
 };
 use crate::schemas::{
     ActorHeader, ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteHeaders,
@@ -33,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "segments",
     responses((status = 200, description = "Every segment, in name order", body = SegmentList))
 )]
-async fn list_segments(State(state): State<AppState>) -> Json<Value> {
+async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<Value> {
     let published = state.published();
     let segments: Vec<Value> = published.segments.values().map(segment_json).collect();
     Json(json!({"segments": segments}))
@@ -64,6 +65,7 @@ fn find(state: &AppState, name: &str) -> Result<Value, ApiError> {
 )]
 async fn get_segment(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     find(&state, &name).map(Json)
@@ -88,7 +90,7 @@ async fn get_segment(
 )]
 async fn create_segment(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Editor(who): Editor,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (name, _, segment): (_, _, Segment) = split_body(body, "name")?;
@@ -107,14 +109,8 @@ async fn create_segment(
         )
     })?;
     let _guard = state.write_lock().await;
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "segment.created",
-        environment: None,
-    };
-    commit_segment(&state, &name, Some(&segment), Expect::Absent, audit).await?;
+    let audit = who.change("segment.created", None);
+    commit_segment(&state, &who, &name, Some(&segment), Expect::Absent, audit).await?;
     Ok((StatusCode::CREATED, Json(find(&state, &name)?)))
 }
 
@@ -139,6 +135,7 @@ async fn create_segment(
 )]
 async fn put_segment(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
@@ -154,14 +151,8 @@ async fn put_segment(
     let expect = required(based_on(&headers, version)?)?;
     let _guard = state.write_lock().await;
     find(&state, &name)?;
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "segment.updated",
-        environment: None,
-    };
-    commit_segment(&state, &name, Some(&segment), expect, audit).await?;
+    let audit = who.change("segment.updated", None);
+    commit_segment(&state, &who, &name, Some(&segment), expect, audit).await?;
     Ok(Json(find(&state, &name)?))
 }
 
@@ -181,6 +172,7 @@ async fn put_segment(
 )]
 async fn delete_segment(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
@@ -213,13 +205,7 @@ async fn delete_segment(
         )));
     }
     let expect = or_current(based_on(&headers, None)?, record.version);
-    let who = actor(&headers);
-    let audit = Change {
-        address: None,
-        actor: &who,
-        action: "segment.deleted",
-        environment: None,
-    };
-    commit_segment(&state, &name, None, expect, audit).await?;
+    let audit = who.change("segment.deleted", None);
+    commit_segment(&state, &who, &name, None, expect, audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

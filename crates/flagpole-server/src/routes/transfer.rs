@@ -3,20 +3,19 @@
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::formats::{self, Format};
 use flagpole_core::Document;
-use flagpole_store::Change;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Editor, Principal, Viewer};
+use crate::routes::protection;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, RawBody};
-use crate::routes::resources::actor;
 use crate::schemas::{ActorHeader, ErrorBody, ImportResult};
 use crate::state::AppState;
 
@@ -58,8 +57,8 @@ struct TransferQuery {
 )]
 async fn import_flags(
     State(state): State<AppState>,
+    Editor(who): Editor,
     ApiQuery(q): ApiQuery<TransferQuery>,
-    headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let text = std::str::from_utf8(&body)
@@ -74,7 +73,7 @@ async fn import_flags(
         Format::Unleash => formats::unleash::import(text, &environment)?,
         Format::Seed => formats::seed::import(text, &environment)?,
     };
-    let written = import_document(&state, &mut imported, &actor(&headers)).await?;
+    let written = import_document(&state, &who, &mut imported).await?;
     Ok(Json(json!({
         "imported": {"flags": imported.flags.len(), "segments": imported.segments.len()},
         "version": written,
@@ -87,8 +86,8 @@ async fn import_flags(
 /// survive and are served back to Unleash SDKs as written.
 pub async fn import_document(
     state: &AppState,
+    who: &Principal,
     imported: &mut Document,
-    actor: &str,
 ) -> Result<i64, ApiError> {
     imported.mark_compat_per_item();
     let _guard = state.write_lock().await;
@@ -102,6 +101,17 @@ pub async fn import_document(
     merged.segments.extend(imported.segments.clone());
     merged.flags.extend(imported.flags.clone());
     flagpole_core::validate(&merged)?;
+    let mut touched = std::collections::BTreeSet::new();
+    for (key, flag) in &imported.flags {
+        let before = published.flags.get(key).filter(|r| !r.archived);
+        touched.extend(protection::flag_touches(before.map(|r| &r.flag), Some(flag)));
+    }
+    for (name, segment) in &imported.segments {
+        if published.document.segments.get(name) != Some(segment) {
+            touched.extend(protection::segment_touches(&merged, name));
+        }
+    }
+    protection::check(&published, who, &touched)?;
     let flags: Vec<_> = imported.flags.clone().into_iter().collect();
     let segments: Vec<_> = imported.segments.clone().into_iter().collect();
     let written = state
@@ -109,12 +119,7 @@ pub async fn import_document(
         .import(
             &flags,
             &segments,
-            Change {
-                address: None,
-                actor,
-                action: "import",
-                environment: None,
-            },
+            who.change("import", None),
         )
         .await?;
     state.reload().await?;
@@ -136,6 +141,7 @@ pub async fn import_document(
 )]
 async fn export_flags(
     State(state): State<AppState>,
+    Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<TransferQuery>,
 ) -> Result<Response, ApiError> {
     let published = state.published();

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{ClientSdk, FrontendSdk, Principal};
 use crate::error::ApiError;
 use crate::extract::{none_match, parse_json, ApiPath, OptionalJson};
 use crate::published::Published;
@@ -49,9 +50,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn get_client_features(
     State(state): State<AppState>,
+    ClientSdk(who): ClientSdk,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let env = state.sdk_environment(&headers);
+    let env = who.sdk_environment();
     let published = state.published();
     let cache = published.client_features(&env)?;
     let etag = HeaderValue::from_str(&cache.etag).unwrap_or(HeaderValue::from_static("\"0\""));
@@ -91,10 +93,10 @@ async fn get_client_features(
 )]
 async fn get_client_feature(
     State(state): State<AppState>,
+    ClientSdk(who): ClientSdk,
     ApiPath(name): ApiPath<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let env = state.sdk_environment(&headers);
+    let env = who.sdk_environment();
     let published = state.published();
     let cache = published.client_features(&env)?;
     cache
@@ -122,15 +124,15 @@ async fn get_client_feature(
     )
 )]
 async fn register_client(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(_state): State<AppState>,
+    ClientSdk(who): ClientSdk,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let value: Value = parse_json(&body)?;
     tracing::debug!(
         app = value["appName"].as_str().unwrap_or(""),
         instance = value["instanceId"].as_str().unwrap_or(""),
-        environment = %state.sdk_environment(&headers),
+        environment = %who.sdk_environment(),
         "unleash client registered"
     );
     Ok(StatusCode::ACCEPTED)
@@ -151,12 +153,12 @@ async fn register_client(
 )]
 async fn post_client_metrics(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ClientSdk(who): ClientSdk,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let value: Value = parse_json(&body)?;
     let usage = crate::usage::Usage::from_unleash(&value)?;
-    let env = state.sdk_environment(&headers);
+    let env = who.sdk_environment();
     usage.count_in_prometheus(&env);
     state.record_usage(&env, usage).await?;
     Ok(StatusCode::ACCEPTED)
@@ -234,8 +236,8 @@ fn query_context(query: Vec<(String, String)>) -> Context {
 }
 
 /// The enabled toggles for a context.
-fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Response, ApiError> {
-    let env = state.sdk_environment(headers);
+fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response, ApiError> {
+    let env = who.sdk_environment();
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
@@ -263,10 +265,10 @@ fn frontend(state: &AppState, headers: &HeaderMap, ctx: &Context) -> Result<Resp
 )]
 async fn get_frontend(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    FrontendSdk(who): FrontendSdk,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    frontend(&state, &headers, &query_context(query))
+    frontend(&state, &who, &query_context(query))
 }
 
 /// The toggles enabled for a context in the body: its `context` object, or the body itself.
@@ -286,14 +288,14 @@ async fn get_frontend(
 )]
 async fn post_frontend(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    FrontendSdk(who): FrontendSdk,
     OptionalJson(body): OptionalJson<Value>,
 ) -> Result<Response, ApiError> {
     let ctx = match body {
         None => Context::default(),
         Some(v) => Context::from_json(v.get("context").unwrap_or(&v))?,
     };
-    frontend(&state, &headers, &ctx)
+    frontend(&state, &who, &ctx)
 }
 
 /// One toggle, if it is enabled for the context in the query parameters.
@@ -310,11 +312,11 @@ async fn post_frontend(
 )]
 async fn get_frontend_feature(
     State(state): State<AppState>,
+    FrontendSdk(who): FrontendSdk,
     ApiPath(name): ApiPath<String>,
-    headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let env = state.sdk_environment(&headers);
+    let env = who.sdk_environment();
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let ctx = query_context(query);

@@ -1,0 +1,307 @@
+//! Who is asking: the kinds of token, the roles, the tokens and users this process holds in
+//! memory (reloaded when the store's auth version moves), and the [`Principal`] a request
+//! authenticates as.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use flagpole_store::{AuthState, Change, TokenRecord};
+
+use super::secret;
+
+/// What a token is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Server-side SDKs: Unleash client API, OFREP, native evaluation, the seed GET.
+    Client,
+    /// Browser and mobile SDKs: the Unleash frontend API and OFREP, from allowed origins.
+    Frontend,
+    /// The admin API, with a role.
+    Admin,
+}
+
+impl Kind {
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "client" => Some(Kind::Client),
+            "frontend" => Some(Kind::Frontend),
+            "admin" => Some(Kind::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Client => "client",
+            Kind::Frontend => "frontend",
+            Kind::Admin => "admin",
+        }
+    }
+}
+
+/// What an admin credential may do; each role may do everything the ones before it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Reads everything but tokens and users.
+    Viewer,
+    /// Also changes flags, segments and imports, except in protected environments it
+    /// has not been granted.
+    Editor,
+    /// Also environments, tokens and users, and every protected environment.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A token as this process checks it.
+#[derive(Debug)]
+pub struct Token {
+    pub id: String,
+    pub name: String,
+    pub kind: Kind,
+    pub role: Option<Role>,
+    pub environment: Option<String>,
+    pub origins: Vec<String>,
+    pub grants: Vec<String>,
+    verifier: [u8; 32],
+    expires_at: Option<DateTime<Utc>>,
+    revoked: bool,
+    /// When this process last wrote the token's last use (Unix seconds).
+    last_touch: AtomicI64,
+}
+
+/// Why a token does not authenticate.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Unknown,
+    Revoked,
+    Expired,
+}
+
+impl Token {
+    fn from_record(record: &TokenRecord) -> Option<Token> {
+        let mut verifier = [0u8; 32];
+        hex::decode_to_slice(&record.verifier, &mut verifier).ok()?;
+        Some(Token {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            kind: Kind::parse(&record.kind)?,
+            role: record.role.as_deref().and_then(Role::parse),
+            environment: record.environment.clone(),
+            origins: record.origins.clone(),
+            grants: record.grants.clone(),
+            verifier,
+            expires_at: record.expires_at,
+            revoked: record.revoked_at.is_some(),
+            last_touch: AtomicI64::new(record.last_used_at.map_or(0, |t| t.timestamp())),
+        })
+    }
+
+    /// Whether the token may be used from a browser page at `origin`.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == "*" || o == origin)
+    }
+
+    /// Whether the token's last use should be written now (at most once a minute); claims
+    /// the write when it should.
+    pub fn claim_touch(&self, now: i64) -> bool {
+        let last = self.last_touch.load(Ordering::Relaxed);
+        now - last >= 60
+            && self
+                .last_touch
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+/// A user as this process checks them (the password hash stays in the store).
+#[derive(Debug)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    pub grants: Vec<String>,
+}
+
+/// Every token and user, built from the store's [`AuthState`]; immutable, swapped whole.
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub version: i64,
+    tokens: HashMap<String, Arc<Token>>,
+    users: HashMap<String, Arc<User>>,
+    /// Every origin any frontend token allows, for CORS preflights (which carry no token).
+    frontend_origins: HashSet<String>,
+}
+
+impl Directory {
+    pub fn build(state: &AuthState) -> Directory {
+        let tokens: HashMap<_, _> = state
+            .tokens
+            .iter()
+            .filter_map(|r| Token::from_record(r).map(|t| (r.id.clone(), Arc::new(t))))
+            .collect();
+        let frontend_origins = tokens
+            .values()
+            .filter(|t| t.kind == Kind::Frontend && !t.revoked)
+            .flat_map(|t| t.origins.iter().cloned())
+            .collect();
+        let users = state
+            .users
+            .iter()
+            .filter_map(|u| {
+                let user = User {
+                    name: u.name.clone(),
+                    role: Role::parse(&u.role)?,
+                    grants: u.grants.clone(),
+                };
+                Some((u.name.clone(), Arc::new(user)))
+            })
+            .collect();
+        Directory {
+            version: state.version,
+            tokens,
+            users,
+            frontend_origins,
+        }
+    }
+
+    /// The token whose text is `text`, if it is known, live and unexpired at `now`.
+    pub fn token(&self, text: &str, now: DateTime<Utc>) -> Result<Arc<Token>, Refusal> {
+        let digest = secret::digest(text);
+        let id = secret::token_id(text, &hex::encode(digest));
+        let token = self.tokens.get(&id).ok_or(Refusal::Unknown)?;
+        if !secret::same(&digest, &token.verifier) {
+            return Err(Refusal::Unknown);
+        }
+        if token.revoked {
+            return Err(Refusal::Revoked);
+        }
+        if token.expires_at.is_some_and(|at| at <= now) {
+            return Err(Refusal::Expired);
+        }
+        Ok(token.clone())
+    }
+
+    pub fn user(&self, name: &str) -> Option<Arc<User>> {
+        self.users.get(name).cloned()
+    }
+
+    pub fn any_frontend_allows(&self, origin: &str) -> bool {
+        self.frontend_origins.contains(origin) || self.frontend_origins.contains("*")
+    }
+}
+
+/// Who a request authenticated as.
+#[derive(Clone, Debug)]
+pub enum Who {
+    User {
+        user: Arc<User>,
+        /// The session's id hash, to keep it when the password changes.
+        session: String,
+    },
+    Token(Arc<Token>),
+    /// Nobody: a route open by configuration (`--seed-api open`).
+    Anonymous,
+}
+
+/// The caller of a request: who, and from where.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub who: Who,
+    /// The client address (the peer, or the first `X-Forwarded-For` hop when trusted).
+    pub address: Option<String>,
+    /// How the audit log names the caller: `user:NAME`, `token:NAME (KIND)`, `anonymous`.
+    pub actor: String,
+}
+
+impl Principal {
+    pub fn new(who: Who, address: Option<String>) -> Principal {
+        let actor = match &who {
+            Who::User { user, .. } => format!("user:{}", user.name),
+            Who::Token(t) => match t.role {
+                Some(role) => format!("token:{} ({} {})", t.name, t.kind.as_str(), role.as_str()),
+                None => format!("token:{} ({})", t.name, t.kind.as_str()),
+            },
+            Who::Anonymous => "anonymous".to_string(),
+        };
+        Principal {
+            who,
+            address,
+            actor,
+        }
+    }
+
+    /// The admin role, for users and admin tokens.
+    pub fn role(&self) -> Option<Role> {
+        match &self.who {
+            Who::User { user, .. } => Some(user.role),
+            Who::Token(t) if t.kind == Kind::Admin => t.role,
+            _ => None,
+        }
+    }
+
+    /// The token's kind, for token callers.
+    pub fn kind(&self) -> Option<Kind> {
+        match &self.who {
+            Who::Token(t) => Some(t.kind),
+            _ => None,
+        }
+    }
+
+    /// The environment an SDK token is bound to.
+    pub fn environment(&self) -> Option<&str> {
+        match &self.who {
+            Who::Token(t) => t.environment.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The environment an SDK route serves this caller: its token's (the SDK policies
+    /// only let tokens bound to an environment through).
+    pub fn sdk_environment(&self) -> String {
+        self.environment().unwrap_or_default().to_string()
+    }
+
+    /// Whether this caller may change an environment that is `protected`.
+    pub fn may_change(&self, environment: &str, protected: bool) -> bool {
+        let grants = match &self.who {
+            Who::User { user, .. } => &user.grants,
+            Who::Token(t) => &t.grants,
+            // Only the seed API in open mode writes anonymously; it is opened on purpose.
+            Who::Anonymous => return true,
+        };
+        match self.role() {
+            Some(Role::Admin) => true,
+            Some(Role::Editor) => !protected || grants.iter().any(|g| g == environment),
+            _ => false,
+        }
+    }
+
+    /// The audit record of a change this caller makes.
+    pub fn change<'a>(&'a self, action: &'a str, environment: Option<&'a str>) -> Change<'a> {
+        Change {
+            actor: &self.actor,
+            action,
+            environment,
+            address: self.address.as_deref(),
+        }
+    }
+}

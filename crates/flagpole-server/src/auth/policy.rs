@@ -1,0 +1,297 @@
+//! Who may call a route, declared in its handler's signature: each route takes one of the
+//! extractors below as its first argument, and the extractor authenticates the request
+//! (a token in `Authorization` or `X-API-Key`, or a session cookie) and checks the kind,
+//! role or environment the route needs. No credential, or an unknown, revoked or expired
+//! one, is 401; the wrong kind, role or environment 403.
+//!
+//! | extractor | who |
+//! | --- | --- |
+//! | [`Viewer`], [`Editor`], [`Admin`] | users and admin tokens with at least that role |
+//! | [`ClientSdk`] | client tokens (the Unleash client API) |
+//! | [`FrontendSdk`] | frontend tokens, from an origin they allow (the Unleash frontend API) |
+//! | [`AnySdk`] | client or frontend tokens (OFREP) |
+//! | [`Evaluator`] | client tokens for their environment, and any user or admin token |
+//! | [`SeedReader`], [`SeedWriter`] | the seed API: a client token or viewer / an editor, or anyone with `--seed-api open` |
+//! | [`Public`] | anyone: health, login, the OpenAPI document (and `/metrics` unless `--metrics-auth`) |
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
+use axum::http::request::Parts;
+use axum::http::Method;
+
+use super::identity::{Kind, Principal, Refusal, Role, Who};
+use super::session;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The cookie a login sets.
+pub const SESSION_COOKIE: &str = "flagpole_session";
+
+/// Authenticates a request (without deciding what it may do).
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let address = client_address(parts, state);
+    if let Some(text) = bearer(parts) {
+        let now = chrono::Utc::now();
+        let token = state.directory().token(text, now).map_err(|r| {
+            ApiError::Unauthorized(match r {
+                Refusal::Unknown => "the token is not known; check it, or create one",
+                Refusal::Revoked => "the token has been revoked",
+                Refusal::Expired => "the token has expired",
+            })
+        })?;
+        if token.claim_touch(now.timestamp()) {
+            state.touch_token(&token.id, now);
+        }
+        return Ok(Principal::new(Who::Token(token), address));
+    }
+    if let Some(id) = cookie(parts, SESSION_COOKIE) {
+        let (user, session) = session::resume(state, id).await?;
+        if !is_safe(&parts.method) && !same_origin(parts) {
+            return Err(ApiError::Forbidden(
+                "a change made with a session cookie must come from Flagpole's own pages (the Origin header must match the Host)".into(),
+            ));
+        }
+        return Ok(Principal::new(Who::User { user, session }, address));
+    }
+    Err(ApiError::Unauthorized(
+        "no credential: send `Authorization: Bearer <token>`, or log in",
+    ))
+}
+
+/// The token text of `Authorization: Bearer …`, a bare `Authorization` (as Unleash SDKs
+/// send it) or `X-API-Key` (OFREP's API-key scheme).
+fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .or_else(|| parts.headers.get("x-api-key"))?;
+    let text = header.to_str().ok()?.trim();
+    let text = match text.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => text,
+    };
+    // An empty header is no credential at all, but still refused rather than ignored.
+    Some(text)
+}
+
+/// A cookie's value.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether the request's `Origin` names the host it was sent to.
+fn same_origin(parts: &Parts) -> bool {
+    let origin = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+    let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+/// The client's address: the first `X-Forwarded-For` hop when the server trusts its
+/// proxy, else the peer.
+fn client_address(parts: &Parts, state: &AppState) -> Option<String> {
+    if state.config().trust_proxy_headers {
+        if let Some(first) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return Some(first.trim().to_string());
+        }
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::Forbidden(message.into())
+}
+
+/// A user or admin token with at least `min`.
+async fn with_role(parts: &Parts, state: &AppState, min: Role) -> Result<Principal, ApiError> {
+    let principal = authenticate(parts, state).await?;
+    match principal.role() {
+        Some(role) if role >= min => Ok(principal),
+        Some(role) => Err(forbidden(format!(
+            "this needs the {} role; this credential has {}",
+            min.as_str(),
+            role.as_str()
+        ))),
+        None => Err(forbidden(format!(
+            "this is the admin API; a {} token cannot use it",
+            principal.kind().map_or("", Kind::as_str)
+        ))),
+    }
+}
+
+/// An SDK token of one of `kinds`, checked against the page's origin for frontend tokens.
+async fn sdk(parts: &Parts, state: &AppState, kinds: &[Kind]) -> Result<Principal, ApiError> {
+    let principal = authenticate(parts, state).await?;
+    let Who::Token(token) = &principal.who else {
+        return Err(forbidden("SDK routes need a client or frontend token"));
+    };
+    if !kinds.contains(&token.kind) {
+        let wanted: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        return Err(forbidden(format!(
+            "this route needs a {} token, not a {} token",
+            wanted.join(" or "),
+            token.kind.as_str()
+        )));
+    }
+    if token.kind == Kind::Frontend {
+        if let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
+            if !token.allows_origin(origin) {
+                return Err(forbidden(format!(
+                    "this frontend token may not be used from {origin}"
+                )));
+            }
+        }
+    }
+    Ok(principal)
+}
+
+macro_rules! policy {
+    ($(#[$doc:meta])* $name:ident, |$parts:ident, $state:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub Principal);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                $parts: &mut Parts,
+                $state: &AppState,
+            ) -> Result<Self, ApiError> {
+                $body.map($name)
+            }
+        }
+    };
+}
+
+policy!(
+    /// Reads of the admin API.
+    Viewer,
+    |parts, state| with_role(parts, state, Role::Viewer).await
+);
+policy!(
+    /// Changes to flags, segments, imports (protected environments are checked on write).
+    Editor,
+    |parts, state| with_role(parts, state, Role::Editor).await
+);
+policy!(
+    /// Environments, tokens and users.
+    Admin,
+    |parts, state| with_role(parts, state, Role::Admin).await
+);
+policy!(
+    /// The Unleash client API: client tokens.
+    ClientSdk,
+    |parts, state| sdk(parts, state, &[Kind::Client]).await
+);
+policy!(
+    /// The Unleash frontend API: frontend tokens.
+    FrontendSdk,
+    |parts, state| sdk(parts, state, &[Kind::Frontend]).await
+);
+policy!(
+    /// OFREP: client or frontend tokens.
+    AnySdk,
+    |parts, state| sdk(parts, state, &[Kind::Client, Kind::Frontend]).await
+);
+policy!(
+    /// Native evaluation: a client token (for its own environment, checked by the handler
+    /// with [`Evaluator::may_evaluate`]) or any user or admin token.
+    Evaluator,
+    |parts, state| {
+        let principal = authenticate(parts, state).await?;
+        match principal.kind() {
+            Some(Kind::Frontend) => Err(forbidden(
+                "native evaluation needs a client token or an admin credential",
+            )),
+            _ => Ok(principal),
+        }
+    }
+);
+policy!(
+    /// The seed API's GET: a client token for the seed environment or a viewer, or anyone
+    /// with `--seed-api open`.
+    SeedReader,
+    |parts, state| {
+        if state.config().seed_api_open {
+            return Ok(SeedReader(Principal::new(Who::Anonymous, client_address(parts, state))));
+        }
+        let principal = authenticate(parts, state).await?;
+        match principal.kind() {
+            Some(Kind::Frontend) => Err(forbidden("the seed API needs a client token")),
+            Some(Kind::Client) if principal.environment() != Some(&state.config().seed_environment) => {
+                Err(forbidden(format!(
+                    "this client token is for another environment; the seed API serves {}",
+                    state.config().seed_environment
+                )))
+            }
+            _ => Ok(principal),
+        }
+    }
+);
+policy!(
+    /// The seed API's POST: an editor, or anyone with `--seed-api open`.
+    SeedWriter,
+    |parts, state| {
+        if state.config().seed_api_open {
+            return Ok(SeedWriter(Principal::new(Who::Anonymous, client_address(parts, state))));
+        }
+        with_role(parts, state, Role::Editor).await
+    }
+);
+policy!(
+    /// Anyone; the address is still known for the audit log and rate limits.
+    Public,
+    |parts, state| Ok::<_, ApiError>(Principal::new(Who::Anonymous, client_address(parts, state)))
+);
+
+impl Evaluator {
+    /// Whether this caller may evaluate `environment`: client tokens only their own.
+    pub fn may_evaluate(&self, environment: &str) -> Result<(), ApiError> {
+        match self.0.kind() {
+            Some(Kind::Client) if self.0.environment() != Some(environment) => Err(forbidden(
+                format!("this client token is for {}, not {environment}", self.0.environment().unwrap_or("?")),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `/metrics`: open, unless the server runs with `--metrics-auth` (then a viewer).
+#[derive(Debug)]
+pub struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config().metrics_auth {
+            with_role(parts, state, Role::Viewer).await?;
+        }
+        Ok(MetricsReader)
+    }
+}

@@ -42,27 +42,15 @@ pub struct WriteHeaders {
     /// with the body's `version`.
     #[param(rename = "If-Match", required = false)]
     pub if_match: String,
-    /// Who makes the change, as recorded in the audit log (default `api`).
-    #[param(rename = "X-Flagpole-Actor", required = false)]
-    pub actor: String,
 }
 
-/// The header of the native API's creations and imports.
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct ActorHeader {
-    /// Who makes the change, as recorded in the audit log (default `api`).
-    #[param(rename = "X-Flagpole-Actor", required = false)]
-    pub actor: String,
-}
-
-/// The header SDK-facing APIs (OFREP, Unleash) read their environment from.
+/// The header SDK-facing APIs (OFREP, Unleash) authenticate with.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct SdkHeaders {
-    /// An Unleash-style token `project:environment.secret` selects the environment; without
-    /// one (or naming an unknown environment) the server's default environment is used.
-    #[param(rename = "Authorization", required = false)]
+    /// A client or frontend token (`Bearer <token>`, or the token alone as Unleash SDKs
+    /// send it); the environment evaluated is the one the token is bound to.
+    #[param(rename = "Authorization", required = true)]
     pub authorization: String,
 }
 

@@ -81,7 +81,12 @@ pub fn import(args: ImportArgs) -> Result<()> {
     let database = args.target.database.clone();
     runtime()?.block_on(async move {
         let state = open_state(&database).await?;
-        let version = flagpole_server::import_document(&state, &mut doc, "cli").await?;
+        let version = flagpole_server::import_document(
+            &state,
+            &flagpole_server::auth::Principal::local(),
+            &mut doc,
+        )
+        .await?;
         crate::say!(
             "imported {} flags and {} segments into {database} (configuration version {version})",
             doc.flags.len(),

@@ -41,7 +41,8 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
     if request.method() == Method::OPTIONS {
         if !allowed {
             return ApiError::Forbidden(
-                "this origin is not allowed by any frontend token; add it to the token's origins".into(),
+                "this origin is not allowed by any frontend token; add it to the token's origins"
+                    .into(),
             )
             .into_response();
         }
@@ -54,7 +55,10 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
         let mut response = StatusCode::NO_CONTENT.into_response();
         let h = response.headers_mut();
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+        h.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
         h.insert(ACCESS_CONTROL_ALLOW_HEADERS, headers);
         h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         h.insert(VARY, HeaderValue::from_static("Origin"));
@@ -64,7 +68,10 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
     if allowed {
         let h = response.headers_mut();
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("ETag"));
+        h.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag"),
+        );
         h.append(VARY, HeaderValue::from_static("Origin"));
     }
     response

@@ -220,6 +220,8 @@ pub enum Who {
     Token(Arc<Token>),
     /// Nobody: a route open by configuration (`--seed-api open`).
     Anonymous,
+    /// Someone with the database itself: the offline CLI. May do anything.
+    Local,
 }
 
 /// The caller of a request: who, and from where.
@@ -241,6 +243,7 @@ impl Principal {
                 None => format!("token:{} ({})", t.name, t.kind.as_str()),
             },
             Who::Anonymous => "anonymous".to_string(),
+            Who::Local => "cli (offline)".to_string(),
         };
         Principal {
             who,
@@ -249,9 +252,15 @@ impl Principal {
         }
     }
 
+    /// The offline CLI, with the database in hand.
+    pub fn local() -> Principal {
+        Principal::new(Who::Local, None)
+    }
+
     /// The admin role, for users and admin tokens.
     pub fn role(&self) -> Option<Role> {
         match &self.who {
+            Who::Local => Some(Role::Admin),
             Who::User { user, .. } => Some(user.role),
             Who::Token(t) if t.kind == Kind::Admin => t.role,
             _ => None,
@@ -287,6 +296,7 @@ impl Principal {
             Who::Token(t) => &t.grants,
             // Only the seed API in open mode writes anonymously; it is opened on purpose.
             Who::Anonymous => return true,
+            Who::Local => return true,
         };
         match self.role() {
             Some(Role::Admin) => true,

@@ -60,28 +60,44 @@ pub fn token(
     check_name(&new.name, &mut problem);
     let kind = Kind::parse(&new.kind);
     if kind.is_none() {
-        problem("kind", format!("must be client, frontend or admin, not {:?}", new.kind));
+        problem(
+            "kind",
+            format!("must be client, frontend or admin, not {:?}", new.kind),
+        );
     }
     match (kind, &new.environment) {
-        (Some(Kind::Client | Kind::Frontend), None) => {
-            problem("environment", "a client or frontend token is bound to one environment; name it".into())
-        }
+        (Some(Kind::Client | Kind::Frontend), None) => problem(
+            "environment",
+            "a client or frontend token is bound to one environment; name it".into(),
+        ),
         (Some(Kind::Client | Kind::Frontend), Some(env)) if !known_environment(env) => {
             problem("environment", format!("there is no environment {env:?}"))
         }
-        (Some(Kind::Admin), Some(_)) => problem("environment", "admin tokens are not bound to an environment; leave it out".into()),
+        (Some(Kind::Admin), Some(_)) => problem(
+            "environment",
+            "admin tokens are not bound to an environment; leave it out".into(),
+        ),
         _ => {}
     }
     match (kind, new.role.as_deref()) {
-        (Some(Kind::Admin), None) => problem("role", "an admin token needs a role: viewer, editor or admin".into()),
-        (Some(Kind::Admin), Some(r)) if Role::parse(r).is_none() => {
-            problem("role", format!("must be viewer, editor or admin, not {r:?}"))
+        (Some(Kind::Admin), None) => problem(
+            "role",
+            "an admin token needs a role: viewer, editor or admin".into(),
+        ),
+        (Some(Kind::Admin), Some(r)) if Role::parse(r).is_none() => problem(
+            "role",
+            format!("must be viewer, editor or admin, not {r:?}"),
+        ),
+        (Some(Kind::Client | Kind::Frontend), Some(_)) => {
+            problem("role", "only admin tokens have a role".into())
         }
-        (Some(Kind::Client | Kind::Frontend), Some(_)) => problem("role", "only admin tokens have a role".into()),
         _ => {}
     }
     if kind != Some(Kind::Frontend) && !new.origins.is_empty() {
-        problem("origins", "only frontend tokens have allowed origins".into());
+        problem(
+            "origins",
+            "only frontend tokens have allowed origins".into(),
+        );
     }
     for (i, origin) in new.origins.iter().enumerate() {
         if !is_origin(origin) {
@@ -91,7 +107,10 @@ pub fn token(
     check_grants(&new.grants, &known_environment, &mut problem);
     if kind == Some(Kind::Client) || kind == Some(Kind::Frontend) {
         if !new.grants.is_empty() {
-            problem("grants", "only admin tokens are granted protected environments".into());
+            problem(
+                "grants",
+                "only admin tokens are granted protected environments".into(),
+            );
         }
     }
     if new.origins.len() > MAX_LIST {
@@ -148,7 +167,13 @@ pub fn user(
     new: &NewUser,
     known_environment: impl Fn(&str) -> bool,
 ) -> Result<UserRecord, ApiError> {
-    check_user(&new.name, Some(&new.password), &new.role, &new.grants, known_environment)?;
+    check_user(
+        &new.name,
+        Some(&new.password),
+        &new.role,
+        &new.grants,
+        known_environment,
+    )?;
     let at = now();
     Ok(UserRecord {
         name: new.name.clone(),
@@ -176,14 +201,20 @@ pub fn check_user(
         })
     };
     check_name(name, &mut problem);
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b)) {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
+    {
         problem("name", "a user name is letters, digits and . _ @ -".into());
     }
     if let Some(password) = password {
         check_password(password, &mut problem);
     }
     if Role::parse(role).is_none() {
-        problem("role", format!("must be viewer, editor or admin, not {role:?}"));
+        problem(
+            "role",
+            format!("must be viewer, editor or admin, not {role:?}"),
+        );
     }
     check_grants(grants, &known_environment, &mut problem);
     if problems.is_empty() {
@@ -207,8 +238,14 @@ fn check_password(password: &str, problem: &mut impl FnMut(&str, String)) {
 }
 
 fn check_name(name: &str, problem: &mut impl FnMut(&str, String)) {
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        problem("name", format!("a name is 1 to {MAX_NAME} characters, without control characters"));
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_NAME
+        || name.chars().any(char::is_control)
+    {
+        problem(
+            "name",
+            format!("a name is 1 to {MAX_NAME} characters, without control characters"),
+        );
     }
 }
 
@@ -222,7 +259,10 @@ fn check_grants(
     }
     for (i, env) in grants.iter().enumerate() {
         if !known_environment(env) {
-            problem(&format!("grants[{i}]"), format!("there is no environment {env:?}"));
+            problem(
+                &format!("grants[{i}]"),
+                format!("there is no environment {env:?}"),
+            );
         }
     }
 }

@@ -3,9 +3,9 @@
 //! the store; this process keeps them in memory (a [`Directory`], swapped whole when the
 //! store's auth version moves), so checking a token never waits on the database.
 
-pub mod issue;
 pub mod cors;
 pub mod identity;
+pub mod issue;
 pub mod policy;
 pub mod secret;
 pub mod session;

@@ -273,9 +273,12 @@ impl Evaluator {
     /// Whether this caller may evaluate `environment`: client tokens only their own.
     pub fn may_evaluate(&self, environment: &str) -> Result<(), ApiError> {
         match self.0.kind() {
-            Some(Kind::Client) if self.0.environment() != Some(environment) => Err(forbidden(
-                format!("this client token is for {}, not {environment}", self.0.environment().unwrap_or("?")),
-            )),
+            Some(Kind::Client) if self.0.environment() != Some(environment) => {
+                Err(forbidden(format!(
+                    "this client token is for {}, not {environment}",
+                    self.0.environment().unwrap_or("?")
+                )))
+            }
             _ => Ok(()),
         }
     }

@@ -1,4 +1,4 @@
-//! `/api/v1/environments`: list and create.
+//! `/api/v1/environments`: list, create, protect.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,12 +10,15 @@ use utoipa_axum::routes;
 
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
-use crate::schemas::{ActorHeader, EnvironmentList, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas::{EnvironmentList, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_environments, create_environment))
+    OpenApiRouter::new()
+        .routes(routes!(list_environments, create_environment))
+        .routes(routes!(update_environment))
+        .routes(routes!(update_environment))
 }
 
 /// Lists the environments.
@@ -41,7 +44,6 @@ struct NewEnvironment {
     post,
     path = "/environments",
     tag = "environments",
-    params(ActorHeader),
     request_body = NewEnvironment,
     responses(
         (status = 201, description = "The new environment", body = flagpole_store::Environment),
@@ -62,9 +64,55 @@ async fn create_environment(
     let _guard = state.write_lock().await;
     state
         .store()
-        .create_environment(&body.name, who.change("environment.created", Some(&body.name)))
+        .create_environment(
+            &body.name,
+            who.change("environment.created", Some(&body.name)),
+        )
         .await?;
     let published = state.reload().await?;
     let env = published.environments.iter().find(|e| e.name == body.name);
     Ok((StatusCode::CREATED, Json(json!(env))))
+}
+
+/// What can change about an environment.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentUpdate {
+    /// Only admins, and users or tokens granted the environment, may change a protected one.
+    protected: bool,
+}
+
+/// Marks an environment protected, or not.
+#[utoipa::path(
+    patch,
+    path = "/environments/{env}",
+    tag = "environments",
+    params(("env" = String, Path, description = "Environment name")),
+    request_body = EnvironmentUpdate,
+    responses(
+        (status = 200, description = "The environment", body = flagpole_store::Environment),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+    )
+)]
+async fn update_environment(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(env): ApiPath<String>,
+    ApiJson(body): ApiJson<EnvironmentUpdate>,
+) -> Result<Json<Value>, ApiError> {
+    let _guard = state.write_lock().await;
+    let action = if body.protected {
+        "environment.protected"
+    } else {
+        "environment.unprotected"
+    };
+    state
+        .store()
+        .set_environment_protected(&env, body.protected, who.change(action, Some(&env)))
+        .await?;
+    let published = state.reload().await?;
+    let found = published.environments.iter().find(|e| e.name == env);
+    Ok(Json(json!(found)))
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Evaluator};
+use crate::auth::Evaluator;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ContextBody};
 use crate::schemas::{ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};

@@ -17,7 +17,7 @@ use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{
     commit_flag, flag_json, or_current, required, split_body, FlagChange,
 };
-use crate::schemas::{ActorHeader, ErrorBody, FlagInput, FlagList, FlagResource, WriteHeaders};
+use crate::schemas::{ErrorBody, FlagInput, FlagList, FlagResource, WriteHeaders};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -94,7 +94,6 @@ async fn list_flags(
     post,
     path = "/flags",
     tag = "flags",
-    params(ActorHeader),
     request_body = FlagInput,
     responses(
         (status = 201, description = "The new flag", body = FlagResource),

@@ -11,8 +11,8 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::schemas::HealthStatus;
 use crate::auth::{MetricsReader, Public};
+use crate::schemas::HealthStatus;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -30,9 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "health",
     responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
 )]
-async fn live(
-    Public(_who): Public,
-) -> Json<serde_json::Value> {
+async fn live(Public(_who): Public) -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 

@@ -14,8 +14,11 @@ mod protection;
 mod resources;
 mod seed;
 mod segments;
+mod sessions;
+mod tokens;
 mod transfer;
 mod unleash;
+mod users;
 
 use std::sync::LazyLock;
 
@@ -45,6 +48,10 @@ pub fn app(state: AppState) -> Router {
         .clone()
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::cors::cors,
+        ))
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
         .layer(TraceLayer::new_for_http())
@@ -63,6 +70,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(evaluate::router())
         .merge(history::router())
         .merge(transfer::router())
+        .merge(sessions::router())
+        .merge(tokens::router())
+        .merge(users::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)

@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::AnySdk;
 use crate::extract::{is_json, none_match, ApiPath};
 use crate::schemas::{
     ConditionalHeaders, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest, SdkHeaders,
 };
-use crate::auth::{AnySdk};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
 

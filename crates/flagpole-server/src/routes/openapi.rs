@@ -10,7 +10,7 @@ use utoipa::openapi::{OpenApi, RefOr, Required};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Public};
+use crate::auth::Public;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (name = "evaluation", description = "Evaluation with full details."),
         (name = "history", description = "Audit log, SDK usage, versions, diffs and rollback."),
         (name = "transfer", description = "Import and export in the native, Unleash or seed format."),
+        (name = "access", description = "Logins, API tokens and users."),
         (name = "openapi", description = "This document."),
         (name = "seed", description = "The seed service's API, byte for byte."),
         (name = "ofrep", description = "The OpenFeature Remote Evaluation Protocol."),
@@ -152,8 +153,6 @@ fn merge_flattened(doc: &mut OpenApi) {
     tag = "openapi",
     responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object))
 )]
-async fn get_openapi(
-    Public(_who): Public,
-) -> impl IntoResponse {
+async fn get_openapi(Public(_who): Public) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], super::openapi_json())
 }

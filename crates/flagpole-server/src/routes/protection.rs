@@ -81,16 +81,24 @@ mod tests {
 
     #[test]
     fn a_change_in_one_environment_touches_only_it() {
-        let before = flag(r#"{"environments": {"production": {"enabled": true}, "development": {"enabled": true}}}"#);
-        let after = flag(r#"{"environments": {"production": {"enabled": true}, "development": {"enabled": false}}}"#);
+        let before = flag(
+            r#"{"environments": {"production": {"enabled": true}, "development": {"enabled": true}}}"#,
+        );
+        let after = flag(
+            r#"{"environments": {"production": {"enabled": true}, "development": {"enabled": false}}}"#,
+        );
         let touched = flag_touches(Some(&before), Some(&after));
         assert_eq!(touched.into_iter().collect::<Vec<_>>(), ["development"]);
     }
 
     #[test]
     fn a_change_outside_environments_touches_every_configured_one() {
-        let before = flag(r#"{"description": "a", "environments": {"production": {"enabled": true}, "development": {"enabled": true}}}"#);
-        let after = flag(r#"{"description": "b", "environments": {"production": {"enabled": true}, "development": {"enabled": true}}}"#);
+        let before = flag(
+            r#"{"description": "a", "environments": {"production": {"enabled": true}, "development": {"enabled": true}}}"#,
+        );
+        let after = flag(
+            r#"{"description": "b", "environments": {"production": {"enabled": true}, "development": {"enabled": true}}}"#,
+        );
         assert_eq!(flag_touches(Some(&before), Some(&after)).len(), 2);
         assert_eq!(flag_touches(Some(&before), None).len(), 2);
         assert_eq!(flag_touches(None, Some(&after)).len(), 2);

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::routes::protection;
 use crate::extract::from_value;
+use crate::routes::protection;
 use crate::state::AppState;
 
 /// A flag as the API shows it: the flag's fields plus key, version, archived and times.

@@ -13,12 +13,8 @@ use utoipa_axum::routes;
 use crate::auth::{Editor, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath};
-use crate::routes::resources::{
-    commit_segment, or_current, required, segment_json, split_body,
-};
-use crate::schemas::{
-    ActorHeader, ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteHeaders,
-};
+use crate::routes::resources::{commit_segment, or_current, required, segment_json, split_body};
+use crate::schemas::{ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteHeaders};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -76,7 +72,6 @@ async fn get_segment(
     post,
     path = "/segments",
     tag = "segments",
-    params(ActorHeader),
     request_body = SegmentInput,
     responses(
         (status = 201, description = "The new segment", body = SegmentResource),

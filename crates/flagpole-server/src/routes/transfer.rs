@@ -13,10 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Editor, Principal, Viewer};
-use crate::routes::protection;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, RawBody};
-use crate::schemas::{ActorHeader, ErrorBody, ImportResult};
+use crate::routes::protection;
+use crate::schemas::{ErrorBody, ImportResult};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,7 +42,7 @@ struct TransferQuery {
     post,
     path = "/import",
     tag = "transfer",
-    params(TransferQuery, ActorHeader),
+    params(TransferQuery),
     request_body(
         description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`",
         content((Value = "application/json"), (String = "application/yaml"), (String = "text/plain")),
@@ -104,7 +104,10 @@ pub async fn import_document(
     let mut touched = std::collections::BTreeSet::new();
     for (key, flag) in &imported.flags {
         let before = published.flags.get(key).filter(|r| !r.archived);
-        touched.extend(protection::flag_touches(before.map(|r| &r.flag), Some(flag)));
+        touched.extend(protection::flag_touches(
+            before.map(|r| &r.flag),
+            Some(flag),
+        ));
     }
     for (name, segment) in &imported.segments {
         if published.document.segments.get(name) != Some(segment) {
@@ -116,11 +119,7 @@ pub async fn import_document(
     let segments: Vec<_> = imported.segments.clone().into_iter().collect();
     let written = state
         .store()
-        .import(
-            &flags,
-            &segments,
-            who.change("import", None),
-        )
+        .import(&flags, &segments, who.change("import", None))
         .await?;
     state.reload().await?;
     Ok(written.config_version)

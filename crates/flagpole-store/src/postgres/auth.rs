@@ -79,14 +79,16 @@ impl AuthStore for PostgresStore {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        let token = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_SELECT} FROM tokens WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(token_record)
-            .transpose()?
-            .ok_or_else(|| rules::not_found(TOKEN, id))?;
+        let token = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_SELECT} FROM tokens WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(token_record)
+        .transpose()?
+        .ok_or_else(|| rules::not_found(TOKEN, id))?;
         audit(&mut tx, &change, TOKEN, &token).await?;
         tx.commit().await?;
         Ok(token)
@@ -131,11 +133,13 @@ impl AuthStore for PostgresStore {
             return Err(rules::not_found(USER, &user.name));
         }
         if let Some(keep) = end_sessions_except {
-            sqlx::query("DELETE FROM sessions WHERE user_name = $1 AND id_hash IS DISTINCT FROM $2")
-                .bind(&user.name)
-                .bind(keep)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_name = $1 AND id_hash IS DISTINCT FROM $2",
+            )
+            .bind(&user.name)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
         }
         audit(&mut tx, &change, USER, user).await?;
         tx.commit().await?;
@@ -235,7 +239,9 @@ impl AuthStore for PostgresStore {
 
 /// Starts a write to tokens or users: takes the `meta` row's lock first, as every write
 /// does, so that check-then-insert cannot race across replicas.
-async fn begin_write(store: &PostgresStore) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, Error> {
+async fn begin_write(
+    store: &PostgresStore,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, Error> {
     let mut tx = store.pool.begin().await?;
     sqlx::query("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
         .execute(&mut *tx)
@@ -244,9 +250,11 @@ async fn begin_write(store: &PostgresStore) -> Result<sqlx::Transaction<'static,
 }
 
 async fn auth_version(conn: &mut PgConnection) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar("SELECT auth_version FROM meta WHERE id = 1")
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT auth_version FROM meta WHERE id = 1")
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Raises the auth version and records the change with the record as `after`.

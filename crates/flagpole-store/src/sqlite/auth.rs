@@ -72,14 +72,16 @@ impl AuthStore for SqliteStore {
             .bind(timestamp(&at))
             .execute(&mut *tx)
             .await?;
-        let token = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1")))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(token_record)
-            .transpose()?
-            .ok_or_else(|| rules::not_found(TOKEN, id))?;
+        let token = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(token_record)
+        .transpose()?
+        .ok_or_else(|| rules::not_found(TOKEN, id))?;
         audit(&mut tx, &change, TOKEN, &token).await?;
         tx.commit().await?;
         Ok(token)

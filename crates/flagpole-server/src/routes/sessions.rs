@@ -1,0 +1,191 @@
+//! `/api/v1/auth`: logging in and out, who the caller is, and changing one's password.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::issue::password_problem;
+use crate::auth::policy::SESSION_COOKIE;
+use crate::auth::{session, Principal, Public, Viewer, Who};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::schemas::ErrorBody;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(get_me))
+        .routes(routes!(change_password))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    name: String,
+    password: String,
+}
+
+/// Logs in: sets the session cookie (HttpOnly, SameSite=Strict; Secure over TLS).
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "access",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Logged in; the cookie is set", body = Object),
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody),
+    )
+)]
+async fn login(
+    State(state): State<AppState>,
+    Public(caller): Public,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Login>,
+) -> Result<Response, ApiError> {
+    let (id, user) = session::login(
+        &state,
+        &body.name,
+        &body.password,
+        caller.address.as_deref(),
+    )
+    .await?;
+    let secure = tls(&state, &headers);
+    let max_age = state.config().session_absolute.as_secs();
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let body = json!({"name": user.name, "role": user.role.as_str()});
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// Whether the request came over TLS, as far as the server can tell (a proxy's
+/// `X-Forwarded-Proto` counts when the server trusts its proxy).
+fn tls(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config().trust_proxy_headers
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+/// Logs out: ends the session and clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "access",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    )
+)]
+async fn logout(State(state): State<AppState>, Viewer(who): Viewer) -> Result<Response, ApiError> {
+    if let Who::User { session, .. } = &who.who {
+        state.store().delete_session(session).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// Who the caller is: a user or an admin token, with its role.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "access",
+    responses(
+        (status = 200, description = "The caller", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+    )
+)]
+async fn get_me(Viewer(who): Viewer) -> Json<serde_json::Value> {
+    Json(describe(&who))
+}
+
+fn describe(who: &Principal) -> serde_json::Value {
+    let role = who.role().map(|r| r.as_str());
+    match &who.who {
+        Who::User { user, .. } => {
+            json!({"kind": "user", "name": user.name, "role": role, "grants": user.grants})
+        }
+        Who::Token(t) => {
+            json!({"kind": "token", "name": t.name, "id": t.id, "role": role, "grants": t.grants})
+        }
+        Who::Anonymous | Who::Local => json!({"kind": "anonymous"}),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the logged-in user's password and ends their other sessions.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "access",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; every other session of the user has ended"),
+        (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
+        (status = 403, description = "Tokens have no password", body = ErrorBody),
+        (status = 422, description = "The new password is too short or too long", body = ErrorBody),
+    )
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    Viewer(who): Viewer,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let Who::User { user, session } = &who.who else {
+        return Err(ApiError::Forbidden(
+            "only a logged-in user has a password to change".into(),
+        ));
+    };
+    let keys = [format!("user:{}", user.name)];
+    state.throttle().check(&keys)?;
+    let auth = state.store().load_auth().await?;
+    let Some(mut record) = auth.users.into_iter().find(|u| u.name == user.name) else {
+        return Err(ApiError::Unauthorized(
+            "the session has ended; log in again",
+        ));
+    };
+    if !session::verify_password(&body.current_password, Some(record.password_hash.clone())).await {
+        state.throttle().fail(&keys);
+        return Err(ApiError::Unauthorized("the current password is wrong"));
+    }
+    if let Some(message) = password_problem(&body.new_password) {
+        return Err(ApiError::Invalid(vec![flagpole_core::Problem {
+            path: "new_password".into(),
+            message,
+        }]));
+    }
+    record.password_hash = session::hash_password(&body.new_password).await;
+    record.updated_at = chrono::Utc::now();
+    let change = who.change("user.password_changed", None);
+    state
+        .store()
+        .update_user(&record, Some(Some(session)), change)
+        .await?;
+    state.reload_auth().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

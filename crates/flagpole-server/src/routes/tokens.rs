@@ -1,0 +1,104 @@
+//! `/api/v1/tokens`: API tokens: list, create (the secret is shown once), revoke.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::issue::{self, NewToken};
+use crate::auth::Admin;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas::ErrorBody;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+/// Lists every token (revoked ones too), without secrets.
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "access",
+    responses(
+        (status = 200, description = "Every token, oldest first", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+async fn list_tokens(
+    State(state): State<AppState>,
+    Admin(_who): Admin,
+) -> Result<Json<Value>, ApiError> {
+    let auth = state.store().load_auth().await?;
+    Ok(Json(json!({"tokens": auth.tokens})))
+}
+
+/// Creates a token; the answer's `secret` is the only time the token's text is shown.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "access",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The token, with its `secret`", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "A token with this secret exists", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+async fn create_token(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiJson(body): ApiJson<NewToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let published = state.published();
+    let (record, text) = issue::token(&body, &who.actor, |env| published.has_environment(env))?;
+    state
+        .store()
+        .create_token(&record, who.change("token.created", None))
+        .await
+        .map_err(|e| match e {
+            flagpole_store::Error::Conflict { .. } => {
+                ApiError::Conflict("a token with this secret exists already".into())
+            }
+            other => other.into(),
+        })?;
+    state.reload_auth().await?;
+    let mut answer = json!(record);
+    answer["secret"] = json!(text);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Revokes a token: refused from the next request on (on other replicas, from their next
+/// reload).
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "access",
+    params(("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 200, description = "The revoked token", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such token", body = ErrorBody),
+    )
+)]
+async fn revoke_token(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let record = state
+        .store()
+        .revoke_token(&id, chrono::Utc::now(), who.change("token.revoked", None))
+        .await?;
+    state.reload_auth().await?;
+    Ok(Json(json!(record)))
+}

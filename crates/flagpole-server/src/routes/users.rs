@@ -1,0 +1,177 @@
+//! `/api/v1/users`: users and their roles (admins only).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::issue::{self, NewUser};
+use crate::auth::{session, Admin};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::schemas::ErrorBody;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(update_user, delete_user))
+}
+
+/// Lists users (without password hashes).
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "access",
+    responses(
+        (status = 200, description = "Every user, in name order", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+async fn list_users(
+    State(state): State<AppState>,
+    Admin(_who): Admin,
+) -> Result<Json<Value>, ApiError> {
+    let auth = state.store().load_auth().await?;
+    Ok(Json(json!({"users": auth.users})))
+}
+
+/// Creates a user.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "access",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "The user exists", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+async fn create_user(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiJson(body): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let published = state.published();
+    issue::check_user(
+        &body.name,
+        Some(&body.password),
+        &body.role,
+        &body.grants,
+        |e| published.has_environment(e),
+    )?;
+    let hash = session::hash_password(&body.password).await;
+    let at = chrono::Utc::now();
+    let record = flagpole_store::UserRecord {
+        name: body.name.clone(),
+        password_hash: hash,
+        role: body.role.clone(),
+        grants: body.grants.clone(),
+        created_at: at,
+        updated_at: at,
+    };
+    state
+        .store()
+        .create_user(&record, who.change("user.created", None))
+        .await?;
+    state.reload_auth().await?;
+    Ok((StatusCode::CREATED, Json(json!(record))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UserUpdate {
+    role: Option<String>,
+    grants: Option<Vec<String>>,
+    /// A new password; every session of the user ends.
+    password: Option<String>,
+}
+
+/// Changes a user's role, grants or password.
+#[utoipa::path(
+    patch,
+    path = "/users/{name}",
+    tag = "access",
+    params(("name" = String, Path, description = "User name")),
+    request_body = UserUpdate,
+    responses(
+        (status = 200, description = "The user", body = Object),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<UserUpdate>,
+) -> Result<Json<Value>, ApiError> {
+    let auth = state.store().load_auth().await?;
+    let mut record = auth
+        .users
+        .into_iter()
+        .find(|u| u.name == name)
+        .ok_or(ApiError::NotFound {
+            kind: "user",
+            name: name.clone(),
+        })?;
+    record.role = body.role.unwrap_or(record.role);
+    record.grants = body.grants.unwrap_or(record.grants);
+    let published = state.published();
+    issue::check_user(
+        &record.name,
+        body.password.as_deref(),
+        &record.role,
+        &record.grants,
+        |e| published.has_environment(e),
+    )?;
+    let end_sessions = match &body.password {
+        Some(password) => {
+            record.password_hash = session::hash_password(password).await;
+            Some(None)
+        }
+        None => None,
+    };
+    record.updated_at = chrono::Utc::now();
+    state
+        .store()
+        .update_user(&record, end_sessions, who.change("user.updated", None))
+        .await?;
+    state.reload_auth().await?;
+    Ok(Json(json!(record)))
+}
+
+/// Deletes a user and ends their sessions.
+#[utoipa::path(
+    delete,
+    path = "/users/{name}",
+    tag = "access",
+    params(("name" = String, Path, description = "User name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No credential", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn delete_user(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store()
+        .delete_user(&name, who.change("user.deleted", None))
+        .await?;
+    state.reload_auth().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

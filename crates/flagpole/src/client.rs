@@ -1,4 +1,5 @@
-//! A small blocking client for the native API, used by the admin commands.
+//! A small blocking client for the native API, used by the admin commands: HTTP or HTTPS
+//! (rustls, with the Mozilla root certificates), authenticated with an admin token.
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde_json::Value;
@@ -8,10 +9,12 @@ use serde_json::Value;
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    /// `Bearer <token>`, when a token was given.
+    authorization: Option<String>,
 }
 
 impl Client {
-    pub fn new(base: &str) -> Client {
+    pub fn new(base: &str, token: Option<&str>) -> Client {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -19,6 +22,7 @@ impl Client {
         Client {
             base: base.trim_end_matches('/').to_string(),
             agent,
+            authorization: token.map(|t| format!("Bearer {t}")),
         }
     }
 
@@ -37,23 +41,15 @@ impl Client {
             "PATCH" => self.agent.patch(url),
             other => return Err(anyhow!("unsupported method {other}")),
         };
-        Ok(builder.header("x-flagpole-actor", "cli"))
+        Ok(self.authorize(builder))
     }
 
     /// Sends a request; non-2xx answers become errors carrying the server's message.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
         let url = self.url(path);
         let response = match (method, body) {
-            ("GET", _) => self
-                .agent
-                .get(&url)
-                .header("x-flagpole-actor", "cli")
-                .call(),
-            ("DELETE", _) => self
-                .agent
-                .delete(&url)
-                .header("x-flagpole-actor", "cli")
-                .call(),
+            ("GET", _) => self.authorize(self.agent.get(&url)).call(),
+            ("DELETE", _) => self.authorize(self.agent.delete(&url)).call(),
             (m, Some(b)) => self.with_body(m, &url)?.send_json(b),
             (m, None) => self.with_body(m, &url)?.send_empty(),
         }
@@ -74,8 +70,7 @@ impl Client {
     /// Reads a text answer (exports).
     pub fn get_text(&self, path: &str) -> Result<String> {
         let mut response = self
-            .agent
-            .get(self.url(path))
+            .authorize(self.agent.get(self.url(path)))
             .call()
             .with_context(|| format!("cannot reach Flagpole at {}", self.base))?;
         let status = response.status();
@@ -84,6 +79,15 @@ impl Client {
             bail!("GET {path}: {}", message(&text));
         }
         Ok(text)
+    }
+}
+
+impl Client {
+    fn authorize<B>(&self, builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(value) => builder.header("authorization", value),
+            None => builder,
+        }
     }
 }
 

@@ -20,6 +20,9 @@ pub struct FlagArgs {
         global = true
     )]
     server: String,
+    /// The admin token to call the server with.
+    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: FlagCommand,
 }
@@ -58,7 +61,7 @@ enum FlagCommand {
 }
 
 pub fn run(args: FlagArgs) -> Result<()> {
-    let client = Client::new(&args.server);
+    let client = Client::new(&args.server, args.token.as_deref());
     match args.command {
         FlagCommand::List { search, tag } => {
             let mut query = Vec::new();

@@ -22,6 +22,7 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+mod access;
 mod client;
 mod eval;
 mod flag;
@@ -50,6 +51,10 @@ enum Command {
     Export(transfer::ExportArgs),
     /// Administer flags on a running server.
     Flag(flag::FlagArgs),
+    /// Create, list and revoke API tokens (offline or through a server).
+    Token(access::TokenArgs),
+    /// Create users, set passwords, list users (offline or through a server).
+    User(access::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
         Command::Import(args) => transfer::import(args),
         Command::Export(args) => transfer::export(args),
         Command::Flag(args) => flag::run(args),
+        Command::Token(args) => access::token(args),
+        Command::User(args) => access::user(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

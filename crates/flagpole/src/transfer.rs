@@ -18,7 +18,23 @@ pub struct Target {
     database: String,
     /// Act through this running server's API instead, e.g. http://127.0.0.1:4242.
     #[arg(long, env = "FLAGPOLE_SERVER")]
-    server: Option<String>,
+    pub server: Option<String>,
+    /// The admin token to call the server with.
+    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl Target {
+    /// A client for `--server`, if one was given.
+    pub fn client(&self) -> Option<Client> {
+        self.server
+            .as_deref()
+            .map(|server| Client::new(server, self.token.as_deref()))
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
 }
 
 #[derive(Debug, Args)]
@@ -48,14 +64,14 @@ pub struct ExportArgs {
     target: Target,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
-async fn open_state(database: &str) -> Result<AppState> {
+pub async fn open_state(database: &str) -> Result<AppState> {
     let store = flagpole_store::open(database)
         .await
         .with_context(|| format!("cannot open the database {database}"))?;
@@ -66,13 +82,13 @@ async fn open_state(database: &str) -> Result<AppState> {
 pub fn import(args: ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    if let Some(server) = &args.target.server {
+    if let Some(client) = args.target.client() {
         let path = format!(
             "/api/v1/import?format={}&environment={}",
             format_name(args.format),
             args.environment
         );
-        let answer = Client::new(server).send_text("POST", &path, &text)?;
+        let answer = client.send_text("POST", &path, &text)?;
         crate::say!("{answer}");
         return Ok(());
     }
@@ -97,8 +113,8 @@ pub fn import(args: ImportArgs) -> Result<()> {
 }
 
 pub fn export(args: ExportArgs) -> Result<()> {
-    let text = match &args.target.server {
-        Some(server) => Client::new(server).get_text(&format!(
+    let text = match args.target.client() {
+        Some(client) => client.get_text(&format!(
             "/api/v1/export?format={}&environment={}",
             format_name(args.format),
             args.environment

@@ -18,7 +18,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_environments, create_environment))
         .routes(routes!(update_environment))
-        .routes(routes!(update_environment))
 }
 
 /// Lists the environments.

@@ -21,6 +21,7 @@ and be counted by `GET /api/v1/usage`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import random
@@ -48,8 +49,14 @@ REPO = Path(__file__).resolve().parents[2]
 FLAGS_FILE = Path(__file__).with_name("flags.yaml")
 ENVIRONMENT = "production"
 APP_NAME = "flagpole-interop"
-# An Unleash-style client token naming the environment (`project:environment.secret`).
+# The admin token the server starts with (FLAGPOLE_BOOTSTRAP_TOKEN): imports, native
+# evaluation, usage.
+ADMIN_TOKEN = "interop-admin-token"
+# The SDKs' client token for production, created by the fixture with this text, as an
+# existing Unleash token (`project:environment.secret`) is moved over unchanged.
 TOKEN = "default:production.interop-token"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+SDK_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 CONTEXT_COUNT = 240
 STARTUP_SECONDS = 30
 METRICS_DEADLINE_SECONDS = 20
@@ -117,7 +124,7 @@ def server(tmp_path_factory) -> Iterator[Flagpole]:
     """`flagpole serve` on a free port (it binds port 0 and logs the one it got), with
     `flags.yaml` imported; stopped at the end of the session."""
     workdir = tmp_path_factory.mktemp("flagpole")
-    env = {**os.environ, "FLAGPOLE_LOG": "info"}
+    env = {**os.environ, "FLAGPOLE_LOG": "info", "FLAGPOLE_BOOTSTRAP_TOKEN": ADMIN_TOKEN}
     process = subprocess.Popen(
         [
             str(_binary()),
@@ -145,6 +152,7 @@ def server(tmp_path_factory) -> Iterator[Flagpole]:
         flagpole.base = f"http://{_listening_address(lines, deadline)}"
         _wait_ready(flagpole, deadline)
         _import_flags(flagpole)
+        _create_client_token(flagpole)
         yield flagpole
     except Exception as e:
         raise RuntimeError(f"{e}\n--- flagpole's log ---\n{flagpole.log_tail()}") from e
@@ -174,7 +182,7 @@ def _import_flags(flagpole: Flagpole) -> None:
     response = requests.post(
         flagpole.url("/api/v1/import?format=native"),
         data=FLAGS_FILE.read_bytes(),
-        headers={"Content-Type": "application/yaml"},
+        headers={"Content-Type": "application/yaml", **ADMIN_HEADERS},
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -182,9 +190,21 @@ def _import_flags(flagpole: Flagpole) -> None:
     assert response.json()["imported"]["flags"] == len(document["flags"])
 
 
+def _create_client_token(flagpole: Flagpole) -> None:
+    response = requests.post(
+        flagpole.url("/api/v1/tokens"),
+        json={"name": "interop", "kind": "client", "environment": ENVIRONMENT, "secret": TOKEN},
+        headers=ADMIN_HEADERS,
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+
 @pytest.fixture(scope="session")
 def http() -> Iterator[requests.Session]:
+    """A session with the admin token; SDK routes are called with `SDK_HEADERS`."""
     with requests.Session() as session:
+        session.headers.update(ADMIN_HEADERS)
         yield session
 
 
@@ -316,6 +336,7 @@ def native(server, flag_keys, contexts) -> dict[tuple[str, int], dict[str, Any]]
     def answers_for(ctx: Ctx) -> dict[tuple[str, int], dict[str, Any]]:
         if not hasattr(local, "session"):
             local.session = requests.Session()
+            local.session.headers.update(ADMIN_HEADERS)
         body = ctx.native()
         answers = {}
         for key in flag_keys:
@@ -518,7 +539,7 @@ def openfeature(server) -> Iterator[Callable[[], OpenFeatureClient]]:
 
     def client() -> OpenFeatureClient:
         if not hasattr(local, "client"):
-            provider = OFREPProvider(base_url=server.base)
+            provider = OFREPProvider(base_url=server.base, headers_factory=lambda: dict(SDK_HEADERS))
             providers.append(provider)
             local.client = _openfeature_client(f"flagpole-interop-{len(providers)}", provider)
         return local.client
@@ -593,7 +614,8 @@ def test_ofrep_bulk_matches_native(server, http, native, document, flag_keys, co
     mismatches: list[str] = []
     compared = 0
     for ctx in contexts:
-        response = http.post(server.url("/ofrep/v1/evaluate/flags"), json={"context": ctx.ofrep_json()}, timeout=10)
+        response = http.post(server.url("/ofrep/v1/evaluate/flags"), json={"context": ctx.ofrep_json()},
+                             headers=SDK_HEADERS, timeout=10)
         assert response.status_code == 200, response.text
         assert response.headers.get("ETag"), "bulk evaluation has no ETag"
         body = response.json()
@@ -607,7 +629,7 @@ def test_ofrep_bulk_matches_native(server, http, native, document, flag_keys, co
             compared += 1
     # The ETag of the last answer revalidates.
     again = http.post(server.url("/ofrep/v1/evaluate/flags"), json={"context": contexts[-1].ofrep_json()},
-                      headers={"If-None-Match": response.headers["ETag"]}, timeout=10)
+                      headers={"If-None-Match": response.headers["ETag"], **SDK_HEADERS}, timeout=10)
     assert again.status_code == 304
     SUMMARY["raw OFREP bulk (flag x context) compared"] = compared
     assert_no_mismatches(mismatches, compared)
@@ -642,7 +664,8 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize("name,path,body,content_type,status,expected", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
 def test_ofrep_error_responses(server, http, name, path, body, content_type, status, expected):
-    response = http.post(server.url(path), data=body, headers={"Content-Type": content_type}, timeout=10)
+    response = http.post(server.url(path), data=body, headers={"Content-Type": content_type, **SDK_HEADERS},
+                         timeout=10)
     assert response.status_code == status, response.text
     assert response.headers.get("Content-Type", "").startswith("application/json")
     got = response.json()
@@ -662,8 +685,8 @@ class _TruncatingSession(requests.Session):
 
 def _provider(server, case: str) -> OFREPProvider:
     if case == "wrong content type":
-        return OFREPProvider(base_url=server.base, headers_factory=lambda: {"Content-Type": "text/plain"})
-    provider = OFREPProvider(base_url=server.base)
+        return OFREPProvider(base_url=server.base, headers_factory=lambda: {"Content-Type": "text/plain", **SDK_HEADERS})
+    provider = OFREPProvider(base_url=server.base, headers_factory=lambda: dict(SDK_HEADERS))
     if case == "malformed body":
         provider.session = _TruncatingSession()
     return provider
@@ -822,3 +845,47 @@ def test_unleash_sdk_registers_polls_and_reports_metrics(server, http, monkeypat
     # Evaluations after the last post reach the server with destroy()'s final flush only;
     # there were none, so the counts are unchanged.
     assert _usage(http, server, flag) == (yes, no, variants)
+
+
+# --- credentials --------------------------------------------------------------------------
+
+
+def test_unleash_sdk_with_a_wrong_token_reports_unauthorized(server, caplog, tmp_path):
+    """A client token Flagpole does not know: the SDK's fetch is answered 401 and the SDK
+    logs it, instead of silently serving nothing."""
+    client = UnleashClient(
+        url=server.url("/api"),
+        app_name=f"{APP_NAME}-wrong-token",
+        environment=ENVIRONMENT,
+        instance_id="interop-wrong-token",
+        custom_headers={"Authorization": "default:production.not-a-real-token"},
+        refresh_interval=60,
+        disable_metrics=True,
+        cache_directory=str(tmp_path),
+        request_retries=0,
+    )
+    try:
+        with caplog.at_level(logging.WARNING):
+            client.initialize_client()
+        messages = [r.getMessage() for r in caplog.records]
+        assert any("401" in m for m in messages), messages
+        assert not client.is_enabled("always_on", {"userId": "1"})
+    finally:
+        client.destroy()
+
+
+def test_ofrep_provider_with_a_wrong_token_reports_an_error(server):
+    provider = OFREPProvider(base_url=server.base,
+                             headers_factory=lambda: {"Authorization": "Bearer flagpole_client_000000000000_" + "0" * 40})
+    client = _openfeature_client("flagpole-interop-wrong-token", provider)
+    details = client.get_boolean_details("always_on", False, EvaluationContext(targeting_key="user-1"))
+    assert details.value is False
+    assert details.error_code is not None, details
+    provider.session.close()
+
+
+def test_sdk_routes_refuse_requests_without_a_token(server):
+    for path in ["/api/client/features", "/api/frontend"]:
+        assert requests.get(server.url(path), timeout=10).status_code == 401
+    response = requests.post(server.url("/ofrep/v1/evaluate/flags"), json={"context": {}}, timeout=10)
+    assert response.status_code == 401

@@ -553,11 +553,20 @@ async fn history_versions_diff_and_rollback() {
     h.create_flag(json!({"key": "f", "environments": {"production": {"enabled": false}}}))
         .await;
     h.create_flag(json!({"key": "g"})).await;
+    let ana = h
+        .post_json(
+            "/api/v1/tokens",
+            json!({"name": "ana", "kind": "admin", "role": "editor"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let ana = format!("Bearer {}", ana["secret"].as_str().unwrap());
     let t1 = chrono::Utc::now();
     h.send(
         Method::POST,
         "/api/v1/flags/f/environments/production/enable",
-        &[("x-flagpole-actor", "ana")],
+        &[("authorization", &ana)],
         Payload::Empty,
     )
     .await
@@ -586,8 +595,13 @@ async fn history_versions_diff_and_rollback() {
             "flag.enabled",
             "flag.rules.updated",
             "flag.enabled",
+            "token.created",
             "flag.created",
             "flag.created",
+            "token.created",
+            "token.created",
+            "token.created",
+            "token.created",
             "environment.created",
             "environment.created"
         ]
@@ -596,7 +610,7 @@ async fn history_versions_diff_and_rollback() {
     let f_entries = f["entries"].as_array().unwrap();
     assert_eq!(f_entries.len(), 3);
     assert!(f_entries.iter().all(|e| e["flag"] == "f"));
-    assert_eq!(f_entries[1]["actor"], "ana");
+    assert_eq!(f_entries[1]["actor"], "token:ana (admin editor)");
     assert_eq!(
         f_entries[1]["before"]["environments"]["production"]["enabled"],
         false
@@ -630,7 +644,8 @@ async fn history_versions_diff_and_rollback() {
         .await
         .expect(200)
         .json();
-    assert_eq!(old["entries"].as_array().unwrap().len(), 4);
+    // Two environments, four tokens of the harness, two flags, the token "ana".
+    assert_eq!(old["entries"].as_array().unwrap().len(), 9);
     let both = h
         .get(&format!(
             "/api/v1/audit?flag=f&environment=production&since={since}&limit=1"
@@ -651,7 +666,7 @@ async fn history_versions_diff_and_rollback() {
         .map(|v| v["version"].as_i64().unwrap())
         .collect();
     assert_eq!(numbers, [1, 2, 3]);
-    assert_eq!(versions["versions"][1]["actor"], "ana");
+    assert_eq!(versions["versions"][1]["actor"], "token:ana (admin editor)");
     let v1 = h.get("/api/v1/flags/f/versions/1").await.expect(200).json();
     assert_eq!(
         v1["flag"]["environments"]["production"],
@@ -854,6 +869,7 @@ async fn concurrent_updates_from_one_version_let_exactly_one_through() {
             let body = json!({"version": 1, "description": format!("writer {i}")});
             let request = axum::http::Request::put("/api/v1/flags/f")
                 .header("content-type", "application/json")
+                .header("authorization", "Bearer test-admin-token")
                 .body(axum::body::Body::from(body.to_string()))
                 .unwrap();
             let response = flagpole_server::app(state).oneshot(request).await.unwrap();

@@ -114,11 +114,15 @@ pub fn token(args: TokenArgs) -> Result<()> {
                 secret,
             };
             let created = match args.target.client() {
-                Some(client) => client.send("POST", "/api/v1/tokens", Some(&json!(new_token_json(&new))))?,
+                Some(client) => {
+                    client.send("POST", "/api/v1/tokens", Some(&json!(new_token_json(&new))))?
+                }
                 None => offline(&args.target, |store| async move {
                     let environments = environments(&*store).await?;
-                    let (record, text) = issue::token(&new, "cli (offline)", |e| environments.iter().any(|n| n == e))
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let (record, text) = issue::token(&new, "cli (offline)", |e| {
+                        environments.iter().any(|n| n == e)
+                    })
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                     store
                         .create_token(&record, Principal::local().change("token.created", None))
                         .await?;
@@ -142,8 +146,15 @@ pub fn token(args: TokenArgs) -> Result<()> {
                 })?,
             };
             for t in tokens.as_array().into_iter().flatten() {
-                let scope = t["environment"].as_str().or(t["role"].as_str()).unwrap_or("");
-                let state = if !t["revoked_at"].is_null() { "revoked" } else { "active" };
+                let scope = t["environment"]
+                    .as_str()
+                    .or(t["role"].as_str())
+                    .unwrap_or("");
+                let state = if !t["revoked_at"].is_null() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 let used = t["last_used_at"].as_str().unwrap_or("never used");
                 crate::say!(
                     "{}\t{}\t{}\t{scope}\t{state}\t{used}",
@@ -163,7 +174,11 @@ pub fn token(args: TokenArgs) -> Result<()> {
                     offline(&args.target, |store| async move {
                         let change = Principal::local();
                         store
-                            .revoke_token(&id2, chrono::Utc::now(), change.change("token.revoked", None))
+                            .revoke_token(
+                                &id2,
+                                chrono::Utc::now(),
+                                change.change("token.revoked", None),
+                            )
                             .await?;
                         Ok(Value::Null)
                     })?;
@@ -241,14 +256,20 @@ pub fn user(args: UserArgs) -> Result<()> {
                             bail!("{problem}");
                         }
                         let auth = store.load_auth().await?;
-                        let Some(mut user) = auth.users.into_iter().find(|u| u.name == name2) else {
+                        let Some(mut user) = auth.users.into_iter().find(|u| u.name == name2)
+                        else {
                             bail!("there is no user {name2:?}");
                         };
-                        user.password_hash = flagpole_server::auth::secret::hash_password(&password);
+                        user.password_hash =
+                            flagpole_server::auth::secret::hash_password(&password);
                         user.updated_at = chrono::Utc::now();
                         let who = Principal::local();
                         store
-                            .update_user(&user, Some(None), who.change("user.password_changed", None))
+                            .update_user(
+                                &user,
+                                Some(None),
+                                who.change("user.password_changed", None),
+                            )
                             .await?;
                         Ok(Value::Null)
                     })?;

@@ -14,13 +14,18 @@ use crate::client::Client;
 #[derive(Debug, Args)]
 pub struct Target {
     /// The database to act on offline: a SQLite file or a postgres:// URL.
-    #[arg(long, env = "FLAGPOLE_DATABASE", default_value = "flagpole.db")]
+    #[arg(
+        long,
+        env = "FLAGPOLE_DATABASE",
+        default_value = "flagpole.db",
+        global = true
+    )]
     database: String,
     /// Act through this running server's API instead, e.g. http://127.0.0.1:4242.
-    #[arg(long, env = "FLAGPOLE_SERVER")]
+    #[arg(long, env = "FLAGPOLE_SERVER", global = true)]
     pub server: Option<String>,
     /// The admin token to call the server with.
-    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
 }
 

@@ -6,14 +6,26 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The admin token the test servers start with (`FLAGPOLE_BOOTSTRAP_TOKEN`).
+const ADMIN_TOKEN: &str = "cli-test-admin-token";
+
+/// Runs the CLI with the admin token in `FLAGPOLE_TOKEN`.
 fn flagpole(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flagpole"))
+    flagpole_as(args, dir, Some(ADMIN_TOKEN))
+}
+
+fn flagpole_as(args: &[&str], dir: &Path, token: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flagpole"));
+    command
         .args(args)
         .current_dir(dir)
         .env_remove("FLAGPOLE_SERVER")
         .env_remove("FLAGPOLE_DATABASE")
-        .output()
-        .expect("run flagpole")
+        .env_remove("FLAGPOLE_TOKEN");
+    if let Some(token) = token {
+        command.env("FLAGPOLE_TOKEN", token);
+    }
+    command.output().expect("run flagpole")
 }
 
 fn ok(o: &Output) -> String {
@@ -54,6 +66,8 @@ impl Server {
                 "--database",
             ])
             .arg(db)
+            .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
+            .env("FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD", "cli-test-password")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -239,4 +253,131 @@ fn administer_flags_through_a_server() {
         dir.path(),
     ));
     assert!(err.contains("is not a number"), "{err}");
+}
+
+/// Status of a GET with an `Authorization` header, through ureq.
+fn status_with(url: &str, authorization: &str) -> u16 {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    agent
+        .get(url)
+        .header("authorization", authorization)
+        .call()
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn tokens_and_users_through_a_server_and_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let server = Server::start(&db);
+    let url = server.1.as_str();
+
+    // Without a token the server refuses, and the CLI says why.
+    let err = failed(&flagpole_as(
+        &["flag", "list", "--server", url],
+        dir.path(),
+        None,
+    ));
+    assert!(err.contains("no credential"), "{err}");
+
+    // A client token: shown once on stdout, then usable by SDKs.
+    let secret = ok(&flagpole(
+        &[
+            "token",
+            "create",
+            "--name",
+            "checkout",
+            "--kind",
+            "client",
+            "--environment",
+            "production",
+            "--server",
+            url,
+        ],
+        dir.path(),
+    ));
+    let secret = secret.trim();
+    assert!(secret.starts_with("flagpole_client_"), "{secret}");
+    let features = format!("{url}/api/client/features");
+    assert_eq!(status_with(&features, secret), 200);
+    let list = ok(&flagpole(&["token", "list", "--server", url], dir.path()));
+    let line = list
+        .lines()
+        .find(|l| l.contains("checkout"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains("client\tproduction\tactive"), "{line}");
+    assert!(
+        !list.contains(secret),
+        "token list must not show secrets: {list}"
+    );
+    let id = line.split('\t').next().unwrap();
+    ok(&flagpole(
+        &["token", "revoke", id, "--server", url],
+        dir.path(),
+    ));
+    assert_eq!(status_with(&features, secret), 401);
+
+    // An existing Unleash token, kept as it is.
+    let moved = "default:production.4f0c2a9d8e7b6a5c";
+    let out = ok(&flagpole(
+        &[
+            "token",
+            "create",
+            "--name",
+            "moved",
+            "--kind",
+            "client",
+            "--environment",
+            "production",
+            "--secret",
+            moved,
+            "--server",
+            url,
+        ],
+        dir.path(),
+    ));
+    assert_eq!(out.trim(), moved);
+    assert_eq!(status_with(&features, moved), 200);
+
+    // A user created offline, against the same database, logs in through the server.
+    let out = ok(&flagpole_as(
+        &[
+            "user",
+            "create",
+            "carol",
+            "--role",
+            "editor",
+            "--database",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+        None,
+    ));
+    let password = out.trim();
+    let users = ok(&flagpole(&["user", "list", "--server", url], dir.path()));
+    assert!(users.contains("carol\teditor"), "{users}");
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let login = agent
+        .post(format!("{url}/api/v1/auth/login"))
+        .send_json(serde_json::json!({"name": "carol", "password": password}))
+        .expect("login");
+    assert_eq!(login.status().as_u16(), 200);
+    assert!(login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("HttpOnly") && c.contains("SameSite=Strict")));
+    let wrong = agent
+        .post(format!("{url}/api/v1/auth/login"))
+        .send_json(serde_json::json!({"name": "carol", "password": "not her password"}))
+        .expect("login");
+    assert_eq!(wrong.status().as_u16(), 401);
 }

@@ -122,6 +122,7 @@ impl Server {
             .arg("--database")
             .arg(db)
             .env("FLAGPOLE_LOG", "warn")
+            .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log file"))
             .stderr(log)
@@ -176,8 +177,17 @@ fn free_port() -> SocketAddr {
     listener.local_addr().expect("local address")
 }
 
+/// The admin token every server of the test starts with, sent with every request.
+const ADMIN_TOKEN: &str = "crash-test-admin-token";
+
 fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_static("Bearer crash-test-admin-token"),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("HTTP client")

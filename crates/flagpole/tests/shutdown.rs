@@ -35,6 +35,7 @@ fn sigterm_finishes_and_exits_zero() {
             "--database",
         ])
         .arg(dir.path().join("f.db"))
+        .env("FLAGPOLE_BOOTSTRAP_TOKEN", "shutdown-test-token")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -52,7 +53,7 @@ fn sigterm_finishes_and_exits_zero() {
     let body = r#"{"userId": "1"}"#;
     write!(
         slow,
-        "POST /api/v1/environments/production/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /api/v1/environments/production/evaluate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer shutdown-test-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .expect("send headers");

@@ -60,6 +60,10 @@ pub async fn login(
         .find(|u| u.name == name)
         .map(|u| u.password_hash.clone());
     let ok = verify_password(password, hash).await;
+    // A user created a moment ago (offline, or on another replica) may not be loaded yet.
+    if ok && state.directory().user(name).is_none() {
+        state.reload_auth().await?;
+    }
     let user = state.directory().user(name);
     let (true, Some(user)) = (ok, user) else {
         state.throttle().fail(&keys);

@@ -89,6 +89,9 @@ struct EnvironmentUpdate {
     params(("env" = String, Path, description = "Environment name")),
     request_body = EnvironmentUpdate,
     responses(
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 200, description = "The environment", body = flagpole_store::Environment),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),

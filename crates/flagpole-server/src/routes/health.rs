@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get,
     path = "/health/live",
+    security(()),
     tag = "health",
     responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
 )]
@@ -38,6 +39,7 @@ async fn live(Public(_who): Public) -> Json<serde_json::Value> {
 #[utoipa::path(
     get,
     path = "/health/ready",
+    security(()),
     tag = "health",
     responses(
         (status = 200, description = "Ready, with the published and stored versions", body = HealthStatus),
@@ -71,6 +73,7 @@ async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl Into
 #[utoipa::path(
     get,
     path = "/metrics",
+    security(()),
     tag = "health",
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]

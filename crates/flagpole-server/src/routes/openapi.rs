@@ -4,12 +4,18 @@
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
-use utoipa::openapi::{OpenApi, RefOr, Required};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{OpenApi, Ref, RefOr, Required};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::policy::SESSION_COOKIE;
 use crate::auth::Public;
 use crate::state::AppState;
 
@@ -46,7 +52,33 @@ struct ApiDoc;
 
 /// The base document, to which the routes add their paths and schemas.
 pub fn base() -> OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An API token (`flagpole_admin_…`, `flagpole_client_…`, `flagpole_frontend_…`). Unleash SDKs may send it without `Bearer `.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "apiKey",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+    );
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+    );
+    doc.security = Some(vec![
+        SecurityRequirement::new("bearer", Vec::<String>::new()),
+        SecurityRequirement::new("apiKey", Vec::<String>::new()),
+        SecurityRequirement::new("session", Vec::<String>::new()),
+    ]);
+    doc
 }
 
 /// Finishes the assembled document: optional request bodies may be left out (they are
@@ -62,10 +94,42 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         ];
         for op in operations.into_iter().flatten() {
             absent_not_null(op);
+            refusals(op);
         }
     }
     merge_flattened(&mut doc);
     doc
+}
+
+/// Every operation that needs a credential (every one that does not declare
+/// `security(())`) may answer 401 and 403.
+fn refusals(op: &mut Operation) {
+    if op.security.is_some() {
+        return;
+    }
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    op.responses
+        .responses
+        .entry("401".into())
+        .or_insert_with(|| error("No credential, or an unknown, revoked or expired one"));
+    op.responses
+        .responses
+        .entry("403".into())
+        .or_insert_with(|| {
+            error("The credential may not do this (kind, role, environment or origin)")
+        });
 }
 
 /// `Option<T>` bodies are documented as `oneOf: [null, T]`; an optional body is absent
@@ -150,6 +214,7 @@ fn merge_flattened(doc: &mut OpenApi) {
 #[utoipa::path(
     get,
     path = "/openapi.json",
+    security(()),
     tag = "openapi",
     responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object))
 )]

@@ -37,9 +37,13 @@ struct Login {
 #[utoipa::path(
     post,
     path = "/auth/login",
+    security(()),
     tag = "access",
     request_body = Login,
     responses(
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 200, description = "Logged in; the cookie is set", body = Object),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
         (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody),
@@ -145,6 +149,9 @@ struct PasswordChange {
     tag = "access",
     request_body = PasswordChange,
     responses(
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 204, description = "Changed; every other session of the user has ended"),
         (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "Tokens have no password", body = ErrorBody),

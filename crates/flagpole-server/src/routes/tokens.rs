@@ -46,6 +46,9 @@ async fn list_tokens(
     tag = "access",
     request_body = NewToken,
     responses(
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 201, description = "The token, with its `secret`", body = Object),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),

@@ -47,6 +47,9 @@ async fn list_users(
     tag = "access",
     request_body = NewUser,
     responses(
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 201, description = "The user", body = Object),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
@@ -102,6 +105,9 @@ struct UserUpdate {
     params(("name" = String, Path, description = "User name")),
     request_body = UserUpdate,
     responses(
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 200, description = "The user", body = Object),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),

@@ -4,6 +4,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+#[path = "../common/credentials.rs"]
+pub mod credentials;
+
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
@@ -76,6 +79,7 @@ impl Client {
             };
             store.create_environment(name, change).await.unwrap();
         }
+        credentials::install(&*store).await;
         let state = AppState::new(store, ServerConfig::default()).await.unwrap();
         let router = app(state.clone());
         Client { state, router }
@@ -94,8 +98,14 @@ impl Client {
         if let Some(ct) = content_type {
             builder = builder.header("content-type", ct);
         }
+        if !credentials::chosen(headers) {
+            let token = credentials::default_for(builder.method_ref().unwrap().as_str(), uri);
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
         for (name, value) in headers {
-            builder = builder.header(*name, *value);
+            if !value.is_empty() {
+                builder = builder.header(*name, *value);
+            }
         }
         let request = builder.body(body.into()).unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();

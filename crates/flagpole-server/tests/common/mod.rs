@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod credentials;
+
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -89,6 +91,7 @@ impl Harness {
                 .await
                 .unwrap();
         }
+        credentials::install(&*store).await;
         let state = AppState::new(store.clone(), config).await.unwrap();
         Harness { state, store }
     }
@@ -115,8 +118,14 @@ impl Harness {
                 Body::from(bytes)
             }
         };
+        if !credentials::chosen(headers) {
+            let token = credentials::default_for(builder.method_ref().unwrap().as_str(), uri);
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
         for (name, value) in headers {
-            builder = builder.header(*name, *value);
+            if !value.is_empty() {
+                builder = builder.header(*name, *value);
+            }
         }
         let request = builder.body(body).unwrap();
         let response = app(self.state.clone()).oneshot(request).await.unwrap();

@@ -18,29 +18,13 @@ use std::path::Path;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::Method;
-use common::{Harness, Payload, Reply};
+use common::{operations, Harness, Payload, Reply, METHODS};
 use serde_json::Value;
-
-/// The methods OpenAPI path items can hold that axum routes.
-const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
 async fn document(h: &Harness) -> Value {
     let reply = h.get("/api/v1/openapi.json").await.expect(200);
     assert_eq!(mime(&reply), Some("application/json".into()));
     reply.json()
-}
-
-/// Every operation: method, path template and the operation object.
-fn operations(doc: &Value) -> Vec<(String, String, Value)> {
-    let mut out = Vec::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in METHODS {
-            if let Some(op) = item.get(method) {
-                out.push((method.to_string(), path.clone(), op.clone()));
-            }
-        }
-    }
-    out
 }
 
 /// The path with each `{param}` replaced by a dummy value of the parameter's type.

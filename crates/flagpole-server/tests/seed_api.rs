@@ -162,7 +162,9 @@ async fn seed_writes_are_audited_and_versioned() {
         .await;
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["flag.updated", "flag.created"]);
-    assert!(entries.iter().all(|e| e.actor == "seed-api"));
+    assert!(entries
+        .iter()
+        .all(|e| e.actor == "token:test-admin-token (admin admin)"));
     assert!(entries
         .iter()
         .all(|e| e.environment.as_deref() == Some("production")));
@@ -260,7 +262,17 @@ async fn a_missing_seed_environment_is_reported_in_the_seed_shape() {
         ..Default::default()
     })
     .await;
-    let r = h.get("/flags/new_ui?user_id=1").await.expect(404).json();
+    let admin = [("authorization", "Bearer test-admin-token")];
+    let r = h
+        .send(
+            Method::GET,
+            "/flags/new_ui?user_id=1",
+            &admin,
+            Payload::Empty,
+        )
+        .await
+        .expect(404)
+        .json();
     assert_eq!(r, json!({"detail": "environment \"staging\" not found"}));
     let before = h.config_version().await;
     let r = h
@@ -270,4 +282,60 @@ async fn a_missing_seed_environment_is_reported_in_the_seed_shape() {
         .json();
     assert!(r["detail"][0]["msg"].as_str().unwrap().contains("staging"));
     assert_eq!(h.config_version().await, before);
+}
+
+#[tokio::test]
+async fn the_seed_api_needs_tokens_unless_opened() {
+    let nobody = [("authorization", "")];
+    let h = Harness::new().await;
+    h.send(Method::GET, "/flags/f?user_id=1", &nobody, Payload::Empty)
+        .await
+        .expect(401);
+    let before = h.config_version().await;
+    h.send(
+        Method::POST,
+        "/flags/f?enabled=true",
+        &nobody,
+        Payload::Empty,
+    )
+    .await
+    .expect(401);
+    assert_eq!(h.config_version().await, before);
+    // A client token reads, but does not write.
+    let client = [("authorization", "Bearer test-client-production")];
+    h.send(
+        Method::POST,
+        "/flags/f?enabled=true",
+        &client,
+        Payload::Empty,
+    )
+    .await
+    .expect(403);
+
+    // --seed-api open: the seed service's behaviour, without a token.
+    let open = Harness::with_config(flagpole_server::ServerConfig {
+        seed_api_open: true,
+        ..Default::default()
+    })
+    .await;
+    open.send(
+        Method::POST,
+        "/flags/f?enabled=true",
+        &nobody,
+        Payload::Empty,
+    )
+    .await
+    .expect(200);
+    let r = open
+        .send(Method::GET, "/flags/f?user_id=1", &nobody, Payload::Empty)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(r, json!({"flag": "f", "enabled": true}));
+    let entries = open.audit(AuditFilter::default()).await;
+    assert_eq!(entries[0].actor, "anonymous");
+    // The rest of the API stays closed.
+    open.send(Method::GET, "/api/v1/flags", &nobody, Payload::Empty)
+        .await
+        .expect(401);
 }

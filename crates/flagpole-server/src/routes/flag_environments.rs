@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{Editor, Principal, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, OptionalJson};
+use crate::routes::protection;
 use crate::routes::resources::{commit_flag, flag_json, or_current, split_body, FlagChange};
 use crate::schemas::{
     ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource, WriteHeaders,
@@ -91,6 +92,11 @@ async fn update_environment(
         require_version: require,
         action,
     } = change;
+    // Refused before anything else is checked: a caller who may not change a protected
+    // environment learns nothing more about it.
+    let mut touched = std::collections::BTreeSet::new();
+    touched.insert(env.to_string());
+    protection::check(&state.published(), who, &touched)?;
     let version = based_on(headers, version)?;
     if require && version.is_none() {
         return Err(ApiError::VersionRequired);

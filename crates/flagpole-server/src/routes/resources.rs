@@ -109,7 +109,10 @@ pub async fn commit_flag(
         } => Some(*flag),
         _ => None,
     };
-    protection::check(&published, who, &protection::flag_touches(before, after))?;
+    let mut touched = protection::flag_touches(before, after);
+    // A change aimed at one environment touches it, even when it changes nothing there.
+    touched.extend(audit.environment.map(str::to_string));
+    protection::check(&published, who, &touched)?;
     let mut doc = published.document.clone();
     match after {
         Some(flag) => {

@@ -201,3 +201,19 @@ impl Harness {
 pub fn long(n: usize) -> String {
     "k".repeat(n)
 }
+
+/// The methods OpenAPI path items can hold that axum routes.
+pub const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
+
+/// Every operation of an OpenAPI document: method, path template and the operation.
+pub fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                out.push((method.to_string(), path.clone(), op.clone()));
+            }
+        }
+    }
+    out
+}

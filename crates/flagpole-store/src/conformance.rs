@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+mod access;
 mod audit;
 mod bulk;
 mod concurrency;
@@ -29,6 +30,7 @@ use crate::{
     UsageRecord, Written,
 };
 
+pub use access::{bootstrap_once, protected_environments, tokens, users_and_sessions};
 pub use audit::{audit_entries, audit_limits, config_version};
 pub use bulk::{environments, import, segments};
 pub use concurrency::concurrent_writers;
@@ -55,6 +57,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("usage_counts", usage_counts(store_ref)).await;
     step("usage_filters", usage_filters(store_ref)).await;
     step("concurrent_usage", concurrent_usage(store.clone())).await;
+    step("bootstrap_once", bootstrap_once(store_ref)).await;
+    step("tokens", tokens(store_ref)).await;
+    step("users_and_sessions", users_and_sessions(store_ref)).await;
+    step("protected_environments", protected_environments(store_ref)).await;
     step("integrity", integrity(store_ref)).await;
 }
 
@@ -300,10 +306,10 @@ pub(crate) async fn record(store: &dyn Store, key: &str) -> Option<FlagRecord> {
 }
 
 /// Runs a write that must fail, checks that it changed nothing, and returns its error.
-pub(crate) async fn refused(
+pub(crate) async fn refused<T: std::fmt::Debug>(
     store: &dyn Store,
     what: &str,
-    write: impl Future<Output = Result<Written, Error>>,
+    write: impl Future<Output = Result<T, Error>>,
 ) -> Error {
     let before = Observation::take(store).await;
     let error = match write.await {

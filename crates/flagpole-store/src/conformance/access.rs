@@ -1,0 +1,261 @@
+//! Conformance checks of tokens, users, sessions and protected environments.
+
+use chrono::TimeDelta;
+
+use super::{assert_conflict, change, refused};
+use crate::{AuditFilter, Error, SessionRecord, Store, TokenRecord, UserRecord};
+
+fn token(id: &str) -> TokenRecord {
+    TokenRecord {
+        id: id.to_owned(),
+        name: format!("token {id}"),
+        kind: "client".into(),
+        environment: Some("production".into()),
+        role: None,
+        origins: vec!["https://app.example.com".into()],
+        grants: vec![],
+        verifier: "ab".repeat(32),
+        created_by: "conformance".into(),
+        created_at: crate::rules::now(),
+        expires_at: Some(crate::rules::now() + TimeDelta::days(30)),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn user(name: &str, role: &str) -> UserRecord {
+    UserRecord {
+        name: name.to_owned(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: role.to_owned(),
+        grants: vec!["production".into()],
+        created_at: crate::rules::now(),
+        updated_at: crate::rules::now(),
+    }
+}
+
+/// First start: the first admin user and token are stored once, and only on a database
+/// with neither. Run on a store without users or tokens.
+pub async fn bootstrap_once(store: &dyn Store) {
+    let first = store
+        .bootstrap(&user("admin", "admin"), &token("boot"), change("bootstrap"))
+        .await
+        .expect("bootstrap an empty store");
+    assert!(first, "bootstrap stores on an empty database");
+    let again = store
+        .bootstrap(
+            &user("admin2", "admin"),
+            &token("boot2"),
+            change("bootstrap"),
+        )
+        .await
+        .expect("bootstrap again");
+    assert!(
+        !again,
+        "bootstrap changes nothing once a user or token exists"
+    );
+    let auth = store.load_auth().await.expect("load auth");
+    assert_eq!(auth.users.len(), 1);
+    assert_eq!(auth.tokens.len(), 1);
+    assert_eq!(
+        auth.tokens[0].verifier,
+        "ab".repeat(32),
+        "the verifier is kept"
+    );
+}
+
+/// Tokens: create (unique ids), list, last use, revocation, the auth version, audit.
+pub async fn tokens(store: &dyn Store) {
+    let start = store.auth_version().await.expect("auth version");
+    let config = store.version().await.expect("version");
+    let t = token("tok-a");
+    store
+        .create_token(&t, change("token.created"))
+        .await
+        .expect("create a token");
+    let error = refused(
+        store,
+        "a token id twice",
+        store.create_token(&t, change("token.created")),
+    )
+    .await;
+    assert_conflict(&error, "a token id twice");
+    let auth = store.load_auth().await.expect("load auth");
+    assert_eq!(
+        auth.version,
+        start + 1,
+        "a token change raises the auth version"
+    );
+    let stored = auth
+        .tokens
+        .iter()
+        .find(|x| x.id == "tok-a")
+        .expect("stored");
+    assert_eq!(stored, &t, "a token reads back as written");
+    assert_eq!(
+        store.version().await.expect("version"),
+        config,
+        "tokens are not configuration"
+    );
+
+    let at = crate::rules::now();
+    store.touch_token("tok-a", at).await.expect("touch");
+    let revoked = store
+        .revoke_token("tok-a", at, change("token.revoked"))
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.last_used_at, Some(at));
+    assert_eq!(revoked.revoked_at, Some(at));
+    let later = store
+        .revoke_token("tok-a", at + TimeDelta::hours(1), change("token.revoked"))
+        .await
+        .expect("revoke again");
+    assert_eq!(
+        later.revoked_at,
+        Some(at),
+        "a revoked token keeps its first revocation time"
+    );
+    let missing = store
+        .revoke_token("no-such", at, change("token.revoked"))
+        .await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    let entries = store
+        .audit(&AuditFilter {
+            limit: Some(10),
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit");
+    let entry = entries
+        .iter()
+        .find(|e| e.action == "token.created")
+        .expect("audited");
+    let after = entry.after.as_ref().expect("after").to_string();
+    assert!(
+        !after.contains(&"ab".repeat(32)),
+        "the audit log holds no verifier: {after}"
+    );
+}
+
+/// Users and sessions: create, update (ending other sessions), delete (ending all).
+pub async fn users_and_sessions(store: &dyn Store) {
+    let u = user("ana", "editor");
+    store
+        .create_user(&u, change("user.created"))
+        .await
+        .expect("create a user");
+    let error = refused(
+        store,
+        "a user twice",
+        store.create_user(&u, change("user.created")),
+    )
+    .await;
+    assert_conflict(&error, "a user twice");
+    let now = crate::rules::now();
+    let session = |id: &str| SessionRecord {
+        id_hash: id.to_owned(),
+        user: "ana".into(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + TimeDelta::hours(8),
+    };
+    for id in ["s1", "s2", "s3"] {
+        store
+            .create_session(&session(id))
+            .await
+            .expect("create a session");
+    }
+    assert_eq!(
+        store.session("s1").await.expect("read"),
+        Some(session("s1"))
+    );
+    let later = now + TimeDelta::minutes(5);
+    store.touch_session("s1", later).await.expect("touch");
+    assert_eq!(
+        store
+            .session("s1")
+            .await
+            .expect("read")
+            .map(|s| s.last_seen_at),
+        Some(later)
+    );
+
+    let mut changed = u.clone();
+    changed.role = "viewer".into();
+    changed.password_hash = "$argon2id$changed".into();
+    changed.updated_at = crate::rules::now();
+    store
+        .update_user(&changed, Some(Some("s2")), change("user.updated"))
+        .await
+        .expect("update");
+    assert!(
+        store.session("s1").await.expect("read").is_none(),
+        "other sessions end"
+    );
+    assert!(
+        store.session("s2").await.expect("read").is_some(),
+        "the kept one stays"
+    );
+    let auth = store.load_auth().await.expect("load auth");
+    assert_eq!(auth.users.iter().find(|x| x.name == "ana"), Some(&changed));
+    let missing = store
+        .update_user(&user("nobody", "viewer"), None, change("user.updated"))
+        .await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+
+    store.delete_session("s2").await.expect("delete a session");
+    assert!(store.session("s2").await.expect("read").is_none());
+    store.create_session(&session("s4")).await.expect("create");
+    store
+        .delete_user("ana", change("user.deleted"))
+        .await
+        .expect("delete");
+    assert!(
+        store.session("s4").await.expect("read").is_none(),
+        "a deleted user's sessions end"
+    );
+    let missing = store.delete_user("ana", change("user.deleted")).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+/// Protecting an environment is a configuration change, audited; the flag reads it back.
+pub async fn protected_environments(store: &dyn Store) {
+    store
+        .create_environment("env-protected", change("environment.created"))
+        .await
+        .expect("create");
+    let before = store.version().await.expect("version");
+    let written = store
+        .set_environment_protected("env-protected", true, change("environment.protected"))
+        .await
+        .expect("protect");
+    assert_eq!(written.config_version, before + 1);
+    let state = store.load().await.expect("load");
+    let env = state
+        .environments
+        .iter()
+        .find(|e| e.name == "env-protected")
+        .expect("env");
+    assert!(env.protected);
+    let missing = store
+        .set_environment_protected("env-nope", true, change("environment.protected"))
+        .await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    assert_eq!(
+        store.version().await.expect("version"),
+        before + 1,
+        "a refused change changes nothing"
+    );
+}

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Measures Flagpole's HTTP throughput and p99 latency in one run against two references:
 #
-#   flagpole GET     GET  /flags/new_ui?user_id=123 (the seed API, served by Flagpole)
+#   flagpole GET     GET  /flags/new_ui?user_id=123 (the seed API) with a client token
+#   flagpole open    the same GET on a second Flagpole with `--seed-api open` (no token
+#                    checked): the price of authentication is the ratio of the two
 #   flagpole eval    POST /api/v1/environments/production/evaluate/new_ui {"userId":"123"}
+#                    with a client token
 #   floor            a bare axum handler returning fixed JSON
 #                    (crates/flagpole-server/examples/floor.rs, same profile and axum)
 #   seed (FastAPI)   the seed service from the tutorial, same GET, one uvicorn worker
@@ -138,24 +141,26 @@ PY
 
 # --- measuring ------------------------------------------------------------------------
 
-# measure NAME METHOD URL [JSON_BODY]: warm-up, then the timed run into $WORK/NAME.out.
+# measure NAME METHOD URL [JSON_BODY] [AUTHORIZATION]: warm-up, then the timed run into
+# $WORK/NAME.out.
 measure() {
-    local name=$1 method=$2 url=$3 body=${4:-}
+    local name=$1 method=$2 url=$3 body=${4:-} auth=${5:-}
     local limit=$((WARMUP + DURATION + 30))
     log "measuring $name: $method $url (${WARMUP}s warm-up, ${DURATION}s at concurrency $CONCURRENCY)"
     if [[ $LOADGEN == oha ]]; then
         local args=(--no-tui -c "$CONCURRENCY" -m "$method")
         [[ -n $body ]] && args+=(-d "$body" -T application/json)
+        [[ -n $auth ]] && args+=(-H "authorization: $auth")
         timeout "$limit" oha "${args[@]}" -z "${WARMUP}s" "$url" >/dev/null
         timeout "$limit" oha "${args[@]}" -z "${DURATION}s" --output-format json "$url" >"$WORK/$name.out"
     else
         local args=(-t 2 -c "$CONCURRENCY" --latency)
-        if [[ -n $body ]]; then
-            cat >"$WORK/$name.lua" <<LUA
-wrk.method = "$method"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+        if [[ -n $body || -n $auth ]]; then
+            {
+                echo "wrk.method = \"$method\""
+                [[ -n $body ]] && echo "wrk.body = '$body'" && echo 'wrk.headers["Content-Type"] = "application/json"'
+                [[ -n $auth ]] && echo "wrk.headers[\"Authorization\"] = \"$auth\""
+            } >"$WORK/$name.lua"
             args+=(-s "$WORK/$name.lua")
         fi
         timeout "$limit" wrk "${args[@]}" -d "${WARMUP}s" "$url" >/dev/null
@@ -173,17 +178,31 @@ log "building flagpole and the floor (release)"
 cargo build --release -p flagpole --bin flagpole -p flagpole-server --example floor >&2
 
 flagpole_port=$(free_port)
+open_port=$(free_port)
 floor_port=$(free_port)
 seed_port=$(free_port)
 FLAGPOLE="http://127.0.0.1:$flagpole_port"
+OPEN="http://127.0.0.1:$open_port"
 FLOOR="http://127.0.0.1:$floor_port"
 SEED="http://127.0.0.1:$seed_port"
 
-FLAGPOLE_LOG=warn "$TARGET_DIR/release/flagpole" serve \
+ADMIN_TOKEN=bench-admin-token
+CLIENT_TOKEN=bench-client-token
+FLAGPOLE_LOG=warn FLAGPOLE_BOOTSTRAP_TOKEN=$ADMIN_TOKEN "$TARGET_DIR/release/flagpole" serve \
     --listen "127.0.0.1:$flagpole_port" --database "$WORK/flagpole.db" \
     >"$WORK/flagpole.log" 2>&1 &
 PIDS+=($!)
 wait_http "$FLAGPOLE/health/ready" "$!" flagpole
+curl -fsS -X POST "$FLAGPOLE/api/v1/tokens" -H "authorization: Bearer $ADMIN_TOKEN" \
+    -H 'content-type: application/json' \
+    -d "{\"name\": \"bench\", \"kind\": \"client\", \"environment\": \"production\", \"secret\": \"$CLIENT_TOKEN\"}" \
+    >/dev/null || die "cannot create the client token"
+
+FLAGPOLE_LOG=warn "$TARGET_DIR/release/flagpole" serve --seed-api open \
+    --listen "127.0.0.1:$open_port" --database "$WORK/open.db" \
+    >"$WORK/open.log" 2>&1 &
+PIDS+=($!)
+wait_http "$OPEN/health/ready" "$!" open
 
 "$TARGET_DIR/release/examples/floor" "127.0.0.1:$floor_port" >"$WORK/floor.log" 2>&1 &
 PIDS+=($!)
@@ -194,20 +213,24 @@ wait_http "$FLOOR/flags/new_ui" "$!" floor
 PIDS+=($!)
 wait_http "$SEED/flags/new_ui" "$!" seed
 
-log "creating new_ui (rollout 25) on Flagpole and the seed"
-for base in "$FLAGPOLE" "$SEED"; do
-    answer=$(curl -fsS -X POST "$base/flags/new_ui?enabled=true&rollout_percentage=25")
+log "creating new_ui (rollout 25) on both Flagpoles and the seed"
+for base in "$FLAGPOLE" "$OPEN" "$SEED"; do
+    answer=$(curl -fsS -X POST -H "authorization: Bearer $ADMIN_TOKEN" \
+        "$base/flags/new_ui?enabled=true&rollout_percentage=25")
     [[ $answer == '{"status":"updated"}' ]] || die "$base: POST /flags/new_ui answered $answer"
 done
 EVAL_BODY='{"userId":"123"}'
-log "flagpole GET:  $(curl -fsS "$FLAGPOLE/flags/new_ui?user_id=123")"
-log "flagpole eval: $(curl -fsS -X POST -H 'content-type: application/json' -d "$EVAL_BODY" \
-    "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui")"
+CLIENT_AUTH="Bearer $CLIENT_TOKEN"
+log "flagpole GET:  $(curl -fsS -H "authorization: $CLIENT_AUTH" "$FLAGPOLE/flags/new_ui?user_id=123")"
+log "flagpole open: $(curl -fsS "$OPEN/flags/new_ui?user_id=123")"
+log "flagpole eval: $(curl -fsS -X POST -H 'content-type: application/json' -H "authorization: $CLIENT_AUTH" \
+    -d "$EVAL_BODY" "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui")"
 log "floor GET:     $(curl -fsS "$FLOOR/flags/new_ui?user_id=123")"
 log "seed GET:      $(curl -fsS "$SEED/flags/new_ui?user_id=123")"
 
-measure flagpole_get GET "$FLAGPOLE/flags/new_ui?user_id=123"
-measure flagpole_eval POST "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui" "$EVAL_BODY"
+measure flagpole_get GET "$FLAGPOLE/flags/new_ui?user_id=123" "" "$CLIENT_AUTH"
+measure flagpole_open GET "$OPEN/flags/new_ui?user_id=123"
+measure flagpole_eval POST "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui" "$EVAL_BODY" "$CLIENT_AUTH"
 measure floor GET "$FLOOR/flags/new_ui?user_id=123"
 measure seed GET "$SEED/flags/new_ui?user_id=123"
 
@@ -220,8 +243,9 @@ import sys
 work, loadgen, duration, concurrency, cores = sys.argv[1:]
 work = pathlib.Path(work)
 ROWS = [
-    ("flagpole_get", "Flagpole `GET /flags/new_ui?user_id=123`"),
-    ("flagpole_eval", "Flagpole `POST /api/v1/environments/production/evaluate/new_ui`"),
+    ("flagpole_get", "Flagpole `GET /flags/new_ui?user_id=123`, client token"),
+    ("flagpole_open", "Flagpole `GET /flags/new_ui?user_id=123`, `--seed-api open` (no token)"),
+    ("flagpole_eval", "Flagpole `POST /api/v1/environments/production/evaluate/new_ui`, client token"),
     ("floor", "floor: bare axum, fixed JSON"),
     ("seed", "seed: FastAPI + uvicorn, 1 worker"),
 ]
@@ -272,4 +296,6 @@ share = results["flagpole_get"][0] / results["floor"][0] if results["floor"][0] 
 verdict = "meets" if share >= 0.8 else "misses"
 print(f"Flagpole GET / floor = {share:.0%} ({verdict} the bar of 80%); "
       f"Flagpole GET / seed = {ratio('flagpole_get', 'seed')}.")
+auth = results["flagpole_get"][0] / results["flagpole_open"][0] if results["flagpole_open"][0] else 0
+print(f"With a token / without = {auth:.1%} (authentication's price; the bar is within 5%).")
 PY

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use flagpole_store::{AuthState, Change, TokenRecord};
@@ -224,19 +224,54 @@ pub enum Who {
     Local,
 }
 
+/// Where a request came from, kept as found and written out only when a change is
+/// audited (reads never pay for it).
+#[derive(Clone, Debug)]
+pub enum Origin {
+    Unknown,
+    Peer(std::net::IpAddr),
+    /// The first `X-Forwarded-For` hop, when the server trusts its proxy.
+    Forwarded(String),
+}
+
 /// The caller of a request: who, and from where.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub who: Who,
-    /// The client address (the peer, or the first `X-Forwarded-For` hop when trusted).
-    pub address: Option<String>,
-    /// How the audit log names the caller: `user:NAME`, `token:NAME (KIND)`, `anonymous`.
-    pub actor: String,
+    origin: Origin,
+    actor: OnceLock<String>,
+    address: OnceLock<Option<String>>,
 }
 
 impl Principal {
-    pub fn new(who: Who, address: Option<String>) -> Principal {
-        let actor = match &who {
+    pub fn new(who: Who, origin: Origin) -> Principal {
+        Principal {
+            who,
+            origin,
+            actor: OnceLock::new(),
+            address: OnceLock::new(),
+        }
+    }
+
+    /// The client address (the peer, or the first `X-Forwarded-For` hop when trusted).
+    pub fn address(&self) -> Option<&str> {
+        self.address
+            .get_or_init(|| match &self.origin {
+                Origin::Unknown => None,
+                Origin::Peer(ip) => Some(ip.to_string()),
+                Origin::Forwarded(hop) => Some(hop.clone()),
+            })
+            .as_deref()
+    }
+
+    /// How the audit log names the caller: `user:NAME`, `token:NAME (KIND ROLE)`,
+    /// `anonymous`, `cli (offline)`.
+    pub fn actor(&self) -> &str {
+        self.actor.get_or_init(|| self.describe())
+    }
+
+    fn describe(&self) -> String {
+        match &self.who {
             Who::User { user, .. } => format!("user:{}", user.name),
             Who::Token(t) => match t.role {
                 Some(role) => format!("token:{} ({} {})", t.name, t.kind.as_str(), role.as_str()),
@@ -244,17 +279,12 @@ impl Principal {
             },
             Who::Anonymous => "anonymous".to_string(),
             Who::Local => "cli (offline)".to_string(),
-        };
-        Principal {
-            who,
-            address,
-            actor,
         }
     }
 
     /// The offline CLI, with the database in hand.
     pub fn local() -> Principal {
-        Principal::new(Who::Local, None)
+        Principal::new(Who::Local, Origin::Unknown)
     }
 
     /// The admin role, for users and admin tokens.
@@ -308,10 +338,10 @@ impl Principal {
     /// The audit record of a change this caller makes.
     pub fn change<'a>(&'a self, action: &'a str, environment: Option<&'a str>) -> Change<'a> {
         Change {
-            actor: &self.actor,
+            actor: self.actor(),
             action,
             environment,
-            address: self.address.as_deref(),
+            address: self.address(),
         }
     }
 }

@@ -19,7 +19,7 @@ use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::Method;
 
-use super::identity::{Kind, Principal, Refusal, Role, Who};
+use super::identity::{Kind, Origin, Principal, Refusal, Role, Who};
 use super::session;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -105,7 +105,7 @@ fn same_origin(parts: &Parts) -> bool {
 
 /// The client's address: the first `X-Forwarded-For` hop when the server trusts its
 /// proxy, else the peer.
-fn client_address(parts: &Parts, state: &AppState) -> Option<String> {
+fn client_address(parts: &Parts, state: &AppState) -> Origin {
     if state.config().trust_proxy_headers {
         if let Some(first) = parts
             .headers
@@ -113,13 +113,13 @@ fn client_address(parts: &Parts, state: &AppState) -> Option<String> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
         {
-            return Some(first.trim().to_string());
+            return Origin::Forwarded(first.trim().chars().take(64).collect());
         }
     }
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map_or(Origin::Unknown, |c| Origin::Peer(c.0.ip()))
 }
 
 fn forbidden(message: impl Into<String>) -> ApiError {

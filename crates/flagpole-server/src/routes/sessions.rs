@@ -55,13 +55,7 @@ async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
-    let (id, user) = session::login(
-        &state,
-        &body.name,
-        &body.password,
-        caller.address.as_deref(),
-    )
-    .await?;
+    let (id, user) = session::login(&state, &body.name, &body.password, caller.address()).await?;
     let secure = tls(&state, &headers);
     let max_age = state.config().session_absolute.as_secs();
     let cookie = format!(

@@ -62,7 +62,7 @@ async fn create_token(
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let published = state.published();
-    let (record, text) = issue::token(&body, &who.actor, |env| published.has_environment(env))?;
+    let (record, text) = issue::token(&body, who.actor(), |env| published.has_environment(env))?;
     state
         .store()
         .create_token(&record, who.change("token.created", None))

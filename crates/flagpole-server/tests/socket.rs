@@ -31,8 +31,9 @@ impl Exchange {
 
 async fn http(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> Exchange {
     let mut stream = TcpStream::connect(addr).await.unwrap();
+    let token = common::credentials::default_for(method, target);
     let mut request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if !body.is_empty() {

@@ -711,18 +711,18 @@ fn flagpole(
     let mut rng = SplitMix64(0);
     let e = snapshot.evaluate(key, ctx, now, &mut rng);
     let flag = &doc.flags[key];
+    // Unleash's view: the variant a rule chose, with its payload there.
     let payload = e
-        .variant
-        .and_then(|name| flag.variants.iter().find(|v| v.name == name))
-        .and_then(|v| unleash::payload(flag.flag_type, v))
+        .chosen
+        .and_then(|c| Some(unleash::payload_of(flag.flag_type, c.value?, c.payload_type)))
         .map(|p| {
             let value = payload_value(&p.payload_type, &p.value);
             (p.payload_type, value)
         });
     Outcome {
         enabled: e.enabled,
-        variant: e.variant.unwrap_or("disabled").to_string(),
-        variant_enabled: e.variant.is_some(),
+        variant: e.chosen.map_or("disabled", |c| c.name).to_string(),
+        variant_enabled: e.chosen.is_some(),
         feature_enabled: e.enabled,
         payload,
     }

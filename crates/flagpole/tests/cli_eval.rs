@@ -137,11 +137,11 @@ fn broken_input_gets_the_message_and_a_failure_exit() {
         "--flags",
         "examples/flags.yaml",
         "--context",
-        r#"{"a": [1]}"#,
+        "[1]",
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("must be a string, number or boolean"),
+        stderr(&o).contains("must be a JSON object"),
         "{}",
         stderr(&o)
     );

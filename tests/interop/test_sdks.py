@@ -620,6 +620,91 @@ def test_ofrep_bulk_matches_native(server, http, native, document, flag_keys, co
     assert_no_mismatches(mismatches, compared)
 
 
+# --- OpenFeature's JavaScript SDKs (Node) ----------------------------------------------
+
+JS_DIR = Path(__file__).with_name("js")
+JS_DEFAULTS = {"boolean": False, "string": "<code default>", "number": -1.5, "object": {"code": "default"}}
+# Evaluations besides every flag with its own type: the errors an application can meet.
+JS_PROBES = [("no_such_flag", "boolean"), ("checkout_color", "number")]
+
+
+def _node_missing() -> str | None:
+    """Why the JavaScript SDKs cannot run here, if they cannot."""
+    try:
+        version = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except OSError as e:
+        return f"node cannot be run ({e})"
+    if int(version.lstrip("v").split(".")[0] or 0) < 20:
+        return f"node {version} is older than 20"
+    for package in ("ofrep-provider", "ofrep-web-provider", "server-sdk", "web-sdk"):
+        if not (JS_DIR / "node_modules" / "@openfeature" / package).is_dir():
+            return f"@openfeature/{package} is not installed"
+    return None
+
+
+def js_expected(document, flag_keys, key: str, kind: str, want: dict[str, Any] | None) -> dict[str, Any]:
+    """What an OpenFeature JS client must return for a native answer (None: unknown flag)."""
+    failed = {"value": JS_DEFAULTS[kind], "reason": "ERROR"}
+    if want is None:
+        return {**failed, "errorCode": "FLAG_NOT_FOUND"}
+    if needs_user_id(want):
+        return {**failed, "errorCode": "TARGETING_KEY_MISSING"}
+    if kind != {"integer": "number", "float": "number"}.get(ofrep_kind(document, key), ofrep_kind(document, key)):
+        return {**failed, "errorCode": "TYPE_MISMATCH"}
+    return {"value": want["value"], "variant": ofrep_variant(want), "reason": ofrep_reason(want), "errorCode": None}
+
+
+@pytest.mark.parametrize("sdk", ["server", "web"])
+def test_openfeature_js_sdks_match_native(sdk, server, native, document, flag_keys, contexts, tmp_path):
+    """`server`: @openfeature/server-sdk + @openfeature/ofrep-provider, one request per
+    evaluation; `web`: @openfeature/web-sdk + @openfeature/ofrep-web-provider under Node,
+    one bulk request per context (cache disabled). Every answer must be the native one,
+    with no error but FLAG_NOT_FOUND, TYPE_MISMATCH and TARGETING_KEY_MISSING exactly
+    where expected."""
+    why = _node_missing()
+    if why:
+        hint = "run `npm ci --prefix tests/interop/js` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"the OpenFeature JavaScript SDKs cannot run: {why}; {hint}")
+        pytest.skip(f"OpenFeature JavaScript SDKs skipped: {why}; {hint}")
+    kinds = {key: {"integer": "number", "float": "number"}.get(ofrep_kind(document, key), ofrep_kind(document, key))
+             for key in flag_keys}
+    evaluations = [{"key": key, "kind": kinds[key]} for key in flag_keys]
+    evaluations += [{"key": key, "kind": kind} for key, kind in JS_PROBES]
+    cases = {
+        "contexts": [{"id": ctx.index, "context": ctx.ofrep_json()} for ctx in contexts],
+        "evaluations": evaluations,
+        "defaults": JS_DEFAULTS,
+    }
+    cases_file = tmp_path / "cases.json"
+    cases_file.write_text(json.dumps(cases))
+    run = subprocess.run(["node", str(JS_DIR / "evaluate.mjs"), sdk, server.base, str(cases_file)],
+                         capture_output=True, text=True, timeout=600, cwd=JS_DIR,
+                         env={**os.environ, "FLAGPOLE_SDK_AUTH": SDK_AUTH})
+    assert run.returncode == 0, f"node exited with {run.returncode}:\n{run.stderr[-3000:]}"
+    results = json.loads(run.stdout)["results"]
+    assert len(results) == len(contexts) * len(evaluations)
+
+    mismatches: list[str] = []
+    errors: Counter = Counter()
+    by_index = {ctx.index: ctx for ctx in contexts}
+    for got in results:
+        key, kind, ctx = got["key"], got["kind"], by_index[got["context"]]
+        want = native.get((key, ctx.index))
+        expected = js_expected(document, flag_keys, key, kind, want)
+        seen = {name: got[name] for name in expected}
+        check(mismatches, f"{sdk} {key} as {kind} ctx#{ctx.index} {json.dumps(ctx.ofrep_json())}", seen, expected)
+        if got["errorCode"]:
+            errors[got["errorCode"]] += 1
+    name = {"server": "OpenFeature JS server SDK + ofrep-provider",
+            "web": "OpenFeature JS web SDK + ofrep-web-provider (Node)"}[sdk]
+    SUMMARY[f"{name} (evaluation x context) compared"] = len(results)
+    for code, count in sorted(errors.items()):
+        SUMMARY[f"  {sdk} SDK: of which {code} (expected)"] = count
+    assert len(contexts) >= 300 and errors["TARGETING_KEY_MISSING"] > 0, (len(contexts), errors)
+    assert_no_mismatches(mismatches, len(results))
+
+
 # OFREP error cases on the wire: (name, path, body, content type, status, body without
 # errorDetails). The specification's bodies: evaluationFailure {key, errorCode,
 # errorDetails} for 400, flagNotFound {key, errorCode: FLAG_NOT_FOUND, errorDetails} for

@@ -317,7 +317,9 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_> {
     }
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
-        let text = TextSeed("properties").visit_f64::<E>(v)?.unwrap_or_default();
+        let text = TextSeed("properties")
+            .visit_f64::<E>(v)?
+            .unwrap_or_default();
         self.0.set_property("properties", text);
         Ok(())
     }
@@ -364,7 +366,11 @@ mod tests {
             let via_value = Context::from_json(&serde_json::from_str(text).unwrap()).unwrap();
             assert_eq!(direct, via_value, "{text}");
             assert_eq!(direct.user_id.as_deref(), Some("u"), "{text}");
-            assert_eq!(direct.properties, vec![("tier".into(), "pro".into())], "{text}");
+            assert_eq!(
+                direct.properties,
+                vec![("tier".into(), "pro".into())],
+                "{text}"
+            );
         }
         let scalar: Context = serde_json::from_str(r#"{"properties": "x"}"#).unwrap();
         assert_eq!(scalar.property("properties"), Some("x"));

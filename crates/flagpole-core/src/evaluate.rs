@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::document::FlagType;
-use crate::random::RandomSource;
 use crate::matcher::Attr;
+use crate::random::RandomSource;
 use crate::snapshot::{CompiledFlag, CompiledRule, CompiledServe, Snapshot, Split, Stickiness};
 
 /// Why an evaluation came out as it did; names are OpenFeature's.

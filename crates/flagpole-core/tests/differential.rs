@@ -734,7 +734,13 @@ fn flagpole(
     // Unleash's view: the variant a rule chose, with its payload there.
     let payload = e
         .chosen
-        .and_then(|c| Some(unleash::payload_of(flag.flag_type, c.value?, c.payload_type)))
+        .and_then(|c| {
+            Some(unleash::payload_of(
+                flag.flag_type,
+                c.value?,
+                c.payload_type,
+            ))
+        })
         .map(|p| {
             let value = payload_value(&p.payload_type, &p.value);
             (p.payload_type, value)
@@ -944,7 +950,10 @@ fn flagpole_agrees_with_yggdrasil_on_random_cases() {
     println!(
         "differential: {reused} features reuse a variant name with different payloads; every set exports, imports and exports again unchanged"
     );
-    assert!(reused >= 100, "only {reused} features reuse a variant name with another payload");
+    assert!(
+        reused >= 100,
+        "only {reused} features reuse a variant name with another payload"
+    );
     for m in direct
         .mismatches
         .iter()

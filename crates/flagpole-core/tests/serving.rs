@@ -27,7 +27,10 @@ fn typed_flags_serve_their_off_variant_and_unleash_sees_none() {
     let yaml = "flags:\n  copy:\n    type: string\n    variants: [{name: a, value: A}, {name: b, value: B}]\n    environments:\n      p: {enabled: false, off_variant: b}\n      q: {enabled: true, rules: [{conditions: [{attribute: plan, operator: IN, values: [pro]}]}]}\n";
     let p = snapshot(yaml, "p");
     let e = eval(&p, "copy", json!({}));
-    assert_eq!((e.enabled, e.variant, e.value), (false, Some("b"), Some(&json!("B"))));
+    assert_eq!(
+        (e.enabled, e.variant, e.value),
+        (false, Some("b"), Some(&json!("B")))
+    );
     assert_eq!(e.chosen, None);
     let q = snapshot(yaml, "q");
     // On without a variant, and off because no rule matched: the first variant.
@@ -105,8 +108,14 @@ fn unleash_variants_keep_their_payload_per_strategy() {
     let s = Snapshot::compile(&doc, "p").unwrap();
     let eu = eval(&s, "endpoint", json!({"userId": "1", "region": "eu"}));
     let us = eval(&s, "endpoint", json!({"userId": "1", "region": "us"}));
-    assert_eq!((eu.variant, eu.value), (Some("v0"), Some(&json!("https://eu.example"))));
-    assert_eq!((us.variant, us.value), (Some("v0"), Some(&json!("https://us.example"))));
+    assert_eq!(
+        (eu.variant, eu.value),
+        (Some("v0"), Some(&json!("https://eu.example")))
+    );
+    assert_eq!(
+        (us.variant, us.value),
+        (Some("v0"), Some(&json!("https://us.example")))
+    );
     assert_eq!(
         us.chosen.map(|c| c.value),
         Some(Some(&json!("https://us.example")))
@@ -114,8 +123,14 @@ fn unleash_variants_keep_their_payload_per_strategy() {
     // Exported as it came, and stable through another import.
     let exported = unleash::export(&doc, "p");
     let strategies = &serde_json::to_value(&exported).unwrap()["features"][0]["strategies"];
-    assert_eq!(strategies[0]["variants"][0]["payload"]["value"], "https://eu.example");
-    assert_eq!(strategies[1]["variants"][0]["payload"]["value"], "https://us.example");
+    assert_eq!(
+        strategies[0]["variants"][0]["payload"]["value"],
+        "https://eu.example"
+    );
+    assert_eq!(
+        strategies[1]["variants"][0]["payload"]["value"],
+        "https://us.example"
+    );
     let again = unleash::import(&serde_json::to_string(&exported).unwrap(), "p").unwrap();
     assert_eq!(unleash::export(&again, "p"), exported);
 }

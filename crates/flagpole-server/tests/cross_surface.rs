@@ -31,8 +31,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::http::StatusCode;
 use client::Client;
-use flagpole_core::formats::unleash;
 use data::{flag_set, percent_encode, RandomContext};
+use flagpole_core::formats::unleash;
 use flagpole_core::{Compat, Context, Document, FlagType, Snapshot, SplitMix64};
 use serde_json::{json, Value};
 
@@ -183,7 +183,10 @@ async fn compare(
             }
         }
         let Some(got) = got else {
-            assert!(ctx.user_id.is_none(), "TARGETING_KEY_MISSING for {key} with a key");
+            assert!(
+                ctx.user_id.is_none(),
+                "TARGETING_KEY_MISSING for {key} with a key"
+            );
             // Evaluation reached a rollout or split by user id: random without one.
             continue;
         };
@@ -273,7 +276,10 @@ async fn ofrep(c: &Client, doc: &Document, key: &str, request: &Value) -> Option
     let expected_value = match (flag.flag_type, served) {
         (_, Some(value)) => value,
         (FlagType::Boolean, None) => Value::Bool(enabled),
-        (_, None) => panic!("{key}: a {:?} flag served no variant: {body}", flag.flag_type),
+        (_, None) => panic!(
+            "{key}: a {:?} flag served no variant: {body}",
+            flag.flag_type
+        ),
     };
     assert_eq!(
         body.get("value"),
@@ -330,4 +336,3 @@ async fn seed(c: &Client, key: &str, user_id: &str) -> bool {
     assert_eq!(body["flag"], key);
     body["enabled"].as_bool().unwrap()
 }
-

@@ -237,7 +237,9 @@ async fn the_targeting_key_is_required_only_where_targeting_needs_it() {
     );
     // Flags whose answer does not depend on the key: a 100% rollout, a condition on
     // userId (false without one), targeting on other attributes, or off.
-    for key in ["plain", "everyone", "by-user", "by-plan", "greeting", "limit", "off"] {
+    for key in [
+        "plain", "everyone", "by-user", "by-plan", "greeting", "limit", "off",
+    ] {
         evaluate(&c, key, json!({"plan": "pro"})).await.expect(200);
     }
     // In bulk, each flag that needs it fails alone.
@@ -251,7 +253,11 @@ async fn the_targeting_key_is_required_only_where_targeting_needs_it() {
         } else {
             None
         };
-        assert_eq!(flag.get("errorCode").and_then(Value::as_str), code, "{flag}");
+        assert_eq!(
+            flag.get("errorCode").and_then(Value::as_str),
+            code,
+            "{flag}"
+        );
         assert_eq!(flag.get("value").is_none(), code.is_some(), "{flag}");
     }
 }
@@ -368,7 +374,11 @@ async fn bulk_returns_every_flag_with_an_etag_and_304_when_unchanged() {
     // Each entry is what the single evaluation says.
     for flag in body["flags"].as_array().unwrap() {
         let key = flag["key"].as_str().unwrap();
-        let status = if flag.get("errorCode").is_some() { 400 } else { 200 };
+        let status = if flag.get("errorCode").is_some() {
+            400
+        } else {
+            200
+        };
         let single = evaluate(&c, key, ctx.clone()).await.expect(status).json();
         assert_eq!(flag, &single, "{key}");
     }

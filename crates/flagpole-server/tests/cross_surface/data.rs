@@ -193,7 +193,10 @@ impl RandomContext {
         let properties = (self.properties.iter())
             .filter(|(_, v)| !v.is_array() && !v.is_object())
             .map(|(k, v)| (format!("properties[{k}]"), text(v)));
-        let user = self.user_id.iter().map(|u| ("userId".to_string(), u.clone()));
+        let user = self
+            .user_id
+            .iter()
+            .map(|u| ("userId".to_string(), u.clone()));
         user.chain(fields)
             .chain(properties)
             .map(|(k, v)| format!("{}={}", percent_encode(&k), percent_encode(&v)))

@@ -203,7 +203,11 @@ fn unleash_variants(flag: &Flag, serve: &Serve, stickiness: Option<&str>) -> Vec
 
 /// The Unleash payload of a variant's value.
 pub fn payload(flag_type: FlagType, v: &Variant) -> Option<Payload> {
-    Some(payload_of(flag_type, v.value.as_ref()?, v.payload_type.as_deref()))
+    Some(payload_of(
+        flag_type,
+        v.value.as_ref()?,
+        v.payload_type.as_deref(),
+    ))
 }
 
 /// The Unleash payload of a value of a flag of `flag_type`, with the payload type it was

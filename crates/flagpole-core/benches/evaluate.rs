@@ -103,10 +103,10 @@ fn assert_agree(engines: &Engines, keys: &[&str], ours: &[Context], theirs: &[Yg
             let enabled = engines.theirs.is_enabled(key, t, &None);
             let variant = engines.theirs.get_variant(key, t, &None);
             let their_variant = variant.enabled.then_some(variant.name.as_str());
-            if e.enabled != enabled || e.variant != their_variant {
+            if e.enabled != enabled || e.chosen.map(|c| c.name) != their_variant {
                 disagreements.push(format!(
                     "{key} context {i}: flagpole ({}, {:?}), yggdrasil ({enabled}, {their_variant:?})",
-                    e.enabled, e.variant
+                    e.enabled, e.chosen.map(|c| c.name)
                 ));
             }
         }

@@ -2,12 +2,13 @@
 
 use std::borrow::Cow;
 
-use serde::de::{DeserializeSeed, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Everything a rule can look at. Property values are text; numbers and booleans given
-/// in JSON are read as their text.
+/// in JSON are read as their text. Arrays and objects are not read: an attribute given
+/// as one is missing for every condition (never an error).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Context {
@@ -63,7 +64,8 @@ impl Context {
     /// Reads a context from JSON in Unleash's shape (`userId`, `sessionId`, …,
     /// `properties: {…}`) or OpenFeature's (`targetingKey` and attributes at the top
     /// level). Unknown top-level keys become properties; `targetingKey` is the user id
-    /// unless `userId` is also given.
+    /// unless `userId` is also given. Any JSON object is a context; only a value that is
+    /// not an object is refused.
     pub fn from_json(value: &Value) -> Result<Context, crate::Error> {
         let Value::Object(map) = value else {
             return Err(crate::Error::Context(format!(
@@ -76,17 +78,16 @@ impl Context {
         for (key, value) in map {
             match key.as_str() {
                 "properties" => match value {
-                    Value::Object(props) => add_properties(&mut ctx, props)?,
-                    Value::Null => {}
+                    Value::Object(props) => add_properties(&mut ctx, props),
+                    // Not Unleash's properties object: an attribute like any other.
                     other => {
-                        return Err(crate::Error::Context(format!(
-                            "properties must be an object, not {}",
-                            kind(other)
-                        )))
+                        if let Some(text) = scalar_text(other) {
+                            ctx.set_property(key.clone(), text);
+                        }
                     }
                 },
                 _ => {
-                    let Some(text) = scalar_text(key, value)? else {
+                    let Some(text) = scalar_text(value) else {
                         continue;
                     };
                     match key.as_str() {
@@ -109,28 +110,22 @@ impl Context {
     }
 }
 
-fn add_properties(ctx: &mut Context, props: &Map<String, Value>) -> Result<(), crate::Error> {
+fn add_properties(ctx: &mut Context, props: &Map<String, Value>) {
     for (key, value) in props {
-        if let Some(text) = scalar_text(key, value)? {
+        if let Some(text) = scalar_text(value) {
             ctx.set_property(key.clone(), text);
         }
     }
-    Ok(())
 }
 
-fn scalar_text(key: &str, value: &Value) -> Result<Option<String>, crate::Error> {
-    Ok(match value {
-        Value::Null => None,
+/// A scalar as text; `None` for null, arrays and objects.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
         Value::String(s) => Some(s.clone()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) => Some(n.to_string()),
-        other => {
-            return Err(crate::Error::Context(format!(
-                "context attribute {key:?} must be a string, number or boolean, not {}",
-                kind(other)
-            )))
-        }
-    })
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -197,8 +192,7 @@ impl<'de> Visitor<'de> for ContextVisitor {
     }
 }
 
-/// A scalar attribute as text (`None` for null); arrays and objects are refused, naming
-/// the attribute.
+/// A scalar attribute as text; `None` for null, arrays and objects (skipped).
 struct TextSeed<'k>(&'k str);
 
 impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
@@ -254,18 +248,14 @@ impl<'de> Visitor<'de> for TextSeed<'_> {
         Ok(None)
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
-        Err(serde::de::Error::custom(format!(
-            "context attribute {:?} must be a string, number or boolean, not an array",
-            self.0
-        )))
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Option<String>, A::Error> {
+        IgnoredAny.visit_seq(seq)?;
+        Ok(None)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
-        Err(serde::de::Error::custom(format!(
-            "context attribute {:?} must be a string, number or boolean, not an object",
-            self.0
-        )))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
+        IgnoredAny.visit_map(map)?;
+        Ok(None)
     }
 }
 
@@ -300,40 +290,38 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_> {
         Ok(())
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(serde::de::Error::custom(
-            "properties must be an object, not an array",
-        ))
+    // Not Unleash's properties object: an attribute named `properties` like any other.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_seq(seq)?;
+        Ok(())
     }
 
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        Err(serde::de::Error::custom(
-            "properties must be an object, not a string",
-        ))
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.set_property("properties", v);
+        Ok(())
     }
 
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        Err(serde::de::Error::custom(
-            "properties must be an object, not a boolean",
-        ))
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.set_property("properties", v.to_string());
+        Ok(())
     }
 
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        Err(serde::de::Error::custom(
-            "properties must be an object, not a number",
-        ))
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.set_property("properties", v.to_string());
+        Ok(())
     }
 
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        Err(serde::de::Error::custom(
-            "properties must be an object, not a number",
-        ))
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.set_property("properties", v.to_string());
+        Ok(())
     }
 
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        Err(serde::de::Error::custom(
-            "properties must be an object, not a number",
-        ))
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        let text = TextSeed("properties")
+            .visit_f64::<E>(v)?
+            .unwrap_or_default();
+        self.0.set_property("properties", text);
+        Ok(())
     }
 }
 
@@ -364,21 +352,33 @@ mod tests {
             let via_value = Context::from_json(&serde_json::from_str(text).unwrap()).unwrap();
             assert_eq!(direct, via_value, "{text}");
         }
-        let err = serde_json::from_str::<Context>(r#"{"plan": {"a": 1}}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("\"plan\" must be a string"), "{err}");
         assert!(serde_json::from_str::<Context>("[1]").is_err());
-        assert!(serde_json::from_str::<Context>(r#"{"properties": [1]}"#).is_err());
     }
 
     #[test]
-    fn refuses_nested_values_with_a_message() {
-        let err = Context::from_json(&json!({"plan": {"a": 1}})).unwrap_err();
-        assert!(
-            err.to_string().contains("\"plan\" must be a string"),
-            "{err}"
+    fn arrays_and_objects_are_missing_attributes_never_errors() {
+        for text in [
+            r#"{"targetingKey": "u", "groups": ["a", "b"], "plan": {"a": [1]}, "tier": "pro"}"#,
+            r#"{"targetingKey": "u", "properties": {"groups": ["a"], "o": {}, "tier": "pro"}}"#,
+            r#"{"targetingKey": "u", "userId": ["x"], "tier": "pro", "properties": [1, {"a": 2}]}"#,
+        ] {
+            let direct: Context = serde_json::from_str(text).unwrap();
+            let via_value = Context::from_json(&serde_json::from_str(text).unwrap()).unwrap();
+            assert_eq!(direct, via_value, "{text}");
+            assert_eq!(direct.user_id.as_deref(), Some("u"), "{text}");
+            assert_eq!(
+                direct.properties,
+                vec![("tier".into(), "pro".into())],
+                "{text}"
+            );
+        }
+        let scalar: Context = serde_json::from_str(r#"{"properties": "x"}"#).unwrap();
+        assert_eq!(scalar.property("properties"), Some("x"));
+        assert_eq!(
+            Context::from_json(&json!({"properties": 2.5})).unwrap(),
+            serde_json::from_str::<Context>(r#"{"properties": 2.5}"#).unwrap()
         );
         assert!(Context::from_json(&json!([1])).is_err());
+        assert!(Context::from_json(&json!("text")).is_err());
     }
 }

@@ -207,6 +207,11 @@ pub struct FlagEnvironment {
     /// when there are no rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Serve>,
+    /// String, number and JSON flags: the variant served when nothing else names one
+    /// here (the flag is off, or on without a variant). Absent: the flag's first variant
+    /// with a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_variant: Option<String>,
     /// Flags that must be in a given state for this one to be on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Dependency>,

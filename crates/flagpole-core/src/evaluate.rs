@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::document::FlagType;
+use crate::matcher::Attr;
 use crate::random::RandomSource;
 use crate::snapshot::{CompiledFlag, CompiledRule, CompiledServe, Snapshot, Split, Stickiness};
 
@@ -55,10 +56,16 @@ pub enum ErrorCode {
 pub struct Evaluation<'s> {
     /// Whether the flag is on for this context.
     pub enabled: bool,
-    /// The variant served, if any.
+    /// The variant served: the one a rule or the default chose, else, for string, number
+    /// and JSON flags, the environment's off variant.
     pub variant: Option<&'s str>,
-    /// The value served: the variant's value; for boolean flags without one, `enabled`.
+    /// The value served: the variant's value (for a chosen variant without one, the off
+    /// variant's); for boolean flags without one, `enabled`. `None` only for unknown
+    /// flags and string, number or JSON flags without variants.
     pub value: Option<&'s Value>,
+    /// The variant a rule or the default chose, as Unleash reports it (`None`: Unleash's
+    /// `disabled` variant), with its own value.
+    pub chosen: Option<Chosen<'s>>,
     pub reason: Reason,
     /// Index of the rule that matched.
     pub rule_index: Option<usize>,
@@ -66,22 +73,54 @@ pub struct Evaluation<'s> {
     pub rule_name: Option<&'s str>,
     pub flag_type: FlagType,
     pub error: Option<ErrorCode>,
+    /// Evaluation reached a rollout or split that places contexts by user id, and the
+    /// context has none: with one, the answer could differ (OFREP's
+    /// `TARGETING_KEY_MISSING`).
+    pub needs_user_id: bool,
+}
+
+/// A variant chosen by a rule or default, with the value it carries there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Chosen<'s> {
+    pub name: &'s str,
+    pub value: Option<&'s Value>,
+    /// The Unleash payload type of `value`, when the flag type alone does not say it.
+    pub payload_type: Option<&'s str>,
 }
 
 static TRUE: Value = Value::Bool(true);
 static FALSE: Value = Value::Bool(false);
 
 impl<'s> Evaluation<'s> {
-    fn new(flag: &'s CompiledFlag, enabled: bool, reason: Reason) -> Evaluation<'s> {
+    /// The evaluation of a flag that serves `chosen` (or nothing).
+    fn new(
+        flag: &'s CompiledFlag,
+        enabled: bool,
+        reason: Reason,
+        chosen: Option<Chosen<'s>>,
+    ) -> Evaluation<'s> {
+        let off = flag.off.map(|i| &flag.variants[i]);
+        let (variant, value) = match (flag.flag_type, chosen) {
+            (FlagType::Boolean, _) => (
+                chosen.map(|c| c.name),
+                chosen
+                    .and_then(|c| c.value)
+                    .or(Some(if enabled { &TRUE } else { &FALSE })),
+            ),
+            (_, Some(c)) => (Some(c.name), c.value.or(off.and_then(|v| v.value.as_ref()))),
+            (_, None) => (off.map(|v| &*v.name), off.and_then(|v| v.value.as_ref())),
+        };
         Evaluation {
             enabled,
-            variant: None,
-            value: boolean_value(flag.flag_type, enabled),
+            variant,
+            value,
+            chosen,
             reason,
             rule_index: None,
             rule_name: None,
             flag_type: flag.flag_type,
             error: None,
+            needs_user_id: false,
         }
     }
 
@@ -90,27 +129,32 @@ impl<'s> Evaluation<'s> {
             enabled: false,
             variant: None,
             value: None,
+            chosen: None,
             reason: Reason::Error,
             rule_index: None,
             rule_name: None,
             flag_type: FlagType::Boolean,
             error: Some(ErrorCode::FlagNotFound),
+            needs_user_id: false,
         }
     }
 }
 
-fn boolean_value(flag_type: FlagType, enabled: bool) -> Option<&'static Value> {
-    match flag_type {
-        FlagType::Boolean if enabled => Some(&TRUE),
-        FlagType::Boolean => Some(&FALSE),
-        _ => None,
-    }
+/// A variant choice: by a weighted split or fixed.
+struct Served<'f> {
+    variant: usize,
+    /// The split share's own value and payload type.
+    value: Option<&'f (Value, Option<Box<str>>)>,
+    split: bool,
 }
 
-/// A variant choice: by a weighted split or fixed.
-struct Served {
-    variant: usize,
-    split: bool,
+/// What one evaluation reads and what it learns on the way.
+struct Walk<'a> {
+    ctx: &'a Context,
+    now: DateTime<Utc>,
+    rng: &'a mut dyn RandomSource,
+    /// A rollout or split needed the user id the context lacks.
+    needs_user_id: bool,
 }
 
 impl Snapshot {
@@ -151,72 +195,43 @@ impl Snapshot {
         now: DateTime<Utc>,
         rng: &mut dyn RandomSource,
     ) -> Evaluation<'s> {
+        let mut w = Walk {
+            ctx,
+            now,
+            rng,
+            needs_user_id: false,
+        };
+        let mut e = self.walk_index(i, &mut w);
+        e.needs_user_id = w.needs_user_id;
+        e
+    }
+
+    fn walk_index<'s>(&'s self, i: usize, w: &mut Walk<'_>) -> Evaluation<'s> {
         let flag = &self.flags[i];
         if !flag.enabled || flag.poisoned {
-            return Evaluation::new(flag, false, Reason::Disabled);
+            return Evaluation::new(flag, false, Reason::Disabled, None);
         }
-        if !flag.dependencies.is_empty() && !self.dependencies_hold(flag, ctx, now, rng) {
-            return Evaluation::new(flag, false, Reason::PrerequisiteFailed);
+        if !flag.dependencies.is_empty() && !self.dependencies_hold(flag, w) {
+            return Evaluation::new(flag, false, Reason::PrerequisiteFailed, None);
         }
         if flag.rules.is_empty() {
-            return match &flag.default {
-                None => Evaluation::new(flag, true, Reason::Default),
-                Some(s) => self.served(flag, choose(s, ctx, rng), Reason::Default),
-            };
+            let served = flag.default.as_ref().map(|s| choose(s, w));
+            return served_by(flag, served, Reason::Default);
         }
-        match self.first_match(flag, ctx, now, rng) {
+        match first_match(flag, w) {
             Some((index, rule)) => {
                 let serve = rule.serve.as_ref().or(flag.default.as_ref());
-                let served = serve.and_then(|s| choose(s, ctx, rng));
-                let mut e = self.served(flag, served, Reason::TargetingMatch);
+                let served = serve.map(|s| choose(s, w));
+                let mut e = served_by(flag, served, Reason::TargetingMatch);
                 e.rule_index = Some(index);
                 e.rule_name = rule.name.as_deref();
                 e
             }
-            None => Evaluation::new(flag, false, Reason::Default),
+            None => Evaluation::new(flag, false, Reason::Default, None),
         }
     }
 
-    fn served<'s>(
-        &'s self,
-        flag: &'s CompiledFlag,
-        served: Option<Served>,
-        reason: Reason,
-    ) -> Evaluation<'s> {
-        let mut e = Evaluation::new(flag, true, reason);
-        if let Some(s) = served {
-            let v = &flag.variants[s.variant];
-            e.variant = Some(&v.name);
-            if let Some(value) = &v.value {
-                e.value = Some(value);
-            }
-            if s.split {
-                e.reason = Reason::Split;
-            }
-        }
-        e
-    }
-
-    fn first_match<'f>(
-        &self,
-        flag: &'f CompiledFlag,
-        ctx: &Context,
-        now: DateTime<Utc>,
-        rng: &mut dyn RandomSource,
-    ) -> Option<(usize, &'f CompiledRule)> {
-        flag.rules
-            .iter()
-            .enumerate()
-            .find(|(_, rule)| rule_matches(rule, ctx, now, rng))
-    }
-
-    fn dependencies_hold(
-        &self,
-        flag: &CompiledFlag,
-        ctx: &Context,
-        now: DateTime<Utc>,
-        rng: &mut dyn RandomSource,
-    ) -> bool {
+    fn dependencies_hold(&self, flag: &CompiledFlag, w: &mut Walk<'_>) -> bool {
         flag.dependencies.iter().all(|dep| {
             let Some(parent_index) = dep.flag else {
                 return false;
@@ -224,11 +239,11 @@ impl Snapshot {
             let parent = &self.flags[parent_index];
             if flag.compat.is_native() {
                 // Transitive: the parent is evaluated in full, its own dependencies too.
-                let e = self.evaluate_index(parent_index, ctx, now, rng);
+                let e = self.walk_index(parent_index, w);
                 e.enabled == dep.enabled
                     && (dep.variants.is_empty()
-                        || e.variant
-                            .is_some_and(|v| dep.variants.iter().any(|d| &**d == v)))
+                        || e.chosen
+                            .is_some_and(|c| dep.variants.iter().any(|d| &**d == c.name)))
             } else {
                 // Unleash: one level only, and the parent's variant is the one it would
                 // pick whether or not it is enabled.
@@ -236,19 +251,19 @@ impl Snapshot {
                     return false;
                 }
                 let enabled = parent.enabled && !parent.poisoned && {
-                    let m = self.first_match(parent, ctx, now, rng);
+                    let m = first_match(parent, w);
                     m.is_some() || parent.rules.is_empty()
                 };
                 let variant_ok = dep.variants.is_empty() || {
                     let rule = if parent.poisoned {
                         None
                     } else {
-                        self.first_match(parent, ctx, now, rng).map(|(_, r)| r)
+                        first_match(parent, w).map(|(_, r)| r)
                     };
                     let serve = rule
                         .and_then(|r| r.serve.as_ref())
                         .or(parent.default.as_ref());
-                    match serve.and_then(|s| choose(s, ctx, rng)) {
+                    match serve.map(|s| choose(s, w)) {
                         Some(s) => dep
                             .variants
                             .iter()
@@ -262,25 +277,67 @@ impl Snapshot {
     }
 }
 
+/// The evaluation of a flag that is on and served `served` (or no variant).
+fn served_by<'s>(
+    flag: &'s CompiledFlag,
+    served: Option<Served<'s>>,
+    reason: Reason,
+) -> Evaluation<'s> {
+    let chosen = served.as_ref().map(|s| {
+        let v = &flag.variants[s.variant];
+        match s.value {
+            Some((value, payload_type)) => Chosen {
+                name: &v.name,
+                value: Some(value),
+                payload_type: payload_type.as_deref(),
+            },
+            None => Chosen {
+                name: &v.name,
+                value: v.value.as_ref(),
+                payload_type: v.payload_type.as_deref(),
+            },
+        }
+    });
+    let reason = match served {
+        Some(Served { split: true, .. }) => Reason::Split,
+        _ => reason,
+    };
+    Evaluation::new(flag, true, reason, chosen)
+}
+
+fn first_match<'f>(flag: &'f CompiledFlag, w: &mut Walk<'_>) -> Option<(usize, &'f CompiledRule)> {
+    flag.rules
+        .iter()
+        .enumerate()
+        .find(|(_, rule)| rule_matches(rule, w))
+}
+
 #[inline]
-fn rule_matches(
-    rule: &CompiledRule,
-    ctx: &Context,
-    now: DateTime<Utc>,
-    rng: &mut dyn RandomSource,
-) -> bool {
-    if rule.never || !rule.matchers.iter().all(|m| m.matches(ctx, now)) {
+fn rule_matches(rule: &CompiledRule, w: &mut Walk<'_>) -> bool {
+    if rule.never || !rule.matchers.iter().all(|m| m.matches(w.ctx, w.now)) {
         return false;
     }
     let Some(rollout) = &rule.rollout else {
         return true;
     };
-    let bucket = match stickiness_value(&rollout.stickiness, ctx) {
+    let p = rollout.percentage;
+    let bucket = match stickiness_value(&rollout.stickiness, w.ctx) {
         Sticky::Value(v) => rollout.prefix.bucket(v, 100),
-        Sticky::Random => rng.below(100) + 1,
-        Sticky::Missing => return false,
+        Sticky::Random => {
+            // By default stickiness a user id would have fixed the bucket.
+            if matches!(rollout.stickiness, Stickiness::Default) && p > 0 && p < 100 {
+                w.needs_user_id = true;
+            }
+            w.rng.below(100) + 1
+        }
+        Sticky::Missing => {
+            if matches!(rollout.stickiness, Stickiness::Attr(Attr::UserId)) && p > 0 {
+                w.needs_user_id = true;
+            }
+            return false;
+        }
     };
-    rollout.percentage > 0 && bucket <= rollout.percentage
+    p > 0 && bucket <= p
 }
 
 enum Sticky<'c> {
@@ -304,33 +361,48 @@ fn stickiness_value<'c>(s: &Stickiness, ctx: &'c Context) -> Sticky<'c> {
     }
 }
 
-fn choose(serve: &CompiledServe, ctx: &Context, rng: &mut dyn RandomSource) -> Option<Served> {
+fn choose<'f>(serve: &'f CompiledServe, w: &mut Walk<'_>) -> Served<'f> {
     match serve {
-        CompiledServe::Variant(i) => Some(Served {
+        CompiledServe::Variant(i) => Served {
             variant: *i,
+            value: None,
             split: false,
-        }),
-        CompiledServe::Split(split) => Some(Served {
-            variant: pick(split, ctx, rng),
-            split: true,
-        }),
+        },
+        CompiledServe::Split(split) => {
+            let share = &split.shares[pick(split, w)];
+            Served {
+                variant: share.variant,
+                value: share.value.as_ref(),
+                split: true,
+            }
+        }
     }
 }
 
-fn pick(split: &Split, ctx: &Context, rng: &mut dyn RandomSource) -> usize {
-    for (attr, values, variant) in &split.overrides {
-        if attr.get(ctx).is_some_and(|v| values.contains(v)) {
-            return *variant;
+/// The index of the share a split gives the context.
+fn pick(split: &Split, w: &mut Walk<'_>) -> usize {
+    for (attr, values, share) in &split.overrides {
+        if attr.get(w.ctx).is_some_and(|v| values.contains(v)) {
+            return *share;
         }
     }
-    let target = match stickiness_value(&split.stickiness, ctx) {
+    let target = match stickiness_value(&split.stickiness, w.ctx) {
         Sticky::Value(v) => split.prefix.bucket(v, split.total),
         // Unlike a rollout, a split with its attribute missing still picks, at random.
-        Sticky::Random | Sticky::Missing => rng.below(split.total) + 1,
+        Sticky::Random | Sticky::Missing => {
+            let by_user = matches!(
+                split.stickiness,
+                Stickiness::Default | Stickiness::Attr(Attr::UserId)
+            );
+            if by_user && split.varies {
+                w.needs_user_id = true;
+            }
+            w.rng.below(split.total) + 1
+        }
     };
     split
         .shares
         .iter()
-        .find(|(_, cumulative)| *cumulative >= target)
-        .map_or(split.shares[split.shares.len() - 1].0, |(v, _)| *v)
+        .position(|s| s.cumulative >= target)
+        .unwrap_or(split.shares.len() - 1)
 }

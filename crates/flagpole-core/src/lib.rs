@@ -17,7 +17,6 @@ mod matcher;
 mod random;
 mod rule;
 mod snapshot;
-mod targeting;
 mod validate;
 
 pub use condition::{Condition, Operator};
@@ -26,7 +25,7 @@ pub use document::{
     parse_yaml, Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant,
 };
 pub use error::{Error, Problem};
-pub use evaluate::{ErrorCode, Evaluation, Reason};
+pub use evaluate::{Chosen, ErrorCode, Evaluation, Reason};
 pub use random::{RandomSource, SplitMix64};
 pub use rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVariant};
 pub use snapshot::Snapshot;

@@ -300,11 +300,6 @@ impl Matcher {
         })
     }
 
-    /// The attribute the condition reads.
-    pub(crate) fn attr(&self) -> &Attr {
-        &self.attr
-    }
-
     /// Whether the context satisfies the condition.
     #[inline]
     pub(crate) fn matches(&self, ctx: &Context, now: DateTime<Utc>) -> bool {

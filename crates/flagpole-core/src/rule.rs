@@ -83,6 +83,13 @@ pub struct WeightedVariant {
     pub variant: String,
     /// Relative weight; shares are `weight / sum of weights`.
     pub weight: i64,
+    /// A value this share serves instead of the variant's own (Unleash strategy variants
+    /// carry their own payloads, so one name can mean different values in two rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// The Unleash payload type of `value`, when the flag type alone does not say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_type: Option<String>,
     /// Contexts whose attribute equals one of the values get this variant regardless of
     /// weights.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

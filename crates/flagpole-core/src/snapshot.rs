@@ -30,12 +30,15 @@ pub(crate) struct CompiledFlag {
     pub default: Option<CompiledServe>,
     pub dependencies: Vec<CompiledDependency>,
     pub variants: Vec<CompiledVariant>,
+    /// String, number and JSON flags: the variant served when nothing names one.
+    pub off: Option<usize>,
 }
 
 #[derive(Debug)]
 pub(crate) struct CompiledVariant {
     pub name: Box<str>,
     pub value: Option<Value>,
+    pub payload_type: Option<Box<str>>,
 }
 
 #[derive(Debug)]
@@ -80,12 +83,23 @@ pub(crate) enum CompiledServe {
 
 #[derive(Debug)]
 pub(crate) struct Split {
-    /// (variant index, cumulative weight), in order.
-    pub shares: Vec<(usize, u32)>,
+    /// The shares, in order.
+    pub shares: Vec<Share>,
     pub total: u32,
+    /// (attribute, values, share index): contexts pinned to a share.
     pub overrides: Vec<(Attr, ValueSet, usize)>,
     pub stickiness: Stickiness,
     pub prefix: Murmur3,
+    /// More than one share has a positive weight, so the stickiness value matters.
+    pub varies: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Share {
+    pub variant: usize,
+    pub cumulative: u32,
+    /// The share's own value and payload type, instead of the variant's.
+    pub value: Option<(Value, Option<Box<str>>)>,
 }
 
 #[derive(Debug)]
@@ -133,6 +147,7 @@ impl Snapshot {
                     .map(|v| CompiledVariant {
                         name: v.name.as_str().into(),
                         value: v.value.clone(),
+                        payload_type: v.payload_type.as_deref().map(Into::into),
                     })
                     .collect();
                 let variant_index = |name: &str| flag.variants.iter().position(|v| v.name == name);
@@ -147,7 +162,9 @@ impl Snapshot {
                     default: None,
                     dependencies: Vec::new(),
                     variants: Vec::new(),
+                    off: None,
                 };
+                let first_with_value = || flag.variants.iter().position(|v| v.value.is_some());
                 if let Some(env) = flag.environments.get(environment) {
                     compiled.enabled = env.enabled;
                     for rule in &env.rules {
@@ -169,6 +186,12 @@ impl Snapshot {
                             variants: d.variants.iter().map(|v| v.as_str().into()).collect(),
                         })
                         .collect();
+                    compiled.off = env.off_variant.as_deref().and_then(variant_index);
+                }
+                if flag.flag_type != FlagType::Boolean {
+                    compiled.off = compiled.off.or_else(first_with_value);
+                } else {
+                    compiled.off = None;
                 }
                 compiled.variants = variants;
                 compiled
@@ -271,13 +294,27 @@ fn compile_serve(
     let mut shares = Vec::with_capacity(serve.split.len());
     let mut overrides = Vec::new();
     let mut total: u32 = 0;
+    let mut positive = 0;
     for w in &serve.split {
-        let idx = variant_index(&w.variant)?;
-        total = total.saturating_add(w.weight.clamp(0, u32::MAX as i64) as u32);
-        shares.push((idx, total));
+        let variant = variant_index(&w.variant)?;
+        let weight = w.weight.clamp(0, u32::MAX as i64) as u32;
+        positive += usize::from(weight > 0);
+        total = total.saturating_add(weight);
         for o in &w.overrides {
-            overrides.push((Attr::new(&o.attribute), ValueSet::new(&o.values), idx));
+            overrides.push((
+                Attr::new(&o.attribute),
+                ValueSet::new(&o.values),
+                shares.len(),
+            ));
         }
+        shares.push(Share {
+            variant,
+            cumulative: total,
+            value: w
+                .value
+                .clone()
+                .map(|v| (v, w.payload_type.as_deref().map(Into::into))),
+        });
     }
     if shares.is_empty() || total == 0 {
         return None;
@@ -288,5 +325,6 @@ fn compile_serve(
         overrides,
         stickiness: Stickiness::new(serve.stickiness.as_deref().or(rule_stickiness)),
         prefix: Murmur3::with_prefix(group, VARIANT_SEED),
+        varies: positive > 1,
     }))
 }

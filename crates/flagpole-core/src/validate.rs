@@ -136,6 +136,9 @@ impl<'d> Validator<'d> {
             if let Some(serve) = &env.default {
                 self.serve(&format!("{epath}.default"), serve, flag);
             }
+            if let (Some(name), true) = (&env.off_variant, self.native()) {
+                self.off_variant(&format!("{epath}.off_variant"), name, flag);
+            }
             for (i, dep) in env.depends_on.iter().enumerate() {
                 let dpath = format!("{epath}.depends_on[{i}]");
                 if !self.native() {
@@ -213,6 +216,24 @@ impl<'d> Validator<'d> {
         }
     }
 
+    fn off_variant(&mut self, path: &str, name: &str, flag: &Flag) {
+        if flag.flag_type == FlagType::Boolean {
+            self.problem(
+                path,
+                "only string, number and json flags have an off variant (a boolean flag serves false when off)",
+            );
+        } else if !flag.variants.iter().any(|v| v.name == name) {
+            let known: Vec<&str> = flag.variants.iter().map(|v| v.name.as_str()).collect();
+            self.problem(
+                path,
+                format!(
+                    "unknown variant {name:?} (the flag's variants: {})",
+                    list_or_none(&known)
+                ),
+            );
+        }
+    }
+
     fn serve(&mut self, path: &str, serve: &Serve, flag: &Flag) {
         let known: Vec<&str> = flag.variants.iter().map(|v| v.name.as_str()).collect();
         let check_variant = |this: &mut Self, vpath: String, name: &str| {
@@ -253,6 +274,18 @@ impl<'d> Validator<'d> {
                 );
             } else {
                 total += w.weight;
+            }
+            if let Some(value) = &w.value {
+                if w.payload_type.is_none() && !flag.flag_type.accepts(value) {
+                    self.problem(
+                        format!("{wpath}.value"),
+                        format!(
+                            "{value} is not a {} (the flag's type is {})",
+                            flag.flag_type.as_str(),
+                            flag.flag_type.as_str()
+                        ),
+                    );
+                }
             }
             for (j, o) in w.overrides.iter().enumerate() {
                 if o.attribute.is_empty() {

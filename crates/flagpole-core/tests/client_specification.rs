@@ -56,19 +56,16 @@ fn check(doc: &Document, spec: &Value) -> (usize, Vec<String>) {
         let ctx = Context::from_json(&case["context"]).expect("spec context");
         let key = case["toggleName"].as_str().expect("toggleName");
         let e = snapshot.evaluate(key, &ctx, now, &mut rng);
+        // Unleash's view: the variant a rule chose, with its payload there.
         let mut got = json!({
-            "name": e.variant.unwrap_or("disabled"),
-            "enabled": e.variant.is_some(),
+            "name": e.chosen.map_or("disabled", |c| c.name),
+            "enabled": e.chosen.is_some(),
             "feature_enabled": e.enabled,
         });
-        if let Some(name) = e.variant {
+        if let Some(chosen) = e.chosen {
             let flag = &doc.flags[key];
-            let variant = flag
-                .variants
-                .iter()
-                .find(|v| v.name == name)
-                .expect("served variant exists");
-            if let Some(p) = unleash::payload(flag.flag_type, variant) {
+            if let Some(value) = chosen.value {
+                let p = unleash::payload_of(flag.flag_type, value, chosen.payload_type);
                 got["payload"] = json!({"type": p.payload_type, "value": p.value});
             }
         }

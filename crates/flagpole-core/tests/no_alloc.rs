@@ -106,7 +106,7 @@ fn benchmark_flags_evaluate_without_allocating() {
             .iter()
             .map(|c| {
                 let e = snapshot.evaluate(key, c, now(), &mut rng);
-                (e.enabled, e.variant)
+                (e.enabled, e.chosen.map(|c| c.name))
             })
             .collect();
         outcomes.sort();

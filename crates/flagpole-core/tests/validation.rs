@@ -95,6 +95,14 @@ fn table_of_bad_documents() {
             "flags.s.variants[0].value: a string flag's variants need a value",
         ),
         (
+            "flags:\n  n:\n    type: number\n    variants: [{name: a, value: 1}]\n    environments:\n      production:\n        enabled: true\n        default: {split: [{variant: a, weight: 1, value: ten}]}\n".into(),
+            "flags.n.environments.production.default.split[0].value: \"ten\" is not a number (the flag's type is number)",
+        ),
+        (
+            "flags:\n  s:\n    type: string\n    variants: [{name: a, value: A}]\n    environments:\n      production: {enabled: false, off_variant: b}\n".into(),
+            r#"flags.s.environments.production.off_variant: unknown variant "b" (the flag's variants: a)"#,
+        ),
+        (
             "flags:\n  s:\n    variants:\n      - {name: a}\n      - {name: a}\n".into(),
             r#"flags.s.variants[1].name: variant "a" is defined twice"#,
         ),

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use flagpole_core::formats::unleash::{self, ClientFeatures, Payload};
+use flagpole_core::formats::unleash::{self, ClientFeatures};
 use flagpole_core::{Document, Flag, Snapshot};
 use flagpole_store::{Environment, FlagRecord, SegmentRecord, State};
 use indexmap::IndexMap;
@@ -26,8 +26,6 @@ pub struct Published {
     /// The live (not archived) flags and the segments, as one document.
     pub document: Document,
     pub snapshots: HashMap<String, Arc<Snapshot>>,
-    /// Each variant's Unleash payload, by flag and variant name (frontend API answers).
-    pub payloads: HashMap<String, HashMap<String, Payload>>,
     /// `/api/client/features` per environment, serialized on first use.
     client_features: HashMap<String, OnceLock<ClientFeaturesCache>>,
 }
@@ -70,18 +68,6 @@ impl Published {
         for f in state.flags.iter().filter(|f| !f.archived) {
             document.flags.insert(f.key.clone(), f.flag.clone());
         }
-        let payloads = document
-            .flags
-            .iter()
-            .map(|(key, flag)| {
-                let by_variant = flag
-                    .variants
-                    .iter()
-                    .filter_map(|v| Some((v.name.clone(), unleash::payload(flag.flag_type, v)?)))
-                    .collect();
-                (key.clone(), by_variant)
-            })
-            .collect();
         let client_features = state
             .environments
             .iter()
@@ -114,7 +100,6 @@ impl Published {
                 .collect(),
             document,
             snapshots,
-            payloads,
             client_features,
         })
     }

@@ -177,14 +177,22 @@ pub struct EvaluationContext(pub BTreeMap<String, Value>);
 pub struct EvaluationResult {
     pub flag: String,
     pub enabled: bool,
+    /// The variant served: the one a rule or the default chose, else (string, number and
+    /// JSON flags) the environment's off variant.
     pub variant: Option<String>,
     /// The value served: the variant's value; for boolean flags without one, `enabled`.
+    /// Null only for a string, number or JSON flag without variants.
     pub value: Option<Value>,
     pub reason: Reason,
     /// The rule that decided, if one did.
     pub rule: Option<MatchedRule>,
     #[serde(rename = "type")]
     pub flag_type: FlagType,
+    /// Present (true) when evaluation reached a rollout or split by user id and the
+    /// context has none, so the answer was drawn at random (OFREP answers
+    /// `TARGETING_KEY_MISSING` there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_user_id: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -292,7 +300,8 @@ pub struct OfrepRequest {
 #[serde(rename_all = "camelCase")]
 pub struct OfrepEvaluation {
     pub key: String,
-    /// Left out when a non-boolean flag serves no variant (use the code default).
+    /// Always present on success (string, number and JSON flags serve their off variant
+    /// when nothing chose one).
     pub value: Option<Value>,
     pub variant: Option<String>,
     /// `STATIC`, `TARGETING_MATCH`, `SPLIT`, `DISABLED`, `DEFAULT` or `ERROR`.

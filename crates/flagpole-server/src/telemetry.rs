@@ -111,7 +111,10 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
 
 /// Counts one evaluation by environment, flag and variant.
 pub fn count_evaluation(environment: &str, flag: &str, e: &Evaluation<'_>) {
-    let variant = e.variant.unwrap_or(if e.enabled { "on" } else { "off" });
+    // The variant a rule chose (an off variant is not an exposure).
+    let variant = e
+        .chosen
+        .map_or(if e.enabled { "on" } else { "off" }, |c| c.name);
     evaluation_handles()
         .get(environment, flag, variant, || {
             metrics::counter!(

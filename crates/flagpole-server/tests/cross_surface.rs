@@ -6,36 +6,50 @@
 //!
 //! | surface | request | reports |
 //! |---|---|---|
-//! | native | `POST /api/v1/environments/production/evaluate/{key}`, Unleash-shaped context | `enabled`, `variant` (the reference) |
-//! | OFREP | `POST /ofrep/v1/evaluate/flags/{key}`, OpenFeature-shaped context (`targetingKey`, attributes at the top level) | `value`, `variant`, `reason`: on ⇔ reason is `STATIC`, `TARGETING_MATCH` or `SPLIT`; a boolean flag's `value` is that state; the variant is `variant` unless it is the placeholder for "none" (`on`/`off` for booleans, `default` otherwise); `value` is the variant's value, absent when a non-boolean flag serves none |
-//! | Unleash frontend | `POST /api/frontend` with `{"context": …}`, and `GET /api/frontend?userId=…&properties[plan]=…` as browser SDKs send it | the enabled toggles only: on ⇔ listed; the variant is `variant.name` when `variant.enabled` |
+//! | native | `POST /api/v1/environments/production/evaluate/{key}`, Unleash-shaped context | `enabled`, `variant` (the reference; string, number and JSON flags report their off variant when nothing chose one) |
+//! | OFREP | `POST /ofrep/v1/evaluate/flags/{key}`, OpenFeature-shaped context (`targetingKey`, attributes at the top level) | `value`, `variant`, `reason`: on ⇔ reason is `STATIC`, `TARGETING_MATCH` or `SPLIT`; a boolean flag's `value` is that state; the variant is `variant` unless it is `on`/`off` for booleans; `value` is the variant's value, always present |
+//! | Unleash frontend | `POST /api/frontend` with `{"context": …}`, and `GET /api/frontend?userId=…&properties[plan]=…` as browser SDKs send it | the enabled toggles only: on ⇔ listed; the variant is `variant.name` when `variant.enabled` (Unleash has no off variant) |
 //! | seed | `GET /flags/{key}?user_id=…` | `enabled` only, for a user id only |
-//! | core | `GET /api/client/features` → `formats::unleash::import` → `Snapshot::compile` → `evaluate` (Unleash semantics) | `enabled`, `variant` |
+//! | core | `GET /api/client/features` → `formats::unleash::import` → `Snapshot::compile` → `evaluate` (Unleash semantics) | `enabled`, the chosen variant |
 //!
-//! Each random context is evaluated twice: in full on native, OFREP, frontend and core,
-//! and reduced to its user id on all five (the seed API can say nothing else).
+//! Each random context is evaluated three times: in full on native, OFREP, frontend and
+//! core; reduced to its user id on all five (the seed API can say nothing else); and
+//! without its user id (anonymous). Some contexts carry attributes as arrays or objects,
+//! which every surface reads as missing. For anonymous contexts OFREP answers
+//! `TARGETING_KEY_MISSING` where evaluation reaches a rollout or split by user; there
+//! the native answer is random, so nothing is compared, and everywhere else all surfaces
+//! must agree (a missed random draw would make them disagree). Flags whose rules decide
+//! for some anonymous contexts before such a rollout must answer them.
 
 #![allow(clippy::unwrap_used)]
 
 mod client;
+#[path = "cross_surface/data.rs"]
+mod data;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::http::StatusCode;
 use client::Client;
+use data::{flag_set, percent_encode, RandomContext};
 use flagpole_core::formats::unleash;
-use flagpole_core::{Compat, Context, Document, FlagType, RandomSource, Snapshot, SplitMix64};
-use serde_json::{json, Map, Value};
+use flagpole_core::{Compat, Context, Document, FlagType, Snapshot, SplitMix64};
+use serde_json::{json, Value};
 
 const CONTEXTS: usize = 1_000;
 const SEED: u64 = 0x5eed_f1a9;
 /// Flags that must take one state for every context; all others must take both.
-const CONSTANT: [(&str, bool); 4] = [
+const CONSTANT: [(&str, bool); 6] = [
     ("kill-switch", true),
+    ("checkout-copy", true),
     ("onboarding-copy", true),
     ("dark-launch", false),
     ("dev-only", false),
+    ("retired-copy", false),
 ];
+/// Flags with a rollout by user after a rule that decides for some anonymous contexts:
+/// OFREP must answer those without a targeting key.
+const DECIDED_EARLY: [&str; 2] = ["opted-in-first", "checkout-copy"];
 
 #[tokio::test]
 async fn every_surface_gives_the_same_answer() {
@@ -57,16 +71,26 @@ async fn every_surface_gives_the_same_answer() {
     for _ in 0..CONTEXTS {
         let full = RandomContext::generate(&mut rng);
         let lean = full.user_only();
-        for (ctx, with_seed) in [(&full, false), (&lean, true)] {
+        let anonymous = full.anonymous();
+        for (ctx, with_seed) in [(&full, false), (&lean, true), (&anonymous, false)] {
             compare(&c, &doc, &sdk, &keys, ctx, with_seed, &mut report).await;
         }
     }
 
     report.assert_agreement();
     report.assert_coverage(&doc);
+    for key in DECIDED_EARLY {
+        let (answered, missing) = report.anonymous.get(key).copied().unwrap_or_default();
+        assert!(
+            answered > 0 && missing > 0,
+            "{key}: {answered} anonymous contexts answered, {missing} TARGETING_KEY_MISSING"
+        );
+    }
+    let missing: usize = report.anonymous.values().map(|(_, m)| m).sum();
     println!(
         "cross-surface: {CONTEXTS} contexts × {} flags agree on 5 surfaces \
-         ({} evaluations compared; seed API on each context's user id)",
+         ({} evaluations compared; seed API on each context's user id; {missing} anonymous \
+         evaluations TARGETING_KEY_MISSING)",
         keys.len(),
         report.compared
     );
@@ -87,6 +111,9 @@ struct Report {
     examples: Vec<String>,
     /// Per flag: the states and variants native evaluation served.
     seen: BTreeMap<String, (BTreeSet<bool>, BTreeSet<String>)>,
+    /// Per flag: anonymous evaluations OFREP answered, and those it refused with
+    /// `TARGETING_KEY_MISSING`.
+    anonymous: HashMap<String, (usize, usize)>,
 }
 
 impl Report {
@@ -147,35 +174,65 @@ async fn compare(
     let core_ctx = Context::from_json(&unleash_ctx).unwrap();
     let now = chrono::Utc::now();
     for &key in keys {
+        let got = ofrep(c, doc, key, &ofrep_ctx).await;
+        if ctx.user_id.is_none() {
+            let counts = report.anonymous.entry(key.to_string()).or_default();
+            match got {
+                Some(_) => counts.0 += 1,
+                None => counts.1 += 1,
+            }
+        }
+        let Some(got) = got else {
+            assert!(
+                ctx.user_id.is_none(),
+                "TARGETING_KEY_MISSING for {key} with a key"
+            );
+            // Evaluation reached a rollout or split by user id: random without one.
+            continue;
+        };
         let expected = native(c, key, &unleash_ctx).await;
+        report.check("ofrep", key, &unleash_ctx, &expected, &got);
         let seen = report.seen.entry(key.to_string()).or_default();
         seen.0.insert(expected.enabled);
         seen.1.extend(expected.variant.clone());
 
-        let got = ofrep(c, doc, key, &ofrep_ctx).await;
-        report.check("ofrep", key, &unleash_ctx, &expected, &got);
-
+        // Unleash has no off variant: a flag that is off serves `disabled`.
+        let unleash = Outcome {
+            enabled: expected.enabled,
+            variant: expected.variant.clone().filter(|_| expected.enabled),
+        };
         for (surface, toggles) in [("frontend POST", &posted), ("frontend GET", &queried)] {
             let got = toggles.get(key).cloned().unwrap_or(Outcome {
                 enabled: false,
                 variant: None,
             });
-            report.check(surface, key, &unleash_ctx, &expected, &got);
+            report.check(surface, key, &unleash_ctx, &unleash, &got);
         }
 
         let e = sdk.evaluate(key, &core_ctx, now, &mut SplitMix64(0));
         let got = Outcome {
             enabled: e.enabled,
-            variant: e.variant.map(str::to_string),
+            variant: e.chosen.map(|c| c.name.to_string()),
         };
-        report.check("core", key, &unleash_ctx, &expected, &got);
+        report.check("core", key, &unleash_ctx, &unleash, &got);
 
-        if with_seed {
+        if let (true, Some(user_id)) = (with_seed, &ctx.user_id) {
             let got = Outcome {
-                enabled: seed(c, key, &ctx.user_id).await,
+                enabled: seed(c, key, user_id).await,
                 variant: expected.variant.clone(),
             };
             report.check("seed", key, &unleash_ctx, &expected, &got);
+        }
+    }
+    // Rules that decide before the rollout by user answer anonymous contexts.
+    if ctx.user_id.is_none() {
+        let beta = ctx.property("beta") == Some(&json!(true));
+        let not_free = ctx.property("plan") != Some(&json!("free"));
+        for (key, decided) in [("opted-in-first", beta), ("checkout-copy", not_free)] {
+            if decided {
+                let reply = ofrep(c, doc, key, &ofrep_ctx).await;
+                assert!(reply.is_some(), "{key} refused {ofrep_ctx}");
+            }
         }
     }
 }
@@ -190,40 +247,46 @@ async fn native(c: &Client, key: &str, ctx: &Value) -> Outcome {
 }
 
 /// OFREP's answer read back into an [`Outcome`], checking on the way that `value` is what
-/// the state and variant imply.
-async fn ofrep(c: &Client, doc: &Document, key: &str, request: &Value) -> Outcome {
+/// the state and variant imply; `None` for `TARGETING_KEY_MISSING` (only then an error).
+async fn ofrep(c: &Client, doc: &Document, key: &str, request: &Value) -> Option<Outcome> {
     let uri = format!("/ofrep/v1/evaluate/flags/{key}");
-    let body = c.post_json(&uri, request).await.expect(200).json();
+    let reply = c.post_json(&uri, request).await;
+    if reply.status == StatusCode::BAD_REQUEST {
+        let body = reply.json();
+        assert_eq!(body["errorCode"], "TARGETING_KEY_MISSING", "{key}: {body}");
+        return None;
+    }
+    let body = reply.expect(200).json();
     assert_eq!(body["key"], key);
     let enabled = matches!(
         body["reason"].as_str().unwrap(),
         "STATIC" | "TARGETING_MATCH" | "SPLIT"
     );
     let flag = &doc.flags[key];
-    let placeholder = match (flag.flag_type, enabled) {
-        (FlagType::Boolean, true) => "on",
-        (FlagType::Boolean, false) => "off",
-        _ => "default",
+    let variant = body["variant"].as_str().map(str::to_string);
+    let variant = match (flag.flag_type, enabled) {
+        (FlagType::Boolean, true) => variant.filter(|v| v != "on"),
+        (FlagType::Boolean, false) => variant.filter(|v| v != "off"),
+        _ => variant,
     };
-    let variant = body["variant"]
-        .as_str()
-        .filter(|v| *v != placeholder)
-        .map(str::to_string);
     let served = variant
         .as_ref()
         .and_then(|name| flag.variants.iter().find(|v| v.name == *name))
         .and_then(|v| v.value.clone());
     let expected_value = match (flag.flag_type, served) {
-        (_, Some(value)) => Some(value),
-        (FlagType::Boolean, None) => Some(Value::Bool(enabled)),
-        (_, None) => None,
+        (_, Some(value)) => value,
+        (FlagType::Boolean, None) => Value::Bool(enabled),
+        (_, None) => panic!(
+            "{key}: a {:?} flag served no variant: {body}",
+            flag.flag_type
+        ),
     };
     assert_eq!(
         body.get("value"),
-        expected_value.as_ref(),
+        Some(&expected_value),
         "OFREP value of {key} for {request}: {body}"
     );
-    Outcome { enabled, variant }
+    Some(Outcome { enabled, variant })
 }
 
 /// The frontend API's toggles by name (only enabled flags are listed), for a context in
@@ -272,355 +335,4 @@ async fn seed(c: &Client, key: &str, user_id: &str) -> bool {
     let body = reply.json();
     assert_eq!(body["flag"], key);
     body["enabled"].as_bool().unwrap()
-}
-
-/// A context: a user id, Unleash's standard fields and free-form properties.
-#[derive(Clone, Debug)]
-struct RandomContext {
-    user_id: String,
-    fields: Map<String, Value>,
-    properties: Map<String, Value>,
-}
-
-impl RandomContext {
-    fn generate(rng: &mut SplitMix64) -> RandomContext {
-        let user_id = match rng.below(100) {
-            0..=3 => pick(rng, &["user-1", "user-2", "vip-1", "user-42"]).to_string(),
-            4..=13 => format!("{:016x}", rng.next_u64()),
-            _ => format!("user-{}", rng.below(5_000)),
-        };
-        let mut fields = Map::new();
-        let mut maybe = |rng: &mut SplitMix64, name: &str, percent: u32, value: Value| {
-            if rng.below(100) < percent {
-                fields.insert(name.to_string(), value);
-            }
-        };
-        let session = json!(format!("s-{}", rng.below(10_000)));
-        maybe(rng, "sessionId", 50, session);
-        let ip = json!(pick(
-            rng,
-            &[
-                "10.1.2.3",
-                "10.200.0.9",
-                "192.168.1.20",
-                "192.168.2.20",
-                "2001:db8::1",
-                "2001:db9::1",
-                "8.8.8.8",
-                "not-an-ip",
-            ]
-        ));
-        maybe(rng, "remoteAddress", 80, ip);
-        let app = json!(pick(rng, &["ios", "android", "web"]));
-        maybe(rng, "appName", 85, app);
-        let time = json!(match rng.below(10) {
-            0 => "yesterday".to_string(),
-            _ => date(rng, "2025-01-01T00:00:00Z", 730),
-        });
-        maybe(rng, "currentTime", 45, time);
-
-        let mut properties = Map::new();
-        let mut maybe = |rng: &mut SplitMix64, name: &str, percent: u32, value: Value| {
-            if rng.below(100) < percent {
-                properties.insert(name.to_string(), value);
-            }
-        };
-        let plan = json!(pick(rng, &["free", "pro", "enterprise"]));
-        maybe(rng, "plan", 85, plan);
-        let country = json!(pick(rng, &["US", "DE", "FR", "NL", "GB", "RU", "BR"]));
-        maybe(rng, "country", 90, country);
-        let email = json!(format!(
-            "{}{}@{}",
-            pick(
-                rng,
-                &[
-                    "alice",
-                    "bob",
-                    "carol",
-                    "dave",
-                    "qa+smoke",
-                    "test-user",
-                    "Eve"
-                ]
-            ),
-            rng.below(3),
-            pick(
-                rng,
-                &[
-                    "acme.com",
-                    "ACME.IO",
-                    "example.com",
-                    "Example.org",
-                    "gmail.com",
-                    "acme.com.evil.net",
-                ]
-            )
-        ));
-        maybe(rng, "email", 90, email);
-        let age = match rng.below(20) {
-            0..=11 => json!(rng.below(90)),
-            12..=15 => json!(f64::from(rng.below(900)) / 10.0),
-            16..=18 => json!(rng.below(90).to_string()),
-            _ => json!("old"),
-        };
-        maybe(rng, "age", 80, age);
-        let score = json!(f64::from(99_000 + rng.below(1_000)) / 1_000.0);
-        maybe(rng, "score", 60, score);
-        let version = json!(pick(
-            rng,
-            &[
-                "1.9.9",
-                "1.9.9-beta.2",
-                "2.0.0",
-                "2.0.0-rc.1",
-                "2.5.3",
-                "2.10.0",
-                "3.0.0",
-                "3.0.0-alpha",
-                "v2.1.0",
-                "2.1",
-            ]
-        ));
-        maybe(rng, "appVersion", 85, version);
-        let signup = json!(date(rng, "2022-01-01T00:00:00Z", 1_200));
-        maybe(rng, "signupDate", 50, signup);
-        // Always present: splits sticky on it never fall back to random.
-        properties.insert("companyId".into(), json!(format!("co-{}", rng.below(300))));
-        RandomContext {
-            user_id,
-            fields,
-            properties,
-        }
-    }
-
-    /// The same user with nothing else: all the seed API can express.
-    fn user_only(&self) -> RandomContext {
-        RandomContext {
-            user_id: self.user_id.clone(),
-            fields: Map::new(),
-            properties: Map::new(),
-        }
-    }
-
-    /// `{"userId": …, "sessionId": …, "properties": {…}}`.
-    fn unleash_shape(&self) -> Value {
-        let mut ctx = self.fields.clone();
-        ctx.insert("userId".into(), json!(self.user_id));
-        if !self.properties.is_empty() {
-            ctx.insert("properties".into(), Value::Object(self.properties.clone()));
-        }
-        Value::Object(ctx)
-    }
-
-    /// `{"targetingKey": …, "sessionId": …, "plan": …}`: properties at the top level.
-    fn openfeature_shape(&self) -> Value {
-        let mut ctx = self.fields.clone();
-        ctx.insert("targetingKey".into(), json!(self.user_id));
-        ctx.extend(self.properties.clone());
-        Value::Object(ctx)
-    }
-
-    /// `userId=…&sessionId=…&properties[plan]=…`, as Unleash's browser SDKs send it.
-    fn query(&self) -> String {
-        let text = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let fields = self.fields.iter().map(|(k, v)| (k.clone(), text(v)));
-        let properties =
-            (self.properties.iter()).map(|(k, v)| (format!("properties[{k}]"), text(v)));
-        std::iter::once(("userId".to_string(), self.user_id.clone()))
-            .chain(fields)
-            .chain(properties)
-            .map(|(k, v)| format!("{}={}", percent_encode(&k), percent_encode(&v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn pick<'a>(rng: &mut SplitMix64, items: &[&'a str]) -> &'a str {
-    items[rng.below(items.len() as u32) as usize]
-}
-
-/// A whole-hour RFC 3339 date within `days` days after `from`.
-fn date(rng: &mut SplitMix64, from: &str, days: u32) -> String {
-    let from = chrono::DateTime::parse_from_rfc3339(from).unwrap();
-    let at = from + chrono::Duration::hours(i64::from(rng.below(days * 24)));
-    at.to_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Booleans, rollouts by user id, conditions of every operator family, a segment, string,
-/// number and JSON variants with splits, overrides and fixed variants, and one-level
-/// dependencies, in `production`.
-fn flag_set() -> Value {
-    fn on(config: Value) -> Value {
-        let mut env = json!({"enabled": true});
-        env.as_object_mut()
-            .unwrap()
-            .extend(config.as_object().unwrap().clone());
-        json!({"production": env})
-    }
-    fn when(attribute: &str, operator: &str, operand: Value) -> Value {
-        let key = if operand.is_array() {
-            "values"
-        } else {
-            "value"
-        };
-        json!({"attribute": attribute, "operator": operator, key: operand})
-    }
-    json!({
-        "segments": {
-            "beta-testers": {
-                "description": "paying customers outside sanctioned countries",
-                "conditions": [
-                    when("plan", "IN", json!(["pro", "enterprise"])),
-                    when("country", "NOT_IN", json!(["RU", "KP"])),
-                ]
-            }
-        },
-        "flags": {
-            "kill-switch": {"environments": on(json!({}))},
-            "dark-launch": {"environments": {"production": {"enabled": false, "rules": [{"rollout": 100}]}}},
-            "dev-only": {"environments": {"development": {"enabled": true}}},
-            "new-checkout": {"environments": on(json!({"rules": [
-                {"rollout": 30, "stickiness": "userId", "group_id": "checkout"}
-            ]}))},
-            "checkout-banner": {"environments": on(json!({"rules": [
-                {"rollout": 30, "group_id": "checkout"}
-            ]}))},
-            "gradual-55": {"environments": on(json!({"rules": [{"rollout": 55}]}))},
-            "plan-gate": {"environments": on(json!({"rules": [
-                {"name": "paying", "conditions": [when("plan", "IN", json!(["pro", "enterprise"]))]},
-                {"name": "vips", "conditions": [when("userId", "IN", json!(["vip-1", "vip-2", "user-42"]))]},
-            ]}))},
-            "email-gate": {"environments": on(json!({"rules": [
-                {"conditions": [{"attribute": "email", "operator": "STR_ENDS_WITH",
-                                 "values": ["@acme.com", "@acme.io"], "case_insensitive": true}]},
-                {"conditions": [
-                    when("email", "STR_STARTS_WITH", json!(["qa+"])),
-                    {"attribute": "email", "operator": "STR_CONTAINS", "values": ["test"], "inverted": true},
-                ]},
-            ]}))},
-            "age-gate": {"environments": on(json!({"rules": [
-                {"conditions": [when("age", "NUM_GTE", json!("18")), when("age", "NUM_LT", json!("65"))]},
-                {"conditions": [when("score", "NUM_GT", json!("99.9"))]},
-            ]}))},
-            "version-gate": {"environments": on(json!({"rules": [
-                {"conditions": [when("appVersion", "SEMVER_GTE", json!("2.0.0")),
-                                when("appVersion", "SEMVER_LT", json!("3.0.0"))]},
-                {"conditions": [when("appVersion", "SEMVER_EQ", json!("1.9.9-beta.2"))]},
-            ]}))},
-            "launch-window": {"environments": on(json!({"rules": [
-                {"conditions": [when("currentTime", "DATE_AFTER", json!("2025-06-01T00:00:00Z")),
-                                when("currentTime", "DATE_BEFORE", json!("2026-06-01T00:00:00Z"))]},
-                {"conditions": [when("signupDate", "DATE_BEFORE", json!("2023-01-01T00:00:00Z"))]},
-            ]}))},
-            "regex-gate": {"environments": on(json!({"rules": [
-                {"conditions": [when("userId", "REGEX", json!("^user-[0-9]*7$"))]},
-                {"conditions": [{"attribute": "email", "operator": "REGEX",
-                                 "value": "^[a-c][a-z]*[0-9]*@example\\.(com|org)$", "case_insensitive": true}]},
-            ]}))},
-            "office-network": {"environments": on(json!({"rules": [
-                {"conditions": [when("remoteAddress", "IN_CIDR",
-                                     json!(["10.0.0.0/8", "192.168.1.0/24", "2001:db8::/32"]))]},
-            ]}))},
-            "outside-eu": {"environments": on(json!({"rules": [
-                {"conditions": [{"attribute": "country", "operator": "IN",
-                                 "values": ["DE", "FR", "NL"], "inverted": true}]},
-            ]}))},
-            "beta-program": {"environments": on(json!({"rules": [
-                {"segments": ["beta-testers"], "rollout": 50},
-            ]}))},
-            "banner-text": {
-                "type": "string",
-                "variants": [
-                    {"name": "control", "value": "Welcome"},
-                    {"name": "bold", "value": "WELCOME!"},
-                    {"name": "friendly", "value": "Hi there"},
-                ],
-                "environments": on(json!({
-                    "rules": [
-                        {"name": "enterprise", "conditions": [when("plan", "IN", json!(["enterprise"]))],
-                         "serve": {"variant": "bold"}},
-                        {"name": "not in russia", "conditions": [when("country", "NOT_IN", json!(["RU"]))]},
-                    ],
-                    "default": {"split": [
-                        {"variant": "control", "weight": 50,
-                         "overrides": [{"attribute": "userId", "values": ["user-1", "user-2"]}]},
-                        {"variant": "friendly", "weight": 30},
-                        {"variant": "bold", "weight": 20},
-                    ]},
-                })),
-            },
-            "price": {
-                "type": "number",
-                "variants": [
-                    {"name": "standard", "value": 9.99},
-                    {"name": "round", "value": 10},
-                    {"name": "premium", "value": 12.5},
-                    {"name": "unit", "value": 1.0},
-                ],
-                "environments": on(json!({"rules": [
-                    {"name": "us companies", "conditions": [when("country", "IN", json!(["US"]))],
-                     "rollout": 50, "stickiness": "companyId",
-                     "serve": {"split": [
-                         {"variant": "standard", "weight": 1},
-                         {"variant": "round", "weight": 1},
-                         {"variant": "unit", "weight": 1},
-                     ]}},
-                    {"name": "free plan", "conditions": [when("plan", "IN", json!(["free"]))],
-                     "serve": {"variant": "premium"}},
-                ]})),
-            },
-            "theme": {
-                "type": "json",
-                "variants": [
-                    {"name": "light", "value": {"mode": "light", "accent": "#0af"}},
-                    {"name": "dark", "value": {"mode": "dark", "accent": "#fa0"}},
-                    {"name": "contrast", "value": {"mode": "contrast", "levels": [1, 2, 3]}},
-                ],
-                "environments": on(json!({
-                    "rules": [
-                        {"rollout": 70, "stickiness": "userId",
-                         "serve": {"split": [{"variant": "light", "weight": 1}, {"variant": "dark", "weight": 1}],
-                                   "stickiness": "default"}},
-                        {"conditions": [when("appName", "IN", json!(["ios"]))]},
-                    ],
-                    "default": {"variant": "contrast"},
-                })),
-            },
-            "onboarding-copy": {
-                "type": "string",
-                "variants": [
-                    {"name": "short", "value": "Go!"},
-                    {"name": "long", "value": "Welcome aboard, let us show you around."},
-                ],
-                "environments": on(json!({"default": {"split": [
-                    {"variant": "short", "weight": 1,
-                     "overrides": [{"attribute": "plan", "values": ["enterprise"]}]},
-                    {"variant": "long", "weight": 2},
-                ]}})),
-            },
-            "dark-mode-tips": {"environments": on(json!({
-                "depends_on": [{"flag": "theme", "variants": ["dark"]}],
-                "rules": [{"rollout": 80}],
-            }))},
-            "legacy-checkout": {"environments": on(json!({
-                "depends_on": [{"flag": "new-checkout", "enabled": false}],
-            }))},
-        }
-    })
 }

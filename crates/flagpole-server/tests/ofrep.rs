@@ -1,7 +1,7 @@
 //! OFREP as `shared/reference/ofrep/openapi.yaml` and its ADRs describe it: the success
-//! shape for every flag type, numbers that keep their JSON type (ADR 3), values left out
-//! for code defaults (ADR 6), the error responses, and bulk evaluation with ETag and 304
-//! (ADR 5).
+//! shape for every flag type, numbers that keep their JSON type (ADR 3), a value in every
+//! success (typed flags serve their off variant), `TARGETING_KEY_MISSING` only where the
+//! key decides, the error responses, and bulk evaluation with ETag and 304 (ADR 5).
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,7 +17,13 @@ async fn server() -> Client {
     c.import(&json!({"flags": {
         "plain": {"environments": {"production": {"enabled": true}}},
         "off": {"environments": {"production": {"enabled": false, "rules": [{"rollout": 50}]}}},
-        "rollout": {"environments": {"production": {"enabled": true, "rules": [{"rollout": 100}]}}},
+        "rollout": {"environments": {"production": {"enabled": true, "rules": [{"rollout": 50}]}}},
+        "everyone": {"environments": {"production": {"enabled": true, "rules": [{"rollout": 100}]}}},
+        "beta-first": {"environments": {"production": {"enabled": true, "rules": [
+            {"conditions": [{"attribute": "beta", "operator": "IN", "values": ["true"]}]},
+            {"rollout": 30}
+        ]}}},
+        "bare-string": {"type": "string", "environments": {"production": {"enabled": true}}},
         "by-plan": {"environments": {"production": {"enabled": true, "rules": [
             {"conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}]}
         ]}}},
@@ -105,7 +111,7 @@ async fn success_has_key_value_variant_and_reason_for_each_type() {
     let user = json!({"targetingKey": "u1", "plan": "pro"});
     let cases = [
         ("plain", json!(true), "on", "STATIC"),
-        ("rollout", json!(true), "on", "TARGETING_MATCH"),
+        ("everyone", json!(true), "on", "TARGETING_MATCH"),
         ("by-plan", json!(true), "on", "TARGETING_MATCH"),
         ("greeting", json!("Good day"), "formal", "STATIC"),
         ("ratio", json!(1.0), "one", "TARGETING_MATCH"),
@@ -130,8 +136,8 @@ async fn success_has_key_value_variant_and_reason_for_each_type() {
     };
     assert_eq!(theme["value"], expected);
 
-    // A boolean flag no rule matches is off; a non-boolean flag serving no variant leaves
-    // the value out so the application uses its code default (ADR 6).
+    // A boolean flag no rule matches is off; a non-boolean flag serving no variant serves
+    // its off variant (the first variant unless the environment names one).
     let free = evaluate(&c, "by-plan", json!({"targetingKey": "u2", "plan": "free"}))
         .await
         .expect(200)
@@ -146,14 +152,19 @@ async fn success_has_key_value_variant_and_reason_for_each_type() {
         .json();
     assert_eq!(
         unset,
-        json!({"key": "greeting-unset", "variant": "default", "reason": "STATIC"})
+        json!({"key": "greeting-unset", "value": "Good day", "variant": "formal", "reason": "STATIC"})
     );
     let no_match = evaluate(&c, "ratio", json!({"targetingKey": "u2"}))
         .await
         .expect(200)
         .json();
-    assert!(no_match.get("value").is_none(), "{no_match}");
-    assert_eq!(no_match["reason"], "DEFAULT");
+    assert_eq!(
+        no_match,
+        json!({"key": "ratio", "value": 1.0, "variant": "one", "reason": "DEFAULT"})
+    );
+    // A typed flag without variants has no value at all: a GENERAL error that says so.
+    let bare = evaluate(&c, "bare-string", user.clone()).await;
+    assert_error(bare, 400, Some("bare-string"), "GENERAL");
 }
 
 #[tokio::test]
@@ -204,37 +215,50 @@ async fn percent_encoded_keys_are_decoded() {
 #[tokio::test]
 async fn the_targeting_key_is_required_only_where_targeting_needs_it() {
     let c = server().await;
-    // Flags that place users by id: rollouts, conditions on userId, and flags depending
-    // on such a flag.
-    for key in ["rollout", "by-user", "needs-rollout", "theme"] {
+    // Evaluation reaches a rollout or split whose outcome the user id would decide: a
+    // partial rollout, a flag depending on one, a split between variants.
+    let needs = ["rollout", "needs-rollout", "theme", "beta-first"];
+    for key in needs {
         let reply = evaluate(&c, key, json!({"plan": "pro"})).await;
         assert_error(reply, 400, Some(key), "TARGETING_KEY_MISSING");
     }
-    // A condition on userId needs it even when a session id is there; a rollout with
-    // default stickiness falls back on the session id.
-    let session = json!({"sessionId": "s1"});
-    let reply = evaluate(&c, "by-user", session.clone()).await;
-    assert_error(reply, 400, Some("by-user"), "TARGETING_KEY_MISSING");
-    evaluate(&c, "rollout", session).await.expect(200);
-    // Flags that do not: no targeting, targeting on other attributes, or off.
-    for key in ["plain", "by-plan", "greeting", "limit", "off"] {
+    // A rollout with default stickiness falls back on the session id.
+    evaluate(&c, "rollout", json!({"sessionId": "s1"}))
+        .await
+        .expect(200);
+    // An earlier rule decides without the key.
+    let beta = evaluate(&c, "beta-first", json!({"beta": true}))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        beta,
+        json!({"key": "beta-first", "value": true, "variant": "on", "reason": "TARGETING_MATCH"})
+    );
+    // Flags whose answer does not depend on the key: a 100% rollout, a condition on
+    // userId (false without one), targeting on other attributes, or off.
+    for key in [
+        "plain", "everyone", "by-user", "by-plan", "greeting", "limit", "off",
+    ] {
         evaluate(&c, key, json!({"plan": "pro"})).await.expect(200);
     }
     // In bulk, each flag that needs it fails alone.
     let all = bulk(&c, json!({}), &[]).await.expect(200).json();
     for flag in all["flags"].as_array().unwrap() {
         let key = flag["key"].as_str().unwrap();
-        let needs = ["rollout", "by-user", "needs-rollout", "theme"].contains(&key);
+        let code = if needs.contains(&key) {
+            Some("TARGETING_KEY_MISSING")
+        } else if key == "bare-string" {
+            Some("GENERAL")
+        } else {
+            None
+        };
         assert_eq!(
             flag.get("errorCode").and_then(Value::as_str),
-            needs.then_some("TARGETING_KEY_MISSING"),
+            code,
             "{flag}"
         );
-        assert_eq!(
-            flag.get("value").is_none(),
-            needs || key.starts_with("greeting-") || key == "ratio",
-            "{flag}"
-        );
+        assert_eq!(flag.get("value").is_none(), code.is_some(), "{flag}");
     }
 }
 
@@ -251,7 +275,7 @@ async fn bad_requests_are_400_with_an_error_code() {
     let single = "/ofrep/v1/evaluate/flags/plain";
     let bulk_uri = "/ofrep/v1/evaluate/flags";
     let json_type = Some("application/json");
-    let cases: [(&str, Option<&str>, &str); 9] = [
+    let cases: [(&str, Option<&str>, &str); 8] = [
         (
             r#"{"context": {"targetingKey": "u1""#,
             json_type,
@@ -272,12 +296,17 @@ async fn bad_requests_are_400_with_an_error_code() {
         ("{}", json_type, "INVALID_CONTEXT"),
         (r#"{"targetingKey": "u1"}"#, json_type, "INVALID_CONTEXT"),
         (r#"{"context": "u1"}"#, json_type, "INVALID_CONTEXT"),
-        (
-            r#"{"context": {"plan": {"nested": true}}}"#,
-            json_type,
-            "INVALID_CONTEXT",
-        ),
     ];
+    // Attributes that are arrays or objects are well-formed: missing for conditions.
+    c.send(
+        Method::POST,
+        single,
+        &[],
+        json_type,
+        r#"{"context": {"plan": {"nested": true}, "groups": ["a"], "properties": [1]}}"#,
+    )
+    .await
+    .expect(200);
     for content_type in [
         "application/json; charset=utf-8",
         "application/vnd.api+json",
@@ -315,7 +344,7 @@ async fn disabled_flags_say_disabled() {
     let string_off = evaluate(&c, "greeting-off", ctx).await.expect(200).json();
     assert_eq!(
         string_off,
-        json!({"key": "greeting-off", "variant": "default", "reason": "DISABLED"})
+        json!({"key": "greeting-off", "value": "Good day", "variant": "formal", "reason": "DISABLED"})
     );
 }
 
@@ -345,7 +374,12 @@ async fn bulk_returns_every_flag_with_an_etag_and_304_when_unchanged() {
     // Each entry is what the single evaluation says.
     for flag in body["flags"].as_array().unwrap() {
         let key = flag["key"].as_str().unwrap();
-        let single = evaluate(&c, key, ctx.clone()).await.expect(200).json();
+        let status = if flag.get("errorCode").is_some() {
+            400
+        } else {
+            200
+        };
+        let single = evaluate(&c, key, ctx.clone()).await.expect(status).json();
         assert_eq!(flag, &single, "{key}");
     }
 

@@ -1,10 +1,12 @@
 //! Real SDKs against a real Flagpole: runs the Python suite in `tests/interop` (the
-//! Unleash Python SDK and OpenFeature's OFREP provider against `flagpole serve`), so
-//! `cargo test --workspace` covers it.
+//! Unleash Python SDK and OpenFeature's OFREP provider against `flagpole serve`, and,
+//! through Node, OpenFeature's JavaScript server and web SDKs with their OFREP providers),
+//! so `cargo test --workspace` covers it.
 //!
-//! The suite needs the packages in `tests/interop/requirements.txt`; `.ci/run` installs
-//! them. Without them the test says it is skipped, except under CI (`CI` set), where it
-//! fails.
+//! The suite needs the packages in `tests/interop/requirements.txt` and, for the
+//! JavaScript SDKs, Node 20 with `npm ci --prefix tests/interop/js`; `.ci/run` installs
+//! both. Without them the test (or its JavaScript part) says it is skipped, except under
+//! CI (`CI` set), where it fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

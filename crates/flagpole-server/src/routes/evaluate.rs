@@ -35,6 +35,8 @@ pub struct EvaluationBody<'a> {
     rule: Option<RuleRef<'a>>,
     #[serde(rename = "type")]
     flag_type: FlagType,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    needs_user_id: bool,
 }
 
 #[derive(Serialize)]
@@ -56,6 +58,7 @@ impl<'a> EvaluationBody<'a> {
                 name: e.rule_name,
             }),
             flag_type: e.flag_type,
+            needs_user_id: e.needs_user_id,
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::http::header::ETAG;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::{Context, Evaluation, FlagType, Reason};
+use flagpole_core::{Context, Evaluation, Reason};
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -126,37 +126,41 @@ fn reason(e: &Evaluation<'_>) -> &'static str {
     }
 }
 
-/// A successful evaluation: key, value, variant, reason. A string, number or JSON flag
-/// that serves no variant leaves `value` out, so the application uses its code default.
-fn success<'a>(key: &'a str, e: &Evaluation<'a>) -> Success<'a> {
-    let variant = e.variant.unwrap_or(match (e.flag_type, e.enabled) {
-        (FlagType::Boolean, true) => "on",
-        (FlagType::Boolean, false) => "off",
-        _ => "default",
-    });
-    Success {
+/// An evaluation as OFREP answers it: key, value, variant and reason; or the error code
+/// and details when the evaluation reached a rollout or split by user id without a
+/// targeting key, or the flag has no value to serve.
+fn answer<'a>(key: &'a str, e: &Evaluation<'a>) -> Result<Success<'a>, (&'static str, String)> {
+    if e.needs_user_id {
+        return Err((
+            "TARGETING_KEY_MISSING",
+            format!("flag '{key}' places this context by user and the context has no targetingKey"),
+        ));
+    }
+    let Some(value) = e.value else {
+        return Err((
+            "GENERAL",
+            format!(
+                "flag '{key}' is a {} flag without variants, so it has no value to serve; give it a variant",
+                e.flag_type.as_str()
+            ),
+        ));
+    };
+    let variant = e.variant.unwrap_or(if e.enabled { "on" } else { "off" });
+    Ok(Success {
         key,
-        value: e.value,
+        value,
         variant,
         reason: reason(e),
-    }
+    })
 }
 
 /// A successful evaluation, serialized straight from the borrowed evaluation.
 #[derive(serde::Serialize)]
 struct Success<'a> {
     key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a Value>,
+    value: &'a Value,
     variant: &'a str,
     reason: &'static str,
-}
-
-fn missing_targeting_key(key: &str) -> (&'static str, String) {
-    (
-        "TARGETING_KEY_MISSING",
-        format!("flag '{key}' targets by user and the context has no targetingKey"),
-    )
 }
 
 /// Evaluates one flag (OFREP).
@@ -169,7 +173,7 @@ fn missing_targeting_key(key: &str) -> (&'static str, String) {
     request_body = OfrepRequest,
     responses(
         (status = 200, description = "The evaluation", body = OfrepEvaluation),
-        (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT` or `TARGETING_KEY_MISSING`", body = OfrepErrorBody),
+        (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT`, `TARGETING_KEY_MISSING` (a rollout or split by user reached without one), or `GENERAL` (a typed flag without variants)", body = OfrepErrorBody),
         (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody),
         (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
     )
@@ -200,13 +204,14 @@ async fn evaluate_flag(
             code: "FLAG_NOT_FOUND",
         });
     }
-    if snapshot.needs_user_id(&key, &ctx) {
-        let (code, details) = missing_targeting_key(&key);
-        return Err(bad_request(Some(&key), code, details));
-    }
     let e = snapshot.evaluate(&key, &ctx, chrono::Utc::now(), &mut state.rng());
-    count_evaluation(&env, &key, &e);
-    Ok(Json(success(&key, &e)).into_response())
+    match answer(&key, &e) {
+        Ok(success) => {
+            count_evaluation(&env, &key, &e);
+            Ok(Json(success).into_response())
+        }
+        Err((code, details)) => Err(bad_request(Some(&key), code, details)),
+    }
 }
 
 /// Evaluates every flag (OFREP bulk), with an ETag.
@@ -246,13 +251,16 @@ async fn evaluate_flags(
     let flags: Vec<Value> = snapshot
         .keys()
         .map(|key| {
-            if snapshot.needs_user_id(key, &ctx) {
-                let (code, details) = missing_targeting_key(key);
-                return json!({"key": key, "errorCode": code, "errorDetails": details});
-            }
             let e = snapshot.evaluate(key, &ctx, now, &mut rng);
-            count_evaluation(&env, key, &e);
-            json!(success(key, &e))
+            match answer(key, &e) {
+                Ok(success) => {
+                    count_evaluation(&env, key, &e);
+                    json!(success)
+                }
+                Err((code, details)) => {
+                    json!({"key": key, "errorCode": code, "errorDetails": details})
+                }
+            }
         })
         .collect();
     let body = json!({"flags": flags, "metadata": {"version": published.version}});

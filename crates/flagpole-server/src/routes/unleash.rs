@@ -8,7 +8,7 @@ use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::formats::unleash::Payload;
+use flagpole_core::formats::unleash::{self, Payload};
 use flagpole_core::{Context, Evaluation};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -18,7 +18,6 @@ use utoipa_axum::routes;
 use crate::auth::{ClientSdk, FrontendSdk, Principal};
 use crate::error::ApiError;
 use crate::extract::{none_match, parse_json, ApiPath, OptionalJson};
-use crate::published::Published;
 use crate::schemas::{
     ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
     FrontendToggle, FrontendToggles, SdkHeaders,
@@ -179,7 +178,7 @@ struct ToggleVariant<'a> {
     name: &'a str,
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<&'a Payload>,
+    payload: Option<Payload>,
     feature_enabled: bool,
 }
 
@@ -188,12 +187,16 @@ struct Toggles<'a> {
     toggles: Vec<Toggle<'a>>,
 }
 
-fn frontend_toggle<'a>(published: &'a Published, key: &'a str, e: &Evaluation<'a>) -> Toggle<'a> {
-    let variant = match e.variant {
-        Some(name) => ToggleVariant {
-            name,
+/// A toggle as Unleash shows it: the variant a rule chose, with its payload there, or
+/// `disabled` (never Flagpole's off variant).
+fn frontend_toggle<'a>(key: &'a str, e: &Evaluation<'a>) -> Toggle<'a> {
+    let variant = match e.chosen {
+        Some(chosen) => ToggleVariant {
+            name: chosen.name,
             enabled: true,
-            payload: published.payloads.get(key).and_then(|p| p.get(name)),
+            payload: chosen
+                .value
+                .map(|v| unleash::payload_of(e.flag_type, v, chosen.payload_type)),
             feature_enabled: true,
         },
         None => ToggleVariant {
@@ -246,7 +249,7 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
         .filter(|(_, e)| e.enabled)
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);
-            frontend_toggle(&published, key, &e)
+            frontend_toggle(key, &e)
         })
         .collect();
     Ok(Json(Toggles { toggles }).into_response())
@@ -329,5 +332,5 @@ async fn get_frontend_feature(
         });
     }
     count_evaluation(&env, &name, &e);
-    Ok(Json(frontend_toggle(&published, &name, &e)).into_response())
+    Ok(Json(frontend_toggle(&name, &e)).into_response())
 }

@@ -9,7 +9,7 @@ use super::types::{
 };
 use crate::condition::Condition;
 use crate::document::{Document, Flag, FlagType, Variant};
-use crate::rule::{Override, Rule, Serve};
+use crate::rule::{Rule, Serve, WeightedVariant};
 
 /// Writes one environment of a document as `ClientFeatures`.
 pub fn export(doc: &Document, environment: &str) -> ClientFeatures {
@@ -162,27 +162,35 @@ fn constraint(c: &Condition) -> Constraint {
 }
 
 fn unleash_variants(flag: &Flag, serve: &Serve, stickiness: Option<&str>) -> Vec<UnleashVariant> {
-    let entries: Vec<(&str, i64, &[Override])> = match &serve.variant {
-        Some(v) => vec![(v.as_str(), 1000, &[][..])],
-        None => serve
-            .split
-            .iter()
-            .map(|w| (w.variant.as_str(), w.weight, w.overrides.as_slice()))
-            .collect(),
+    let single;
+    let entries: &[WeightedVariant] = match &serve.variant {
+        Some(v) => {
+            single = [WeightedVariant {
+                variant: v.clone(),
+                weight: 1000,
+                ..WeightedVariant::default()
+            }];
+            &single
+        }
+        None => &serve.split,
     };
     entries
-        .into_iter()
-        .map(|(name, weight, overrides)| UnleashVariant {
-            name: name.to_string(),
-            weight,
+        .iter()
+        .map(|w| UnleashVariant {
+            name: w.variant.clone(),
+            weight: w.weight,
             weight_type: Some("variable".into()),
             stickiness: Some(stickiness.unwrap_or("default").to_string()),
-            payload: flag
-                .variants
-                .iter()
-                .find(|v| v.name == name)
-                .and_then(|v| payload(flag.flag_type, v)),
-            overrides: overrides
+            payload: match &w.value {
+                Some(value) => Some(payload_of(flag.flag_type, value, w.payload_type.as_deref())),
+                None => flag
+                    .variants
+                    .iter()
+                    .find(|v| v.name == w.variant)
+                    .and_then(|v| payload(flag.flag_type, v)),
+            },
+            overrides: w
+                .overrides
                 .iter()
                 .map(|o| UnleashOverride {
                     context_name: o.attribute.clone(),
@@ -195,25 +203,35 @@ fn unleash_variants(flag: &Flag, serve: &Serve, stickiness: Option<&str>) -> Vec
 
 /// The Unleash payload of a variant's value.
 pub fn payload(flag_type: FlagType, v: &Variant) -> Option<Payload> {
-    let value = v.value.as_ref()?;
+    Some(payload_of(
+        flag_type,
+        v.value.as_ref()?,
+        v.payload_type.as_deref(),
+    ))
+}
+
+/// The Unleash payload of a value of a flag of `flag_type`, with the payload type it was
+/// imported from, if the flag type alone does not say it.
+pub fn payload_of(flag_type: FlagType, value: &Value, payload_type: Option<&str>) -> Payload {
     let text = match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let payload_type = match (&v.payload_type, flag_type) {
-        (Some(t), _) => t.clone(),
+    let explicit = payload_type;
+    let payload_type = match (explicit, flag_type) {
+        (Some(t), _) => t.to_string(),
         (None, FlagType::String) => "string".into(),
         (None, FlagType::Number) => "number".into(),
         (None, FlagType::Json) => "json".into(),
         (None, FlagType::Boolean) => "string".into(),
     };
-    let text = if payload_type == "json" && v.payload_type.is_none() {
+    let text = if payload_type == "json" && explicit.is_none() {
         value.to_string()
     } else {
         text
     };
-    Some(Payload {
+    Payload {
         payload_type,
         value: text,
-    })
+    }
 }

@@ -1,5 +1,6 @@
 //! Unleash to native: features become flags, strategies rules, strategy variants the
-//! rule's split, feature variants the environment's default.
+//! rule's split, feature variants the environment's default. A variant name whose
+//! payload differs between uses keeps each use's payload in its split share.
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -75,40 +76,42 @@ fn import_feature(
     environment: &str,
     segment_names: &IndexMap<i64, String>,
 ) -> Result<Flag, Error> {
-    // The catalogue: every variant named anywhere in the feature, with its payload.
+    // The catalogue: every variant named anywhere in the feature, with the payload of
+    // its first use (none if any use has none). A use whose payload differs (strategy
+    // variants belong to their strategy) carries its own value in its split share.
     let mut catalogue: IndexMap<&str, Option<&Payload>> = IndexMap::new();
     let all = feature
         .variants
         .iter()
         .chain(feature.strategies.iter().flat_map(|s| s.variants.iter()));
-    for v in all {
-        match catalogue.get(v.name.as_str()) {
-            Some(existing) if *existing != v.payload.as_ref() => {
-                return Err(Error::Import {
-                    format: "Unleash JSON",
-                    message: format!(
-                        "feature {:?} defines variant {:?} twice with different payloads; Flagpole keeps one value per variant name",
-                        feature.name, v.name
-                    ),
-                })
-            }
-            _ => {
-                catalogue.insert(&v.name, v.payload.as_ref());
-            }
+    for v in all.clone() {
+        let entry = catalogue.entry(&v.name).or_insert(v.payload.as_ref());
+        if v.payload.is_none() {
+            *entry = None;
         }
     }
-    let flag_type = payload_flag_type(catalogue.values().flatten().copied());
+    let flag_type = payload_flag_type(all.filter_map(|v| v.payload.as_ref()));
     let variants = catalogue
         .iter()
         .map(|(name, payload)| variant(name, *payload, flag_type))
         .collect();
+    let weighted = |v: &UnleashVariant| {
+        let mut w = weighted(v);
+        let own = catalogue.get(v.name.as_str()).copied().flatten();
+        if v.payload.as_ref() != own {
+            let typed = variant(&v.name, v.payload.as_ref(), flag_type);
+            w.value = typed.value;
+            w.payload_type = typed.payload_type;
+        }
+        w
+    };
 
     let mut env = FlagEnvironment {
         enabled: feature.enabled,
         ..FlagEnvironment::default()
     };
     for s in &feature.strategies {
-        env.rules.push(rule(s, segment_names));
+        env.rules.push(rule(s, segment_names, &weighted));
     }
     if !feature.variants.is_empty() {
         env.default = Some(Serve {
@@ -151,6 +154,8 @@ fn weighted(v: &UnleashVariant) -> WeightedVariant {
     WeightedVariant {
         variant: v.name.clone(),
         weight: v.weight,
+        value: None,
+        payload_type: None,
         overrides: v
             .overrides
             .iter()
@@ -168,7 +173,11 @@ fn csv(list: &str) -> Vec<String> {
 
 /// A rule equivalent to an Unleash strategy; percentages Unleash cannot read make a rule
 /// that never matches (rollout 0).
-fn rule(s: &Strategy, segment_names: &IndexMap<i64, String>) -> Rule {
+fn rule(
+    s: &Strategy,
+    segment_names: &IndexMap<i64, String>,
+    weighted: &dyn Fn(&UnleashVariant) -> WeightedVariant,
+) -> Rule {
     let param = |k: &str| s.parameters.get(k);
     let percent = |k: &str| param(k).and_then(|p| p.parse::<u64>().ok());
     let mut r = Rule {

@@ -315,7 +315,8 @@ async fn harness() -> Harness {
         .set_environment_protected("production", true, change("environment.protected"))
         .await
         .unwrap();
-    let tokens: [(&str, Option<&str>, Option<chrono::DateTime<Utc>>); 5] = [
+    type Expiry = Option<chrono::DateTime<Utc>>;
+    let tokens: [(&str, Option<&str>, Expiry); 5] = [
         (VIEWER, Some("viewer"), None),
         (EDITOR, Some("editor"), None),
         (REVOKED, Some("admin"), None),

@@ -105,13 +105,11 @@ pub fn token(
         }
     }
     check_grants(&new.grants, &known_environment, &mut problem);
-    if kind == Some(Kind::Client) || kind == Some(Kind::Frontend) {
-        if !new.grants.is_empty() {
-            problem(
-                "grants",
-                "only admin tokens are granted protected environments".into(),
-            );
-        }
+    if matches!(kind, Some(Kind::Client | Kind::Frontend)) && !new.grants.is_empty() {
+        problem(
+            "grants",
+            "only admin tokens are granted protected environments".into(),
+        );
     }
     if new.origins.len() > MAX_LIST {
         problem("origins", format!("at most {MAX_LIST} origins"));

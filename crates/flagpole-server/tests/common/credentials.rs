@@ -66,9 +66,10 @@ pub fn default_for(method: &str, uri: &str) -> &'static str {
     let path = uri.split('?').next().unwrap_or(uri);
     if path.starts_with("/api/frontend") {
         FRONTEND_PRODUCTION
-    } else if path.starts_with("/api/client") || path.starts_with("/ofrep/") {
-        CLIENT_PRODUCTION
-    } else if path.starts_with("/flags/") && method == "GET" {
+    } else if path.starts_with("/api/client")
+        || path.starts_with("/ofrep/")
+        || (path.starts_with("/flags/") && method == "GET")
+    {
         CLIENT_PRODUCTION
     } else {
         ADMIN

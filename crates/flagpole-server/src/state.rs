@@ -136,6 +136,12 @@ impl AppState {
         self.inner.directory.load_full()
     }
 
+    /// The directory without taking a reference count (for one request's check; do not
+    /// hold it across an await).
+    pub fn directory_ref(&self) -> arc_swap::Guard<Arc<Directory>> {
+        self.inner.directory.load()
+    }
+
     /// Failed-login limits.
     pub fn throttle(&self) -> &Throttle {
         &self.inner.throttle

@@ -186,8 +186,9 @@ impl Directory {
     /// The token whose text is `text`, if it is known, live and unexpired at `now`.
     pub fn token(&self, text: &str, now: DateTime<Utc>) -> Result<Arc<Token>, Refusal> {
         let digest = secret::digest(text);
-        let id = secret::token_id(text, &hex::encode(digest));
-        let token = self.tokens.get(&id).ok_or(Refusal::Unknown)?;
+        let mut buf = [0u8; 17];
+        let id = secret::lookup_id(text, &digest, &mut buf);
+        let token = self.tokens.get(id).ok_or(Refusal::Unknown)?;
         if !secret::same(&digest, &token.verifier) {
             return Err(Refusal::Unknown);
         }

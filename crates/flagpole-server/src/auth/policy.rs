@@ -32,7 +32,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
     let address = client_address(parts, state);
     if let Some(text) = bearer(parts) {
         let now = chrono::Utc::now();
-        let token = state.directory().token(text, now).map_err(|r| {
+        let token = state.directory_ref().token(text, now).map_err(|r| {
             ApiError::Unauthorized(match r {
                 Refusal::Unknown => "the token is not known; check it, or create one",
                 Refusal::Revoked => "the token has been revoked",

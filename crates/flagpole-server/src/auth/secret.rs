@@ -44,6 +44,18 @@ pub fn token_id(text: &str, verifier_hex: &str) -> String {
     }
 }
 
+/// [`token_id`] from the raw digest, without allocating: the selector, or the hashed id
+/// written into `buf`.
+pub fn lookup_id<'a>(text: &'a str, digest: &[u8; 32], buf: &'a mut [u8; 17]) -> &'a str {
+    if let Some(selector) = selector(text) {
+        return selector;
+    }
+    buf[0] = b'h';
+    // 8 bytes always fit 16 hex digits; the result is ASCII.
+    let _ = hex::encode_to_slice(&digest[..8], &mut buf[1..]);
+    std::str::from_utf8(&buf[..]).unwrap_or("")
+}
+
 /// The selector of a `flagpole_{kind}_{selector}_{secret}` token.
 fn selector(text: &str) -> Option<&str> {
     let rest = text.strip_prefix(TOKEN_PREFIX)?;
@@ -110,6 +122,10 @@ mod tests {
         let text = "default:production.abc123";
         let v = verifier(text);
         assert_eq!(token_id(text, &v), format!("h{}", &v[..16]));
+        let mut buf = [0u8; 17];
+        assert_eq!(lookup_id(text, &digest(text), &mut buf), token_id(text, &v));
+        let made = new_token("admin");
+        assert_eq!(lookup_id(&made, &digest(&made), &mut buf), token_id(&made, &verifier(&made)));
         assert!(!token_id(text, &v).contains("abc123"));
     }
 

@@ -45,6 +45,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("storage failed")]
     Store(#[from] flagpole_store::Error),
+    /// Writes are waiting on a database that does not answer (503).
+    #[error("changes cannot be saved now: the database is not answering; retry later")]
+    WriteBusy,
     /// The stored configuration does not compile; should never happen since every write
     /// is validated first.
     #[error("the stored configuration is invalid")]
@@ -87,6 +90,13 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::Store(S::Invalid { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            }
+            ApiError::Store(e) if e.is_unavailable() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+            ApiError::WriteBusy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Store(_) | ApiError::Stored(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -98,8 +108,12 @@ impl ApiError {
         match self {
             ApiError::Store(
                 inner @ (flagpole_store::Error::NotFound { .. }
-                | flagpole_store::Error::Conflict { .. }),
+                | flagpole_store::Error::Conflict { .. }
+                | flagpole_store::Error::Invalid { .. }),
             ) => inner.to_string(),
+            ApiError::Store(e) if e.is_unavailable() => {
+                "the database cannot be reached; evaluations go on from the last configuration, changes cannot be saved now: retry later".into()
+            }
             ApiError::Store(_) | ApiError::Stored(_) => "internal error; see the server log".into(),
             ApiError::Invalid(problems) => match problems.as_slice() {
                 [one] => one.to_string(),
@@ -170,6 +184,11 @@ impl IntoResponse for ApiError {
                     axum::http::header::WWW_AUTHENTICATE,
                     axum::http::HeaderValue::from_static("Bearer realm=\"flagpole\""),
                 );
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, 2u32.into());
             }
             ApiError::TooManyRequests(seconds) => {
                 response

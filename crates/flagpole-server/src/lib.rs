@@ -5,6 +5,7 @@
 pub mod auth;
 mod error;
 mod extract;
+pub mod guard;
 mod published;
 mod routes;
 pub mod schemas;

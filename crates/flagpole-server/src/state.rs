@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub session_idle: std::time::Duration,
     /// …and after this long in any case.
     pub session_absolute: std::time::Duration,
+    /// The `Host` names the server answers to.
+    pub hosts: crate::guard::Hosts,
+    /// Origins (besides the server's own) whose pages may send changes.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +46,8 @@ impl Default for ServerConfig {
             metrics_auth: false,
             session_idle: std::time::Duration::from_secs(8 * 3600),
             session_absolute: std::time::Duration::from_secs(7 * 24 * 3600),
+            hosts: crate::guard::Hosts::Any,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -107,9 +113,13 @@ impl AppState {
     }
 
     /// Serialises writes in this process; hold it from reading the current state to
-    /// publishing the new one.
-    pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.inner.write_lock.lock().await
+    /// publishing the new one. A write that cannot have it within [`WRITE_WAIT`] (the
+    /// writes before it are stuck on a database that does not answer) fails with 503
+    /// rather than queueing.
+    pub async fn write_lock(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ApiError> {
+        tokio::time::timeout(WRITE_WAIT, self.inner.write_lock.lock())
+            .await
+            .map_err(|_| ApiError::WriteBusy)
     }
 
     /// Reads the store again and publishes a new snapshot if the store moved on.
@@ -215,6 +225,9 @@ impl AppState {
         )
     }
 }
+
+/// How long a write waits for the writes before it.
+pub const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The environments a new database starts with.
 pub const DEFAULT_ENVIRONMENTS: [&str; 2] = ["development", "production"];

@@ -202,6 +202,13 @@ enum Expected {
 fn expected(policy: Policy, caller: Caller, method: &str) -> Expected {
     use Caller as C;
     use Expected::{Allowed, Refused};
+    // A change sent from another site's page is refused before any route, unless it is a
+    // browser SDK route (where the frontend token's origins decide).
+    let foreign_page = matches!(caller, C::FrontendAllowedOrigin | C::FrontendOtherOrigin);
+    let unsafe_method = !matches!(method, "GET" | "HEAD");
+    if foreign_page && unsafe_method && !matches!(policy, AnySdk | FrontendSdk) {
+        return Refused(403);
+    }
     if policy == Public {
         return Allowed;
     }

@@ -13,6 +13,9 @@ pub enum Error {
         name: String,
         detail: String,
     },
+    /// A value the store refuses on every backend (e.g. control characters in a name).
+    #[error("{what}: {detail}")]
+    Invalid { what: String, detail: String },
     /// A flag or segment that cannot be serialized to JSON for storage.
     #[error("{kind} {name:?} cannot be stored as JSON")]
     Encode {
@@ -38,6 +41,26 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl Error {
+    /// Whether the database could not be reached (or stopped answering): worth retrying
+    /// later, not a fault of the request.
+    pub fn is_unavailable(&self) -> bool {
+        let sqlx = match self {
+            Error::Database(e) => e,
+            Error::Migration(sqlx::migrate::MigrateError::Execute(e)) => e,
+            _ => return false,
+        };
+        matches!(
+            sqlx,
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+        ) || matches!(sqlx, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -35,7 +35,9 @@ pub const CHANGES_CHANNEL: &str = "flagpole_changes";
 
 /// Connections in a pool this module creates.
 const MAX_CONNECTIONS: u32 = 8;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request waits for a connection: when PostgreSQL is away, writes fail
+/// within this (503) instead of queueing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 const FLAG: &str = "flag";
 const SEGMENT: &str = "segment";
@@ -427,7 +429,7 @@ impl Store for PostgresStore {
         bucket: DateTime<Utc>,
         counts: &[UsageCount],
     ) -> Result<(), Error> {
-        let counts = rules::usage_by_flag(counts);
+        let counts = rules::usage_by_flag(counts)?;
         if counts.is_empty() {
             return Ok(());
         }
@@ -465,6 +467,15 @@ impl Store for PostgresStore {
             .iter()
             .map(usage_record)
             .collect()
+    }
+
+    async fn check_writable(&self) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE meta SET config_version = config_version WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        Ok(())
     }
 
     async fn check_integrity(&self) -> Result<(), Error> {

@@ -131,7 +131,29 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
 /// The counts of one usage report, one per flag, in flag order (byte order): a flag
 /// reported twice is added up. Backends write (and, in PostgreSQL, lock) the rows in this
 /// order, so that concurrent reports cannot deadlock.
-pub(crate) fn usage_by_flag(counts: &[UsageCount]) -> Vec<UsageCount> {
+pub(crate) fn usage_by_flag(counts: &[UsageCount]) -> Result<Vec<UsageCount>, Error> {
+    for count in counts {
+        check_name("usage flag name", &count.flag)?;
+        for variant in count.variants.keys() {
+            check_name("usage variant name", variant)?;
+        }
+    }
+    Ok(usage_by_flag_unchecked(counts))
+}
+
+/// Refuses names with control characters (NUL among them), which PostgreSQL's text
+/// cannot hold and no backend should: every backend refuses the same names.
+pub(crate) fn check_name(what: &str, name: &str) -> Result<(), Error> {
+    match name.chars().find(|c| c.is_control()) {
+        Some(c) => Err(Error::Invalid {
+            what: what.to_string(),
+            detail: format!("{name:?} contains the control character U+{:04X}", c as u32),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn usage_by_flag_unchecked(counts: &[UsageCount]) -> Vec<UsageCount> {
     let mut by_flag: BTreeMap<&str, UsageCount> = BTreeMap::new();
     for count in counts {
         match by_flag.entry(&count.flag) {
@@ -256,13 +278,24 @@ mod tests {
             usage("b", 10, 20, &[("x", 2), ("y", 3)]),
         ];
         assert_eq!(
-            usage_by_flag(&counts),
+            usage_by_flag(&counts).unwrap_or_default(),
             [
                 usage("a", 5, 0, &[]),
                 usage("b", 11, 22, &[("x", 3), ("y", 3)])
             ]
         );
-        assert!(usage_by_flag(&[]).is_empty());
+        assert!(usage_by_flag(&[]).unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn control_characters_in_usage_names_are_refused() {
+        for name in ["a\0b", "tab\there", "\u{7f}"] {
+            let refused = usage_by_flag(&[usage(name, 1, 0, &[])]);
+            assert!(matches!(refused, Err(Error::Invalid { .. })), "{name:?}");
+            let refused = usage_by_flag(&[usage("ok", 1, 0, &[(name, 1)])]);
+            assert!(matches!(refused, Err(Error::Invalid { .. })), "{name:?}");
+        }
+        assert!(usage_by_flag(&[usage("naïve-✓", 1, 0, &[])]).is_ok());
     }
 
     #[test]

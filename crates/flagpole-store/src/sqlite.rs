@@ -426,7 +426,7 @@ impl Store for SqliteStore {
         bucket: DateTime<Utc>,
         counts: &[UsageCount],
     ) -> Result<(), Error> {
-        let counts = rules::usage_by_flag(counts);
+        let counts = rules::usage_by_flag(counts)?;
         if counts.is_empty() {
             return Ok(());
         }
@@ -467,6 +467,15 @@ impl Store for SqliteStore {
             .iter()
             .map(usage_record)
             .collect()
+    }
+
+    async fn check_writable(&self) -> Result<(), Error> {
+        let (_guard, mut tx) = self.begin_write().await?;
+        sqlx::query("UPDATE meta SET config_version = config_version")
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        Ok(())
     }
 
     async fn check_integrity(&self) -> Result<(), Error> {

@@ -259,6 +259,10 @@ pub trait Store: AuthStore + Send + Sync + 'static {
     /// Usage counts matching the filter, ordered by bucket, environment, flag.
     async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error>;
 
+    /// Checks that this process can write (a read-only file or a read-only PostgreSQL
+    /// role fails here, at start, rather than on every write later); writes nothing.
+    async fn check_writable(&self) -> Result<(), Error>;
+
     /// Checks the database's integrity (e.g. SQLite's `PRAGMA integrity_check`).
     async fn check_integrity(&self) -> Result<(), Error>;
 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use flagpole_server::auth::issue::{self, Bootstrap};
+use flagpole_server::guard::Hosts;
 use flagpole_server::{app, AppState, ServerConfig};
+
+use crate::listen;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -44,6 +47,31 @@ pub struct ServeArgs {
     /// How often to check the store for changes made by other processes, in milliseconds.
     #[arg(long, env = "FLAGPOLE_RELOAD_INTERVAL_MS", default_value_t = 1000)]
     reload_interval_ms: u64,
+    /// The URL clients reach this server at (e.g. https://flags.example.com): its host is
+    /// added to the names the server answers to, its origin to those whose pages may send
+    /// changes.
+    #[arg(long, env = "FLAGPOLE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// More `Host` names to answer to, comma-separated (`*` for any). Loopback names are
+    /// always answered; others are refused with 421, against DNS rebinding.
+    #[arg(long, env = "FLAGPOLE_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
+    /// Origins whose pages may send changes, comma-separated, besides the server's own
+    /// (and, on the browser SDK routes, those frontend tokens allow).
+    #[arg(long, env = "FLAGPOLE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Seconds a client has to send a request's headers (also the idle keep-alive limit).
+    #[arg(long, env = "FLAGPOLE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "FLAGPOLE_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM before connections close.
+    #[arg(long, env = "FLAGPOLE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
+    /// Seconds to keep retrying a database that cannot be reached at start-up.
+    #[arg(long, env = "FLAGPOLE_DATABASE_WAIT_SECS", default_value_t = 30)]
+    database_wait_secs: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "FLAGPOLE_LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -61,7 +89,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLAGPOLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a terminal: not in files, pipes or journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     if format == "json" {
         builder.json().init();
     } else {
@@ -71,9 +103,21 @@ fn init_logging(format: &str) {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     flagpole_server::telemetry::install();
-    let store = flagpole_store::open(&args.database)
+    // Bind first: with the port taken, nothing is created or migrated.
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot open the database {}", args.database))?;
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let store = open_store(&args.database, Duration::from_secs(args.database_wait_secs)).await?;
+    store
+        .check_writable()
+        .await
+        .map_err(anyhow::Error::new)
+        .with_context(|| {
+            format!(
+                "the database {} cannot be written; Flagpole needs to write to it: check the file's and its directory's permissions and attributes, or the PostgreSQL role",
+                args.database
+            )
+        })?;
     flagpole_server::ensure_default_environments(&*store).await?;
     bootstrap(&*store).await?;
     let seed_api_open = args.seed_api == "open";
@@ -83,6 +127,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             "--seed-api open: anyone who can reach this address can read and change flags through /flags/{{name}} without a token"
         );
     }
+    let (hosts, allowed_origins) = (hosts(&args)?, origins(&args));
     let config = ServerConfig {
         seed_environment: args.seed_environment,
         max_body_bytes: args.max_body_bytes,
@@ -91,25 +136,95 @@ async fn serve(args: ServeArgs) -> Result<()> {
         metrics_auth: args.metrics_auth,
         session_idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
         session_absolute: Duration::from_secs(args.session_max_hours.max(1) * 3600),
+        hosts,
+        allowed_origins,
     };
     let state = AppState::new(store, config).await?;
     let poller = tokio::spawn(poll_store(
         state.clone(),
         Duration::from_millis(args.reload_interval_ms.max(10)),
     ));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, database = %args.database, "flagpole is serving");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = listen::Limits {
+        header_read: Duration::from_secs(args.header_timeout_secs.max(1)),
+        body_read: Duration::from_secs(args.body_timeout_secs.max(1)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+    };
+    listen::serve(listener, app(state), limits, shutdown_signal()).await;
     poller.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the database, retrying with backoff while it cannot be reached (a replica may
+/// start before its PostgreSQL), for at most `wait`.
+async fn open_store(
+    url: &str,
+    wait: Duration,
+) -> Result<std::sync::Arc<dyn flagpole_store::Store>> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match flagpole_store::open(url).await {
+            Ok(store) => return Ok(store),
+            Err(e) if e.is_unavailable() && tokio::time::Instant::now() + delay < deadline => {
+                tracing::warn!(error = %e, retry_in = ?delay, "the database cannot be reached; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e))
+                    .with_context(|| format!("cannot open the database {url}"))
+            }
+        }
+    }
+}
+
+/// The `Host` names to answer to: loopback, the listen address when it is a specific one,
+/// `--public-url`'s host and `--allowed-hosts`.
+fn hosts(args: &ServeArgs) -> Result<Hosts> {
+    let mut extra = args.allowed_hosts.clone();
+    if !args.listen.ip().is_unspecified() {
+        extra.push(match args.listen.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        });
+    }
+    if let Some(url) = &args.public_url {
+        let (_, origin) = public_origin(url)?;
+        let host = origin.split_once("://").map_or("", |(_, h)| h);
+        // The name only: the port is not compared.
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !name.ends_with(']') || port.is_empty() => name,
+            Some((name, _)) => name,
+            None => host,
+        };
+        extra.push(name.to_string());
+    }
+    Ok(Hosts::loopback_and(extra))
+}
+
+fn origins(args: &ServeArgs) -> Vec<String> {
+    let mut origins = args.allowed_origins.clone();
+    if let Some((_, origin)) = args
+        .public_url
+        .as_deref()
+        .and_then(|u| public_origin(u).ok())
+    {
+        origins.push(origin);
+    }
+    origins
+}
+
+/// `https://flags.example.com/x` → `("https", "https://flags.example.com")`.
+fn public_origin(url: &str) -> Result<(String, String)> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(s, _)| *s == "http" || *s == "https")
+        .with_context(|| format!("--public-url must be an http(s):// URL, not {url:?}"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    anyhow::ensure!(!host.is_empty(), "--public-url {url:?} has no host");
+    Ok((scheme.to_string(), format!("{scheme}://{host}")))
 }
 
 /// On a new database, creates the user `admin` and an admin token: from

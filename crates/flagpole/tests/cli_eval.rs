@@ -159,3 +159,39 @@ fn broken_input_gets_the_message_and_a_failure_exit() {
     );
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_eval_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
+        .args(["eval", "--flags", "examples/flags.yaml", "--contexts", "-"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..20_000 {
+            if writeln!(stdin, "{{\"userId\": \"{i}\"}}").is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"flag\""), "{first}");
+    // stdout is closed here, as `| head -1` does.
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

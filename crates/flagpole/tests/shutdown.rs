@@ -41,7 +41,7 @@ fn sigterm_finishes_and_exits_zero() {
         .spawn()
         .expect("start flagpole serve");
     let deadline = Instant::now() + Duration::from_secs(20);
-    let ready = "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let ready = "GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     while !http(port, ready).is_ok_and(|a| a.starts_with("HTTP/1.1 200")) {
         assert!(Instant::now() < deadline, "the server did not become ready");
         std::thread::sleep(Duration::from_millis(50));
@@ -53,7 +53,7 @@ fn sigterm_finishes_and_exits_zero() {
     let body = r#"{"userId": "1"}"#;
     write!(
         slow,
-        "POST /api/v1/environments/production/evaluate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer shutdown-test-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /api/v1/environments/production/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer shutdown-test-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .expect("send headers");

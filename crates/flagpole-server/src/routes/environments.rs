@@ -60,7 +60,7 @@ async fn create_environment(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     flagpole_core::check_environment_name(&body.name)
         .map_err(|m| ApiError::bad_request("invalid_body", m, Some("name".into())))?;
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     state
         .store()
         .create_environment(
@@ -104,7 +104,7 @@ async fn update_environment(
     ApiPath(env): ApiPath<String>,
     ApiJson(body): ApiJson<EnvironmentUpdate>,
 ) -> Result<Json<Value>, ApiError> {
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let action = if body.protected {
         "environment.protected"
     } else {

@@ -101,7 +101,7 @@ async fn update_environment(
     if require && version.is_none() {
         return Err(ApiError::VersionRequired);
     }
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let published = state.published();
     published.snapshot(env)?;
     let record = published.flag(key)?;

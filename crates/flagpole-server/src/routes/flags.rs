@@ -126,7 +126,7 @@ async fn create_flag(
         )
     })?;
     state.published().check_environments(&flag, "")?;
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let audit = who.change("flag.created", None);
     commit_flag(
         &state,
@@ -202,7 +202,7 @@ async fn put_flag(
     }
     let expect = required(based_on(&headers, version)?)?;
     state.published().check_environments(&flag, "")?;
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let archived = state.published().flag(&key)?.archived;
     let audit = who.change("flag.updated", None);
     commit_flag(
@@ -241,7 +241,7 @@ async fn delete_flag(
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let current = state.published().flag(&key)?.version;
     let expect = or_current(based_on(&headers, None)?, current);
     let audit = who.change("flag.deleted", None);
@@ -304,7 +304,7 @@ async fn set_archived(
     headers: HeaderMap,
     archived: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let published = state.published();
     let record = published.flag(&key)?;
     let expect = or_current(based_on(&headers, None)?, record.version);

@@ -314,7 +314,7 @@ async fn rollback_flag(
             body.to_version
         )));
     };
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let audit = who.change("flag.rolled_back", None);
     commit_flag(
         &state,

@@ -53,6 +53,10 @@ pub fn app(state: AppState) -> Router {
             crate::auth::cors::cors,
         ))
         .layer(axum::middleware::from_fn(telemetry::track_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::guard,
+        ))
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(telemetry::panic_response))

@@ -238,7 +238,7 @@ async fn set_flag(
     let (ApiPath(name), ApiQuery(query)) = (path?, query?);
     let (enabled, rollout) = seed_params(&name, &query)?;
     let env_name = state.config().seed_environment.clone();
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let published = state.published();
     if !published.has_environment(&env_name) {
         return Err(invalid(

@@ -103,7 +103,7 @@ async fn create_segment(
             Some("name".into()),
         )
     })?;
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let audit = who.change("segment.created", None);
     commit_segment(&state, &who, &name, Some(&segment), Expect::Absent, audit).await?;
     Ok((StatusCode::CREATED, Json(find(&state, &name)?)))
@@ -144,7 +144,7 @@ async fn put_segment(
         ));
     }
     let expect = required(based_on(&headers, version)?)?;
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     find(&state, &name)?;
     let audit = who.change("segment.updated", None);
     commit_segment(&state, &who, &name, Some(&segment), expect, audit).await?;
@@ -171,7 +171,7 @@ async fn delete_segment(
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let published = state.published();
     let record = published
         .segments

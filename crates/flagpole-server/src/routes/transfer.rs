@@ -90,7 +90,7 @@ pub async fn import_document(
     imported: &mut Document,
 ) -> Result<i64, ApiError> {
     imported.mark_compat_per_item();
-    let _guard = state.write_lock().await;
+    let _guard = state.write_lock().await?;
     let published = state.published();
     for (key, flag) in &imported.flags {
         published.check_environments(flag, &format!("flags.{key}."))?;

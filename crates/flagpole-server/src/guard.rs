@@ -1,0 +1,135 @@
+//! What every request passes before its route: the `Host` must be a name this server
+//! answers to (so a DNS-rebinding page cannot reach it under a name of its own), a state
+//! change that a browser sends from another site is refused (whatever the mode, the seed
+//! API's open mode included), and every answer says `X-Content-Type-Options: nosniff`.
+//!
+//! Requests without an `Origin` (SDKs, curl, the CLI) are not browser requests and pass;
+//! an `Origin` is allowed when it is this server's own (it matches the `Host`), one of
+//! `--allowed-origins`, or, on the browser SDK routes, one a frontend token allows.
+
+use axum::extract::{Request, State};
+use axum::http::header::{HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::cors::is_browser_route;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Which `Host` names the server answers to.
+#[derive(Clone, Debug, Default)]
+pub enum Hosts {
+    /// Any (for tests that build the app without a socket).
+    #[default]
+    Any,
+    /// These names (lower case, without port), or any when the list holds `*`.
+    Only(Vec<String>),
+}
+
+impl Hosts {
+    /// Loopback names, plus the given ones (from `--public-url` and `--allowed-hosts`).
+    pub fn loopback_and(extra: impl IntoIterator<Item = String>) -> Hosts {
+        let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        names.extend(extra.into_iter().map(|n| n.to_ascii_lowercase()));
+        Hosts::Only(names)
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        match self {
+            Hosts::Any => true,
+            Hosts::Only(names) => {
+                let name = strip_port(host).to_ascii_lowercase();
+                names.iter().any(|n| n == "*" || *n == name)
+            }
+        }
+    }
+}
+
+/// `example.com:4242` → `example.com`; `[::1]:4242` → `[::1]`.
+fn strip_port(host: &str) -> &str {
+    if let Some(end) = host.find(']') {
+        return &host[..=end];
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = check(&state, request, next).await;
+    response
+        .headers_mut()
+        .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+async fn check(state: &AppState, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
+    if let Some(host) = host {
+        if !state.config().hosts.allows(host) {
+            return refuse(
+                StatusCode::MISDIRECTED_REQUEST,
+                "misdirected_request",
+                format!("this server does not answer to the name {host:?}; add it with --allowed-hosts or --public-url"),
+            );
+        }
+    }
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if unsafe_method {
+        if let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
+            if !origin_allowed(state, origin, host, request.uri().path()) {
+                return ApiError::Forbidden(format!(
+                    "a change sent from the page {origin} is refused: it is not Flagpole's own origin nor an allowed one"
+                ))
+                .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+fn origin_allowed(state: &AppState, origin: &str, host: Option<&str>, path: &str) -> bool {
+    let own = host.is_some_and(|host| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+    });
+    own || state.config().allowed_origins.iter().any(|o| o == origin)
+        || (is_browser_route(path) && state.directory_ref().any_frontend_allows(origin))
+}
+
+fn refuse(status: StatusCode, code: &str, message: String) -> Response {
+    let body = crate::schemas::ErrorBody {
+        code: code.to_string(),
+        message,
+        field: None,
+        problems: None,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_matched_without_their_port() {
+        let hosts = Hosts::loopback_and(["flags.example.com".to_string()]);
+        assert!(hosts.allows("127.0.0.1:4242"));
+        assert!(hosts.allows("localhost"));
+        assert!(hosts.allows("[::1]:4242"));
+        assert!(hosts.allows("FLAGS.example.com:443"));
+        assert!(!hosts.allows("evil.example"));
+        assert!(!hosts.allows("127.0.0.1.evil.example:4242"));
+        assert!(Hosts::Only(vec!["*".into()]).allows("anything"));
+    }
+}

@@ -1,0 +1,106 @@
+//! Before any route: the `Host` must be one the server answers to, a change sent from
+//! another site's page is refused in every mode (the seed API's open mode included), and
+//! every answer says `nosniff`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::http::Method;
+use common::{Harness, Payload};
+use flagpole_server::guard::Hosts;
+use flagpole_server::ServerConfig;
+
+async fn harness(seed_api_open: bool) -> Harness {
+    Harness::with_config(ServerConfig {
+        hosts: Hosts::loopback_and(["flags.example.com".to_string()]),
+        allowed_origins: vec!["https://admin.example.com".into()],
+        seed_api_open,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn only_configured_host_names_are_answered() {
+    let h = harness(false).await;
+    for (host, status) in [
+        ("127.0.0.1:4242", 200),
+        ("localhost:4242", 200),
+        ("[::1]:4242", 200),
+        ("flags.example.com", 200),
+        ("rebound.attacker.example", 421),
+        ("127.0.0.1.attacker.example", 421),
+    ] {
+        let reply = h
+            .send(
+                Method::GET,
+                "/api/v1/flags",
+                &[("host", host)],
+                Payload::Empty,
+            )
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "Host: {host}: {}",
+            reply.text()
+        );
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+    }
+}
+
+#[tokio::test]
+async fn changes_from_other_sites_are_refused_in_every_mode() {
+    for open in [false, true] {
+        let h = harness(open).await;
+        let before = h.fingerprint().await;
+        let nobody: &[(&str, &str)] = if open { &[("authorization", "")] } else { &[] };
+        for origin in ["http://evil.example", "null"] {
+            let mut headers = nobody.to_vec();
+            headers.push(("origin", origin));
+            headers.push(("host", "127.0.0.1:4242"));
+            let reply = h
+                .send(
+                    Method::POST,
+                    "/flags/base?enabled=false",
+                    &headers,
+                    Payload::Empty,
+                )
+                .await;
+            assert_eq!(reply.status, 403, "open={open} {origin}: {}", reply.text());
+            let reply = h
+                .send(
+                    Method::POST,
+                    "/api/v1/import?format=native",
+                    &headers,
+                    Payload::Raw(
+                        Some("application/json"),
+                        br#"{"flags": {"x": {}}}"#.to_vec(),
+                    ),
+                )
+                .await;
+            assert_eq!(reply.status, 403, "open={open} {origin}: {}", reply.text());
+        }
+        assert_eq!(
+            h.fingerprint().await,
+            before,
+            "open={open}: a refused change wrote"
+        );
+        // The server's own pages, and configured origins, may.
+        for origin in ["http://127.0.0.1:4242", "https://admin.example.com"] {
+            let mut headers = nobody.to_vec();
+            headers.push(("origin", origin));
+            headers.push(("host", "127.0.0.1:4242"));
+            let reply = h
+                .send(
+                    Method::POST,
+                    "/flags/base?enabled=false",
+                    &headers,
+                    Payload::Empty,
+                )
+                .await;
+            assert_eq!(reply.status, 200, "open={open} {origin}: {}", reply.text());
+        }
+    }
+}

@@ -58,6 +58,7 @@ const POLICIES: &[(&str, &str, Policy)] = &[
     ("GET", "/api/v1/environments", Viewer),
     ("POST", "/api/v1/environments", Admin),
     ("PATCH", "/api/v1/environments/{env}", Admin),
+    ("DELETE", "/api/v1/environments/{env}", Admin),
     ("GET", "/api/v1/flags", Viewer),
     ("POST", "/api/v1/flags", Editor),
     ("GET", "/api/v1/flags/{key}", Viewer),

@@ -888,3 +888,73 @@ async fn concurrent_updates_from_one_version_let_exactly_one_through() {
     let updates = h.get("/api/v1/audit?flag=f").await.json();
     assert_eq!(updates["entries"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn environments_are_deleted_only_when_nothing_depends_on_them() {
+    let h = Harness::new().await;
+    h.post_json("/api/v1/environments", json!({"name": "staging"}))
+        .await
+        .expect(201);
+    h.create_flag(json!({"key": "f", "environments": {
+        "staging": {"enabled": true}, "production": {"enabled": true}}}))
+        .await;
+    let before = h.fingerprint().await;
+    let refused = h
+        .delete("/api/v1/environments/staging")
+        .await
+        .expect(409)
+        .json();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("drop_configuration"),
+        "{refused}"
+    );
+    let token = h
+        .post_json(
+            "/api/v1/tokens",
+            json!({"name": "staging-sdk", "kind": "client", "environment": "staging"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let refused = h
+        .delete("/api/v1/environments/staging?drop_configuration=true")
+        .await
+        .expect(409)
+        .json();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("tokens are bound"),
+        "{refused}"
+    );
+    h.delete(&format!("/api/v1/tokens/{}", token["id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    // The seed API's environment stays.
+    h.delete("/api/v1/environments/production?drop_configuration=true")
+        .await
+        .expect(409);
+    let (version, ..) = before;
+    assert_eq!(h.config_version().await, version, "refusals wrote nothing");
+
+    h.delete("/api/v1/environments/staging?drop_configuration=true")
+        .await
+        .expect(204);
+    let envs = h.get("/api/v1/environments").await.expect(200).json();
+    assert!(!envs.to_string().contains("staging"), "{envs}");
+    let flag = h.get("/api/v1/flags/f").await.expect(200).json();
+    assert_eq!(flag["version"], 2);
+    assert!(flag["environments"].get("staging").is_none(), "{flag}");
+    assert!(flag["environments"].get("production").is_some(), "{flag}");
+    let audit = h
+        .get("/api/v1/audit?environment=staging")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(audit["entries"][0]["action"], "environment.deleted");
+    h.delete("/api/v1/environments/staging").await.expect(404);
+}

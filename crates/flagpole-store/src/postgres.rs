@@ -186,6 +186,54 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn delete_environment(
+        &self,
+        name: &str,
+        flags: &[(String, Flag)],
+        change: Change<'_>,
+    ) -> Result<Written, Error> {
+        let (mut tx, config_version) = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM environments WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return abort(tx, rules::not_found(ENVIRONMENT, name)).await;
+        }
+        let entry = Entry {
+            environment: Some(name),
+            ..Entry::new(&change, config_version)
+        };
+        for (key, flag) in flags {
+            let body = rules::to_text(FLAG, key, flag)?;
+            let Some(stored) = stored_flag(&mut tx, key).await? else {
+                continue;
+            };
+            let write = FlagWrite {
+                key,
+                body: Some(&body),
+                archived: stored.current.archived,
+                before: Some(&stored.body),
+            };
+            write_flag(&mut tx, &write, &entry).await?;
+        }
+        let before = rules::to_text(ENVIRONMENT, name, &serde_json::json!({ "name": name }))?;
+        insert_audit(
+            &mut tx,
+            &Entry {
+                before: Some(&before),
+                ..entry
+            },
+        )
+        .await?;
+        commit(tx, config_version).await?;
+        Ok(Written {
+            version: 0,
+            config_version,
+        })
+    }
+
     async fn set_environment_protected(
         &self,
         name: &str,

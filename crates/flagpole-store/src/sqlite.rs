@@ -188,6 +188,55 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn delete_environment(
+        &self,
+        name: &str,
+        flags: &[(String, Flag)],
+        change: Change<'_>,
+    ) -> Result<Written, Error> {
+        let (_guard, mut tx) = self.begin_write().await?;
+        let config_version = bump(&mut tx).await?;
+        let deleted = sqlx::query("DELETE FROM environments WHERE name = ?1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(rules::not_found(ENVIRONMENT, name));
+        }
+        let entry = Entry {
+            environment: Some(name),
+            ..Entry::new(&change, config_version)
+        };
+        for (key, flag) in flags {
+            let body = rules::to_text(FLAG, key, flag)?;
+            let Some(stored) = stored_flag(&mut tx, key).await? else {
+                continue;
+            };
+            let write = FlagWrite {
+                key,
+                body: Some(&body),
+                archived: stored.current.archived,
+                before: Some(&stored.body),
+            };
+            write_flag(&mut tx, &write, &entry).await?;
+        }
+        let before = rules::to_text(ENVIRONMENT, name, &serde_json::json!({ "name": name }))?;
+        insert_audit(
+            &mut tx,
+            &Entry {
+                before: Some(&before),
+                ..entry
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Written {
+            version: 0,
+            config_version,
+        })
+    }
+
     async fn set_environment_protected(
         &self,
         name: &str,

@@ -182,6 +182,16 @@ pub trait Store: AuthStore + Send + Sync + 'static {
     /// Creates an environment if it does not exist; `Conflict` if it does.
     async fn create_environment(&self, name: &str, change: Change<'_>) -> Result<Written, Error>;
 
+    /// Deletes an environment, writing in the same transaction each flag of `flags` (the
+    /// flags that had configuration there, without it: a new version and an audit entry
+    /// each); `NotFound` if there is no such environment.
+    async fn delete_environment(
+        &self,
+        name: &str,
+        flags: &[(String, Flag)],
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
     /// Marks an environment protected or not (raising the configuration version);
     /// `NotFound` if there is none.
     async fn set_environment_protected(

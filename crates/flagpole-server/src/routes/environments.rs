@@ -1,4 +1,4 @@
-//! `/api/v1/environments`: list, create, protect.
+//! `/api/v1/environments`: list, create, protect, delete.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,14 +10,14 @@ use utoipa_axum::routes;
 
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::schemas::{EnvironmentList, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_environments, create_environment))
-        .routes(routes!(update_environment))
+        .routes(routes!(update_environment, delete_environment))
 }
 
 /// Lists the environments.
@@ -117,4 +117,98 @@ async fn update_environment(
     let published = state.reload().await?;
     let found = published.environments.iter().find(|e| e.name == env);
     Ok(Json(json!(found)))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct DeleteQuery {
+    /// Also delete every flag's configuration in the environment (else: 409 while any
+    /// flag has some).
+    #[serde(default)]
+    drop_configuration: bool,
+}
+
+/// Deletes an environment: refused while flags are configured there (unless
+/// `drop_configuration=true`), while live tokens are bound to it, and for the seed API's
+/// environment.
+#[utoipa::path(
+    delete,
+    path = "/environments/{env}",
+    tag = "environments",
+    params(("env" = String, Path, description = "Environment name"), DeleteQuery),
+    responses(
+        (status = 204, description = "Deleted (with the flags' configuration there, if asked)"),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 409, description = "Flags are configured there, tokens are bound to it, or the seed API serves it", body = ErrorBody),
+        (status = 422, description = "Deleting the configuration would leave the flags invalid", body = ErrorBody),
+    )
+)]
+async fn delete_environment(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(env): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    let _guard = state.write_lock().await?;
+    let published = state.published();
+    published.snapshot(&env)?;
+    if env == state.config().seed_environment {
+        return Err(ApiError::Conflict(format!(
+            "the seed API serves {env} (--seed-environment); serve another one before deleting it"
+        )));
+    }
+    let bound: Vec<String> = state
+        .store()
+        .load_auth()
+        .await?
+        .tokens
+        .into_iter()
+        .filter(|t| t.revoked_at.is_none() && t.environment.as_deref() == Some(env.as_str()))
+        .map(|t| t.id)
+        .collect();
+    if !bound.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "tokens are bound to {env}: {}; revoke them first",
+            bound.join(", ")
+        )));
+    }
+    let configured: Vec<(String, flagpole_core::Flag)> = published
+        .flags
+        .values()
+        .filter(|r| r.flag.environments.contains_key(&env))
+        .map(|r| {
+            let mut flag = r.flag.clone();
+            flag.environments.shift_remove(&env);
+            (r.key.clone(), flag)
+        })
+        .collect();
+    if !configured.is_empty() && !query.drop_configuration {
+        let keys: Vec<&str> = configured
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .take(20)
+            .collect();
+        return Err(ApiError::Conflict(format!(
+            "{} flag(s) are configured in {env} ({}); delete with drop_configuration=true to delete their configuration there too",
+            configured.len(),
+            keys.join(", ")
+        )));
+    }
+    let mut doc = published.document.clone();
+    for (key, flag) in &configured {
+        doc.flags.insert(key.clone(), flag.clone());
+    }
+    flagpole_core::validate(&doc)?;
+    state
+        .store()
+        .delete_environment(
+            &env,
+            &configured,
+            who.change("environment.deleted", Some(&env)),
+        )
+        .await?;
+    state.reload().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

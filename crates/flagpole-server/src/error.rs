@@ -153,6 +153,30 @@ impl From<flagpole_core::Error> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The headers an answer of this error carries besides its body: `WWW-Authenticate`
+    /// on 401, `Retry-After` on 429 and 503.
+    pub(crate) fn add_headers(&self, status: StatusCode, headers: &mut axum::http::HeaderMap) {
+        use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+        use axum::http::HeaderValue;
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"flagpole\""),
+                );
+            }
+            ApiError::TooManyRequests(seconds) => {
+                headers.insert(RETRY_AFTER, (*seconds).into());
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(RETRY_AFTER, 2u32.into());
+            }
+            _ => {}
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -178,25 +202,7 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
-        match &self {
-            ApiError::Unauthorized(_) => {
-                response.headers_mut().insert(
-                    axum::http::header::WWW_AUTHENTICATE,
-                    axum::http::HeaderValue::from_static("Bearer realm=\"flagpole\""),
-                );
-            }
-            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, 2u32.into());
-            }
-            ApiError::TooManyRequests(seconds) => {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, (*seconds).into());
-            }
-            _ => {}
-        }
+        self.add_headers(status, response.headers_mut());
         response
     }
 }

@@ -67,6 +67,10 @@ struct Inner {
     seeds: AtomicU64,
     directory: ArcSwap<Directory>,
     throttle: Throttle,
+    /// Until when writes are refused at once, because the last one found the database
+    /// unreachable (milliseconds since `started`).
+    down_until: AtomicU64,
+    started: std::time::Instant,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,6 +99,8 @@ impl AppState {
                 seeds: AtomicU64::new(seed_from_clock()),
                 directory: ArcSwap::from_pointee(directory),
                 throttle: Throttle::default(),
+                down_until: AtomicU64::new(0),
+                started: std::time::Instant::now(),
             }),
         })
     }
@@ -117,9 +123,36 @@ impl AppState {
     /// writes before it are stuck on a database that does not answer) fails with 503
     /// rather than queueing.
     pub async fn write_lock(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ApiError> {
-        tokio::time::timeout(WRITE_WAIT, self.inner.write_lock.lock())
+        self.check_store_up()?;
+        let guard = tokio::time::timeout(WRITE_WAIT, self.inner.write_lock.lock())
             .await
-            .map_err(|_| ApiError::WriteBusy)
+            .map_err(|_| ApiError::WriteBusy)?;
+        self.check_store_up()?;
+        Ok(guard)
+    }
+
+    /// Passes a store result on; when the database could not be reached, writes are
+    /// refused at once for [`STORE_DOWN_FOR`] (then one write tries again).
+    pub fn note<T>(&self, result: Result<T, flagpole_store::Error>) -> Result<T, ApiError> {
+        if let Err(e) = &result {
+            if e.is_unavailable() {
+                let until = self.millis() + STORE_DOWN_FOR.as_millis() as u64;
+                self.inner.down_until.store(until, Ordering::Relaxed);
+                tracing::warn!(error = %e, "the database cannot be reached; refusing writes for now");
+            }
+        }
+        Ok(result?)
+    }
+
+    fn check_store_up(&self) -> Result<(), ApiError> {
+        if self.millis() < self.inner.down_until.load(Ordering::Relaxed) {
+            return Err(ApiError::WriteBusy);
+        }
+        Ok(())
+    }
+
+    fn millis(&self) -> u64 {
+        self.inner.started.elapsed().as_millis() as u64
     }
 
     /// Reads the store again and publishes a new snapshot if the store moved on.
@@ -226,8 +259,11 @@ impl AppState {
     }
 }
 
+/// How long writes are refused at once after one found the database unreachable.
+pub const STORE_DOWN_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long a write waits for the writes before it.
-pub const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const WRITE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// The environments a new database starts with.
 pub const DEFAULT_ENVIRONMENTS: [&str; 2] = ["development", "production"];

@@ -37,7 +37,7 @@ pub const CHANGES_CHANNEL: &str = "flagpole_changes";
 const MAX_CONNECTIONS: u32 = 8;
 /// How long a request waits for a connection: when PostgreSQL is away, writes fail
 /// within this (503) instead of queueing.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 const FLAG: &str = "flag";
 const SEGMENT: &str = "segment";

@@ -19,7 +19,8 @@ use flagpole_store::{SqliteStore, Store};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
-const ROUNDS: usize = 8;
+/// Rounds of SIGKILL: `FLAGPOLE_CRASH_ROUNDS` when set (`scripts/crash.sh 50`), else 8.
+const DEFAULT_ROUNDS: usize = 8;
 const WRITERS: usize = 8;
 /// A writer stops after this many writes in a round even if the server is still up.
 const MAX_WRITES_PER_WRITER: usize = 2_000;
@@ -55,7 +56,11 @@ async fn acknowledged_writes_survive_sigkill() {
     // Flag reads checked over HTTP, summed over every restart.
     let mut checked = 0;
 
-    for round in 0..ROUNDS {
+    let rounds = std::env::var("FLAGPOLE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS);
+    for round in 0..rounds {
         let mut server = Server::start(&db, dir.path(), round).await;
         checked += verify_over_http(&server, &acknowledged).await;
 
@@ -89,13 +94,13 @@ async fn acknowledged_writes_survive_sigkill() {
         verify_in_file(&db, &acknowledged, round).await;
     }
 
-    let server = Server::start(&db, dir.path(), ROUNDS).await;
+    let server = Server::start(&db, dir.path(), rounds).await;
     let verified = verify_over_http(&server, &acknowledged).await;
     checked += verified;
     let total = acknowledged.lock().expect("lock").len();
     assert!(total > 0, "no write was acknowledged: {}", server.log());
     println!(
-        "crash: {ROUNDS} rounds of SIGKILL, {total} acknowledged writes, {verified} verified after \
+        "crash: {rounds} rounds of SIGKILL, {total} acknowledged writes, {verified} verified after \
          the last restart ({checked} flag reads over all restarts), integrity ok after every kill \
          (seed {seed}, {:.1} s)",
         started.elapsed().as_secs_f64()

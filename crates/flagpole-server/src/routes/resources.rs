@@ -123,15 +123,15 @@ pub async fn commit_flag(
         }
     }
     flagpole_core::validate(&doc)?;
-    let written = match change {
+    let written = state.note(match change {
         FlagChange::Put { flag, archived } => {
             state
                 .store()
                 .put_flag(key, flag, archived, expect, audit)
-                .await?
+                .await
         }
-        FlagChange::Delete => state.store().delete_flag(key, expect, audit).await?,
-    };
+        FlagChange::Delete => state.store().delete_flag(key, expect, audit).await,
+    })?;
     state.reload().await?;
     Ok(written)
 }
@@ -161,10 +161,10 @@ pub async fn commit_segment(
         }
     }
     flagpole_core::validate(&doc)?;
-    let written = match segment {
-        Some(s) => state.store().put_segment(name, s, expect, audit).await?,
-        None => state.store().delete_segment(name, expect, audit).await?,
-    };
+    let written = state.note(match segment {
+        Some(s) => state.store().put_segment(name, s, expect, audit).await,
+        None => state.store().delete_segment(name, expect, audit).await,
+    })?;
     state.reload().await?;
     Ok(written)
 }

@@ -76,7 +76,10 @@ impl IntoResponse for SeedError {
                 if status.is_server_error() {
                     tracing::error!(error = ?e, "request failed");
                 }
-                (status, Json(json!({"detail": e.public_message()}))).into_response()
+                let mut response =
+                    (status, Json(json!({"detail": e.public_message()}))).into_response();
+                e.add_headers(status, response.headers_mut());
+                response
             }
         }
     }

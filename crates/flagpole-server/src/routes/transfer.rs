@@ -117,10 +117,12 @@ pub async fn import_document(
     protection::check(&published, who, &touched)?;
     let flags: Vec<_> = imported.flags.clone().into_iter().collect();
     let segments: Vec<_> = imported.segments.clone().into_iter().collect();
-    let written = state
-        .store()
-        .import(&flags, &segments, who.change("import", None))
-        .await?;
+    let written = state.note(
+        state
+            .store()
+            .import(&flags, &segments, who.change("import", None))
+            .await,
+    )?;
     state.reload().await?;
     Ok(written.config_version)
 }

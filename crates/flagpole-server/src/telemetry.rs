@@ -15,6 +15,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the Prometheus recorder (once per process).
 pub fn install() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
@@ -27,6 +30,18 @@ pub fn install() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Another recorder may already be installed (tests); then ours only renders.
         let _ = metrics::set_global_recorder(recorder);
+        // Histogram samples wait in buckets until upkeep folds them in; without it they
+        // pile up for as long as nobody scrapes /metrics (found by scripts/soak.sh).
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("flagpole-metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
+        }
         handle
     })
 }

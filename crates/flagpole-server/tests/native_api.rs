@@ -958,3 +958,27 @@ async fn environments_are_deleted_only_when_nothing_depends_on_them() {
     assert_eq!(audit["entries"][0]["action"], "environment.deleted");
     h.delete("/api/v1/environments/staging").await.expect(404);
 }
+
+#[tokio::test]
+async fn usage_names_with_control_characters_are_refused_on_every_backend() {
+    let h = Harness::new().await;
+    let report = |flag: &str| {
+        json!({"appName": "a", "instanceId": "i", "bucket": {
+            "start": "2026-01-01T00:00:00Z", "stop": "2026-01-01T00:01:00Z",
+            "toggles": {flag: {"yes": 1, "no": 0, "variants": {}}}}})
+    };
+    let refused = h
+        .post_json("/api/client/metrics", report("bad\u{0}name"))
+        .await
+        .expect(422)
+        .json();
+    assert!(
+        refused["message"].as_str().unwrap().contains("U+0000"),
+        "{refused}"
+    );
+    let usage = h.get("/api/v1/usage").await.expect(200).json();
+    assert_eq!(usage["usage"].as_array().map_or(0, Vec::len), 0, "{usage}");
+    h.post_json("/api/client/metrics", report("good"))
+        .await
+        .expect(202);
+}

@@ -370,3 +370,28 @@ pub struct FrontendToggle {
     pub variant: Value,
     pub impression_data: bool,
 }
+
+/// The refusals of every route that reads a JSON body, as the OpenAPI document lists them.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum BodyErrors {
+    /// The body is larger than the route accepts.
+    #[response(status = 413, description = "Body too large")]
+    TooLarge(ErrorBody),
+    /// The body is not JSON (`Content-Type`).
+    #[response(status = 415, description = "Not JSON")]
+    NotJson(ErrorBody),
+}
+
+/// The failures of every route that writes, as the OpenAPI document lists them.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum WriteErrors {
+    /// Storage failed; the server log says why.
+    #[response(status = 500, description = "Storage failed")]
+    Internal(ErrorBody),
+    /// The database cannot be reached; evaluations go on, changes wait (`Retry-After`).
+    #[response(
+        status = 503,
+        description = "The database cannot be reached; retry after Retry-After"
+    )]
+    Unavailable(ErrorBody),
+}

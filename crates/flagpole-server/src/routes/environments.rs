@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::schemas::{EnvironmentList, ErrorBody};
+use crate::schemas::{BodyErrors, EnvironmentList, ErrorBody, WriteErrors};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,9 +48,8 @@ struct NewEnvironment {
         (status = 201, description = "The new environment", body = flagpole_store::Environment),
         (status = 400, description = "Unreadable body or invalid name", body = ErrorBody),
         (status = 409, description = "The environment exists", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn create_environment(
@@ -90,12 +89,11 @@ struct EnvironmentUpdate {
     request_body = EnvironmentUpdate,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 200, description = "The environment", body = flagpole_store::Environment),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such environment", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn update_environment(

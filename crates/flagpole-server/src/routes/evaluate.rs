@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::Evaluator;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ContextBody};
-use crate::schemas::{ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
+use crate::schemas::{BodyErrors, ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
 
@@ -77,8 +77,7 @@ impl<'a> EvaluationBody<'a> {
         (status = 200, description = "The evaluation", body = EvaluationResult),
         (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
         (status = 404, description = "No such environment or flag", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn evaluate_flag(
@@ -112,8 +111,7 @@ async fn evaluate_flag(
         (status = 200, description = "Every live flag's evaluation, in key order", body = EvaluationList),
         (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
         (status = 404, description = "No such environment", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn evaluate_all(

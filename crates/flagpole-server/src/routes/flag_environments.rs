@@ -16,7 +16,8 @@ use crate::extract::{based_on, ApiJson, ApiPath, OptionalJson};
 use crate::routes::protection;
 use crate::routes::resources::{commit_flag, flag_json, or_current, split_body, FlagChange};
 use crate::schemas::{
-    ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource, WriteHeaders,
+    BodyErrors, ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource,
+    WriteErrors, WriteHeaders,
 };
 use crate::state::AppState;
 
@@ -140,11 +141,10 @@ async fn update_environment(
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The change is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn put_flag_environment(
@@ -198,10 +198,9 @@ struct Based {
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The change is invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn enable_flag(
@@ -247,10 +246,9 @@ async fn enable_flag(
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The change is invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn disable_flag(
@@ -304,11 +302,10 @@ struct RulesBody {
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The change is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn put_flag_rules(
@@ -361,11 +358,10 @@ struct DefaultBody {
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The change is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn put_flag_default(
@@ -421,10 +417,9 @@ struct RolloutBody {
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or has several rules there", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The change is invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn put_flag_rollout(

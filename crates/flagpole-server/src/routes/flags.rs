@@ -17,7 +17,9 @@ use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{
     commit_flag, flag_json, or_current, required, split_body, FlagChange,
 };
-use crate::schemas::{ErrorBody, FlagInput, FlagList, FlagResource, WriteHeaders};
+use crate::schemas::{
+    BodyErrors, ErrorBody, FlagInput, FlagList, FlagResource, WriteErrors, WriteHeaders,
+};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -99,10 +101,9 @@ async fn list_flags(
         (status = 201, description = "The new flag", body = FlagResource),
         (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody),
         (status = 409, description = "The flag exists", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The flag is invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn create_flag(
@@ -175,11 +176,10 @@ async fn get_flag(
         (status = 400, description = "Unreadable body or header, a different key, or an unknown environment", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The flag is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn put_flag(
@@ -232,7 +232,7 @@ async fn put_flag(
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
         (status = 422, description = "Another flag depends on it", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn delete_flag(
@@ -261,7 +261,7 @@ async fn delete_flag(
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
         (status = 422, description = "The change would leave the flags invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn archive_flag(
@@ -285,7 +285,7 @@ async fn archive_flag(
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
         (status = 422, description = "The change would leave the flags invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn unarchive_flag(

@@ -16,7 +16,8 @@ use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{commit_flag, flag_json, required, FlagChange};
 use crate::schemas::{
-    AuditList, ErrorBody, FlagDiff, FlagResource, UsageList, VersionList, WriteHeaders,
+    AuditList, BodyErrors, ErrorBody, FlagDiff, FlagResource, UsageList, VersionList, WriteErrors,
+    WriteHeaders,
 };
 use crate::state::AppState;
 
@@ -53,7 +54,7 @@ struct AuditQuery {
     responses(
         (status = 200, description = "The matching entries, newest first", body = AuditList),
         (status = 400, description = "Unreadable query or a limit out of range", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn list_audit(
@@ -102,7 +103,7 @@ struct UsageQuery {
     responses(
         (status = 200, description = "The matching usage", body = UsageList),
         (status = 400, description = "Unreadable query", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn list_usage(
@@ -132,7 +133,7 @@ fn version_summary(v: &FlagVersion) -> Value {
     responses(
         (status = 200, description = "The versions, oldest first", body = VersionList),
         (status = 404, description = "The flag never existed", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn list_flag_versions(
@@ -176,7 +177,7 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
         (status = 200, description = "The version (`flag` is null for a deletion)", body = flagpole_store::FlagVersion),
         (status = 400, description = "A version that is not an integer", body = ErrorBody),
         (status = 404, description = "No such version", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn get_flag_version(
@@ -207,7 +208,7 @@ struct DiffQuery {
         (status = 200, description = "Every leaf that differs", body = FlagDiff),
         (status = 400, description = "Unreadable query (`from` is required)", body = ErrorBody),
         (status = 404, description = "No such flag or version", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn diff_flag_versions(
@@ -292,11 +293,10 @@ struct RollbackBody {
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or version", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or the target version is a deletion", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The restored flag is no longer valid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn rollback_flag(

@@ -14,7 +14,9 @@ use crate::auth::{Editor, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath};
 use crate::routes::resources::{commit_segment, or_current, required, segment_json, split_body};
-use crate::schemas::{ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteHeaders};
+use crate::schemas::{
+    BodyErrors, ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteErrors, WriteHeaders,
+};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -77,10 +79,9 @@ async fn get_segment(
         (status = 201, description = "The new segment", body = SegmentResource),
         (status = 400, description = "Unreadable body, or a missing or invalid name", body = ErrorBody),
         (status = 409, description = "The segment exists", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The segment is invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn create_segment(
@@ -121,11 +122,10 @@ async fn create_segment(
         (status = 400, description = "Unreadable body or header, or a different name", body = ErrorBody),
         (status = 404, description = "No such segment", body = ErrorBody),
         (status = 409, description = "The segment changed since that version", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The segment is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        BodyErrors,
+        WriteErrors,
     )
 )]
 async fn put_segment(
@@ -162,7 +162,7 @@ async fn put_segment(
         (status = 400, description = "Unreadable If-Match", body = ErrorBody),
         (status = 404, description = "No such segment", body = ErrorBody),
         (status = 409, description = "Flags use the segment (they are named), or it changed since the If-Match version", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn delete_segment(

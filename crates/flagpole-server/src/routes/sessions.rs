@@ -15,7 +15,7 @@ use crate::auth::policy::SESSION_COOKIE;
 use crate::auth::{session, Principal, Public, Viewer, Who};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::schemas::ErrorBody;
+use crate::schemas::{BodyErrors, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,11 +42,10 @@ struct Login {
     request_body = Login,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 200, description = "Logged in; the cookie is set", body = Object),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
         (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn login(
@@ -144,12 +143,11 @@ struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 204, description = "Changed; every other session of the user has ended"),
         (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "Tokens have no password", body = ErrorBody),
         (status = 422, description = "The new password is too short or too long", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn change_password(

@@ -11,7 +11,7 @@ use crate::auth::issue::{self, NewToken};
 use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
-use crate::schemas::ErrorBody;
+use crate::schemas::{BodyErrors, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,13 +47,12 @@ async fn list_tokens(
     request_body = NewToken,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 201, description = "The token, with its `secret`", body = Object),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "A token with this secret exists", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn create_token(

@@ -16,7 +16,7 @@ use crate::auth::{Editor, Principal, Viewer};
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, RawBody};
 use crate::routes::protection;
-use crate::schemas::{ErrorBody, ImportResult};
+use crate::schemas::{ErrorBody, ImportResult, WriteErrors};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,7 +52,7 @@ struct TransferQuery {
         (status = 400, description = "Unreadable query or document, or an unknown environment", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "The merged flags would be invalid", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn import_flags(

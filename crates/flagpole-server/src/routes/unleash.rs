@@ -19,8 +19,8 @@ use crate::auth::{ClientSdk, FrontendSdk, Principal};
 use crate::error::ApiError;
 use crate::extract::{none_match, parse_json, ApiPath, OptionalJson};
 use crate::schemas::{
-    ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
-    FrontendToggle, FrontendToggles, SdkHeaders,
+    BodyErrors, ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
+    FrontendToggle, FrontendToggles, SdkHeaders, WriteErrors,
 };
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
@@ -147,7 +147,7 @@ async fn register_client(
     responses(
         (status = 202, description = "Recorded"),
         (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody),
-        (status = 500, description = "Storage failed", body = ErrorBody),
+        WriteErrors,
     )
 )]
 async fn post_client_metrics(
@@ -285,8 +285,7 @@ async fn get_frontend(
         (status = 200, description = "The enabled toggles", body = FrontendToggles),
         (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
         (status = 404, description = "The environment does not exist", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn post_frontend(

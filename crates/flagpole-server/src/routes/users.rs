@@ -12,7 +12,7 @@ use crate::auth::issue::{self, NewUser};
 use crate::auth::{session, Admin};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
-use crate::schemas::ErrorBody;
+use crate::schemas::{BodyErrors, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,13 +48,12 @@ async fn list_users(
     request_body = NewUser,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 201, description = "The user", body = Object),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "The user exists", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn create_user(
@@ -106,13 +105,12 @@ struct UserUpdate {
     request_body = UserUpdate,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 200, description = "The user", body = Object),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn update_user(

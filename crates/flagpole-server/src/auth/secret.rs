@@ -125,7 +125,10 @@ mod tests {
         let mut buf = [0u8; 17];
         assert_eq!(lookup_id(text, &digest(text), &mut buf), token_id(text, &v));
         let made = new_token("admin");
-        assert_eq!(lookup_id(&made, &digest(&made), &mut buf), token_id(&made, &verifier(&made)));
+        assert_eq!(
+            lookup_id(&made, &digest(&made), &mut buf),
+            token_id(&made, &verifier(&made))
+        );
         assert!(!token_id(text, &v).contains("abc123"));
     }
 

@@ -123,6 +123,7 @@ pub async fn commit_flag(
         }
     }
     flagpole_core::validate(&doc)?;
+    flagpole_core::check_change(&published.document, &doc)?;
     let written = match change {
         FlagChange::Put { flag, archived } => {
             state
@@ -161,12 +162,24 @@ pub async fn commit_segment(
         }
     }
     flagpole_core::validate(&doc)?;
+    flagpole_core::check_change(&published.document, &doc)?;
     let written = match segment {
         Some(s) => state.store().put_segment(name, s, expect, audit).await?,
         None => state.store().delete_segment(name, expect, audit).await?,
     };
     state.reload().await?;
     Ok(written)
+}
+
+/// Checks a new flag key, segment or environment name ([`flagpole_core::check_name`]):
+/// 422 naming `field` and saying why.
+pub fn check_new_name(what: &str, field: &str, name: &str) -> Result<(), ApiError> {
+    flagpole_core::check_name(name).map_err(|e| {
+        ApiError::Invalid(vec![flagpole_core::Problem {
+            path: field.into(),
+            message: format!("{what} {e}"),
+        }])
+    })
 }
 
 /// `Expect::Version` of the given version, or 428 when the update did not say.

@@ -45,12 +45,13 @@ struct TransferQuery {
     params(TransferQuery),
     request_body(
         description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`",
-        content((Value = "application/json"), (String = "application/yaml"), (String = "text/plain")),
+        content((Value = "application/json"), (String = "application/yaml")),
     ),
     responses(
         (status = 200, description = "What was imported", body = ImportResult),
-        (status = 400, description = "Unreadable query or document, or an unknown environment", body = ErrorBody),
+        (status = 400, description = "Unreadable query or document (`duplicate_key`, `too_deep`, …), or an unknown environment", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor YAML (`Content-Type: application/json` or `application/yaml`)", body = ErrorBody),
         (status = 422, description = "The merged flags would be invalid", body = ErrorBody),
         (status = 500, description = "Storage failed", body = ErrorBody),
     )
@@ -101,6 +102,7 @@ pub async fn import_document(
     merged.segments.extend(imported.segments.clone());
     merged.flags.extend(imported.flags.clone());
     flagpole_core::validate(&merged)?;
+    flagpole_core::check_change(&published.document, &merged)?;
     let mut touched = std::collections::BTreeSet::new();
     for (key, flag) in &imported.flags {
         let before = published.flags.get(key).filter(|r| !r.archived);

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "bad_input/hardening.rs"]
+mod hardening;
 
 use axum::http::Method;
 use common::{long, Harness, Payload};
@@ -27,6 +29,9 @@ struct Case {
 
 /// The code of seed API errors, which have FastAPI's `{"detail": …}` shape instead.
 const SEED: &str = "detail";
+/// The code of OFREP errors (`{errorCode, errorDetails}`); their message is written
+/// `ERROR_CODE:piece of the details`.
+const OFREP: &str = "ofrep";
 
 fn case(name: &'static str, method: Method, uri: impl Into<String>) -> Case {
     Case {
@@ -82,6 +87,15 @@ async fn check(h: &Harness, c: &Case) -> Option<String> {
             let detail = body.get("detail").map(Value::to_string).unwrap_or_default();
             if body.get("code").is_some() || !detail.contains(c.message) {
                 wrong.push(format!("expected {{\"detail\": …{:?}…}}", c.message));
+            }
+        }
+        Ok(body) if c.code == OFREP => {
+            let (code, details) = c.message.split_once(':').unwrap_or((c.message, ""));
+            let got = body["errorDetails"].as_str().unwrap_or_default();
+            if body["errorCode"] != code || !got.contains(details) {
+                wrong.push(format!(
+                    "expected errorCode {code} and details with {details:?}"
+                ));
             }
         }
         Ok(body) => {
@@ -479,7 +493,8 @@ fn cases() -> Vec<Case> {
 #[tokio::test]
 async fn bad_input_is_refused_clearly_and_writes_nothing() {
     let h = fixture().await;
-    let cases = cases();
+    let mut cases = cases();
+    cases.extend(hardening::cases());
     assert!(cases.len() >= 30, "the table has {} cases", cases.len());
     let mut failures = Vec::new();
     for c in &cases {

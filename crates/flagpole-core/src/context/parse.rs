@@ -66,6 +66,7 @@ impl fmt::Display for ContextProblem {
 type Slot = RefCell<Option<ContextProblem>>;
 
 pub(super) fn from_slice(bytes: &[u8]) -> Result<Context, Error> {
+    crate::structure::check_json(bytes)?;
     let slot = Slot::default();
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let ctx = ContextSeed(&slot)
@@ -82,6 +83,7 @@ pub(super) fn from_value(value: &Value) -> Result<Context, Error> {
 }
 
 pub(super) fn member_from_slice(bytes: &[u8], member: &str) -> Result<Option<Context>, Error> {
+    crate::structure::check_json(bytes)?;
     let slot = Slot::default();
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let ctx = serde::Deserializer::deserialize_any(&mut *de, MemberVisitor(member, &slot))
@@ -496,10 +498,14 @@ mod tests {
         assert!(matches!(problem("{"), ContextProblem::Syntax(_)));
         assert_eq!(problem("[1]"), ContextProblem::NotAnObject("an array"));
         assert_eq!(problem("\"x\""), ContextProblem::NotAnObject("a string"));
-        assert_eq!(
-            problem(r#"{"a": 1, "a": 2}"#),
-            ContextProblem::Duplicate("a".into())
-        );
+        assert!(matches!(
+            Context::from_pairs([("a".into(), "1".into()), ("a".into(), "2".into())]),
+            Err(Error::Context(ContextProblem::Duplicate(k))) if k == "a"
+        ));
+        assert!(matches!(
+            Context::from_json_slice(br#"{"a": 1, "a": 2}"#),
+            Err(Error::DuplicateKey { .. })
+        ));
         let many: Vec<String> = (0..=MAX_CONTEXT_PROPERTIES)
             .map(|i| format!("\"p{i}\": {i}"))
             .collect();

@@ -120,3 +120,35 @@ async fn changing_an_over_limit_flag_must_bring_it_within_the_limits() {
         "{reply}"
     );
 }
+
+/// Every route that takes a body answers an oversized one with a JSON 413 (none uses
+/// axum's own body extractors, whose 413 is plain text).
+#[tokio::test]
+async fn every_413_is_json() {
+    let h = Harness::new().await;
+    h.create_flag(json!({"key": "x", "environments": {"production": {"enabled": true}}}))
+        .await;
+    let doc = h.get("/api/v1/openapi.json").await.expect(200).json();
+    let huge = vec![b' '; 11 << 20];
+    let mut too_large = 0;
+    for (method, path, _) in common::operations(&doc) {
+        if !["post", "put", "patch"].contains(&method.as_str()) {
+            continue;
+        }
+        let uri = path
+            .replace("{name}", "x")
+            .replace("{key}", "x")
+            .replace("{environment}", "production")
+            .replace("{id}", "x")
+            .replace("{version}", "1");
+        let m = axum::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let payload = common::Payload::Raw(Some("application/json"), huge.clone());
+        let reply = h.send(m, &uri, &[], payload).await;
+        if reply.status == 413 {
+            too_large += 1;
+            let body = reply.json();
+            assert_eq!(body["code"], "payload_too_large", "{method} {uri}: {body}");
+        }
+    }
+    assert!(too_large >= 10, "only {too_large} routes answered 413");
+}

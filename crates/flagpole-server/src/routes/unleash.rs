@@ -122,14 +122,16 @@ async fn get_client_feature(
         (status = 202, description = "Accepted"),
         (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
     )
 )]
 async fn register_client(
     State(_state): State<AppState>,
     ClientSdk(who): ClientSdk,
+    headers: HeaderMap,
     LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<StatusCode, ApiError> {
-    let value: Value = parse_json(&body)?;
+    let value: Value = sdk_json(&headers, &body)?;
     tracing::debug!(
         app = value["appName"].as_str().unwrap_or(""),
         instance = value["instanceId"].as_str().unwrap_or(""),
@@ -150,6 +152,7 @@ async fn register_client(
         (status = 202, description = "Recorded"),
         (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody),
         (status = 413, description = "Body too large (`MAX_METRICS_BODY_BYTES`)", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "More flags or variants than a report may name (`MAX_REPORT_FLAGS`, `MAX_REPORT_VARIANTS`), or a name with control characters", body = ErrorBody),
         (status = 500, description = "Storage failed", body = ErrorBody),
     )
@@ -157,9 +160,10 @@ async fn register_client(
 async fn post_client_metrics(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
+    headers: HeaderMap,
     LimitedBody(body): LimitedBody<MAX_METRICS_BODY_BYTES>,
 ) -> Result<StatusCode, ApiError> {
-    let value: Value = parse_json(&body)?;
+    let value: Value = sdk_json(&headers, &body)?;
     let mut usage = crate::usage::Usage::from_unleash(&value)?;
     let env = who.sdk_environment();
     // Flags this server does not know are counted under one label and not stored, so a
@@ -169,6 +173,17 @@ async fn post_client_metrics(
     usage.count_in_prometheus(&env, &unknown);
     state.record_usage(&env, usage).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// An SDK's JSON body: `Content-Type: application/json`, as Unleash's SDKs send it (a
+/// type an HTML form cannot send).
+fn sdk_json(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType(
+            "a JSON body (Content-Type: application/json)",
+        ));
+    }
+    parse_json(body)
 }
 
 /// A toggle as the frontend API shows it; serialized straight from borrowed parts.

@@ -220,7 +220,13 @@ pub fn cases() -> Vec<Case> {
         case("metrics with a NUL in a flag name", M::POST, metrics)
             .json(json!({"bucket": {"toggles": {"a\u{0}b": {"yes": 1}}}}))
             .expect(422, "validation_failed", "control characters"),
-        // Imports only with a content type a cross-site form cannot send.
+        // Write bodies only with a content type a cross-site form cannot send.
+        case("metrics as text/plain", M::POST, metrics)
+            .raw(Some("text/plain"), report(1, 0).to_string())
+            .expect(415, "unsupported_media_type", "application/json"),
+        case("registration as a form", M::POST, "/api/client/register")
+            .raw(Some("application/x-www-form-urlencoded"), "appName=x")
+            .expect(415, "unsupported_media_type", "application/json"),
         case("import as text/plain", M::POST, "/api/v1/import")
             .raw(Some("text/plain"), "flags: {x: {}}\n")
             .expect(415, "unsupported_media_type", "JSON or YAML"),

@@ -111,14 +111,6 @@ impl ApiError {
     }
 }
 
-/// A context syntax error's message without the "invalid context: " prefix.
-fn context_message(e: &flagpole_core::Error) -> String {
-    match e {
-        flagpole_core::Error::Context(p) => p.to_string(),
-        other => other.to_string(),
-    }
-}
-
 fn problem_lines(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -135,9 +127,11 @@ impl From<flagpole_core::Error> for ApiError {
                 let field = (!path.is_empty() && path != ".").then(|| path.clone());
                 ApiError::bad_request("invalid_body", e.to_string(), field)
             }
-            flagpole_core::Error::Context(ContextProblem::Syntax(_)) => {
-                ApiError::bad_request("invalid_json", context_message(&e), None)
-            }
+            flagpole_core::Error::Context(ContextProblem::Syntax(e)) => ApiError::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+                None,
+            ),
             flagpole_core::Error::Context(ContextProblem::Duplicate(_)) => {
                 ApiError::bad_request("duplicate_key", e.to_string(), None)
             }

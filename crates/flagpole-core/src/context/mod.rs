@@ -3,6 +3,7 @@
 //! [`crate::limits`]; what is wrong is a typed [`ContextProblem`].
 
 mod parse;
+mod visit;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

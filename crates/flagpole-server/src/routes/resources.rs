@@ -122,8 +122,9 @@ pub async fn commit_flag(
             doc.flags.shift_remove(key);
         }
     }
-    flagpole_core::validate(&doc)?;
+    // The limits first: they bound what validation and compilation then cost.
     flagpole_core::check_change(&published.document, &doc)?;
+    flagpole_core::validate(&doc)?;
     let written = match change {
         FlagChange::Put { flag, archived } => {
             state
@@ -161,8 +162,9 @@ pub async fn commit_segment(
             doc.segments.shift_remove(name);
         }
     }
-    flagpole_core::validate(&doc)?;
+    // The limits first: they bound what validation and compilation then cost.
     flagpole_core::check_change(&published.document, &doc)?;
+    flagpole_core::validate(&doc)?;
     let written = match segment {
         Some(s) => state.store().put_segment(name, s, expect, audit).await?,
         None => state.store().delete_segment(name, expect, audit).await?,

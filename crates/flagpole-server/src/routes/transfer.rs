@@ -101,8 +101,9 @@ pub async fn import_document(
     merged.version = imported.version;
     merged.segments.extend(imported.segments.clone());
     merged.flags.extend(imported.flags.clone());
-    flagpole_core::validate(&merged)?;
+    // The limits first: they bound what validation and compilation then cost.
     flagpole_core::check_change(&published.document, &merged)?;
+    flagpole_core::validate(&merged)?;
     let mut touched = std::collections::BTreeSet::new();
     for (key, flag) in &imported.flags {
         let before = published.flags.get(key).filter(|r| !r.archived);

@@ -21,15 +21,15 @@ pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
     let lower = |keys: &mut dyn Iterator<Item = &String>| -> HashMap<String, String> {
         keys.map(|k| (k.to_ascii_lowercase(), k.clone())).collect()
     };
-    let flag_names = lower(&mut before.flags.keys());
-    let segment_names = lower(&mut before.segments.keys());
+    let mut flag_names = lower(&mut before.flags.keys());
+    let mut segment_names = lower(&mut before.segments.keys());
     for (key, flag) in &after.flags {
         let old = before.flags.get(key);
         if old == Some(flag) {
             continue;
         }
         if old.is_none() {
-            c.new_name("flags", "flag key", key, &flag_names);
+            c.new_name("flags", "flag key", key, &mut flag_names);
         }
         c.flag(&format!("flags.{key}"), flag, old);
     }
@@ -39,7 +39,7 @@ pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
             continue;
         }
         if old.is_none() {
-            c.new_name("segments", "segment name", name, &segment_names);
+            c.new_name("segments", "segment name", name, &mut segment_names);
         }
         c.segment(&format!("segments.{name}"), segment, old);
     }
@@ -134,16 +134,22 @@ impl Check {
         section: &str,
         what: &str,
         name: &str,
-        existing: &HashMap<String, String>,
+        existing: &mut HashMap<String, String>,
     ) {
         let path = format!("{section}.{name}");
         if let Err(e) = check_name(name) {
             self.push(path, format!("{what} {e}"));
-        } else if let Some(twin) = existing.get(&name.to_ascii_lowercase()) {
-            self.push(
+            return;
+        }
+        // Against stored names and the other new ones of the same write.
+        match existing.entry(name.to_ascii_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(twin) => self.push(
                 path,
-                format!("{what} {name:?} differs from the existing {twin:?} only in case"),
-            );
+                format!("{what} {name:?} differs from {:?} only in case", twin.get()),
+            ),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(name.to_string());
+            }
         }
     }
 

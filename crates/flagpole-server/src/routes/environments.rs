@@ -70,7 +70,7 @@ async fn create_environment(
         return Err(ApiError::Invalid(vec![flagpole_core::Problem {
             path: "name".into(),
             message: format!(
-                "environment name {:?} differs from the existing {:?} only in case",
+                "environment name {:?} differs from {:?} only in case",
                 body.name, twin.name
             ),
         }]));

@@ -115,7 +115,7 @@ pub fn cases() -> Vec<Case> {
             .expect(422, "validation_failed", "U+0301"),
         case("key differing from another only in case", M::POST, flags)
             .json(json!({"key": "Checkout"}))
-            .expect(422, "validation_failed", "differs from the existing \"checkout\" only in case"),
+            .expect(422, "validation_failed", "differs from \"checkout\" only in case"),
         case("segment name differing only in case", M::POST, "/api/v1/segments")
             .json(json!({"name": "BETA"}))
             .expect(422, "validation_failed", "only in case"),
@@ -131,6 +131,9 @@ pub fn cases() -> Vec<Case> {
         case("imported segment name with a zero-width joiner", M::POST, "/api/v1/import")
             .json(json!({"segments": {"be\u{200d}ta": {}}, "flags": {}}))
             .expect(422, "validation_failed", "U+200D"),
+        case("two new keys differing only in case", M::POST, "/api/v1/import")
+            .json(json!({"flags": {"beta_ui": {}, "Beta_UI": {}}}))
+            .expect(422, "validation_failed", "\"Beta_UI\" differs from \"beta_ui\" only in case"),
         case("seed flag name with %2F", M::POST, "/flags/a%2Fb?enabled=true")
             .expect(422, SEED, "contains '/'"),
         case("seed flag name ..", M::POST, "/flags/%2E%2E?enabled=true")

@@ -78,6 +78,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     text: &str,
     format: &'static str,
 ) -> Result<T, crate::Error> {
+    crate::structure::check_json(text.as_bytes()).map_err(|e| e.named(format))?;
     let de = &mut serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| crate::Error::Parse {
         format,
@@ -93,8 +94,10 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Parses any document part (a [`Flag`], a [`Segment`], …) from YAML or JSON, with the
-/// path to the first error.
+/// path to the first error; input nested too deep or with a key given twice is refused
+/// first (see [`crate::structure`]).
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate::Error> {
+    crate::structure::check_yaml(text)?;
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
         format: "YAML",

@@ -12,12 +12,22 @@ pub enum Error {
         path: String,
         message: String,
     },
+    /// A key given twice in one object or mapping of the input.
+    #[error("{format} at {path}: the key {key:?} is given twice")]
+    DuplicateKey {
+        format: &'static str,
+        path: String,
+        key: String,
+    },
+    /// Input nested deeper than [`crate::limits::MAX_DEPTH`].
+    #[error("{format} nested more than {limit} levels deep (limit MAX_DEPTH)")]
+    TooDeep { format: &'static str, limit: usize },
     /// The document is well-formed but wrong; every problem is listed.
     #[error("{}", Problems(.0))]
     Invalid(Vec<Problem>),
-    /// An evaluation context that cannot be read.
+    /// An evaluation context that cannot be read, and why.
     #[error("invalid context: {0}")]
-    Context(String),
+    Context(crate::context::ContextProblem),
     /// An imported document in another format that cannot be represented.
     #[error("cannot import {format}: {message}")]
     Import {
@@ -66,6 +76,15 @@ impl fmt::Display for Problems<'_> {
 }
 
 impl Error {
+    /// The same structure error with the input named `format` (e.g. `Unleash JSON`).
+    pub(crate) fn named(self, format: &'static str) -> Error {
+        match self {
+            Error::DuplicateKey { path, key, .. } => Error::DuplicateKey { format, path, key },
+            Error::TooDeep { limit, .. } => Error::TooDeep { format, limit },
+            other => other,
+        }
+    }
+
     /// The validation problems, if that is what this is.
     pub fn problems(&self) -> &[Problem] {
         match self {

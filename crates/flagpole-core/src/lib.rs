@@ -13,19 +13,22 @@ mod error;
 mod evaluate;
 pub mod formats;
 pub mod hash;
+pub mod limits;
 mod matcher;
 mod random;
 mod rule;
 mod snapshot;
+pub mod structure;
 mod validate;
 
 pub use condition::{Condition, Operator};
-pub use context::Context;
+pub use context::{Context, ContextProblem};
 pub use document::{
     parse_yaml, Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant,
 };
 pub use error::{Error, Problem};
 pub use evaluate::{Chosen, ErrorCode, Evaluation, Reason};
+pub use limits::{check_change, check_name};
 pub use random::{RandomSource, SplitMix64};
 pub use rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVariant};
 pub use snapshot::Snapshot;

@@ -252,6 +252,7 @@ impl Matcher {
                 match regex::RegexBuilder::new(pattern)
                     .case_insensitive(c.case_insensitive)
                     .size_limit(1 << 20)
+                    .dfa_size_limit(crate::limits::MAX_REGEX_DFA_SIZE)
                     .build()
                 {
                     Ok(r) => Test::Regex(r),

@@ -87,3 +87,56 @@ fn every_example_in_the_flag_format_doc_holds() {
     assert!(documents >= 6, "found {documents} documents");
     assert!(checks >= 15, "found {checks} checks");
 }
+
+/// The limits tables of the page give every constant of `flagpole_core::limits` with its
+/// value.
+#[test]
+fn the_limits_tables_match_the_constants() {
+    use flagpole_core::limits::*;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/flag-format.md");
+    let text = std::fs::read_to_string(path).expect("docs/flag-format.md");
+    let documented: std::collections::HashMap<&str, usize> = text
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.split('|').map(str::trim).skip(1);
+            let name = cells.next()?.strip_prefix("`MAX_")?.strip_suffix('`')?;
+            Some((name, cells.next()?.parse().ok()?))
+        })
+        .collect();
+    let constants = [
+        ("NAME_LEN", MAX_NAME_LEN),
+        ("FLAGS", MAX_FLAGS),
+        ("SEGMENTS", MAX_SEGMENTS),
+        ("RULES_PER_ENVIRONMENT", MAX_RULES_PER_ENVIRONMENT),
+        ("CONDITIONS", MAX_CONDITIONS),
+        ("SEGMENTS_PER_RULE", MAX_SEGMENTS_PER_RULE),
+        ("VALUES_PER_CONDITION", MAX_VALUES_PER_CONDITION),
+        ("VALUE_LEN", MAX_VALUE_LEN),
+        ("REGEXES_PER_FLAG", MAX_REGEXES_PER_FLAG),
+        ("REGEXES", MAX_REGEXES),
+        ("REGEX_SIZE", MAX_REGEX_SIZE),
+        ("REGEX_DFA_SIZE", MAX_REGEX_DFA_SIZE),
+        ("VARIANTS", MAX_VARIANTS),
+        ("SPLIT_SHARES", MAX_SPLIT_SHARES),
+        ("OVERRIDES", MAX_OVERRIDES),
+        ("DEPENDENCIES", MAX_DEPENDENCIES),
+        ("TAGS", MAX_TAGS),
+        ("TEXT_LEN", MAX_TEXT_LEN),
+        ("DEPTH", MAX_DEPTH),
+        ("CONTEXT_PROPERTIES", MAX_CONTEXT_PROPERTIES),
+        ("ATTRIBUTE_NAME_LEN", MAX_ATTRIBUTE_NAME_LEN),
+        ("ATTRIBUTE_VALUE_LEN", MAX_ATTRIBUTE_VALUE_LEN),
+        ("CONTEXT_BODY_BYTES", MAX_CONTEXT_BODY_BYTES),
+        ("METRICS_BODY_BYTES", MAX_METRICS_BODY_BYTES),
+        ("REPORT_FLAGS", MAX_REPORT_FLAGS),
+        ("REPORT_VARIANTS", MAX_REPORT_VARIANTS),
+    ];
+    for (name, value) in constants {
+        assert_eq!(documented.get(name), Some(&value), "MAX_{name}");
+    }
+    assert_eq!(
+        documented.len(),
+        constants.len(),
+        "a documented limit without a constant"
+    );
+}

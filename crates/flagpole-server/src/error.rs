@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::Problem;
+use flagpole_core::{ContextProblem, Problem};
 
 use crate::schemas::ErrorBody;
 
@@ -41,8 +41,9 @@ pub enum ApiError {
     VersionRequired,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    #[error("expected a JSON body (Content-Type: application/json)")]
-    UnsupportedMediaType,
+    /// The body's content type is not one this route reads; says which it reads.
+    #[error("expected {0}")]
+    UnsupportedMediaType(&'static str),
     #[error("storage failed")]
     Store(#[from] flagpole_store::Error),
     /// Writes are waiting on a database that does not answer (503).
@@ -87,7 +88,7 @@ impl ApiError {
             }
             ApiError::VersionRequired => (StatusCode::PRECONDITION_REQUIRED, "version_required"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType => {
+            ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Store(S::Invalid { .. }) => {
@@ -140,8 +141,23 @@ impl From<flagpole_core::Error> for ApiError {
                 let field = (!path.is_empty() && path != ".").then(|| path.clone());
                 ApiError::bad_request("invalid_body", e.to_string(), field)
             }
-            flagpole_core::Error::Context(message) => {
-                ApiError::bad_request("invalid_context", message, None)
+            flagpole_core::Error::Context(ContextProblem::Syntax(e)) => ApiError::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+                None,
+            ),
+            flagpole_core::Error::Context(ContextProblem::Duplicate(_)) => {
+                ApiError::bad_request("duplicate_key", e.to_string(), None)
+            }
+            flagpole_core::Error::Context(_) => {
+                ApiError::bad_request("invalid_context", e.to_string(), None)
+            }
+            flagpole_core::Error::DuplicateKey { ref path, .. } => {
+                let field = (!path.is_empty() && path != ".").then(|| path.clone());
+                ApiError::bad_request("duplicate_key", e.to_string(), field)
+            }
+            flagpole_core::Error::TooDeep { .. } => {
+                ApiError::bad_request("too_deep", e.to_string(), None)
             }
             flagpole_core::Error::Import { .. } | flagpole_core::Error::Export { .. } => {
                 ApiError::Invalid(vec![Problem {

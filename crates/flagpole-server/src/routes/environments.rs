@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::resources::check_new_name;
 use crate::schemas::{BodyErrors, EnvironmentList, ErrorBody, WriteErrors};
 use crate::state::AppState;
 
@@ -57,9 +58,22 @@ async fn create_environment(
     Admin(who): Admin,
     ApiJson(body): ApiJson<NewEnvironment>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    flagpole_core::check_environment_name(&body.name)
-        .map_err(|m| ApiError::bad_request("invalid_body", m, Some("name".into())))?;
+    check_new_name("environment name", "name", &body.name)?;
     let _guard = state.write_lock().await?;
+    let published = state.published();
+    let twin = published
+        .environments
+        .iter()
+        .find(|e| e.name != body.name && e.name.eq_ignore_ascii_case(&body.name));
+    if let Some(twin) = twin {
+        return Err(ApiError::Invalid(vec![flagpole_core::Problem {
+            path: "name".into(),
+            message: format!(
+                "environment name {:?} differs from {:?} only in case",
+                body.name, twin.name
+            ),
+        }]));
+    }
     state
         .store()
         .create_environment(

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use flagpole_core::{check_key, Flag};
+use flagpole_core::Flag;
 use flagpole_store::Expect;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,7 +15,7 @@ use crate::auth::{Editor, Principal, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{
-    commit_flag, flag_json, or_current, required, split_body, FlagChange,
+    check_new_name, commit_flag, flag_json, or_current, required, split_body, FlagChange,
 };
 use crate::schemas::{
     BodyErrors, ErrorBody, FlagInput, FlagList, FlagResource, WriteErrors, WriteHeaders,
@@ -119,13 +119,7 @@ async fn create_flag(
             Some("key".into()),
         )
     })?;
-    check_key(&key).map_err(|m| {
-        ApiError::bad_request(
-            "invalid_body",
-            format!("key: flag key {m}"),
-            Some("key".into()),
-        )
-    })?;
+    check_new_name("flag key", "key", &key)?;
     state.published().check_environments(&flag, "")?;
     let _guard = state.write_lock().await?;
     let audit = who.change("flag.created", None);

@@ -3,21 +3,22 @@
 //! `POST /ofrep/v1/evaluate/flags` (with ETag and 304). Errors carry `errorCode` and
 //! `errorDetails`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::{Context, Evaluation, Reason};
+use flagpole_core::limits::MAX_CONTEXT_BODY_BYTES;
+use flagpole_core::{Context, ContextProblem, Evaluation, Reason};
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AnySdk;
-use crate::extract::{is_json, none_match, ApiPath};
+use crate::extract::{is_json, none_match, ApiPath, LimitedBody};
 use crate::schemas::{
-    ConditionalHeaders, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest, SdkHeaders,
+    ConditionalHeaders, ErrorBody, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest,
+    SdkHeaders,
 };
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
@@ -61,7 +62,7 @@ fn bad_request(key: Option<&str>, code: &'static str, details: impl Into<String>
 /// Reads `{"context": {...}}`.
 fn request_context(
     headers: &HeaderMap,
-    body: &Bytes,
+    body: &[u8],
     key: Option<&str>,
 ) -> Result<Context, OfrepError> {
     if !is_json(headers) {
@@ -71,39 +72,21 @@ fn request_context(
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    // Read straight into the context, no JSON tree in between; syntax errors are
-    // PARSE_ERROR, a body or context of the wrong shape INVALID_CONTEXT.
-    let request: Result<EvaluationRequest, _> = serde_json::from_slice(body);
-    match request {
-        Ok(EvaluationRequest { context: Some(ctx) }) => Ok(ctx),
-        Ok(EvaluationRequest { context: None }) => Err(missing_context(key)),
-        Err(e) if e.is_syntax() || e.is_eof() => Err(bad_request(
+    // Read straight into the context, no JSON tree in between; the core's typed problem
+    // decides: syntax errors are PARSE_ERROR, everything else INVALID_CONTEXT.
+    match Context::from_request_slice(body) {
+        Ok(Some(ctx)) => Ok(ctx),
+        Ok(None) => Err(missing_context(key)),
+        Err(flagpole_core::Error::Context(ContextProblem::Syntax(e))) => Err(bad_request(
             key,
             "PARSE_ERROR",
             format!("the body is not valid JSON: {e}"),
         )),
-        Err(e)
-            if e.to_string().starts_with("invalid type") && !e.to_string().contains("context") =>
-        {
+        Err(flagpole_core::Error::Context(ContextProblem::BodyNotAnObject(_))) => {
             Err(missing_context(key))
         }
-        Err(e) => {
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or_default();
-            Err(bad_request(
-                key,
-                "INVALID_CONTEXT",
-                format!("invalid context: {message}"),
-            ))
-        }
+        Err(e) => Err(bad_request(key, "INVALID_CONTEXT", e.to_string())),
     }
-}
-
-/// The request body: `{"context": {...}}`; other members are ignored.
-#[derive(serde::Deserialize)]
-struct EvaluationRequest {
-    #[serde(default)]
-    context: Option<Context>,
 }
 
 fn missing_context(key: Option<&str>) -> OfrepError {
@@ -175,6 +158,7 @@ struct Success<'a> {
         (status = 200, description = "The evaluation", body = OfrepEvaluation),
         (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT`, `TARGETING_KEY_MISSING` (a rollout or split by user reached without one), or `GENERAL` (a typed flag without variants)", body = OfrepErrorBody),
         (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody),
+        (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
         (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
     )
 )]
@@ -183,7 +167,7 @@ async fn evaluate_flag(
     AnySdk(who): AnySdk,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<Response, OfrepError> {
     let ctx = request_context(&headers, &body, Some(&key))?;
     let env = who.sdk_environment();
@@ -226,6 +210,7 @@ async fn evaluate_flag(
         (status = 200, description = "Every flag's evaluation (or error)", body = OfrepBulk, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))),
         (status = 400, description = "`PARSE_ERROR` or `INVALID_CONTEXT`", body = OfrepErrorBody),
+        (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
         (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
     )
 )]
@@ -233,7 +218,7 @@ async fn evaluate_flags(
     State(state): State<AppState>,
     AnySdk(who): AnySdk,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<Response, OfrepError> {
     let ctx = request_context(&headers, &body, None)?;
     let env = who.sdk_environment();

@@ -122,6 +122,8 @@ pub async fn commit_flag(
             doc.flags.shift_remove(key);
         }
     }
+    // The limits first: they bound what validation and compilation then cost.
+    flagpole_core::check_change(&published.document, &doc)?;
     flagpole_core::validate(&doc)?;
     let written = state.note(match change {
         FlagChange::Put { flag, archived } => {
@@ -160,6 +162,8 @@ pub async fn commit_segment(
             doc.segments.shift_remove(name);
         }
     }
+    // The limits first: they bound what validation and compilation then cost.
+    flagpole_core::check_change(&published.document, &doc)?;
     flagpole_core::validate(&doc)?;
     let written = state.note(match segment {
         Some(s) => state.store().put_segment(name, s, expect, audit).await,
@@ -167,6 +171,17 @@ pub async fn commit_segment(
     })?;
     state.reload().await?;
     Ok(written)
+}
+
+/// Checks a new flag key, segment or environment name ([`flagpole_core::check_name`]):
+/// 422 naming `field` and saying why.
+pub fn check_new_name(what: &str, field: &str, name: &str) -> Result<(), ApiError> {
+    flagpole_core::check_name(name).map_err(|e| {
+        ApiError::Invalid(vec![flagpole_core::Problem {
+            path: field.into(),
+            message: format!("{what} {e}"),
+        }])
+    })
 }
 
 /// `Expect::Version` of the given version, or 428 when the update did not say.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::formats::seed::seed_flag;
-use flagpole_core::{check_key, Context, Flag, FlagEnvironment, FlagType, Rule};
+use flagpole_core::{check_key, check_name, Context, Flag, FlagEnvironment, FlagType, Rule};
 use flagpole_store::Expect;
 use serde::Serialize;
 use serde_json::json;
@@ -162,7 +162,11 @@ async fn get_flag(
 }
 
 /// Reads and checks the POST's parameters; every problem is reported, as FastAPI does.
-fn seed_params(name: &str, query: &HashMap<String, String>) -> Result<(bool, i64), SeedError> {
+fn seed_params(
+    name: &str,
+    exists: bool,
+    query: &HashMap<String, String>,
+) -> Result<(bool, i64), SeedError> {
     let mut problems = Vec::new();
     let mut problem = |param: &str, msg: String, kind: &str, input: Option<&str>| {
         problems.push(json!({"loc": ["query", param], "msg": msg, "type": kind, "input": input}));
@@ -194,7 +198,13 @@ fn seed_params(name: &str, query: &HashMap<String, String>) -> Result<(bool, i64
             }
         },
     };
-    if let Err(e) = check_key(name) {
+    // A new flag's name follows the name rules; an existing one keeps the name it has.
+    let checked = if exists {
+        check_key(name)
+    } else {
+        check_name(name)
+    };
+    if let Err(e) = checked {
         problems.push(json!({"loc": ["path", "flag_name"], "msg": format!("flag name {e}"), "type": "value_error", "input": name}));
     }
     match (enabled, rollout) {
@@ -239,7 +249,8 @@ async fn set_flag(
     query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
 ) -> Result<Response, SeedError> {
     let (ApiPath(name), ApiQuery(query)) = (path?, query?);
-    let (enabled, rollout) = seed_params(&name, &query)?;
+    let exists = state.published().flags.contains_key(&name);
+    let (enabled, rollout) = seed_params(&name, exists, &query)?;
     let env_name = state.config().seed_environment.clone();
     let _guard = state.write_lock().await?;
     let published = state.published();

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use flagpole_core::{check_key, Segment};
+use flagpole_core::Segment;
 use flagpole_store::Expect;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +13,9 @@ use utoipa_axum::routes;
 use crate::auth::{Editor, Viewer};
 use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath};
-use crate::routes::resources::{commit_segment, or_current, required, segment_json, split_body};
+use crate::routes::resources::{
+    check_new_name, commit_segment, or_current, required, segment_json, split_body,
+};
 use crate::schemas::{
     BodyErrors, ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteErrors, WriteHeaders,
 };
@@ -97,13 +99,7 @@ async fn create_segment(
             Some("name".into()),
         )
     })?;
-    check_key(&name).map_err(|m| {
-        ApiError::bad_request(
-            "invalid_body",
-            format!("name: segment name {m}"),
-            Some("name".into()),
-        )
-    })?;
+    check_new_name("segment name", "name", &name)?;
     let _guard = state.write_lock().await?;
     let audit = who.change("segment.created", None);
     commit_segment(&state, &who, &name, Some(&segment), Expect::Absent, audit).await?;

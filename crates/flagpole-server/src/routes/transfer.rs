@@ -45,12 +45,13 @@ struct TransferQuery {
     params(TransferQuery),
     request_body(
         description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`",
-        content((Value = "application/json"), (String = "application/yaml"), (String = "text/plain")),
+        content((Value = "application/json"), (String = "application/yaml")),
     ),
     responses(
         (status = 200, description = "What was imported", body = ImportResult),
-        (status = 400, description = "Unreadable query or document, or an unknown environment", body = ErrorBody),
+        (status = 400, description = "Unreadable query or document (`duplicate_key`, `too_deep`, …), or an unknown environment", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor YAML (`Content-Type: application/json` or `application/yaml`)", body = ErrorBody),
         (status = 422, description = "The merged flags would be invalid", body = ErrorBody),
         WriteErrors,
     )
@@ -100,6 +101,8 @@ pub async fn import_document(
     merged.version = imported.version;
     merged.segments.extend(imported.segments.clone());
     merged.flags.extend(imported.flags.clone());
+    // The limits first: they bound what validation and compilation then cost.
+    flagpole_core::check_change(&published.document, &merged)?;
     flagpole_core::validate(&merged)?;
     let mut touched = std::collections::BTreeSet::new();
     for (key, flag) in &imported.flags {

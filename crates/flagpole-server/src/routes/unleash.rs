@@ -2,10 +2,10 @@
 //! the client API (`/api/client/features` with ETag/304/gzip, `/register`, `/metrics`) and
 //! the frontend API (`/api/frontend`, evaluated toggles for a context).
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, VARY};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::formats::unleash::{self, Payload};
@@ -17,13 +17,14 @@ use utoipa_axum::routes;
 
 use crate::auth::{ClientSdk, FrontendSdk, Principal};
 use crate::error::ApiError;
-use crate::extract::{none_match, parse_json, ApiPath, OptionalJson};
+use crate::extract::{is_json, none_match, parse_json, query_pairs, ApiPath, LimitedBody};
 use crate::schemas::{
     BodyErrors, ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
     FrontendToggle, FrontendToggles, SdkHeaders, WriteErrors,
 };
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
+use flagpole_core::limits::{MAX_CONTEXT_BODY_BYTES, MAX_METRICS_BODY_BYTES};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -120,14 +121,17 @@ async fn get_client_feature(
     responses(
         (status = 202, description = "Accepted"),
         (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
     )
 )]
 async fn register_client(
     State(_state): State<AppState>,
     ClientSdk(who): ClientSdk,
-    body: Bytes,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<StatusCode, ApiError> {
-    let value: Value = parse_json(&body)?;
+    let value: Value = sdk_json(&headers, &body)?;
     tracing::debug!(
         app = value["appName"].as_str().unwrap_or(""),
         instance = value["instanceId"].as_str().unwrap_or(""),
@@ -147,20 +151,39 @@ async fn register_client(
     responses(
         (status = 202, description = "Recorded"),
         (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody),
+        (status = 413, description = "Body too large (`MAX_METRICS_BODY_BYTES`)", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "More flags or variants than a report may name (`MAX_REPORT_FLAGS`, `MAX_REPORT_VARIANTS`), or a name with control characters", body = ErrorBody),
         WriteErrors,
     )
 )]
 async fn post_client_metrics(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
-    body: Bytes,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody<MAX_METRICS_BODY_BYTES>,
 ) -> Result<StatusCode, ApiError> {
-    let value: Value = parse_json(&body)?;
-    let usage = crate::usage::Usage::from_unleash(&value)?;
+    let value: Value = sdk_json(&headers, &body)?;
+    let mut usage = crate::usage::Usage::from_unleash(&value)?;
     let env = who.sdk_environment();
-    usage.count_in_prometheus(&env);
+    // Flags this server does not know are counted under one label and not stored, so a
+    // report cannot grow /metrics or the usage table with names of its choosing.
+    let published = state.published();
+    let unknown = usage.drop_unknown(|name| published.flags.contains_key(name));
+    usage.count_in_prometheus(&env, &unknown);
     state.record_usage(&env, usage).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// An SDK's JSON body: `Content-Type: application/json`, as Unleash's SDKs send it (a
+/// type an HTML form cannot send).
+fn sdk_json(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType(
+            "a JSON body (Content-Type: application/json)",
+        ));
+    }
+    parse_json(body)
 }
 
 /// A toggle as the frontend API shows it; serialized straight from borrowed parts.
@@ -215,27 +238,9 @@ fn frontend_toggle<'a>(key: &'a str, e: &Evaluation<'a>) -> Toggle<'a> {
 }
 
 /// A context from query parameters: Unleash's fields, `properties[name]=…`, and any other
-/// parameter as a property.
-fn query_context(query: Vec<(String, String)>) -> Context {
-    let mut ctx = Context::default();
-    for (k, v) in query {
-        match k.as_str() {
-            "userId" => ctx.user_id = Some(v),
-            "sessionId" => ctx.session_id = Some(v),
-            "remoteAddress" => ctx.remote_address = Some(v),
-            "appName" => ctx.app_name = Some(v),
-            "environment" => ctx.environment = Some(v),
-            "currentTime" => ctx.current_time = Some(v),
-            other => {
-                let name = other
-                    .strip_prefix("properties[")
-                    .and_then(|s| s.strip_suffix(']'))
-                    .unwrap_or(other);
-                ctx.set_property(name, v);
-            }
-        }
-    }
-    ctx
+/// parameter as a property; a parameter given twice and the context limits are refused.
+fn query_context(uri: &Uri) -> Result<Context, ApiError> {
+    Ok(Context::from_pairs(query_pairs(uri)?)?)
 }
 
 /// The enabled toggles for a context.
@@ -263,15 +268,16 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
     params(FrontendQuery, SdkHeaders),
     responses(
         (status = 200, description = "The enabled toggles", body = FrontendToggles),
+        (status = 400, description = "A parameter given twice, or a context beyond its limits", body = ErrorBody),
         (status = 404, description = "The environment does not exist", body = ErrorBody),
     )
 )]
 async fn get_frontend(
     State(state): State<AppState>,
     FrontendSdk(who): FrontendSdk,
-    Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    frontend(&state, &who, &query_context(query))
+    frontend(&state, &who, &query_context(&uri)?)
 }
 
 /// The toggles enabled for a context in the body: its `context` object, or the body itself.
@@ -291,11 +297,18 @@ async fn get_frontend(
 async fn post_frontend(
     State(state): State<AppState>,
     FrontendSdk(who): FrontendSdk,
-    OptionalJson(body): OptionalJson<Value>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<Response, ApiError> {
-    let ctx = match body {
-        None => Context::default(),
-        Some(v) => Context::from_json(v.get("context").unwrap_or(&v))?,
+    let ctx = if body.iter().all(u8::is_ascii_whitespace) {
+        Context::default()
+    } else if !is_json(&headers) {
+        return Err(ApiError::UnsupportedMediaType(
+            "a JSON body (Content-Type: application/json)",
+        ));
+    } else {
+        let v: Value = parse_json(&body)?;
+        Context::from_json(v.get("context").unwrap_or(&v))?
     };
     frontend(&state, &who, &ctx)
 }
@@ -308,7 +321,7 @@ async fn post_frontend(
     params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders),
     responses(
         (status = 200, description = "The toggle", body = FrontendToggle),
-        (status = 400, description = "Unreadable path", body = ErrorBody),
+        (status = 400, description = "Unreadable path, a parameter given twice, or a context beyond its limits", body = ErrorBody),
         (status = 404, description = "Unknown or disabled toggle, or the environment does not exist", body = ErrorBody),
     )
 )]
@@ -316,12 +329,12 @@ async fn get_frontend_feature(
     State(state): State<AppState>,
     FrontendSdk(who): FrontendSdk,
     ApiPath(name): ApiPath<String>,
-    Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
+    let ctx = query_context(&uri)?;
     let env = who.sdk_environment();
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
-    let ctx = query_context(query);
     let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
     if !e.enabled {
         // Unleash's frontend API answers 404 for unknown and for disabled toggles alike.

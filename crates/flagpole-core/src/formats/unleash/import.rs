@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::types::{
-    ClientFeatures, Constraint, Feature, Payload, Strategy, UnleashInput, UnleashVariant,
+    ClientFeatures, Constraint, DeltaInput, Feature, Payload, Strategy, UnleashVariant,
 };
 use crate::condition::{Condition, Operator};
 use crate::document::{Compat, Document, Flag, FlagEnvironment, FlagType, Variant};
@@ -16,14 +16,27 @@ use crate::rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVar
 /// Reads `ClientFeatures` JSON, or `{"events": [...]}` delta events applied in order, into
 /// a document with every flag configured in `environment`.
 pub fn import(text: &str, environment: &str) -> Result<Document, Error> {
-    let input: UnleashInput = crate::document::parse_json(text, "Unleash JSON")?;
-    let features = match input {
-        UnleashInput::Features(f) => f,
-        UnleashInput::Delta { events } => {
-            let mut f = ClientFeatures::default();
-            f.apply(events);
-            f
-        }
+    // Which of the two it is decides the type it is read as, so an error names the
+    // field at fault and what was expected there.
+    let value: Value = crate::document::parse_json(text, "Unleash JSON")?;
+    let read = |e: serde_path_to_error::Error<serde_json::Error>| Error::Parse {
+        format: "Unleash JSON",
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    };
+    let features = if value.get("events").is_some() {
+        let delta: DeltaInput = serde_path_to_error::deserialize(value).map_err(read)?;
+        let mut f = ClientFeatures::default();
+        f.apply(delta.events);
+        f
+    } else if value.is_object() {
+        serde_path_to_error::deserialize(value).map_err(read)?
+    } else {
+        return Err(Error::Parse {
+            format: "Unleash JSON",
+            path: ".".into(),
+            message: "expected an object: ClientFeatures (`{\"features\": [...]}`) or delta events (`{\"events\": [...]}`)".into(),
+        });
     };
     from_client_features(&features, environment)
 }
@@ -40,9 +53,12 @@ pub fn from_client_features(
     let mut segment_names = IndexMap::new();
     for s in &features.segments {
         let name = match &s.name {
-            Some(n) if !n.is_empty() && !doc.segments.contains_key(n) => n.clone(),
-            // Unnamed, or its name taken: `segment-{id}`, made unique so that it cannot
-            // replace a segment already named so.
+            Some(n) if crate::limits::check_name(n).is_ok() && !doc.segments.contains_key(n) => {
+                n.clone()
+            }
+            // Unnamed, its name taken, or a name Flagpole does not allow (Unleash's are
+            // free text): `segment-{id}`, made unique so that it cannot replace a segment
+            // already named so; the name is kept as the description.
             _ => {
                 let base = format!("segment-{}", s.id);
                 let mut name = base.clone();
@@ -55,10 +71,11 @@ pub fn from_client_features(
             }
         };
         segment_names.insert(s.id, name.clone());
+        let description = s.name.clone().filter(|n| *n != name && !n.is_empty());
         doc.segments.insert(
             name,
             crate::document::Segment {
-                description: None,
+                description,
                 compat: Compat::Native,
                 conditions: s.constraints.iter().map(condition).collect(),
             },

@@ -180,11 +180,10 @@ pub enum DeltaEvent {
     },
 }
 
+/// Delta events to apply in order: `{"events": [...]}`.
 #[derive(Deserialize)]
-#[serde(untagged)]
-pub(super) enum UnleashInput {
-    Delta { events: Vec<DeltaEvent> },
-    Features(ClientFeatures),
+pub(super) struct DeltaInput {
+    pub events: Vec<DeltaEvent>,
 }
 
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(

@@ -1,0 +1,409 @@
+//! The limits a write must meet, checked on what it changes: a flag environment, a
+//! segment's conditions or a flag's variants and tags that are new or different from the
+//! stored ones; document totals only when the write grows them past their limit. So a
+//! document stored before a limit existed keeps loading, and its flags can still be
+//! switched on and off.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::condition::{Condition, Operator};
+use crate::document::{Document, Flag, FlagEnvironment, Segment};
+use crate::error::{Error, Problem};
+use crate::rule::Serve;
+
+/// Checks what a write changes: `after` is the whole document with the change, `before`
+/// the document it replaces. What is new or changed must meet every limit, new names
+/// [`check_name`] and differ from existing names by more than case; document totals
+/// may not grow beyond their limits.
+pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
+    let mut c = Check::default();
+    let lower = |keys: &mut dyn Iterator<Item = &String>| -> HashMap<String, String> {
+        keys.map(|k| (k.to_ascii_lowercase(), k.clone())).collect()
+    };
+    let mut flag_names = lower(&mut before.flags.keys());
+    let mut segment_names = lower(&mut before.segments.keys());
+    for (key, flag) in &after.flags {
+        let old = before.flags.get(key);
+        if old == Some(flag) {
+            continue;
+        }
+        if old.is_none() {
+            c.new_name("flags", "flag key", key, &mut flag_names);
+        }
+        c.flag(&format!("flags.{key}"), flag, old);
+    }
+    for (name, segment) in &after.segments {
+        let old = before.segments.get(name);
+        if old == Some(segment) {
+            continue;
+        }
+        if old.is_none() {
+            c.new_name("segments", "segment name", name, &mut segment_names);
+        }
+        c.segment(&format!("segments.{name}"), segment, old);
+    }
+    let (b, a) = (before, after);
+    c.grows(
+        "flags",
+        b.flags.len(),
+        a.flags.len(),
+        MAX_FLAGS,
+        "flags in a document",
+        "MAX_FLAGS",
+    );
+    let (old, new) = (b.segments.len(), a.segments.len());
+    c.grows(
+        "segments",
+        old,
+        new,
+        MAX_SEGMENTS,
+        "segments in a document",
+        "MAX_SEGMENTS",
+    );
+    let (old, new) = (document_regexes(b), document_regexes(a));
+    c.grows(
+        "flags",
+        old,
+        new,
+        MAX_REGEXES,
+        "REGEX conditions in a document",
+        "MAX_REGEXES",
+    );
+    if c.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(c.problems))
+    }
+}
+
+/// Compiles a pattern within [`MAX_REGEX_SIZE`] and [`MAX_REGEX_DFA_SIZE`].
+pub(crate) fn bounded_regex(
+    pattern: &str,
+    ignore_case: bool,
+) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(ignore_case)
+        .size_limit(MAX_REGEX_SIZE)
+        .dfa_size_limit(MAX_REGEX_DFA_SIZE)
+        .build()
+}
+
+#[derive(Default)]
+struct Check {
+    problems: Vec<Problem>,
+}
+
+impl Check {
+    fn push(&mut self, path: impl Into<String>, message: String) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message,
+        });
+    }
+
+    /// `n` of `what` against `limit` (named `name` in the message).
+    fn count(&mut self, path: &str, n: usize, limit: usize, what: &str, name: &str) {
+        if n > limit {
+            self.push(
+                path,
+                format!("{n} {what}; at most {limit} allowed (limit {name})"),
+            );
+        }
+    }
+
+    /// A total that may stay above its limit (a stored document) but not grow past it.
+    fn grows(&mut self, path: &str, old: usize, new: usize, limit: usize, what: &str, name: &str) {
+        if new > old {
+            self.count(path, new, limit, what, name);
+        }
+    }
+
+    fn text(&mut self, path: &str, value: &str, limit: usize, name: &str) {
+        if value.len() > limit {
+            let n = value.len();
+            self.push(
+                path,
+                format!("{n} bytes long; at most {limit} allowed (limit {name})"),
+            );
+        }
+    }
+
+    fn new_name(
+        &mut self,
+        section: &str,
+        what: &str,
+        name: &str,
+        existing: &mut HashMap<String, String>,
+    ) {
+        let path = format!("{section}.{name}");
+        if let Err(e) = check_name(name) {
+            self.push(path, format!("{what} {e}"));
+            return;
+        }
+        // Against stored names and the other new ones of the same write.
+        match existing.entry(name.to_ascii_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(twin) => self.push(
+                path,
+                format!("{what} {name:?} differs from {:?} only in case", twin.get()),
+            ),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(name.to_string());
+            }
+        }
+    }
+
+    fn flag(&mut self, path: &str, flag: &Flag, old: Option<&Flag>) {
+        let description_changed = old.is_none_or(|o| o.description != flag.description);
+        if let (Some(d), true) = (&flag.description, description_changed) {
+            self.text(
+                &format!("{path}.description"),
+                d,
+                MAX_TEXT_LEN,
+                "MAX_TEXT_LEN",
+            );
+        }
+        if old.is_none_or(|o| o.variants != flag.variants) {
+            let vpath = format!("{path}.variants");
+            self.count(
+                &vpath,
+                flag.variants.len(),
+                MAX_VARIANTS,
+                "variants",
+                "MAX_VARIANTS",
+            );
+            for (i, v) in flag.variants.iter().enumerate() {
+                self.text(
+                    &format!("{vpath}[{i}].name"),
+                    &v.name,
+                    MAX_TEXT_LEN,
+                    "MAX_TEXT_LEN",
+                );
+            }
+        }
+        if old.is_none_or(|o| o.tags != flag.tags) {
+            self.count(
+                &format!("{path}.tags"),
+                flag.tags.len(),
+                MAX_TAGS,
+                "tags",
+                "MAX_TAGS",
+            );
+            for (i, t) in flag.tags.iter().enumerate() {
+                self.text(
+                    &format!("{path}.tags[{i}]"),
+                    t,
+                    MAX_TEXT_LEN,
+                    "MAX_TEXT_LEN",
+                );
+            }
+        }
+        for (name, env) in &flag.environments {
+            let before = old.and_then(|o| o.environments.get(name));
+            if before.is_none_or(|b| !same_targeting(b, env)) {
+                self.environment(&format!("{path}.environments.{name}"), env);
+            }
+        }
+        let new = flag_regexes(flag);
+        let was = old.map_or(0, flag_regexes);
+        let what = "REGEX conditions in one flag";
+        self.grows(
+            path,
+            was,
+            new,
+            MAX_REGEXES_PER_FLAG,
+            what,
+            "MAX_REGEXES_PER_FLAG",
+        );
+    }
+
+    fn environment(&mut self, path: &str, env: &FlagEnvironment) {
+        let rules = env.rules.len();
+        let what = "MAX_RULES_PER_ENVIRONMENT";
+        self.count(
+            &format!("{path}.rules"),
+            rules,
+            MAX_RULES_PER_ENVIRONMENT,
+            "rules",
+            what,
+        );
+        let deps = env.depends_on.len();
+        let what = "MAX_DEPENDENCIES";
+        self.count(
+            &format!("{path}.depends_on"),
+            deps,
+            MAX_DEPENDENCIES,
+            "dependencies",
+            what,
+        );
+        for (i, r) in env.rules.iter().enumerate() {
+            let rpath = format!("{path}.rules[{i}]");
+            let n = r.conditions.len();
+            let cpath = format!("{rpath}.conditions");
+            self.count(
+                &cpath,
+                n,
+                MAX_CONDITIONS,
+                "conditions in a rule",
+                "MAX_CONDITIONS",
+            );
+            let n = r.segments.len();
+            let spath = format!("{rpath}.segments");
+            self.count(
+                &spath,
+                n,
+                MAX_SEGMENTS_PER_RULE,
+                "segments in a rule",
+                "MAX_SEGMENTS_PER_RULE",
+            );
+            if let Some(name) = &r.name {
+                self.text(&format!("{rpath}.name"), name, MAX_TEXT_LEN, "MAX_TEXT_LEN");
+            }
+            for s in [&r.stickiness, &r.group_id].into_iter().flatten() {
+                self.text(&rpath, s, MAX_VALUE_LEN, "MAX_VALUE_LEN");
+            }
+            self.conditions(&rpath, &r.conditions);
+            if let Some(serve) = &r.serve {
+                self.serve(&format!("{rpath}.serve"), serve);
+            }
+        }
+        if let Some(serve) = &env.default {
+            self.serve(&format!("{path}.default"), serve);
+        }
+    }
+
+    fn serve(&mut self, path: &str, serve: &Serve) {
+        let n = serve.split.len();
+        self.count(
+            &format!("{path}.split"),
+            n,
+            MAX_SPLIT_SHARES,
+            "split shares",
+            "MAX_SPLIT_SHARES",
+        );
+        for (i, share) in serve.split.iter().enumerate() {
+            let spath = format!("{path}.split[{i}]");
+            let n = share.overrides.len();
+            self.count(
+                &format!("{spath}.overrides"),
+                n,
+                MAX_OVERRIDES,
+                "overrides",
+                "MAX_OVERRIDES",
+            );
+            for (j, o) in share.overrides.iter().enumerate() {
+                let opath = format!("{spath}.overrides[{j}]");
+                self.text(
+                    &format!("{opath}.attribute"),
+                    &o.attribute,
+                    MAX_VALUE_LEN,
+                    "MAX_VALUE_LEN",
+                );
+                self.values(&format!("{opath}.values"), &o.values);
+            }
+        }
+    }
+
+    fn segment(&mut self, path: &str, segment: &Segment, old: Option<&Segment>) {
+        if let Some(d) = &segment.description {
+            self.text(
+                &format!("{path}.description"),
+                d,
+                MAX_TEXT_LEN,
+                "MAX_TEXT_LEN",
+            );
+        }
+        if old.is_some_and(|o| o.conditions == segment.conditions) {
+            return;
+        }
+        let n = segment.conditions.len();
+        let what = "conditions in a segment";
+        self.count(
+            &format!("{path}.conditions"),
+            n,
+            MAX_CONDITIONS,
+            what,
+            "MAX_CONDITIONS",
+        );
+        self.conditions(path, &segment.conditions);
+        let n = regexes(&segment.conditions);
+        let what = "REGEX conditions in one segment";
+        self.count(path, n, MAX_REGEXES_PER_FLAG, what, "MAX_REGEXES_PER_FLAG");
+    }
+
+    fn values(&mut self, path: &str, values: &[String]) {
+        let what = "MAX_VALUES_PER_CONDITION";
+        self.count(path, values.len(), MAX_VALUES_PER_CONDITION, "values", what);
+        if let Some((i, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.len() > MAX_VALUE_LEN)
+        {
+            self.text(&format!("{path}[{i}]"), v, MAX_VALUE_LEN, "MAX_VALUE_LEN");
+        }
+    }
+
+    /// Checks conditions; each regex (up to [`MAX_REGEXES_PER_FLAG`] of them: beyond,
+    /// the count refuses the change) is compiled within [`MAX_REGEX_SIZE`].
+    fn conditions(&mut self, path: &str, conditions: &[Condition]) {
+        let mut compiled = 0;
+        for (i, c) in conditions.iter().enumerate() {
+            let cpath = format!("{path}.conditions[{i}]");
+            self.text(
+                &format!("{cpath}.attribute"),
+                &c.attribute,
+                MAX_VALUE_LEN,
+                "MAX_VALUE_LEN",
+            );
+            self.values(&format!("{cpath}.values"), &c.values);
+            if let Some(v) = &c.value {
+                self.text(&format!("{cpath}.value"), v, MAX_VALUE_LEN, "MAX_VALUE_LEN");
+            }
+            let Some(pattern) = c.single_value().filter(|_| c.operator == Operator::Regex) else {
+                continue;
+            };
+            compiled += 1;
+            if compiled > MAX_REGEXES_PER_FLAG || pattern.len() > MAX_VALUE_LEN {
+                continue;
+            }
+            if let Err(regex::Error::CompiledTooBig(_)) = bounded_regex(pattern, c.case_insensitive)
+            {
+                self.push(
+                    format!("{cpath}.value"),
+                    format!("the regular expression compiles to more than {MAX_REGEX_SIZE} bytes (limit MAX_REGEX_SIZE); simplify it: a Unicode class such as \\w is large, and a repetition multiplies it (use [a-zA-Z0-9_], or fewer repetitions)"),
+                );
+            }
+        }
+    }
+}
+
+/// Whether two configurations of a flag in one environment target the same way (the
+/// kill switch and off variant aside).
+fn same_targeting(a: &FlagEnvironment, b: &FlagEnvironment) -> bool {
+    a.rules == b.rules && a.default == b.default && a.depends_on == b.depends_on
+}
+
+fn regexes(conditions: &[Condition]) -> usize {
+    conditions
+        .iter()
+        .filter(|c| c.operator == Operator::Regex)
+        .count()
+}
+
+fn flag_regexes(flag: &Flag) -> usize {
+    flag.environments
+        .values()
+        .flat_map(|e| e.rules.iter())
+        .map(|r| regexes(&r.conditions))
+        .sum()
+}
+
+fn document_regexes(doc: &Document) -> usize {
+    let flags: usize = doc.flags.values().map(flag_regexes).sum();
+    flags
+        + doc
+            .segments
+            .values()
+            .map(|s| regexes(&s.conditions))
+            .sum::<usize>()
+}

@@ -47,8 +47,9 @@ struct NewEnvironment {
     request_body = NewEnvironment,
     responses(
         (status = 201, description = "The new environment", body = flagpole_store::Environment),
-        (status = 400, description = "Unreadable body or invalid name", body = ErrorBody),
+        (status = 400, description = "Unreadable body", body = ErrorBody),
         (status = 409, description = "The environment exists", body = ErrorBody),
+        (status = 422, description = "The name is not allowed (characters, length, or a case twin of an existing one)", body = ErrorBody),
         BodyErrors,
         WriteErrors,
     )

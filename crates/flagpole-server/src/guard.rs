@@ -28,13 +28,18 @@ pub enum Hosts {
 }
 
 impl Hosts {
-    /// Loopback names, plus the given ones (from `--public-url` and `--allowed-hosts`).
+    /// Loopback names, plus the given ones (from `--public-url` and `--allowed-hosts`;
+    /// a port given with a name is ignored, as in requests).
     pub fn loopback_and(extra: impl IntoIterator<Item = String>) -> Hosts {
         let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
             .into_iter()
             .map(str::to_string)
             .collect();
-        names.extend(extra.into_iter().map(|n| n.to_ascii_lowercase()));
+        names.extend(
+            extra
+                .into_iter()
+                .map(|n| strip_port(&n).to_ascii_lowercase()),
+        );
         Hosts::Only(names)
     }
 
@@ -98,13 +103,16 @@ async fn check(state: &AppState, request: Request, next: Next) -> Response {
 }
 
 fn origin_allowed(state: &AppState, origin: &str, host: Option<&str>, path: &str) -> bool {
-    let own = host.is_some_and(|host| {
-        origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
-    });
-    own || state.config().allowed_origins.iter().any(|o| o == origin)
+    host.is_some_and(|host| is_own_origin(origin, host))
+        || state.config().allowed_origins.iter().any(|o| o == origin)
         || (is_browser_route(path) && state.directory_ref().any_frontend_allows(origin))
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the `host` the request was sent to.
+pub fn is_own_origin(origin: &str, host: &str) -> bool {
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
 }
 
 fn refuse(status: StatusCode, code: &str, message: String) -> Response {
@@ -131,5 +139,9 @@ mod tests {
         assert!(!hosts.allows("evil.example"));
         assert!(!hosts.allows("127.0.0.1.evil.example:4242"));
         assert!(Hosts::Only(vec!["*".into()]).allows("anything"));
+        let with_port =
+            Hosts::loopback_and(["flags.example.com:8443".to_string(), "[::2]:80".to_string()]);
+        assert!(with_port.allows("flags.example.com"));
+        assert!(with_port.allows("[::2]:4242"));
     }
 }

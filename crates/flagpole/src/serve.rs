@@ -192,14 +192,7 @@ fn hosts(args: &ServeArgs) -> Result<Hosts> {
     }
     if let Some(url) = &args.public_url {
         let (_, origin) = public_origin(url)?;
-        let host = origin.split_once("://").map_or("", |(_, h)| h);
-        // The name only: the port is not compared.
-        let name = match host.rsplit_once(':') {
-            Some((name, port)) if !name.ends_with(']') || port.is_empty() => name,
-            Some((name, _)) => name,
-            None => host,
-        };
-        extra.push(name.to_string());
+        extra.push(origin.split_once("://").map_or("", |(_, h)| h).to_string());
     }
     Ok(Hosts::loopback_and(extra))
 }

@@ -129,7 +129,7 @@ pub fn token(
         .unwrap_or_else(|| secret::new_token(&new.kind));
     let verifier = secret::verifier(&text);
     let record = TokenRecord {
-        id: secret::token_id(&text, &verifier),
+        id: secret::token_id(&text),
         name: new.name.clone(),
         kind: new.kind.clone(),
         environment: new.environment.clone(),
@@ -281,7 +281,8 @@ fn is_origin(text: &str) -> bool {
     })
 }
 
-fn now() -> DateTime<Utc> {
+/// Now, at the precision the store keeps (microseconds).
+pub(crate) fn now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(6)
 }

@@ -96,9 +96,7 @@ fn same_origin(parts: &Parts) -> bool {
     let origin = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok());
     let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok());
     match (origin, host) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
+        (Some(origin), Some(host)) => crate::guard::is_own_origin(origin, host),
         _ => false,
     }
 }

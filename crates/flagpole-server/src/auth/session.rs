@@ -71,7 +71,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized("wrong user name or password"));
     };
     let id = secret::random_hex(32);
-    let now = flagpole_store_now();
+    let now = super::issue::now();
     let absolute = chrono::TimeDelta::from_std(state.config().session_absolute).unwrap_or_default();
     state
         .store()
@@ -109,11 +109,6 @@ pub async fn hash_password(password: &str) -> String {
 
 thread_local! {
     static DUMMY_HASH: String = secret::hash_password("flagpole-dummy-password");
-}
-
-fn flagpole_store_now() -> chrono::DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(6)
 }
 
 /// Counts failed logins per key in fixed windows.

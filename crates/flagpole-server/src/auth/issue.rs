@@ -172,15 +172,20 @@ pub fn user(
         &new.grants,
         known_environment,
     )?;
+    Ok(user_record(new, secret::hash_password(&new.password)))
+}
+
+/// The record of a checked new user whose password is already hashed.
+pub fn user_record(new: &NewUser, password_hash: String) -> UserRecord {
     let at = now();
-    Ok(UserRecord {
+    UserRecord {
         name: new.name.clone(),
-        password_hash: secret::hash_password(&new.password),
+        password_hash,
         role: new.role.clone(),
         grants: new.grants.clone(),
         created_at: at,
         updated_at: at,
-    })
+    }
 }
 
 /// Checks a user's fields (the password only when one is given).

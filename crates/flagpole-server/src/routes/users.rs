@@ -70,15 +70,7 @@ async fn create_user(
         |e| published.has_environment(e),
     )?;
     let hash = session::hash_password(&body.password).await;
-    let at = chrono::Utc::now();
-    let record = flagpole_store::UserRecord {
-        name: body.name.clone(),
-        password_hash: hash,
-        role: body.role.clone(),
-        grants: body.grants.clone(),
-        created_at: at,
-        updated_at: at,
-    };
+    let record = issue::user_record(&body, hash);
     state
         .store()
         .create_user(&record, who.change("user.created", None))

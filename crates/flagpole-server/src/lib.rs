@@ -16,4 +16,6 @@ mod usage;
 pub use error::ApiError;
 pub use published::Published;
 pub use routes::{app, import_document};
-pub use state::{ensure_default_environments, AppState, ServerConfig, DEFAULT_ENVIRONMENTS};
+pub use state::{
+    ensure_default_environments, AppState, Applied, ServerConfig, DEFAULT_ENVIRONMENTS,
+};

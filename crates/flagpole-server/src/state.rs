@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use flagpole_core::SplitMix64;
 use flagpole_store::Store;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{broadcast, watch, Mutex};
 
 use crate::auth::session::Throttle;
 use crate::auth::Directory;
@@ -64,6 +64,7 @@ struct Inner {
     write_lock: Mutex<()>,
     config: ServerConfig,
     changes: watch::Sender<i64>,
+    applied: broadcast::Sender<Arc<Applied>>,
     seeds: AtomicU64,
     directory: ArcSwap<Directory>,
     throttle: Throttle,
@@ -88,6 +89,7 @@ impl AppState {
         let state = store.load().await?;
         let published = Published::build(state)?;
         let (changes, _) = watch::channel(published.version);
+        let (applied, _) = broadcast::channel(APPLIED_QUEUE);
         let directory = Directory::build(&store.load_auth().await?);
         Ok(AppState {
             inner: Arc::new(Inner {
@@ -96,6 +98,7 @@ impl AppState {
                 write_lock: Mutex::new(()),
                 config,
                 changes,
+                applied,
                 seeds: AtomicU64::new(seed_from_clock()),
                 directory: ArcSwap::from_pointee(directory),
                 throttle: Throttle::default(),
@@ -163,8 +166,8 @@ impl AppState {
             return Ok(current);
         }
         let next = Arc::new(Published::build(state)?);
-        self.inner.published.store(next.clone());
-        self.inner.changes.send_replace(next.version);
+        let applied = Applied::between(&current, &next);
+        self.publish(next.clone(), applied);
         metrics::gauge!("flagpole_snapshot_version").set(next.version as f64);
         tracing::info!(
             version = next.version,
@@ -172,6 +175,21 @@ impl AppState {
             "published snapshot"
         );
         Ok(next)
+    }
+
+    /// Swaps in `next` and tells subscribers what changed.
+    fn publish(&self, next: Arc<Published>, applied: Applied) {
+        self.inner.published.store(next.clone());
+        self.inner.changes.send_replace(next.version);
+        // No receiver is not an error: nobody is streaming.
+        let _ = self.inner.applied.send(Arc::new(applied));
+    }
+
+    /// Every published change, in order, with the state it produced. A receiver that falls
+    /// more than [`APPLIED_QUEUE`] changes behind gets `Lagged` and must start again from
+    /// [`AppState::published`].
+    pub fn subscribe_applied(&self) -> broadcast::Receiver<Arc<Applied>> {
+        self.inner.applied.subscribe()
     }
 
     /// The tokens and users this process checks credentials against; never waits.
@@ -258,6 +276,67 @@ impl AppState {
         )
     }
 }
+
+/// What one publish changed: the flags and segments written (created, updated, archived
+/// or deleted) and the state after it. `full` when anything may have changed
+/// (environments, or a rebuild after falling behind): subscribers then resend everything.
+#[derive(Debug)]
+pub struct Applied {
+    /// The configuration version before this change.
+    pub from: i64,
+    pub published: Arc<Published>,
+    pub flags: Vec<String>,
+    pub segments: Vec<String>,
+    pub full: bool,
+}
+
+impl Applied {
+    /// What differs between two published states.
+    pub fn between(before: &Published, after: &Arc<Published>) -> Applied {
+        let full = before.environments.len() != after.environments.len()
+            || before
+                .environments
+                .iter()
+                .zip(&after.environments)
+                .any(|(a, b)| a.name != b.name);
+        let mut flags: Vec<String> = after
+            .flags
+            .iter()
+            .filter(|(k, r)| before.flags.get(*k).map(|b| b.version) != Some(r.version))
+            .map(|(k, _)| k.clone())
+            .collect();
+        flags.extend(
+            before
+                .flags
+                .keys()
+                .filter(|k| !after.flags.contains_key(*k))
+                .cloned(),
+        );
+        let mut segments: Vec<String> = after
+            .segments
+            .iter()
+            .filter(|(k, r)| before.segments.get(*k).map(|b| b.version) != Some(r.version))
+            .map(|(k, _)| k.clone())
+            .collect();
+        segments.extend(
+            before
+                .segments
+                .keys()
+                .filter(|k| !after.segments.contains_key(*k))
+                .cloned(),
+        );
+        Applied {
+            from: before.version,
+            published: after.clone(),
+            flags,
+            segments,
+            full,
+        }
+    }
+}
+
+/// How many published changes a subscriber may fall behind before it must start again.
+pub const APPLIED_QUEUE: usize = 1024;
 
 /// How long writes are refused at once after one found the database unreachable.
 pub const STORE_DOWN_FOR: std::time::Duration = std::time::Duration::from_secs(1);

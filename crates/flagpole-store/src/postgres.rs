@@ -8,6 +8,7 @@
 //! PostgreSQL delivers it only if the transaction commits.
 
 mod auth;
+mod feed;
 mod tables;
 
 use std::time::Duration;
@@ -153,6 +154,10 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error> {
+        feed::changes_since(&self.pool, version).await
+    }
+
     async fn version(&self) -> Result<i64, Error> {
         let mut conn = self.pool.acquire().await?;
         config_version(&mut conn).await
@@ -183,6 +188,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -231,6 +237,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -265,6 +272,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -290,11 +298,13 @@ impl Store for PostgresStore {
             archived,
             before: before.as_deref(),
         };
-        let version = write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
+        let entry = Entry::new(&change, config_version);
+        let version = write_flag(&mut tx, &write, &entry).await?;
         commit(tx, config_version).await?;
         Ok(Written {
             version,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -318,11 +328,13 @@ impl Store for PostgresStore {
             archived: false,
             before: before.as_deref(),
         };
-        write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
+        let entry = Entry::new(&change, config_version);
+        write_flag(&mut tx, &write, &entry).await?;
         commit(tx, config_version).await?;
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -348,6 +360,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -379,6 +392,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -410,6 +424,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 

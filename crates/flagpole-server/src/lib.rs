@@ -5,6 +5,7 @@
 pub mod auth;
 mod error;
 mod extract;
+pub mod follow;
 pub mod guard;
 mod published;
 mod routes;
@@ -14,7 +15,7 @@ pub mod telemetry;
 mod usage;
 
 pub use error::ApiError;
-pub use published::Published;
+pub use published::{Published, Update};
 pub use routes::{app, import_document};
 pub use state::{
     ensure_default_environments, AppState, Applied, ServerConfig, DEFAULT_ENVIRONMENTS,

@@ -351,8 +351,12 @@ pub struct FrontendQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {
     pub status: String,
+    /// The configuration version this process serves.
     pub version: Option<i64>,
+    /// The configuration version the store holds.
     pub stored_version: Option<i64>,
+    /// How many configuration versions this process is behind the store.
+    pub lag: Option<i64>,
 }
 
 /// The Unleash frontend API's answer: the toggles enabled for the context.

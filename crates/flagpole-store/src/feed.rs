@@ -55,3 +55,32 @@ impl Touched {
             || self.flags.len() + self.segments.len() > MAX_CHANGED_ITEMS
     }
 }
+
+/// The configuration versions other processes commit, as they commit them (PostgreSQL's
+/// `NOTIFY`); see [`crate::Store::notifications`].
+pub struct Notifications {
+    listener: sqlx::postgres::PgListener,
+}
+
+impl std::fmt::Debug for Notifications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifications").finish_non_exhaustive()
+    }
+}
+
+impl Notifications {
+    pub(crate) fn new(listener: sqlx::postgres::PgListener) -> Notifications {
+        Notifications { listener }
+    }
+
+    /// The next committed configuration version. `None` when the connection was lost
+    /// (the next call connects again and listens again): notifications may have been
+    /// missed meanwhile, so read the change feed from the last applied version.
+    pub async fn next(&mut self) -> Result<Option<i64>, crate::Error> {
+        Ok(self
+            .listener
+            .try_recv()
+            .await?
+            .and_then(|n| n.payload().parse().ok()))
+    }
+}

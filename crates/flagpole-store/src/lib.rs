@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
-pub use feed::{Changes, MAX_CHANGED_ITEMS};
+pub use feed::{Changes, Notifications, MAX_CHANGED_ITEMS};
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
 pub use sqlite::SqliteStore;
 pub use store::{

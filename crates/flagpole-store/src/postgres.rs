@@ -154,6 +154,12 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn notifications(&self) -> Result<Option<crate::Notifications>, Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(crate::Notifications::new(listener)))
+    }
+
     async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error> {
         feed::changes_since(&self.pool, version).await
     }

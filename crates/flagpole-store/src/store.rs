@@ -183,6 +183,13 @@ pub trait Store: AuthStore + Send + Sync + 'static {
     /// segments as they are now, read in one transaction (see [`crate::Changes`]).
     async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error>;
 
+    /// A subscription to the configuration versions every process commits, where the
+    /// backend can push them (PostgreSQL); `None` where it cannot (SQLite: one host,
+    /// poll [`Store::version`]).
+    async fn notifications(&self) -> Result<Option<crate::Notifications>, Error> {
+        Ok(None)
+    }
+
     /// The configuration version, cheaply (used by replicas to notice changes).
     async fn version(&self) -> Result<i64, Error>;
 

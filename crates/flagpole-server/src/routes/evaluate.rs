@@ -124,8 +124,10 @@ async fn evaluate_all(
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
-    let flags: Vec<EvaluationBody<'_>> = snapshot
-        .evaluate_all(&ctx, chrono::Utc::now(), &mut rng)
+    let now = chrono::Utc::now();
+    let flags: Vec<EvaluationBody<'_>> = published
+        .live_keys()
+        .map(|key| (key, snapshot.evaluate(key, &ctx, now, &mut rng)))
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);
             EvaluationBody::new(key, &e)

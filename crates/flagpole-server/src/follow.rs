@@ -51,7 +51,8 @@ async fn listen(state: AppState) {
         loop {
             match notifications.next().await {
                 Ok(Some(version)) => {
-                    state.saw_version(version);
+                    // The channel is database-wide: another schema's writes are heard
+                    // too, so the version is only a hint; catching up reads the real one.
                     if version > state.published().version {
                         catch_up(&state).await;
                     }

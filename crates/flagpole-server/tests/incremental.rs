@@ -25,7 +25,9 @@ fn pick<'a>(rng: &mut SplitMix64, items: &[&'a str]) -> &'a str {
 fn condition(rng: &mut SplitMix64) -> Value {
     match rng.below(4) {
         0 => json!({"attribute": "country", "operator": "IN", "values": ["de", "fr", "us"]}),
-        1 => json!({"attribute": "plan", "operator": "STR_ENDS_WITH", "values": ["prise"], "inverted": true}),
+        1 => {
+            json!({"attribute": "plan", "operator": "STR_ENDS_WITH", "values": ["prise"], "inverted": true})
+        }
         2 => json!({"attribute": "age", "operator": "NUM_GT", "value": "30"}),
         _ => json!({"attribute": "email", "operator": "REGEX", "value": "@ourco\\.com$"}),
     }
@@ -55,7 +57,8 @@ fn random_flag(rng: &mut SplitMix64, key: &str) -> Value {
             };
             rules.push(rule);
         }
-        let mut config = json!({"enabled": rng.below(3) != 0, "rules": rules, "default": {"variant": "green"}});
+        let mut config =
+            json!({"enabled": rng.below(3) != 0, "rules": rules, "default": {"variant": "green"}});
         if rng.below(4) == 0 {
             let parent = pick(rng, &FLAGS);
             if parent != key {
@@ -100,7 +103,11 @@ async fn step(h: &Harness, rng: &mut SplitMix64) {
             h.delete(&format!("/api/v1/flags/{key}")).await;
         }
         5 => {
-            let action = if rng.below(2) == 0 { "archive" } else { "unarchive" };
+            let action = if rng.below(2) == 0 {
+                "archive"
+            } else {
+                "unarchive"
+            };
             h.post(&format!("/api/v1/flags/{key}/{action}")).await;
         }
         6 => {
@@ -157,7 +164,10 @@ fn assert_same(incremental: &Published, full: &Published, contexts: &[Context], 
     assert_eq!(incremental.version, full.version, "{what}: version");
     assert_eq!(incremental.environments, full.environments, "{what}");
     assert_eq!(incremental.flags, full.flags, "{what}: flag records");
-    assert_eq!(incremental.segments, full.segments, "{what}: segment records");
+    assert_eq!(
+        incremental.segments, full.segments,
+        "{what}: segment records"
+    );
     assert_eq!(incremental.totals(), full.totals(), "{what}: totals");
     for key in FLAGS {
         let deps = |p: &Published| p.dependents(key).cloned().collect::<Vec<_>>();

@@ -5,6 +5,8 @@
 //! flag, environment and sample context, the same Unleash payloads, and the same
 //! reverse indexes.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Harness;

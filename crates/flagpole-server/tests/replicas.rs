@@ -6,6 +6,8 @@
 //! Needs `FLAGPOLE_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`);
 //! says it is skipped without it. Works in a schema of its own, dropped at the end.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -29,8 +29,12 @@ pub struct Published {
     pub segments: OrdMap<String, Arc<SegmentRecord>>,
     pub snapshots: HashMap<String, Arc<Snapshot>>,
     refs: Refs,
-    /// `/api/client/features` per environment, serialized on first use.
-    client_features: HashMap<String, OnceLock<ClientFeaturesCache>>,
+    /// Per environment, the configuration version of the last change to what its
+    /// Unleash payload shows (its ETag).
+    payload_versions: HashMap<String, i64>,
+    /// `/api/client/features` per environment, serialized on first use and kept by the
+    /// states after this one until a change touches the environment.
+    client_features: HashMap<String, Arc<OnceLock<ClientFeaturesCache>>>,
 }
 
 /// What a committed change wrote, as the store committed it: the state at `version` is
@@ -52,32 +56,55 @@ impl From<flagpole_store::Changes> for Update {
     }
 }
 
-/// One environment's Unleash `ClientFeatures`, serialized once per published version.
+/// One environment's Unleash `ClientFeatures`, serialized once (and gzipped on first
+/// request) per change to what it shows.
 #[derive(Debug)]
 pub struct ClientFeaturesCache {
     pub features: ClientFeatures,
     pub json: Bytes,
-    pub gzip: Bytes,
+    gzip: OnceLock<Bytes>,
     pub etag: String,
 }
 
 impl ClientFeaturesCache {
-    fn new(document: &Document, environment: &str, version: i64) -> ClientFeaturesCache {
-        let features = unleash::export(document, environment);
+    fn new(published: &Published, environment: &str) -> ClientFeaturesCache {
+        let flags = published
+            .flags
+            .iter()
+            .filter(|(_, r)| !r.archived)
+            .map(|(k, r)| (k.as_str(), &r.flag));
+        let segments = published
+            .segments
+            .iter()
+            .map(|(k, r)| (k.as_str(), &r.segment));
+        let features = unleash::export_parts(segments, flags, environment);
         let json = Bytes::from(serde_json::to_vec(&features).unwrap_or_default());
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let gzip = encoder
-            .write_all(&json)
-            .and_then(|()| encoder.finish())
-            .map(Bytes::from)
-            .unwrap_or_default();
-        let etag = format!("\"{environment}-{version}\"");
+        let version = published
+            .payload_versions
+            .get(environment)
+            .copied()
+            .unwrap_or(published.version);
         ClientFeaturesCache {
             features,
             json,
-            gzip,
-            etag,
+            gzip: OnceLock::new(),
+            etag: format!("\"{environment}-{version}\""),
         }
+    }
+
+    /// The JSON, gzipped (made on first use).
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder
+                    .write_all(&self.json)
+                    .and_then(|()| encoder.finish())
+                    .map(Bytes::from)
+                    .unwrap_or_default()
+            })
+            .clone()
     }
 }
 
@@ -114,6 +141,11 @@ impl Published {
             version: state.version,
             built_at: Instant::now(),
             client_features: lazy_payloads(&state.environments),
+            payload_versions: state
+                .environments
+                .iter()
+                .map(|e| (e.name.clone(), state.version))
+                .collect(),
             environments: state.environments,
             flags: state
                 .flags
@@ -139,7 +171,15 @@ impl Published {
         let mut segments = self.segments.clone();
         let mut refs = self.refs.clone();
         let mut affected: BTreeSet<String> = BTreeSet::new();
+        // The environments whose payload changes; `None`: every one.
+        let mut shown: Option<BTreeSet<String>> = Some(BTreeSet::new());
         for (key, record) in update.flags {
+            let before = flags.get(&key).filter(|r| !r.archived).map(|r| &r.flag);
+            let after = record.as_ref().filter(|r| !r.archived).map(|r| &r.flag);
+            match (&mut shown, payload_touches(before, after)) {
+                (Some(envs), Some(touched)) => envs.extend(touched),
+                _ => shown = None,
+            }
             if let Some(old) = flags.get(&key).filter(|r| !r.archived) {
                 refs.remove_flag(&key, &old.flag);
             }
@@ -157,6 +197,8 @@ impl Published {
             affected.insert(key);
         }
         for (name, record) in update.segments {
+            // Every payload lists the segments.
+            shown = None;
             if let Some(old) = segments.get(&name) {
                 refs.remove_segment(&name, &old.segment);
             }
@@ -179,8 +221,20 @@ impl Published {
             segments,
             refs,
             snapshots: HashMap::new(),
-            client_features: lazy_payloads(&self.environments),
+            payload_versions: HashMap::new(),
+            client_features: HashMap::new(),
         };
+        for env in &self.environments {
+            let name = &env.name;
+            let touched = shown.as_ref().is_none_or(|envs| envs.contains(name));
+            let (version, cache) = match (self.payload_versions.get(name), touched) {
+                (Some(v), false) => (*v, self.client_features.get(name).cloned()),
+                _ => (update.version, None),
+            };
+            next.payload_versions.insert(name.clone(), version);
+            next.client_features
+                .insert(name.clone(), cache.unwrap_or_default());
+        }
         let snapshots = self
             .snapshots
             .iter()
@@ -264,8 +318,7 @@ impl Published {
                 kind: "environment",
                 name: environment.to_string(),
             })?;
-        Ok(cell
-            .get_or_init(|| ClientFeaturesCache::new(&self.document(), environment, self.version)))
+        Ok(cell.get_or_init(|| ClientFeaturesCache::new(self, environment)))
     }
 
     /// Every environment `flag` configures must exist; `path` prefixes the field named in
@@ -294,11 +347,36 @@ impl Published {
 }
 
 /// An empty, lazily filled payload cell per environment.
-fn lazy_payloads(environments: &[Environment]) -> HashMap<String, OnceLock<ClientFeaturesCache>> {
+fn lazy_payloads(
+    environments: &[Environment],
+) -> HashMap<String, Arc<OnceLock<ClientFeaturesCache>>> {
     environments
         .iter()
-        .map(|e| (e.name.clone(), OnceLock::new()))
+        .map(|e| (e.name.clone(), Arc::default()))
         .collect()
+}
+
+/// The environments whose Unleash payload a flag change alters (`None` is a flag not
+/// served); `None` when every payload changes: a flag appears or goes (every payload
+/// lists every flag), or something outside the per-environment configuration changed
+/// (every payload shows the description and variants).
+fn payload_touches(before: Option<&Flag>, after: Option<&Flag>) -> Option<BTreeSet<String>> {
+    let (b, a) = (before?, after?);
+    let outside = |f: &Flag| Flag {
+        environments: Default::default(),
+        ..f.clone()
+    };
+    if outside(b) != outside(a) {
+        return None;
+    }
+    Some(
+        b.environments
+            .keys()
+            .chain(a.environments.keys())
+            .filter(|env| b.environments.get(*env) != a.environments.get(*env))
+            .cloned()
+            .collect(),
+    )
 }
 
 /// The published state as the limits, validation and compilation read it: live flags.

@@ -65,7 +65,7 @@ async fn get_client_features(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut response = Response::new(Body::from(if gzip {
-        cache.gzip.clone()
+        cache.gzip()
     } else {
         cache.json.clone()
     }));

@@ -8,50 +8,67 @@ use super::types::{
     UnleashSegment, UnleashVariant,
 };
 use crate::condition::Condition;
-use crate::document::{Document, Flag, FlagType, Variant};
+use crate::document::{Document, Flag, FlagType, Segment, Variant};
 use crate::rule::{Rule, Serve, WeightedVariant};
 
 /// Writes one environment of a document as `ClientFeatures`.
 pub fn export(doc: &Document, environment: &str) -> ClientFeatures {
-    let mut segment_ids: IndexMap<&str, i64> = doc
-        .segments
-        .keys()
+    export_parts(
+        doc.segments.iter().map(|(k, s)| (k.as_str(), s)),
+        doc.flags.iter().map(|(k, f)| (k.as_str(), f)),
+        environment,
+    )
+}
+
+/// [`export`] from a flag set's segments and live flags given one by one (in the order
+/// the document would list them), so a caller holding them elsewhere need not build a
+/// [`Document`] first.
+pub fn export_parts<'a, F>(
+    segments: impl IntoIterator<Item = (&'a str, &'a Segment)>,
+    flags: F,
+    environment: &str,
+) -> ClientFeatures
+where
+    F: IntoIterator<Item = (&'a str, &'a Flag)> + Clone,
+{
+    let segments: Vec<(&str, &Segment)> = segments.into_iter().collect();
+    let known: std::collections::HashSet<&str> = segments.iter().map(|(n, _)| *n).collect();
+    let mut segment_ids: IndexMap<&str, i64> = segments
+        .iter()
         .enumerate()
-        .map(|(i, name)| (name.as_str(), i as i64 + 1))
+        .map(|(i, (name, _))| (*name, i as i64 + 1))
         .collect();
     // References to missing segments (kept from Unleash documents) stay missing, under
     // ids no segment has, so they keep turning their flag off.
-    let missing: Vec<&str> = doc
-        .flags
-        .values()
-        .flat_map(|f| f.environments.values())
+    let missing: Vec<&str> = flags
+        .clone()
+        .into_iter()
+        .flat_map(|(_, f)| f.environments.values())
         .flat_map(|e| e.rules.iter())
         .flat_map(|r| r.segments.iter())
         .map(String::as_str)
-        .filter(|name| !doc.segments.contains_key(*name))
+        .filter(|name| !known.contains(name))
         .collect();
     for name in missing {
         let next = segment_ids.len() as i64 + 1;
         segment_ids.entry(name).or_insert(next);
     }
-    let segments = doc
-        .segments
+    let unleash_segments = segments
         .iter()
         .map(|(name, s)| UnleashSegment {
-            id: segment_ids.get(name.as_str()).copied().unwrap_or_default(),
-            name: Some(name.clone()),
+            id: segment_ids.get(name).copied().unwrap_or_default(),
+            name: Some(name.to_string()),
             constraints: s.conditions.iter().map(constraint).collect(),
         })
         .collect();
-    let features = doc
-        .flags
-        .iter()
+    let features = flags
+        .into_iter()
         .map(|(key, flag)| export_flag(key, flag, environment, &segment_ids))
         .collect();
     ClientFeatures {
         version: 2,
         features,
-        segments,
+        segments: unleash_segments,
     }
 }
 

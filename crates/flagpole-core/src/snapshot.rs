@@ -219,6 +219,16 @@ impl Snapshot {
         self.flags.iter().map(|f| &*f.key)
     }
 
+    /// The compiled flag with this key (the one lookup [`crate::explain`] uses).
+    pub(crate) fn compiled(&self, key: &str) -> Option<&CompiledFlag> {
+        self.index.get(key).map(|&i| &self.flags[i])
+    }
+
+    /// The flag a dependency names, if it exists.
+    pub(crate) fn parent(&self, dep: &CompiledDependency) -> Option<&CompiledFlag> {
+        dep.flag.map(|i| &self.flags[i])
+    }
+
     /// Number of flags.
     pub fn len(&self) -> usize {
         self.flags.len()

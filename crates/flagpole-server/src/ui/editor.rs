@@ -56,7 +56,7 @@ pub fn rules_editor(rules: &[Rule], variants: &[Variant], segments: &[&str]) -> 
             legend { "Rules" }
             p.hint { "Tried in order; the first rule that matches decides. With rules and none matching, the flag is off for that context." }
             ol.rules data-list-of="rule" data-rules {
-                @for r in rules { (rule_card(Some(r), variants, segments)) }
+                @for (i, r) in rules.iter().enumerate() { (rule_card(Some((i, r)), variants, segments)) }
             }
             template data-template="rule" { (rule_card(None, variants, segments)) }
             button type="button" data-add="rule" { "Add rule" }
@@ -64,10 +64,14 @@ pub fn rules_editor(rules: &[Rule], variants: &[Variant], segments: &[&str]) -> 
     }
 }
 
-fn rule_card(rule: Option<&Rule>, variants: &[Variant], segments: &[&str]) -> Markup {
+/// A rule's card; `data-index` is its position when the page was made, so fields the
+/// editor does not show (group id, Unleash strategies) are kept when it is saved.
+fn rule_card(rule: Option<(usize, &Rule)>, variants: &[Variant], segments: &[&str]) -> Markup {
+    let index = rule.map(|(i, _)| i);
+    let rule = rule.map(|(_, r)| r);
     let rollout = rule.and_then(|r| r.rollout).unwrap_or(100);
     html! {
-        li.rule data-rule {
+        li.rule data-rule data-index=[index] {
             div.rule-head {
                 label.grow { span { "Rule name" } input data-k="name" value=[rule.and_then(|r| r.name.as_deref())] maxlength="200" placeholder="optional"; }
                 button.icon type="button" data-move="-1" aria-label="Move rule up" title="Move up" { "↑" }

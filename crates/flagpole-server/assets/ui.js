@@ -204,6 +204,9 @@
         body.variants = readVariants(form, []);
       } else {
         body = readSimple(form);
+        if (form.hasAttribute("data-token-form")) {
+          if (body.kind === "admin") delete body.environment; else delete body.role;
+        }
       }
     } catch (e) {
       showError($("[data-form-error]", form), e.message);

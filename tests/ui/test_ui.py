@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -34,7 +34,8 @@ VIEWER_PASSWORD = "viewer-password-1"
 
 
 def wait(driver, condition, timeout=10, message=""):
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d), message)
+    ignored = [WebDriverException]  # pages reload under the condition
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(lambda d: condition(d), message)
 
 
 def css(driver, selector):

@@ -121,13 +121,14 @@ def shoot(driver, name):
     """Screenshots of the current page at 1440 and 390 px wide (the whole page height)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1440, 390):
-        driver.set_window_size(width, 900)
+        metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
         time.sleep(0.2)
-        height = driver.execute_script("return Math.min(document.documentElement.scrollHeight, 2600)")
-        driver.set_window_size(width, max(height, 600))
+        height = driver.execute_script("return Math.min(document.documentElement.scrollHeight, 3000)")
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": max(height, 600)})
         time.sleep(0.2)
         driver.save_screenshot(str(SHOTS / f"{name}-{width}.png"))
-    driver.set_window_size(1440, 1000)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def axe(driver, page):

@@ -60,7 +60,7 @@ pub fn usage_chart(usage: &[UsageRecord], now: DateTime<Utc>) -> Markup {
     let label = format!("Evaluations per hour over the last {HOURS} hours: {total} in all, at most {max} in one hour");
     html! {
         figure.chart {
-            svg viewBox=(format!("0 0 {WIDTH} {}", HEIGHT + 20.0)) role="img" aria-label=(label) preserveAspectRatio="none" {
+            svg viewBox=(format!("0 0 {WIDTH} {}", HEIGHT + 20.0)) role="img" aria-label=(label) {
                 line.axis x1="0" y1=(HEIGHT) x2=(WIDTH) y2=(HEIGHT) {}
                 @for (slot, counts) in &hours {
                     @let x = *slot as f64 * slot_w;

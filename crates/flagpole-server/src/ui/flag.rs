@@ -92,7 +92,7 @@ pub async fn flag_page(
         nav.tabs aria-label="Environments" {
             @for e in &published.environments {
                 a href=(format!("/flag/{flag_path}?env={}", encode(&e.name))) aria-current=[(e.name == env).then_some("page")] {
-                    (e.name) @if e.protected { " 🔒" }
+                    (e.name) @if e.protected { " " span.badge { "protected" } }
                 }
             }
         }

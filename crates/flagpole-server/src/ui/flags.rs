@@ -189,7 +189,7 @@ pub async fn list_flags_page(
                     th scope="col" { "Flag" }
                     th scope="col" { "Type" }
                     @for (e, protected) in &envs {
-                        th scope="col" { (e) @if *protected { " " span.badge title="protected" { "🔒" } } }
+                        th scope="col" { (e) @if *protected { " " span.badge { "protected" } } }
                     }
                 } }
                 tbody {

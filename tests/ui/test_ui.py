@@ -393,6 +393,23 @@ def test_a_save_on_a_stale_version_shows_the_conflict(server, browser, http):
     wait(browser, lambda d: css(d, "#review").get_attribute("open") is None)
 
 
+def test_edit_a_segment_and_see_where_it_is_used(server, browser, http):
+    open_page(browser, server, "/segments")
+    form = css(browser, "form[data-segment-form]")
+    form.find_element(By.CSS_SELECTOR, '[data-add="condition"]').click()
+    cond = form.find_elements(By.CSS_SELECTOR, "[data-condition]")[-1]
+    type_into(own(cond, "attribute"), "appVersion")
+    Select(own(cond, "operator")).select_by_value("SEMVER_GTE")
+    type_into(own(cond, "value"), "2.x")
+    assert own(cond, "value").get_attribute("aria-invalid") == "true"
+    type_into(own(cond, "value"), "2.3.0")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda d: http.get(server.url("/api/v1/segments/beta-testers")).json()["version"] == 2)
+    conditions = http.get(server.url("/api/v1/segments/beta-testers")).json()["conditions"]
+    assert conditions[-1] == {"attribute": "appVersion", "operator": "SEMVER_GTE", "value": "2.3.0"}
+    wait(browser, lambda d: "Used by: no flag" in css(d, "#segment-beta-testers").text)
+
+
 def test_screenshots_and_accessibility_of_the_main_pages(server, browser):
     pages = [
         ("flags", "/"),

@@ -15,8 +15,13 @@ RUNS=${1:-30}
 FLAGS=1000
 PASSWORD=bench-admin-password
 
-cargo build --release -q -p flagpole
-BIN=${CARGO_TARGET_DIR:-target}/release/flagpole
+# FLAGPOLE_BIN: measure this binary instead of building the release one.
+if [[ -n ${FLAGPOLE_BIN:-} ]]; then
+    BIN=$FLAGPOLE_BIN
+else
+    cargo build --release -q -p flagpole
+    BIN=${CARGO_TARGET_DIR:-target}/release/flagpole
+fi
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD=$PASSWORD "$BIN" serve --listen "127.0.0.1:$PORT" \
@@ -63,7 +68,7 @@ measure() {
         "$name" "$path" "$median" "$budget_ms" "$bytes" "$raw"
 }
 
-echo "$FLAGS flags, $RUNS requests each, release build, loopback:"
+echo "$FLAGS flags, $RUNS requests each, $BIN, loopback:"
 measure "flag list" "/" 100
 measure "flag page" "/flag/flag-0501" 20
 measure "flag page" "/flag/flag-0300?env=development" 20

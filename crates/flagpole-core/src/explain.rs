@@ -173,12 +173,16 @@ impl Snapshot {
             rng,
             needs_user_id: false,
         };
-        let (mut evaluation, trace) = self.walk(flag, &mut w);
+        let (mut evaluation, trace) = self.explain_flag(flag, &mut w);
         evaluation.needs_user_id = w.needs_user_id;
         Some(Explained { evaluation, trace })
     }
 
-    fn walk<'s>(&'s self, flag: &'s CompiledFlag, w: &mut Walk<'_>) -> (Evaluation<'s>, Trace) {
+    fn explain_flag<'s>(
+        &'s self,
+        flag: &'s CompiledFlag,
+        w: &mut Walk<'_>,
+    ) -> (Evaluation<'s>, Trace) {
         let mut trace = Trace {
             flag: flag.key.to_string(),
             enabled: flag.enabled,
@@ -193,7 +197,7 @@ impl Snapshot {
             let name = config
                 .and_then(|c| c.depends_on.get(i))
                 .map_or_else(String::new, |d| d.flag.clone());
-            let step = self.dependency(flag, dep, name, w);
+            let step = self.explain_dependency(flag, dep, name, w);
             let holds = step.holds;
             trace.dependencies.push(step);
             if !holds {
@@ -227,7 +231,7 @@ impl Snapshot {
         (Evaluation::new(flag, false, Reason::Default, None), trace)
     }
 
-    fn dependency(
+    fn explain_dependency(
         &self,
         flag: &CompiledFlag,
         dep: &crate::snapshot::CompiledDependency,
@@ -245,7 +249,7 @@ impl Snapshot {
         };
         step.flag = parent.key.to_string();
         if flag.compat.is_native() {
-            let (e, _) = self.walk(parent, w);
+            let (e, _) = self.explain_flag(parent, w);
             step.enabled = Some(e.enabled);
             step.variant = e.chosen.map(|c| c.name.to_string());
             step.holds = e.enabled == dep.enabled

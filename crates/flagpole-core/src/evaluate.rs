@@ -93,7 +93,7 @@ static FALSE: Value = Value::Bool(false);
 
 impl<'s> Evaluation<'s> {
     /// The evaluation of a flag that serves `chosen` (or nothing).
-    fn new(
+    pub(crate) fn new(
         flag: &'s CompiledFlag,
         enabled: bool,
         reason: Reason,

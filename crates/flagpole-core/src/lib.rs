@@ -12,6 +12,7 @@ mod context;
 mod document;
 mod error;
 mod evaluate;
+mod explain;
 pub mod formats;
 pub mod hash;
 pub mod limits;
@@ -30,6 +31,10 @@ pub use document::{
 };
 pub use error::{Error, Problem};
 pub use evaluate::{Chosen, ErrorCode, Evaluation, Reason};
+pub use explain::{
+    ConditionStep, DependencyStep, Explained, RolloutStep, RuleStep, ServeStep, SplitRange,
+    SplitStep, Trace,
+};
 pub use limits::{check_change, check_item, check_name};
 pub use random::{RandomSource, SplitMix64};
 pub use rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVariant};

@@ -12,6 +12,7 @@ mod routes;
 pub mod schemas;
 mod state;
 pub mod telemetry;
+mod ui;
 mod usage;
 
 pub use error::ApiError;

@@ -193,6 +193,11 @@ pub struct EvaluationResult {
     /// `TARGETING_KEY_MISSING` there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_user_id: Option<bool>,
+    /// With `?explain=true`: each step evaluation took (dependencies, each rule in
+    /// order with each condition and the context value it read, the rollout bucket and
+    /// threshold, the split's ranges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<flagpole_core::Trace>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

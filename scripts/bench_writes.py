@@ -6,8 +6,11 @@ a split, in two environments), imports them offline into a fresh SQLite database
 a release `flagpole serve` on it, and measures
 
   - RSS after start, and after the writes;
-  - the latency of WRITES seed POSTs (`POST /flags/{name}?enabled=…&rollout_percentage=…`,
-    one at a time, on one keep-alive connection), each to a random flag: p50, p99, max;
+  - the latency of WRITES writes, one at a time on one keep-alive connection, half of
+    them seed POSTs (`POST /flags/{name}?enabled=…&rollout_percentage=…`) to one of 50
+    plain flags (the seed API cannot change flags with rules), half native switches
+    (`POST /api/v1/flags/{key}/environments/production/enable|disable`) of a random
+    generated flag: p50, p99 and max of each;
   - `/api/client/features`: size and time of the first request after the last write
     (built lazily per version) and of a request answered from the cache.
 
@@ -118,21 +121,26 @@ def run(binary, size, writes, work):
         time.sleep(0.5)
         rss_start = rss_mb(proc.pid)
         rng = random.Random(size)
-        latencies = []
+        seed, native = [], []
         for n in range(writes):
-            key = f"flag-{rng.randrange(size):06d}"
-            path = f"/flags/{key}?enabled=true&rollout_percentage={n % 101}"
-            status, body, took = request(conn, "POST", path, ADMIN)
+            if n % 2 == 0:
+                path = f"/flags/plain-{rng.randrange(50)}?enabled=true&rollout_percentage={n % 101}"
+                status, body, took = request(conn, "POST", path, ADMIN)
+                seed.append(took * 1000)
+            else:
+                action = "enable" if rng.randrange(2) else "disable"
+                key = f"flag-{rng.randrange(size):06d}"
+                path = f"/api/v1/flags/{key}/environments/production/{action}"
+                status, body, took = request(conn, "POST", path, ADMIN)
+                native.append(took * 1000)
             assert status == 200, (status, body)
-            latencies.append(took * 1000)
         rss_after = rss_mb(proc.pid)
         _, first, t_first = request(conn, "GET", "/api/client/features", CLIENT)
         _, _, t_cached = request(conn, "GET", "/api/client/features", CLIENT)
         return {
             "size": size,
-            "p50": statistics.median(latencies),
-            "p99": percentile(latencies, 0.99),
-            "max": max(latencies),
+            "seed": (statistics.median(seed), percentile(seed, 0.99), max(seed)),
+            "native": (statistics.median(native), percentile(native, 0.99), max(native)),
             "rss_start": rss_start,
             "rss_after": rss_after,
             "features_mb": len(first) / 1e6,
@@ -151,12 +159,13 @@ def main():
     parser.add_argument("--writes", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        print(f"| flags | write p50 | write p99 | write max | RSS after start | RSS after {args.writes} writes "
-              "| /api/client/features | first after a write | cached |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(f"| flags | seed POST p50 / p99 / max | native switch p50 / p99 / max | RSS after start "
+              f"| RSS after {args.writes} writes | /api/client/features | first after a write | cached |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for size in [int(s) for s in args.sizes.split(",")]:
             r = run(args.binary, size, args.writes, work)
-            print(f"| {r['size']:,} | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['max']:.1f} ms "
+            fmt = lambda t: f"{t[0]:.2f} / {t[1]:.2f} / {t[2]:.1f} ms"  # noqa: E731
+            print(f"| {r['size']:,} | {fmt(r['seed'])} | {fmt(r['native'])} "
                   f"| {r['rss_start']:.0f} MB | {r['rss_after']:.0f} MB | {r['features_mb']:.1f} MB "
                   f"| {r['features_first_ms']:.0f} ms | {r['features_cached_ms']:.1f} ms |", flush=True)
 

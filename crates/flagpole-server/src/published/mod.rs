@@ -112,32 +112,14 @@ impl Published {
     /// Builds everything from the store's whole state (start-up, and recovery after
     /// environments changed or this process fell too far behind).
     pub fn build(state: State) -> Result<Published, ApiError> {
-        let mut document = Document::default();
-        for s in &state.segments {
-            document.segments.insert(s.name.clone(), s.segment.clone());
-        }
-        for f in state.flags.iter().filter(|f| !f.archived) {
-            document.flags.insert(f.key.clone(), f.flag.clone());
-        }
-        let compiled = Snapshot::compile_each(
-            &document,
-            state.environments.iter().map(|e| e.name.as_str()),
-        )
-        .map_err(ApiError::Stored)?;
-        let snapshots: HashMap<String, Arc<Snapshot>> = state
-            .environments
-            .iter()
-            .zip(compiled)
-            .map(|(env, snapshot)| (env.name.clone(), Arc::new(snapshot)))
-            .collect();
         let mut refs = Refs::default();
-        for (key, flag) in &document.flags {
-            refs.add_flag(key, flag);
+        for f in state.flags.iter().filter(|f| !f.archived) {
+            refs.add_flag(&f.key, &f.flag);
         }
-        for (name, segment) in &document.segments {
-            refs.add_segment(name, segment);
+        for s in &state.segments {
+            refs.add_segment(&s.name, &s.segment);
         }
-        Ok(Published {
+        let mut published = Published {
             version: state.version,
             built_at: Instant::now(),
             client_features: lazy_payloads(&state.environments),
@@ -158,8 +140,27 @@ impl Published {
                 .map(|s| (s.name.clone(), Arc::new(s)))
                 .collect(),
             refs,
-            snapshots,
-        })
+            snapshots: HashMap::new(),
+        };
+        // What the store holds was checked when written; checked again here, item by
+        // item, so a damaged database is refused at start rather than served.
+        for name in published.segments.keys() {
+            flagpole_core::validate_segment(&published, name).map_err(ApiError::Stored)?;
+        }
+        for key in published.live_keys() {
+            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
+        }
+        let snapshots = published
+            .environments
+            .iter()
+            .map(|env| {
+                let empty = Snapshot::empty(&env.name);
+                let all = empty.with_changes(&published, published.live_keys());
+                (env.name.clone(), Arc::new(all))
+            })
+            .collect();
+        published.snapshots = snapshots;
+        Ok(published)
     }
 
     /// The state after `update`: the changed records replaced, the changed flags and

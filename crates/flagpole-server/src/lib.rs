@@ -10,6 +10,7 @@ mod published;
 mod routes;
 pub mod schemas;
 mod state;
+pub mod stream;
 pub mod telemetry;
 mod usage;
 

@@ -13,35 +13,11 @@ use crate::rule::{Rule, Serve, WeightedVariant};
 
 /// Writes one environment of a document as `ClientFeatures`.
 pub fn export(doc: &Document, environment: &str) -> ClientFeatures {
-    let mut segment_ids: IndexMap<&str, i64> = doc
-        .segments
-        .keys()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), i as i64 + 1))
-        .collect();
-    // References to missing segments (kept from Unleash documents) stay missing, under
-    // ids no segment has, so they keep turning their flag off.
-    let missing: Vec<&str> = doc
-        .flags
-        .values()
-        .flat_map(|f| f.environments.values())
-        .flat_map(|e| e.rules.iter())
-        .flat_map(|r| r.segments.iter())
-        .map(String::as_str)
-        .filter(|name| !doc.segments.contains_key(*name))
-        .collect();
-    for name in missing {
-        let next = segment_ids.len() as i64 + 1;
-        segment_ids.entry(name).or_insert(next);
-    }
+    let segment_ids = segment_ids(doc);
     let segments = doc
         .segments
-        .iter()
-        .map(|(name, s)| UnleashSegment {
-            id: segment_ids.get(name.as_str()).copied().unwrap_or_default(),
-            name: Some(name.clone()),
-            constraints: s.conditions.iter().map(constraint).collect(),
-        })
+        .keys()
+        .filter_map(|name| export_segment(doc, name, &segment_ids))
         .collect();
     let features = doc
         .flags
@@ -53,6 +29,57 @@ pub fn export(doc: &Document, environment: &str) -> ClientFeatures {
         features,
         segments,
     }
+}
+
+/// The Unleash id of each segment name: segments by position in the document (from 1),
+/// then the names rules refer to without such a segment (kept from Unleash documents),
+/// under ids no segment has, so they keep turning their flag off.
+pub fn segment_ids(doc: &Document) -> IndexMap<&str, i64> {
+    let mut segment_ids: IndexMap<&str, i64> = doc
+        .segments
+        .keys()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i as i64 + 1))
+        .collect();
+    let missing = doc
+        .flags
+        .values()
+        .flat_map(|f| f.environments.values())
+        .flat_map(|e| e.rules.iter())
+        .flat_map(|r| r.segments.iter())
+        .map(String::as_str)
+        .filter(|name| !doc.segments.contains_key(*name));
+    for name in missing {
+        let next = segment_ids.len() as i64 + 1;
+        segment_ids.entry(name).or_insert(next);
+    }
+    segment_ids
+}
+
+/// One flag of a document as the Unleash feature [`export`] would write for
+/// `environment`, given the document's [`segment_ids`]; `None` if there is no such flag.
+pub fn export_feature(
+    doc: &Document,
+    key: &str,
+    environment: &str,
+    segment_ids: &IndexMap<&str, i64>,
+) -> Option<Feature> {
+    let flag = doc.flags.get(key)?;
+    Some(export_flag(key, flag, environment, segment_ids))
+}
+
+/// One segment of a document as [`export`] would write it; `None` if there is none.
+pub fn export_segment(
+    doc: &Document,
+    name: &str,
+    segment_ids: &IndexMap<&str, i64>,
+) -> Option<UnleashSegment> {
+    let (name, s) = doc.segments.get_key_value(name)?;
+    Some(UnleashSegment {
+        id: segment_ids.get(name.as_str()).copied().unwrap_or_default(),
+        name: Some(name.clone()),
+        constraints: s.conditions.iter().map(constraint).collect(),
+    })
 }
 
 fn export_flag(

@@ -52,7 +52,7 @@ async fn stream_client_features(
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(&headers)?;
     let env = who.sdk_environment();
-    stream::respond(&state, Credential::of(&who), &env, Surface::Unleash, last)
+    stream::respond(&state, Credential::of(&who), &env, Surface::Unleash, last).await
 }
 
 /// The native change stream of one environment: `snapshot` (every flag with its
@@ -80,7 +80,7 @@ async fn stream_environment(
     evaluator.may_evaluate(&env)?;
     let last = stream::last_event_id(&headers)?;
     let who = &evaluator.0;
-    stream::respond(&state, Credential::of(who), &env, Surface::Native, last)
+    stream::respond(&state, Credential::of(who), &env, Surface::Native, last).await
 }
 
 /// OFREP's event stream (ADR 0008), as the bulk response's `eventStreams` names it:
@@ -107,7 +107,7 @@ async fn stream_ofrep(
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(&headers)?;
     let env = who.sdk_environment();
-    stream::respond(&state, Credential::of(&who), &env, Surface::Ofrep, last)
+    stream::respond(&state, Credential::of(&who), &env, Surface::Ofrep, last).await
 }
 
 /// OFREP streams: a client or frontend token, by the `ticket` query parameter

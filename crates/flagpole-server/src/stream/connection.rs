@@ -71,14 +71,14 @@ pub fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 }
 
 /// Opens a stream and answers with it.
-pub fn respond(
+pub async fn respond(
     state: &AppState,
     credential: Credential,
     environment: &str,
     surface: Surface,
     last_event_id: Option<i64>,
 ) -> Result<Response, ApiError> {
-    let opened = super::open(state, environment, surface, last_event_id)?;
+    let opened = super::open(state, environment, surface, last_event_id).await?;
     let connection = Connection {
         state: state.clone(),
         credential,

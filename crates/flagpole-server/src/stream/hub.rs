@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::{native, ofrep, unleash, Frame, Opened, Surface};
 use crate::error::ApiError;
@@ -17,6 +17,9 @@ use crate::state::{AppState, Applied};
 /// How many changes are kept for `Last-Event-ID` resumption; older ids get the whole
 /// state again.
 pub const RING: usize = 1024;
+
+/// Longest a new stream waits for the fan-out to handle the latest publish.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What one publish changed, as the ring keeps it.
 #[derive(Debug)]
@@ -81,6 +84,8 @@ enum Resume {
 
 pub(crate) struct Shared {
     inner: Mutex<HubState>,
+    /// The version the fan-out has handled.
+    handled: watch::Sender<i64>,
     connections: AtomicUsize,
     queue: usize,
 }
@@ -151,6 +156,7 @@ impl Shared {
         let receiver = state.subscribe_applied();
         let current = state.published();
         let shared = Arc::new(Shared {
+            handled: watch::channel(current.version).0,
             inner: Mutex::new(HubState {
                 base: current.version,
                 current,
@@ -179,6 +185,14 @@ impl Shared {
         }
         metrics::gauge!("flagpole_stream_connections").set((before + 1) as f64);
         Ok(permit)
+    }
+
+    /// Waits (a little, at most) until the fan-out has handled `version`, so a stream
+    /// opened after a write starts from it.
+    pub(super) async fn caught_up(&self, version: i64) {
+        let mut handled = self.handled.subscribe();
+        let wait = handled.wait_for(|v| *v >= version);
+        let _ = tokio::time::timeout(CATCH_UP, wait).await;
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -272,6 +286,7 @@ impl Shared {
                 .collect();
             (before, change, targets)
         };
+        self.handled.send_replace(after.version);
         for ((env, surface), tx) in targets {
             let bytes = match surface {
                 Surface::Unleash => unleash::changed(&before, after, &change, &env),

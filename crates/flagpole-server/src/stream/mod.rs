@@ -130,7 +130,7 @@ pub(crate) struct Opened {
 }
 
 /// Opens a stream of `surface` for `environment`, resuming after `last_event_id`.
-pub(crate) fn open(
+pub(crate) async fn open(
     state: &AppState,
     environment: &str,
     surface: Surface,
@@ -138,5 +138,6 @@ pub(crate) fn open(
 ) -> Result<Opened, ApiError> {
     let shared = state.streams().shared(state).clone();
     let permit = shared.permit(state.config().streams.max_connections)?;
+    shared.caught_up(state.published().version).await;
     shared.subscribe(environment, surface, last_event_id, permit)
 }

@@ -41,7 +41,9 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 7 {
-        eprintln!("usage: stream_load ADDR PATH SUBSCRIBER_TOKEN ADMIN_TOKEN N WRITES [SERVER_PID]");
+        eprintln!(
+            "usage: stream_load ADDR PATH SUBSCRIBER_TOKEN ADMIN_TOKEN N WRITES [SERVER_PID]"
+        );
         std::process::exit(2);
     }
     let (addr, path, token, admin) = (&args[1], &args[2], &args[3], &args[4]);
@@ -104,7 +106,11 @@ async fn main() -> Result<(), Error> {
         missed += streams - shared.received.load(Ordering::SeqCst).min(streams);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut latencies = shared.latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut latencies = shared
+        .latencies
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
     latencies.sort_unstable();
     let pick = |q: f64| -> f64 {
         if latencies.is_empty() {
@@ -114,7 +120,9 @@ async fn main() -> Result<(), Error> {
         latencies[i] as f64 / 1e6
     };
     let per_stream = match (rss_before, rss_after) {
-        (Some(b), Some(a)) if streams > 0 => format!("{:.1}", (a as f64 - b as f64) / streams as f64),
+        (Some(b), Some(a)) if streams > 0 => {
+            format!("{:.1}", (a as f64 - b as f64) / streams as f64)
+        }
         _ => "null".into(),
     };
     println!(

@@ -84,12 +84,18 @@ async fn unleash_stream_hydrates_then_sends_delta_events() {
     let events = s.next().await.json()["events"].clone();
     assert_eq!(events[0]["type"], "segment-updated");
     assert_eq!(events[0]["segment"]["id"], 1);
-    assert_eq!(events[0]["segment"]["constraints"][0]["values"], json!(["1"]));
+    assert_eq!(
+        events[0]["segment"]["constraints"][0]["values"],
+        json!(["1"])
+    );
     h.create_flag(json!({"key": "c", "environments": {"production": {"enabled": true, "rules": [{"segments": ["beta"]}]}}}))
         .await;
     let events = s.next().await.json()["events"].clone();
     assert_eq!(events[0]["feature"], client_feature(&h, "c").await);
-    assert_eq!(events[0]["feature"]["strategies"][0]["segments"], json!([1]));
+    assert_eq!(
+        events[0]["feature"]["strategies"][0]["segments"],
+        json!([1])
+    );
 
     // Deleting a flag: feature-removed.
     h.delete("/api/v1/flags/b").await.expect(204);
@@ -103,7 +109,10 @@ async fn unleash_stream_hydrates_then_sends_delta_events() {
     h.post("/api/v1/flags/a/environments/development/enable")
         .await
         .expect(200);
-    assert!(s.quiet_for(std::time::Duration::from_millis(300)).await.is_none());
+    assert!(s
+        .quiet_for(std::time::Duration::from_millis(300))
+        .await
+        .is_none());
 }
 
 #[tokio::test]
@@ -120,7 +129,10 @@ async fn unleash_segment_ids_moving_sends_hydration() {
     h.delete("/api/v1/segments/s1").await.expect(204);
     let events = s.next().await.json()["events"].clone();
     assert_eq!(events[0]["type"], "hydration");
-    assert_eq!(events[0]["segments"], json!([{"id": 1, "name": "s2", "constraints": []}]));
+    assert_eq!(
+        events[0]["segments"],
+        json!([{"id": 1, "name": "s2", "constraints": []}])
+    );
     // Removing the last one moves nothing: segment-removed.
     h.post_json("/api/v1/segments", json!({"name": "s3", "conditions": []}))
         .await
@@ -235,10 +247,26 @@ async fn native_stream_keeps_a_copy_exactly_in_sync() {
     copy.apply(&first);
     assert_eq!(copy.document(), expected(&h));
     let writes: Vec<(&str, &str, Value)> = vec![
-        ("POST", "/api/v1/segments", json!({"name": "beta", "conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}]})),
-        ("POST", "/api/v1/flags", json!({"key": "b", "type": "string", "variants": [{"name": "x", "value": "X"}], "environments": {"production": {"enabled": true, "rules": [{"segments": ["beta"], "serve": {"variant": "x"}}]}}})),
-        ("PUT", "/api/v1/flags/a/environments/production/rollout", json!({"rollout": 25})),
-        ("PUT", "/api/v1/segments/beta", json!({"version": 1, "conditions": []})),
+        (
+            "POST",
+            "/api/v1/segments",
+            json!({"name": "beta", "conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}]}),
+        ),
+        (
+            "POST",
+            "/api/v1/flags",
+            json!({"key": "b", "type": "string", "variants": [{"name": "x", "value": "X"}], "environments": {"production": {"enabled": true, "rules": [{"segments": ["beta"], "serve": {"variant": "x"}}]}}}),
+        ),
+        (
+            "PUT",
+            "/api/v1/flags/a/environments/production/rollout",
+            json!({"rollout": 25}),
+        ),
+        (
+            "PUT",
+            "/api/v1/segments/beta",
+            json!({"version": 1, "conditions": []}),
+        ),
         ("POST", "/api/v1/flags/a/archive", Value::Null),
         ("DELETE", "/api/v1/flags/b", Value::Null),
         ("DELETE", "/api/v1/segments/beta", Value::Null),
@@ -250,7 +278,11 @@ async fn native_stream_keeps_a_copy_exactly_in_sync() {
             "PUT" => h.put_json(uri, body).await,
             _ => h.delete(uri).await,
         };
-        assert!(reply.status.is_success(), "{method} {uri}: {}", reply.text());
+        assert!(
+            reply.status.is_success(),
+            "{method} {uri}: {}",
+            reply.text()
+        );
         let event = s.next().await;
         assert_eq!(event.event, "change", "{method} {uri}");
         copy.apply(&event);
@@ -278,7 +310,10 @@ async fn native_stream_resumes_or_starts_again() {
     let body = event.json();
     let keys: Vec<&String> = body["flags"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["a", "b"]);
-    assert_eq!(body["flags"]["a"]["environments"]["production"]["enabled"], false);
+    assert_eq!(
+        body["flags"]["a"]["environments"]["production"]["enabled"],
+        false
+    );
     // Current: an empty change; then the next write arrives as usual.
     let now = h.state.published().version;
     let mut current = open(&h, NATIVE, ADMIN, Some(now)).await;

@@ -10,10 +10,10 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::identity::Origin;
 use crate::auth::{AnySdk, ClientSdk, Evaluator, Principal, Who};
 use crate::error::ApiError;
 use crate::extract::{query_pairs, ApiPath};
-use crate::auth::identity::Origin;
 use crate::schemas::{ErrorBody, SdkHeaders, StreamHeaders};
 use crate::state::AppState;
 use crate::stream::{self, Credential, Surface};
@@ -132,6 +132,9 @@ impl FromRequestParts<AppState> for OfrepStreamSdk {
         let token =
             stream::check_ticket(&state.directory_ref(), &ticket, origin, chrono::Utc::now())?;
         // Streams write nothing, so no audit entry needs the address.
-        Ok(OfrepStreamSdk(Principal::new(Who::Token(token), Origin::Unknown)))
+        Ok(OfrepStreamSdk(Principal::new(
+            Who::Token(token),
+            Origin::Unknown,
+        )))
     }
 }

@@ -87,7 +87,11 @@ pub async fn respond(
         version: opened.version,
         initial: opened.initial,
         auth: state.streams().auth_changes(),
-        heartbeat: state.config().streams.heartbeat.max(Duration::from_millis(10)),
+        heartbeat: state
+            .config()
+            .streams
+            .heartbeat
+            .max(Duration::from_millis(10)),
         ended: false,
         _permit: opened.permit,
     };

@@ -76,7 +76,9 @@ pub fn check_ticket(
             Some("ticket".into()),
         ));
     }
-    let (id, given) = text.split_once('.').ok_or(ApiError::Unauthorized(INVALID))?;
+    let (id, given) = text
+        .split_once('.')
+        .ok_or(ApiError::Unauthorized(INVALID))?;
     let token = directory
         .live_token(id, now)
         .ok_or(ApiError::Unauthorized(INVALID))?;

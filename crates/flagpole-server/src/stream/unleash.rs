@@ -8,8 +8,8 @@ use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::hub::{Change, Since};
 use super::frame;
+use super::hub::{Change, Since};
 use crate::published::Published;
 
 pub const CONNECTED: &str = "unleash-connected";
@@ -47,7 +47,11 @@ struct Events<'a> {
 }
 
 fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
-    frame(event, version, &serde_json::to_vec(events).unwrap_or_default())
+    frame(
+        event,
+        version,
+        &serde_json::to_vec(events).unwrap_or_default(),
+    )
 }
 
 /// The Unleash id of every segment name (see `formats::unleash::segment_ids`).

@@ -97,7 +97,9 @@ impl Stream {
                 self.buffer.drain(..end + 2);
                 return Some(text);
             }
-            let frame = tokio::time::timeout_at(deadline, self.body.frame()).await.ok()??;
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??;
             if let Ok(data) = frame.unwrap().into_data() {
                 self.buffer.push_str(&String::from_utf8_lossy(&data));
             }

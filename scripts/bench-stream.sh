@@ -35,7 +35,8 @@ ulimit -n "$(ulimit -Hn)" || true
 (($(ulimit -n) > max + 1000)) || die "ulimit -n is $(ulimit -n): too few descriptors for $max streams (raise the hard limit)"
 
 log "building flagpole and the load tool (release)"
-cargo build --release -p flagpole -p flagpole-server --example stream_load >&2
+cargo build --release -p flagpole --bin flagpole >&2
+cargo build --release -p flagpole-server --example stream_load >&2
 BIN=$TARGET_DIR/release/flagpole
 LOAD=$TARGET_DIR/release/examples/stream_load
 
@@ -73,7 +74,10 @@ for n in $SUBSCRIBERS; do
 import json, sys
 r = json.loads(sys.argv[1])
 kind = "native" if "environments" in r["path"] else "Unleash"
-print(f"| {r[\"streams\"]:,} | {kind} | {r[\"writes\"]} | {r[\"missed\"]} | {r[\"p50_ms\"]:.1f} | {r[\"p99_ms\"]:.1f} | {r[\"max_ms\"]:.1f} | {r[\"rss_before_kib\"]/1024:.1f} | {r[\"rss_idle_kib\"]/1024:.1f} | {r[\"rss_per_stream_kib\"]:.1f} |")
+cells = [format(r["streams"], ","), kind, r["writes"], r["missed"], "%.1f" % r["p50_ms"], "%.1f" % r["p99_ms"],
+         "%.1f" % r["max_ms"], "%.1f" % (r["rss_before_kib"] / 1024), "%.1f" % (r["rss_idle_kib"] / 1024),
+         "%.1f" % r["rss_per_stream_kib"]]
+print("| " + " | ".join(str(c) for c in cells) + " |")
 ' "$result")")
         stop_server
         sleep 1

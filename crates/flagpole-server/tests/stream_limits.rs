@@ -47,10 +47,14 @@ async fn with_streams(streams: StreamConfig) -> Harness {
     .await
 }
 
+/// A stream, the token sent (`Some("")`: none, and no default either), other headers,
+/// and the status it must get.
+type Case<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, String)>, u16);
+
 #[tokio::test]
 async fn streams_refuse_callers_their_policy_refuses() {
     let h = Harness::new().await;
-    let cases: Vec<(&str, Option<&str>, Vec<(&str, String)>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (UNLEASH, None, vec![], 401),
         (UNLEASH, Some(FRONTEND_PRODUCTION), vec![], 403),
         (UNLEASH, Some(ADMIN), vec![], 403),

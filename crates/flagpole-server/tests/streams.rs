@@ -216,9 +216,11 @@ impl Copy {
 
     /// The copy as a document, in key order.
     fn document(&self) -> Document {
-        let mut doc = Document::default();
-        doc.flags = self.flags.clone();
-        doc.segments = self.segments.clone();
+        let mut doc = Document {
+            flags: self.flags.clone(),
+            segments: self.segments.clone(),
+            ..Document::default()
+        };
         doc.flags.sort_keys();
         doc.segments.sort_keys();
         doc

@@ -212,7 +212,7 @@ impl Directory {
     pub fn live_token(&self, id: &str, now: DateTime<Utc>) -> Option<&Arc<Token>> {
         self.tokens
             .get(id)
-            .filter(|t| !t.revoked && !t.expires_at.is_some_and(|at| at <= now))
+            .filter(|t| !t.revoked && t.expires_at.is_none_or(|at| at > now))
     }
 
     pub fn user(&self, name: &str) -> Option<Arc<User>> {

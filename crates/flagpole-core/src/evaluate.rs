@@ -93,7 +93,7 @@ static FALSE: Value = Value::Bool(false);
 
 impl<'s> Evaluation<'s> {
     /// The evaluation of a flag that serves `chosen` (or nothing).
-    fn new(
+    pub(crate) fn new(
         flag: &'s CompiledFlag,
         enabled: bool,
         reason: Reason,
@@ -168,13 +168,14 @@ impl Snapshot {
         now: DateTime<Utc>,
         rng: &mut dyn RandomSource,
     ) -> Evaluation<'s> {
-        match self.index.get(key) {
-            Some(&i) => self.evaluate_index(i, ctx, now, rng),
+        match self.compiled(key) {
+            Some(flag) => self.evaluate_flag(flag, ctx, now, rng),
             None => Evaluation::not_found(),
         }
     }
 
-    /// Evaluates every flag, in document order.
+    /// Evaluates every flag, in no particular order (the same as [`Snapshot::keys`]);
+    /// allocation-free like [`Snapshot::evaluate`].
     pub fn evaluate_all<'s, 'a>(
         &'s self,
         ctx: &'a Context,
@@ -184,13 +185,14 @@ impl Snapshot {
     where
         's: 'a,
     {
-        (0..self.flags.len())
-            .map(move |i| (&*self.flags[i].key, self.evaluate_index(i, ctx, now, rng)))
+        self.index
+            .values()
+            .map(move |f| (&*f.key, self.evaluate_flag(f, ctx, now, rng)))
     }
 
-    pub(crate) fn evaluate_index<'s>(
+    pub(crate) fn evaluate_flag<'s>(
         &'s self,
-        i: usize,
+        flag: &'s CompiledFlag,
         ctx: &Context,
         now: DateTime<Utc>,
         rng: &mut dyn RandomSource,
@@ -201,13 +203,12 @@ impl Snapshot {
             rng,
             needs_user_id: false,
         };
-        let mut e = self.walk_index(i, &mut w);
+        let mut e = self.walk(flag, &mut w);
         e.needs_user_id = w.needs_user_id;
         e
     }
 
-    fn walk_index<'s>(&'s self, i: usize, w: &mut Walk<'_>) -> Evaluation<'s> {
-        let flag = &self.flags[i];
+    fn walk<'s>(&'s self, flag: &'s CompiledFlag, w: &mut Walk<'_>) -> Evaluation<'s> {
         if !flag.enabled || flag.poisoned {
             return Evaluation::new(flag, false, Reason::Disabled, None);
         }
@@ -233,13 +234,12 @@ impl Snapshot {
 
     fn dependencies_hold(&self, flag: &CompiledFlag, w: &mut Walk<'_>) -> bool {
         flag.dependencies.iter().all(|dep| {
-            let Some(parent_index) = dep.flag else {
+            let Some(parent) = self.parent(dep) else {
                 return false;
             };
-            let parent = &self.flags[parent_index];
             if flag.compat.is_native() {
                 // Transitive: the parent is evaluated in full, its own dependencies too.
-                let e = self.walk_index(parent_index, w);
+                let e = self.walk(parent, w);
                 e.enabled == dep.enabled
                     && (dep.variants.is_empty()
                         || e.chosen

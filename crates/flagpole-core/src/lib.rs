@@ -6,11 +6,13 @@
 //! is a function of (snapshot, flag key, [`Context`], now, [`RandomSource`]) to an
 //! [`Evaluation`], and does not allocate.
 
+mod catalog;
 mod condition;
 mod context;
 mod document;
 mod error;
 mod evaluate;
+mod explain;
 pub mod formats;
 pub mod hash;
 pub mod limits;
@@ -21,6 +23,7 @@ mod snapshot;
 pub mod structure;
 mod validate;
 
+pub use catalog::{Catalog, Item, Pending, Totals};
 pub use condition::{Condition, Operator};
 pub use context::{Context, ContextProblem};
 pub use document::{
@@ -28,8 +31,14 @@ pub use document::{
 };
 pub use error::{Error, Problem};
 pub use evaluate::{Chosen, ErrorCode, Evaluation, Reason};
-pub use limits::{check_change, check_name};
+pub use explain::{
+    ConditionStep, DependencyStep, Explained, RolloutStep, RuleStep, ServeStep, SplitRange,
+    SplitStep, Trace,
+};
+pub use limits::{check_change, check_item, check_name};
 pub use random::{RandomSource, SplitMix64};
 pub use rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVariant};
 pub use snapshot::Snapshot;
-pub use validate::{check_environment_name, check_key, validate, MAX_KEY_LEN};
+pub use validate::{
+    check_environment_name, check_key, validate, validate_flag, validate_segment, MAX_KEY_LEN,
+};

@@ -1,21 +1,31 @@
 //! The compiled snapshot: one environment of a validated document, turned into the
 //! structures evaluation reads. Immutable once built; the server swaps whole snapshots.
+//! Compiled flags are shared: [`Snapshot::with_changes`] makes the snapshot after a
+//! change by compiling only the changed flags, sharing every other one (and most of the
+//! maps' structure) with the snapshot before.
 
-use ahash::AHashMap;
+use std::sync::Arc;
+
+use imbl::shared_ptr::DefaultSharedPtr;
 use serde_json::Value;
 
-use crate::document::{Compat, Document, FlagType};
+use crate::catalog::Catalog;
+use crate::document::{Compat, Document, Flag, FlagType};
 use crate::hash::{Murmur3, VARIANT_SEED};
 use crate::matcher::{Attr, Matcher, ValueSet};
 use crate::rule::{Rule, Serve};
 use crate::validate::validate;
 
+/// Compiled flags by key, for lookups: a persistent hash map, so a changed copy costs
+/// what the change does.
+type Index =
+    imbl::GenericHashMap<Arc<str>, Arc<CompiledFlag>, ahash::RandomState, DefaultSharedPtr>;
+
 /// An immutable, evaluation-ready view of one environment of a document.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Snapshot {
-    pub(crate) environment: Box<str>,
-    pub(crate) index: AHashMap<Box<str>, usize>,
-    pub(crate) flags: Vec<CompiledFlag>,
+    pub(crate) environment: Arc<str>,
+    pub(crate) index: Index,
 }
 
 #[derive(Debug)]
@@ -104,7 +114,9 @@ pub(crate) struct Share {
 
 #[derive(Debug)]
 pub(crate) struct CompiledDependency {
-    pub flag: Option<usize>,
+    /// The parent's key; looked up when evaluating, so a change to the parent does not
+    /// change this flag's compiled form.
+    pub flag: Box<str>,
     pub enabled: bool,
     pub variants: Vec<Box<str>>,
 }
@@ -131,77 +143,54 @@ impl Snapshot {
 
     /// Compiles without validating again; `doc` must have passed [`validate`].
     pub(crate) fn compile_valid(doc: &Document, environment: &str) -> Snapshot {
-        let index: AHashMap<Box<str>, usize> = doc
-            .flags
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.as_str().into(), i))
-            .collect();
-        let flags = doc
-            .flags
-            .iter()
-            .map(|(key, flag)| {
-                let variants: Vec<CompiledVariant> = flag
-                    .variants
-                    .iter()
-                    .map(|v| CompiledVariant {
-                        name: v.name.as_str().into(),
-                        value: v.value.clone(),
-                        payload_type: v.payload_type.as_deref().map(Into::into),
-                    })
-                    .collect();
-                let variant_index = |name: &str| flag.variants.iter().position(|v| v.name == name);
-                let compat = Compat::of(doc.compat, flag.compat);
-                let mut compiled = CompiledFlag {
-                    key: key.as_str().into(),
-                    compat,
-                    flag_type: flag.flag_type,
-                    enabled: false,
-                    poisoned: false,
-                    rules: Vec::new(),
-                    default: None,
-                    dependencies: Vec::new(),
-                    variants: Vec::new(),
-                    off: None,
-                };
-                let first_with_value = || flag.variants.iter().position(|v| v.value.is_some());
-                if let Some(env) = flag.environments.get(environment) {
-                    compiled.enabled = env.enabled;
-                    for rule in &env.rules {
-                        match compile_rule(doc, compat, key, rule, &variant_index) {
-                            Some(r) => compiled.rules.push(r),
-                            None => compiled.poisoned = true,
-                        }
-                    }
-                    compiled.default = env
-                        .default
-                        .as_ref()
-                        .and_then(|s| compile_serve(s, key, None, &variant_index));
-                    compiled.dependencies = env
-                        .depends_on
-                        .iter()
-                        .map(|d| CompiledDependency {
-                            flag: index.get(d.flag.as_str()).copied(),
-                            enabled: d.enabled,
-                            variants: d.variants.iter().map(|v| v.as_str().into()).collect(),
-                        })
-                        .collect();
-                    compiled.off = env.off_variant.as_deref().and_then(variant_index);
-                }
-                if flag.flag_type != FlagType::Boolean {
-                    compiled.off = compiled.off.or_else(first_with_value);
-                } else {
-                    compiled.off = None;
-                }
-                compiled.variants = variants;
-                compiled
-            })
-            .collect();
+        let mut snapshot = Snapshot::empty(environment);
+        for (key, flag) in &doc.flags {
+            let compiled = Arc::new(compile_flag(doc, key, flag, environment));
+            snapshot.index.insert(key.as_str().into(), compiled);
+        }
+        snapshot
+    }
+
+    /// A snapshot of no flags.
+    pub fn empty(environment: &str) -> Snapshot {
         Snapshot {
             environment: environment.into(),
-            index,
-            flags,
+            index: Index::default(),
         }
+    }
+
+    /// This snapshot with the flags `keys` compiled again from `cat` (removed when `cat`
+    /// has no such live flag), sharing every other compiled flag. `cat` must be valid as
+    /// far as those flags go ([`crate::validate_flag`]). Costs what the changed flags
+    /// do, not what the snapshot holds.
+    pub fn with_changes<'k>(
+        &self,
+        cat: &dyn Catalog,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Snapshot {
+        let mut next = self.clone();
+        for key in keys {
+            match cat.flag(key) {
+                Some(flag) => {
+                    let compiled = Arc::new(compile_flag(cat, key, flag, &self.environment));
+                    next.index.insert(key.into(), compiled);
+                }
+                None => {
+                    next.index.remove(key);
+                }
+            }
+        }
+        next
+    }
+
+    /// The compiled flag with this key.
+    pub(crate) fn compiled(&self, key: &str) -> Option<&CompiledFlag> {
+        self.index.get(key).map(|f| &**f)
+    }
+
+    /// The flag a dependency names, when it exists.
+    pub(crate) fn parent(&self, dep: &CompiledDependency) -> Option<&CompiledFlag> {
+        self.compiled(&dep.flag)
     }
 
     /// The environment this snapshot evaluates.
@@ -214,32 +203,91 @@ impl Snapshot {
         self.index.contains_key(key)
     }
 
-    /// The flag keys, in document order.
+    /// The flag keys, in no particular order (sort them to show them).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.flags.iter().map(|f| &*f.key)
+        self.index.keys().map(|k| &**k)
     }
 
     /// Number of flags.
     pub fn len(&self) -> usize {
-        self.flags.len()
+        self.index.len()
     }
 
     /// Whether there are no flags.
     pub fn is_empty(&self) -> bool {
-        self.flags.is_empty()
+        self.index.is_empty()
     }
+}
+
+/// Compiles one flag for one environment; `cat` must be valid as far as it goes. A flag
+/// without configuration for the environment is off.
+fn compile_flag(cat: &dyn Catalog, key: &str, flag: &Flag, environment: &str) -> CompiledFlag {
+    let variants: Vec<CompiledVariant> = flag
+        .variants
+        .iter()
+        .map(|v| CompiledVariant {
+            name: v.name.as_str().into(),
+            value: v.value.clone(),
+            payload_type: v.payload_type.as_deref().map(Into::into),
+        })
+        .collect();
+    let variant_index = |name: &str| flag.variants.iter().position(|v| v.name == name);
+    let compat = Compat::of(cat.compat(), flag.compat);
+    let mut compiled = CompiledFlag {
+        key: key.into(),
+        compat,
+        flag_type: flag.flag_type,
+        enabled: false,
+        poisoned: false,
+        rules: Vec::new(),
+        default: None,
+        dependencies: Vec::new(),
+        variants: Vec::new(),
+        off: None,
+    };
+    let first_with_value = || flag.variants.iter().position(|v| v.value.is_some());
+    if let Some(env) = flag.environments.get(environment) {
+        compiled.enabled = env.enabled;
+        for rule in &env.rules {
+            match compile_rule(cat, compat, key, rule, &variant_index) {
+                Some(r) => compiled.rules.push(r),
+                None => compiled.poisoned = true,
+            }
+        }
+        compiled.default = env
+            .default
+            .as_ref()
+            .and_then(|s| compile_serve(s, key, None, &variant_index));
+        compiled.dependencies = env
+            .depends_on
+            .iter()
+            .map(|d| CompiledDependency {
+                flag: d.flag.as_str().into(),
+                enabled: d.enabled,
+                variants: d.variants.iter().map(|v| v.as_str().into()).collect(),
+            })
+            .collect();
+        compiled.off = env.off_variant.as_deref().and_then(variant_index);
+    }
+    if flag.flag_type != FlagType::Boolean {
+        compiled.off = compiled.off.or_else(first_with_value);
+    } else {
+        compiled.off = None;
+    }
+    compiled.variants = variants;
+    compiled
 }
 
 /// Compiles a rule; `None` when Unleash would refuse the whole flag because of it.
 fn compile_rule(
-    doc: &Document,
+    cat: &dyn Catalog,
     compat: Compat,
     flag_key: &str,
     rule: &Rule,
     variant_index: &dyn Fn(&str) -> Option<usize>,
 ) -> Option<CompiledRule> {
     let mut matchers = Vec::with_capacity(rule.conditions.len());
-    let segment_conditions = rule.segments.iter().map(|name| doc.segments.get(name));
+    let segment_conditions = rule.segments.iter().map(|name| cat.segment(name));
     for segment in segment_conditions {
         // A missing segment only survives validation in Unleash documents, where it
         // makes the flag unusable.
@@ -248,7 +296,7 @@ fn compile_rule(
     let all_conditions = rule.conditions.iter().chain(
         rule.segments
             .iter()
-            .filter_map(|name| doc.segments.get(name))
+            .filter_map(|name| cat.segment(name))
             .flat_map(|s| s.conditions.iter()),
     );
     let mut never = rule.strategy.is_some();

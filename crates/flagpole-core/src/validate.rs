@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 
+use crate::catalog::Catalog;
 use crate::condition::Condition;
-use crate::document::{Compat, Document, Flag, FlagType};
+use crate::document::{Compat, Document, Flag, FlagType, Segment};
 use crate::error::{Error, Problem};
 use crate::matcher::Matcher;
 use crate::rule::{Rule, Serve};
@@ -14,16 +15,46 @@ pub const MAX_KEY_LEN: usize = 200;
 /// Checks a document; `Err` lists every problem found.
 pub fn validate(doc: &Document) -> Result<(), Error> {
     let mut v = Validator {
-        doc,
+        cat: doc,
         compat: doc.compat,
         problems: Vec::new(),
     };
-    v.document();
-    if v.problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(v.problems))
+    v.document(doc);
+    v.result()
+}
+
+/// Checks one flag of `cat` as [`validate`] would check it in the whole document: its
+/// variants, rules, segments, dependencies, and the dependency cycles through it. The
+/// work grows with the flag and the flags it depends on, not with the flag set. A flag
+/// `cat` does not have is fine.
+pub fn validate_flag(cat: &dyn Catalog, key: &str) -> Result<(), Error> {
+    let Some(flag) = cat.flag(key) else {
+        return Ok(());
+    };
+    let mut v = Validator {
+        cat,
+        compat: Compat::of(cat.compat(), flag.compat),
+        problems: Vec::new(),
+    };
+    v.flag(key, flag);
+    if v.native() {
+        v.cycle_through(key);
     }
+    v.result()
+}
+
+/// Checks one segment of `cat` as [`validate`] would.
+pub fn validate_segment(cat: &dyn Catalog, name: &str) -> Result<(), Error> {
+    let Some(segment) = cat.segment(name) else {
+        return Ok(());
+    };
+    let mut v = Validator {
+        cat,
+        compat: Compat::of(cat.compat(), segment.compat),
+        problems: Vec::new(),
+    };
+    v.segment(name, segment);
+    v.result()
 }
 
 /// Checks a name used as a key: non-empty, at most [`MAX_KEY_LEN`] characters, no
@@ -48,7 +79,7 @@ pub fn check_key(key: &str) -> Result<(), String> {
 }
 
 struct Validator<'d> {
-    doc: &'d Document,
+    cat: &'d dyn Catalog,
     /// The semantics of the flag or segment being checked.
     compat: Compat,
     problems: Vec<Problem>,
@@ -66,28 +97,96 @@ impl<'d> Validator<'d> {
         self.compat == Compat::Native
     }
 
-    fn document(&mut self) {
-        if self.doc.version != 1 {
+    fn result(self) -> Result<(), Error> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self.problems))
+        }
+    }
+
+    fn document(&mut self, doc: &Document) {
+        if doc.version != 1 {
             self.problem(
                 "version",
-                format!("unsupported version {} (expected 1)", self.doc.version),
+                format!("unsupported version {} (expected 1)", doc.version),
             );
         }
-        for (name, segment) in &self.doc.segments {
-            self.compat = Compat::of(self.doc.compat, segment.compat);
-            let path = format!("segments.{name}");
-            if let Err(e) = check_key(name) {
-                self.problem(&path, format!("segment name {e}"));
-            }
-            for (i, c) in segment.conditions.iter().enumerate() {
-                self.condition(&format!("{path}.conditions[{i}]"), c);
-            }
+        for (name, segment) in &doc.segments {
+            self.compat = Compat::of(doc.compat, segment.compat);
+            self.segment(name, segment);
         }
-        for (key, flag) in &self.doc.flags {
-            self.compat = Compat::of(self.doc.compat, flag.compat);
+        for (key, flag) in &doc.flags {
+            self.compat = Compat::of(doc.compat, flag.compat);
             self.flag(key, flag);
         }
-        self.cycles();
+        self.cycles(doc);
+    }
+
+    fn segment(&mut self, name: &str, segment: &Segment) {
+        let path = format!("segments.{name}");
+        if let Err(e) = check_key(name) {
+            self.problem(&path, format!("segment name {e}"));
+        }
+        for (i, c) in segment.conditions.iter().enumerate() {
+            self.condition(&format!("{path}.conditions[{i}]"), c);
+        }
+    }
+
+    /// A dependency cycle through `key` (the flags it reaches are otherwise acyclic, as
+    /// every stored flag set is), reported at `key`.
+    fn cycle_through(&mut self, key: &str) {
+        let parents = |flag: &'d Flag| -> Vec<&'d str> {
+            let mut out: Vec<&str> = flag
+                .environments
+                .values()
+                .flat_map(|e| e.depends_on.iter())
+                .map(|d| d.flag.as_str())
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        let cat = self.cat;
+        let Some(start) = cat.flag(key) else {
+            return;
+        };
+        let mut seen: HashSet<&str> = HashSet::from([key]);
+        // Depth-first, keeping the path from `key`.
+        let mut stack: Vec<(&str, Vec<&str>, usize)> = vec![(key, parents(start), 0)];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return;
+            };
+            let Some(&child) = top.1.get(top.2) else {
+                stack.pop();
+                continue;
+            };
+            top.2 += 1;
+            if child == key {
+                // A flag naming itself is reported where it does.
+                if stack.len() > 1 {
+                    let mut cycle: Vec<&str> = stack.iter().map(|(k, _, _)| *k).collect();
+                    cycle.push(key);
+                    self.problem(
+                        format!("flags.{key}.environments"),
+                        format!("dependency cycle: {}", cycle.join(" -> ")),
+                    );
+                    return;
+                }
+                continue;
+            }
+            if !seen.insert(child) {
+                continue;
+            }
+            let Some(flag) = cat.flag(child) else {
+                continue;
+            };
+            if !Compat::of(cat.compat(), flag.compat).is_native() {
+                continue;
+            }
+            stack.push((child, parents(flag), 0));
+        }
     }
 
     fn flag(&mut self, key: &str, flag: &Flag) {
@@ -145,7 +244,7 @@ impl<'d> Validator<'d> {
                     // Unleash evaluates a missing parent or variant as unmet.
                     continue;
                 }
-                match self.doc.flags.get(&dep.flag) {
+                match self.cat.flag(&dep.flag) {
                     None => self.problem(
                         format!("{dpath}.flag"),
                         format!(
@@ -176,8 +275,8 @@ impl<'d> Validator<'d> {
             self.condition(&format!("{path}.conditions[{i}]"), c);
         }
         for (i, s) in rule.segments.iter().enumerate() {
-            if !self.doc.segments.contains_key(s) && self.native() {
-                let known: Vec<&str> = self.doc.segments.keys().map(String::as_str).collect();
+            if self.cat.segment(s).is_none() && self.native() {
+                let known = self.cat.segment_names();
                 self.problem(
                     format!("{path}.segments[{i}]"),
                     format!("unknown segment {s:?} (defined: {})", list_or_none(&known)),
@@ -314,27 +413,26 @@ impl<'d> Validator<'d> {
 
     /// Dependency cycles among native flags (Unleash flags depend one level deep), each
     /// reported once at the flag where it was found.
-    fn cycles(&mut self) {
+    fn cycles(&mut self, doc: &Document) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
             New,
             Active,
             Done,
         }
-        let keys: Vec<&String> = self.doc.flags.keys().collect();
-        let edges: Vec<Vec<usize>> = self
-            .doc
+        let keys: Vec<&String> = doc.flags.keys().collect();
+        let edges: Vec<Vec<usize>> = doc
             .flags
             .values()
             .map(|f| {
-                if !Compat::of(self.doc.compat, f.compat).is_native() {
+                if !Compat::of(doc.compat, f.compat).is_native() {
                     return Vec::new();
                 }
                 let mut out: Vec<usize> = f
                     .environments
                     .values()
                     .flat_map(|e| e.depends_on.iter())
-                    .filter_map(|d| self.doc.flags.get_index_of(&d.flag))
+                    .filter_map(|d| doc.flags.get_index_of(&d.flag))
                     .collect();
                 out.sort_unstable();
                 out.dedup();

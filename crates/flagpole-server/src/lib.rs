@@ -5,6 +5,7 @@
 pub mod auth;
 mod error;
 mod extract;
+pub mod follow;
 pub mod guard;
 mod published;
 mod routes;
@@ -12,10 +13,11 @@ pub mod schemas;
 mod state;
 pub mod stream;
 pub mod telemetry;
+mod ui;
 mod usage;
 
 pub use error::ApiError;
-pub use published::Published;
+pub use published::{Published, Update};
 pub use routes::{app, import_document};
 pub use state::{
     ensure_default_environments, AppState, Applied, ServerConfig, DEFAULT_ENVIRONMENTS,

@@ -203,6 +203,11 @@ pub struct EvaluationResult {
     /// `TARGETING_KEY_MISSING` there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_user_id: Option<bool>,
+    /// With `?explain=true`: each step evaluation took (dependencies, each rule in
+    /// order with each condition and the context value it read, the rollout bucket and
+    /// threshold, the split's ranges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<flagpole_core::Trace>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -366,8 +371,12 @@ pub struct FrontendQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {
     pub status: String,
+    /// The configuration version this process serves.
     pub version: Option<i64>,
+    /// The configuration version the store holds.
     pub stored_version: Option<i64>,
+    /// How many configuration versions this process is behind the store.
+    pub lag: Option<i64>,
 }
 
 /// The Unleash frontend API's answer: the toggles enabled for the context.

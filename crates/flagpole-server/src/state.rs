@@ -1,6 +1,6 @@
 //! Shared server state: the store, the published snapshot, and the write lock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch, Mutex};
 use crate::auth::session::Throttle;
 use crate::auth::Directory;
 use crate::error::ApiError;
-use crate::published::Published;
+use crate::published::{Published, Update};
 
 /// Server options, parsed once by the binary.
 #[derive(Clone, Debug)]
@@ -65,6 +65,10 @@ struct Inner {
     store: Arc<dyn Store>,
     published: ArcSwap<Published>,
     write_lock: Mutex<()>,
+    /// Held while a new state is made from the published one and swapped in.
+    publish_lock: Mutex<()>,
+    /// The newest configuration version heard of.
+    latest: AtomicI64,
     config: ServerConfig,
     changes: watch::Sender<i64>,
     applied: broadcast::Sender<Arc<Applied>>,
@@ -92,6 +96,7 @@ impl AppState {
         crate::telemetry::install();
         let state = store.load().await?;
         let published = Published::build(state)?;
+        let version = published.version;
         let (changes, _) = watch::channel(published.version);
         let (applied, _) = broadcast::channel(APPLIED_QUEUE);
         let directory = Directory::build(&store.load_auth().await?);
@@ -100,6 +105,8 @@ impl AppState {
                 store,
                 published: ArcSwap::from_pointee(published),
                 write_lock: Mutex::new(()),
+                publish_lock: Mutex::new(()),
+                latest: AtomicI64::new(version),
                 config,
                 changes,
                 applied,
@@ -163,29 +170,99 @@ impl AppState {
         self.inner.started.elapsed().as_millis() as u64
     }
 
-    /// Reads the store again and publishes a new snapshot if the store moved on.
+    /// Publishes what the store holds beyond the published version: only the changed
+    /// flags and segments (the change feed), or everything again when environments
+    /// changed or too much did. Called after another replica's change is heard of, and
+    /// by writers whose own change was not the next one.
     pub async fn reload(&self) -> Result<Arc<Published>, ApiError> {
-        let state = self.inner.store.load().await?;
+        let _publishing = self.inner.publish_lock.lock().await;
         let current = self.published();
+        let changes = self.inner.store.changes_since(current.version).await?;
+        self.saw_version(changes.version);
+        if changes.version <= current.version {
+            return Ok(current);
+        }
+        if !changes.reload {
+            return Ok(self.apply_locked(&current, changes.into()));
+        }
+        let state = self.inner.store.load().await?;
         if state.version <= current.version {
             return Ok(current);
         }
         let next = Arc::new(Published::build(state)?);
         let applied = Applied::between(&current, &next);
         self.publish(next.clone(), applied);
-        metrics::gauge!("flagpole_snapshot_version").set(next.version as f64);
-        tracing::info!(
-            version = next.version,
-            flags = next.flags.len(),
-            "published snapshot"
-        );
         Ok(next)
+    }
+
+    /// Publishes the change this process just committed, as the store committed it,
+    /// without reading the store again. If another replica's change came first, the
+    /// store is read for it (and this one) instead.
+    pub async fn publish_update(&self, update: Update) -> Result<Arc<Published>, ApiError> {
+        {
+            let _publishing = self.inner.publish_lock.lock().await;
+            let current = self.published();
+            self.saw_version(update.version);
+            if update.version <= current.version {
+                // Heard of already (a replica's notification of this very write).
+                return Ok(current);
+            }
+            if update.version == current.version + 1 {
+                return Ok(self.apply_locked(&current, update));
+            }
+        }
+        self.reload().await
+    }
+
+    /// Applies an update to `current` and publishes it; hold the publish lock.
+    fn apply_locked(&self, current: &Published, update: Update) -> Arc<Published> {
+        let flags = update.flags.iter().map(|(k, _)| k.clone()).collect();
+        let segments = update.segments.iter().map(|(k, _)| k.clone()).collect();
+        let next = Arc::new(current.apply(update));
+        let applied = Applied {
+            from: current.version,
+            published: next.clone(),
+            flags,
+            segments,
+            full: false,
+        };
+        self.publish(next.clone(), applied);
+        next
+    }
+
+    /// Notes a configuration version the store is known to have reached (a
+    /// notification, a poll, a write), for the lag metric and readiness.
+    pub fn saw_version(&self, version: i64) {
+        let seen = self
+            .inner
+            .latest
+            .fetch_max(version, Ordering::Relaxed)
+            .max(version);
+        let lag = (seen - self.published().version).max(0);
+        metrics::gauge!("flagpole_store_version").set(seen as f64);
+        metrics::gauge!("flagpole_change_lag").set(lag as f64);
+    }
+
+    /// How many configuration versions this process is behind the newest it has heard
+    /// of (0: caught up).
+    pub fn lag(&self) -> i64 {
+        (self.inner.latest.load(Ordering::Relaxed) - self.published().version).max(0)
     }
 
     /// Swaps in `next` and tells subscribers what changed.
     fn publish(&self, next: Arc<Published>, applied: Applied) {
         self.inner.published.store(next.clone());
         self.inner.changes.send_replace(next.version);
+        metrics::gauge!("flagpole_snapshot_version").set(next.version as f64);
+        let lag = (self.inner.latest.load(Ordering::Relaxed) - next.version).max(0);
+        metrics::gauge!("flagpole_change_lag").set(lag as f64);
+        tracing::debug!(
+            version = next.version,
+            flags = applied.flags.len(),
+            segments = applied.segments.len(),
+            full = applied.full,
+            "published"
+        );
         // No receiver is not an error: nobody is streaming.
         let _ = self.inner.applied.send(Arc::new(applied));
     }

@@ -495,7 +495,7 @@ async fn fingerprint(h: &Harness) -> (i64, usize, i64, usize, usize, String) {
         .len();
     let auth = h.store.load_auth().await.unwrap();
     let export = flagpole_core::formats::export(
-        &h.state.published().document,
+        &h.state.published().document(),
         flagpole_core::formats::Format::Native,
         "production",
     )

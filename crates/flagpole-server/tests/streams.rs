@@ -229,7 +229,7 @@ impl Copy {
 
 /// The server's document as production sees it.
 fn expected(h: &Harness) -> Document {
-    let mut doc = h.state.published().document.clone();
+    let mut doc = h.state.published().document();
     for flag in doc.flags.values_mut() {
         flag.environments.retain(|env, _| env == "production");
     }

@@ -17,6 +17,7 @@ mod access;
 mod audit;
 mod bulk;
 mod concurrency;
+mod feed;
 mod flags;
 mod usage;
 
@@ -34,6 +35,7 @@ pub use access::{bootstrap_once, protected_environments, tokens, users_and_sessi
 pub use audit::{audit_entries, audit_limits, config_version};
 pub use bulk::{environments, import, segments};
 pub use concurrency::concurrent_writers;
+pub use feed::change_feed;
 pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
 pub use usage::{concurrent_usage, usage_counts, usage_filters};
 
@@ -52,6 +54,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("segments", segments(store_ref)).await;
     step("environments", environments(store_ref)).await;
     step("import", import(store_ref)).await;
+    step("change_feed", change_feed(store_ref)).await;
     step("concurrent_writers", concurrent_writers(store.clone())).await;
     step("audit_limits", audit_limits(store_ref)).await;
     step("usage_counts", usage_counts(store_ref)).await;
@@ -262,7 +265,8 @@ pub async fn reopen_check(store: &dyn Store, before: &Observation) {
         written,
         Written {
             version: 2,
-            config_version: before.version + 1
+            config_version: before.version + 1,
+            at: written.at,
         },
         "after reopening: the next write continues the numbering"
     );

@@ -9,6 +9,7 @@
 mod auth;
 pub mod conformance;
 mod error;
+mod feed;
 mod postgres;
 mod rules;
 mod sqlite;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
+pub use feed::{Changes, Notifications, MAX_CHANGED_ITEMS};
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
 pub use sqlite::SqliteStore;
 pub use store::{

@@ -8,6 +8,7 @@
 //! PostgreSQL delivers it only if the transaction commits.
 
 mod auth;
+mod feed;
 mod tables;
 
 use std::time::Duration;
@@ -153,6 +154,16 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn notifications(&self) -> Result<Option<crate::Notifications>, Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(crate::Notifications::new(listener)))
+    }
+
+    async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error> {
+        feed::changes_since(&self.pool, version).await
+    }
+
     async fn version(&self) -> Result<i64, Error> {
         let mut conn = self.pool.acquire().await?;
         config_version(&mut conn).await
@@ -183,6 +194,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -231,6 +243,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -265,6 +278,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -290,11 +304,13 @@ impl Store for PostgresStore {
             archived,
             before: before.as_deref(),
         };
-        let version = write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
+        let entry = Entry::new(&change, config_version);
+        let version = write_flag(&mut tx, &write, &entry).await?;
         commit(tx, config_version).await?;
         Ok(Written {
             version,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -318,11 +334,13 @@ impl Store for PostgresStore {
             archived: false,
             before: before.as_deref(),
         };
-        write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
+        let entry = Entry::new(&change, config_version);
+        write_flag(&mut tx, &write, &entry).await?;
         commit(tx, config_version).await?;
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -348,6 +366,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -379,6 +398,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -410,6 +430,7 @@ impl Store for PostgresStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 

@@ -8,6 +8,7 @@
 //! in UTC, whose text order is time order.
 
 mod auth;
+mod feed;
 mod tables;
 
 use std::path::Path;
@@ -152,6 +153,10 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error> {
+        feed::changes_since(&self.pool, version).await
+    }
+
     async fn version(&self) -> Result<i64, Error> {
         let mut conn = self.pool.acquire().await?;
         config_version(&mut conn).await
@@ -185,6 +190,7 @@ impl Store for SqliteStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -234,6 +240,7 @@ impl Store for SqliteStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -269,6 +276,7 @@ impl Store for SqliteStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -292,11 +300,13 @@ impl Store for SqliteStore {
             archived,
             before: before.as_deref(),
         };
-        let version = write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
+        let entry = Entry::new(&change, config_version);
+        let version = write_flag(&mut tx, &write, &entry).await?;
         tx.commit().await?;
         Ok(Written {
             version,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -317,11 +327,13 @@ impl Store for SqliteStore {
             archived: false,
             before: before.as_deref(),
         };
-        write_flag(&mut tx, &write, &Entry::new(&change, config_version)).await?;
+        let entry = Entry::new(&change, config_version);
+        write_flag(&mut tx, &write, &entry).await?;
         tx.commit().await?;
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -338,18 +350,13 @@ impl Store for SqliteStore {
         rules::check_put(SEGMENT, name, stored.as_ref().map(|s| s.current), expect)?;
         let config_version = bump(&mut tx).await?;
         let before = stored.map(|s| s.body);
-        let version = write_segment(
-            &mut tx,
-            name,
-            &body,
-            before.as_deref(),
-            &Entry::new(&change, config_version),
-        )
-        .await?;
+        let entry = Entry::new(&change, config_version);
+        let version = write_segment(&mut tx, name, &body, before.as_deref(), &entry).await?;
         tx.commit().await?;
         Ok(Written {
             version,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -378,6 +385,7 @@ impl Store for SqliteStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 
@@ -410,6 +418,7 @@ impl Store for SqliteStore {
         Ok(Written {
             version: 0,
             config_version,
+            at: entry.at,
         })
     }
 

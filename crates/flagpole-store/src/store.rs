@@ -153,6 +153,9 @@ pub struct Written {
     pub version: i64,
     /// The configuration version after the write.
     pub config_version: i64,
+    /// When the write was made: the written flag's or segment's `updated_at` (and its
+    /// `created_at` if it is new).
+    pub at: DateTime<Utc>,
 }
 
 /// Who made a change and how to describe it in the audit log.
@@ -175,6 +178,17 @@ pub struct Change<'a> {
 pub trait Store: AuthStore + Send + Sync + 'static {
     /// Reads the whole current state in one consistent read.
     async fn load(&self) -> Result<State, Error>;
+
+    /// What changed after configuration version `version`: the changed flags and
+    /// segments as they are now, read in one transaction (see [`crate::Changes`]).
+    async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error>;
+
+    /// A subscription to the configuration versions every process commits, where the
+    /// backend can push them (PostgreSQL); `None` where it cannot (SQLite: one host,
+    /// poll [`Store::version`]).
+    async fn notifications(&self) -> Result<Option<crate::Notifications>, Error> {
+        Ok(None)
+    }
 
     /// The configuration version, cheaply (used by replicas to notice changes).
     async fn version(&self) -> Result<i64, Error>;

@@ -53,7 +53,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let mut emit = |ctx: &Context, line: Option<usize>| -> Result<()> {
         let keys: Vec<&str> = match &args.flag {
             Some(k) => vec![k.as_str()],
-            None => snapshot.keys().collect(),
+            None => doc.flags.keys().map(String::as_str).collect(),
         };
         for key in keys {
             let e = snapshot.evaluate(key, ctx, now, &mut rng);

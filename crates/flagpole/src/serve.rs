@@ -44,8 +44,10 @@ pub struct ServeArgs {
     /// Largest request body, in bytes (imports may be ten times larger).
     #[arg(long, env = "FLAGPOLE_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     max_body_bytes: usize,
-    /// How often to check the store for changes made by other processes, in milliseconds.
-    #[arg(long, env = "FLAGPOLE_RELOAD_INTERVAL_MS", default_value_t = 1000)]
+    /// How often to check the store for changes made by other processes (and for token
+    /// and user changes), in milliseconds. On PostgreSQL, changes also arrive at once by
+    /// notification; the poll covers SQLite and anything a notification missed.
+    #[arg(long, env = "FLAGPOLE_RELOAD_INTERVAL_MS", default_value_t = 200)]
     reload_interval_ms: u64,
     /// The URL clients reach this server at (e.g. https://flags.example.com): its host is
     /// added to the names the server answers to, its origin to those whose pages may send
@@ -156,7 +158,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
     };
     let state = AppState::new(store, config).await?;
-    let poller = tokio::spawn(poll_store(
+    let poller = tokio::spawn(flagpole_server::follow::follow(
         state.clone(),
         Duration::from_millis(args.reload_interval_ms.max(10)),
     ));
@@ -264,27 +266,6 @@ async fn bootstrap(store: &dyn flagpole_store::Store) -> Result<()> {
         None => tracing::info!("new database: created the admin token bootstrap from FLAGPOLE_BOOTSTRAP_TOKEN"),
     }
     Ok(())
-}
-
-/// Publishes changes written by other processes (an offline import, another replica).
-async fn poll_store(state: AppState, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = state.reload_auth().await {
-            tracing::warn!(error = ?e, "reloading tokens and users failed");
-        }
-        match state.store().version().await {
-            Ok(v) if v > state.published().version => {
-                if let Err(e) = state.reload().await {
-                    tracing::warn!(error = ?e, "reloading the store failed");
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = ?e, "polling the store failed"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -138,7 +138,11 @@ pub fn export(args: ExportArgs) -> Result<()> {
                 if format != Format::Native && !published.has_environment(&environment) {
                     anyhow::bail!("there is no environment {environment:?}");
                 }
-                Ok::<_, anyhow::Error>(formats::export(&published.document, format, &environment)?)
+                Ok::<_, anyhow::Error>(formats::export(
+                    &published.document(),
+                    format,
+                    &environment,
+                )?)
             })?
         }
     };

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::catalog::{Catalog, Item, Pending};
 use crate::condition::{Condition, Operator};
 use crate::document::{Document, Flag, FlagEnvironment, Segment};
 use crate::error::{Error, Problem};
@@ -77,6 +78,70 @@ pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
     }
 }
 
+/// Checks one change against the flag set it is made to (`before`), as [`check_change`]
+/// does for a whole document, in time that grows with the change, not the flag set.
+pub fn check_item(before: &dyn Catalog, item: Item<'_>) -> Result<(), Error> {
+    let mut c = Check::default();
+    match item {
+        Item::Flag(key, Some(flag)) => {
+            let old = before.flag(key);
+            if old == Some(flag) {
+                return Ok(());
+            }
+            if old.is_none() {
+                c.new_twin(
+                    "flags",
+                    "flag key",
+                    key,
+                    before.flag_twin(&key.to_ascii_lowercase()),
+                );
+            }
+            c.flag(&format!("flags.{key}"), flag, old);
+        }
+        Item::Segment(name, Some(segment)) => {
+            let old = before.segment(name);
+            if old == Some(segment) {
+                return Ok(());
+            }
+            if old.is_none() {
+                let twin = before.segment_twin(&name.to_ascii_lowercase());
+                c.new_twin("segments", "segment name", name, twin);
+            }
+            c.segment(&format!("segments.{name}"), segment, old);
+        }
+        // Removing shrinks every total.
+        Item::Flag(_, None) | Item::Segment(_, None) => return Ok(()),
+    }
+    let (b, a) = (before.totals(), Pending { base: before, item }.totals());
+    c.grows(
+        "flags",
+        b.flags,
+        a.flags,
+        MAX_FLAGS,
+        "flags in a document",
+        "MAX_FLAGS",
+    );
+    let what = "segments in a document";
+    c.grows(
+        "segments",
+        b.segments,
+        a.segments,
+        MAX_SEGMENTS,
+        what,
+        "MAX_SEGMENTS",
+    );
+    let what = "REGEX conditions in a document";
+    c.grows(
+        "flags",
+        b.regexes,
+        a.regexes,
+        MAX_REGEXES,
+        what,
+        "MAX_REGEXES",
+    );
+    c.result()
+}
+
 /// Compiles a pattern within [`MAX_REGEX_SIZE`] and [`MAX_REGEX_DFA_SIZE`].
 pub(crate) fn bounded_regex(
     pattern: &str,
@@ -125,6 +190,27 @@ impl Check {
             self.push(
                 path,
                 format!("{n} bytes long; at most {limit} allowed (limit {name})"),
+            );
+        }
+    }
+
+    fn result(self) -> Result<(), Error> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self.problems))
+        }
+    }
+
+    /// A new name, against the existing name that differs from it only in case, if any.
+    fn new_twin(&mut self, section: &str, what: &str, name: &str, twin: Option<&str>) {
+        let path = format!("{section}.{name}");
+        if let Err(e) = check_name(name) {
+            self.push(path, format!("{what} {e}"));
+        } else if let Some(twin) = twin {
+            self.push(
+                path,
+                format!("{what} {name:?} differs from {twin:?} only in case"),
             );
         }
     }
@@ -383,14 +469,14 @@ fn same_targeting(a: &FlagEnvironment, b: &FlagEnvironment) -> bool {
     a.rules == b.rules && a.default == b.default && a.depends_on == b.depends_on
 }
 
-fn regexes(conditions: &[Condition]) -> usize {
+pub(crate) fn regexes(conditions: &[Condition]) -> usize {
     conditions
         .iter()
         .filter(|c| c.operator == Operator::Regex)
         .count()
 }
 
-fn flag_regexes(flag: &Flag) -> usize {
+pub(crate) fn flag_regexes(flag: &Flag) -> usize {
     flag.environments
         .values()
         .flat_map(|e| e.rules.iter())
@@ -398,7 +484,7 @@ fn flag_regexes(flag: &Flag) -> usize {
         .sum()
 }
 
-fn document_regexes(doc: &Document) -> usize {
+pub(crate) fn document_regexes(doc: &Document) -> usize {
     let flags: usize = doc.flags.values().map(flag_regexes).sum();
     flags
         + doc

@@ -8,12 +8,13 @@
 
 mod check;
 
-pub use check::check_change;
+pub use check::{check_change, check_item};
+pub(crate) use check::{document_regexes, flag_regexes, regexes};
 
 /// Longest flag key, segment name or environment name.
 pub const MAX_NAME_LEN: usize = 100;
 /// Flags in one document.
-pub const MAX_FLAGS: usize = 10_000;
+pub const MAX_FLAGS: usize = 100_000;
 /// Segments in one document.
 pub const MAX_SEGMENTS: usize = 1_000;
 /// Rules in one environment of a flag.

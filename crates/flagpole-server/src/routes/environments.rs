@@ -209,7 +209,7 @@ async fn delete_environment(
             keys.join(", ")
         )));
     }
-    let mut doc = published.document.clone();
+    let mut doc = published.document();
     for (key, flag) in &configured {
         doc.flags.insert(key.clone(), flag.clone());
     }

@@ -4,15 +4,15 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::{Evaluation, FlagType, Reason};
-use serde::Serialize;
+use flagpole_core::{Evaluation, FlagType, Reason, Trace};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Evaluator;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ContextBody};
+use crate::extract::{ApiPath, ApiQuery, ContextBody};
 use crate::schemas::{BodyErrors, ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
 use crate::state::AppState;
 use crate::telemetry::count_evaluation;
@@ -37,6 +37,17 @@ pub struct EvaluationBody<'a> {
     flag_type: FlagType,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     needs_user_id: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<Trace>,
+}
+
+/// `?explain=true` adds the trace of each evaluation.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ExplainQuery {
+    /// Add `trace`: each step the evaluation took (slower; for people, not SDKs).
+    explain: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +70,15 @@ impl<'a> EvaluationBody<'a> {
             }),
             flag_type: e.flag_type,
             needs_user_id: e.needs_user_id,
+            trace: None,
         }
+    }
+
+    /// The evaluation with the steps that led to it.
+    pub fn explained(key: &'a str, e: flagpole_core::Explained<'a>) -> EvaluationBody<'a> {
+        let mut body = EvaluationBody::new(key, &e.evaluation);
+        body.trace = Some(e.trace);
+        body
     }
 }
 
@@ -71,6 +90,7 @@ impl<'a> EvaluationBody<'a> {
     params(
         ("env" = String, Path, description = "Environment name"),
         ("key" = String, Path, description = "Flag key"),
+        ExplainQuery,
     ),
     request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
     responses(
@@ -84,6 +104,7 @@ async fn evaluate_flag(
     State(state): State<AppState>,
     evaluator: Evaluator,
     ApiPath((env, key)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<ExplainQuery>,
     ContextBody(ctx): ContextBody,
 ) -> Result<Response, ApiError> {
     evaluator.may_evaluate(&env)?;
@@ -95,7 +116,14 @@ async fn evaluate_flag(
             name: key,
         });
     }
-    let e = snapshot.evaluate(&key, &ctx, chrono::Utc::now(), &mut state.rng());
+    let (now, mut rng) = (chrono::Utc::now(), state.rng());
+    if query.explain == Some(true) {
+        if let Some(x) = snapshot.explain(&*published, &key, &ctx, now, &mut rng) {
+            count_evaluation(&env, &key, &x.evaluation);
+            return Ok(Json(EvaluationBody::explained(&key, x)).into_response());
+        }
+    }
+    let e = snapshot.evaluate(&key, &ctx, now, &mut rng);
     count_evaluation(&env, &key, &e);
     Ok(Json(EvaluationBody::new(&key, &e)).into_response())
 }
@@ -105,7 +133,7 @@ async fn evaluate_flag(
     post,
     path = "/environments/{env}/evaluate",
     tag = "evaluation",
-    params(("env" = String, Path, description = "Environment name")),
+    params(("env" = String, Path, description = "Environment name"), ExplainQuery),
     request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
     responses(
         (status = 200, description = "Every live flag's evaluation, in key order", body = EvaluationList),
@@ -118,14 +146,30 @@ async fn evaluate_all(
     State(state): State<AppState>,
     evaluator: Evaluator,
     ApiPath(env): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ExplainQuery>,
     ContextBody(ctx): ContextBody,
 ) -> Result<Response, ApiError> {
     evaluator.may_evaluate(&env)?;
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
-    let flags: Vec<EvaluationBody<'_>> = snapshot
-        .evaluate_all(&ctx, chrono::Utc::now(), &mut rng)
+    if query.explain == Some(true) {
+        let now = chrono::Utc::now();
+        let flags: Vec<EvaluationBody<'_>> = published
+            .live_keys()
+            .filter_map(|key| {
+                let x = snapshot.explain(&*published, key, &ctx, now, &mut rng)?;
+                count_evaluation(&env, key, &x.evaluation);
+                Some(EvaluationBody::explained(key, x))
+            })
+            .collect();
+        let body = json!({"environment": env, "version": published.version, "flags": flags});
+        return Ok(Json(body).into_response());
+    }
+    let now = chrono::Utc::now();
+    let flags: Vec<EvaluationBody<'_>> = published
+        .live_keys()
+        .map(|key| (key, snapshot.evaluate(key, &ctx, now, &mut rng)))
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);
             EvaluationBody::new(key, &e)

@@ -86,7 +86,7 @@ async fn list_flags(
                     || r.flag.tags.iter().any(|t| t.to_lowercase().contains(n))
             })
         })
-        .map(flag_json)
+        .map(|r| flag_json(r))
         .collect();
     Ok(Json(json!({"flags": flags, "version": published.version})))
 }

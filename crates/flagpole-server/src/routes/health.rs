@@ -35,26 +35,44 @@ async fn live(Public(_who): Public) -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when a snapshot is published and the store answers within a second.
+/// Ready when the store answers within a second and this process has published every
+/// change the store holds (a replica that is behind tries to catch up first, and says
+/// how far behind it is when it cannot).
 #[utoipa::path(
     get,
     path = "/health/ready",
     security(()),
     tag = "health",
     responses(
-        (status = 200, description = "Ready, with the published and stored versions", body = HealthStatus),
-        (status = 503, description = "The store failed or timed out", body = HealthStatus),
+        (status = 200, description = "Ready and caught up, with the published and stored versions", body = HealthStatus),
+        (status = 503, description = "The store failed or timed out, or this replica has not caught up with it", body = HealthStatus),
     )
 )]
 async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl IntoResponse {
-    let published = state.published();
     match tokio::time::timeout(Duration::from_secs(1), state.store().version()).await {
-        Ok(Ok(stored)) => (
-            StatusCode::OK,
-            Json(
-                json!({"status": "ready", "version": published.version, "stored_version": stored}),
-            ),
-        ),
+        Ok(Ok(stored)) => {
+            state.saw_version(stored);
+            if state.published().version < stored {
+                let caught_up = tokio::time::timeout(Duration::from_secs(1), state.reload()).await;
+                if let Ok(Err(e)) = caught_up {
+                    tracing::warn!(error = ?e, "readiness check: catching up failed");
+                }
+            }
+            let version = state.published().version;
+            let lag = (stored - version).max(0);
+            let status = if lag == 0 { "ready" } else { "catching up" };
+            let code = if lag == 0 {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (
+                code,
+                Json(
+                    json!({"status": status, "version": version, "stored_version": stored, "lag": lag}),
+                ),
+            )
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = ?e, "readiness check: store failed");
             (
@@ -82,7 +100,8 @@ async fn metrics(State(state): State<AppState>, _: MetricsReader) -> impl IntoRe
     metrics::gauge!("flagpole_snapshot_version").set(published.version as f64);
     metrics::gauge!("flagpole_snapshot_age_seconds")
         .set(published.built_at.elapsed().as_secs_f64());
-    metrics::gauge!("flagpole_flags").set(published.document.flags.len() as f64);
+    metrics::gauge!("flagpole_flags").set(published.live_flags() as f64);
+    metrics::gauge!("flagpole_change_lag").set(state.lag() as f64);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         telemetry::render(),

@@ -11,7 +11,7 @@ mod history;
 mod ofrep;
 mod openapi;
 mod protection;
-mod resources;
+pub(crate) mod resources;
 mod seed;
 mod segments;
 mod sessions;
@@ -47,6 +47,7 @@ pub fn app(state: AppState) -> Router {
     BUILT
         .0
         .clone()
+        .merge(crate::ui::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

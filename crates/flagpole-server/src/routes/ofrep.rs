@@ -233,8 +233,8 @@ async fn evaluate_flags(
     };
     let now = chrono::Utc::now();
     let mut rng = state.rng();
-    let flags: Vec<Value> = snapshot
-        .keys()
+    let flags: Vec<Value> = published
+        .live_keys()
         .map(|key| {
             let e = snapshot.evaluate(key, &ctx, now, &mut rng);
             match answer(key, &e) {

@@ -36,8 +36,25 @@ pub fn flag_touches(before: Option<&Flag>, after: Option<&Flag>) -> BTreeSet<Str
         .collect()
 }
 
-/// The environments in which a live flag of `doc` uses the segment `name`.
-pub fn segment_touches(doc: &Document, name: &str) -> BTreeSet<String> {
+/// The environments in which a live flag uses the segment `name`.
+pub fn segment_touches(published: &Published, name: &str) -> BTreeSet<String> {
+    published
+        .segment_users(name)
+        .filter_map(|key| published.live_flag(key))
+        .flat_map(|f| f.environments.iter())
+        .filter(|(_, config)| {
+            config
+                .rules
+                .iter()
+                .any(|r| r.segments.iter().any(|s| s == name))
+        })
+        .map(|(env, _)| env.clone())
+        .collect()
+}
+
+/// The environments in which a flag of `doc` uses the segment `name` (imports, which
+/// check a whole merged document).
+pub fn segment_touches_in(doc: &Document, name: &str) -> BTreeSet<String> {
     doc.flags
         .values()
         .flat_map(|f| f.environments.iter())

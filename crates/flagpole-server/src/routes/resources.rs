@@ -1,14 +1,15 @@
 //! What the native API reads and writes: flag and segment resources as JSON, and the one
-//! path every flag change takes (validate the whole document with the change, commit,
-//! publish).
+//! path every flag and segment change takes (check the change and what refers to it,
+//! commit, publish what was committed).
 
-use flagpole_core::{Flag, Segment};
+use flagpole_core::{Flag, Item, Pending, Segment};
 use flagpole_store::{Change, Expect, FlagRecord, SegmentRecord, Written};
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::from_value;
+use crate::published::{Published, Update};
 use crate::routes::protection;
 use crate::state::AppState;
 
@@ -86,8 +87,10 @@ pub enum FlagChange<'a> {
 }
 
 /// Applies a flag change: checks that `who` may change the environments it touches,
-/// validates the live document with it, commits it with its audit entry, and publishes
-/// the new snapshot. Call with the write lock held.
+/// checks the change (the limits, the flag itself, and the flags depending on it)
+/// against the published state, commits it with its audit entry, and publishes the new
+/// state from what was committed. Costs what the change does, not what the flag set
+/// holds. Call with the write lock held.
 pub async fn commit_flag(
     state: &AppState,
     who: &Principal,
@@ -97,11 +100,7 @@ pub async fn commit_flag(
     audit: Change<'_>,
 ) -> Result<Written, ApiError> {
     let published = state.published();
-    let before = published
-        .flags
-        .get(key)
-        .filter(|r| !r.archived)
-        .map(|r| &r.flag);
+    let before = published.live_flag(key);
     let after = match &change {
         FlagChange::Put {
             flag,
@@ -113,18 +112,7 @@ pub async fn commit_flag(
     // A change aimed at one environment touches it, even when it changes nothing there.
     touched.extend(audit.environment.map(str::to_string));
     protection::check(&published, who, &touched)?;
-    let mut doc = published.document.clone();
-    match after {
-        Some(flag) => {
-            doc.flags.insert(key.to_string(), flag.clone());
-        }
-        None => {
-            doc.flags.shift_remove(key);
-        }
-    }
-    // The limits first: they bound what validation and compilation then cost.
-    flagpole_core::check_change(&published.document, &doc)?;
-    flagpole_core::validate(&doc)?;
+    check_flag(&published, key, after)?;
     let written = state.note(match change {
         FlagChange::Put { flag, archived } => {
             state
@@ -134,11 +122,32 @@ pub async fn commit_flag(
         }
         FlagChange::Delete => state.store().delete_flag(key, expect, audit).await,
     })?;
-    state.reload().await?;
+    let record = match change {
+        FlagChange::Put { flag, archived } => Some(FlagRecord {
+            key: key.to_string(),
+            flag: flag.clone(),
+            version: written.version,
+            archived,
+            created_at: published
+                .flags
+                .get(key)
+                .map_or(written.at, |r| r.created_at),
+            updated_at: written.at,
+        }),
+        FlagChange::Delete => None,
+    };
+    state
+        .publish_update(Update {
+            version: written.config_version,
+            flags: vec![(key.to_string(), record)],
+            segments: Vec::new(),
+        })
+        .await?;
     Ok(written)
 }
 
-/// Applies a segment change (`None` deletes) the same way.
+/// Applies a segment change (`None` deletes) the same way: the segment and the flags
+/// using it are checked, and only those flags compiled again.
 pub async fn commit_segment(
     state: &AppState,
     who: &Principal,
@@ -151,26 +160,67 @@ pub async fn commit_segment(
     protection::check(
         &published,
         who,
-        &protection::segment_touches(&published.document, name),
+        &protection::segment_touches(&published, name),
     )?;
-    let mut doc = published.document.clone();
-    match segment {
-        Some(s) => {
-            doc.segments.insert(name.to_string(), s.clone());
-        }
-        None => {
-            doc.segments.shift_remove(name);
-        }
-    }
-    // The limits first: they bound what validation and compilation then cost.
-    flagpole_core::check_change(&published.document, &doc)?;
-    flagpole_core::validate(&doc)?;
+    check_segment(&published, name, segment)?;
     let written = state.note(match segment {
         Some(s) => state.store().put_segment(name, s, expect, audit).await,
         None => state.store().delete_segment(name, expect, audit).await,
     })?;
-    state.reload().await?;
+    let record = segment.map(|s| SegmentRecord {
+        name: name.to_string(),
+        segment: s.clone(),
+        version: written.version,
+        created_at: published
+            .segments
+            .get(name)
+            .map_or(written.at, |r| r.created_at),
+        updated_at: written.at,
+    });
+    state
+        .publish_update(Update {
+            version: written.config_version,
+            flags: Vec::new(),
+            segments: vec![(name.to_string(), record)],
+        })
+        .await?;
     Ok(written)
+}
+
+/// Checks a flag change against the published state: the limits, the flag, and the
+/// flags that depend on it.
+fn check_flag(published: &Published, key: &str, flag: Option<&Flag>) -> Result<(), ApiError> {
+    let item = Item::Flag(key, flag);
+    // The limits first: they bound what validation and compilation then cost.
+    flagpole_core::check_item(published, item)?;
+    let pending = Pending {
+        base: published,
+        item,
+    };
+    flagpole_core::validate_flag(&pending, key)?;
+    for dependent in published.dependents(key) {
+        flagpole_core::validate_flag(&pending, dependent)?;
+    }
+    Ok(())
+}
+
+/// Checks a segment change: the limits, the segment, and the flags that use it.
+fn check_segment(
+    published: &Published,
+    name: &str,
+    segment: Option<&Segment>,
+) -> Result<(), ApiError> {
+    let item = Item::Segment(name, segment);
+    flagpole_core::check_item(published, item)?;
+    let pending = Pending {
+        base: published,
+        item,
+    };
+    flagpole_core::validate_segment(&pending, name)?;
+    for user in published.segment_users(name) {
+        flagpole_core::validate_flag(&pending, user)?;
+    }
+    Ok(())
 }
 
 /// Checks a new flag key, segment or environment name ([`flagpole_core::check_name`]):

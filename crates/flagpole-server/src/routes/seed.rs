@@ -143,9 +143,9 @@ async fn get_flag(
     }
     let enabled = match query.user_id.filter(|u| !u.is_empty()) {
         // As in the seed: without a user id, the flag's on/off state.
-        None => published.document.flags[&name]
-            .environments
-            .get(env)
+        None => published
+            .live_flag(&name)
+            .and_then(|f| f.environments.get(env))
             .is_some_and(|e| e.enabled),
         Some(user) => {
             let ctx = Context::with_user(user.as_str());

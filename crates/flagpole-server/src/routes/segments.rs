@@ -36,7 +36,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<Value> {
     let published = state.published();
-    let segments: Vec<Value> = published.segments.values().map(segment_json).collect();
+    let segments: Vec<Value> = published
+        .segments
+        .values()
+        .map(|r| segment_json(r))
+        .collect();
     Json(json!({"segments": segments}))
 }
 
@@ -45,7 +49,7 @@ fn find(state: &AppState, name: &str) -> Result<Value, ApiError> {
         .published()
         .segments
         .get(name)
-        .map(segment_json)
+        .map(|r| segment_json(r))
         .ok_or_else(|| ApiError::NotFound {
             kind: "segment",
             name: name.to_string(),

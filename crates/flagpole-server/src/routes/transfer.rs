@@ -96,13 +96,14 @@ pub async fn import_document(
     for (key, flag) in &imported.flags {
         published.check_environments(flag, &format!("flags.{key}."))?;
     }
-    let mut merged = published.document.clone();
+    let current = published.document();
+    let mut merged = current.clone();
     // The imported document's format version is checked with the rest.
     merged.version = imported.version;
     merged.segments.extend(imported.segments.clone());
     merged.flags.extend(imported.flags.clone());
     // The limits first: they bound what validation and compilation then cost.
-    flagpole_core::check_change(&published.document, &merged)?;
+    flagpole_core::check_change(&current, &merged)?;
     flagpole_core::validate(&merged)?;
     let mut touched = std::collections::BTreeSet::new();
     for (key, flag) in &imported.flags {
@@ -113,8 +114,8 @@ pub async fn import_document(
         ));
     }
     for (name, segment) in &imported.segments {
-        if published.document.segments.get(name) != Some(segment) {
-            touched.extend(protection::segment_touches(&merged, name));
+        if current.segments.get(name) != Some(segment) {
+            touched.extend(protection::segment_touches_in(&merged, name));
         }
     }
     protection::check(&published, who, &touched)?;
@@ -155,6 +156,6 @@ async fn export_flags(
     if q.format != Format::Native {
         published.snapshot(&environment)?;
     }
-    let text = formats::export(&published.document, q.format, &environment)?;
+    let text = formats::export(&published.document(), q.format, &environment)?;
     Ok(([(CONTENT_TYPE, "application/json")], text).into_response())
 }

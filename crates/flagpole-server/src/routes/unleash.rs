@@ -65,7 +65,7 @@ async fn get_client_features(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut response = Response::new(Body::from(if gzip {
-        cache.gzip.clone()
+        cache.gzip()
     } else {
         cache.json.clone()
     }));
@@ -249,8 +249,10 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
-    let toggles: Vec<Toggle<'_>> = snapshot
-        .evaluate_all(ctx, chrono::Utc::now(), &mut rng)
+    let now = chrono::Utc::now();
+    let toggles: Vec<Toggle<'_>> = published
+        .live_keys()
+        .map(|key| (key, snapshot.evaluate(key, ctx, now, &mut rng)))
         .filter(|(_, e)| e.enabled)
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);

@@ -49,8 +49,7 @@ impl Change {
         let removed_segment_ids = before_ids
             .iter()
             .filter(|(name, _)| {
-                before.document.segments.contains_key(**name)
-                    && !after.document.segments.contains_key(**name)
+                before.segments.contains_key(**name) && !after.segments.contains_key(**name)
             })
             .map(|(_, id)| *id)
             .collect();

@@ -27,7 +27,9 @@ use axum::body::Bytes;
 use tokio::sync::watch;
 
 use crate::error::ApiError;
+use crate::published::Published;
 use crate::state::AppState;
+use flagpole_core::{Flag, Segment};
 
 pub use connection::{last_event_id, respond, Credential};
 pub use ofrep::{check_ticket, event_streams, ticket};
@@ -68,6 +70,25 @@ pub struct Frame {
     /// The configuration version after the change (the event's id).
     pub version: i64,
     pub bytes: Bytes,
+}
+
+/// A live (not archived) flag of a published state.
+pub(crate) fn live_flag<'a>(published: &'a Published, key: &str) -> Option<&'a Flag> {
+    published.live_flag(key)
+}
+
+/// A segment of a published state.
+pub(crate) fn segment<'a>(published: &'a Published, name: &str) -> Option<&'a Segment> {
+    published.segments.get(name).map(|r| &r.segment)
+}
+
+/// The live flags of a published state, in key order.
+pub(crate) fn live_flags(published: &Published) -> impl Iterator<Item = (&str, &Flag)> + Clone {
+    published
+        .flags
+        .iter()
+        .filter(|(_, r)| !r.archived)
+        .map(|(k, r)| (k.as_str(), &r.flag))
 }
 
 /// An SSE frame: `event`, `id` and one line of `data` (JSON has no raw newlines).

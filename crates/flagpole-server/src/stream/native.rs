@@ -8,8 +8,8 @@ use flagpole_core::{Flag, Segment};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::frame;
 use super::hub::{Change, Since};
+use super::{frame, live_flag, live_flags, segment};
 use crate::published::Published;
 
 #[derive(Serialize)]
@@ -17,7 +17,7 @@ struct Snapshot<'a> {
     version: i64,
     environment: &'a str,
     flags: IndexMap<&'a str, Flag>,
-    segments: &'a IndexMap<String, Segment>,
+    segments: IndexMap<&'a str, &'a Segment>,
 }
 
 #[derive(Serialize)]
@@ -71,13 +71,14 @@ pub(super) fn full(published: &Published, environment: &str) -> Bytes {
     let snapshot = Snapshot {
         version: published.version,
         environment,
-        flags: published
-            .document
-            .flags
-            .iter()
-            .map(|(k, f)| (k.as_str(), project(f, environment)))
+        flags: live_flags(published)
+            .map(|(k, f)| (k, project(f, environment)))
             .collect(),
-        segments: &published.document.segments,
+        segments: published
+            .segments
+            .iter()
+            .map(|(k, r)| (k.as_str(), &r.segment))
+            .collect(),
     };
     let data = serde_json::to_vec(&snapshot).unwrap_or_default();
     frame("snapshot", published.version, &data)
@@ -99,10 +100,7 @@ fn delta<'a>(
         deleted_segments: Vec::new(),
     };
     for key in &change.flags {
-        match (
-            before.document.flags.get(key),
-            after.document.flags.get(key),
-        ) {
+        match (live_flag(before, key), live_flag(after, key)) {
             (Some(was), Some(now)) if same_in(was, now, environment) => {}
             (_, Some(now)) => {
                 out.flags.insert(key, project(now, environment));
@@ -112,10 +110,7 @@ fn delta<'a>(
         }
     }
     for name in &change.segments {
-        match (
-            before.document.segments.get(name),
-            after.document.segments.get(name),
-        ) {
+        match (segment(before, name), segment(after, name)) {
             (Some(was), Some(now)) if was == now => {}
             (_, Some(now)) => {
                 out.segments.insert(name, now);
@@ -158,7 +153,6 @@ pub(super) fn changed(
 /// `change` for a client resuming: the current state of what changed since its version
 /// (empty when it is current).
 pub(super) fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
-    let document = &published.document;
     let mut out = Changed {
         version: published.version,
         environment,
@@ -168,7 +162,7 @@ pub(super) fn since(published: &Published, environment: &str, since: &Since) -> 
         deleted_segments: Vec::new(),
     };
     for key in &since.flags {
-        match document.flags.get(key) {
+        match live_flag(published, key) {
             Some(flag) => {
                 out.flags.insert(key, project(flag, environment));
             }
@@ -176,7 +170,7 @@ pub(super) fn since(published: &Published, environment: &str, since: &Since) -> 
         }
     }
     for name in &since.segments {
-        match document.segments.get(name) {
+        match segment(published, name) {
             Some(segment) => {
                 out.segments.insert(name, segment);
             }

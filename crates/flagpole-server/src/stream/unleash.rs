@@ -8,8 +8,8 @@ use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::frame;
 use super::hub::{Change, Since};
+use super::{frame, live_flag, live_flags, segment};
 use crate::published::Published;
 
 pub const CONNECTED: &str = "unleash-connected";
@@ -56,7 +56,10 @@ fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
 
 /// The Unleash id of every segment name (see `formats::unleash::segment_ids`).
 pub(super) fn segment_ids(published: &Published) -> IndexMap<&str, i64> {
-    format::segment_ids(&published.document)
+    format::segment_ids(
+        published.segments.keys().map(String::as_str),
+        live_flags(published).map(|(_, f)| f),
+    )
 }
 
 /// The whole environment: one `hydration` event.
@@ -101,8 +104,8 @@ pub(super) fn changed(
         })
         .collect();
     for name in &change.segments {
-        let now = format::export_segment(&after.document, name, &after_ids);
-        let was = format::export_segment(&before.document, name, &before_ids);
+        let now = segment(after, name).map(|s| format::export_segment(name, s, &after_ids));
+        let was = segment(before, name).map(|s| format::export_segment(name, s, &before_ids));
         if let Some(segment) = now.filter(|s| was.as_ref() != Some(s)) {
             events.push(Event::SegmentUpdated {
                 event_id: version,
@@ -111,8 +114,10 @@ pub(super) fn changed(
         }
     }
     for key in &change.flags {
-        let now = format::export_feature(&after.document, key, environment, &after_ids);
-        let was = format::export_feature(&before.document, key, environment, &before_ids);
+        let now =
+            live_flag(after, key).map(|f| format::export_feature(key, f, environment, &after_ids));
+        let was = live_flag(before, key)
+            .map(|f| format::export_feature(key, f, environment, &before_ids));
         match (was, now) {
             (was, Some(feature)) if was.as_ref() != Some(&feature) => {
                 events.push(Event::FeatureUpdated {
@@ -145,15 +150,17 @@ pub(super) fn since(published: &Published, environment: &str, since: &Since) -> 
         })
         .collect();
     events.extend(since.segments.iter().filter_map(|name| {
-        let segment = format::export_segment(&published.document, name, &ids)?;
+        let s = segment(published, name)?;
         Some(Event::SegmentUpdated {
             event_id: version,
-            segment,
+            segment: format::export_segment(name, s, &ids),
         })
     }));
     for key in &since.flags {
         events.push(
-            match format::export_feature(&published.document, key, environment, &ids) {
+            match live_flag(published, key)
+                .map(|f| format::export_feature(key, f, environment, &ids))
+            {
                 Some(feature) => Event::FeatureUpdated {
                     event_id: version,
                     feature,

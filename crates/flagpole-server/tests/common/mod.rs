@@ -78,6 +78,21 @@ impl Harness {
 
     pub async fn with_config(config: ServerConfig) -> Harness {
         let store = flagpole_store::open("sqlite::memory:").await.unwrap();
+        Harness::prepare(&*store).await;
+        let state = AppState::new(store.clone(), config).await.unwrap();
+        Harness { state, store }
+    }
+
+    /// A server on `store`, which [`Harness::prepare`] made ready (another replica).
+    pub async fn on(store: Arc<dyn Store>) -> Harness {
+        let state = AppState::new(store.clone(), ServerConfig::default())
+            .await
+            .unwrap();
+        Harness { state, store }
+    }
+
+    /// Creates `development` and `production` and the test credentials in an empty store.
+    pub async fn prepare(store: &dyn Store) {
         for name in ["development", "production"] {
             store
                 .create_environment(
@@ -92,9 +107,7 @@ impl Harness {
                 .await
                 .unwrap();
         }
-        credentials::install(&*store).await;
-        let state = AppState::new(store.clone(), config).await.unwrap();
-        Harness { state, store }
+        credentials::install(store).await;
     }
 
     /// Sends one request through a fresh `app(state)`.

@@ -16,7 +16,8 @@ pub async fn segments(store: &dyn Store) {
         written,
         Written {
             version: 1,
-            config_version: start + 1
+            config_version: start + 1,
+            at: written.at,
         },
         "creating a segment"
     );

@@ -16,7 +16,8 @@ pub async fn flag_lifecycle(store: &dyn Store) {
         written,
         Written {
             version: 1,
-            config_version: start + 1
+            config_version: start + 1,
+            at: written.at,
         },
         "creating a flag"
     );
@@ -104,7 +105,8 @@ pub async fn flag_lifecycle(store: &dyn Store) {
         written,
         Written {
             version: 0,
-            config_version: start + 5
+            config_version: start + 5,
+            at: written.at,
         },
         "deleting a flag"
     );

@@ -8,47 +8,68 @@ use super::types::{
     UnleashSegment, UnleashVariant,
 };
 use crate::condition::Condition;
-use crate::document::{Document, Flag, FlagType, Variant};
+use crate::document::{Document, Flag, FlagType, Segment, Variant};
 use crate::rule::{Rule, Serve, WeightedVariant};
 
 /// Writes one environment of a document as `ClientFeatures`.
 pub fn export(doc: &Document, environment: &str) -> ClientFeatures {
-    let segment_ids = segment_ids(doc);
-    let segments = doc
-        .segments
-        .keys()
-        .filter_map(|name| export_segment(doc, name, &segment_ids))
-        .collect();
-    let features = doc
-        .flags
+    export_parts(
+        doc.segments.iter().map(|(k, s)| (k.as_str(), s)),
+        doc.flags.iter().map(|(k, f)| (k.as_str(), f)),
+        environment,
+    )
+}
+
+/// [`export`] from a flag set's segments and live flags given one by one (in the order
+/// the document would list them), so a caller holding them elsewhere need not build a
+/// [`Document`] first.
+pub fn export_parts<'a, F>(
+    segments: impl IntoIterator<Item = (&'a str, &'a Segment)>,
+    flags: F,
+    environment: &str,
+) -> ClientFeatures
+where
+    F: IntoIterator<Item = (&'a str, &'a Flag)> + Clone,
+{
+    let segments: Vec<(&str, &Segment)> = segments.into_iter().collect();
+    let segment_ids = segment_ids(
+        segments.iter().map(|(n, _)| *n),
+        flags.clone().into_iter().map(|(_, f)| f),
+    );
+    let unleash_segments = segments
         .iter()
+        .map(|(name, s)| export_segment(name, s, &segment_ids))
+        .collect();
+    let features = flags
+        .into_iter()
         .map(|(key, flag)| export_flag(key, flag, environment, &segment_ids))
         .collect();
     ClientFeatures {
         version: 2,
         features,
-        segments,
+        segments: unleash_segments,
     }
 }
 
-/// The Unleash id of each segment name: segments by position in the document (from 1),
-/// then the names rules refer to without such a segment (kept from Unleash documents),
-/// under ids no segment has, so they keep turning their flag off.
-pub fn segment_ids(doc: &Document) -> IndexMap<&str, i64> {
-    let mut segment_ids: IndexMap<&str, i64> = doc
-        .segments
-        .keys()
+/// The Unleash id of each segment name, as [`export_parts`] numbers them: the segments
+/// by position (from 1), then the names rules refer to without such a segment (kept
+/// from Unleash documents), under ids no segment has, so they keep turning their flag
+/// off.
+pub fn segment_ids<'a>(
+    segments: impl IntoIterator<Item = &'a str>,
+    flags: impl IntoIterator<Item = &'a Flag>,
+) -> IndexMap<&'a str, i64> {
+    let mut segment_ids: IndexMap<&str, i64> = segments
+        .into_iter()
         .enumerate()
-        .map(|(i, name)| (name.as_str(), i as i64 + 1))
+        .map(|(i, name)| (name, i as i64 + 1))
         .collect();
-    let missing = doc
-        .flags
-        .values()
+    let missing = flags
+        .into_iter()
         .flat_map(|f| f.environments.values())
         .flat_map(|e| e.rules.iter())
         .flat_map(|r| r.segments.iter())
-        .map(String::as_str)
-        .filter(|name| !doc.segments.contains_key(*name));
+        .map(String::as_str);
     for name in missing {
         let next = segment_ids.len() as i64 + 1;
         segment_ids.entry(name).or_insert(next);
@@ -56,30 +77,28 @@ pub fn segment_ids(doc: &Document) -> IndexMap<&str, i64> {
     segment_ids
 }
 
-/// One flag of a document as the Unleash feature [`export`] would write for
-/// `environment`, given the document's [`segment_ids`]; `None` if there is no such flag.
+/// One flag as the Unleash feature [`export_parts`] writes for `environment`, given the
+/// flag set's [`segment_ids`].
 pub fn export_feature(
-    doc: &Document,
     key: &str,
+    flag: &Flag,
     environment: &str,
     segment_ids: &IndexMap<&str, i64>,
-) -> Option<Feature> {
-    let flag = doc.flags.get(key)?;
-    Some(export_flag(key, flag, environment, segment_ids))
+) -> Feature {
+    export_flag(key, flag, environment, segment_ids)
 }
 
-/// One segment of a document as [`export`] would write it; `None` if there is none.
+/// One segment as [`export_parts`] writes it, given the flag set's [`segment_ids`].
 pub fn export_segment(
-    doc: &Document,
     name: &str,
+    segment: &Segment,
     segment_ids: &IndexMap<&str, i64>,
-) -> Option<UnleashSegment> {
-    let (name, s) = doc.segments.get_key_value(name)?;
-    Some(UnleashSegment {
-        id: segment_ids.get(name.as_str()).copied().unwrap_or_default(),
-        name: Some(name.clone()),
-        constraints: s.conditions.iter().map(constraint).collect(),
-    })
+) -> UnleashSegment {
+    UnleashSegment {
+        id: segment_ids.get(name).copied().unwrap_or_default(),
+        name: Some(name.to_string()),
+        constraints: segment.conditions.iter().map(constraint).collect(),
+    }
 }
 
 fn export_flag(

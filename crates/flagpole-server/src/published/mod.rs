@@ -1,0 +1,416 @@
+//! The published state: the store's flags and segments, their native document, and one
+//! compiled snapshot per environment. Immutable; replaced whole.
+
+mod refs;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use flagpole_core::formats::unleash::{self, ClientFeatures};
+use flagpole_core::{Catalog, Compat, Document, Flag, Segment, Snapshot, Totals};
+use flagpole_store::{Environment, FlagRecord, SegmentRecord, State};
+use imbl::OrdMap;
+
+use crate::error::ApiError;
+use refs::Refs;
+
+#[derive(Debug)]
+pub struct Published {
+    /// The configuration version this was built from.
+    pub version: i64,
+    pub built_at: Instant,
+    pub environments: Vec<Environment>,
+    /// Every flag, archived ones included, by key. A persistent map: the state after a
+    /// write shares every unchanged record with the state before.
+    pub flags: OrdMap<String, Arc<FlagRecord>>,
+    pub segments: OrdMap<String, Arc<SegmentRecord>>,
+    pub snapshots: HashMap<String, Arc<Snapshot>>,
+    refs: Refs,
+    /// Per environment, the configuration version of the last change to what its
+    /// Unleash payload shows (its ETag).
+    payload_versions: HashMap<String, i64>,
+    /// `/api/client/features` per environment, serialized on first use and kept by the
+    /// states after this one until a change touches the environment.
+    client_features: HashMap<String, Arc<OnceLock<ClientFeaturesCache>>>,
+}
+
+/// What a committed change wrote, as the store committed it: the state at `version` is
+/// the state before it with these flags and segments replaced (`None`: deleted).
+#[derive(Clone, Debug, Default)]
+pub struct Update {
+    pub version: i64,
+    pub flags: Vec<(String, Option<FlagRecord>)>,
+    pub segments: Vec<(String, Option<SegmentRecord>)>,
+}
+
+impl From<flagpole_store::Changes> for Update {
+    fn from(c: flagpole_store::Changes) -> Update {
+        Update {
+            version: c.version,
+            flags: c.flags,
+            segments: c.segments,
+        }
+    }
+}
+
+/// One environment's Unleash `ClientFeatures`, serialized once (and gzipped on first
+/// request) per change to what it shows.
+#[derive(Debug)]
+pub struct ClientFeaturesCache {
+    pub features: ClientFeatures,
+    pub json: Bytes,
+    gzip: OnceLock<Bytes>,
+    pub etag: String,
+}
+
+impl ClientFeaturesCache {
+    fn new(published: &Published, environment: &str) -> ClientFeaturesCache {
+        let flags = published
+            .flags
+            .iter()
+            .filter(|(_, r)| !r.archived)
+            .map(|(k, r)| (k.as_str(), &r.flag));
+        let segments = published
+            .segments
+            .iter()
+            .map(|(k, r)| (k.as_str(), &r.segment));
+        let features = unleash::export_parts(segments, flags, environment);
+        let json = Bytes::from(serde_json::to_vec(&features).unwrap_or_default());
+        let version = published
+            .payload_versions
+            .get(environment)
+            .copied()
+            .unwrap_or(published.version);
+        ClientFeaturesCache {
+            features,
+            json,
+            gzip: OnceLock::new(),
+            etag: format!("\"{environment}-{version}\""),
+        }
+    }
+
+    /// The JSON, gzipped (made on first use).
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder
+                    .write_all(&self.json)
+                    .and_then(|()| encoder.finish())
+                    .map(Bytes::from)
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+}
+
+impl Published {
+    /// Builds everything from the store's whole state (start-up, and recovery after
+    /// environments changed or this process fell too far behind).
+    pub fn build(state: State) -> Result<Published, ApiError> {
+        let mut refs = Refs::default();
+        for f in state.flags.iter().filter(|f| !f.archived) {
+            refs.add_flag(&f.key, &f.flag);
+        }
+        for s in &state.segments {
+            refs.add_segment(&s.name, &s.segment);
+        }
+        let mut published = Published {
+            version: state.version,
+            built_at: Instant::now(),
+            client_features: lazy_payloads(&state.environments),
+            payload_versions: state
+                .environments
+                .iter()
+                .map(|e| (e.name.clone(), state.version))
+                .collect(),
+            environments: state.environments,
+            flags: state
+                .flags
+                .into_iter()
+                .map(|f| (f.key.clone(), Arc::new(f)))
+                .collect(),
+            segments: state
+                .segments
+                .into_iter()
+                .map(|s| (s.name.clone(), Arc::new(s)))
+                .collect(),
+            refs,
+            snapshots: HashMap::new(),
+        };
+        // What the store holds was checked when written; checked again here, item by
+        // item, so a damaged database is refused at start rather than served.
+        for name in published.segments.keys() {
+            flagpole_core::validate_segment(&published, name).map_err(ApiError::Stored)?;
+        }
+        for key in published.live_keys() {
+            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
+        }
+        let snapshots = published
+            .environments
+            .iter()
+            .map(|env| {
+                let empty = Snapshot::empty(&env.name);
+                let all = empty.with_changes(&published, published.live_keys());
+                (env.name.clone(), Arc::new(all))
+            })
+            .collect();
+        published.snapshots = snapshots;
+        Ok(published)
+    }
+
+    /// The state after `update`: the changed records replaced, the changed flags and
+    /// the users of changed segments compiled again in each environment, everything
+    /// else shared with `self`. Costs what the change does, not what the state holds.
+    /// The records must be what the store committed (they were validated then).
+    pub fn apply(&self, update: Update) -> Published {
+        let mut flags = self.flags.clone();
+        let mut segments = self.segments.clone();
+        let mut refs = self.refs.clone();
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        // The environments whose payload changes; `None`: every one.
+        let mut shown: Option<BTreeSet<String>> = Some(BTreeSet::new());
+        for (key, record) in update.flags {
+            let before = flags.get(&key).filter(|r| !r.archived).map(|r| &r.flag);
+            let after = record.as_ref().filter(|r| !r.archived).map(|r| &r.flag);
+            match (&mut shown, payload_touches(before, after)) {
+                (Some(envs), Some(touched)) => envs.extend(touched),
+                _ => shown = None,
+            }
+            if let Some(old) = flags.get(&key).filter(|r| !r.archived) {
+                refs.remove_flag(&key, &old.flag);
+            }
+            match record {
+                Some(r) => {
+                    if !r.archived {
+                        refs.add_flag(&key, &r.flag);
+                    }
+                    flags.insert(key.clone(), Arc::new(r));
+                }
+                None => {
+                    flags.remove(&key);
+                }
+            }
+            affected.insert(key);
+        }
+        for (name, record) in update.segments {
+            // Every payload lists the segments.
+            shown = None;
+            if let Some(old) = segments.get(&name) {
+                refs.remove_segment(&name, &old.segment);
+            }
+            match record {
+                Some(r) => {
+                    refs.add_segment(&name, &r.segment);
+                    segments.insert(name.clone(), Arc::new(r));
+                }
+                None => {
+                    segments.remove(&name);
+                }
+            }
+            affected.extend(refs.segment_users(&name).cloned());
+        }
+        let mut next = Published {
+            version: update.version,
+            built_at: Instant::now(),
+            environments: self.environments.clone(),
+            flags,
+            segments,
+            refs,
+            snapshots: HashMap::new(),
+            payload_versions: HashMap::new(),
+            client_features: HashMap::new(),
+        };
+        for env in &self.environments {
+            let name = &env.name;
+            let touched = shown.as_ref().is_none_or(|envs| envs.contains(name));
+            let (version, cache) = match (self.payload_versions.get(name), touched) {
+                (Some(v), false) => (*v, self.client_features.get(name).cloned()),
+                _ => (update.version, None),
+            };
+            next.payload_versions.insert(name.clone(), version);
+            next.client_features
+                .insert(name.clone(), cache.unwrap_or_default());
+        }
+        let snapshots = self
+            .snapshots
+            .iter()
+            .map(|(env, s)| {
+                let keys = affected.iter().map(String::as_str);
+                (env.clone(), Arc::new(s.with_changes(&next, keys)))
+            })
+            .collect();
+        next.snapshots = snapshots;
+        next
+    }
+
+    /// The live flags and the segments as one native document (exports, imports and
+    /// other whole-document work; costs what the state holds).
+    pub fn document(&self) -> Document {
+        let mut document = Document::default();
+        for (name, s) in &self.segments {
+            document.segments.insert(name.clone(), s.segment.clone());
+        }
+        for (key, f) in self.flags.iter().filter(|(_, f)| !f.archived) {
+            document.flags.insert(key.clone(), f.flag.clone());
+        }
+        document
+    }
+
+    /// A live (not archived) flag.
+    pub fn live_flag(&self, key: &str) -> Option<&Flag> {
+        Catalog::flag(self, key)
+    }
+
+    /// The live flags' keys, in key order (what bulk evaluations list).
+    pub fn live_keys(&self) -> impl Iterator<Item = &str> {
+        self.flags
+            .iter()
+            .filter(|(_, r)| !r.archived)
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// How many flags are live.
+    pub fn live_flags(&self) -> usize {
+        self.refs.live
+    }
+
+    /// The live flags whose rules name the segment.
+    pub fn segment_users(&self, name: &str) -> impl Iterator<Item = &String> {
+        self.refs.segment_users(name)
+    }
+
+    /// The live flags that depend on the flag.
+    pub fn dependents(&self, key: &str) -> impl Iterator<Item = &String> {
+        self.refs.dependents(key)
+    }
+
+    /// The snapshot of an environment, or 404.
+    pub fn snapshot(&self, environment: &str) -> Result<&Arc<Snapshot>, ApiError> {
+        self.snapshots
+            .get(environment)
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "environment",
+                name: environment.to_string(),
+            })
+    }
+
+    /// A live or archived flag, or 404.
+    pub fn flag(&self, key: &str) -> Result<&FlagRecord, ApiError> {
+        self.flags
+            .get(key)
+            .map(|r| &**r)
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "flag",
+                name: key.to_string(),
+            })
+    }
+
+    /// The Unleash `ClientFeatures` of an environment, serialized once per version.
+    pub fn client_features(&self, environment: &str) -> Result<&ClientFeaturesCache, ApiError> {
+        let cell = self
+            .client_features
+            .get(environment)
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "environment",
+                name: environment.to_string(),
+            })?;
+        Ok(cell.get_or_init(|| ClientFeaturesCache::new(self, environment)))
+    }
+
+    /// Every environment `flag` configures must exist; `path` prefixes the field named in
+    /// the error (e.g. `flags.new_ui.`).
+    pub fn check_environments(&self, flag: &Flag, path: &str) -> Result<(), ApiError> {
+        match flag
+            .environments
+            .keys()
+            .find(|name| !self.has_environment(name))
+        {
+            None => Ok(()),
+            Some(name) => {
+                let field = format!("{path}environments.{name}");
+                Err(ApiError::bad_request(
+                    "unknown_environment",
+                    format!("{field}: there is no environment {name:?}; create it first"),
+                    Some(field),
+                ))
+            }
+        }
+    }
+
+    pub fn has_environment(&self, name: &str) -> bool {
+        self.snapshots.contains_key(name)
+    }
+}
+
+/// An empty, lazily filled payload cell per environment.
+fn lazy_payloads(
+    environments: &[Environment],
+) -> HashMap<String, Arc<OnceLock<ClientFeaturesCache>>> {
+    environments
+        .iter()
+        .map(|e| (e.name.clone(), Arc::default()))
+        .collect()
+}
+
+/// The environments whose Unleash payload a flag change alters (`None` is a flag not
+/// served); `None` when every payload changes: a flag appears or goes (every payload
+/// lists every flag), or something outside the per-environment configuration changed
+/// (every payload shows the description and variants).
+fn payload_touches(before: Option<&Flag>, after: Option<&Flag>) -> Option<BTreeSet<String>> {
+    let (b, a) = (before?, after?);
+    let outside = |f: &Flag| Flag {
+        environments: Default::default(),
+        ..f.clone()
+    };
+    if outside(b) != outside(a) {
+        return None;
+    }
+    Some(
+        b.environments
+            .keys()
+            .chain(a.environments.keys())
+            .filter(|env| b.environments.get(*env) != a.environments.get(*env))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The published state as the limits, validation and compilation read it: live flags.
+impl Catalog for Published {
+    fn compat(&self) -> Compat {
+        Compat::Native
+    }
+
+    fn flag(&self, key: &str) -> Option<&Flag> {
+        self.flags.get(key).filter(|r| !r.archived).map(|r| &r.flag)
+    }
+
+    fn segment(&self, name: &str) -> Option<&Segment> {
+        self.segments.get(name).map(|r| &r.segment)
+    }
+
+    fn segment_names(&self) -> Vec<&str> {
+        self.segments.keys().map(String::as_str).collect()
+    }
+
+    fn flag_twin(&self, lower: &str) -> Option<&str> {
+        self.refs.flag_twin(lower)
+    }
+
+    fn segment_twin(&self, lower: &str) -> Option<&str> {
+        self.refs.segment_twin(lower)
+    }
+
+    fn totals(&self) -> Totals {
+        Totals {
+            flags: self.refs.live,
+            segments: self.segments.len(),
+            regexes: self.refs.regexes,
+        }
+    }
+}

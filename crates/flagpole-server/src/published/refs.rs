@@ -1,0 +1,135 @@
+//! What refers to what among the live flags and segments, kept beside the published
+//! state so that a write finds what its change affects without scanning every flag:
+//! the flags using each segment, the flags depending on each flag, names by lower case
+//! (for the limits' case check), and the totals the limits bound.
+
+use flagpole_core::{Flag, Segment};
+use imbl::{HashMap, OrdSet};
+
+/// A persistent multimap: a changed copy costs what the change does.
+type Multi = HashMap<String, OrdSet<String>>;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Refs {
+    /// Segment name → the live flags whose rules (in any environment) name it.
+    segment_users: Multi,
+    /// Flag key → the live flags that depend on it (in any environment).
+    dependents: Multi,
+    /// Lower-cased key → the live flags with that key.
+    flag_names: Multi,
+    /// Lower-cased name → the segments with that name.
+    segment_names: Multi,
+    /// Live flags.
+    pub(crate) live: usize,
+    /// REGEX conditions in live flags and segments.
+    pub(crate) regexes: usize,
+}
+
+fn add(map: &mut Multi, key: &str, value: &str) {
+    map.entry(key.to_string())
+        .or_default()
+        .insert(value.to_string());
+}
+
+fn remove(map: &mut Multi, key: &str, value: &str) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(value);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+fn segments_named(flag: &Flag) -> OrdSet<&str> {
+    flag.environments
+        .values()
+        .flat_map(|e| e.rules.iter())
+        .flat_map(|r| r.segments.iter())
+        .map(String::as_str)
+        .collect()
+}
+
+fn parents(flag: &Flag) -> OrdSet<&str> {
+    flag.environments
+        .values()
+        .flat_map(|e| e.depends_on.iter())
+        .map(|d| d.flag.as_str())
+        .collect()
+}
+
+fn regexes(conditions: &[flagpole_core::Condition]) -> usize {
+    conditions
+        .iter()
+        .filter(|c| c.operator == flagpole_core::Operator::Regex)
+        .count()
+}
+
+fn flag_regexes(flag: &Flag) -> usize {
+    flag.environments
+        .values()
+        .flat_map(|e| e.rules.iter())
+        .map(|r| regexes(&r.conditions))
+        .sum()
+}
+
+impl Refs {
+    /// Counts a live flag in.
+    pub(crate) fn add_flag(&mut self, key: &str, flag: &Flag) {
+        for s in segments_named(flag) {
+            add(&mut self.segment_users, s, key);
+        }
+        for p in parents(flag) {
+            add(&mut self.dependents, p, key);
+        }
+        add(&mut self.flag_names, &key.to_ascii_lowercase(), key);
+        self.live += 1;
+        self.regexes += flag_regexes(flag);
+    }
+
+    /// Counts a live flag out (as it was counted in).
+    pub(crate) fn remove_flag(&mut self, key: &str, flag: &Flag) {
+        for s in segments_named(flag) {
+            remove(&mut self.segment_users, s, key);
+        }
+        for p in parents(flag) {
+            remove(&mut self.dependents, p, key);
+        }
+        remove(&mut self.flag_names, &key.to_ascii_lowercase(), key);
+        self.live = self.live.saturating_sub(1);
+        self.regexes = self.regexes.saturating_sub(flag_regexes(flag));
+    }
+
+    pub(crate) fn add_segment(&mut self, name: &str, segment: &Segment) {
+        add(&mut self.segment_names, &name.to_ascii_lowercase(), name);
+        self.regexes += regexes(&segment.conditions);
+    }
+
+    pub(crate) fn remove_segment(&mut self, name: &str, segment: &Segment) {
+        remove(&mut self.segment_names, &name.to_ascii_lowercase(), name);
+        self.regexes = self.regexes.saturating_sub(regexes(&segment.conditions));
+    }
+
+    /// The live flags whose rules name the segment.
+    pub(crate) fn segment_users(&self, name: &str) -> impl Iterator<Item = &String> {
+        self.segment_users.get(name).into_iter().flatten()
+    }
+
+    /// The live flags that depend on the flag.
+    pub(crate) fn dependents(&self, key: &str) -> impl Iterator<Item = &String> {
+        self.dependents.get(key).into_iter().flatten()
+    }
+
+    pub(crate) fn flag_twin(&self, lower: &str) -> Option<&str> {
+        self.flag_names
+            .get(lower)
+            .and_then(|s| s.get_min())
+            .map(String::as_str)
+    }
+
+    pub(crate) fn segment_twin(&self, lower: &str) -> Option<&str> {
+        self.segment_names
+            .get(lower)
+            .and_then(|s| s.get_min())
+            .map(String::as_str)
+    }
+}

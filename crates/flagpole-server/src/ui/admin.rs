@@ -1,0 +1,177 @@
+//! Environments (anyone may read; admins create and protect them), tokens and users
+//! (admins). Every change is sent to the matching `/api/v1` route.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use maud::{html, Markup};
+
+use super::layout::{ago, field, form_error, message, page, Area};
+use super::{encode, Page};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn environments_page(State(state): State<AppState>, who: Page) -> Markup {
+    let published = state.published();
+    let body = html! {
+        div.table-wrap role="region" aria-label="Environments" tabindex="0" {
+            table {
+                thead { tr { th scope="col" { "Environment" } th scope="col" { "Flags on" } th scope="col" { "Protected" } } }
+                tbody {
+                    @for e in &published.environments {
+                        @let on = published.flags.values().filter(|r| !r.archived && r.flag.environments.get(&e.name).is_some_and(|c| c.enabled)).count();
+                        tr {
+                            td { a href=(format!("/?env={}&state=on", encode(&e.name))) { (e.name) } }
+                            td { (on) }
+                            td {
+                                button.switch type="button" role="switch" aria-checked=(e.protected)
+                                    aria-label=(format!("{} is protected", e.name))
+                                    data-patch=(format!("/api/v1/environments/{}", encode(&e.name)))
+                                    data-field-name="protected"
+                                    disabled[!who.is_admin()] { span aria-hidden="true" {} }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if who.is_admin() {
+            section.card {
+                h2 { "New environment" }
+                form data-api="POST /api/v1/environments" data-then="reload" {
+                    (field("Name", "name", html! { input #f-name name="name" required maxlength="200"; }, None))
+                    (form_error())
+                    button.primary type="submit" { "Create environment" }
+                }
+            }
+        }
+    };
+    page(&who, Area::Environments, "Environments", body)
+}
+
+fn admins_only(who: &Page, area: Area, title: &str) -> Option<Response> {
+    (!who.is_admin()).then(|| {
+        let mut r = message(who, area, title, "Only admins can see this page.").into_response();
+        *r.status_mut() = axum::http::StatusCode::FORBIDDEN;
+        r
+    })
+}
+
+pub async fn tokens_page(State(state): State<AppState>, who: Page) -> Result<Response, ApiError> {
+    if let Some(refused) = admins_only(&who, Area::Tokens, "Tokens") {
+        return Ok(refused);
+    }
+    let auth = state.store().load_auth().await?;
+    let published = state.published();
+    let now = Utc::now();
+    let body = html! {
+        section.card {
+            h2 { "New token" }
+            form data-api="POST /api/v1/tokens" data-then="secret" data-token-form {
+                div.row {
+                    (field("Name", "name", html! { input #f-name name="name" required maxlength="200"; }, None))
+                    (field("Kind", "kind", html! {
+                        select #f-kind name="kind" {
+                            option value="client" { "client (server SDKs, one environment)" }
+                            option value="frontend" { "frontend (browser SDKs, one environment)" }
+                            option value="admin" { "admin (the API, with a role)" }
+                        }
+                    }, None))
+                    (field("Environment", "environment", html! {
+                        select #f-environment name="environment" {
+                            @for e in &published.environments { option value=(e.name) { (e.name) } }
+                        }
+                    }, Some("For client and frontend tokens.")))
+                    (field("Role", "role", html! {
+                        select #f-role name="role" {
+                            option value="viewer" { "viewer" }
+                            option value="editor" { "editor" }
+                            option value="admin" { "admin" }
+                        }
+                    }, Some("For admin tokens.")))
+                }
+                (form_error())
+                button.primary type="submit" { "Create token" }
+            }
+            div.secret #token-secret role="status" hidden {
+                p { strong { "Copy this secret now; it is shown only once." } }
+                code #token-secret-text {}
+            }
+        }
+        div.table-wrap role="region" aria-label="Tokens" tabindex="0" {
+            table {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Scope" } th scope="col" { "Last used" } th scope="col" { "Status" } th scope="col" { "" } } }
+                tbody {
+                    @for t in auth.tokens.iter().rev() {
+                        tr data-token=(t.name) {
+                            td { (t.name) }
+                            td { (t.kind) }
+                            td { (t.environment.as_deref().or(t.role.as_deref()).unwrap_or("")) }
+                            td { @match t.last_used_at { Some(at) => (ago(at, now)), None => "never" } }
+                            td { @if t.revoked_at.is_some() { span.badge { "revoked" } } @else if t.expires_at.is_some_and(|e| e <= now) { span.badge { "expired" } } @else { "active" } }
+                            td {
+                                @if t.revoked_at.is_none() {
+                                    button type="button" data-delete=(format!("/api/v1/tokens/{}", encode(&t.id)))
+                                        data-confirm=(format!("Revoke the token {}? Whatever uses it is refused from now on.", t.name)) { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&who, Area::Tokens, "Tokens", body).into_response())
+}
+
+pub async fn users_page(State(state): State<AppState>, who: Page) -> Result<Response, ApiError> {
+    if let Some(refused) = admins_only(&who, Area::Users, "Users") {
+        return Ok(refused);
+    }
+    let auth = state.store().load_auth().await?;
+    let body = html! {
+        div.table-wrap role="region" aria-label="Users" tabindex="0" {
+            table {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Grants" } th scope="col" { "" } } }
+                tbody {
+                    @for u in &auth.users {
+                        tr {
+                            td { (u.name) }
+                            td {
+                                select aria-label=(format!("Role of {}", u.name)) data-patch-select=(format!("/api/v1/users/{}", encode(&u.name))) data-field-name="role" disabled[u.name == who.name()] {
+                                    @for r in ["viewer", "editor", "admin"] { option value=(r) selected[u.role == r] { (r) } }
+                                }
+                            }
+                            td { (u.grants.join(", ")) }
+                            td {
+                                @if u.name != who.name() {
+                                    button type="button" data-delete=(format!("/api/v1/users/{}", encode(&u.name)))
+                                        data-confirm=(format!("Delete the user {}? Their sessions end.", u.name)) { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "New user" }
+            form data-api="POST /api/v1/users" data-then="reload" {
+                div.row {
+                    (field("Name", "name", html! { input #f-name name="name" required maxlength="200" autocomplete="off"; }, None))
+                    (field("Password", "password", html! { input #f-password name="password" type="password" required maxlength="1000" autocomplete="new-password"; }, Some("At least 12 characters.")))
+                    (field("Role", "role", html! {
+                        select #f-role name="role" {
+                            option value="viewer" { "viewer" }
+                            option value="editor" { "editor" }
+                            option value="admin" { "admin" }
+                        }
+                    }, None))
+                }
+                (form_error())
+                button.primary type="submit" { "Create user" }
+            }
+        }
+    };
+    Ok(page(&who, Area::Users, "Users", body).into_response())
+}

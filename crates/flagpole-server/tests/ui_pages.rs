@@ -1,0 +1,267 @@
+//! The web UI's pages through `oneshot`: every page (the list below is compared with the
+//! routes in `src/ui/mod.rs`, so a new page cannot be missed) sends a caller without a
+//! session to the login page, carries the Content-Security-Policy, and renders for a
+//! viewer with its controls disabled, while the API the page would write to refuses the
+//! viewer. Also `?explain=true` on native evaluation. The flows themselves run in real
+//! Chromium (`tests/ui`, launched by `crates/flagpole/tests/ui_e2e.rs`).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::http::Method;
+use chrono::Utc;
+use common::{Harness, Payload};
+use flagpole_server::auth::secret;
+use flagpole_store::{Change, UserRecord};
+use serde_json::json;
+
+/// Every UI route, filled in, and whether it needs a session.
+const PAGES: &[(&str, &str, bool)] = &[
+    ("/", "/", true),
+    ("/new", "/new", true),
+    ("/flag/{key}", "/flag/f", true),
+    ("/history", "/history", true),
+    ("/history/{key}", "/history/f", true),
+    ("/try", "/try", true),
+    ("/segments", "/segments", true),
+    ("/environments", "/environments", true),
+    ("/tokens", "/tokens", true),
+    ("/users", "/users", true),
+    ("/account", "/account", true),
+    ("/login", "/login", false),
+    ("/assets/{name}", "/assets/ui.js", false),
+];
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn harness() -> Harness {
+    let h = Harness::new().await;
+    h.create_flag(json!({"key": "f", "environments": {"development": {"enabled": true,
+        "rules": [{"name": "staff", "conditions": [{"attribute": "email", "operator": "STR_ENDS_WITH", "values": ["@ourco.com"]}]}]}}}))
+        .await;
+    for (name, role) in [("vera", "viewer"), ("ed", "editor")] {
+        let user = UserRecord {
+            name: name.into(),
+            password_hash: secret::hash_password(PASSWORD),
+            role: role.into(),
+            grants: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let change = Change {
+            actor: "test",
+            action: "user.created",
+            environment: None,
+            address: None,
+        };
+        h.store.create_user(&user, change).await.unwrap();
+    }
+    h.state.reload_auth().await.unwrap();
+    h
+}
+
+async fn login(h: &Harness, name: &str) -> String {
+    let reply = h
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            &[("authorization", "")],
+            Payload::Json(json!({"name": name, "password": PASSWORD})),
+        )
+        .await
+        .expect(200);
+    let cookie = reply.headers["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+#[test]
+fn the_list_names_every_ui_route() {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui/mod.rs"),
+    )
+    .unwrap();
+    let routes: Vec<&str> = source
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let listed: Vec<&str> = PAGES.iter().map(|(r, _, _)| *r).collect();
+    assert_eq!(
+        routes, listed,
+        "tests/ui_pages.rs PAGES must list src/ui routes"
+    );
+}
+
+#[tokio::test]
+async fn pages_without_a_session_go_to_the_login_page() {
+    let h = harness().await;
+    for (_, path, private) in PAGES {
+        let reply = h
+            .send(Method::GET, path, &[("authorization", "")], Payload::Empty)
+            .await;
+        if *private {
+            assert_eq!(reply.status, 303, "{path}");
+            let to = reply.headers["location"].to_str().unwrap();
+            assert!(to.starts_with("/login?next=/"), "{path}: {to}");
+        } else {
+            assert_eq!(reply.status, 200, "{path}");
+        }
+        let csp = reply.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"));
+        assert_eq!(reply.headers["x-frame-options"], "DENY");
+    }
+    // An SDK token is not a way into the UI.
+    let reply = h
+        .send(
+            Method::GET,
+            "/",
+            &[("authorization", "Bearer test-client-production")],
+            Payload::Empty,
+        )
+        .await;
+    assert_eq!(reply.status, 403);
+}
+
+#[tokio::test]
+async fn login_only_sends_back_to_this_server() {
+    let h = harness().await;
+    let page = h
+        .send(
+            Method::GET,
+            "/login?next=//evil.example/x",
+            &[("authorization", "")],
+            Payload::Empty,
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(page.contains("data-then=\"go:/\""), "{page}");
+}
+
+#[tokio::test]
+async fn a_viewer_sees_disabled_controls_and_the_api_refuses_the_viewer() {
+    let h = harness().await;
+    let cookie = login(&h, "vera").await;
+    let headers = [("authorization", ""), ("cookie", cookie.as_str())];
+    for (_, path, private) in PAGES {
+        if *private {
+            let reply = h.send(Method::GET, path, &headers, Payload::Empty).await;
+            let expected = if matches!(*path, "/tokens" | "/users") {
+                403
+            } else {
+                200
+            };
+            assert_eq!(reply.status, expected, "{path}");
+        }
+    }
+    let page = h
+        .send(
+            Method::GET,
+            "/flag/f?env=development",
+            &headers,
+            Payload::Empty,
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        page.contains("<fieldset disabled>"),
+        "the editor is not disabled"
+    );
+    assert!(page.contains("read-only"));
+    let list = h
+        .send(Method::GET, "/", &headers, Payload::Empty)
+        .await
+        .text();
+    assert!(
+        !list.contains("href=\"/new\""),
+        "a viewer is offered New flag"
+    );
+    let version = h.get("/api/v1/flags/f").await.json()["version"].clone();
+    let write = [
+        ("authorization", ""),
+        ("cookie", cookie.as_str()),
+        ("origin", "http://localhost"),
+        ("host", "localhost"),
+    ];
+    let refused = h
+        .send(
+            Method::POST,
+            "/api/v1/flags/f/environments/development/disable",
+            &write,
+            Payload::Json(json!({"version": version})),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(h.get("/api/v1/flags/f").await.json()["version"], version);
+}
+
+#[tokio::test]
+async fn an_editor_cannot_switch_a_protected_environment_from_the_list() {
+    let h = harness().await;
+    h.send(
+        Method::PATCH,
+        "/api/v1/environments/production",
+        &[],
+        Payload::Json(json!({"protected": true})),
+    )
+    .await
+    .expect(200);
+    let cookie = login(&h, "ed").await;
+    let headers = [("authorization", ""), ("cookie", cookie.as_str())];
+    let list = h
+        .send(Method::GET, "/", &headers, Payload::Empty)
+        .await
+        .text();
+    let production = list
+        .split("<button")
+        .find(|b| b.contains("data-env=\"production\""))
+        .unwrap();
+    assert!(production.contains("disabled"), "{production}");
+    let development = list
+        .split("<button")
+        .find(|b| b.contains("data-env=\"development\""))
+        .unwrap();
+    assert!(!development.contains("disabled"), "{development}");
+}
+
+#[tokio::test]
+async fn native_evaluation_explains_on_request() {
+    let h = harness().await;
+    let ctx = json!({"userId": "u", "properties": {"email": "a@ourco.com"}});
+    let plain = h
+        .post_json("/api/v1/environments/development/evaluate/f", ctx.clone())
+        .await
+        .expect(200)
+        .json();
+    assert!(plain.get("trace").is_none());
+    let explained = h
+        .post_json(
+            "/api/v1/environments/development/evaluate/f?explain=true",
+            ctx.clone(),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(explained["reason"], plain["reason"]);
+    let rule = &explained["trace"]["rules"][0];
+    assert_eq!(rule["matched"], true);
+    assert_eq!(rule["conditions"][0]["context_value"], "a@ourco.com");
+    assert_eq!(rule["conditions"][0]["operator"], "STR_ENDS_WITH");
+    let all = h
+        .post_json(
+            "/api/v1/environments/development/evaluate?explain=true",
+            ctx,
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(all["flags"][0]["trace"]["flag"], "f");
+    h.post_json(
+        "/api/v1/environments/development/evaluate/f?explain=maybe",
+        json!({}),
+    )
+    .await
+    .expect(400);
+}

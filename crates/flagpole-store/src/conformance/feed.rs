@@ -1,0 +1,147 @@
+//! The change feed: [`Store::changes_since`] names exactly what changed, as it is now.
+
+use super::{change, flag, record, segment, ACTOR};
+use crate::{Change, Expect, Store};
+
+/// Flag and segment writes, deletions and imports appear in the feed with their current
+/// records; an environment change asks for a reload; nothing after the current version.
+pub async fn change_feed(store: &dyn Store) {
+    let start = store.version().await.expect("version");
+    let none = store.changes_since(start).await.expect("changes_since");
+    assert_eq!(
+        (
+            none.version,
+            none.reload,
+            none.flags.len(),
+            none.segments.len()
+        ),
+        (start, false, 0, 0),
+        "nothing changed after the current version"
+    );
+    store
+        .put_flag(
+            "feed-a",
+            &flag("a1"),
+            false,
+            Expect::Absent,
+            change("flag.created"),
+        )
+        .await
+        .expect("create feed-a");
+    store
+        .put_flag(
+            "feed-b",
+            &flag("b1"),
+            false,
+            Expect::Absent,
+            change("flag.created"),
+        )
+        .await
+        .expect("create feed-b");
+    let after_a = store.version().await.expect("version");
+    store
+        .put_flag(
+            "feed-a",
+            &flag("a2"),
+            false,
+            Expect::Any,
+            change("flag.updated"),
+        )
+        .await
+        .expect("update feed-a");
+    store
+        .delete_flag("feed-b", Expect::Any, change("flag.deleted"))
+        .await
+        .expect("delete feed-b");
+    store
+        .put_segment(
+            "feed-s",
+            &segment("s"),
+            Expect::Absent,
+            change("segment.created"),
+        )
+        .await
+        .expect("create feed-s");
+    let all = store.changes_since(start).await.expect("changes_since");
+    assert_eq!(
+        all.version,
+        start + 5,
+        "the feed reads up to the current version"
+    );
+    assert!(!all.reload, "flag and segment changes need no reload");
+    let a = record(store, "feed-a").await.expect("feed-a");
+    assert_eq!(
+        all.flags,
+        vec![
+            ("feed-a".to_string(), Some(a.clone())),
+            ("feed-b".to_string(), None)
+        ],
+        "each changed flag once, as it is now (None: deleted)"
+    );
+    let s = store.load().await.expect("load");
+    let s = s.segments.into_iter().find(|s| s.name == "feed-s");
+    assert_eq!(
+        all.segments,
+        vec![("feed-s".to_string(), s)],
+        "the changed segment as it is now"
+    );
+    let later = store.changes_since(after_a).await.expect("changes_since");
+    assert_eq!(
+        later
+            .flags
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        ["feed-a", "feed-b"],
+        "only what changed after the version asked for"
+    );
+
+    store
+        .import(
+            &[("feed-c".to_string(), flag("c"))],
+            &[("feed-t".to_string(), segment("t"))],
+            change("import"),
+        )
+        .await
+        .expect("import");
+    let imported = store
+        .changes_since(all.version)
+        .await
+        .expect("changes_since");
+    assert_eq!(
+        (
+            imported
+                .flags
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>(),
+            imported
+                .segments
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (vec!["feed-c"], vec!["feed-t"]),
+        "an import names every item it wrote"
+    );
+
+    let before_env = store.version().await.expect("version");
+    let env_change = Change {
+        actor: ACTOR,
+        action: "environment.created",
+        environment: Some("feed-env"),
+        address: None,
+    };
+    store
+        .create_environment("feed-env", env_change)
+        .await
+        .expect("create an environment");
+    let env = store
+        .changes_since(before_env)
+        .await
+        .expect("changes_since");
+    assert!(
+        env.reload && env.flags.is_empty() && env.version == before_env + 1,
+        "an environment change asks for a reload: {env:?}"
+    );
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Write latency and memory by flag-set size (run by scripts/bench-writes.sh).
+
+For each size: generates that many flags of the shape issue 9 measured (three rules and
+a split, in two environments), imports them offline into a fresh SQLite database, starts
+a release `flagpole serve` on it, and measures
+
+  - RSS after start, and after the writes;
+  - the latency of WRITES writes, one at a time on one keep-alive connection, half of
+    them seed POSTs (`POST /flags/{name}?enabled=…&rollout_percentage=…`) to one of 50
+    plain flags (the seed API cannot change flags with rules), half native switches
+    (`POST /api/v1/flags/{key}/environments/production/enable|disable`) of a random
+    generated flag: p50, p99 and max of each;
+  - `/api/client/features`: size and time of the first request after the last write
+    (built lazily per version) and of a request answered from the cache.
+
+Prints one markdown table row per size. Standard library only.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ADMIN = "bench-admin-token"
+CLIENT = "bench-client-token"
+
+
+def flag(i):
+    rule = lambda n: {  # noqa: E731
+        "name": f"rule {n}",
+        "conditions": [
+            {"attribute": "country", "operator": "IN", "values": ["de", "fr", "us", "jp"]},
+            {"attribute": "plan", "operator": "STR_STARTS_WITH", "values": ["ent"]},
+        ],
+        "rollout": (i * 7 + n * 13) % 101,
+        "serve": {"split": [{"variant": "control", "weight": 50}, {"variant": "treatment", "weight": 50}]},
+    }
+    env = {"enabled": True, "rules": [rule(0), rule(1), rule(2)], "default": {"variant": "control"}}
+    return {
+        "type": "string",
+        "description": f"generated flag {i}",
+        "variants": [{"name": "control", "value": "c"}, {"name": "treatment", "value": "t"}],
+        "environments": {"development": env, "production": env},
+    }
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def request(conn, method, path, token, body=None):
+    headers = {"authorization": f"Bearer {token}"}
+    if body is not None:
+        headers["content-type"] = "application/json"
+        body = json.dumps(body)
+    start = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers)
+    reply = conn.getresponse()
+    data = reply.read()
+    return reply.status, data, time.perf_counter() - start
+
+
+def wait_ready(port, proc):
+    for _ in range(1200):
+        if proc.poll() is not None:
+            sys.exit(f"flagpole exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/health/ready")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("flagpole did not become ready")
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def run(binary, size, writes, work):
+    db = os.path.join(work, f"flags-{size}.db")
+    doc = os.path.join(work, f"flags-{size}.json")
+    with open(doc, "w") as f:
+        json.dump({"version": 1, "flags": {f"flag-{i:06d}": flag(i) for i in range(size)}}, f)
+    env = dict(os.environ, FLAGPOLE_LOG="warn", FLAGPOLE_BOOTSTRAP_TOKEN=ADMIN,
+               FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD="bench-password-1")
+    subprocess.run([binary, "import", doc, "--database", db], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    port = free_port()
+    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", db],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(port, proc)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        status, _, _ = request(conn, "POST", "/api/v1/tokens", ADMIN,
+                               {"name": "bench", "kind": "client", "environment": "production", "secret": CLIENT})
+        assert status == 201, status
+        time.sleep(0.5)
+        rss_start = rss_mb(proc.pid)
+        rng = random.Random(size)
+        seed, native = [], []
+        for n in range(writes):
+            if n % 2 == 0:
+                path = f"/flags/plain-{rng.randrange(50)}?enabled=true&rollout_percentage={n % 101}"
+                status, body, took = request(conn, "POST", path, ADMIN)
+                seed.append(took * 1000)
+            else:
+                action = "enable" if rng.randrange(2) else "disable"
+                key = f"flag-{rng.randrange(size):06d}"
+                path = f"/api/v1/flags/{key}/environments/production/{action}"
+                status, body, took = request(conn, "POST", path, ADMIN)
+                native.append(took * 1000)
+            assert status == 200, (status, body)
+        rss_after = rss_mb(proc.pid)
+        _, first, t_first = request(conn, "GET", "/api/client/features", CLIENT)
+        _, _, t_cached = request(conn, "GET", "/api/client/features", CLIENT)
+        return {
+            "size": size,
+            "seed": (statistics.median(seed), percentile(seed, 0.99), max(seed)),
+            "native": (statistics.median(native), percentile(native, 0.99), max(native)),
+            "rss_start": rss_start,
+            "rss_after": rss_after,
+            "features_mb": len(first) / 1e6,
+            "features_first_ms": t_first * 1000,
+            "features_cached_ms": t_cached * 1000,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default="target/release/flagpole")
+    parser.add_argument("--sizes", default="100,1000,10000,100000")
+    parser.add_argument("--writes", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        print(f"| flags | seed POST p50 / p99 / max | native switch p50 / p99 / max | RSS after start "
+              f"| RSS after {args.writes} writes | /api/client/features | first after a write | cached |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for size in [int(s) for s in args.sizes.split(",")]:
+            r = run(args.binary, size, args.writes, work)
+            fmt = lambda t: f"{t[0]:.2f} / {t[1]:.2f} / {t[2]:.1f} ms"  # noqa: E731
+            print(f"| {r['size']:,} | {fmt(r['seed'])} | {fmt(r['native'])} "
+                  f"| {r['rss_start']:.0f} MB | {r['rss_after']:.0f} MB | {r['features_mb']:.1f} MB "
+                  f"| {r['features_first_ms']:.0f} ms | {r['features_cached_ms']:.1f} ms |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

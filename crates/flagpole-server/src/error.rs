@@ -46,6 +46,9 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     #[error("storage failed")]
     Store(#[from] flagpole_store::Error),
+    /// The server has its maximum of open event streams (503).
+    #[error("this server has its maximum of {0} open event streams; retry later, or poll")]
+    TooManyStreams(usize),
     /// Writes are waiting on a database that does not answer (503).
     #[error("changes cannot be saved now: the database is not answering; retry later")]
     WriteBusy,
@@ -98,6 +101,7 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
             ApiError::WriteBusy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooManyStreams(_) => (StatusCode::SERVICE_UNAVAILABLE, "too_many_streams"),
             ApiError::Store(_) | ApiError::Stored(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }

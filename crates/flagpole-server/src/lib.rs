@@ -11,6 +11,7 @@ mod published;
 mod routes;
 pub mod schemas;
 mod state;
+pub mod stream;
 pub mod telemetry;
 mod ui;
 mod usage;

@@ -54,6 +54,16 @@ pub struct SdkHeaders {
     pub authorization: String,
 }
 
+/// The header a reconnecting client sends.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct StreamHeaders {
+    /// The id of the last event received (a configuration version): the stream starts
+    /// with what changed since, or the whole state when that is too old.
+    #[param(rename = "Last-Event-ID", required = false)]
+    pub last_event_id: i64,
+}
+
 /// The header of a conditional read.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
@@ -319,6 +329,11 @@ pub struct OfrepEvaluation {
 pub struct OfrepBulk {
     pub flags: Vec<OfrepEvaluation>,
     pub metadata: OfrepMetadata,
+    /// ADR 0008: the event stream to follow for changes (`type: sse`, `endpoint`
+    /// with the `requestUri` of `/ofrep/v1/stream?ticket=…`, `inactivityDelaySec`).
+    #[serde(rename = "eventStreams")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub event_streams: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

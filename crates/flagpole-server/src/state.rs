@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub hosts: crate::guard::Hosts,
     /// Origins (besides the server's own) whose pages may send changes.
     pub allowed_origins: Vec<String>,
+    /// Server-sent event streams: connection limit, heartbeat, queue.
+    pub streams: crate::stream::StreamConfig,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +50,7 @@ impl Default for ServerConfig {
             session_absolute: std::time::Duration::from_secs(7 * 24 * 3600),
             hosts: crate::guard::Hosts::Any,
             allowed_origins: Vec::new(),
+            streams: crate::stream::StreamConfig::default(),
         }
     }
 }
@@ -76,6 +79,7 @@ struct Inner {
     /// unreachable (milliseconds since `started`).
     down_until: AtomicU64,
     started: std::time::Instant,
+    streams: crate::stream::Hub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -111,6 +115,7 @@ impl AppState {
                 throttle: Throttle::default(),
                 down_until: AtomicU64::new(0),
                 started: std::time::Instant::now(),
+                streams: crate::stream::Hub::default(),
             }),
         })
     }
@@ -280,6 +285,11 @@ impl AppState {
         self.inner.directory.load()
     }
 
+    /// The server-sent event streams (`crate::stream`).
+    pub fn streams(&self) -> &crate::stream::Hub {
+        &self.inner.streams
+    }
+
     /// Failed-login limits.
     pub fn throttle(&self) -> &Throttle {
         &self.inner.throttle
@@ -295,6 +305,7 @@ impl AppState {
         let directory = Directory::build(&self.inner.store.load_auth().await?);
         tracing::debug!(version = directory.version, "reloaded tokens and users");
         self.inner.directory.store(Arc::new(directory));
+        self.inner.streams.directory_changed();
         Ok(())
     }
 

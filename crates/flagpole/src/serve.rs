@@ -74,6 +74,17 @@ pub struct ServeArgs {
     /// Seconds to keep retrying a database that cannot be reached at start-up.
     #[arg(long, env = "FLAGPOLE_DATABASE_WAIT_SECS", default_value_t = 30)]
     database_wait_secs: u64,
+    /// Most server-sent event streams open at once (SDK streaming); beyond it a stream
+    /// is refused with 503 and Retry-After. Each takes a file descriptor: raise
+    /// `ulimit -n` to match.
+    #[arg(long, env = "FLAGPOLE_STREAM_LIMIT", default_value_t = 10_000)]
+    stream_limit: usize,
+    /// Seconds without an event after which a stream gets a heartbeat comment.
+    #[arg(long, env = "FLAGPOLE_STREAM_HEARTBEAT_SECS", default_value_t = 15)]
+    stream_heartbeat_secs: u64,
+    /// Events a stream may fall behind before it is dropped (told to refetch).
+    #[arg(long, env = "FLAGPOLE_STREAM_QUEUE", default_value_t = 64)]
+    stream_queue: usize,
     /// Log format: `text` or `json`.
     #[arg(long, env = "FLAGPOLE_LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -140,6 +151,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         session_absolute: Duration::from_secs(args.session_max_hours.max(1) * 3600),
         hosts,
         allowed_origins,
+        streams: flagpole_server::stream::StreamConfig {
+            max_connections: args.stream_limit,
+            heartbeat: Duration::from_secs(args.stream_heartbeat_secs.max(1)),
+            queue: args.stream_queue.clamp(1, 1 << 16),
+        },
     };
     let state = AppState::new(store, config).await?;
     let poller = tokio::spawn(flagpole_server::follow::follow(

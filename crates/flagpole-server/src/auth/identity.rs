@@ -116,6 +116,13 @@ impl Token {
         })
     }
 
+    /// The token's verifier: the key of the stream tickets made for it
+    /// (`stream::ticket`), which every replica can check and nobody without the
+    /// database or the secret can make.
+    pub(crate) fn verifier(&self) -> &[u8; 32] {
+        &self.verifier
+    }
+
     /// Whether the token may be used from a browser page at `origin`.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.origins.iter().any(|o| o == "*" || o == origin)
@@ -199,6 +206,13 @@ impl Directory {
             return Err(Refusal::Expired);
         }
         Ok(token.clone())
+    }
+
+    /// The live, unexpired token with this id (a stream checks its token is still one).
+    pub fn live_token(&self, id: &str, now: DateTime<Utc>) -> Option<&Arc<Token>> {
+        self.tokens
+            .get(id)
+            .filter(|t| !t.revoked && t.expires_at.is_none_or(|at| at > now))
     }
 
     pub fn user(&self, name: &str) -> Option<Arc<User>> {

@@ -15,6 +15,7 @@ pub(crate) mod resources;
 mod seed;
 mod segments;
 mod sessions;
+mod streams;
 mod tokens;
 mod transfer;
 mod unleash;
@@ -78,12 +79,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(tokens::router())
         .merge(users::router())
+        .merge(streams::native_router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .merge(seed::router())
         .merge(ofrep::router())
         .merge(unleash::router())
+        .merge(streams::router())
         .merge(health::router())
 }
 

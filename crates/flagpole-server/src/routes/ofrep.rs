@@ -204,10 +204,10 @@ async fn evaluate_flag(
     path = "/ofrep/v1/evaluate/flags",
     tag = "ofrep",
     operation_id = "ofrep_evaluate_flags",
-    params(SdkHeaders, ConditionalHeaders),
+    params(SdkHeaders, ConditionalHeaders, ("flagConfigEtag" = Option<String>, Query, description = "The `etag` of the event-stream message that triggered this request (ADR 0008); not needed here: the answer is always from the latest configuration this server has")),
     request_body = OfrepRequest,
     responses(
-        (status = 200, description = "Every flag's evaluation (or error)", body = OfrepBulk, headers(("ETag" = String))),
+        (status = 200, description = "Every flag's evaluation (or error), and `eventStreams`: the stream to follow for changes", body = OfrepBulk, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))),
         (status = 400, description = "`PARSE_ERROR` or `INVALID_CONTEXT`", body = OfrepErrorBody),
         (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
@@ -248,7 +248,10 @@ async fn evaluate_flags(
             }
         })
         .collect();
-    let body = json!({"flags": flags, "metadata": {"version": published.version}});
+    let mut body = json!({"flags": flags, "metadata": {"version": published.version}});
+    if let crate::auth::Who::Token(token) = &who.who {
+        body["eventStreams"] = crate::stream::event_streams(token);
+    }
     let text = body.to_string();
     let etag = format!(
         "\"{}-{:08x}\"",

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod credentials;
+pub mod sse;
 
 use std::sync::Arc;
 
@@ -143,7 +144,12 @@ impl Harness {
         let request = builder.body(body).unwrap();
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
+        let body = if sse::is_stream(&parts.headers) {
+            // An event stream never ends: keep its first event.
+            sse::first_event(body).await
+        } else {
+            body.collect().await.unwrap().to_bytes()
+        };
         Reply {
             status: parts.status,
             headers: parts.headers,

@@ -32,34 +32,13 @@ where
     F: IntoIterator<Item = (&'a str, &'a Flag)> + Clone,
 {
     let segments: Vec<(&str, &Segment)> = segments.into_iter().collect();
-    let known: std::collections::HashSet<&str> = segments.iter().map(|(n, _)| *n).collect();
-    let mut segment_ids: IndexMap<&str, i64> = segments
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| (*name, i as i64 + 1))
-        .collect();
-    // References to missing segments (kept from Unleash documents) stay missing, under
-    // ids no segment has, so they keep turning their flag off.
-    let missing: Vec<&str> = flags
-        .clone()
-        .into_iter()
-        .flat_map(|(_, f)| f.environments.values())
-        .flat_map(|e| e.rules.iter())
-        .flat_map(|r| r.segments.iter())
-        .map(String::as_str)
-        .filter(|name| !known.contains(name))
-        .collect();
-    for name in missing {
-        let next = segment_ids.len() as i64 + 1;
-        segment_ids.entry(name).or_insert(next);
-    }
+    let segment_ids = segment_ids(
+        segments.iter().map(|(n, _)| *n),
+        flags.clone().into_iter().map(|(_, f)| f),
+    );
     let unleash_segments = segments
         .iter()
-        .map(|(name, s)| UnleashSegment {
-            id: segment_ids.get(name).copied().unwrap_or_default(),
-            name: Some(name.to_string()),
-            constraints: s.conditions.iter().map(constraint).collect(),
-        })
+        .map(|(name, s)| export_segment(name, s, &segment_ids))
         .collect();
     let features = flags
         .into_iter()
@@ -69,6 +48,56 @@ where
         version: 2,
         features,
         segments: unleash_segments,
+    }
+}
+
+/// The Unleash id of each segment name, as [`export_parts`] numbers them: the segments
+/// by position (from 1), then the names rules refer to without such a segment (kept
+/// from Unleash documents), under ids no segment has, so they keep turning their flag
+/// off.
+pub fn segment_ids<'a>(
+    segments: impl IntoIterator<Item = &'a str>,
+    flags: impl IntoIterator<Item = &'a Flag>,
+) -> IndexMap<&'a str, i64> {
+    let mut segment_ids: IndexMap<&str, i64> = segments
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| (name, i as i64 + 1))
+        .collect();
+    let missing = flags
+        .into_iter()
+        .flat_map(|f| f.environments.values())
+        .flat_map(|e| e.rules.iter())
+        .flat_map(|r| r.segments.iter())
+        .map(String::as_str);
+    for name in missing {
+        let next = segment_ids.len() as i64 + 1;
+        segment_ids.entry(name).or_insert(next);
+    }
+    segment_ids
+}
+
+/// One flag as the Unleash feature [`export_parts`] writes for `environment`, given the
+/// flag set's [`segment_ids`].
+pub fn export_feature(
+    key: &str,
+    flag: &Flag,
+    environment: &str,
+    segment_ids: &IndexMap<&str, i64>,
+) -> Feature {
+    export_flag(key, flag, environment, segment_ids)
+}
+
+/// One segment as [`export_parts`] writes it, given the flag set's [`segment_ids`].
+pub fn export_segment(
+    name: &str,
+    segment: &Segment,
+    segment_ids: &IndexMap<&str, i64>,
+) -> UnleashSegment {
+    UnleashSegment {
+        id: segment_ids.get(name).copied().unwrap_or_default(),
+        name: Some(name.to_string()),
+        constraints: segment.conditions.iter().map(constraint).collect(),
     }
 }
 

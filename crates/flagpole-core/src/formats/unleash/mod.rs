@@ -11,7 +11,9 @@ mod export;
 mod import;
 mod types;
 
-pub use export::{export, export_parts, payload, payload_of};
+pub use export::{
+    export, export_feature, export_parts, export_segment, payload, payload_of, segment_ids,
+};
 pub use import::{from_client_features, import};
 pub use types::{
     ClientFeatures, Constraint, DeltaEvent, Feature, FeatureDependency, Payload, Strategy,

@@ -176,6 +176,8 @@ pub enum DeltaEvent {
         segment: UnleashSegment,
     },
     SegmentRemoved {
+        /// Unleash sends `segmentId`; `id` is read too.
+        #[serde(alias = "segmentId")]
         id: i64,
     },
 }

@@ -1,0 +1,140 @@
+//! The server-sent event streams (`crate::stream`): Unleash's streaming API, the OFREP
+//! event stream named in the bulk response's `eventStreams`, and the native change
+//! stream of an environment. `docs/streaming.md` describes their events.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::ORIGIN;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::identity::Origin;
+use crate::auth::{AnySdk, ClientSdk, Evaluator, Principal, Who};
+use crate::error::ApiError;
+use crate::extract::{query_pairs, ApiPath};
+use crate::schemas::{ErrorBody, SdkHeaders, StreamHeaders};
+use crate::state::AppState;
+use crate::stream::{self, Credential, Surface};
+
+/// Unleash's and OFREP's streams (top level).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stream_client_features))
+        .routes(routes!(stream_ofrep))
+}
+
+/// The native stream (under `/api/v1`).
+pub fn native_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream_environment))
+}
+
+/// Unleash's streaming API, for Unleash SDKs in streaming mode: `unleash-connected`
+/// with the whole state (or, after `Last-Event-ID`, what changed since), then
+/// `unleash-updated` with delta events.
+#[utoipa::path(
+    get,
+    path = "/api/client/streaming",
+    tag = "unleash",
+    params(SdkHeaders, StreamHeaders),
+    responses(
+        (status = 200, description = "Server-sent events: `unleash-connected`, then `unleash-updated` (`{events: [...]}` of Unleash delta events); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+        (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds, or poll", body = ErrorBody),
+    )
+)]
+async fn stream_client_features(
+    State(state): State<AppState>,
+    ClientSdk(who): ClientSdk,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let last = stream::last_event_id(&headers)?;
+    let env = who.sdk_environment();
+    stream::respond(&state, Credential::of(&who), &env, Surface::Unleash, last).await
+}
+
+/// The native change stream of one environment: `snapshot` (every flag with its
+/// configuration in the environment, and every segment), then `change` events.
+#[utoipa::path(
+    get,
+    path = "/environments/{env}/stream",
+    tag = "evaluation",
+    params(("env" = String, Path, description = "Environment"), StreamHeaders),
+    responses(
+        (status = 200, description = "Server-sent events: `snapshot`, `change`, `refetch` (docs/streaming.md); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Unreadable path, or `Last-Event-ID` is not a version", body = ErrorBody),
+        (status = 401, description = "No valid credential", body = ErrorBody),
+        (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+        (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody),
+    )
+)]
+async fn stream_environment(
+    State(state): State<AppState>,
+    evaluator: Evaluator,
+    ApiPath(env): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    evaluator.may_evaluate(&env)?;
+    let last = stream::last_event_id(&headers)?;
+    let who = &evaluator.0;
+    stream::respond(&state, Credential::of(who), &env, Surface::Native, last).await
+}
+
+/// OFREP's event stream (ADR 0008), as the bulk response's `eventStreams` names it:
+/// `message` events with `{"type": "refetchEvaluation", "etag", "lastModified"}`.
+#[utoipa::path(
+    get,
+    path = "/ofrep/v1/stream",
+    tag = "ofrep",
+    params(
+        ("ticket" = Option<String>, Query, description = "The ticket from `eventStreams` (for clients that cannot send headers, such as browsers' EventSource); else the Authorization header"),
+        StreamHeaders,
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: `message` with `refetchEvaluation`; id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A parameter given twice, a ticket too long, or `Last-Event-ID` is not a version", body = ErrorBody),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+        (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody),
+    )
+)]
+async fn stream_ofrep(
+    State(state): State<AppState>,
+    OfrepStreamSdk(who): OfrepStreamSdk,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let last = stream::last_event_id(&headers)?;
+    let env = who.sdk_environment();
+    stream::respond(&state, Credential::of(&who), &env, Surface::Ofrep, last).await
+}
+
+/// OFREP streams: a client or frontend token, by the `ticket` query parameter
+/// (`stream::check_ticket`) or, without one, as [`AnySdk`].
+#[derive(Debug)]
+struct OfrepStreamSdk(Principal);
+
+impl FromRequestParts<AppState> for OfrepStreamSdk {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ticket = query_pairs(&parts.uri)?
+            .into_iter()
+            .find(|(k, _)| k == "ticket")
+            .map(|(_, v)| v);
+        let Some(ticket) = ticket else {
+            return AnySdk::from_request_parts(parts, state)
+                .await
+                .map(|AnySdk(p)| OfrepStreamSdk(p));
+        };
+        let origin = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+        let token =
+            stream::check_ticket(&state.directory_ref(), &ticket, origin, chrono::Utc::now())?;
+        // Streams write nothing, so no audit entry needs the address.
+        Ok(OfrepStreamSdk(Principal::new(
+            Who::Token(token),
+            Origin::Unknown,
+        )))
+    }
+}

@@ -1,0 +1,164 @@
+//! Server-sent event streams to SDKs: Unleash's streaming API
+//! (`/api/client/streaming`), OFREP's event stream (`/ofrep/v1/stream`) and the native
+//! change stream (`/api/v1/environments/{env}/stream`). `docs/streaming.md` describes
+//! the wire formats.
+//!
+//! One fan-out task per server ([`hub`]) follows [`AppState::subscribe_applied`], works
+//! out what each publish changed in each environment, and builds each event once per
+//! environment and surface as a complete SSE frame ([`Frame`], shared `Bytes`). Each
+//! environment and surface has a broadcast channel of [`StreamConfig::queue`] frames;
+//! every connection ([`connection`]) reads it at its own pace, so a connection costs a
+//! cursor, not a copy. A connection that falls more than the queue behind is sent a
+//! final "refetch" (or, for Unleash, is closed) and reconnects. Event ids are
+//! configuration versions: a reconnect with `Last-Event-ID` gets what changed since,
+//! from a ring of recent changes, or the whole state again when the ring no longer
+//! covers it.
+
+mod connection;
+mod hub;
+mod native;
+mod ofrep;
+mod unleash;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::published::Published;
+use crate::state::AppState;
+use flagpole_core::{Flag, Segment};
+
+pub use connection::{last_event_id, respond, Credential};
+pub use ofrep::{check_ticket, event_streams, ticket};
+
+/// Stream options (`flagpole serve --stream-*`).
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    /// Most streams open at once, over all surfaces; beyond it a stream is refused
+    /// with 503 and `Retry-After`.
+    pub max_connections: usize,
+    /// An SSE comment is sent after this long without an event.
+    pub heartbeat: Duration,
+    /// How many events a connection may fall behind before it is dropped.
+    pub queue: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> StreamConfig {
+        StreamConfig {
+            max_connections: 10_000,
+            heartbeat: Duration::from_secs(15),
+            queue: 64,
+        }
+    }
+}
+
+/// The three kinds of stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Surface {
+    Unleash,
+    Native,
+    Ofrep,
+}
+
+/// One SSE event, framed once and shared by every connection it goes to.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// The configuration version after the change (the event's id).
+    pub version: i64,
+    pub bytes: Bytes,
+}
+
+/// A live (not archived) flag of a published state.
+pub(crate) fn live_flag<'a>(published: &'a Published, key: &str) -> Option<&'a Flag> {
+    published.live_flag(key)
+}
+
+/// A segment of a published state.
+pub(crate) fn segment<'a>(published: &'a Published, name: &str) -> Option<&'a Segment> {
+    published.segments.get(name).map(|r| &r.segment)
+}
+
+/// The live flags of a published state, in key order.
+pub(crate) fn live_flags(published: &Published) -> impl Iterator<Item = (&str, &Flag)> + Clone {
+    published
+        .flags
+        .iter()
+        .filter(|(_, r)| !r.archived)
+        .map(|(k, r)| (k.as_str(), &r.flag))
+}
+
+/// An SSE frame: `event`, `id` and one line of `data` (JSON has no raw newlines).
+pub(crate) fn frame(event: &str, id: i64, data: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() + event.len() + 40);
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(event.as_bytes());
+    out.extend_from_slice(b"\nid: ");
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
+/// The streams of one server: the fan-out (started by the first stream), the count of
+/// open connections, and a signal for "tokens changed" (each stream then checks its own).
+#[derive(Debug)]
+pub struct Hub {
+    shared: OnceLock<Arc<hub::Shared>>,
+    auth: watch::Sender<u64>,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub {
+            shared: OnceLock::new(),
+            auth: watch::channel(0).0,
+        }
+    }
+}
+
+impl Hub {
+    /// Called when the token directory was reloaded: streams check their credential.
+    pub fn directory_changed(&self) {
+        self.auth.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// How many streams are open.
+    pub fn connections(&self) -> usize {
+        self.shared.get().map_or(0, |s| s.connections())
+    }
+
+    fn shared(&self, state: &AppState) -> &Arc<hub::Shared> {
+        self.shared.get_or_init(|| hub::Shared::start(state))
+    }
+
+    fn auth_changes(&self) -> watch::Receiver<u64> {
+        self.auth.subscribe()
+    }
+}
+
+/// A stream just opened: its first frame (if any), the channel it follows, and the
+/// version that first frame brings the client to.
+pub(crate) struct Opened {
+    pub initial: Option<Bytes>,
+    pub receiver: tokio::sync::broadcast::Receiver<Frame>,
+    pub version: i64,
+    pub permit: hub::Permit,
+}
+
+/// Opens a stream of `surface` for `environment`, resuming after `last_event_id`.
+pub(crate) async fn open(
+    state: &AppState,
+    environment: &str,
+    surface: Surface,
+    last_event_id: Option<i64>,
+) -> Result<Opened, ApiError> {
+    let shared = state.streams().shared(state).clone();
+    let permit = shared.permit(state.config().streams.max_connections)?;
+    shared.caught_up(state.published().version).await;
+    shared.subscribe(environment, surface, last_event_id, permit)
+}

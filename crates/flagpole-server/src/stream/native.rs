@@ -1,0 +1,191 @@
+//! The native change stream: `snapshot` (the whole environment: every live flag with its
+//! configuration in that environment, and every segment), then `change` events with the
+//! flags and segments a publish changed or deleted, and `refetch` when a client fell
+//! too far behind. Enough for an SDK to rebuild the environment's `Document` exactly.
+
+use axum::body::Bytes;
+use flagpole_core::{Flag, Segment};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::hub::{Change, Since};
+use super::{frame, live_flag, live_flags, segment};
+use crate::published::Published;
+
+#[derive(Serialize)]
+struct Snapshot<'a> {
+    version: i64,
+    environment: &'a str,
+    flags: IndexMap<&'a str, Flag>,
+    segments: IndexMap<&'a str, &'a Segment>,
+}
+
+#[derive(Serialize)]
+struct Changed<'a> {
+    version: i64,
+    environment: &'a str,
+    flags: IndexMap<&'a str, Flag>,
+    deleted_flags: Vec<&'a str>,
+    segments: IndexMap<&'a str, &'a Segment>,
+    deleted_segments: Vec<&'a str>,
+}
+
+impl Changed<'_> {
+    fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+            && self.deleted_flags.is_empty()
+            && self.segments.is_empty()
+            && self.deleted_segments.is_empty()
+    }
+}
+
+/// A flag as one environment sees it: everything but the other environments.
+fn project(flag: &Flag, environment: &str) -> Flag {
+    Flag {
+        description: flag.description.clone(),
+        compat: flag.compat,
+        flag_type: flag.flag_type,
+        variants: flag.variants.clone(),
+        tags: flag.tags.clone(),
+        environments: flag
+            .environments
+            .get_key_value(environment)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Whether two versions of a flag look the same from `environment`.
+fn same_in(a: &Flag, b: &Flag, environment: &str) -> bool {
+    a.description == b.description
+        && a.compat == b.compat
+        && a.flag_type == b.flag_type
+        && a.variants == b.variants
+        && a.tags == b.tags
+        && a.environments.get(environment) == b.environments.get(environment)
+}
+
+/// The whole environment.
+pub(super) fn full(published: &Published, environment: &str) -> Bytes {
+    let snapshot = Snapshot {
+        version: published.version,
+        environment,
+        flags: live_flags(published)
+            .map(|(k, f)| (k, project(f, environment)))
+            .collect(),
+        segments: published
+            .segments
+            .iter()
+            .map(|(k, r)| (k.as_str(), &r.segment))
+            .collect(),
+    };
+    let data = serde_json::to_vec(&snapshot).unwrap_or_default();
+    frame("snapshot", published.version, &data)
+}
+
+/// What one publish changed in `environment`.
+fn delta<'a>(
+    before: &Published,
+    after: &'a Published,
+    change: &'a Change,
+    environment: &'a str,
+) -> Changed<'a> {
+    let mut out = Changed {
+        version: after.version,
+        environment,
+        flags: IndexMap::new(),
+        deleted_flags: Vec::new(),
+        segments: IndexMap::new(),
+        deleted_segments: Vec::new(),
+    };
+    for key in &change.flags {
+        match (live_flag(before, key), live_flag(after, key)) {
+            (Some(was), Some(now)) if same_in(was, now, environment) => {}
+            (_, Some(now)) => {
+                out.flags.insert(key, project(now, environment));
+            }
+            (Some(_), None) => out.deleted_flags.push(key),
+            (None, None) => {}
+        }
+    }
+    for name in &change.segments {
+        match (segment(before, name), segment(after, name)) {
+            (Some(was), Some(now)) if was == now => {}
+            (_, Some(now)) => {
+                out.segments.insert(name, now);
+            }
+            (Some(_), None) => out.deleted_segments.push(name),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Whether a publish changed anything `environment` evaluates with.
+pub(super) fn touches(
+    before: &Published,
+    after: &Published,
+    change: &Change,
+    environment: &str,
+) -> bool {
+    change.full || !delta(before, after, change, environment).is_empty()
+}
+
+/// `change` for one publish (`snapshot` when anything may have changed), or `None`.
+pub(super) fn changed(
+    before: &Published,
+    after: &Published,
+    change: &Change,
+    environment: &str,
+) -> Option<Bytes> {
+    if change.full {
+        return Some(full(after, environment));
+    }
+    let delta = delta(before, after, change, environment);
+    if delta.is_empty() {
+        return None;
+    }
+    let data = serde_json::to_vec(&delta).unwrap_or_default();
+    Some(frame("change", after.version, &data))
+}
+
+/// `change` for a client resuming: the current state of what changed since its version
+/// (empty when it is current).
+pub(super) fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
+    let mut out = Changed {
+        version: published.version,
+        environment,
+        flags: IndexMap::new(),
+        deleted_flags: Vec::new(),
+        segments: IndexMap::new(),
+        deleted_segments: Vec::new(),
+    };
+    for key in &since.flags {
+        match live_flag(published, key) {
+            Some(flag) => {
+                out.flags.insert(key, project(flag, environment));
+            }
+            None => out.deleted_flags.push(key),
+        }
+    }
+    for name in &since.segments {
+        match segment(published, name) {
+            Some(segment) => {
+                out.segments.insert(name, segment);
+            }
+            None => out.deleted_segments.push(name),
+        }
+    }
+    let data = serde_json::to_vec(&out).unwrap_or_default();
+    frame("change", published.version, &data)
+}
+
+/// The last event of a stream that fell too far behind: fetch everything again.
+pub(super) fn refetch(version: i64) -> Bytes {
+    frame(
+        "refetch",
+        version,
+        format!("{{\"version\":{version}}}").as_bytes(),
+    )
+}

@@ -1,0 +1,177 @@
+//! Unleash's streaming events, as Unleash and Edge send them: `unleash-connected` (on
+//! connect) and `unleash-updated`, each with `{"events": [...]}` of delta events
+//! (`hydration`, `feature-updated`, `feature-removed`, `segment-updated`,
+//! `segment-removed`), every feature exactly as `/api/client/features` shows it.
+
+use axum::body::Bytes;
+use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::hub::{Change, Since};
+use super::{frame, live_flag, live_flags, segment};
+use crate::published::Published;
+
+pub const CONNECTED: &str = "unleash-connected";
+pub const UPDATED: &str = "unleash-updated";
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+enum Event<'a> {
+    #[serde(rename_all = "camelCase")]
+    Hydration {
+        event_id: i64,
+        features: &'a [Feature],
+        segments: &'a [UnleashSegment],
+    },
+    #[serde(rename_all = "camelCase")]
+    FeatureUpdated { event_id: i64, feature: Feature },
+    #[serde(rename_all = "camelCase")]
+    FeatureRemoved {
+        event_id: i64,
+        feature_name: &'a str,
+        project: &'static str,
+    },
+    #[serde(rename_all = "camelCase")]
+    SegmentUpdated {
+        event_id: i64,
+        segment: UnleashSegment,
+    },
+    #[serde(rename_all = "camelCase")]
+    SegmentRemoved { event_id: i64, segment_id: i64 },
+}
+
+#[derive(Serialize)]
+struct Events<'a> {
+    events: Vec<Event<'a>>,
+}
+
+fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
+    frame(
+        event,
+        version,
+        &serde_json::to_vec(events).unwrap_or_default(),
+    )
+}
+
+/// The Unleash id of every segment name (see `formats::unleash::segment_ids`).
+pub(super) fn segment_ids(published: &Published) -> IndexMap<&str, i64> {
+    format::segment_ids(
+        published.segments.keys().map(String::as_str),
+        live_flags(published).map(|(_, f)| f),
+    )
+}
+
+/// The whole environment: one `hydration` event.
+pub(super) fn full(published: &Published, environment: &str, event: &str) -> Bytes {
+    let version = published.version;
+    let Ok(cache) = published.client_features(environment) else {
+        return encode(event, version, &Events { events: Vec::new() });
+    };
+    let hydration = Event::Hydration {
+        event_id: version,
+        features: &cache.features.features,
+        segments: &cache.features.segments,
+    };
+    encode(
+        event,
+        version,
+        &Events {
+            events: vec![hydration],
+        },
+    )
+}
+
+/// `unleash-updated` for one publish, or `None` when it changed nothing Unleash SDKs
+/// of `environment` see.
+pub(super) fn changed(
+    before: &Published,
+    after: &Published,
+    change: &Change,
+    environment: &str,
+) -> Option<Bytes> {
+    if change.full || change.unleash_full {
+        return Some(full(after, environment, UPDATED));
+    }
+    let version = after.version;
+    let (before_ids, after_ids) = (segment_ids(before), segment_ids(after));
+    let mut events: Vec<Event<'_>> = change
+        .removed_segment_ids
+        .iter()
+        .map(|&segment_id| Event::SegmentRemoved {
+            event_id: version,
+            segment_id,
+        })
+        .collect();
+    for name in &change.segments {
+        let now = segment(after, name).map(|s| format::export_segment(name, s, &after_ids));
+        let was = segment(before, name).map(|s| format::export_segment(name, s, &before_ids));
+        if let Some(segment) = now.filter(|s| was.as_ref() != Some(s)) {
+            events.push(Event::SegmentUpdated {
+                event_id: version,
+                segment,
+            });
+        }
+    }
+    for key in &change.flags {
+        let now =
+            live_flag(after, key).map(|f| format::export_feature(key, f, environment, &after_ids));
+        let was = live_flag(before, key)
+            .map(|f| format::export_feature(key, f, environment, &before_ids));
+        match (was, now) {
+            (was, Some(feature)) if was.as_ref() != Some(&feature) => {
+                events.push(Event::FeatureUpdated {
+                    event_id: version,
+                    feature,
+                })
+            }
+            (Some(_), None) => events.push(Event::FeatureRemoved {
+                event_id: version,
+                feature_name: key,
+                project: "default",
+            }),
+            _ => {}
+        }
+    }
+    (!events.is_empty()).then(|| encode(UPDATED, version, &Events { events }))
+}
+
+/// `unleash-connected` for a client resuming: the current state of what changed since
+/// its version (nothing when it is current).
+pub(super) fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
+    let version = published.version;
+    let ids = segment_ids(published);
+    let mut events: Vec<Event<'_>> = since
+        .removed_segment_ids
+        .iter()
+        .map(|&segment_id| Event::SegmentRemoved {
+            event_id: version,
+            segment_id,
+        })
+        .collect();
+    events.extend(since.segments.iter().filter_map(|name| {
+        let s = segment(published, name)?;
+        Some(Event::SegmentUpdated {
+            event_id: version,
+            segment: format::export_segment(name, s, &ids),
+        })
+    }));
+    for key in &since.flags {
+        events.push(
+            match live_flag(published, key)
+                .map(|f| format::export_feature(key, f, environment, &ids))
+            {
+                Some(feature) => Event::FeatureUpdated {
+                    event_id: version,
+                    feature,
+                },
+                None => Event::FeatureRemoved {
+                    event_id: version,
+                    feature_name: key,
+                    project: "default",
+                },
+            },
+        );
+    }
+    encode(CONNECTED, version, &Events { events })
+}

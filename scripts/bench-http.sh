@@ -230,18 +230,27 @@ log "seed GET:      $(curl -fsS "$SEED/flags/new_ui?user_id=123")"
 
 measure flagpole_get GET "$FLAGPOLE/flags/new_ui?user_id=123" "" "$CLIENT_AUTH"
 # The same GET while another flag is written 20 times a second (reads must not wait on
-# writes): a background writer, one seed POST every 50 ms, counted.
+# writes): a background writer, one seed POST every 50 ms on a schedule, counted.
 log "starting a writer: 20 writes/s to another flag"
-(
-    n=0
-    while true; do
-        state=$([[ $((n % 2)) == 0 ]] && echo true || echo false)
-        curl -fsS -o /dev/null -X POST -H "authorization: Bearer $ADMIN_TOKEN" \
-            "$FLAGPOLE/flags/written?enabled=$state&rollout_percentage=$((n % 101))" && n=$((n + 1))
-        echo "$n" >"$WORK/writes.count"
-        sleep 0.05
-    done
-) &
+python3 - "$FLAGPOLE" "$ADMIN_TOKEN" "$WORK/writes.count" <<'PY' &
+import http.client, sys, time, urllib.parse
+base, token, count_file = sys.argv[1:]
+url = urllib.parse.urlsplit(base)
+conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+n, next_at = 0, time.monotonic()
+while True:
+    state = "true" if n % 2 == 0 else "false"
+    conn.request("POST", f"/flags/written?enabled={state}&rollout_percentage={n % 101}",
+                 headers={"authorization": f"Bearer {token}"})
+    reply = conn.getresponse()
+    reply.read()
+    if reply.status == 200:
+        n += 1
+        with open(count_file, "w") as f:
+            f.write(str(n))
+    next_at += 0.05  # 20 a second, whatever each write took
+    time.sleep(max(0.0, next_at - time.monotonic()))
+PY
 WRITER=$!
 PIDS+=($WRITER)
 sleep 1

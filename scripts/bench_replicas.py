@@ -5,7 +5,7 @@ Starts replica A and replica B (release `flagpole serve`) on a fresh database, t
 WRITES seed POSTs on A, each flipping one flag on or off, and after each one asks B (seed
 GET, one keep-alive connection, as fast as it answers) until B serves the new state.
 Reports p50, p99 and max of: the write's own latency on A, and the time from sending the
-write to A until B serves it. With `--sizes`, first imports that many more flags so the
+write to A until B serves it. With `--flags N`, first imports N more flags so the
 numbers show whether propagation depends on the size of the flag set.
 """
 
@@ -13,56 +13,24 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from bench_common import call, free_port, percentile as pct, wait_ready
+
 ADMIN = "bench-admin-token"
 CLIENT = "bench-client-token"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def call(conn, method, path, token, body=None):
-    headers = {"authorization": f"Bearer {token}"}
-    if body is not None:
-        headers["content-type"] = "application/json"
-        body = json.dumps(body)
-    conn.request(method, path, body=body, headers=headers)
-    reply = conn.getresponse()
-    return reply.status, reply.read()
 
 
 def start(binary, database, env, log):
     port = free_port()
     proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", database],
                             env=env, stdout=log, stderr=log)
-    for _ in range(600):
-        if proc.poll() is not None:
-            sys.exit(f"flagpole exited with {proc.returncode}; see its log")
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/health/ready")
-            if c.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            pass
-        time.sleep(0.1)
-    sys.exit("flagpole did not become ready")
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p))]
+    wait_ready(port, proc)
+    return proc, port
 
 
 def main():
@@ -91,7 +59,7 @@ def main():
         try:
             ca = http.client.HTTPConnection("127.0.0.1", port_a, timeout=30)
             cb = http.client.HTTPConnection("127.0.0.1", port_b, timeout=30)
-            status, body = call(ca, "POST", "/api/v1/tokens", ADMIN,
+            status, body, _ = call(ca, "POST", "/api/v1/tokens", ADMIN,
                                 {"name": "bench", "kind": "client", "environment": "production",
                                  "secret": CLIENT})
             assert status == 201, (status, body)
@@ -102,12 +70,12 @@ def main():
                 enabled = n % 2 == 0
                 want = json.dumps({"flag": "propagation", "enabled": enabled}, separators=(",", ":"))
                 sent = time.perf_counter()
-                status, body = call(ca, "POST", f"/flags/propagation?enabled={str(enabled).lower()}"
+                status, body, _ = call(ca, "POST", f"/flags/propagation?enabled={str(enabled).lower()}"
                                     "&rollout_percentage=100", ADMIN)
                 acked = time.perf_counter()
                 assert status == 200, (status, body)
                 while True:
-                    status, body = call(cb, "GET", "/flags/propagation?user_id=u1", CLIENT)
+                    status, body, _ = call(cb, "GET", "/flags/propagation?user_id=u1", CLIENT)
                     if status == 200 and json.loads(body)["enabled"] == enabled:
                         break
                     if time.perf_counter() - sent > 10:

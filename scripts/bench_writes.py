@@ -22,12 +22,12 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
+
+from bench_common import call as request, free_port, percentile, rss_mb, wait_ready
 
 ADMIN = "bench-admin-token"
 CLIENT = "bench-client-token"
@@ -50,54 +50,6 @@ def flag(i):
         "variants": [{"name": "control", "value": "c"}, {"name": "treatment", "value": "t"}],
         "environments": {"development": env, "production": env},
     }
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def request(conn, method, path, token, body=None):
-    headers = {"authorization": f"Bearer {token}"}
-    if body is not None:
-        headers["content-type"] = "application/json"
-        body = json.dumps(body)
-    start = time.perf_counter()
-    conn.request(method, path, body=body, headers=headers)
-    reply = conn.getresponse()
-    data = reply.read()
-    return reply.status, data, time.perf_counter() - start
-
-
-def wait_ready(port, proc):
-    for _ in range(1200):
-        if proc.poll() is not None:
-            sys.exit(f"flagpole exited with {proc.returncode}")
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/health/ready")
-            if c.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    sys.exit("flagpole did not become ready")
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p))]
 
 
 def run(binary, size, writes, work):

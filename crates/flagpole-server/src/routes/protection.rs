@@ -38,25 +38,21 @@ pub fn flag_touches(before: Option<&Flag>, after: Option<&Flag>) -> BTreeSet<Str
 
 /// The environments in which a live flag uses the segment `name`.
 pub fn segment_touches(published: &Published, name: &str) -> BTreeSet<String> {
-    published
+    let users = published
         .segment_users(name)
-        .filter_map(|key| published.live_flag(key))
-        .flat_map(|f| f.environments.iter())
-        .filter(|(_, config)| {
-            config
-                .rules
-                .iter()
-                .any(|r| r.segments.iter().any(|s| s == name))
-        })
-        .map(|(env, _)| env.clone())
-        .collect()
+        .filter_map(|key| published.live_flag(key));
+    using_segment(users, name)
 }
 
 /// The environments in which a flag of `doc` uses the segment `name` (imports, which
 /// check a whole merged document).
 pub fn segment_touches_in(doc: &Document, name: &str) -> BTreeSet<String> {
-    doc.flags
-        .values()
+    using_segment(doc.flags.values(), name)
+}
+
+/// The environments in which any of `flags` has a rule naming the segment.
+fn using_segment<'f>(flags: impl Iterator<Item = &'f Flag>, name: &str) -> BTreeSet<String> {
+    flags
         .flat_map(|f| f.environments.iter())
         .filter(|(_, config)| {
             config

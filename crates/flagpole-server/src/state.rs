@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub hosts: crate::guard::Hosts,
     /// Origins (besides the server's own) whose pages may send changes.
     pub allowed_origins: Vec<String>,
+    /// Guarded rollouts (release plans).
+    pub release: crate::release::ReleaseConfig,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +50,7 @@ impl Default for ServerConfig {
             session_absolute: std::time::Duration::from_secs(7 * 24 * 3600),
             hosts: crate::guard::Hosts::Any,
             allowed_origins: Vec::new(),
+            release: crate::release::ReleaseConfig::default(),
         }
     }
 }
@@ -76,6 +79,7 @@ struct Inner {
     /// unreachable (milliseconds since `started`).
     down_until: AtomicU64,
     started: std::time::Instant,
+    release: crate::release::Runtime,
 }
 
 impl std::fmt::Debug for AppState {
@@ -103,7 +107,7 @@ impl AppState {
                 write_lock: Mutex::new(()),
                 publish_lock: Mutex::new(()),
                 latest: AtomicI64::new(version),
-                config,
+                config: config.clone(),
                 changes,
                 applied,
                 seeds: AtomicU64::new(seed_from_clock()),
@@ -111,6 +115,7 @@ impl AppState {
                 throttle: Throttle::default(),
                 down_until: AtomicU64::new(0),
                 started: std::time::Instant::now(),
+                release: crate::release::Runtime::new(&config.release),
             }),
         })
     }
@@ -342,6 +347,17 @@ impl AppState {
             .record_usage(environment, usage.start, &counts)
             .await?;
         Ok(())
+    }
+
+    /// Release plans' and impact previews' per-process parts.
+    pub fn release(&self) -> &crate::release::Runtime {
+        &self.inner.release
+    }
+
+    /// Offers an evaluated context to the environment's impact-preview sample.
+    #[inline]
+    pub fn sample(&self, environment: &str, ctx: &flagpole_core::Context) {
+        self.inner.release.samplers.offer(environment, ctx);
     }
 
     /// A random source for one evaluation (random stickiness).

@@ -52,6 +52,10 @@ pub enum ApiError {
     /// Writes are waiting on a database that does not answer (503).
     #[error("changes cannot be saved now: the database is not answering; retry later")]
     WriteBusy,
+    /// Not an error: `?preview=true` stopped a flag change before it was written, with
+    /// the impact preview as the answer (200).
+    #[error("previewed")]
+    Previewed(Box<serde_json::Value>),
     /// The stored configuration does not compile; should never happen since every write
     /// is validated first.
     #[error("the stored configuration is invalid")]
@@ -102,6 +106,7 @@ impl ApiError {
             }
             ApiError::WriteBusy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::TooManyStreams(_) => (StatusCode::SERVICE_UNAVAILABLE, "too_many_streams"),
+            ApiError::Previewed(_) => (StatusCode::OK, "previewed"),
             ApiError::Store(_) | ApiError::Stored(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -199,6 +204,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Previewed(report) = self {
+            return Json(*report).into_response();
+        }
         let (status, code) = self.status_and_code();
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");

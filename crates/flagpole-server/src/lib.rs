@@ -7,7 +7,9 @@ mod error;
 mod extract;
 pub mod follow;
 pub mod guard;
+pub mod preview;
 mod published;
+pub mod release;
 mod routes;
 pub mod schemas;
 mod state;
@@ -17,7 +19,9 @@ mod ui;
 mod usage;
 
 pub use error::ApiError;
+pub use preview::report::{preview, PreviewReport};
 pub use published::{Published, Update};
+pub use release::ReleaseConfig;
 pub use routes::{app, import_document};
 pub use state::{
     ensure_default_environments, AppState, Applied, ServerConfig, DEFAULT_ENVIRONMENTS,

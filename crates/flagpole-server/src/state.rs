@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// Server-sent event streams: connection limit, heartbeat, queue.
     pub streams: crate::stream::StreamConfig,
+    /// Guarded rollouts (release plans).
+    pub release: crate::release::ReleaseConfig,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             hosts: crate::guard::Hosts::Any,
             allowed_origins: Vec::new(),
             streams: crate::stream::StreamConfig::default(),
+            release: crate::release::ReleaseConfig::default(),
         }
     }
 }
@@ -80,6 +83,7 @@ struct Inner {
     down_until: AtomicU64,
     started: std::time::Instant,
     streams: crate::stream::Hub,
+    release: crate::release::Runtime,
 }
 
 impl std::fmt::Debug for AppState {
@@ -107,7 +111,7 @@ impl AppState {
                 write_lock: Mutex::new(()),
                 publish_lock: Mutex::new(()),
                 latest: AtomicI64::new(version),
-                config,
+                config: config.clone(),
                 changes,
                 applied,
                 seeds: AtomicU64::new(seed_from_clock()),
@@ -116,6 +120,7 @@ impl AppState {
                 down_until: AtomicU64::new(0),
                 started: std::time::Instant::now(),
                 streams: crate::stream::Hub::default(),
+                release: crate::release::Runtime::new(&config.release),
             }),
         })
     }
@@ -353,6 +358,17 @@ impl AppState {
             .record_usage(environment, usage.start, &counts)
             .await?;
         Ok(())
+    }
+
+    /// Release plans' and impact previews' per-process parts.
+    pub fn release(&self) -> &crate::release::Runtime {
+        &self.inner.release
+    }
+
+    /// Offers an evaluated context to the environment's impact-preview sample.
+    #[inline]
+    pub fn sample(&self, environment: &str, ctx: &flagpole_core::Context) {
+        self.inner.release.samplers.offer(environment, ctx);
     }
 
     /// A random source for one evaluation (random stickiness).

@@ -98,6 +98,34 @@ const POLICIES: &[(&str, &str, Policy)] = &[
         "/api/v1/flags/{key}/environments/{env}/rollout",
         EditorProtected,
     ),
+    (
+        "GET",
+        "/api/v1/flags/{key}/environments/{env}/release-plan",
+        Viewer,
+    ),
+    (
+        "POST",
+        "/api/v1/flags/{key}/environments/{env}/release-plan",
+        EditorProtected,
+    ),
+    (
+        "POST",
+        "/api/v1/flags/{key}/environments/{env}/release-plan/pause",
+        EditorProtected,
+    ),
+    (
+        "POST",
+        "/api/v1/flags/{key}/environments/{env}/release-plan/resume",
+        EditorProtected,
+    ),
+    (
+        "POST",
+        "/api/v1/flags/{key}/environments/{env}/release-plan/cancel",
+        EditorProtected,
+    ),
+    ("GET", "/api/v1/release-plans", Viewer),
+    ("GET", "/api/v1/environments/{env}/sampling", Viewer),
+    ("PUT", "/api/v1/environments/{env}/sampling", Admin),
     ("GET", "/api/v1/segments", Viewer),
     ("POST", "/api/v1/segments", Editor),
     ("GET", "/api/v1/segments/{name}", Viewer),
@@ -441,6 +469,10 @@ fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, Payl
             json(json!({"version": flag_version, "default": {"variant": "zzz"}}))
         }
         ("PUT", "/api/v1/flags/{key}/environments/{env}/rollout") => json(json!({"rollout": 20})),
+        ("POST", "/api/v1/flags/{key}/environments/{env}/release-plan") => {
+            json(json!({"milestones": [{"percent": 5}]}))
+        }
+        ("PUT", "/api/v1/environments/{env}/sampling") => json(json!({"enabled": true})),
         ("POST", "/api/v1/segments") => json(json!({"name": format!("seg_{n}"), "conditions": []})),
         ("PUT", "/api/v1/segments/{name}") => json(json!({"version": 1, "conditions": []})),
         ("POST", "/api/v1/flags/{key}/rollback") => {

@@ -19,6 +19,7 @@ mod bulk;
 mod concurrency;
 mod feed;
 mod flags;
+mod release;
 mod usage;
 
 use std::future::Future;
@@ -37,6 +38,7 @@ pub use bulk::{environments, import, segments};
 pub use concurrency::concurrent_writers;
 pub use feed::change_feed;
 pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
+pub use release::{impact_metrics, release_leases, release_plans, sampling_settings};
 pub use usage::{concurrent_usage, usage_counts, usage_filters};
 
 /// The actor the suite writes as, unless a check says otherwise.
@@ -64,6 +66,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("tokens", tokens(store_ref)).await;
     step("users_and_sessions", users_and_sessions(store_ref)).await;
     step("protected_environments", protected_environments(store_ref)).await;
+    step("release_plans", release_plans(store_ref)).await;
+    step("release_leases", release_leases(store.clone())).await;
+    step("impact_metrics", impact_metrics(store_ref)).await;
+    step("sampling_settings", sampling_settings(store_ref)).await;
     step("integrity", integrity(store_ref)).await;
 }
 

@@ -9,6 +9,7 @@
 
 mod auth;
 mod feed;
+mod release;
 mod tables;
 
 use std::time::Duration;

@@ -8,6 +8,7 @@ use flagpole_core::{Flag, Segment};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthStore;
+use crate::release::ReleaseStore;
 use crate::Error;
 
 /// Everything the server needs to build its snapshots, read in one transaction.
@@ -175,7 +176,7 @@ pub struct Change<'a> {
 /// one transaction and returns only once that is durable. Version conflicts are
 /// [`Error::Conflict`] and change nothing.
 #[async_trait]
-pub trait Store: AuthStore + Send + Sync + 'static {
+pub trait Store: AuthStore + ReleaseStore + Send + Sync + 'static {
     /// Reads the whole current state in one consistent read.
     async fn load(&self) -> Result<State, Error>;
 

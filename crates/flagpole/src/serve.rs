@@ -49,6 +49,20 @@ pub struct ServeArgs {
     /// notification; the poll covers SQLite and anything a notification missed.
     #[arg(long, env = "FLAGPOLE_RELOAD_INTERVAL_MS", default_value_t = 200)]
     reload_interval_ms: u64,
+    /// How often release plans are checked (guards) and advanced, in milliseconds.
+    #[arg(
+        long,
+        env = "FLAGPOLE_RELEASE_CHECK_INTERVAL_MS",
+        default_value_t = 10_000
+    )]
+    release_check_interval_ms: u64,
+    /// The length of one second of a release plan's milestone wait, in milliseconds
+    /// (1000; tests and demos shorten it).
+    #[arg(long, env = "FLAGPOLE_RELEASE_TIME_UNIT_MS", default_value_t = 1000)]
+    release_time_unit_ms: u64,
+    /// The Prometheus server release-plan guards query (e.g. http://localhost:9090).
+    #[arg(long, env = "FLAGPOLE_PROMETHEUS_URL")]
+    prometheus_url: Option<String>,
     /// The URL clients reach this server at (e.g. https://flags.example.com): its host is
     /// added to the names the server answers to, its origin to those whose pages may send
     /// changes.
@@ -156,12 +170,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
             heartbeat: Duration::from_secs(args.stream_heartbeat_secs.max(1)),
             queue: args.stream_queue.clamp(1, 1 << 16),
         },
+        release: flagpole_server::ReleaseConfig {
+            check_interval: Duration::from_millis(args.release_check_interval_ms.max(10)),
+            time_unit: Duration::from_millis(args.release_time_unit_ms),
+            prometheus_url: args.prometheus_url.clone(),
+            ..flagpole_server::ReleaseConfig::default()
+        },
     };
     let state = AppState::new(store, config).await?;
     let poller = tokio::spawn(flagpole_server::follow::follow(
         state.clone(),
         Duration::from_millis(args.reload_interval_ms.max(10)),
     ));
+    let releases = tokio::spawn(flagpole_server::release::run(state.clone()));
     tracing::info!(address = %listener.local_addr()?, database = %args.database, "flagpole is serving");
     let limits = listen::Limits {
         header_read: Duration::from_secs(args.header_timeout_secs.max(1)),
@@ -170,6 +191,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     listen::serve(listener, app(state), limits, shutdown_signal()).await;
     poller.abort();
+    releases.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -125,6 +125,7 @@ async fn evaluate_flag(
     }
     let e = snapshot.evaluate(&key, &ctx, now, &mut rng);
     count_evaluation(&env, &key, &e);
+    state.sample(&env, &ctx);
     Ok(Json(EvaluationBody::new(&key, &e)).into_response())
 }
 
@@ -153,6 +154,7 @@ async fn evaluate_all(
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
+    state.sample(&env, &ctx);
     if query.explain == Some(true) {
         let now = chrono::Utc::now();
         let flags: Vec<EvaluationBody<'_>> = published

@@ -11,7 +11,9 @@ mod history;
 mod ofrep;
 mod openapi;
 mod protection;
+mod release_plans;
 pub(crate) mod resources;
+mod sampling;
 mod seed;
 mod segments;
 mod sessions;
@@ -54,6 +56,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::auth::cors::cors,
         ))
+        .layer(axum::middleware::from_fn(crate::preview::request::layer))
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -72,6 +75,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(environments::router())
         .merge(flags::router())
         .merge(flag_environments::router())
+        .merge(release_plans::router())
+        .merge(sampling::router())
         .merge(segments::router())
         .merge(evaluate::router())
         .merge(history::router())

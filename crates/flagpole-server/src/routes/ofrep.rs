@@ -189,6 +189,7 @@ async fn evaluate_flag(
         });
     }
     let e = snapshot.evaluate(&key, &ctx, chrono::Utc::now(), &mut state.rng());
+    state.sample(&env, &ctx);
     match answer(&key, &e) {
         Ok(success) => {
             count_evaluation(&env, &key, &e);
@@ -233,6 +234,7 @@ async fn evaluate_flags(
     };
     let now = chrono::Utc::now();
     let mut rng = state.rng();
+    state.sample(&env, &ctx);
     let flags: Vec<Value> = published
         .live_keys()
         .map(|key| {

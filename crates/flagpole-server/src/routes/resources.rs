@@ -113,6 +113,15 @@ pub async fn commit_flag(
     touched.extend(audit.environment.map(str::to_string));
     protection::check(&published, who, &touched)?;
     check_flag(&published, key, after)?;
+    if crate::preview::request::requested() {
+        return Err(crate::preview::report::previewed(
+            state,
+            &published,
+            key,
+            after,
+            audit.environment,
+        ));
+    }
     let written = state.note(match change {
         FlagChange::Put { flag, archived } => {
             state

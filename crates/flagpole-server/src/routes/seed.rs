@@ -150,6 +150,7 @@ async fn get_flag(
         Some(user) => {
             let ctx = Context::with_user(user.as_str());
             let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
+            state.sample(env, &ctx);
             crate::telemetry::count_evaluation(env, &name, &e);
             e.enabled
         }

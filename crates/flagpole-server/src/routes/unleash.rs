@@ -164,8 +164,17 @@ async fn post_client_metrics(
     LimitedBody(body): LimitedBody<MAX_METRICS_BODY_BYTES>,
 ) -> Result<StatusCode, ApiError> {
     let value: Value = sdk_json(&headers, &body)?;
-    let mut usage = crate::usage::Usage::from_unleash(&value)?;
     let env = who.sdk_environment();
+    // Impact metrics (`impactMetrics`); an SDK sends `bucket: null` when only they changed.
+    let impact = crate::release::impact::parse(&value)?;
+    if !impact.is_empty() {
+        let hour = crate::usage::bucket_of(chrono::Utc::now());
+        state.note(state.store().record_impact(&env, hour, &impact).await)?;
+    }
+    if value["bucket"].is_null() && !impact.is_empty() {
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let mut usage = crate::usage::Usage::from_unleash(&value)?;
     // Flags this server does not know are counted under one label and not stored, so a
     // report cannot grow /metrics or the usage table with names of its choosing.
     let published = state.published();
@@ -250,6 +259,7 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
     let snapshot = published.snapshot(&env)?;
     let mut rng = state.rng();
     let now = chrono::Utc::now();
+    state.sample(&env, ctx);
     let toggles: Vec<Toggle<'_>> = published
         .live_keys()
         .map(|key| (key, snapshot.evaluate(key, ctx, now, &mut rng)))
@@ -338,6 +348,7 @@ async fn get_frontend_feature(
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
     let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
+    state.sample(&env, &ctx);
     if !e.enabled {
         // Unleash's frontend API answers 404 for unknown and for disabled toggles alike.
         return Err(ApiError::NotFound {

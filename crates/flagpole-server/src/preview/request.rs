@@ -1,0 +1,75 @@
+//! `?preview=true` on a flag write: the request runs as usual (the caller's role, the
+//! protected environments, the change's validation) up to the one write path, which then
+//! answers with the impact preview instead of writing (`commit_flag` asks [`requested`]).
+//! The parameter is taken off the URL before the route sees it, and is refused on routes
+//! that do not write flags, so that no other change can be "previewed" into being.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+tokio::task_local! {
+    static PREVIEW: bool;
+}
+
+/// Whether the request being handled asked for a preview.
+pub fn requested() -> bool {
+    PREVIEW.try_with(|p| *p).unwrap_or(false)
+}
+
+/// The middleware: reads and removes `preview` from the query.
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    let Some(query) = request.uri().query() else {
+        return next.run(request).await;
+    };
+    if !query
+        .split('&')
+        .any(|p| p == "preview" || p.starts_with("preview="))
+    {
+        return next.run(request).await;
+    }
+    let mut preview = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            let Some(v) = p.strip_prefix("preview") else {
+                return true;
+            };
+            preview = Some(match v {
+                "" | "=true" | "=1" => Some(true),
+                "=false" | "=0" => Some(false),
+                _ => None,
+            });
+            false
+        })
+        .collect();
+    let Some(Some(preview)) = preview else {
+        return ApiError::bad_request(
+            "invalid_query",
+            "preview: must be true or false",
+            Some("preview".into()),
+        )
+        .into_response();
+    };
+    let path = request.uri().path();
+    let flag_write = (path.starts_with("/api/v1/flags") && !path.contains("/release-plan"))
+        || path.starts_with("/flags/");
+    if preview && !flag_write {
+        return ApiError::bad_request(
+            "invalid_query",
+            "preview: offered on flag changes only (/api/v1/flags/..., /flags/{name})",
+            Some("preview".into()),
+        )
+        .into_response();
+    }
+    let mut uri = request.uri().path().to_string();
+    if !rest.is_empty() {
+        uri = format!("{uri}?{}", rest.join("&"));
+    }
+    if let Ok(uri) = uri.parse() {
+        *request.uri_mut() = uri;
+    }
+    PREVIEW.scope(preview, next.run(request)).await
+}

@@ -7,8 +7,8 @@ a release `flagpole serve` on it, and measures
 
   - RSS after start, and after the writes;
   - the latency of WRITES writes, one at a time on one keep-alive connection, half of
-    them seed POSTs (`POST /flags/{name}?enabled=…&rollout_percentage=…`) to one of 50
-    plain flags (the seed API cannot change flags with rules), half native switches
+    them seed POSTs (`POST /flags/{name}?enabled=…&rollout_percentage=…`) to one of the 50
+    plain flags among them (the seed API cannot change flags with rules), half native switches
     (`POST /api/v1/flags/{key}/environments/production/enable|disable`) of a random
     generated flag: p50, p99 and max of each;
   - `/api/client/features`: size and time of the first request after the last write
@@ -56,7 +56,11 @@ def run(binary, size, writes, work):
     db = os.path.join(work, f"flags-{size}.db")
     doc = os.path.join(work, f"flags-{size}.json")
     with open(doc, "w") as f:
-        json.dump({"version": 1, "flags": {f"flag-{i:06d}": flag(i) for i in range(size)}}, f)
+        # `size` flags in all: 50 plain ones (the seed API's writes go to them) and the
+        # generated shape.
+        flags = {f"plain-{i}": {"environments": {"production": {"enabled": False}}} for i in range(50)}
+        flags.update({f"flag-{i:06d}": flag(i) for i in range(max(size - 50, 1))})
+        json.dump({"version": 1, "flags": flags}, f)
     env = dict(os.environ, FLAGPOLE_LOG="warn", FLAGPOLE_BOOTSTRAP_TOKEN=ADMIN,
                FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD="bench-password-1")
     subprocess.run([binary, "import", doc, "--database", db], check=True, env=env,
@@ -81,7 +85,7 @@ def run(binary, size, writes, work):
                 seed.append(took * 1000)
             else:
                 action = "enable" if rng.randrange(2) else "disable"
-                key = f"flag-{rng.randrange(size):06d}"
+                key = f"flag-{rng.randrange(max(size - 50, 1)):06d}"
                 path = f"/api/v1/flags/{key}/environments/production/{action}"
                 status, body, took = request(conn, "POST", path, ADMIN)
                 native.append(took * 1000)

@@ -11,6 +11,7 @@ pub mod conformance;
 mod error;
 mod feed;
 mod postgres;
+mod review;
 mod rules;
 mod sqlite;
 mod store;
@@ -23,6 +24,10 @@ pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
 pub use feed::{Changes, Notifications, MAX_CHANGED_ITEMS};
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
+pub use review::{
+    ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule, ReviewStore, ScheduleFilter,
+    ScheduleRecord,
+};
 pub use sqlite::SqliteStore;
 pub use store::{
     AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,

@@ -9,6 +9,7 @@
 
 mod auth;
 mod feed;
+mod review;
 mod tables;
 
 use std::path::Path;
@@ -122,7 +123,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let version = config_version(&mut tx).await?;
         let environments =
-            sqlx::query("SELECT name, created_at, protected FROM environments ORDER BY name")
+            sqlx::query("SELECT name, created_at, protected, requires_approval FROM environments ORDER BY name")
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()

@@ -128,7 +128,8 @@ pub async fn apply(
 ) -> Result<Written, ApiError> {
     let who = Principal::local();
     let _guard = state.write_lock().await?;
-    let published = state.published();
+    // Another replica may have changed the flag a moment ago: decide on the newest.
+    let published = state.reload().await?;
     if target.kind == "segment" {
         let segment: Segment = serde_json::from_value(target.body.clone())
             .map_err(|e| ApiError::Conflict(format!("the stored segment is unreadable: {e}")))?;

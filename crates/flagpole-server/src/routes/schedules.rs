@@ -188,6 +188,10 @@ async fn create_flag_schedule(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {
     let (due_at, input) = split_time(body, "due_at")?;
+    // Refused before anything else is checked, as a direct change to the environment is.
+    if let Some(env) = &input.environment {
+        review::check_may_change(&state.published(), &who, std::slice::from_ref(env))?;
+    }
     let proposal = flag_proposal(&state.published(), &key, input)?;
     create(&state, &who, "flag", &key, due_at, proposal).await
 }

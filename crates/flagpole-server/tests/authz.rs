@@ -154,7 +154,11 @@ const POLICIES: &[(&str, &str, Policy)] = &[
     ("POST", "/api/v1/change-requests/{id}/comments", Viewer),
     // Four eyes: the harness's request (production) is the editor's own, so only
     // someone else who may change production (admins) may approve it; viewers never.
-    ("POST", "/api/v1/change-requests/{id}/approve", EditorProtected),
+    (
+        "POST",
+        "/api/v1/change-requests/{id}/approve",
+        EditorProtected,
+    ),
     // The author (the editor) may withdraw it; others need the right to change production.
     ("POST", "/api/v1/change-requests/{id}/reject", Editor),
     ("POST", "/api/v1/change-requests/{id}/rebase", Editor),
@@ -456,7 +460,9 @@ fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, Payl
         .replace("{version}", "1")
         .replace(
             "{id}",
-            if template.starts_with("/api/v1/schedules") || template.starts_with("/api/v1/change-requests") {
+            if template.starts_with("/api/v1/schedules")
+                || template.starts_with("/api/v1/change-requests")
+            {
                 "1"
             } else {
                 &token_id

@@ -36,11 +36,18 @@ async fn until_finished(h: &Harness, id: i64) -> Value {
     let start = std::time::Instant::now();
     loop {
         scheduler::tick(&h.state).await.unwrap();
-        let s = h.get(&format!("/api/v1/schedules/{id}")).await.expect(200).json();
+        let s = h
+            .get(&format!("/api/v1/schedules/{id}"))
+            .await
+            .expect(200)
+            .json();
         if s["status"] != "pending" && s["status"] != "running" {
             return s;
         }
-        assert!(start.elapsed().as_secs() < 5, "schedule {id} never ran: {s}");
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "schedule {id} never ran: {s}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
@@ -48,7 +55,11 @@ async fn until_finished(h: &Harness, id: i64) -> Value {
 #[tokio::test]
 async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
     let h = harness_with_flag().await;
-    let s = schedule(&h, json!({"due_at": soon(), "environment": "production", "enabled": true})).await;
+    let s = schedule(
+        &h,
+        json!({"due_at": soon(), "environment": "production", "enabled": true}),
+    )
+    .await;
     assert_eq!(s["status"], "pending");
     assert_eq!(s["environments"], json!(["production"]));
     let id = s["id"].as_i64().unwrap();
@@ -66,21 +77,46 @@ async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
     assert_eq!(h.get("/api/v1/flags/f").await.json()["version"], 2);
     let versions = h.store.flag_versions("f").await.unwrap();
     assert_eq!(versions.len(), 2);
-    assert!(versions[1].actor.starts_with(&format!("schedule:{id} (by token:")), "{}", versions[1].actor);
-    let audit = h.audit(AuditFilter { flag: Some("f".into()), ..Default::default() }).await;
+    assert!(
+        versions[1]
+            .actor
+            .starts_with(&format!("schedule:{id} (by token:")),
+        "{}",
+        versions[1].actor
+    );
+    let audit = h
+        .audit(AuditFilter {
+            flag: Some("f".into()),
+            ..Default::default()
+        })
+        .await;
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["schedule.applied", "flag.updated", "schedule.created", "flag.created"]
+        [
+            "schedule.applied",
+            "flag.updated",
+            "schedule.created",
+            "flag.created"
+        ]
     );
 }
 
 #[tokio::test]
-async fn a_schedule_whose_change_conflicts_fails_with_its_reason_and_a_change_elsewhere_is_merged() {
+async fn a_schedule_whose_change_conflicts_fails_with_its_reason_and_a_change_elsewhere_is_merged()
+{
     let h = harness_with_flag().await;
     let due = soon();
-    let conflicting = schedule(&h, json!({"due_at": due, "environment": "production", "rollout": 30})).await;
-    let merged = schedule(&h, json!({"due_at": due, "environment": "development", "enabled": true})).await;
+    let conflicting = schedule(
+        &h,
+        json!({"due_at": due, "environment": "production", "rollout": 30}),
+    )
+    .await;
+    let merged = schedule(
+        &h,
+        json!({"due_at": due, "environment": "development", "enabled": true}),
+    )
+    .await;
     // Meanwhile production changes directly.
     h.post_json("/api/v1/flags/f/environments/production/enable", json!({}))
         .await
@@ -97,29 +133,58 @@ async fn a_schedule_whose_change_conflicts_fails_with_its_reason_and_a_change_el
     assert!(rules.as_array().is_none_or(|r| r.is_empty()), "{rules}");
     assert_eq!(flag["environments"]["development"]["enabled"], true);
     let audit = h.audit(AuditFilter::default()).await;
-    let entry = audit.iter().find(|e| e.action == "schedule.failed").unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "schedule.failed")
+        .unwrap();
     assert_eq!(entry.after.as_ref().unwrap()["reason"], reason);
-    let failed = h.get("/api/v1/schedules?status=failed").await.expect(200).json();
+    let failed = h
+        .get("/api/v1/schedules?status=failed")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(failed["schedules"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn a_cancelled_schedule_is_never_applied_and_bad_input_names_the_field() {
     let h = harness_with_flag().await;
-    let s = schedule(&h, json!({"due_at": soon(), "environment": "production", "enabled": true})).await;
+    let s = schedule(
+        &h,
+        json!({"due_at": soon(), "environment": "production", "enabled": true}),
+    )
+    .await;
     let id = s["id"].as_i64().unwrap();
-    let cancelled = h.delete(&format!("/api/v1/schedules/{id}")).await.expect(200).json();
+    let cancelled = h
+        .delete(&format!("/api/v1/schedules/{id}"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(cancelled["status"], "cancelled");
-    h.delete(&format!("/api/v1/schedules/{id}")).await.expect(409);
+    h.delete(&format!("/api/v1/schedules/{id}"))
+        .await
+        .expect(409);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     scheduler::tick(&h.state).await.unwrap();
     assert_eq!(h.get("/api/v1/flags/f").await.json()["version"], 1);
     for (body, field) in [
-        (json!({"environment": "production", "enabled": true}), "due_at"),
-        (json!({"due_at": "2001-01-01T00:00:00Z", "environment": "production", "enabled": true}), "due_at"),
-        (json!({"due_at": soon(), "environment": "production"}), "environment"),
+        (
+            json!({"environment": "production", "enabled": true}),
+            "due_at",
+        ),
+        (
+            json!({"due_at": "2001-01-01T00:00:00Z", "environment": "production", "enabled": true}),
+            "due_at",
+        ),
+        (
+            json!({"due_at": soon(), "environment": "production"}),
+            "environment",
+        ),
         (json!({"due_at": soon()}), "flag"),
-        (json!({"due_at": soon(), "environment": "production", "rollout": 500}), ""),
+        (
+            json!({"due_at": soon(), "environment": "production", "rollout": 500}),
+            "",
+        ),
     ] {
         let reply = h.post_json("/api/v1/flags/f/schedules", body.clone()).await;
         assert!(reply.status.is_client_error(), "{body}: {}", reply.text());
@@ -134,7 +199,11 @@ async fn a_cancelled_schedule_is_never_applied_and_bad_input_names_the_field() {
 #[tokio::test]
 async fn a_schedule_due_while_the_server_was_down_is_applied_on_start() {
     let h = harness_with_flag().await;
-    let s = schedule(&h, json!({"due_at": Utc::now().to_rfc3339(), "environment": "development", "enabled": true})).await;
+    let s = schedule(
+        &h,
+        json!({"due_at": Utc::now().to_rfc3339(), "environment": "development", "enabled": true}),
+    )
+    .await;
     // A "new" server on the same store: its first tick applies it.
     let restarted = Harness::on(h.store.clone()).await;
     let finished = scheduler::tick(&restarted.state).await.unwrap();
@@ -146,16 +215,22 @@ async fn a_schedule_due_while_the_server_was_down_is_applied_on_start() {
 #[tokio::test]
 async fn an_environment_that_requires_approval_takes_no_direct_change_nor_schedule() {
     let h = harness_with_flag().await;
-    h.put_json("/api/v1/environments/production/approval", json!({"required": true}))
-        .await
-        .expect(200);
+    h.put_json(
+        "/api/v1/environments/production/approval",
+        json!({"required": true}),
+    )
+    .await
+    .expect(200);
     let reply = h
         .post_json("/api/v1/flags/f/environments/production/enable", json!({}))
         .await
         .expect(409);
     assert_eq!(reply.json()["code"], "approval_required");
     let reply = h
-        .post_json("/api/v1/flags/f/schedules", json!({"due_at": soon(), "environment": "production", "enabled": true}))
+        .post_json(
+            "/api/v1/flags/f/schedules",
+            json!({"due_at": soon(), "environment": "production", "enabled": true}),
+        )
         .await
         .expect(409);
     assert_eq!(reply.json()["code"], "approval_required");

@@ -57,7 +57,10 @@ async fn until_finished(store: &dyn Store, id: i64) -> flagpole_store::ScheduleR
         if s.status != "pending" && s.status != "running" {
             return s;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "{s:?} never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{s:?} never finished"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -80,7 +83,10 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     runner_a.abort();
     let due = Utc::now() + chrono::Duration::milliseconds(800);
     let s = a
-        .post_json("/api/v1/flags/f/schedules", json!({"due_at": due.to_rfc3339(), "environment": "production", "enabled": true}))
+        .post_json(
+            "/api/v1/flags/f/schedules",
+            json!({"due_at": due.to_rfc3339(), "environment": "production", "enabled": true}),
+        )
         .await
         .expect(201)
         .json();
@@ -94,11 +100,22 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
         "applied {late} after its time"
     );
     let audit = store_a
-        .audit(&AuditFilter { flag: Some("f".into()), ..Default::default() })
+        .audit(&AuditFilter {
+            flag: Some("f".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["schedule.applied", "flag.updated", "schedule.created", "flag.created"]);
+    assert_eq!(
+        actions,
+        [
+            "schedule.applied",
+            "flag.updated",
+            "schedule.created",
+            "flag.created"
+        ]
+    );
     println!("applied {} ms after its due time", late.num_milliseconds());
 
     // Both stopped; a schedule falls due; the first to start applies it.
@@ -106,13 +123,19 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     // (A runs no follower here: it catches up with B's change by hand.)
     a.state.reload().await.unwrap();
     let s = a
-        .post_json("/api/v1/flags/f/schedules", json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "rollout": 40}))
+        .post_json(
+            "/api/v1/flags/f/schedules",
+            json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "rollout": 40}),
+        )
         .await
         .expect(201)
         .json();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let id = s["id"].as_i64().unwrap();
-    assert_eq!(store_a.schedule(id).await.unwrap().unwrap().status, "pending");
+    assert_eq!(
+        store_a.schedule(id).await.unwrap().unwrap().status,
+        "pending"
+    );
     runner_a = tokio::spawn(scheduler::run(a.state.clone(), INTERVAL));
     let done = until_finished(&*store_a, id).await;
     assert_eq!(done.status, "applied");
@@ -120,16 +143,24 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     // Many due at once, both replicas running: each applied once, by whichever claimed it.
     let runner_b = tokio::spawn(scheduler::run(b.state.clone(), INTERVAL));
     for i in 0..6 {
-        a.create_flag(json!({"key": format!("g{i}"), "environments": {"production": {"enabled": false}}}))
-            .await;
+        a.create_flag(
+            json!({"key": format!("g{i}"), "environments": {"production": {"enabled": false}}}),
+        )
+        .await;
         a.post_json(&format!("/api/v1/flags/g{i}/schedules"), json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "enabled": true}))
             .await
             .expect(201);
     }
     let start = Instant::now();
     loop {
-        let pending = ScheduleFilter { status: Some("pending".into()), ..Default::default() };
-        let running = ScheduleFilter { status: Some("running".into()), ..Default::default() };
+        let pending = ScheduleFilter {
+            status: Some("pending".into()),
+            ..Default::default()
+        };
+        let running = ScheduleFilter {
+            status: Some("running".into()),
+            ..Default::default()
+        };
         if store_a.schedules(&pending).await.unwrap().is_empty()
             && store_a.schedules(&running).await.unwrap().is_empty()
         {
@@ -142,7 +173,10 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
         let versions = store_a.flag_versions(&format!("g{i}")).await.unwrap();
         assert_eq!(versions.len(), 2, "g{i} applied exactly once");
     }
-    let applied = ScheduleFilter { status: Some("applied".into()), ..Default::default() };
+    let applied = ScheduleFilter {
+        status: Some("applied".into()),
+        ..Default::default()
+    };
     assert_eq!(store_a.schedules(&applied).await.unwrap().len(), 8);
     runner_a.abort();
     runner_b.abort();

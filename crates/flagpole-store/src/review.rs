@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Change, Error, Written};
 
-
 /// A scheduled change as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -130,8 +129,7 @@ pub trait ReviewStore: Send + Sync {
 
     /// Cancels a `pending` schedule; `NotFound` if there is none, `Conflict` if it is not
     /// pending any more.
-    async fn cancel_schedule(&self, id: i64, change: Change<'_>)
-        -> Result<ScheduleRecord, Error>;
+    async fn cancel_schedule(&self, id: i64, change: Change<'_>) -> Result<ScheduleRecord, Error>;
 
     /// Claims up to `limit` schedules due at `now` (pending, or running with a lease
     /// that ran out): each becomes `running` until `lease_until`. A schedule is claimed
@@ -170,8 +168,10 @@ pub trait ReviewStore: Send + Sync {
     ) -> Result<ChangeRequestRecord, Error>;
 
     /// Change requests, newest first, optionally of one status.
-    async fn change_requests(&self, status: Option<&str>)
-        -> Result<Vec<ChangeRequestRecord>, Error>;
+    async fn change_requests(
+        &self,
+        status: Option<&str>,
+    ) -> Result<Vec<ChangeRequestRecord>, Error>;
 
     async fn change_request(&self, id: i64) -> Result<Option<ChangeRequestRecord>, Error>;
 

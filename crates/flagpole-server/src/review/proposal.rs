@@ -64,7 +64,12 @@ pub fn flag_proposal(
         || input.rules.is_some()
         || input.default.is_some();
     let flag = match (input.flag, input.environment) {
-        (Some(_), Some(_)) => return Err(field("environment", "give either `flag` (the whole flag) or `environment` with a change, not both")),
+        (Some(_), Some(_)) => {
+            return Err(field(
+                "environment",
+                "give either `flag` (the whole flag) or `environment` with a change, not both",
+            ))
+        }
         (Some(body), None) if !patch => {
             let (body_key, _, flag): (Option<String>, _, Flag) = split_body(body, "key")?;
             if body_key.is_some_and(|k| k != key) {
@@ -72,10 +77,16 @@ pub fn flag_proposal(
             }
             flag
         }
-        (Some(_), None) => return Err(field("flag", "`enabled`, `rollout`, `rules` and `default` go with `environment`, not with `flag`")),
+        (Some(_), None) => return Err(field(
+            "flag",
+            "`enabled`, `rollout`, `rules` and `default` go with `environment`, not with `flag`",
+        )),
         (None, Some(env)) => {
             if !patch {
-                return Err(field("environment", "say what changes there: `enabled`, `rollout`, `rules` and/or `default`"));
+                return Err(field(
+                    "environment",
+                    "say what changes there: `enabled`, `rollout`, `rules` and/or `default`",
+                ));
             }
             published.snapshot(&env)?;
             let mut flag = record.flag.clone();
@@ -94,7 +105,12 @@ pub fn flag_proposal(
             }
             flag
         }
-        (None, None) => return Err(field("flag", "give `flag` (the whole new flag) or `environment` with a change")),
+        (None, None) => {
+            return Err(field(
+                "flag",
+                "give `flag` (the whole new flag) or `environment` with a change",
+            ))
+        }
     };
     published.check_environments(&flag, "flag.")?;
     check_flag(published, key, Some(&flag))?;
@@ -206,7 +222,11 @@ fn set_rollout(rules: &mut Vec<Rule>, rollout: i64, env: &str) -> Result<(), Api
 }
 
 fn field(name: &str, message: &str) -> ApiError {
-    ApiError::bad_request("invalid_body", format!("{name}: {message}"), Some(name.into()))
+    ApiError::bad_request(
+        "invalid_body",
+        format!("{name}: {message}"),
+        Some(name.into()),
+    )
 }
 
 #[cfg(test)]
@@ -219,13 +239,21 @@ mod tests {
 
     #[test]
     fn a_change_elsewhere_is_kept_and_a_change_to_the_same_environment_conflicts() {
-        let base = flag(r#"{"environments": {"production": {"enabled": false}, "development": {"enabled": false}}}"#);
-        let proposed = flag(r#"{"environments": {"production": {"enabled": true}, "development": {"enabled": false}}}"#);
-        let elsewhere = flag(r#"{"environments": {"production": {"enabled": false}, "development": {"enabled": true}}}"#);
+        let base = flag(
+            r#"{"environments": {"production": {"enabled": false}, "development": {"enabled": false}}}"#,
+        );
+        let proposed = flag(
+            r#"{"environments": {"production": {"enabled": true}, "development": {"enabled": false}}}"#,
+        );
+        let elsewhere = flag(
+            r#"{"environments": {"production": {"enabled": false}, "development": {"enabled": true}}}"#,
+        );
         let merged = rebase(&base, &proposed, &elsewhere).expect("merges");
         assert!(merged.environments["production"].enabled);
         assert!(merged.environments["development"].enabled);
-        let same = flag(r#"{"environments": {"production": {"enabled": false, "rules": [{"rollout": 5}]}, "development": {"enabled": false}}}"#);
+        let same = flag(
+            r#"{"environments": {"production": {"enabled": false, "rules": [{"rollout": 5}]}, "development": {"enabled": false}}}"#,
+        );
         let error = rebase(&base, &proposed, &same).expect_err("conflicts");
         assert!(error.contains("production"), "{error}");
     }

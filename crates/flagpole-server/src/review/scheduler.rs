@@ -48,7 +48,9 @@ pub async fn tick(state: &AppState) -> Result<Vec<ScheduleRecord>, ApiError> {
         match apply_schedule(state, &schedule).await {
             Ok(record) => finished.push(record),
             // The database went away: the claim runs out and the schedule is tried again.
-            Err(e) => tracing::warn!(error = %e, id = schedule.id, "a schedule could not be applied"),
+            Err(e) => {
+                tracing::warn!(error = %e, id = schedule.id, "a schedule could not be applied")
+            }
         }
     }
     Ok(finished)
@@ -104,7 +106,12 @@ async fn apply_schedule(
     }
     Ok(state
         .store()
-        .finish_schedule(schedule.id, applied, reason.as_deref(), change(&actor, action, env))
+        .finish_schedule(
+            schedule.id,
+            applied,
+            reason.as_deref(),
+            change(&actor, action, env),
+        )
         .await?)
 }
 

@@ -113,7 +113,10 @@ async fn list_change_requests(
     if let Some(status) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_request(
             "invalid_query",
-            format!("status must be one of {}, not {status:?}", STATUSES.join(", ")),
+            format!(
+                "status must be one of {}, not {status:?}",
+                STATUSES.join(", ")
+            ),
             Some("status".into()),
         ));
     }
@@ -231,7 +234,9 @@ async fn comment_change_request(
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
     let record = load(&state, id).await?;
-    add_comment(&state, &who, &record, &input.text).await.map(Json)
+    add_comment(&state, &who, &record, &input.text)
+        .await
+        .map(Json)
 }
 
 /// Approves a change request: applies it now, or schedules it with `apply_at`.
@@ -275,7 +280,14 @@ async fn approve_change_request(
             environments: record.environments.clone(),
         };
         let (_, Json(schedule)) = schedules::store(
-            &state, &actor, &who, &record.kind, &record.target, at, proposal, Some(id),
+            &state,
+            &actor,
+            &who,
+            &record.kind,
+            &record.target,
+            at,
+            proposal,
+            Some(id),
         )
         .await?;
         record.status = "scheduled".into();
@@ -384,7 +396,9 @@ async fn rebase_change_request(
         .and_then(|v| v.flag)
         .ok_or_else(|| ApiError::Conflict("the base version is not in the history".into()))?;
     let merged = rebase(&base, &proposed, &current.flag).map_err(|reason| {
-        ApiError::Conflict(format!("cannot rebase: {reason}; open a new change request"))
+        ApiError::Conflict(format!(
+            "cannot rebase: {reason}; open a new change request"
+        ))
     })?;
     let touched = protection::flag_touches(Some(&current.flag), Some(&merged));
     record.body = serde_json::to_value(&merged).unwrap_or_default();
@@ -475,7 +489,9 @@ fn may_approve(
         ));
     }
     if who.role() < Some(crate::auth::Role::Editor) {
-        return Err(ApiError::Forbidden("approving needs the editor role".into()));
+        return Err(ApiError::Forbidden(
+            "approving needs the editor role".into(),
+        ));
     }
     let published = state.published();
     review::check_may_change(&published, who, &record.environments)?;
@@ -531,7 +547,10 @@ async fn add_comment(
     };
     let env = review::proposal_environment(&record.environments);
     let change = who.change("change_request.commented", env);
-    Ok(state.store().add_comment(record.id, &comment, change).await?)
+    Ok(state
+        .store()
+        .add_comment(record.id, &comment, change)
+        .await?)
 }
 
 async fn load(state: &AppState, id: i64) -> Result<ChangeRequestRecord, ApiError> {
@@ -546,5 +565,9 @@ async fn load(state: &AppState, id: i64) -> Result<ChangeRequestRecord, ApiError
 }
 
 fn field(name: &str, message: &str) -> ApiError {
-    ApiError::bad_request("invalid_body", format!("{name}: {message}"), Some(name.into()))
+    ApiError::bad_request(
+        "invalid_body",
+        format!("{name}: {message}"),
+        Some(name.into()),
+    )
 }

@@ -188,7 +188,11 @@ pub async fn commit_segment(
 
 /// Checks a flag change against the published state: the limits, the flag, and the
 /// flags that depend on it.
-pub(crate) fn check_flag(published: &Published, key: &str, flag: Option<&Flag>) -> Result<(), ApiError> {
+pub(crate) fn check_flag(
+    published: &Published,
+    key: &str,
+    flag: Option<&Flag>,
+) -> Result<(), ApiError> {
     let item = Item::Flag(key, flag);
     // The limits first: they bound what validation and compilation then cost.
     flagpole_core::check_item(published, item)?;

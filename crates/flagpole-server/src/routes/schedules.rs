@@ -92,7 +92,10 @@ async fn list_schedules(
     if let Some(status) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_request(
             "invalid_query",
-            format!("status must be one of {}, not {status:?}", STATUSES.join(", ")),
+            format!(
+                "status must be one of {}, not {status:?}",
+                STATUSES.join(", ")
+            ),
             Some("status".into()),
         ));
     }
@@ -238,7 +241,17 @@ pub(crate) async fn create(
     review::check_may_change(&published, who, &proposal.environments)?;
     let touched = proposal.environments.iter().cloned().collect();
     review::gate(&published, &touched)?;
-    store(state, who.actor(), who, kind, target, due_at, proposal, None).await
+    store(
+        state,
+        who.actor(),
+        who,
+        kind,
+        target,
+        due_at,
+        proposal,
+        None,
+    )
+    .await
 }
 
 /// Stores a schedule (the checks done), as `created_by`.
@@ -295,7 +308,9 @@ pub(crate) fn split_time(
     };
     let time = body
         .as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("invalid_body", "the body must be a JSON object", None))?
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_body", "the body must be a JSON object", None)
+        })?
         .remove(field)
         .ok_or_else(missing)?;
     let time: DateTime<Utc> = serde_json::from_value(time).map_err(|e| {

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgRow};
-use sqlx::{QueryBuilder, Postgres, Row};
+use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::tables::{config_version, insert_audit};
 use super::{abort, commit, PostgresStore, ENVIRONMENT};
@@ -92,11 +92,7 @@ impl ReviewStore for PostgresStore {
         .transpose()
     }
 
-    async fn cancel_schedule(
-        &self,
-        id: i64,
-        change: Change<'_>,
-    ) -> Result<ScheduleRecord, Error> {
+    async fn cancel_schedule(&self, id: i64, change: Change<'_>) -> Result<ScheduleRecord, Error> {
         let mut tx = self.pool.begin().await?;
         // Conditional, so that a replica claiming it at the same moment wins or loses
         // cleanly: the row lock orders the two.
@@ -133,7 +129,7 @@ impl ReviewStore for PostgresStore {
         limit: i64,
     ) -> Result<Vec<ScheduleRecord>, Error> {
         let mut tx = self.pool.begin().await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE schedules SET status = 'running', lease_until = $2, attempts = attempts + 1, \
              updated_at = $1 WHERE id IN (SELECT id FROM schedules \
              WHERE (status = 'pending' AND due_at <= $1) OR (status = 'running' AND lease_until < $1) \
@@ -147,7 +143,7 @@ impl ReviewStore for PostgresStore {
         tx.commit().await?;
         let mut claimed: Vec<ScheduleRecord> =
             rows.iter().map(schedule_record).collect::<Result<_, _>>()?;
-        claimed.sort_by(|a, b| (a.due_at, a.id).cmp(&(b.due_at, b.id)));
+        claimed.sort_by_key(|a| (a.due_at, a.id));
         Ok(claimed)
     }
 
@@ -352,10 +348,7 @@ async fn schedule_in(conn: &mut PgConnection, id: i64) -> Result<ScheduleRecord,
     .ok_or_else(|| rules::not_found(SCHEDULE, &id.to_string()))
 }
 
-async fn change_request_in(
-    conn: &mut PgConnection,
-    id: i64,
-) -> Result<ChangeRequestRecord, Error> {
+async fn change_request_in(conn: &mut PgConnection, id: i64) -> Result<ChangeRequestRecord, Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE id = $1"
     )))

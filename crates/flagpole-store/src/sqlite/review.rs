@@ -83,18 +83,17 @@ impl ReviewStore for SqliteStore {
         .transpose()
     }
 
-    async fn cancel_schedule(
-        &self,
-        id: i64,
-        change: Change<'_>,
-    ) -> Result<ScheduleRecord, Error> {
+    async fn cancel_schedule(&self, id: i64, change: Change<'_>) -> Result<ScheduleRecord, Error> {
         let (_guard, mut tx) = self.begin_write().await?;
         let record = schedule_in(&mut tx, id).await?;
         if record.status != "pending" {
             return Err(rules::conflict(
                 SCHEDULE,
                 &id.to_string(),
-                &format!("is {}, not pending; only a pending schedule can be cancelled", record.status),
+                &format!(
+                    "is {}, not pending; only a pending schedule can be cancelled",
+                    record.status
+                ),
             ));
         }
         sqlx::query(
@@ -133,7 +132,7 @@ impl ReviewStore for SqliteStore {
         tx.commit().await?;
         let mut claimed: Vec<ScheduleRecord> =
             rows.iter().map(schedule_record).collect::<Result<_, _>>()?;
-        claimed.sort_by(|a, b| (a.due_at, a.id).cmp(&(b.due_at, b.id)));
+        claimed.sort_by_key(|a| (a.due_at, a.id));
         Ok(claimed)
     }
 
@@ -281,9 +280,17 @@ impl ReviewStore for SqliteStore {
              reviewer = ?6, schedule_id = ?7, updated_at = ?8 WHERE id = ?1",
         )
         .bind(record.id)
-        .bind(rules::to_text(CHANGE_REQUEST, &record.target, &record.body)?)
+        .bind(rules::to_text(
+            CHANGE_REQUEST,
+            &record.target,
+            &record.body,
+        )?)
         .bind(record.based_on)
-        .bind(rules::to_text(CHANGE_REQUEST, &record.target, &record.environments)?)
+        .bind(rules::to_text(
+            CHANGE_REQUEST,
+            &record.target,
+            &record.environments,
+        )?)
         .bind(&record.status)
         .bind(&record.reviewer)
         .bind(record.schedule_id)
@@ -307,7 +314,11 @@ impl ReviewStore for SqliteStore {
         record.comments.push(comment.clone());
         sqlx::query("UPDATE change_requests SET comments = ?2, updated_at = ?3 WHERE id = ?1")
             .bind(id)
-            .bind(rules::to_text(CHANGE_REQUEST, &record.target, &record.comments)?)
+            .bind(rules::to_text(
+                CHANGE_REQUEST,
+                &record.target,
+                &record.comments,
+            )?)
             .bind(timestamp(&comment.at))
             .execute(&mut *tx)
             .await?;

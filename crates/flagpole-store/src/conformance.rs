@@ -19,6 +19,7 @@ mod bulk;
 mod concurrency;
 mod feed;
 mod flags;
+mod review;
 mod usage;
 
 use std::future::Future;
@@ -37,6 +38,7 @@ pub use bulk::{environments, import, segments};
 pub use concurrency::concurrent_writers;
 pub use feed::change_feed;
 pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
+pub use review::{change_requests, schedules};
 pub use usage::{concurrent_usage, usage_counts, usage_filters};
 
 /// The actor the suite writes as, unless a check says otherwise.
@@ -64,6 +66,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("tokens", tokens(store_ref)).await;
     step("users_and_sessions", users_and_sessions(store_ref)).await;
     step("protected_environments", protected_environments(store_ref)).await;
+    step("schedules", schedules(store.clone())).await;
+    step("change_requests", change_requests(store_ref)).await;
     step("integrity", integrity(store_ref)).await;
 }
 

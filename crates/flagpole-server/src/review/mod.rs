@@ -9,6 +9,7 @@
 //! comes from an approved change request.
 
 pub mod proposal;
+pub mod requests;
 pub mod scheduler;
 
 use std::collections::BTreeSet;

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use flagpole_store::{ChangeRequestRecord, Comment, NewChangeRequest};
+use flagpole_store::{ChangeRequestRecord, NewChangeRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,8 +19,9 @@ use crate::auth::{Admin, Editor, Principal, Viewer};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::review::proposal::{flag_proposal, rebase, FlagProposalInput, Proposal};
+use crate::review::requests::{add_comment, author_or_reviewer, field, load, may_approve, stale};
 use crate::review::scheduler::{apply, Target};
-use crate::review::{self, MAX_COMMENTS, MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS};
+use crate::review::{self, MAX_DESCRIPTION_CHARS};
 use crate::routes::{protection, schedules};
 use crate::schemas::{BodyErrors, ErrorBody, WriteErrors};
 use crate::state::AppState;
@@ -468,106 +469,4 @@ pub(crate) fn detail(state: &AppState, who: &Principal, record: &ChangeRequestRe
     out["may_approve"] = json!(refusal.is_none());
     out["why_not"] = json!(refusal.map(|e| e.public_message()));
     out
-}
-
-/// The four-eyes rule: an open request, not the caller's own, touching only environments
-/// the caller may change, and based on the flag's current version.
-fn may_approve(
-    state: &AppState,
-    who: &Principal,
-    record: &ChangeRequestRecord,
-) -> Result<(), ApiError> {
-    if record.status != "open" {
-        return Err(ApiError::Conflict(format!(
-            "change request {} is {}, not open",
-            record.id, record.status
-        )));
-    }
-    if who.actor() == record.author {
-        return Err(ApiError::Forbidden(
-            "authors cannot approve their own change request: another user must".into(),
-        ));
-    }
-    if who.role() < Some(crate::auth::Role::Editor) {
-        return Err(ApiError::Forbidden(
-            "approving needs the editor role".into(),
-        ));
-    }
-    let published = state.published();
-    review::check_may_change(&published, who, &record.environments)?;
-    let current = published.flag(&record.target)?.version;
-    if current != record.based_on {
-        return Err(stale(record, current));
-    }
-    Ok(())
-}
-
-fn stale(record: &ChangeRequestRecord, current: i64) -> ApiError {
-    ApiError::Conflict(format!(
-        "flag {:?} moved on from version {} to {current} since change request {} was made: rebase it (POST /api/v1/change-requests/{}/rebase)",
-        record.target, record.based_on, record.id, record.id
-    ))
-}
-
-fn author_or_reviewer(
-    state: &AppState,
-    who: &Principal,
-    record: &ChangeRequestRecord,
-) -> Result<(), ApiError> {
-    if who.actor() == record.author {
-        return Ok(());
-    }
-    review::check_may_change(&state.published(), who, &record.environments)
-}
-
-async fn add_comment(
-    state: &AppState,
-    who: &Principal,
-    record: &ChangeRequestRecord,
-    text: &str,
-) -> Result<ChangeRequestRecord, ApiError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
-        return Err(field(
-            "text",
-            &format!("1 to {MAX_COMMENT_CHARS} characters"),
-        ));
-    }
-    if record.comments.len() >= MAX_COMMENTS {
-        return Err(ApiError::bad_request(
-            "too_many_comments",
-            format!("a change request holds at most {MAX_COMMENTS} comments"),
-            None,
-        ));
-    }
-    let comment = Comment {
-        author: who.actor().to_string(),
-        at: Utc::now(),
-        text: text.to_string(),
-    };
-    let env = review::proposal_environment(&record.environments);
-    let change = who.change("change_request.commented", env);
-    Ok(state
-        .store()
-        .add_comment(record.id, &comment, change)
-        .await?)
-}
-
-async fn load(state: &AppState, id: i64) -> Result<ChangeRequestRecord, ApiError> {
-    state
-        .store()
-        .change_request(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
-            kind: "change request",
-            name: id.to_string(),
-        })
-}
-
-fn field(name: &str, message: &str) -> ApiError {
-    ApiError::bad_request(
-        "invalid_body",
-        format!("{name}: {message}"),
-        Some(name.into()),
-    )
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String },
     #[error("{0}")]
     Conflict(String),
+    /// The change touches an environment that requires approval (409).
+    #[error("{0} requires approval: propose this change as a change request (POST /api/v1/change-requests), which another user approves")]
+    ApprovalRequired(String),
     #[error("this update must say which version it is based on: a `version` field or an If-Match header")]
     VersionRequired,
     #[error("the request body is larger than {0} bytes")]
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::Store(S::Conflict { .. }) => {
                 (StatusCode::CONFLICT, "conflict")
             }
+            ApiError::ApprovalRequired(_) => (StatusCode::CONFLICT, "approval_required"),
             ApiError::VersionRequired => (StatusCode::PRECONDITION_REQUIRED, "version_required"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {

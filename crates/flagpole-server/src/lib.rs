@@ -10,6 +10,7 @@ pub mod guard;
 pub mod preview;
 mod published;
 pub mod release;
+pub mod review;
 mod routes;
 pub mod schemas;
 mod state;

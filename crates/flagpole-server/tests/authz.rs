@@ -172,6 +172,28 @@ const POLICIES: &[(&str, &str, Policy)] = &[
     ("GET", "/api/frontend", FrontendSdk),
     ("POST", "/api/frontend", FrontendSdk),
     ("GET", "/api/frontend/features/{name}", FrontendSdk),
+    ("GET", "/api/v1/schedules", Viewer),
+    ("GET", "/api/v1/schedules/{id}", Viewer),
+    // The harness's schedule changes production.
+    ("DELETE", "/api/v1/schedules/{id}", EditorProtected),
+    ("POST", "/api/v1/flags/{key}/schedules", EditorProtected),
+    ("POST", "/api/v1/segments/{name}/schedules", EditorProtected),
+    ("GET", "/api/v1/change-requests", Viewer),
+    // Proposing is open to editors, protected environment or not.
+    ("POST", "/api/v1/change-requests", Editor),
+    ("GET", "/api/v1/change-requests/{id}", Viewer),
+    ("POST", "/api/v1/change-requests/{id}/comments", Viewer),
+    // Four eyes: the harness's request (production) is the editor's own, so only
+    // someone else who may change production (admins) may approve it; viewers never.
+    (
+        "POST",
+        "/api/v1/change-requests/{id}/approve",
+        EditorProtected,
+    ),
+    // The author (the editor) may withdraw it; others need the right to change production.
+    ("POST", "/api/v1/change-requests/{id}/reject", Editor),
+    ("POST", "/api/v1/change-requests/{id}/rebase", Editor),
+    ("PUT", "/api/v1/environments/{env}/approval", Admin),
     ("GET", "/health/live", Public),
     ("GET", "/health/ready", Public),
     ("GET", "/metrics", Public),
@@ -428,6 +450,23 @@ async fn harness() -> Harness {
     )
     .await
     .expect(200);
+    // A schedule in production (id 1), and the editor's change request for it (id 1).
+    let due = (Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
+    h.post_json(
+        "/api/v1/flags/f/schedules",
+        json!({"due_at": due, "environment": "production", "enabled": false}),
+    )
+    .await
+    .expect(201);
+    let editor = format!("Bearer {EDITOR}");
+    h.send(
+        Method::POST,
+        "/api/v1/change-requests",
+        &[("authorization", &editor)],
+        Payload::Json(json!({"key": "f", "environment": "production", "enabled": false})),
+    )
+    .await
+    .expect(201);
     h
 }
 
@@ -450,7 +489,16 @@ fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, Payl
         .replace("{key}", "f")
         .replace("{name}", name)
         .replace("{version}", "1")
-        .replace("{id}", &token_id);
+        .replace(
+            "{id}",
+            if template.starts_with("/api/v1/schedules")
+                || template.starts_with("/api/v1/change-requests")
+            {
+                "1"
+            } else {
+                &token_id
+            },
+        );
     let published = h.state.published();
     let flag_version = published.flags.get("f").map_or(1, |r| r.version);
     let json = |v: Value| Payload::Json(v);
@@ -504,6 +552,17 @@ fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, Payl
             "toggles": {"f": {"yes": 1, "no": 0, "variants": {}}}}}))
         }
         ("POST", "/api/frontend") => json(json!({"context": {"userId": "1"}})),
+        ("POST", "/api/v1/flags/{key}/schedules") => json(json!({
+            "due_at": (Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339(),
+            "environment": "production", "rollout": 5})),
+        ("POST", "/api/v1/segments/{name}/schedules") => json(json!({
+            "due_at": (Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339(),
+            "segment": {"conditions": []}})),
+        ("POST", "/api/v1/change-requests") => {
+            json(json!({"key": "f", "environment": "development", "enabled": false}))
+        }
+        ("POST", "/api/v1/change-requests/{id}/comments") => json(json!({"text": format!("c{n}")})),
+        ("PUT", "/api/v1/environments/{env}/approval") => json(json!({"required": true})),
         _ => Payload::Empty,
     };
     match (method, template) {

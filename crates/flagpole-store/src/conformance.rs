@@ -20,6 +20,7 @@ mod concurrency;
 mod feed;
 mod flags;
 mod release;
+mod review;
 mod usage;
 
 use std::future::Future;
@@ -39,6 +40,7 @@ pub use concurrency::concurrent_writers;
 pub use feed::change_feed;
 pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
 pub use release::{impact_metrics, release_leases, release_plans, sampling_settings};
+pub use review::{change_requests, schedules};
 pub use usage::{concurrent_usage, usage_counts, usage_filters};
 
 /// The actor the suite writes as, unless a check says otherwise.
@@ -70,6 +72,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("release_leases", release_leases(store.clone())).await;
     step("impact_metrics", impact_metrics(store_ref)).await;
     step("sampling_settings", sampling_settings(store_ref)).await;
+    step("schedules", schedules(store.clone())).await;
+    step("change_requests", change_requests(store_ref)).await;
     step("integrity", integrity(store_ref)).await;
 }
 

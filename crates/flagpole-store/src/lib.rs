@@ -12,6 +12,7 @@ mod error;
 mod feed;
 mod postgres;
 mod release;
+mod review;
 mod rules;
 mod sqlite;
 mod store;
@@ -27,6 +28,10 @@ pub use postgres::{PostgresStore, CHANGES_CHANNEL};
 pub use release::{
     labels_key, Guard, ImpactRecord, ImpactSample, Milestone, PlanFilter, ReleasePlan,
     ReleaseStore, SamplingSetting,
+};
+pub use review::{
+    ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule, ReviewStore, ScheduleFilter,
+    ScheduleRecord,
 };
 pub use sqlite::SqliteStore;
 pub use store::{

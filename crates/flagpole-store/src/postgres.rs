@@ -10,6 +10,7 @@
 mod auth;
 mod feed;
 mod release;
+mod review;
 mod tables;
 
 use std::time::Duration;
@@ -123,13 +124,14 @@ impl Store for PostgresStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await?;
         let version = config_version(&mut tx).await?;
-        let environments =
-            sqlx::query("SELECT name, created_at, protected FROM environments ORDER BY name")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(environment)
-                .collect::<Result<_, _>>()?;
+        let environments = sqlx::query(
+            "SELECT name, created_at, protected, requires_approval FROM environments ORDER BY name",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(environment)
+        .collect::<Result<_, _>>()?;
         let flags = sqlx::query(
             "SELECT key, body::text AS body, version, archived, created_at, updated_at FROM flags ORDER BY key",
         )

@@ -10,6 +10,7 @@
 mod auth;
 mod feed;
 mod release;
+mod review;
 mod tables;
 
 use std::path::Path;
@@ -122,13 +123,14 @@ impl Store for SqliteStore {
         // A deferred transaction reads one WAL snapshot from its first statement on.
         let mut tx = self.pool.begin().await?;
         let version = config_version(&mut tx).await?;
-        let environments =
-            sqlx::query("SELECT name, created_at, protected FROM environments ORDER BY name")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(environment)
-                .collect::<Result<_, _>>()?;
+        let environments = sqlx::query(
+            "SELECT name, created_at, protected, requires_approval FROM environments ORDER BY name",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(environment)
+        .collect::<Result<_, _>>()?;
         let flags = sqlx::query(
             "SELECT key, body, version, archived, created_at, updated_at FROM flags ORDER BY key",
         )

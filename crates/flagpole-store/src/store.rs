@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthStore;
 use crate::release::ReleaseStore;
+use crate::review::ReviewStore;
 use crate::Error;
 
 /// Everything the server needs to build its snapshots, read in one transaction.
@@ -31,6 +32,9 @@ pub struct Environment {
     pub created_at: DateTime<Utc>,
     /// Only admins, and users or tokens granted the environment, may change it.
     pub protected: bool,
+    /// Changes to it go through change requests, approved by a second person.
+    #[serde(default)]
+    pub requires_approval: bool,
 }
 
 /// A flag as stored: the native flag plus bookkeeping.
@@ -176,7 +180,7 @@ pub struct Change<'a> {
 /// one transaction and returns only once that is durable. Version conflicts are
 /// [`Error::Conflict`] and change nothing.
 #[async_trait]
-pub trait Store: AuthStore + ReleaseStore + Send + Sync + 'static {
+pub trait Store: AuthStore + ReleaseStore + ReviewStore + Send + Sync + 'static {
     /// Reads the whole current state in one consistent read.
     async fn load(&self) -> Result<State, Error>;
 

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// The Prometheus server release-plan guards query (e.g. http://localhost:9090).
     #[arg(long, env = "FLAGPOLE_PROMETHEUS_URL")]
     prometheus_url: Option<String>,
+    /// How often to look for scheduled changes that are due, in milliseconds (and once at
+    /// start, for those that fell due while the server was down).
+    #[arg(long, env = "FLAGPOLE_SCHEDULE_INTERVAL_MS", default_value_t = 250)]
+    schedule_interval_ms: u64,
     /// The URL clients reach this server at (e.g. https://flags.example.com): its host is
     /// added to the names the server answers to, its origin to those whose pages may send
     /// changes.
@@ -183,6 +187,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Duration::from_millis(args.reload_interval_ms.max(10)),
     ));
     let releases = tokio::spawn(flagpole_server::release::run(state.clone()));
+    let scheduler = tokio::spawn(flagpole_server::review::scheduler::run(
+        state.clone(),
+        Duration::from_millis(args.schedule_interval_ms.max(10)),
+    ));
     tracing::info!(address = %listener.local_addr()?, database = %args.database, "flagpole is serving");
     let limits = listen::Limits {
         header_read: Duration::from_secs(args.header_timeout_secs.max(1)),
@@ -192,6 +200,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     listen::serve(listener, app(state), limits, shutdown_signal()).await;
     poller.abort();
     releases.abort();
+    scheduler.abort();
     tracing::info!("stopped");
     Ok(())
 }

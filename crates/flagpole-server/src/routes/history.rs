@@ -240,7 +240,7 @@ async fn diff_flag_versions(
 }
 
 /// Every leaf that differs, as `{path, before, after}` (`null` where absent).
-fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
+pub(crate) fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_string()

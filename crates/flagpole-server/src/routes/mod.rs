@@ -2,6 +2,7 @@
 //! (`OpenApiRouter` with `routes!`); [`app`] composes them with the middleware every
 //! route shares, and the same composition yields the OpenAPI document.
 
+mod change_requests;
 mod environments;
 mod evaluate;
 mod flag_environments;
@@ -10,10 +11,11 @@ mod health;
 mod history;
 mod ofrep;
 mod openapi;
-mod protection;
+pub(crate) mod protection;
 mod release_plans;
 pub(crate) mod resources;
 mod sampling;
+mod schedules;
 mod seed;
 mod segments;
 mod sessions;
@@ -80,6 +82,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(segments::router())
         .merge(evaluate::router())
         .merge(history::router())
+        .merge(schedules::router())
+        .merge(change_requests::router())
         .merge(transfer::router())
         .merge(sessions::router())
         .merge(tokens::router())

@@ -112,6 +112,7 @@ pub async fn commit_flag(
     // A change aimed at one environment touches it, even when it changes nothing there.
     touched.extend(audit.environment.map(str::to_string));
     protection::check(&published, who, &touched)?;
+    crate::review::gate(&published, &touched)?;
     check_flag(&published, key, after)?;
     if crate::preview::request::requested() {
         return Err(crate::preview::report::previewed(
@@ -166,11 +167,9 @@ pub async fn commit_segment(
     audit: Change<'_>,
 ) -> Result<Written, ApiError> {
     let published = state.published();
-    protection::check(
-        &published,
-        who,
-        &protection::segment_touches(&published, name),
-    )?;
+    let touched = protection::segment_touches(&published, name);
+    protection::check(&published, who, &touched)?;
+    crate::review::gate(&published, &touched)?;
     check_segment(&published, name, segment)?;
     let written = state.note(match segment {
         Some(s) => state.store().put_segment(name, s, expect, audit).await,
@@ -198,7 +197,11 @@ pub async fn commit_segment(
 
 /// Checks a flag change against the published state: the limits, the flag, and the
 /// flags that depend on it.
-fn check_flag(published: &Published, key: &str, flag: Option<&Flag>) -> Result<(), ApiError> {
+pub(crate) fn check_flag(
+    published: &Published,
+    key: &str,
+    flag: Option<&Flag>,
+) -> Result<(), ApiError> {
     let item = Item::Flag(key, flag);
     // The limits first: they bound what validation and compilation then cost.
     flagpole_core::check_item(published, item)?;
@@ -214,7 +217,7 @@ fn check_flag(published: &Published, key: &str, flag: Option<&Flag>) -> Result<(
 }
 
 /// Checks a segment change: the limits, the segment, and the flags that use it.
-fn check_segment(
+pub(crate) fn check_segment(
     published: &Published,
     name: &str,
     segment: Option<&Segment>,

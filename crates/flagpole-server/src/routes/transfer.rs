@@ -119,6 +119,7 @@ pub async fn import_document(
         }
     }
     protection::check(&published, who, &touched)?;
+    crate::review::gate(&published, &touched)?;
     let flags: Vec<_> = imported.flags.clone().into_iter().collect();
     let segments: Vec<_> = imported.segments.clone().into_iter().collect();
     let written = state.note(

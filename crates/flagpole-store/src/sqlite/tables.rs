@@ -224,6 +224,7 @@ pub(super) fn environment(row: &SqliteRow) -> Result<Environment, Error> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         protected: row.try_get("protected")?,
+        requires_approval: row.try_get("requires_approval")?,
     })
 }
 

@@ -1,0 +1,280 @@
+//! Change requests: the four-eyes rules (the author cannot approve, a viewer cannot, an
+//! editor not granted a protected environment cannot), approval of a stale request is
+//! refused until it is rebased, approval applies (or schedules) the change through the
+//! write path of an environment that requires approval, and every step is audited.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::http::Method;
+use common::{Harness, Payload, Reply};
+use flagpole_store::AuditFilter;
+use serde_json::{json, Value};
+
+/// A token of `role` named `name`, as its `Authorization` header value.
+async fn token(h: &Harness, name: &str, role: &str) -> String {
+    let created = h
+        .post_json(
+            "/api/v1/tokens",
+            json!({"name": name, "kind": "admin", "role": role}),
+        )
+        .await
+        .expect(201)
+        .json();
+    format!("Bearer {}", created["secret"].as_str().unwrap())
+}
+
+async fn post_as(h: &Harness, auth: &str, uri: &str, body: Value) -> Reply {
+    h.send(
+        Method::POST,
+        uri,
+        &[("authorization", auth)],
+        Payload::Json(body),
+    )
+    .await
+}
+
+async fn setup() -> (Harness, String, String, String) {
+    let h = Harness::new().await;
+    h.create_flag(json!({"key": "f", "environments": {
+        "production": {"enabled": false}, "development": {"enabled": false}}}))
+        .await;
+    h.put_json(
+        "/api/v1/environments/production/approval",
+        json!({"required": true}),
+    )
+    .await
+    .expect(200);
+    let alice = token(&h, "alice", "editor").await;
+    let bob = token(&h, "bob", "editor").await;
+    let viewer = token(&h, "vera", "viewer").await;
+    (h, alice, bob, viewer)
+}
+
+#[tokio::test]
+async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
+    let (h, alice, bob, viewer) = setup().await;
+    // Alice cannot change production directly…
+    let reply = post_as(
+        &h,
+        &alice,
+        "/api/v1/flags/f/environments/production/enable",
+        json!({}),
+    )
+    .await;
+    assert_eq!(reply.expect(409).json()["code"], "approval_required");
+    // …so she proposes it.
+    let cr = post_as(
+        &h,
+        &alice,
+        "/api/v1/change-requests",
+        json!({
+        "key": "f", "environment": "production", "enabled": true, "description": "launch"}),
+    )
+    .await
+    .expect(201)
+    .json();
+    let id = cr["id"].as_i64().unwrap();
+    assert_eq!(cr["status"], "open");
+    assert_eq!(cr["author"], "token:alice (admin editor)");
+    let approve = format!("/api/v1/change-requests/{id}/approve");
+    let reply = post_as(&h, &alice, &approve, json!({})).await.expect(403);
+    assert!(reply.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("authors cannot approve"));
+    post_as(&h, &viewer, &approve, json!({})).await.expect(403);
+    // Anyone may read it, with its diff; a viewer may comment.
+    let detail = h
+        .send(
+            Method::GET,
+            &format!("/api/v1/change-requests/{id}"),
+            &[("authorization", &bob)],
+            Payload::Empty,
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(detail["may_approve"], true);
+    assert_eq!(
+        detail["changes"],
+        json!([{"path": "environments.production.enabled", "before": false, "after": true}])
+    );
+    post_as(
+        &h,
+        &viewer,
+        &format!("/api/v1/change-requests/{id}/comments"),
+        json!({"text": "looks good"}),
+    )
+    .await
+    .expect(200);
+    let approved = post_as(&h, &bob, &approve, json!({}))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(approved["status"], "applied");
+    assert_eq!(approved["reviewer"], "token:bob (admin editor)");
+    assert_eq!(approved["comments"][0]["text"], "looks good");
+    let flag = h.get("/api/v1/flags/f").await.json();
+    assert_eq!(flag["environments"]["production"]["enabled"], true);
+    // Decided once.
+    post_as(&h, &bob, &approve, json!({})).await.expect(409);
+    let audit = h
+        .audit(AuditFilter {
+            flag: Some("f".into()),
+            ..Default::default()
+        })
+        .await;
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        &actions[..4],
+        [
+            "change_request.approved",
+            "flag.updated",
+            "change_request.commented",
+            "change_request.created"
+        ]
+    );
+    assert!(audit[1]
+        .actor
+        .starts_with("token:bob (admin editor) (approving change request"));
+}
+
+#[tokio::test]
+async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_be() {
+    let (h, alice, bob, _) = setup().await;
+    let cr = post_as(
+        &h,
+        &alice,
+        "/api/v1/change-requests",
+        json!({
+        "key": "f", "environment": "production", "rollout": 30}),
+    )
+    .await
+    .expect(201)
+    .json();
+    let id = cr["id"].as_i64().unwrap();
+    // The flag moves on in development.
+    h.post_json("/api/v1/flags/f/environments/development/enable", json!({}))
+        .await
+        .expect(200);
+    let approve = format!("/api/v1/change-requests/{id}/approve");
+    let reply = post_as(&h, &bob, &approve, json!({})).await.expect(409);
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("rebase it"),
+        "{}",
+        reply.text()
+    );
+    let rebased = post_as(
+        &h,
+        &alice,
+        &format!("/api/v1/change-requests/{id}/rebase"),
+        json!({}),
+    )
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(rebased["based_on"], 2);
+    post_as(&h, &bob, &approve, json!({})).await.expect(200);
+    let flag = h.get("/api/v1/flags/f").await.json();
+    assert_eq!(flag["environments"]["development"]["enabled"], true);
+    assert_eq!(
+        flag["environments"]["production"]["rules"][0]["rollout"],
+        30
+    );
+
+    // A request whose environment changed under it cannot be rebased.
+    let cr = post_as(
+        &h,
+        &alice,
+        "/api/v1/change-requests",
+        json!({
+        "key": "f", "environment": "production", "enabled": true}),
+    )
+    .await
+    .expect(201)
+    .json();
+    let id = cr["id"].as_i64().unwrap();
+    let other = post_as(
+        &h,
+        &alice,
+        "/api/v1/change-requests",
+        json!({
+        "key": "f", "environment": "production", "rollout": 60}),
+    )
+    .await
+    .expect(201)
+    .json();
+    post_as(
+        &h,
+        &bob,
+        &format!("/api/v1/change-requests/{}/approve", other["id"]),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let reply = post_as(
+        &h,
+        &alice,
+        &format!("/api/v1/change-requests/{id}/rebase"),
+        json!({}),
+    )
+    .await;
+    assert!(reply.expect(409).json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("production changed"));
+    // The author withdraws it.
+    let rejected = post_as(
+        &h,
+        &alice,
+        &format!("/api/v1/change-requests/{id}/reject"),
+        json!({"reason": "superseded"}),
+    )
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(rejected["status"], "rejected");
+}
+
+#[tokio::test]
+async fn approval_with_apply_at_schedules_the_change_through_the_gate() {
+    let (h, alice, bob, _) = setup().await;
+    let cr = post_as(
+        &h,
+        &alice,
+        "/api/v1/change-requests",
+        json!({
+        "key": "f", "environment": "production", "enabled": true}),
+    )
+    .await
+    .expect(201)
+    .json();
+    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(200)).to_rfc3339();
+    let approved = post_as(
+        &h,
+        &bob,
+        &format!("/api/v1/change-requests/{}/approve", cr["id"]),
+        json!({"apply_at": at}),
+    )
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(approved["status"], "scheduled");
+    let schedule_id = approved["schedule_id"].as_i64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let finished = flagpole_server::review::scheduler::tick(&h.state)
+        .await
+        .unwrap();
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0].id, schedule_id);
+    assert_eq!(finished[0].status, "applied", "{:?}", finished[0].reason);
+    assert_eq!(
+        h.get("/api/v1/flags/f").await.json()["environments"]["production"]["enabled"],
+        true
+    );
+}

@@ -1,0 +1,188 @@
+//! Scheduled changes with two replicas on one PostgreSQL, each running the scheduler: a
+//! schedule due while one replica is stopped (its task aborted) is applied exactly once,
+//! by the other, within a second of its time, and audited; one due while both are
+//! stopped is applied by the first to start; many due at once are each applied once.
+//!
+//! Needs `FLAGPOLE_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`);
+//! says it is skipped without it. Works in a schema of its own, dropped at the end.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use common::Harness;
+use flagpole_server::review::scheduler;
+use flagpole_store::{AuditFilter, PostgresStore, ScheduleFilter, Store};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+
+const URL_VARIABLE: &str = "FLAGPOLE_TEST_POSTGRES_URL";
+const INTERVAL: Duration = Duration::from_millis(100);
+
+async fn schema() -> Option<(PgPool, PgConnectOptions, String)> {
+    let Ok(url) = std::env::var(URL_VARIABLE) else {
+        println!("skipped: {URL_VARIABLE} not set");
+        return None;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("flagpole_schedules_{}_{nanos}", std::process::id());
+    let admin = PgPool::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options: PgConnectOptions = url.parse().unwrap();
+    let options = options
+        .options([("search_path", name.as_str())])
+        .application_name(&name);
+    Some((admin, options, name))
+}
+
+async fn open(options: &PgConnectOptions) -> Arc<dyn Store> {
+    Arc::new(PostgresStore::connect_with(options.clone()).await.unwrap())
+}
+
+/// Waits (bounded) until schedule `id` is no longer pending or running.
+async fn until_finished(store: &dyn Store, id: i64) -> flagpole_store::ScheduleRecord {
+    let start = Instant::now();
+    loop {
+        let s = store.schedule(id).await.unwrap().unwrap();
+        if s.status != "pending" && s.status != "running" {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{s:?} never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_apply_each_due_schedule_exactly_once() {
+    let Some((admin, options, name)) = schema().await else {
+        return;
+    };
+    let store_a = open(&options).await;
+    Harness::prepare(&*store_a).await;
+    let a = Harness::on(store_a.clone()).await;
+    let b = Harness::on(open(&options).await).await;
+    a.create_flag(json!({"key": "f", "environments": {"production": {"enabled": false}}}))
+        .await;
+    let mut runner_a = tokio::spawn(scheduler::run(a.state.clone(), INTERVAL));
+    let runner_b = tokio::spawn(scheduler::run(b.state.clone(), INTERVAL));
+
+    // A is stopped; the schedule falls due; B applies it, once, within a second.
+    runner_a.abort();
+    let due = Utc::now() + chrono::Duration::milliseconds(800);
+    let s = a
+        .post_json(
+            "/api/v1/flags/f/schedules",
+            json!({"due_at": due.to_rfc3339(), "environment": "production", "enabled": true}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let done = until_finished(&*store_a, s["id"].as_i64().unwrap()).await;
+    assert_eq!(done.status, "applied", "{done:?}");
+    let versions = store_a.flag_versions("f").await.unwrap();
+    assert_eq!(versions.len(), 2, "applied exactly once");
+    let late = versions[1].at - due;
+    assert!(
+        late >= chrono::Duration::zero() && late < chrono::Duration::seconds(1),
+        "applied {late} after its time"
+    );
+    let audit = store_a
+        .audit(&AuditFilter {
+            flag: Some("f".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "schedule.applied",
+            "flag.updated",
+            "schedule.created",
+            "flag.created"
+        ]
+    );
+    println!("applied {} ms after its due time", late.num_milliseconds());
+
+    // Both stopped; a schedule falls due; the first to start applies it.
+    runner_b.abort();
+    // (A runs no follower here: it catches up with B's change by hand.)
+    a.state.reload().await.unwrap();
+    let s = a
+        .post_json(
+            "/api/v1/flags/f/schedules",
+            json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "rollout": 40}),
+        )
+        .await
+        .expect(201)
+        .json();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = s["id"].as_i64().unwrap();
+    assert_eq!(
+        store_a.schedule(id).await.unwrap().unwrap().status,
+        "pending"
+    );
+    runner_a = tokio::spawn(scheduler::run(a.state.clone(), INTERVAL));
+    let done = until_finished(&*store_a, id).await;
+    assert_eq!(done.status, "applied");
+
+    // Many due at once, both replicas running: each applied once, by whichever claimed it.
+    let runner_b = tokio::spawn(scheduler::run(b.state.clone(), INTERVAL));
+    for i in 0..6 {
+        a.create_flag(
+            json!({"key": format!("g{i}"), "environments": {"production": {"enabled": false}}}),
+        )
+        .await;
+        a.post_json(&format!("/api/v1/flags/g{i}/schedules"), json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "enabled": true}))
+            .await
+            .expect(201);
+    }
+    let start = Instant::now();
+    loop {
+        let pending = ScheduleFilter {
+            status: Some("pending".into()),
+            ..Default::default()
+        };
+        let running = ScheduleFilter {
+            status: Some("running".into()),
+            ..Default::default()
+        };
+        if store_a.schedules(&pending).await.unwrap().is_empty()
+            && store_a.schedules(&running).await.unwrap().is_empty()
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..6 {
+        let versions = store_a.flag_versions(&format!("g{i}")).await.unwrap();
+        assert_eq!(versions.len(), 2, "g{i} applied exactly once");
+    }
+    let applied = ScheduleFilter {
+        status: Some("applied".into()),
+        ..Default::default()
+    };
+    assert_eq!(store_a.schedules(&applied).await.unwrap().len(), 8);
+    runner_a.abort();
+    runner_b.abort();
+    drop((a, b));
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE")))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

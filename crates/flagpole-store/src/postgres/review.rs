@@ -1,0 +1,439 @@
+//! [`ReviewStore`] for [`PostgresStore`]: schedules and change requests. Replicas claim
+//! due schedules with `FOR UPDATE SKIP LOCKED`: a row one replica is claiming is skipped
+//! by the others, and the claim's lease lets another replica take over a schedule whose
+//! replica died applying it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use super::tables::{config_version, insert_audit};
+use super::{abort, commit, PostgresStore, ENVIRONMENT};
+use crate::review::{
+    only_environment, subject, ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule,
+    ReviewStore, ScheduleFilter, ScheduleRecord, CHANGE_REQUEST, SCHEDULE,
+};
+use crate::rules;
+
+const SCHEDULE_COLUMNS: &str = "id, kind, target, environments::text AS environments, \
+     body::text AS body, based_on, due_at, status, reason, change_request, created_by, \
+     created_at, updated_at, attempts::bigint AS attempts";
+
+const CHANGE_REQUEST_COLUMNS: &str = "id, kind, target, environments::text AS environments, \
+     body::text AS body, based_on, description, status, author, reviewer, schedule_id, \
+     comments::text AS comments, created_at, updated_at";
+use crate::write::Entry;
+use crate::{Change, Error, Written};
+
+#[async_trait]
+impl ReviewStore for PostgresStore {
+    async fn create_schedule(
+        &self,
+        new: &NewSchedule<'_>,
+        change: Change<'_>,
+    ) -> Result<ScheduleRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        let now = rules::now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO schedules (kind, target, environments, body, based_on, due_at, status, \
+             change_request, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'pending', $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(new.kind)
+        .bind(new.target)
+        .bind(rules::to_text(SCHEDULE, new.target, &new.environments)?)
+        .bind(rules::to_text(SCHEDULE, new.target, new.body)?)
+        .bind(new.based_on)
+        .bind(new.due_at)
+        .bind(new.change_request)
+        .bind(new.created_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = schedule_in(&mut tx, id).await?;
+        audit_schedule(&mut tx, &change, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn schedules(&self, filter: &ScheduleFilter) -> Result<Vec<ScheduleRecord>, Error> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE 1 = 1"
+        ));
+        if let Some(status) = &filter.status {
+            query.push(" AND status = ").push_bind(status.clone());
+        }
+        if let Some(kind) = &filter.kind {
+            query.push(" AND kind = ").push_bind(kind.clone());
+        }
+        if let Some(target) = &filter.target {
+            query.push(" AND target = ").push_bind(target.clone());
+        }
+        query.push(" ORDER BY due_at, id LIMIT 1000");
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(schedule_record)
+            .collect()
+    }
+
+    async fn schedule(&self, id: i64) -> Result<Option<ScheduleRecord>, Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(schedule_record)
+        .transpose()
+    }
+
+    async fn cancel_schedule(&self, id: i64, change: Change<'_>) -> Result<ScheduleRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        // Conditional, so that a replica claiming it at the same moment wins or loses
+        // cleanly: the row lock orders the two.
+        let updated = sqlx::query(
+            "UPDATE schedules SET status = 'cancelled', reason = $2, updated_at = $3 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(format!("cancelled by {}", change.actor))
+        .bind(rules::now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let record = schedule_in(&mut tx, id).await?;
+        if updated == 0 {
+            return Err(rules::conflict(
+                SCHEDULE,
+                &id.to_string(),
+                &format!(
+                    "is {}, not pending; only a pending schedule can be cancelled",
+                    record.status
+                ),
+            ));
+        }
+        audit_schedule(&mut tx, &change, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn claim_due_schedules(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ScheduleRecord>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE schedules SET status = 'running', lease_until = $2, attempts = attempts + 1, \
+             updated_at = $1 WHERE id IN (SELECT id FROM schedules \
+             WHERE (status = 'pending' AND due_at <= $1) OR (status = 'running' AND lease_until < $1) \
+             ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING {SCHEDULE_COLUMNS}"
+        )))
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut claimed: Vec<ScheduleRecord> =
+            rows.iter().map(schedule_record).collect::<Result<_, _>>()?;
+        claimed.sort_by_key(|a| (a.due_at, a.id));
+        Ok(claimed)
+    }
+
+    async fn finish_schedule(
+        &self,
+        id: i64,
+        applied: bool,
+        reason: Option<&str>,
+        change: Change<'_>,
+    ) -> Result<ScheduleRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE schedules SET status = $2, reason = $3, lease_until = NULL, updated_at = $4 \
+             WHERE id = $1 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(if applied { "applied" } else { "failed" })
+        .bind(reason)
+        .bind(rules::now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(rules::conflict(SCHEDULE, &id.to_string(), "is not running"));
+        }
+        let record = schedule_in(&mut tx, id).await?;
+        audit_schedule(&mut tx, &change, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn set_environment_requires_approval(
+        &self,
+        name: &str,
+        required: bool,
+        change: Change<'_>,
+    ) -> Result<Written, Error> {
+        let (mut tx, config_version) = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE environments SET requires_approval = $2 WHERE name = $1")
+            .bind(name)
+            .bind(required)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return abort(tx, rules::not_found(ENVIRONMENT, name)).await;
+        }
+        let after = rules::to_text(
+            ENVIRONMENT,
+            name,
+            &serde_json::json!({ "name": name, "requires_approval": required }),
+        )?;
+        let entry = Entry {
+            environment: Some(name),
+            after: Some(&after),
+            ..Entry::new(&change, config_version)
+        };
+        insert_audit(&mut tx, &entry).await?;
+        commit(tx, config_version).await?;
+        Ok(Written {
+            version: 0,
+            config_version,
+            at: entry.at,
+        })
+    }
+
+    async fn create_change_request(
+        &self,
+        new: &NewChangeRequest<'_>,
+        change: Change<'_>,
+    ) -> Result<ChangeRequestRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        let now = rules::now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO change_requests (kind, target, environments, body, based_on, description, \
+             status, author, created_at, updated_at) \
+             VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'open', $7, $8, $8) RETURNING id",
+        )
+        .bind(new.kind)
+        .bind(new.target)
+        .bind(rules::to_text(CHANGE_REQUEST, new.target, &new.environments)?)
+        .bind(rules::to_text(CHANGE_REQUEST, new.target, new.body)?)
+        .bind(new.based_on)
+        .bind(new.description)
+        .bind(new.author)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = change_request_in(&mut tx, id).await?;
+        audit_change_request(&mut tx, &change, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn change_requests(
+        &self,
+        status: Option<&str>,
+    ) -> Result<Vec<ChangeRequestRecord>, Error> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE 1 = 1"
+        ));
+        if let Some(status) = status {
+            query.push(" AND status = ").push_bind(status.to_string());
+        }
+        query.push(" ORDER BY id DESC LIMIT 1000");
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(change_request_record)
+            .collect()
+    }
+
+    async fn change_request(&self, id: i64) -> Result<Option<ChangeRequestRecord>, Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(change_request_record)
+        .transpose()
+    }
+
+    async fn update_change_request(
+        &self,
+        record: &ChangeRequestRecord,
+        from_status: &str,
+        change: Change<'_>,
+    ) -> Result<ChangeRequestRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE change_requests SET body = $2::jsonb, based_on = $3, environments = $4::jsonb, \
+             status = $5, reviewer = $6, schedule_id = $7, updated_at = $8 \
+             WHERE id = $1 AND status = $9",
+        )
+        .bind(record.id)
+        .bind(rules::to_text(CHANGE_REQUEST, &record.target, &record.body)?)
+        .bind(record.based_on)
+        .bind(rules::to_text(CHANGE_REQUEST, &record.target, &record.environments)?)
+        .bind(&record.status)
+        .bind(&record.reviewer)
+        .bind(record.schedule_id)
+        .bind(rules::now())
+        .bind(from_status)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            let stored = change_request_in(&mut tx, record.id).await?;
+            return Err(rules::conflict(
+                CHANGE_REQUEST,
+                &record.id.to_string(),
+                &format!("is {}, not {from_status}", stored.status),
+            ));
+        }
+        let record = change_request_in(&mut tx, record.id).await?;
+        audit_change_request(&mut tx, &change, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn add_comment(
+        &self,
+        id: i64,
+        comment: &Comment,
+        change: Change<'_>,
+    ) -> Result<ChangeRequestRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        // Appended in the statement, so that comments made at once are all kept.
+        let appended = sqlx::query(
+            "UPDATE change_requests SET comments = comments || $2::jsonb, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(rules::to_text(CHANGE_REQUEST, &id.to_string(), &[comment])?)
+        .bind(comment.at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if appended == 0 {
+            return Err(rules::not_found(CHANGE_REQUEST, &id.to_string()));
+        }
+        let record = change_request_in(&mut tx, id).await?;
+        audit_change_request(&mut tx, &change, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+}
+
+async fn schedule_in(conn: &mut PgConnection, id: i64) -> Result<ScheduleRecord, Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(schedule_record)
+    .transpose()?
+    .ok_or_else(|| rules::not_found(SCHEDULE, &id.to_string()))
+}
+
+async fn change_request_in(conn: &mut PgConnection, id: i64) -> Result<ChangeRequestRecord, Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(change_request_record)
+    .transpose()?
+    .ok_or_else(|| rules::not_found(CHANGE_REQUEST, &id.to_string()))
+}
+
+/// Records a change with the record as `after`, at the current configuration version.
+async fn audit_schedule(
+    conn: &mut PgConnection,
+    change: &Change<'_>,
+    record: &ScheduleRecord,
+) -> Result<(), Error> {
+    let after = rules::to_text(SCHEDULE, &record.target, record)?;
+    let version = config_version(&mut *conn).await?;
+    let (flag, segment) = subject(&record.kind, &record.target);
+    let entry = Entry {
+        flag,
+        segment,
+        environment: only_environment(&record.environments),
+        after: Some(&after),
+        ..Entry::new(change, version)
+    };
+    insert_audit(conn, &entry).await
+}
+
+async fn audit_change_request(
+    conn: &mut PgConnection,
+    change: &Change<'_>,
+    record: &ChangeRequestRecord,
+) -> Result<(), Error> {
+    let after = rules::to_text(CHANGE_REQUEST, &record.target, record)?;
+    let version = config_version(&mut *conn).await?;
+    let (flag, segment) = subject(&record.kind, &record.target);
+    let entry = Entry {
+        flag,
+        segment,
+        environment: only_environment(&record.environments),
+        after: Some(&after),
+        ..Entry::new(change, version)
+    };
+    insert_audit(conn, &entry).await
+}
+
+fn schedule_record(row: &PgRow) -> Result<ScheduleRecord, Error> {
+    let target: String = row.try_get("target")?;
+    Ok(ScheduleRecord {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        environments: rules::parse(SCHEDULE, &target, row.try_get("environments")?)?,
+        body: rules::parse(SCHEDULE, &target, row.try_get("body")?)?,
+        based_on: row.try_get("based_on")?,
+        due_at: row.try_get("due_at")?,
+        status: row.try_get("status")?,
+        reason: row.try_get("reason")?,
+        change_request: row.try_get("change_request")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        attempts: row.try_get("attempts")?,
+        target,
+    })
+}
+
+fn change_request_record(row: &PgRow) -> Result<ChangeRequestRecord, Error> {
+    let target: String = row.try_get("target")?;
+    Ok(ChangeRequestRecord {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        environments: rules::parse(CHANGE_REQUEST, &target, row.try_get("environments")?)?,
+        body: rules::parse(CHANGE_REQUEST, &target, row.try_get("body")?)?,
+        based_on: row.try_get("based_on")?,
+        description: row.try_get("description")?,
+        status: row.try_get("status")?,
+        author: row.try_get("author")?,
+        reviewer: row.try_get("reviewer")?,
+        schedule_id: row.try_get("schedule_id")?,
+        comments: rules::parse(CHANGE_REQUEST, &target, row.try_get("comments")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        target,
+    })
+}

@@ -193,7 +193,12 @@ impl State {
             .doc
             .flags
             .iter()
-            .map(|(k, f)| (Arc::from(k.as_str()), Arc::new(FlagCounter::new(k, Some(f)))))
+            .map(|(k, f)| {
+                (
+                    Arc::from(k.as_str()),
+                    Arc::new(FlagCounter::new(k, Some(f))),
+                )
+            })
             .collect();
         Ok(State {
             version: set.version,
@@ -275,4 +280,3 @@ impl State {
         self.counters.values()
     }
 }
-

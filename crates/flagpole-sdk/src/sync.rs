@@ -40,8 +40,8 @@ impl Stream {
             "{}/api/v1/environments/{}/stream",
             config.base, config.environment
         );
-        let mut request = usage::sdk_headers(config.http.get(url), config)
-            .header("Accept", "text/event-stream");
+        let mut request =
+            usage::sdk_headers(config.http.get(url), config).header("Accept", "text/event-stream");
         if let Some(version) = last {
             request = request.header("Last-Event-ID", version.to_string());
         }
@@ -201,10 +201,17 @@ async fn apply(inner: &Inner, set: &mut FlagSet, event: Event) -> Result<()> {
 
 /// One poll: `/api/client/features` with `If-None-Match`; on a new ETag, the change in
 /// the native format from the stream's first event.
-async fn poll(inner: &Inner, set: &mut FlagSet, etag: &mut Option<String>, resume: bool) -> Result<()> {
+async fn poll(
+    inner: &Inner,
+    set: &mut FlagSet,
+    etag: &mut Option<String>,
+    resume: bool,
+) -> Result<()> {
     let config = &inner.config;
     let mut request = usage::sdk_headers(
-        config.http.get(format!("{}/api/client/features", config.base)),
+        config
+            .http
+            .get(format!("{}/api/client/features", config.base)),
         config,
     )
     .timeout(config.read_timeout);

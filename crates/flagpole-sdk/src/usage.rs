@@ -19,7 +19,10 @@ use crate::state::FlagCounter;
 pub(crate) const SDK: &str = concat!("flagpole-sdk-rust:", env!("CARGO_PKG_VERSION"));
 
 /// The headers every request carries: the token, and Unleash's SDK headers.
-pub(crate) fn sdk_headers(request: reqwest::RequestBuilder, config: &Config) -> reqwest::RequestBuilder {
+pub(crate) fn sdk_headers(
+    request: reqwest::RequestBuilder,
+    config: &Config,
+) -> reqwest::RequestBuilder {
     request
         .header("Authorization", config.authorization.clone())
         .header("UNLEASH-APPNAME", &config.app_name)
@@ -100,7 +103,9 @@ async fn register(inner: &Inner) {
         "interval": config.metrics_interval.map_or(0, |d| d.as_millis()),
     });
     let request = sdk_headers(
-        config.http.post(format!("{}/api/client/register", config.base)),
+        config
+            .http
+            .post(format!("{}/api/client/register", config.base)),
         config,
     )
     .json(&body)
@@ -137,7 +142,9 @@ pub(crate) async fn flush(inner: &Inner) -> Result<()> {
     };
     let sent = async {
         let response = sdk_headers(
-            config.http.post(format!("{}/api/client/metrics", config.base)),
+            config
+                .http
+                .post(format!("{}/api/client/metrics", config.base)),
             config,
         )
         .json(&report)

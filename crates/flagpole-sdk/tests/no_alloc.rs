@@ -39,7 +39,9 @@ async fn boolean_evaluation_does_not_allocate() {
             .property("country", "DE")
             .property("version", "2.3.0")
             .build(),
-        ContextBuilder::user("u3").property("email", "ada@ourco.com").build(),
+        ContextBuilder::user("u3")
+            .property("email", "ada@ourco.com")
+            .build(),
         ContextBuilder::new().session_id("s1").build(),
     ];
     let keys = ["kill_switch", "checkout_v2", "no_such_flag"];

@@ -3,11 +3,11 @@
 //! events, reconnects with backoff and `Last-Event-ID`, and, while the stream cannot be
 //! had, polls for changes.
 //!
-//! Polling asks `GET /api/client/features` (the only flag set a client token may read
-//! besides the stream) with `If-None-Match`: an unchanged environment answers 304 and
-//! costs nothing. When its ETag moves, the change itself is fetched in the native format
-//! by opening the stream with `Last-Event-ID` and reading its first event (what changed
-//! since the version held), so the SDK never evaluates Unleash's translation of a flag.
+//! Polling asks `GET /api/v1/environments/{env}/snapshot` (the stream's `snapshot`
+//! event as a plain answer) with `If-None-Match`: an unchanged environment answers 304
+//! and costs nothing; a changed one answers the whole environment, applied as a
+//! `snapshot` event. So the SDK keeps current even where long-lived connections are
+//! refused or cut.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -199,22 +199,19 @@ async fn apply(inner: &Inner, set: &mut FlagSet, event: Event) -> Result<()> {
     Ok(())
 }
 
-/// One poll: `/api/client/features` with `If-None-Match`; on a new ETag, the change in
-/// the native format from the stream's first event.
+/// One poll: the environment's snapshot with `If-None-Match`, applied when it changed.
 async fn poll(
     inner: &Inner,
     set: &mut FlagSet,
     etag: &mut Option<String>,
-    resume: bool,
+    _resume: bool,
 ) -> Result<()> {
     let config = &inner.config;
-    let mut request = usage::sdk_headers(
-        config
-            .http
-            .get(format!("{}/api/client/features", config.base)),
-        config,
-    )
-    .timeout(config.read_timeout);
+    let url = format!(
+        "{}/api/v1/environments/{}/snapshot",
+        config.base, config.environment
+    );
+    let mut request = usage::sdk_headers(config.http.get(url), config).timeout(config.read_timeout);
     if let Some(tag) = etag.as_deref() {
         request = request.header(IF_NONE_MATCH, tag);
     }
@@ -228,8 +225,12 @@ async fn poll(
         .get(ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut stream = Stream::open(config, resume.then_some(set.version)).await?;
-    let event = stream.next().await?.ok_or(Error::Ended)?;
+    let data = response.text().await.map_err(Error::Request)?;
+    let event = Event {
+        event: "snapshot".to_string(),
+        data,
+        ..Event::default()
+    };
     apply(inner, set, event).await?;
     *etag = tag;
     Ok(())

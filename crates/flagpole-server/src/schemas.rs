@@ -54,6 +54,20 @@ pub struct SdkHeaders {
     pub authorization: String,
 }
 
+/// One server-sent event of a stream, as an SSE client reads it (`docs/streaming.md`
+/// says what each stream's `data` holds).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SseEvent {
+    /// The event's name, e.g. `unleash-updated`, `change`, `message`.
+    pub event: Option<String>,
+    /// The configuration version the event brings the client to.
+    pub id: Option<String>,
+    /// The event's JSON, as text.
+    pub data: Option<String>,
+    /// A reconnection delay in milliseconds, when the server suggests one.
+    pub retry: Option<i64>,
+}
+
 /// The header a reconnecting client sends.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]

@@ -169,6 +169,7 @@ const POLICIES: &[(&str, &str, Policy)] = &[
     ("GET", "/api/client/streaming", ClientSdk),
     ("GET", "/ofrep/v1/stream", AnySdk),
     ("GET", "/api/v1/environments/{env}/stream", Evaluator),
+    ("GET", "/api/v1/environments/{env}/snapshot", Evaluator),
     ("GET", "/api/frontend", FrontendSdk),
     ("POST", "/api/frontend", FrontendSdk),
     ("GET", "/api/frontend/features/{name}", FrontendSdk),

@@ -274,6 +274,15 @@ impl Published {
             .map(|(k, _)| k.as_str())
     }
 
+    /// The configuration version of the last change to what an environment's SDKs see
+    /// (its payloads' ETags name it).
+    pub fn payload_version(&self, environment: &str) -> i64 {
+        self.payload_versions
+            .get(environment)
+            .copied()
+            .unwrap_or(self.version)
+    }
+
     /// How many flags are live.
     pub fn live_flags(&self) -> usize {
         self.refs.live

@@ -14,7 +14,7 @@ use crate::auth::identity::Origin;
 use crate::auth::{AnySdk, ClientSdk, Evaluator, Principal, Who};
 use crate::error::ApiError;
 use crate::extract::{query_pairs, ApiPath};
-use crate::schemas::{ErrorBody, SdkHeaders, StreamHeaders};
+use crate::schemas::{ErrorBody, SdkHeaders, SseEvent, StreamHeaders};
 use crate::state::AppState;
 use crate::stream::{self, Credential, Surface};
 
@@ -25,9 +25,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stream_ofrep))
 }
 
-/// The native stream (under `/api/v1`).
+/// The native stream and its polling counterpart (under `/api/v1`).
 pub fn native_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(stream_environment))
+    OpenApiRouter::new()
+        .routes(routes!(stream_environment))
+        .routes(routes!(environment_snapshot))
 }
 
 /// Unleash's streaming API, for Unleash SDKs in streaming mode: `unleash-connected`
@@ -39,7 +41,7 @@ pub fn native_router() -> OpenApiRouter<AppState> {
     tag = "unleash",
     params(SdkHeaders, StreamHeaders),
     responses(
-        (status = 200, description = "Server-sent events: `unleash-connected`, then `unleash-updated` (`{events: [...]}` of Unleash delta events); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `unleash-connected`, then `unleash-updated` (`{events: [...]}` of Unleash delta events); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent),
         (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody),
         (status = 404, description = "The environment does not exist", body = ErrorBody),
         (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds, or poll", body = ErrorBody),
@@ -63,7 +65,7 @@ async fn stream_client_features(
     tag = "evaluation",
     params(("env" = String, Path, description = "Environment"), StreamHeaders),
     responses(
-        (status = 200, description = "Server-sent events: `snapshot`, `change`, `refetch` (docs/streaming.md); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `snapshot`, `change`, `refetch` (docs/streaming.md); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent),
         (status = 400, description = "Unreadable path, or `Last-Event-ID` is not a version", body = ErrorBody),
         (status = 401, description = "No valid credential", body = ErrorBody),
         (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody),
@@ -83,6 +85,56 @@ async fn stream_environment(
     stream::respond(&state, Credential::of(who), &env, Surface::Native, last).await
 }
 
+/// The whole environment as the native stream's `snapshot` event carries it (every live
+/// flag with its configuration in the environment, and every segment), for SDKs that
+/// poll instead of streaming: with `If-None-Match` it answers 304 until something the
+/// environment's SDKs see changes.
+#[utoipa::path(
+    get,
+    path = "/environments/{env}/snapshot",
+    tag = "evaluation",
+    params(("env" = String, Path, description = "Environment")),
+    responses(
+        (status = 200, description = "`{version, environment, flags, segments}` (docs/streaming.md), with an `ETag`", body = Object, headers(("ETag" = String))),
+        (status = 304, description = "Nothing changed since the `If-None-Match` ETag"),
+        (status = 400, description = "Unreadable path", body = ErrorBody),
+        (status = 401, description = "No valid credential", body = ErrorBody),
+        (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody),
+        (status = 404, description = "The environment does not exist", body = ErrorBody),
+    )
+)]
+async fn environment_snapshot(
+    State(state): State<AppState>,
+    evaluator: Evaluator,
+    ApiPath(env): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+    use axum::http::{HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    evaluator.may_evaluate(&env)?;
+    let published = state.published();
+    published.snapshot(&env)?;
+    let etag = format!("\"{env}-{}\"", published.payload_version(&env));
+    let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    let unchanged = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_value)]).into_response());
+    }
+    let body = stream::snapshot_json(&published, &env);
+    Ok((
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (ETAG, etag_value),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// OFREP's event stream (ADR 0008), as the bulk response's `eventStreams` names it:
 /// `message` events with `{"type": "refetchEvaluation", "etag", "lastModified"}`.
 #[utoipa::path(
@@ -94,7 +146,7 @@ async fn stream_environment(
         StreamHeaders,
     ),
     responses(
-        (status = 200, description = "Server-sent events: `message` with `refetchEvaluation`; id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `message` with `refetchEvaluation`; id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent),
         (status = 400, description = "A parameter given twice, a ticket too long, or `Last-Event-ID` is not a version", body = ErrorBody),
         (status = 404, description = "The environment does not exist", body = ErrorBody),
         (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody),

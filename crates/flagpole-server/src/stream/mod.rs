@@ -17,6 +17,7 @@
 mod connection;
 mod hub;
 mod native;
+pub(crate) use native::snapshot_json;
 mod ofrep;
 mod unleash;
 

@@ -68,6 +68,16 @@ fn same_in(a: &Flag, b: &Flag, environment: &str) -> bool {
 
 /// The whole environment.
 pub(super) fn full(published: &Published, environment: &str) -> Bytes {
+    frame(
+        "snapshot",
+        published.version,
+        &snapshot_json(published, environment),
+    )
+}
+
+/// The whole environment as JSON: the `snapshot` event's data, also served at
+/// `GET /api/v1/environments/{env}/snapshot` for clients that poll.
+pub(crate) fn snapshot_json(published: &Published, environment: &str) -> Vec<u8> {
     let snapshot = Snapshot {
         version: published.version,
         environment,
@@ -80,8 +90,7 @@ pub(super) fn full(published: &Published, environment: &str) -> Bytes {
             .map(|(k, r)| (k.as_str(), &r.segment))
             .collect(),
     };
-    let data = serde_json::to_vec(&snapshot).unwrap_or_default();
-    frame("snapshot", published.version, &data)
+    serde_json::to_vec(&snapshot).unwrap_or_default()
 }
 
 /// What one publish changed in `environment`.

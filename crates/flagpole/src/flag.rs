@@ -130,7 +130,7 @@ pub fn run(args: FlagArgs) -> Result<()> {
                 }
             };
             if preview {
-                print_preview(&answer);
+                print_preview(&answer)?;
             } else {
                 crate::say!("{} is at version {}", key, answer["version"]);
             }
@@ -164,8 +164,7 @@ fn toggle(
     );
     let answer: Value = client.send("POST", &path, None)?;
     if preview {
-        print_preview(&answer);
-        return Ok(());
+        return print_preview(&answer);
     }
     crate::say!(
         "{key} {action}d in {environment} (version {})",
@@ -176,10 +175,11 @@ fn toggle(
 
 /// Prints the server's impact preview (`{"preview": [report, ...]}`), one block per
 /// environment.
-fn print_preview(answer: &Value) {
+fn print_preview(answer: &Value) -> Result<()> {
     for line in preview_lines(answer) {
         crate::say!("{line}");
     }
+    Ok(())
 }
 
 fn preview_lines(answer: &Value) -> Vec<String> {

@@ -410,6 +410,90 @@ def test_edit_a_segment_and_see_where_it_is_used(server, browser, http):
     wait(browser, lambda d: "Used by: no flag" in css(d, "#segment-beta-testers").text)
 
 
+def test_the_save_dialog_previews_a_rollout_change_on_sampled_contexts(server, browser, http):
+    r = http.post(server.url("/api/v1/flags"), json={
+        "key": "new-search", "description": "The new search page",
+        "environments": {"development": {"enabled": True, "rules": [{"name": "gradual", "rollout": 10}]}}})
+    assert r.status_code == 201, r.text
+    # Sampling is off: the dialog says so and points to where it is turned on.
+    open_page(browser, server, "/flag/new-search?env=development")
+    set_value(browser, css(browser, "[data-rules] > [data-rule] [data-rollout]"), "20")
+    css(browser, "form[data-flag-editor] button[type=submit]").click()
+    wait(browser, lambda d: csss(d, "#review-preview [data-sampling-off]"), message="no word on sampling being off")
+    link = css(browser, "#review-preview a")
+    assert "/environments#sampling-development" in link.get_attribute("href")
+    css(browser, "#review [data-close]").click()
+    # An admin turns sampling on in Environments.
+    open_page(browser, server, "/environments")
+    form = css(browser, 'form[data-sampling="development"]')
+    checkbox = form.find_element(By.CSS_SELECTOR, "input[name=enabled]")
+    if not checkbox.is_selected():
+        checkbox.click()
+    Select(form.find_element(By.CSS_SELECTOR, "select[name=mode]")).select_by_value("full")
+    type_into(form.find_element(By.CSS_SELECTOR, "input[name=size]"), "500")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda d: http.get(server.url("/api/v1/environments/development/sampling")).json()["enabled"] is True,
+         message="sampling was not turned on")
+    assert http.get(server.url("/api/v1/environments/development/sampling")).json()["size"] == 500
+    # SDK traffic fills the sample.
+    for i in range(300):
+        r = http.post(server.url("/api/v1/environments/development/evaluate/new-search"), json={"userId": f"user-{i}"})
+        assert r.status_code == 200, r.text
+    assert http.get(server.url("/api/v1/environments/development/sampling")).json()["sampled"] == 300
+    before = flag(http, server, "new-search")["version"]
+    open_page(browser, server, "/flag/new-search?env=development")
+    set_value(browser, css(browser, "[data-rules] > [data-rule] [data-rollout]"), "60")
+    old = css(browser, "#flag-json").get_attribute("textContent")
+    css(browser, "form[data-flag-editor] button[type=submit]").click()
+    wait(browser, lambda d: csss(d, '#review-preview [data-preview="development"] strong'), message="no preview in the dialog")
+    text = css(browser, "#review-preview").text
+    assert "of 300 sampled contexts change" in text, text
+    assert "on→off" in text and "off→on" in text, text
+    changed = int(text.split("development: ")[1].split(" of ")[0])
+    assert 100 <= changed <= 200, text  # 10% → 60% flips about half
+    assert flag(http, server, "new-search")["version"] == before, "the preview wrote the flag"
+    css(browser, "#review-save").click()
+    wait(browser, lambda d: _reloaded(d, old), message="the page did not reload after saving")
+    assert flag(http, server, "new-search")["environments"]["development"]["rules"][0]["rollout"] == 60
+
+
+def test_start_a_release_plan_pause_it_and_find_it_listed(server, browser, http):
+    open_page(browser, server, "/flag/new-search?env=development")
+    form = css(browser, "form[data-plan-form]")
+    type_into(form.find_element(By.CSS_SELECTOR, "#f-plan_milestones"), "70, 85, 100")
+    type_into(form.find_element(By.CSS_SELECTOR, "#f-plan_wait"), "3600")
+    guards = [{"source": "impact", "metric": "errors", "per": "requests", "comparison": "gt", "threshold": 0.05}]
+    type_into(form.find_element(By.CSS_SELECTOR, "#f-guards"), json.dumps(guards))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda d: csss(d, '[data-plan-status="running"]'), message="the plan is not shown running")
+    plan = http.get(server.url("/api/v1/flags/new-search/environments/development/release-plan")).json()
+    assert plan["status"] == "running" and plan["step"] == 0, plan
+    assert [m["percent"] for m in plan["milestones"]] == [70, 85, 100]
+    assert [m["wait_seconds"] for m in plan["milestones"]] == [3600, 3600, 0]
+    assert plan["guards"] == guards
+    assert flag(http, server, "new-search")["environments"]["development"]["rules"][0]["rollout"] == 70
+    section = css(browser, "#release").text
+    assert "milestone 1 of 3 (70%)" in section and "impact metric errors/requests" in section, section
+    css(browser, "#release button[data-post$='/pause']").click()
+    wait(browser, lambda d: csss(d, '[data-plan-status="paused"]'), message="the plan is not shown paused")
+    assert http.get(server.url("/api/v1/flags/new-search/environments/development/release-plan")).json()["status"] == "paused"
+    open_page(browser, server, "/release-plans")
+    row = css(browser, f'tr[data-plan="{plan["id"]}"]')
+    assert "new-search" in row.text and "paused" in row.text, row.text
+    axe(browser, "release-plans")
+    # A viewer sees the buttons disabled, and the API refuses the viewer.
+    login(browser, server, "vera", VIEWER_PASSWORD)
+    open_page(browser, server, "/flag/new-search?env=development")
+    assert not css(browser, "#release button[data-post$='/resume']").is_enabled()
+    r = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/api/v1/flags/new-search/environments/development/release-plan/resume', {method: 'POST', credentials: 'same-origin'})"
+        ".then(r => done(r.status), e => done(String(e)));")
+    assert r == 403, r
+    assert http.get(server.url("/api/v1/flags/new-search/environments/development/release-plan")).json()["status"] == "paused"
+    login(browser, server)
+
+
 def test_screenshots_and_accessibility_of_the_main_pages(server, browser):
     pages = [
         ("flags", "/"),
@@ -437,7 +521,7 @@ def test_screenshots_and_accessibility_of_the_main_pages(server, browser):
 def test_pages_without_a_session_go_to_login(server):
     import requests
 
-    for path in ["/", "/flag/checkout", "/history", "/try", "/segments", "/tokens", "/users", "/account"]:
+    for path in ["/", "/flag/checkout", "/history", "/try", "/release-plans", "/segments", "/tokens", "/users", "/account"]:
         r = requests.get(server.url(path), allow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
         csp = requests.get(server.url("/login")).headers["content-security-policy"]

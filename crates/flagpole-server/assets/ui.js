@@ -177,6 +177,21 @@
       return v;
     });
   }
+  // A release plan from its form: percentages, one wait, guards as JSON.
+  function readPlan(form) {
+    const s = readSimple(form);
+    const percents = String(s.plan_milestones || "").split(",").map((p) => p.trim()).filter(Boolean).map(Number);
+    if (!percents.length || percents.some((p) => !Number.isInteger(p))) {
+      throw new Error("Milestones: whole percentages separated by commas, e.g. 10, 50, 100.");
+    }
+    const wait = s.plan_wait || 0;
+    const body = { milestones: percents.map((percent, i) => ({ percent, wait_seconds: i + 1 < percents.length ? wait : 0 })), on_breach: s.on_breach };
+    if (s.plan_guards) {
+      try { body.guards = JSON.parse(s.plan_guards); } catch (e) { throw new Error("Guards: not valid JSON: " + e.message); }
+      if (!Array.isArray(body.guards)) throw new Error("Guards: a JSON list, e.g. [{...}].");
+    }
+    return body;
+  }
   const THEN = {
     reload: () => location.reload(),
     secret: (form, body) => {
@@ -198,6 +213,8 @@
         const name = own(form, "name");
         if (name) body.name = name.value.trim();
         if (form.dataset.version) body.version = Number(form.dataset.version);
+      } else if (form.hasAttribute("data-plan-form")) {
+        body = readPlan(form);
       } else if (form.hasAttribute("data-flag-form")) {
         body = readSimple(form);
         $$("[data-variant] [name]", form).forEach((el) => delete body[el.name]);
@@ -433,6 +450,9 @@
     const protectedEnv = form.hasAttribute("data-protected");
     $("#review-note").textContent = !changed ? "Nothing changed." :
       `Saving this changes ${form.dataset.key} (version ${base.version})` + (protectedEnv ? ` in ${form.dataset.env}, a protected environment.` : ".");
+    const preview = $("#review-preview");
+    if (changed) showPreview(preview, form.dataset.key, Object.assign({}, flag, { version: base.version }));
+    else preview.replaceChildren();
     const save = $("#review-save");
     save.hidden = !changed;
     save.textContent = "Save";
@@ -446,6 +466,38 @@
       showProblems(form, res.body);
     };
     dialog.showModal();
+  }
+  // The impact preview: the same save with ?preview=true, nothing written.
+  async function showPreview(box, key, body) {
+    box.replaceChildren(el("p", { class: "hint" }, "Checking the impact on sampled contexts…"));
+    const res = await api("PUT", `/api/v1/flags/${encodeURIComponent(key)}?preview=true`, body);
+    if (!res.ok) { box.replaceChildren(el("p", { class: "hint" }, "No impact preview: " + (res.body.message || "refused."))); return; }
+    const reports = res.body.preview || [];
+    if (!reports.length) { box.replaceChildren(el("p", { class: "hint" }, "This change does not change how the flag evaluates in any environment.")); return; }
+    const parts = [el("h3", {}, "Impact on sampled contexts")];
+    for (const r of reports) parts.push(await renderReport(r));
+    box.replaceChildren(...parts);
+  }
+  async function renderReport(r) {
+    const env = r.environment;
+    if (!r.sampled) {
+      const s = await api("GET", `/api/v1/environments/${encodeURIComponent(env)}/sampling`);
+      if (s.ok && !s.body.enabled) {
+        return el("p", { "data-preview": env, "data-sampling-off": "" }, `${env}: sampling is off, so there is no preview. `,
+          el("a", { href: "/environments#sampling-" + encodeURIComponent(env) }, `Turn sampling on in ${env}`),
+          " (admins; or PUT /api/v1/environments/" + env + "/sampling).");
+      }
+      return el("p", { "data-preview": env }, `${env}: no contexts sampled yet (nothing evaluated there since sampling was turned on).`);
+    }
+    const pct = ((100 * r.changed) / r.sampled).toFixed(1);
+    const side = (o) => (o.enabled ? "on" : "off") + (o.variant ? ` (${o.variant})` : "");
+    const variants = Object.entries(r.variants || {});
+    return el("div", { "data-preview": env },
+      el("p", {}, el("strong", {}, `${env}: ${r.changed} of ${r.sampled} sampled contexts change (${pct}%)`),
+        ` — ${r.off_to_on} off→on, ${r.on_to_off} on→off.`),
+      variants.length ? el("ul", { "aria-label": `Variant changes in ${env}` }, ...variants.map(([k, n]) => el("li", {}, `${k}: ${n}`))) : null,
+      (r.examples || []).length ? el("details", {}, el("summary", {}, "Examples"),
+        el("ul", {}, ...r.examples.map((e) => el("li", {}, el("code", {}, JSON.stringify(e.context)), ` ${side(e.before)} → ${side(e.after)}`)))) : null);
   }
   async function showConflict(form, base, mine) {
     const res = await api("GET", `/api/v1/flags/${encodeURIComponent(form.dataset.key)}`);

@@ -433,3 +433,38 @@ pub enum WriteErrors {
     )]
     Unavailable(ErrorBody),
 }
+
+/// `?preview=true` on a flag change (docs: README, "Releasing safely").
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewQuery {
+    /// `true`: write nothing and answer 200 with the impact preview (`PreviewAnswer`):
+    /// how the environment's sampled contexts would change. The change is still checked
+    /// (role, protected environments, validation) first.
+    #[param(required = false)]
+    pub preview: Option<bool>,
+}
+
+/// The answer to `?preview=true`: nothing was written. One report for the environment
+/// the change is aimed at, or one for each environment whose configuration it changes
+/// (`sampled` is 0 where sampling is off).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewAnswer {
+    pub preview: Vec<crate::PreviewReport>,
+}
+
+/// A flag change's answer: the flag as stored, or with `?preview=true` the preview.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FlagOrPreview {
+    Flag(FlagResource),
+    Preview(PreviewAnswer),
+}
+
+/// The seed API's answer to a flag change, or with `?preview=true` the preview.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SeedUpdatedOrPreview {
+    Updated(SeedUpdated),
+    Preview(PreviewAnswer),
+}

@@ -366,3 +366,34 @@ fn annotations(source: &str) -> BTreeMap<String, (String, String)> {
     }
     out
 }
+
+/// `?preview=true` is taken by every flag write (the preview middleware's rule): each one
+/// declares the parameter and documents the 200 preview answer, and nothing else does.
+#[tokio::test]
+async fn every_flag_write_declares_the_preview_parameter() {
+    let h = Harness::new().await;
+    let doc = document(&h).await;
+    let mut previewed = 0;
+    for (method, path, op) in operations(&doc) {
+        let write = method != "get"
+            && ((path.starts_with("/api/v1/flags") && !path.contains("/release-plan"))
+                || path.starts_with("/flags/"));
+        let declared = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["in"] == "query" && p["name"] == "preview");
+        assert_eq!(
+            declared, write,
+            "{method} {path}: the preview parameter is declared: {declared}, a flag write: {write}"
+        );
+        if write {
+            previewed += 1;
+            let ok = op["responses"]["200"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(ok.contains("preview"), "{method} {path}: 200 is `{ok}`");
+        }
+    }
+    assert!(previewed >= 12, "only {previewed} flag writes");
+}

@@ -24,6 +24,7 @@ const PAGES: &[(&str, &str, bool)] = &[
     ("/history", "/history", true),
     ("/history/{key}", "/history/f", true),
     ("/try", "/try", true),
+    ("/release-plans", "/release-plans", true),
     ("/segments", "/segments", true),
     ("/environments", "/environments", true),
     ("/tokens", "/tokens", true),

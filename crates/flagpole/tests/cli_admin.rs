@@ -193,6 +193,14 @@ fn administer_flags_through_a_server() {
         &["flag", "enable", "new_ui", "--server", url],
         dir.path(),
     ));
+    let out = ok(&flagpole(
+        &["flag", "disable", "new_ui", "--preview", "--server", url],
+        dir.path(),
+    ));
+    assert!(
+        out.starts_with("production: no sampled contexts (turn sampling on"),
+        "{out}"
+    );
     let got = ok(&flagpole(
         &["flag", "get", "new_ui", "--server", url],
         dir.path(),

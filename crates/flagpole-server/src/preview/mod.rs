@@ -77,6 +77,14 @@ impl Samplers {
             .unwrap_or_default()
     }
 
+    /// How many contexts the environment's sample holds (without copying them).
+    pub fn sampled(&self, environment: &str) -> usize {
+        self.by_env
+            .load()
+            .get(environment)
+            .map_or(0, |r| r.slots.lock().map(|s| s.len()).unwrap_or(0))
+    }
+
     /// How many contexts were offered to the environment's sample.
     pub fn seen(&self, environment: &str) -> u64 {
         self.by_env

@@ -16,8 +16,8 @@ use crate::extract::{based_on, ApiJson, ApiPath, OptionalJson};
 use crate::routes::protection;
 use crate::routes::resources::{commit_flag, flag_json, or_current, split_body, FlagChange};
 use crate::schemas::{
-    BodyErrors, ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource,
-    WriteErrors, WriteHeaders,
+    BodyErrors, ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagOrPreview,
+    PreviewQuery, WriteErrors, WriteHeaders,
 };
 use crate::state::AppState;
 
@@ -134,10 +134,11 @@ async fn update_environment(
         ("key" = String, Path, description = "Flag key"),
         ("env" = String, Path, description = "Environment name"),
         WriteHeaders,
+        PreviewQuery,
     ),
     request_body = FlagEnvironmentInput,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -191,10 +192,11 @@ struct Based {
         ("key" = String, Path, description = "Flag key"),
         ("env" = String, Path, description = "Environment name"),
         WriteHeaders,
+        PreviewQuery,
     ),
     request_body = Option<Based>,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -239,10 +241,11 @@ async fn enable_flag(
         ("key" = String, Path, description = "Flag key"),
         ("env" = String, Path, description = "Environment name"),
         WriteHeaders,
+        PreviewQuery,
     ),
     request_body = Option<Based>,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -295,10 +298,11 @@ struct RulesBody {
         ("key" = String, Path, description = "Flag key"),
         ("env" = String, Path, description = "Environment name"),
         WriteHeaders,
+        PreviewQuery,
     ),
     request_body = RulesBody,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -351,10 +355,11 @@ struct DefaultBody {
         ("key" = String, Path, description = "Flag key"),
         ("env" = String, Path, description = "Environment name"),
         WriteHeaders,
+        PreviewQuery,
     ),
     request_body = DefaultBody,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -410,10 +415,11 @@ struct RolloutBody {
         ("key" = String, Path, description = "Flag key"),
         ("env" = String, Path, description = "Environment name"),
         WriteHeaders,
+        PreviewQuery,
     ),
     request_body = RolloutBody,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or has several rules there", body = ErrorBody),

@@ -18,7 +18,8 @@ use crate::routes::resources::{
     check_new_name, commit_flag, flag_json, or_current, required, split_body, FlagChange,
 };
 use crate::schemas::{
-    BodyErrors, ErrorBody, FlagInput, FlagList, FlagResource, WriteErrors, WriteHeaders,
+    BodyErrors, ErrorBody, FlagInput, FlagList, FlagOrPreview, FlagResource, PreviewAnswer,
+    PreviewQuery, WriteErrors, WriteHeaders,
 };
 use crate::state::AppState;
 
@@ -96,9 +97,11 @@ async fn list_flags(
     post,
     path = "/flags",
     tag = "flags",
+    params(PreviewQuery),
     request_body = FlagInput,
     responses(
         (status = 201, description = "The new flag", body = FlagResource),
+        (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer),
         (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody),
         (status = 409, description = "The flag exists", body = ErrorBody),
         (status = 422, description = "The flag is invalid", body = ErrorBody),
@@ -163,10 +166,10 @@ async fn get_flag(
     put,
     path = "/flags/{key}",
     tag = "flags",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     request_body = FlagInput,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header, a different key, or an unknown environment", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -219,9 +222,10 @@ async fn put_flag(
     delete,
     path = "/flags/{key}",
     tag = "flags",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer),
         (status = 400, description = "Unreadable If-Match", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
@@ -248,9 +252,9 @@ async fn delete_flag(
     post,
     path = "/flags/{key}/archive",
     tag = "flags",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
-        (status = 200, description = "The flag", body = FlagResource),
+        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable If-Match", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
@@ -272,9 +276,9 @@ async fn archive_flag(
     post,
     path = "/flags/{key}/unarchive",
     tag = "flags",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
-        (status = 200, description = "The flag", body = FlagResource),
+        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable If-Match", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),

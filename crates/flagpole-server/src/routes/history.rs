@@ -16,8 +16,8 @@ use crate::error::ApiError;
 use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::routes::resources::{commit_flag, flag_json, required, FlagChange};
 use crate::schemas::{
-    AuditList, BodyErrors, ErrorBody, FlagDiff, FlagResource, UsageList, VersionList, WriteErrors,
-    WriteHeaders,
+    AuditList, BodyErrors, ErrorBody, FlagDiff, FlagOrPreview, PreviewQuery, UsageList,
+    VersionList, WriteErrors, WriteHeaders,
 };
 use crate::state::AppState;
 
@@ -286,10 +286,10 @@ struct RollbackBody {
     post,
     path = "/flags/{key}/rollback",
     tag = "history",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders),
+    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     request_body = RollbackBody,
     responses(
-        (status = 200, description = "The flag as stored", body = FlagResource),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or version", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or the target version is a deletion", body = ErrorBody),

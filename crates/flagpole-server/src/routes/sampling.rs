@@ -63,7 +63,7 @@ async fn get_sampling(
         });
     let samplers = &state.release().samplers;
     Ok(Json(Sampling {
-        sampled: samplers.sample(&env).len(),
+        sampled: samplers.sampled(&env),
         seen: samplers.seen(&env),
         setting,
     }))

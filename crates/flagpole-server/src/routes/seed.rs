@@ -21,7 +21,7 @@ use crate::auth::{SeedReader, SeedWriter};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::resources::{commit_flag, FlagChange};
-use crate::schemas::{SeedErrorBody, SeedFlagState, SeedUpdated};
+use crate::schemas::{PreviewQuery, SeedErrorBody, SeedFlagState, SeedUpdatedOrPreview};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -234,9 +234,10 @@ fn parse_bool(text: &str) -> Option<bool> {
         ("name" = String, Path, description = "Flag key"),
         ("enabled" = bool, Query, description = "`true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`)"),
         ("rollout_percentage" = Option<i64>, Query, minimum = 0, maximum = 100, description = "Percentage of users (default 100)"),
+        PreviewQuery,
     ),
     responses(
-        (status = 200, description = "Updated: `{\"status\": \"updated\"}`", body = SeedUpdated),
+        (status = 200, description = "Updated: `{\"status\": \"updated\"}`; with `?preview=true` the impact preview (nothing written)", body = SeedUpdatedOrPreview),
         (status = 400, description = "Unreadable path or query", body = SeedErrorBody),
         (status = 409, description = "The flag uses targeting the seed API cannot express", body = SeedErrorBody),
         (status = 422, description = "Invalid parameters: `detail` lists them as `{loc, msg, type, input}`", body = SeedErrorBody),

@@ -11,14 +11,19 @@ use super::{encode, Page};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn environments_page(State(state): State<AppState>, who: Page) -> Markup {
+pub async fn environments_page(
+    State(state): State<AppState>,
+    who: Page,
+) -> Result<Markup, ApiError> {
     let published = state.published();
+    let sampling = state.store().sampling_settings().await?;
+    let samplers = &state.release().samplers;
     let body = html! {
         div.table-wrap role="region" aria-label="Environments" tabindex="0" {
             table {
-                thead { tr { th scope="col" { "Environment" } th scope="col" { "Flags on" } th scope="col" { "Protected" } } }
+                thead { tr { th scope="col" { "Environment" } th scope="col" { "Flags on" } th scope="col" { "Protected" } th scope="col" { "Impact-preview sampling" } } }
                 tbody {
-                    @for e in &published.environments {
+                    @for (i, e) in published.environments.iter().enumerate() {
                         @let on = published.flags.values().filter(|r| !r.archived && r.flag.environments.get(&e.name).is_some_and(|c| c.enabled)).count();
                         tr {
                             td { a href=(format!("/?env={}&state=on", encode(&e.name))) { (e.name) } }
@@ -29,6 +34,10 @@ pub async fn environments_page(State(state): State<AppState>, who: Page) -> Mark
                                     data-patch=(format!("/api/v1/environments/{}", encode(&e.name)))
                                     data-field-name="protected"
                                     disabled[!who.is_admin()] { span aria-hidden="true" {} }
+                            }
+                            td {
+                                @let s = sampling.iter().find(|s| s.environment == e.name);
+                                (sampling_cell(i, &e.name, s, samplers.sampled(&e.name), who.is_admin()))
                             }
                         }
                     }
@@ -46,7 +55,44 @@ pub async fn environments_page(State(state): State<AppState>, who: Page) -> Mark
             }
         }
     };
-    page(&who, Area::Environments, "Environments", body)
+    Ok(page(&who, Area::Environments, "Environments", body))
+}
+
+/// An environment's sampling setting: a small form for admins, the state for others.
+fn sampling_cell(
+    i: usize,
+    env: &str,
+    setting: Option<&flagpole_store::SamplingSetting>,
+    sampled: usize,
+    admin: bool,
+) -> Markup {
+    let enabled = setting.is_some_and(|s| s.enabled);
+    let mode = setting.map_or("full", |s| s.mode.as_str());
+    let size = setting.map_or(10_000, |s| s.size);
+    let id = |f: &str| format!("sampling-{i}-{f}");
+    html! {
+        @if admin {
+            form.sampling #(format!("sampling-{}", encode(env))) data-sampling=(env)
+                data-api=(format!("PUT /api/v1/environments/{}/sampling", encode(env))) data-then="reload" {
+                label.check for=(id("enabled")) {
+                    input #(id("enabled")) type="checkbox" name="enabled" checked[enabled];
+                    " Sample"
+                }
+                label.visually-hidden for=(id("mode")) { "Sampling mode in " (env) }
+                select #(id("mode")) name="mode" {
+                    option value="full" selected[mode == "full"] { "full" }
+                    option value="minimal" selected[mode == "minimal"] { "minimal" }
+                }
+                label.visually-hidden for=(id("size")) { "Sample size in " (env) }
+                input #(id("size")) name="size" type="number" min="1" max="100000" value=(size);
+                button type="submit" aria-label=(format!("Save sampling in {env}")) { "Save" }
+                p.error data-form-error role="alert" hidden {}
+            }
+        } @else {
+            @if enabled { (mode) ", up to " (size) } @else { "off" }
+        }
+        @if enabled { small.hint { " " (sampled) " sampled" } }
+    }
 }
 
 fn admins_only(who: &Page, area: Area, title: &str) -> Option<Response> {

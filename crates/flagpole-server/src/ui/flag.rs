@@ -2,7 +2,9 @@
 //! dependencies, variants), and SDK usage. Saving shows the change as a diff first and
 //! sends the whole flag with the version it was based on to `PUT /api/v1/flags/{key}`;
 //! a flag that moved on meanwhile is refused there (409) and the script shows the other
-//! change.
+//! change. Before saving, the dialog also shows the impact preview: the same request
+//! with `?preview=true`, evaluated on each touched environment's sampled contexts. Below
+//! the editor, the environment's release plan (`release.rs`).
 
 use axum::extract::{Query, State};
 use chrono::{TimeDelta, Utc};
@@ -72,6 +74,7 @@ pub async fn flag_page(
             until: None,
         })
         .await?;
+    let plan = super::release::current_plan(&state, &key, &env).await?;
     let flag_path = encode(&key);
     let body = html! {
         div.flag-head {
@@ -142,11 +145,13 @@ pub async fn flag_page(
             h2 #review-title { "Review the change" }
             p #review-note {}
             pre.diff #review-diff tabindex="0" {}
+            div.preview #review-preview role="status" aria-live="polite" {}
             div.actions {
                 button type="button" data-close { "Cancel" }
                 button.primary type="button" #review-save { "Save" }
             }
         }
+        (super::release::plan_section(plan.as_ref(), &key, &env, editable))
         section.card {
             h2 { "Usage in " (env) }
             (chart::usage_chart(&usage, now))

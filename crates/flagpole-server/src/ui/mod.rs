@@ -19,6 +19,7 @@ mod flags;
 mod history;
 mod layout;
 mod login;
+mod release;
 mod segments;
 mod try_it;
 
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/history", get(history::history_page))
         .route("/history/{key}", get(history::diff_page))
         .route("/try", get(try_it::try_page))
+        .route("/release-plans", get(release::release_plans_page))
         .route("/segments", get(segments::segments_page))
         .route("/environments", get(admin::environments_page))
         .route("/tokens", get(admin::tokens_page))

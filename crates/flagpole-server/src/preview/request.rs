@@ -54,7 +54,9 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         .into_response();
     };
     let path = request.uri().path();
-    let flag_write = (path.starts_with("/api/v1/flags") && !path.contains("/release-plan"))
+    let flag_write = (path.starts_with("/api/v1/flags")
+        && !path.contains("/release-plan")
+        && !path.ends_with("/schedules"))
         || path.starts_with("/flags/");
     if preview && !flag_write {
         return ApiError::bad_request(

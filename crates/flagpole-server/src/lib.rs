@@ -8,6 +8,7 @@ mod extract;
 pub mod follow;
 pub mod guard;
 mod published;
+pub mod relay;
 mod routes;
 pub mod schemas;
 mod state;

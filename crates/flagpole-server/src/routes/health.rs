@@ -49,6 +49,10 @@ async fn live(Public(_who): Public) -> Json<serde_json::Value> {
     )
 )]
 async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl IntoResponse {
+    if let Some(relay) = state.relay() {
+        let (code, body) = relay.health(&state);
+        return (code, Json(body));
+    }
     match tokio::time::timeout(Duration::from_secs(1), state.store().version()).await {
         Ok(Ok(stored)) => {
             state.saw_version(stored);

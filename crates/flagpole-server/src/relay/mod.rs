@@ -111,15 +111,18 @@ impl Relay {
 /// when the relay is at its `from` version. `Ok(false)`: the event does not follow
 /// what the relay holds (reconnect for a snapshot).
 pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bool, ApiError> {
-    let read = |e: serde_json::Error| {
-        ApiError::bad_request("invalid_relay_event", e.to_string(), None)
-    };
+    let read =
+        |e: serde_json::Error| ApiError::bad_request("invalid_relay_event", e.to_string(), None);
     let version = match event {
         "snapshot" => {
             let s: wire::Snapshot = serde_json::from_str(data).map_err(read)?;
             let version = s.version;
             let mut environments = s.environments;
-            if let Some(only) = state.relay().map(|r| &r.environments).filter(|e| !e.is_empty()) {
+            if let Some(only) = state
+                .relay()
+                .map(|r| &r.environments)
+                .filter(|e| !e.is_empty())
+            {
                 environments.retain(|e| only.contains(&e.name));
             }
             state
@@ -161,7 +164,11 @@ pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bo
 /// On a relay, refuses every request that would change something (405
 /// `relay_read_only`), except the SDK routes that only read or report: evaluations,
 /// Unleash registration and metrics, token introspection for relays chained behind.
-pub async fn refuse_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn refuse_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if state.relay().is_none() || allowed(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
@@ -196,11 +203,17 @@ mod tests {
     #[test]
     fn only_sdk_posts_pass_a_relay() {
         assert!(allowed(&Method::POST, "/ofrep/v1/evaluate/flags"));
-        assert!(allowed(&Method::POST, "/api/v1/environments/production/evaluate/x"));
+        assert!(allowed(
+            &Method::POST,
+            "/api/v1/environments/production/evaluate/x"
+        ));
         assert!(allowed(&Method::GET, "/api/v1/flags"));
         assert!(!allowed(&Method::POST, "/flags/x"));
         assert!(!allowed(&Method::POST, "/api/v1/flags"));
-        assert!(!allowed(&Method::PUT, "/api/v1/flags/x/environments/production/rules"));
+        assert!(!allowed(
+            &Method::PUT,
+            "/api/v1/flags/x/environments/production/rules"
+        ));
         assert!(!allowed(&Method::DELETE, "/api/v1/segments/s"));
         assert!(!allowed(&Method::POST, "/api/v1/import"));
     }

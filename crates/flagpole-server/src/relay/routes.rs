@@ -27,7 +27,7 @@ use crate::auth::Viewer;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::schemas::{ErrorBody, StreamHeaders};
-use crate::state::{Applied, AppState};
+use crate::state::{AppState, Applied};
 use crate::stream::{last_event_id, Credential};
 use crate::Published;
 
@@ -68,7 +68,11 @@ async fn stream_relay(
         _ => snapshot(&current),
     };
     let connection = Connection {
-        heartbeat: state.config().streams.heartbeat.max(Duration::from_millis(10)),
+        heartbeat: state
+            .config()
+            .streams
+            .heartbeat
+            .max(Duration::from_millis(10)),
         state,
         credential: Credential::of(&who),
         receiver,

@@ -97,9 +97,10 @@ impl Tokens {
         };
         let mut changes = Vec::new();
         for batch in texts.chunks(MAX_INTROSPECT) {
-            let answers = tokio::time::timeout(ASK_TIMEOUT, self.upstream.introspect(batch.to_vec()))
-                .await
-                .map_err(|_| ApiError::UpstreamUnavailable)??;
+            let answers =
+                tokio::time::timeout(ASK_TIMEOUT, self.upstream.introspect(batch.to_vec()))
+                    .await
+                    .map_err(|_| ApiError::UpstreamUnavailable)??;
             if answers.len() != batch.len() {
                 return Err(ApiError::UpstreamUnavailable);
             }

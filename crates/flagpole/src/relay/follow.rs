@@ -38,7 +38,10 @@ pub async fn follow(state: AppState, client: Arc<Client>, idle: Duration) {
                             backoff = BACKOFF_MIN;
                             if let Some(r) = relay.as_ref().filter(|r| !r.connected()) {
                                 r.set_connected(true);
-                                tracing::info!(version = state.published().version, "following the upstream");
+                                tracing::info!(
+                                    version = state.published().version,
+                                    "following the upstream"
+                                );
                             }
                         }
                         Ok(false) => {

@@ -108,7 +108,11 @@ async fn relay(args: RelayArgs) -> Result<()> {
     };
     let state = AppState::new(store, config).await?;
     let client = Arc::new(upstream::Client::new(&base, &args.token));
-    let relay = Arc::new(Relay::new(base.clone(), client.clone(), args.environments.clone()));
+    let relay = Arc::new(Relay::new(
+        base.clone(),
+        client.clone(),
+        args.environments.clone(),
+    ));
     state.set_relay(relay.clone());
     let follower = tokio::spawn(follow::follow(
         state.clone(),
@@ -125,7 +129,13 @@ async fn relay(args: RelayArgs) -> Result<()> {
         body_read: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };
-    listen::serve(listener, app(state), limits, crate::serve::shutdown_signal()).await;
+    listen::serve(
+        listener,
+        app(state),
+        limits,
+        crate::serve::shutdown_signal(),
+    )
+    .await;
     follower.abort();
     refresher.abort();
     tracing::info!("stopped");

@@ -65,7 +65,10 @@ impl Client {
         if status != 200 {
             let mut body = response.into_body();
             let text = body.read_to_string().unwrap_or_default();
-            return format!("the upstream answered {status}: {}", text.chars().take(300).collect::<String>());
+            return format!(
+                "the upstream answered {status}: {}",
+                text.chars().take(300).collect::<String>()
+            );
         }
         let reader = std::io::BufReader::new(response.into_body().into_reader());
         let (mut event, mut data) = (String::new(), String::new());

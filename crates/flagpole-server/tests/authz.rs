@@ -141,6 +141,8 @@ const POLICIES: &[(&str, &str, Policy)] = &[
     ("GET", "/api/client/streaming", ClientSdk),
     ("GET", "/ofrep/v1/stream", AnySdk),
     ("GET", "/api/v1/environments/{env}/stream", Evaluator),
+    ("GET", "/api/v1/relay/stream", Viewer),
+    ("POST", "/api/v1/tokens/introspect", Viewer),
     ("GET", "/api/frontend", FrontendSdk),
     ("POST", "/api/frontend", FrontendSdk),
     ("GET", "/api/frontend/features/{name}", FrontendSdk),
@@ -472,6 +474,7 @@ fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, Payl
             "toggles": {"f": {"yes": 1, "no": 0, "variants": {}}}}}))
         }
         ("POST", "/api/frontend") => json(json!({"context": {"userId": "1"}})),
+        ("POST", "/api/v1/tokens/introspect") => json(json!({"tokens": ["not-a-token"]})),
         _ => Payload::Empty,
     };
     match (method, template) {

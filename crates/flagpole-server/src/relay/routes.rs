@@ -26,7 +26,7 @@ use super::wire::{self, IntrospectRequest, IntrospectResponse, MAX_INTROSPECT};
 use crate::auth::Viewer;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::schemas::{ErrorBody, StreamHeaders};
+use crate::schemas::{BodyErrors, ErrorBody, StreamHeaders};
 use crate::state::{AppState, Applied};
 use crate::stream::{last_event_id, Credential};
 use crate::Published;
@@ -102,6 +102,7 @@ async fn stream_relay(
         (status = 401, description = "No valid credential", body = ErrorBody),
         (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody),
         (status = 503, description = "A relay that cannot reach its own upstream", body = ErrorBody),
+        BodyErrors,
     )
 )]
 async fn introspect_tokens(

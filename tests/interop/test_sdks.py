@@ -110,8 +110,8 @@ def _drain(stream, sink: list[str], lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def _listening_address(lines: queue.Queue, deadline: float) -> str:
-    """The address from the server's `flagpole is serving` log line."""
+def _listening_address(lines: queue.Queue, deadline: float, message: str = "flagpole is serving") -> str:
+    """The address from the server's `flagpole is serving` log line (or the relay's)."""
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -124,7 +124,7 @@ def _listening_address(lines: queue.Queue, deadline: float) -> str:
         except ValueError:
             continue
         fields = event.get("fields", {})
-        if fields.get("message") == "flagpole is serving":
+        if fields.get("message") == message:
             return fields["address"]
     raise RuntimeError("flagpole did not report its listening address")
 
@@ -163,9 +163,47 @@ def server(tmp_path_factory) -> Iterator[Flagpole]:
         _wait_ready(flagpole, deadline)
         _import_flags(flagpole)
         _create_client_token(flagpole)
-        yield flagpole
+        if os.environ.get("FLAGPOLE_INTEROP_RELAY"):
+            # Every check below then runs against `flagpole relay` in front of the server.
+            yield from _relay(flagpole, workdir)
+        else:
+            yield flagpole
     except Exception as e:
         raise RuntimeError(f"{e}\n--- flagpole's log ---\n{flagpole.log_tail()}") from e
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _relay(upstream: Flagpole, workdir: Path) -> Iterator[Flagpole]:
+    """`flagpole relay` on a free port, following `upstream` with the admin token."""
+    env = {**os.environ, "FLAGPOLE_LOG": "info"}
+    process = subprocess.Popen(
+        [str(_binary()), "relay", "--upstream", upstream.base, "--token", ADMIN_TOKEN,
+         "--listen", "127.0.0.1:0", "--log-format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        text=True, env=env, cwd=workdir,
+    )
+    log: list[str] = []
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_drain, args=(process.stdout, log, lines), daemon=True).start()
+    relay = Flagpole(base="", process=process, log=log)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        relay.base = f"http://{_listening_address(lines, deadline, 'flagpole relay is serving')}"
+        _wait_ready(relay, deadline)
+        version = requests.get(upstream.url("/health/ready"), timeout=2).json()["version"]
+        while requests.get(relay.url("/health/ready"), timeout=2).json()["version"] < version:
+            assert time.monotonic() < deadline, "the relay did not catch up with the server"
+            time.sleep(0.05)
+        SUMMARY["served by a relay"] = 1
+        yield relay
+    except Exception as e:
+        raise RuntimeError(f"{e}\n--- the relay's log ---\n{relay.log_tail()}") from e
     finally:
         process.terminate()
         try:

@@ -59,6 +59,12 @@ pub enum ApiError {
     /// the impact preview as the answer (200).
     #[error("previewed")]
     Previewed(Box<serde_json::Value>),
+    /// A relay cannot reach its upstream to check a token it has not seen (503).
+    #[error("this relay cannot reach its upstream to check the token; retry later")]
+    UpstreamUnavailable,
+    /// A change sent to a relay (405).
+    #[error("this is a relay; write to the upstream")]
+    RelayReadOnly,
     /// The stored configuration does not compile; should never happen since every write
     /// is validated first.
     #[error("the stored configuration is invalid")]
@@ -109,6 +115,10 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
             ApiError::WriteBusy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::UpstreamUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable")
+            }
+            ApiError::RelayReadOnly => (StatusCode::METHOD_NOT_ALLOWED, "relay_read_only"),
             ApiError::TooManyStreams(_) => (StatusCode::SERVICE_UNAVAILABLE, "too_many_streams"),
             ApiError::Previewed(_) => (StatusCode::OK, "previewed"),
             ApiError::Store(_) | ApiError::Stored(_) => {

@@ -9,6 +9,7 @@ pub mod follow;
 pub mod guard;
 pub mod preview;
 mod published;
+pub mod relay;
 pub mod release;
 pub mod review;
 mod routes;

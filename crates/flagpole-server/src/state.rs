@@ -84,6 +84,8 @@ struct Inner {
     started: std::time::Instant,
     streams: crate::stream::Hub,
     release: crate::release::Runtime,
+    /// Set when this process is a relay (`crate::relay`).
+    relay: std::sync::OnceLock<Arc<crate::relay::Relay>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -121,6 +123,7 @@ impl AppState {
                 started: std::time::Instant::now(),
                 streams: crate::stream::Hub::default(),
                 release: crate::release::Runtime::new(&config.release),
+                relay: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -235,6 +238,50 @@ impl AppState {
         next
     }
 
+    /// Relay mode: replaces the published state with an upstream's whole state at its
+    /// version (a relay's `snapshot` event).
+    pub async fn replace_state(&self, state: flagpole_store::State) -> Result<(), ApiError> {
+        let _publishing = self.inner.publish_lock.lock().await;
+        let current = self.published();
+        let next = Arc::new(Published::build(state)?);
+        self.saw_version(next.version);
+        let mut applied = Applied::between(&current, &next);
+        // Whatever the relay missed may have touched anything: streams resend all.
+        applied.full = true;
+        self.publish(next, applied);
+        Ok(())
+    }
+
+    /// Relay mode: applies an upstream's change made on top of version `from`; `false`
+    /// (nothing applied) when this process is not at `from`.
+    pub async fn apply_relayed(&self, from: i64, update: Update) -> bool {
+        let _publishing = self.inner.publish_lock.lock().await;
+        let current = self.published();
+        if current.version != from || update.version <= from {
+            return false;
+        }
+        self.saw_version(update.version);
+        self.apply_locked(&current, update);
+        true
+    }
+
+    /// Relay mode: what this process relays, when it is a relay.
+    pub fn relay(&self) -> Option<&Arc<crate::relay::Relay>> {
+        self.inner.relay.get()
+    }
+
+    /// Makes this process a relay (once, before serving).
+    pub fn set_relay(&self, relay: Arc<crate::relay::Relay>) {
+        let _ = self.inner.relay.set(relay);
+    }
+
+    /// Replaces the tokens credentials are checked against (relay mode: the tokens the
+    /// upstream vouched for) and has streams check theirs again.
+    pub fn set_directory(&self, directory: Directory) {
+        self.inner.directory.store(Arc::new(directory));
+        self.inner.streams.directory_changed();
+    }
+
     /// Notes a configuration version the store is known to have reached (a
     /// notification, a poll, a write), for the lag metric and readiness.
     pub fn saw_version(&self, version: i64) {
@@ -316,6 +363,10 @@ impl AppState {
 
     /// Writes a token's last use in the background (the caller limits how often).
     pub fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) {
+        if self.relay().is_some() {
+            // The upstream keeps tokens; a relay holds none in its store.
+            return;
+        }
         let store = self.inner.store.clone();
         let id = id.to_string();
         tokio::spawn(async move {

@@ -170,6 +170,8 @@ const POLICIES: &[(&str, &str, Policy)] = &[
     ("GET", "/ofrep/v1/stream", AnySdk),
     ("GET", "/api/v1/environments/{env}/stream", Evaluator),
     ("GET", "/api/v1/environments/{env}/snapshot", Evaluator),
+    ("GET", "/api/v1/relay/stream", Viewer),
+    ("POST", "/api/v1/tokens/introspect", Viewer),
     ("GET", "/api/frontend", FrontendSdk),
     ("POST", "/api/frontend", FrontendSdk),
     ("GET", "/api/frontend/features/{name}", FrontendSdk),
@@ -564,6 +566,7 @@ fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, Payl
         }
         ("POST", "/api/v1/change-requests/{id}/comments") => json(json!({"text": format!("c{n}")})),
         ("PUT", "/api/v1/environments/{env}/approval") => json(json!({"required": true})),
+        ("POST", "/api/v1/tokens/introspect") => json(json!({"tokens": ["not-a-token"]})),
         _ => Payload::Empty,
     };
     match (method, template) {

@@ -27,6 +27,7 @@ mod client;
 mod eval;
 mod flag;
 mod listen;
+mod relay;
 mod serve;
 mod transfer;
 
@@ -46,6 +47,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Serve every SDK-facing surface from an upstream Flagpole, with no database.
+    Relay(relay::RelayArgs),
     /// Import flags from a file into the database or a running server.
     Import(transfer::ImportArgs),
     /// Export flags from the database or a running server.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Relay(args) => relay::run(args),
         Command::Import(args) => transfer::import(args),
         Command::Export(args) => transfer::export(args),
         Command::Flag(args) => flag::run(args),

@@ -117,7 +117,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .block_on(serve(args))
 }
 
-fn init_logging(format: &str) {
+pub(crate) fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLAGPOLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only for a terminal: not in files, pipes or journald.
@@ -299,7 +299,7 @@ async fn bootstrap(store: &dyn flagpole_store::Store) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

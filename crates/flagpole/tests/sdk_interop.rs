@@ -20,8 +20,13 @@ fn repo_root() -> PathBuf {
 }
 
 fn python(args: &[&str]) -> std::io::Result<Output> {
+    python_with(args, &[])
+}
+
+fn python_with(args: &[&str], env: &[(&str, &str)]) -> std::io::Result<Output> {
     Command::new("python3")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo_root())
         // Leave no __pycache__ or .pytest_cache behind in the work tree.
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -44,6 +49,24 @@ fn missing_packages() -> Option<String> {
 
 #[test]
 fn python_sdks_agree_with_the_native_api() {
+    run_suite(&["tests/interop"], &[]);
+}
+
+/// The Unleash Python SDK and the OFREP provider checks again, against `flagpole relay`
+/// in front of the server (`FLAGPOLE_INTEROP_RELAY`).
+#[test]
+fn python_sdks_agree_through_a_relay() {
+    run_suite(
+        &[
+            "tests/interop/test_sdks.py",
+            "-k",
+            "unleash or ofrep or matrix or refuse",
+        ],
+        &[("FLAGPOLE_INTEROP_RELAY", "1")],
+    );
+}
+
+fn run_suite(selection: &[&str], env: &[(&str, &str)]) {
     if let Some(why) = missing_packages() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -54,15 +77,10 @@ fn python_sdks_agree_with_the_native_api() {
         );
         return;
     }
-    let output = python(&[
-        "-m",
-        "pytest",
-        "tests/interop",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ])
-    .expect("run pytest");
+    let mut args = vec!["-m", "pytest"];
+    args.extend_from_slice(selection);
+    args.extend(["-q", "-p", "no:cacheprovider"]);
+    let output = python_with(&args, env).expect("run pytest");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");

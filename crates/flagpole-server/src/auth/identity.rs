@@ -123,6 +123,11 @@ impl Token {
         &self.verifier
     }
 
+    /// When the token stops authenticating, if ever.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+
     /// Whether the token may be used from a browser page at `origin`.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.origins.iter().any(|o| o == "*" || o == origin)

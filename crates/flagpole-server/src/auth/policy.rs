@@ -32,13 +32,12 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
     let address = client_address(parts, state);
     if let Some(text) = bearer(parts) {
         let now = chrono::Utc::now();
-        let token = state.directory_ref().token(text, now).map_err(|r| {
-            ApiError::Unauthorized(match r {
-                Refusal::Unknown => "the token is not known; check it, or create one",
-                Refusal::Revoked => "the token has been revoked",
-                Refusal::Expired => "the token has expired",
-            })
-        })?;
+        let found = state.directory_ref().token(text, now);
+        let token = match (found, state.relay()) {
+            // A relay asks its upstream about tokens it has not seen (`crate::relay`).
+            (Err(Refusal::Unknown), Some(relay)) => relay.tokens().resolve(state, text).await?,
+            (found, _) => found.map_err(refused)?,
+        };
         if token.claim_touch(now.timestamp()) {
             state.touch_token(&token.id, now);
         }
@@ -56,6 +55,15 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
     Err(ApiError::Unauthorized(
         "no credential: send `Authorization: Bearer <token>`, or log in",
     ))
+}
+
+/// The 401 for a token the directory refuses.
+pub(crate) fn refused(refusal: Refusal) -> ApiError {
+    ApiError::Unauthorized(match refusal {
+        Refusal::Unknown => "the token is not known; check it, or create one",
+        Refusal::Revoked => "the token has been revoked",
+        Refusal::Expired => "the token has expired",
+    })
 }
 
 /// The token text of `Authorization: Bearer …`, a bare `Authorization` (as Unleash SDKs

@@ -37,18 +37,23 @@ async fn live(Public(_who): Public) -> Json<serde_json::Value> {
 
 /// Ready when the store answers within a second and this process has published every
 /// change the store holds (a replica that is behind tries to catch up first, and says
-/// how far behind it is when it cannot).
+/// how far behind it is when it cannot). On a relay: `ready` or `degraded` (200, serving
+/// its last state while the upstream is away), with `upstream` connected or not.
 #[utoipa::path(
     get,
     path = "/health/ready",
     security(()),
     tag = "health",
     responses(
-        (status = 200, description = "Ready and caught up, with the published and stored versions", body = HealthStatus),
+        (status = 200, description = "Ready and caught up, with the published and stored versions (a relay: `ready`, or `degraded` without its upstream)", body = HealthStatus),
         (status = 503, description = "The store failed or timed out, or this replica has not caught up with it", body = HealthStatus),
     )
 )]
 async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl IntoResponse {
+    if let Some(relay) = state.relay() {
+        let (code, body) = relay.health(&state);
+        return (code, Json(body));
+    }
     match tokio::time::timeout(Duration::from_secs(1), state.store().version()).await {
         Ok(Ok(stored)) => {
             state.saw_version(stored);

@@ -59,6 +59,10 @@ pub fn app(state: AppState) -> Router {
             crate::auth::cors::cors,
         ))
         .layer(axum::middleware::from_fn(crate::preview::request::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::relay::refuse_writes,
+        ))
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -89,6 +93,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(users::router())
         .merge(streams::native_router())
+        .merge(crate::relay::routes::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)

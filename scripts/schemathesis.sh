@@ -8,13 +8,18 @@
 #   scripts/schemathesis.sh 200             # more
 #
 # Needs `python3 -m pip install -r tests/api/requirements.txt` and a built binary
-# (FLAGPOLE_BIN, default target/debug/flagpole; built if missing). All traffic goes to
+# (FLAGPOLE_BIN, default target/debug/flagpole, built or brought up to date first). All traffic goes to
 # 127.0.0.1; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXAMPLES=${1:-30}
-BIN=${FLAGPOLE_BIN:-${CARGO_TARGET_DIR:-target}/debug/flagpole}
-[[ -x $BIN ]] || cargo build -p flagpole --bin flagpole >&2
+if [[ -n ${FLAGPOLE_BIN:-} ]]; then
+    BIN=$FLAGPOLE_BIN
+else
+    # Always brought up to date (a no-op when it is): an old binary would test old code.
+    cargo build -p flagpole --bin flagpole >&2
+    BIN=${CARGO_TARGET_DIR:-target}/debug/flagpole
+fi
 
 BENCH_NAME=schemathesis
 # shellcheck source=scripts/bench-common.sh

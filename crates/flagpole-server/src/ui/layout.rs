@@ -10,6 +10,8 @@ use super::Page;
 pub enum Area {
     Flags,
     History,
+    Schedules,
+    ChangeRequests,
     Try,
     Segments,
     Environments,
@@ -21,6 +23,8 @@ pub enum Area {
 const ENTRIES: &[(Area, &str, &str)] = &[
     (Area::Flags, "/", "Flags"),
     (Area::History, "/history", "History"),
+    (Area::Schedules, "/schedules", "Schedules"),
+    (Area::ChangeRequests, "/change-requests", "Change requests"),
     (Area::Try, "/try", "Try it"),
     (Area::Segments, "/segments", "Segments"),
     (Area::Environments, "/environments", "Environments"),
@@ -62,6 +66,7 @@ pub fn page(who: &Page, area: Area, title: &str, body: Markup) -> Markup {
                 }
                 (confirm_dialog())
                 script src="/assets/ui.js" defer {}
+                script src="/assets/review.js" defer {}
             }
         }
     }

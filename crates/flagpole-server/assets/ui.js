@@ -461,6 +461,7 @@
       const res = await api("PUT", `/api/v1/flags/${encodeURIComponent(form.dataset.key)}`, Object.assign({}, flag, { version: base.version }));
       save.disabled = false;
       if (res.ok) { dialog.close(); location.reload(); return; }
+      if (res.body.code === "approval_required") { dialog.close(); return approvalRequired(form.dataset.key, { flag, version: base.version }, res.body.message); }
       if (res.status === 409) return showConflict(form, base, flag);
       dialog.close();
       showProblems(form, res.body);
@@ -512,6 +513,12 @@
     form.dataset.conflict = JSON.stringify(mine);
   }
 
+  // A change refused because an environment requires approval: review.js offers a change
+  // request with the same proposal (`flag` and `version`, or `environment` and `enabled`).
+  function approvalRequired(key, proposal, message) {
+    document.dispatchEvent(new CustomEvent("flagpole:approval-required", { detail: { key, proposal, message } }));
+  }
+
   // --- switches and buttons ----------------------------------------------------------------------
   async function toggle(button) {
     const on = button.getAttribute("aria-checked") === "true";
@@ -528,7 +535,8 @@
     const res = await api("POST", `/api/v1/flags/${encodeURIComponent(key)}/environments/${encodeURIComponent(env)}/${on ? "disable" : "enable"}`, { version });
     button.disabled = false;
     if (!res.ok) {
-      flash(res.status === 409 ? `${key} changed since this page was loaded; reload to see it.` : res.body.message || "Refused.");
+      if (res.body.code === "approval_required") approvalRequired(key, { environment: env, enabled: !on, version }, res.body.message);
+      else flash(res.status === 409 ? `${key} changed since this page was loaded; reload to see it.` : res.body.message || "Refused.");
       return;
     }
     if (data) { location.reload(); return; }

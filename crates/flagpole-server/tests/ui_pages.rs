@@ -23,6 +23,9 @@ const PAGES: &[(&str, &str, bool)] = &[
     ("/flag/{key}", "/flag/f", true),
     ("/history", "/history", true),
     ("/history/{key}", "/history/f", true),
+    ("/schedules", "/schedules", true),
+    ("/change-requests", "/change-requests", true),
+    ("/change-requests/{id}", "/change-requests/1", true),
     ("/try", "/try", true),
     ("/release-plans", "/release-plans", true),
     ("/segments", "/segments", true),
@@ -59,7 +62,33 @@ async fn harness() -> Harness {
         h.store.create_user(&user, change).await.unwrap();
     }
     h.state.reload_auth().await.unwrap();
+    // Change request 1 and schedule 1, by the admin token, for the review pages.
+    h.post_json(
+        "/api/v1/change-requests",
+        json!({"key": "f", "environment": "development", "enabled": false, "description": "pause f"}),
+    )
+    .await
+    .expect(201);
+    let due = (Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    h.post_json(
+        "/api/v1/flags/f/schedules",
+        json!({"due_at": due, "environment": "production", "enabled": true}),
+    )
+    .await
+    .expect(201);
     h
+}
+
+/// The `<button …>…</button>` of `html` whose text is `label`.
+fn button<'a>(html: &'a str, label: &str) -> &'a str {
+    html.split("<button")
+        .find(|b| {
+            b.split("</button>")
+                .next()
+                .unwrap()
+                .ends_with(&format!(">{label}"))
+        })
+        .unwrap_or_else(|| panic!("no {label} button in {html}"))
 }
 
 async fn login(h: &Harness, name: &str) -> String {
@@ -265,4 +294,94 @@ async fn native_evaluation_explains_on_request() {
     )
     .await
     .expect(400);
+}
+
+#[tokio::test]
+async fn review_pages_disable_what_the_viewer_may_not_do_and_say_why() {
+    let h = harness().await;
+    let vera = login(&h, "vera").await;
+    let ed = login(&h, "ed").await;
+    let page = |cookie: String, path: &'static str| {
+        let h = &h;
+        async move {
+            let headers = [("authorization", ""), ("cookie", cookie.as_str())];
+            h.send(Method::GET, path, &headers, Payload::Empty)
+                .await
+                .expect(200)
+                .text()
+        }
+    };
+
+    // A viewer: every button disabled, with the server's reason.
+    let detail = page(vera.clone(), "/change-requests/1").await;
+    assert!(button(&detail, "Approve").contains("disabled"), "{detail}");
+    assert!(button(&detail, "Reject").contains("disabled"));
+    assert!(
+        detail.contains("You cannot approve this: approving needs the editor role"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("<del>") && detail.contains("<ins>"),
+        "no diff: {detail}"
+    );
+    assert!(detail.contains("pause f"));
+    let schedules = page(vera.clone(), "/schedules").await;
+    assert!(
+        button(&schedules, "Cancel").contains("disabled"),
+        "{schedules}"
+    );
+    assert!(schedules.contains("href=\"/flag/f\""));
+    let list = page(vera.clone(), "/change-requests").await;
+    assert!(list.contains("href=\"/change-requests/1\""), "{list}");
+
+    // The author (the admin token) may reject but not approve its own.
+    let own = h.get("/change-requests/1").await.expect(200).text();
+    assert!(button(&own, "Approve").contains("disabled"));
+    assert!(
+        own.contains("authors cannot approve their own change request"),
+        "{own}"
+    );
+    assert!(!button(&own, "Reject").contains("disabled"));
+
+    // Another editor may approve; nothing is disabled.
+    let other = page(ed.clone(), "/change-requests/1").await;
+    assert!(!button(&other, "Approve").contains("disabled"), "{other}");
+    assert!(!other.contains("You cannot approve this"));
+    assert!(!button(&page(ed, "/schedules").await, "Cancel").contains("disabled"));
+
+    // The API refuses the viewer anyway.
+    let write = [
+        ("authorization", ""),
+        ("cookie", vera.as_str()),
+        ("origin", "http://localhost"),
+        ("host", "localhost"),
+    ];
+    for path in [
+        "/api/v1/change-requests/1/approve",
+        "/api/v1/change-requests/1/reject",
+    ] {
+        let refused = h.send(Method::POST, path, &write, Payload::Empty).await;
+        assert_eq!(refused.status, 403, "{path}");
+    }
+    let refused = h
+        .send(
+            Method::DELETE,
+            "/api/v1/schedules/1",
+            &write,
+            Payload::Empty,
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        h.get("/api/v1/change-requests/1").await.json()["status"],
+        "open"
+    );
+    assert_eq!(
+        h.get("/api/v1/schedules/1").await.json()["status"],
+        "pending"
+    );
+
+    // An unknown request is a page saying so.
+    let missing = h.get("/change-requests/99").await;
+    assert_eq!(missing.status, 404);
 }

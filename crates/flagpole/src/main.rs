@@ -23,11 +23,14 @@ macro_rules! say {
 pub(crate) use say;
 
 mod access;
+mod change_request;
 mod client;
 mod eval;
 mod flag;
 mod listen;
+mod proposal;
 mod relay;
+mod schedule;
 mod serve;
 mod transfer;
 
@@ -59,6 +62,10 @@ enum Command {
     Token(access::TokenArgs),
     /// Create users, set passwords, list users (offline or through a server).
     User(access::UserArgs),
+    /// Schedule flag changes on a running server; list, show and cancel them.
+    Schedule(schedule::ScheduleArgs),
+    /// Propose flag changes for another user to approve (four eyes) on a running server.
+    ChangeRequest(change_request::ChangeRequestArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +79,8 @@ fn main() -> ExitCode {
         Command::Flag(args) => flag::run(args),
         Command::Token(args) => access::token(args),
         Command::User(args) => access::user(args),
+        Command::Schedule(args) => schedule::run(args),
+        Command::ChangeRequest(args) => change_request::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

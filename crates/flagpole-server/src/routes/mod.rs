@@ -2,7 +2,7 @@
 //! (`OpenApiRouter` with `routes!`); [`app`] composes them with the middleware every
 //! route shares, and the same composition yields the OpenAPI document.
 
-mod change_requests;
+pub(crate) mod change_requests;
 mod environments;
 mod evaluate;
 mod flag_environments;

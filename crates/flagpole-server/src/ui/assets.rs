@@ -9,12 +9,14 @@ use crate::error::ApiError;
 
 const CSS: &str = include_str!("../../assets/ui.css");
 const JS: &str = include_str!("../../assets/ui.js");
+const REVIEW_JS: &str = include_str!("../../assets/review.js");
 const ICON: &str = include_str!("../../assets/favicon.svg");
 
 pub async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "ui.css" => (CSS, "text/css; charset=utf-8"),
         "ui.js" => (JS, "text/javascript; charset=utf-8"),
+        "review.js" => (REVIEW_JS, "text/javascript; charset=utf-8"),
         "favicon.svg" => (ICON, "image/svg+xml"),
         _ => {
             return ApiError::NotFound {

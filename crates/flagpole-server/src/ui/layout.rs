@@ -10,6 +10,8 @@ use super::Page;
 pub enum Area {
     Flags,
     History,
+    Schedules,
+    ChangeRequests,
     Try,
     Releases,
     Segments,
@@ -22,6 +24,8 @@ pub enum Area {
 const ENTRIES: &[(Area, &str, &str)] = &[
     (Area::Flags, "/", "Flags"),
     (Area::History, "/history", "History"),
+    (Area::Schedules, "/schedules", "Schedules"),
+    (Area::ChangeRequests, "/change-requests", "Change requests"),
     (Area::Try, "/try", "Try it"),
     (Area::Releases, "/release-plans", "Release plans"),
     (Area::Segments, "/segments", "Segments"),
@@ -64,6 +68,7 @@ pub fn page(who: &Page, area: Area, title: &str, body: Markup) -> Markup {
                 }
                 (confirm_dialog())
                 script src="/assets/ui.js" defer {}
+                script src="/assets/review.js" defer {}
             }
         }
     }

@@ -11,6 +11,7 @@
 mod account;
 mod admin;
 mod assets;
+mod change_requests;
 mod chart;
 mod diff;
 mod editor;
@@ -20,6 +21,7 @@ mod history;
 mod layout;
 mod login;
 mod release;
+mod schedules;
 mod segments;
 mod try_it;
 
@@ -49,6 +51,9 @@ pub fn router() -> Router<AppState> {
         .route("/flag/{key}", get(flag::flag_page))
         .route("/history", get(history::history_page))
         .route("/history/{key}", get(history::diff_page))
+        .route("/schedules", get(schedules::schedules_page))
+        .route("/change-requests", get(change_requests::list_page))
+        .route("/change-requests/{id}", get(change_requests::request_page))
         .route("/try", get(try_it::try_page))
         .route("/release-plans", get(release::release_plans_page))
         .route("/segments", get(segments::segments_page))

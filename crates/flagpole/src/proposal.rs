@@ -1,0 +1,180 @@
+//! What `flagpole schedule create` and `flagpole change-request create` propose (a change
+//! to one environment, or a whole flag from a file, as the API takes them), and the
+//! aligned tables their `list` commands print.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use flagpole_core::Flag;
+use serde_json::{json, Map, Value};
+
+/// The proposed change: exactly one of these.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Change {
+    /// Turn the flag on in --environment.
+    #[arg(long, requires = "environment")]
+    enable: bool,
+    /// Turn the flag off in --environment.
+    #[arg(long, requires = "environment")]
+    disable: bool,
+    /// Set the rollout percentage (0 to 100) in --environment.
+    #[arg(long, requires = "environment", value_parser = clap::value_parser!(i64).range(0..=100))]
+    rollout: Option<i64>,
+    /// The whole new flag, from a native flag file (JSON or YAML).
+    #[arg(long, conflicts_with = "environment")]
+    flag: Option<PathBuf>,
+}
+
+impl Change {
+    /// The proposal fields of a request body.
+    pub fn body(&self, environment: Option<&str>) -> Result<Map<String, Value>> {
+        let mut body = Map::new();
+        if let Some(file) = &self.flag {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let flag: Flag = flagpole_core::parse_yaml(&text)
+                .with_context(|| format!("{} is not a valid flag", file.display()))?;
+            body.insert("flag".into(), serde_json::to_value(&flag)?);
+            return Ok(body);
+        }
+        let Some(env) = environment else {
+            bail!("--enable, --disable and --rollout need --environment");
+        };
+        body.insert("environment".into(), json!(env));
+        if self.enable || self.disable {
+            body.insert("enabled".into(), json!(self.enable));
+        }
+        if let Some(rollout) = self.rollout {
+            body.insert("rollout".into(), json!(rollout));
+        }
+        Ok(body)
+    }
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    crate::say!("{}", line(header.to_vec()));
+    for row in rows {
+        crate::say!("{}", line(row.iter().map(String::as_str).collect()));
+    }
+    Ok(())
+}
+
+/// A JSON string field, or "" (for table cells).
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A list of strings as "a, b".
+pub fn list(v: &Value) -> String {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `changes` (`{path, before, after}`) as diff lines.
+pub fn print_changes(changes: &Value) -> Result<()> {
+    let changes = changes.as_array().map(Vec::as_slice).unwrap_or_default();
+    if changes.is_empty() {
+        crate::say!("  (no difference from the current flag)");
+    }
+    for c in changes {
+        crate::say!("  {}", text(&c["path"]));
+        if !c["before"].is_null() {
+            crate::say!("    - {}", c["before"]);
+        }
+        if !c["after"].is_null() {
+            crate::say!("    + {}", c["after"]);
+        }
+    }
+    Ok(())
+}
+
+/// The leaves where `after` differs from `before`, as the API's `changes` are
+/// (`{path, before, after}`); top-level fields `after` lacks (a flag's `version`, `key`)
+/// are left out.
+pub fn changes(before: &Value, after: &Value) -> Value {
+    let mut out = Vec::new();
+    if let (Value::Object(b), Value::Object(a)) = (before, after) {
+        for (k, v) in a {
+            diff(k, b.get(k).unwrap_or(&Value::Null), v, &mut out);
+        }
+    } else {
+        diff("", before, after, &mut out);
+    }
+    Value::Array(out)
+}
+
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, va) in x {
+                diff(&join(k), va, y.get(k).unwrap_or(&Value::Null), out);
+            }
+            for (k, vb) in y.iter().filter(|(k, _)| !x.contains_key(*k)) {
+                diff(&join(k), &Value::Null, vb, out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            for i in 0..x.len().max(y.len()) {
+                let (va, vb) = (x.get(i), y.get(i));
+                diff(
+                    &format!("{path}[{i}]"),
+                    va.unwrap_or(&Value::Null),
+                    vb.unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(json!({"path": path, "before": a, "after": b})),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_skip_fields_the_proposal_lacks() {
+        let before = json!({"version": 3, "environments": {"production": {"enabled": false}}});
+        let after = json!({"environments": {"production": {"enabled": true}}});
+        assert_eq!(
+            changes(&before, &after),
+            json!([{"path": "environments.production.enabled", "before": false, "after": true}])
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! `flagpole schedule list|show|create|cancel`: scheduled flag changes on a running
+//! server (`/api/v1/schedules`).
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::client::Client;
+use crate::flag::encode;
+use crate::proposal::{self, text, Change};
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The server, e.g. http://127.0.0.1:4242.
+    #[arg(
+        long,
+        env = "FLAGPOLE_SERVER",
+        default_value = "http://127.0.0.1:4242",
+        global = true
+    )]
+    server: String,
+    /// The token to call the server with (an editor's, to create or cancel).
+    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: ScheduleCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// List schedules by due time: id, status, due, flag or segment, environments, author.
+    List {
+        /// pending, running, applied, failed or cancelled.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only the schedules of this flag.
+        #[arg(long)]
+        flag: Option<String>,
+    },
+    /// Show a schedule and what it changes in the flag as it is now.
+    Show { id: i64 },
+    /// Schedule a change to a flag.
+    Create {
+        key: String,
+        /// When to apply it (RFC 3339, e.g. 2026-12-01T09:00:00Z).
+        #[arg(long)]
+        at: String,
+        /// The environment of --enable, --disable or --rollout.
+        #[arg(long)]
+        environment: Option<String>,
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Cancel a pending schedule.
+    Cancel { id: i64 },
+}
+
+pub fn run(args: ScheduleArgs) -> Result<()> {
+    let client = Client::new(&args.server, args.token.as_deref());
+    match args.command {
+        ScheduleCommand::List { status, flag } => {
+            let mut query = Vec::new();
+            if let Some(s) = status {
+                query.push(format!("status={}", encode(&s)));
+            }
+            if let Some(f) = flag {
+                query.push(format!("flag={}", encode(&f)));
+            }
+            let path = format!("/api/v1/schedules?{}", query.join("&"));
+            let answer = client.send("GET", &path, None)?;
+            let rows: Vec<Vec<String>> = answer["schedules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    vec![
+                        s["id"].to_string(),
+                        text(&s["status"]),
+                        text(&s["due_at"]),
+                        format!("{} {}", text(&s["kind"]), text(&s["target"])),
+                        proposal::list(&s["environments"]),
+                        text(&s["created_by"]),
+                    ]
+                })
+                .collect();
+            proposal::table(
+                &["ID", "STATUS", "DUE", "TARGET", "ENVIRONMENTS", "BY"],
+                &rows,
+            )?;
+        }
+        ScheduleCommand::Show { id } => {
+            let s = client.send("GET", &format!("/api/v1/schedules/{id}"), None)?;
+            show(&client, &s)?;
+        }
+        ScheduleCommand::Create {
+            key,
+            at,
+            environment,
+            change,
+        } => {
+            let mut body = change.body(environment.as_deref())?;
+            body.insert("due_at".into(), json!(at));
+            let path = format!("/api/v1/flags/{}/schedules", encode(&key));
+            let s = client.send("POST", &path, Some(&Value::Object(body)))?;
+            crate::say!(
+                "schedule {} changes {key} at {} ({})",
+                s["id"],
+                text(&s["due_at"]),
+                proposal::list(&s["environments"])
+            );
+        }
+        ScheduleCommand::Cancel { id } => {
+            let s = client.send("DELETE", &format!("/api/v1/schedules/{id}"), None)?;
+            crate::say!("schedule {id} is {}", text(&s["status"]));
+        }
+    }
+    Ok(())
+}
+
+fn show(client: &Client, s: &Value) -> Result<()> {
+    let (kind, target) = (text(&s["kind"]), text(&s["target"]));
+    crate::say!("schedule {}: {kind} {target}", s["id"]);
+    crate::say!("status:       {}", text(&s["status"]));
+    if !s["reason"].is_null() {
+        crate::say!("reason:       {}", text(&s["reason"]));
+    }
+    crate::say!("due:          {}", text(&s["due_at"]));
+    crate::say!("environments: {}", proposal::list(&s["environments"]));
+    crate::say!("based on:     version {}", s["based_on"]);
+    crate::say!("created by:   {}", text(&s["created_by"]));
+    if let Some(cr) = s["change_request"].as_i64() {
+        crate::say!("from:         change request {cr}");
+    }
+    let current = match kind.as_str() {
+        "segment" => client.send(
+            "GET",
+            &format!("/api/v1/segments/{}", encode(&target)),
+            None,
+        ),
+        _ => client.send("GET", &format!("/api/v1/flags/{}", encode(&target)), None),
+    }?;
+    crate::say!("changes against version {}:", current["version"]);
+    proposal::print_changes(&proposal::changes(&current, &s["body"]))
+}

@@ -1,0 +1,414 @@
+//! `flagpole schedule …` and `flagpole change-request …` through a running server: a
+//! schedule created, listed, shown and cancelled; a change request opened with an
+//! editor's token, refused to its author, approved with the admin token; each step
+//! checked through the API.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const ADMIN_TOKEN: &str = "cli-review-admin-token";
+const EDITOR_TOKEN: &str = "cli-review-editor-token";
+
+fn flagpole_as(args: &[&str], dir: &Path, token: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flagpole"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FLAGPOLE_SERVER")
+        .env_remove("FLAGPOLE_DATABASE")
+        .env("FLAGPOLE_TOKEN", token)
+        .output()
+        .expect("run flagpole")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn failed(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A `flagpole serve` child, stopped when dropped.
+struct Server(Child, String);
+
+impl Server {
+    /// Starts on a port the server picks itself (`127.0.0.1:0`) and reads the address from
+    /// its log, so concurrent tests cannot race for a port.
+    fn start(db: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--database",
+            ])
+            .arg(db)
+            .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
+            .env("FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD", "cli-test-password")
+            .env("FLAGPOLE_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let fields =
+                    serde_json::from_str::<Value>(&line).unwrap_or_default()["fields"].clone();
+                if fields["message"] == "flagpole is serving" {
+                    let _ = tx.send(fields["address"].as_str().unwrap_or("").to_string());
+                }
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server did not start");
+        Server(child, format!("http://{address}"))
+    }
+
+    /// Calls the API with the admin token; the status and the JSON answer.
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let url = format!("{}{path}", self.1);
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let mut response = match (method, body) {
+            ("GET", _) => agent.get(&url).header("authorization", &auth).call(),
+            ("POST", Some(b)) => agent.post(&url).header("authorization", &auth).send_json(b),
+            ("PUT", Some(b)) => agent.put(&url).header("authorization", &auth).send_json(b),
+            other => panic!("unsupported {other:?}"),
+        }
+        .expect("request");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_with_flag(dir: &Path) -> Server {
+    let server = Server::start(&dir.join("r.db"));
+    let flag = json!({"key": "checkout", "environments": {"production": {"enabled": false}}});
+    assert_eq!(server.api("POST", "/api/v1/flags", Some(flag)).0, 201);
+    server
+}
+
+#[test]
+fn schedules_are_created_listed_shown_and_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_flag(dir.path());
+    let (url, d) = (server.1.as_str(), dir.path());
+    let at = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+
+    // --rollout without --environment is a usage error, caught before any request.
+    let err = failed(&flagpole_as(
+        &[
+            "schedule",
+            "create",
+            "checkout",
+            "--at",
+            &at,
+            "--rollout",
+            "30",
+            "--server",
+            url,
+        ],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(err.contains("--environment"), "{err}");
+
+    let args = [
+        "schedule",
+        "create",
+        "checkout",
+        "--at",
+        &at,
+        "--environment",
+        "production",
+    ];
+    let out = ok(&flagpole_as(
+        &[&args[..], &["--rollout", "30", "--server", url]].concat(),
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(out.starts_with("schedule 1 changes checkout at "), "{out}");
+    let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
+    assert_eq!(
+        (s["status"].as_str(), s["target"].as_str()),
+        (Some("pending"), Some("checkout"))
+    );
+
+    let list = ok(&flagpole_as(
+        &["schedule", "list", "--status", "pending", "--server", url],
+        d,
+        ADMIN_TOKEN,
+    ));
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].starts_with("ID  STATUS   DUE"), "{list}");
+    assert!(
+        lines[1].contains("pending") && lines[1].contains("flag checkout"),
+        "{list}"
+    );
+    assert!(lines[1].contains("production"), "{list}");
+
+    let show = ok(&flagpole_as(
+        &["schedule", "show", "1", "--server", url],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(show.contains("status:       pending"), "{show}");
+    assert!(show.contains("  environments.production.rules"), "{show}");
+    assert!(show.contains("rollout") && show.contains("30"), "{show}");
+
+    let out = ok(&flagpole_as(
+        &["schedule", "cancel", "1", "--server", url],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert_eq!(out.trim(), "schedule 1 is cancelled");
+    let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
+    assert_eq!(s["status"], "cancelled");
+    let (_, pending) = server.api("GET", "/api/v1/schedules?status=pending", None);
+    assert_eq!(pending["schedules"], json!([]));
+    // Cancelling it twice is refused with the server's reason.
+    let err = failed(&flagpole_as(
+        &["schedule", "cancel", "1", "--server", url],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(err.contains("409"), "{err}");
+}
+
+#[test]
+fn a_change_request_is_approved_by_another_user_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_flag(dir.path());
+    let (url, d) = (server.1.as_str(), dir.path());
+    let approval = json!({"required": true});
+    let (status, _) = server.api(
+        "PUT",
+        "/api/v1/environments/production/approval",
+        Some(approval),
+    );
+    assert_eq!(status, 200);
+    ok(&flagpole_as(
+        &[
+            "token",
+            "create",
+            "--name",
+            "ed",
+            "--kind",
+            "admin",
+            "--role",
+            "editor",
+            "--grant",
+            "production",
+            "--secret",
+            EDITOR_TOKEN,
+            "--server",
+            url,
+        ],
+        d,
+        ADMIN_TOKEN,
+    ));
+
+    // A direct change is refused; the editor proposes it instead.
+    let err = failed(&flagpole_as(
+        &[
+            "flag",
+            "enable",
+            "checkout",
+            "--environment",
+            "production",
+            "--server",
+            url,
+        ],
+        d,
+        EDITOR_TOKEN,
+    ));
+    assert!(err.contains("approval"), "{err}");
+    let out = ok(&flagpole_as(
+        &[
+            "change-request",
+            "create",
+            "checkout",
+            "--environment",
+            "production",
+            "--enable",
+            "--description",
+            "launch it",
+            "--server",
+            url,
+        ],
+        d,
+        EDITOR_TOKEN,
+    ));
+    assert!(
+        out.starts_with("change request 1 proposes a change to checkout (production)"),
+        "{out}"
+    );
+
+    let list = ok(&flagpole_as(
+        &[
+            "change-request",
+            "list",
+            "--status",
+            "open",
+            "--server",
+            url,
+        ],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(
+        list.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("open") && l.contains("launch it")),
+        "{list}"
+    );
+
+    // The author sees why not, and is refused.
+    let show = ok(&flagpole_as(
+        &["change-request", "show", "1", "--server", url],
+        d,
+        EDITOR_TOKEN,
+    ));
+    assert!(
+        show.contains("you may not approve it: authors cannot approve"),
+        "{show}"
+    );
+    assert!(
+        show.contains("environments.production.enabled\n") && show.contains("    + true"),
+        "{show}"
+    );
+    let err = failed(&flagpole_as(
+        &["change-request", "approve", "1", "--server", url],
+        d,
+        EDITOR_TOKEN,
+    ));
+    assert!(err.contains("403"), "{err}");
+    let (_, flag) = server.api("GET", "/api/v1/flags/checkout", None);
+    assert_eq!(flag["environments"]["production"]["enabled"], false);
+
+    // A comment, then the admin approves, which applies it.
+    ok(&flagpole_as(
+        &[
+            "change-request",
+            "comment",
+            "1",
+            "looks right",
+            "--server",
+            url,
+        ],
+        d,
+        ADMIN_TOKEN,
+    ));
+    let show = ok(&flagpole_as(
+        &["change-request", "show", "1", "--server", url],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(
+        show.contains("you may approve it") && show.contains(": looks right"),
+        "{show}"
+    );
+    let out = ok(&flagpole_as(
+        &["change-request", "approve", "1", "--server", url],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert_eq!(out.trim(), "change request 1 is applied");
+    let (_, flag) = server.api("GET", "/api/v1/flags/checkout", None);
+    assert_eq!(flag["environments"]["production"]["enabled"], true);
+    let (_, r) = server.api("GET", "/api/v1/change-requests/1", None);
+    assert_eq!(r["status"], "applied");
+    assert!(r["author"].as_str().unwrap().starts_with("token:ed"), "{r}");
+
+    // Approving at a time schedules it.
+    let out = ok(&flagpole_as(
+        &[
+            "change-request",
+            "create",
+            "checkout",
+            "--environment",
+            "production",
+            "--disable",
+            "--server",
+            url,
+        ],
+        d,
+        EDITOR_TOKEN,
+    ));
+    assert!(out.starts_with("change request 2 "), "{out}");
+    let at = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
+    let out = ok(&flagpole_as(
+        &[
+            "change-request",
+            "approve",
+            "2",
+            "--at",
+            &at,
+            "--server",
+            url,
+        ],
+        d,
+        ADMIN_TOKEN,
+    ));
+    assert!(out.contains("schedule 1 applies it"), "{out}");
+    let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
+    assert_eq!(
+        (s["status"].as_str(), s["change_request"].as_i64()),
+        (Some("pending"), Some(2))
+    );
+
+    // The author may withdraw a third.
+    ok(&flagpole_as(
+        &[
+            "change-request",
+            "create",
+            "checkout",
+            "--environment",
+            "production",
+            "--rollout",
+            "10",
+            "--server",
+            url,
+        ],
+        d,
+        EDITOR_TOKEN,
+    ));
+    let out = ok(&flagpole_as(
+        &["change-request", "reject", "3", "--server", url],
+        d,
+        EDITOR_TOKEN,
+    ));
+    assert_eq!(out.trim(), "change request 3 is rejected");
+}

@@ -278,3 +278,44 @@ async fn approval_with_apply_at_schedules_the_change_through_the_gate() {
         true
     );
 }
+
+/// A change request carries the impact preview of its change in each environment that
+/// samples contexts: switching a flag on flips every sampled context.
+#[tokio::test]
+async fn a_change_request_carries_its_impact_preview() {
+    let (h, alice, bob, _viewer) = setup().await;
+    h.put_json(
+        "/api/v1/environments/production/sampling",
+        json!({"enabled": true, "size": 1000}),
+    )
+    .await
+    .expect(200);
+    for i in 0..500 {
+        let ctx = flagpole_core::Context::with_user(format!("user-{i}"));
+        h.state.sample("production", &ctx);
+    }
+    let cr = post_as(
+        &h,
+        &alice,
+        "/api/v1/change-requests",
+        json!({"key": "f", "environment": "production", "enabled": true}),
+    )
+    .await
+    .expect(201)
+    .json();
+    let id = cr["id"].as_i64().unwrap();
+    let detail = h
+        .send(
+            Method::GET,
+            &format!("/api/v1/change-requests/{id}"),
+            &[("authorization", bob.as_str())],
+            Payload::Empty,
+        )
+        .await
+        .expect(200)
+        .json();
+    let report = &detail["preview"][0];
+    assert_eq!(report["environment"], "production", "{detail}");
+    assert_eq!(report["sampled"], 500);
+    assert_eq!(report["off_to_on"], 500, "switching on flips every context");
+}

@@ -198,7 +198,7 @@ async fn create_change_request(
     tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     responses(
-        (status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it", body = Object),
+        (status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = Object),
         (status = 400, description = "An id that is not an integer", body = ErrorBody),
         (status = 404, description = "No such change request", body = ErrorBody),
         WriteErrors,
@@ -468,5 +468,23 @@ pub(crate) fn detail(state: &AppState, who: &Principal, record: &ChangeRequestRe
     let refusal = may_approve(state, who, record).err();
     out["may_approve"] = json!(refusal.is_none());
     out["why_not"] = json!(refusal.map(|e| e.public_message()));
+    out["preview"] = json!(impact(state, record));
     out
+}
+
+/// The impact preview of a flag request in each environment it touches (reports only
+/// where the environment samples contexts; empty for segment requests).
+fn impact(state: &AppState, record: &ChangeRequestRecord) -> Vec<crate::PreviewReport> {
+    if record.kind != "flag" {
+        return Vec::new();
+    }
+    let Ok(proposed) = serde_json::from_value::<flagpole_core::Flag>(record.body.clone()) else {
+        return Vec::new();
+    };
+    record
+        .environments
+        .iter()
+        .filter_map(|env| crate::preview(state, env, &record.target, Some(&proposed)).ok())
+        .filter(|report| report.sampled > 0)
+        .collect()
 }

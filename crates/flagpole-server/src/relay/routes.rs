@@ -48,7 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "relay",
     params(StreamHeaders),
     responses(
-        (status = 200, description = "Server-sent events: `snapshot`, `current`, `change` (README, Relay mode); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `snapshot`, `current`, `change` (README, Relay mode); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = crate::schemas::SseEvent),
         (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody),
         (status = 401, description = "No valid credential", body = ErrorBody),
         (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody),

@@ -71,6 +71,8 @@ impl IntoResponse for SeedError {
             SeedError::Conflict(message) => {
                 (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response()
             }
+            // Not an error: `?preview=true` answers with the report, as the native API does.
+            SeedError::Api(e @ ApiError::Previewed(_)) => e.into_response(),
             SeedError::Api(e) => {
                 let (status, _) = e.status_and_code();
                 if status.is_server_error() {

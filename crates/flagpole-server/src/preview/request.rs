@@ -45,26 +45,25 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
             false
         })
         .collect();
-    let Some(Some(preview)) = preview else {
-        return ApiError::bad_request(
-            "invalid_query",
-            "preview: must be true or false",
-            Some("preview".into()),
-        )
-        .into_response();
-    };
     let path = request.uri().path();
+    // The seed API refuses in its own (FastAPI's) shape.
+    let refuse = |message: &str| -> Response {
+        if path.starts_with("/flags/") {
+            let msg = message.trim_start_matches("preview: ").to_string();
+            crate::routes::seed::invalid("preview", msg, "value_error", None).into_response()
+        } else {
+            ApiError::bad_request("invalid_query", message, Some("preview".into())).into_response()
+        }
+    };
+    let Some(Some(preview)) = preview else {
+        return refuse("preview: must be true or false");
+    };
     let flag_write = (path.starts_with("/api/v1/flags")
         && !path.contains("/release-plan")
         && !path.ends_with("/schedules"))
         || path.starts_with("/flags/");
     if preview && !flag_write {
-        return ApiError::bad_request(
-            "invalid_query",
-            "preview: offered on flag changes only (/api/v1/flags/..., /flags/{name})",
-            Some("preview".into()),
-        )
-        .into_response();
+        return refuse("preview: offered on flag changes only (/api/v1/flags/..., /flags/{name})");
     }
     let mut uri = request.uri().path().to_string();
     if !rest.is_empty() {

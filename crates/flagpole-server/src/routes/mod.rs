@@ -16,7 +16,7 @@ mod release_plans;
 pub(crate) mod resources;
 mod sampling;
 mod schedules;
-mod seed;
+pub(crate) mod seed;
 mod segments;
 mod sessions;
 mod streams;

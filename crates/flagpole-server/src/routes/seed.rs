@@ -46,7 +46,7 @@ struct FlagState<'a> {
 }
 
 /// An error in the seed's (FastAPI's) shape.
-enum SeedError {
+pub(crate) enum SeedError {
     NotFound,
     /// 422 with FastAPI's validation detail list.
     Invalid(Vec<serde_json::Value>),
@@ -102,7 +102,8 @@ impl From<ApiError> for SeedError {
     }
 }
 
-fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>) -> SeedError {
+/// A query parameter refused, as FastAPI says it (422, `detail` with its location).
+pub(crate) fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>) -> SeedError {
     SeedError::Invalid(vec![
         json!({"loc": ["query", param], "msg": msg, "type": kind, "input": input}),
     ])

@@ -144,6 +144,27 @@ pub struct Flag {
     pub environments: IndexMap<String, FlagEnvironment>,
 }
 
+impl Flag {
+    /// Whether two flags are the same apart from their per-environment configuration
+    /// (description, semantics, type, variants, tags), compared without copying either.
+    pub fn same_except_environments(&self, other: &Flag) -> bool {
+        // Destructured, so a field added to `Flag` must be considered here.
+        let Flag {
+            description,
+            compat,
+            flag_type,
+            variants,
+            tags,
+            environments: _,
+        } = self;
+        *description == other.description
+            && *compat == other.compat
+            && *flag_type == other.flag_type
+            && *variants == other.variants
+            && *tags == other.tags
+    }
+}
+
 /// The type of a flag's values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

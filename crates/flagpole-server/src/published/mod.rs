@@ -372,11 +372,7 @@ fn lazy_payloads(
 /// (every payload shows the description and variants).
 fn payload_touches(before: Option<&Flag>, after: Option<&Flag>) -> Option<BTreeSet<String>> {
     let (b, a) = (before?, after?);
-    let outside = |f: &Flag| Flag {
-        environments: Default::default(),
-        ..f.clone()
-    };
-    if outside(b) != outside(a) {
+    if !b.same_except_environments(a) {
         return None;
     }
     Some(

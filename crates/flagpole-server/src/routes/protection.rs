@@ -24,11 +24,7 @@ pub fn flag_touches(before: Option<&Flag>, after: Option<&Flag>) -> BTreeSet<Str
     let (Some(b), Some(a)) = (before, after) else {
         return all;
     };
-    let outside = |f: &Flag| Flag {
-        environments: Default::default(),
-        ..f.clone()
-    };
-    if outside(b) != outside(a) {
+    if !b.same_except_environments(a) {
         return all;
     }
     all.into_iter()

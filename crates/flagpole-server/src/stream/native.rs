@@ -58,11 +58,7 @@ fn project(flag: &Flag, environment: &str) -> Flag {
 
 /// Whether two versions of a flag look the same from `environment`.
 fn same_in(a: &Flag, b: &Flag, environment: &str) -> bool {
-    a.description == b.description
-        && a.compat == b.compat
-        && a.flag_type == b.flag_type
-        && a.variants == b.variants
-        && a.tags == b.tags
+    a.same_except_environments(b)
         && a.environments.get(environment) == b.environments.get(environment)
 }
 

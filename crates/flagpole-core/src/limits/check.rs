@@ -469,14 +469,16 @@ fn same_targeting(a: &FlagEnvironment, b: &FlagEnvironment) -> bool {
     a.rules == b.rules && a.default == b.default && a.depends_on == b.depends_on
 }
 
-pub(crate) fn regexes(conditions: &[Condition]) -> usize {
+/// The REGEX conditions among `conditions` (what `MAX_REGEXES` counts).
+pub fn regexes(conditions: &[Condition]) -> usize {
     conditions
         .iter()
         .filter(|c| c.operator == Operator::Regex)
         .count()
 }
 
-pub(crate) fn flag_regexes(flag: &Flag) -> usize {
+/// The REGEX conditions in a flag's rules, every environment together.
+pub fn flag_regexes(flag: &Flag) -> usize {
     flag.environments
         .values()
         .flat_map(|e| e.rules.iter())

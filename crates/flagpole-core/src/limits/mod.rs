@@ -8,8 +8,8 @@
 
 mod check;
 
-pub use check::{check_change, check_item};
-pub(crate) use check::{document_regexes, flag_regexes, regexes};
+pub(crate) use check::document_regexes;
+pub use check::{check_change, check_item, flag_regexes, regexes};
 
 /// Longest flag key, segment name or environment name.
 pub const MAX_NAME_LEN: usize = 100;

@@ -3,6 +3,7 @@
 //! the flags using each segment, the flags depending on each flag, names by lower case
 //! (for the limits' case check), and the totals the limits bound.
 
+use flagpole_core::limits::{flag_regexes, regexes};
 use flagpole_core::{Flag, Segment};
 use imbl::{HashMap, OrdSet};
 
@@ -55,21 +56,6 @@ fn parents(flag: &Flag) -> OrdSet<&str> {
         .flat_map(|e| e.depends_on.iter())
         .map(|d| d.flag.as_str())
         .collect()
-}
-
-fn regexes(conditions: &[flagpole_core::Condition]) -> usize {
-    conditions
-        .iter()
-        .filter(|c| c.operator == flagpole_core::Operator::Regex)
-        .count()
-}
-
-fn flag_regexes(flag: &Flag) -> usize {
-    flag.environments
-        .values()
-        .flat_map(|e| e.rules.iter())
-        .map(|r| regexes(&r.conditions))
-        .sum()
 }
 
 impl Refs {

@@ -22,7 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use crate::rules;
-use crate::write::{Entry, FlagWrite};
+use crate::write::{Entry, EnvironmentSwitch, FlagWrite};
 use crate::{
     AuditEntry, AuditFilter, Change, Error, Expect, FlagVersion, State, Store, UsageCount,
     UsageFilter, UsageRecord, Written,
@@ -114,6 +114,46 @@ async fn commit(mut tx: Transaction<'static, Postgres>, config_version: i64) -> 
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+impl PostgresStore {
+    /// Sets a yes/no setting of an environment (raising the configuration version),
+    /// with its audit entry; `NotFound` if there is no such environment.
+    pub(crate) async fn set_environment_switch(
+        &self,
+        name: &str,
+        switch: EnvironmentSwitch,
+        value: bool,
+        change: Change<'_>,
+    ) -> Result<Written, Error> {
+        let (mut tx, config_version) = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE environments SET {} = $2 WHERE name = $1",
+            switch.column()
+        );
+        let updated = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return abort(tx, rules::not_found(ENVIRONMENT, name)).await;
+        }
+        let after = rules::to_text(ENVIRONMENT, name, &switch.after(name, value))?;
+        let entry = Entry {
+            environment: Some(name),
+            after: Some(&after),
+            ..Entry::new(&change, config_version)
+        };
+        insert_audit(&mut tx, &entry).await?;
+        commit(tx, config_version).await?;
+        Ok(Written {
+            version: 0,
+            config_version,
+            at: entry.at,
+        })
+    }
 }
 
 #[async_trait]
@@ -256,33 +296,8 @@ impl Store for PostgresStore {
         protected: bool,
         change: Change<'_>,
     ) -> Result<Written, Error> {
-        let (mut tx, config_version) = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE environments SET protected = $2 WHERE name = $1")
-            .bind(name)
-            .bind(protected)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            return abort(tx, rules::not_found(ENVIRONMENT, name)).await;
-        }
-        let after = rules::to_text(
-            ENVIRONMENT,
-            name,
-            &serde_json::json!({ "name": name, "protected": protected }),
-        )?;
-        let entry = Entry {
-            environment: Some(name),
-            after: Some(&after),
-            ..Entry::new(&change, config_version)
-        };
-        insert_audit(&mut tx, &entry).await?;
-        commit(tx, config_version).await?;
-        Ok(Written {
-            version: 0,
-            config_version,
-            at: entry.at,
-        })
+        self.set_environment_switch(name, EnvironmentSwitch::Protected, protected, change)
+            .await
     }
 
     async fn put_flag(

@@ -54,3 +54,30 @@ impl<'a> Entry<'a> {
         }
     }
 }
+
+/// A yes/no setting of an environment, stored in a column of its own.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum EnvironmentSwitch {
+    /// Only admins, and users or tokens granted it, may change the environment.
+    Protected,
+    /// Changes to the environment go through change requests.
+    RequiresApproval,
+}
+
+impl EnvironmentSwitch {
+    /// The column (a fixed name, never from input).
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            EnvironmentSwitch::Protected => "protected",
+            EnvironmentSwitch::RequiresApproval => "requires_approval",
+        }
+    }
+
+    /// The audit entry's `after`: the environment's name and the new value.
+    pub(crate) fn after(self, name: &str, value: bool) -> serde_json::Value {
+        let mut after = serde_json::Map::new();
+        after.insert("name".into(), name.into());
+        after.insert(self.column().into(), value.into());
+        after.into()
+    }
+}

@@ -3,13 +3,14 @@
 //! by the others, and the claim's lease lets another replica take over a schedule whose
 //! replica died applying it.
 
+use crate::write::EnvironmentSwitch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::tables::{config_version, insert_audit};
-use super::{abort, commit, PostgresStore, ENVIRONMENT};
+use super::PostgresStore;
 use crate::review::{
     only_environment, subject, ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule,
     ReviewStore, ScheduleFilter, ScheduleRecord, CHANGE_REQUEST, SCHEDULE,
@@ -181,33 +182,8 @@ impl ReviewStore for PostgresStore {
         required: bool,
         change: Change<'_>,
     ) -> Result<Written, Error> {
-        let (mut tx, config_version) = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE environments SET requires_approval = $2 WHERE name = $1")
-            .bind(name)
-            .bind(required)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            return abort(tx, rules::not_found(ENVIRONMENT, name)).await;
-        }
-        let after = rules::to_text(
-            ENVIRONMENT,
-            name,
-            &serde_json::json!({ "name": name, "requires_approval": required }),
-        )?;
-        let entry = Entry {
-            environment: Some(name),
-            after: Some(&after),
-            ..Entry::new(&change, config_version)
-        };
-        insert_audit(&mut tx, &entry).await?;
-        commit(tx, config_version).await?;
-        Ok(Written {
-            version: 0,
-            config_version,
-            at: entry.at,
-        })
+        self.set_environment_switch(name, EnvironmentSwitch::RequiresApproval, required, change)
+            .await
     }
 
     async fn create_change_request(

@@ -1,13 +1,14 @@
 //! [`ReviewStore`] for [`SqliteStore`]: schedules and change requests. One process owns
 //! the file, and every write holds the writer lock, so a claim is exactly-once as is.
 
+use crate::write::EnvironmentSwitch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::tables::{bump, config_version, insert_audit, timestamp};
-use super::{SqliteStore, ENVIRONMENT};
+use super::tables::{config_version, insert_audit, timestamp};
+use super::SqliteStore;
 use crate::review::{
     only_environment, subject, ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule,
     ReviewStore, ScheduleFilter, ScheduleRecord, CHANGE_REQUEST, CHANGE_REQUEST_COLUMNS, SCHEDULE,
@@ -170,34 +171,8 @@ impl ReviewStore for SqliteStore {
         required: bool,
         change: Change<'_>,
     ) -> Result<Written, Error> {
-        let (_guard, mut tx) = self.begin_write().await?;
-        let config_version = bump(&mut tx).await?;
-        let updated = sqlx::query("UPDATE environments SET requires_approval = ?2 WHERE name = ?1")
-            .bind(name)
-            .bind(required)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            return Err(rules::not_found(ENVIRONMENT, name));
-        }
-        let after = rules::to_text(
-            ENVIRONMENT,
-            name,
-            &serde_json::json!({ "name": name, "requires_approval": required }),
-        )?;
-        let entry = Entry {
-            environment: Some(name),
-            after: Some(&after),
-            ..Entry::new(&change, config_version)
-        };
-        insert_audit(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(Written {
-            version: 0,
-            config_version,
-            at: entry.at,
-        })
+        self.set_environment_switch(name, EnvironmentSwitch::RequiresApproval, required, change)
+            .await
     }
 
     async fn create_change_request(

@@ -3,6 +3,8 @@
 //! [`Document`]: a [`Document`] is one catalog, the server's published state another,
 //! and [`Pending`] is either with one change applied.
 
+use std::borrow::Cow;
+
 use crate::document::{Compat, Document, Flag, Segment};
 
 /// A read-only view of a flag set: its flags and segments by name, case-insensitive
@@ -13,8 +15,9 @@ pub trait Catalog {
         Compat::Native
     }
 
-    /// A live flag.
-    fn flag(&self, key: &str) -> Option<&Flag>;
+    /// A live flag: borrowed where the catalog holds it parsed, owned where it keeps it
+    /// compact and parses it on demand (the server's published state).
+    fn flag(&self, key: &str) -> Option<Cow<'_, Flag>>;
 
     /// A segment.
     fn segment(&self, name: &str) -> Option<&Segment>;
@@ -46,8 +49,8 @@ impl Catalog for Document {
         self.compat
     }
 
-    fn flag(&self, key: &str) -> Option<&Flag> {
-        self.flags.get(key)
+    fn flag(&self, key: &str) -> Option<Cow<'_, Flag>> {
+        self.flags.get(key).map(Cow::Borrowed)
     }
 
     fn segment(&self, name: &str) -> Option<&Segment> {
@@ -107,9 +110,9 @@ impl Catalog for Pending<'_> {
         self.base.compat()
     }
 
-    fn flag(&self, key: &str) -> Option<&Flag> {
+    fn flag(&self, key: &str) -> Option<Cow<'_, Flag>> {
         match self.item {
-            Item::Flag(k, flag) if k == key => flag,
+            Item::Flag(k, flag) if k == key => flag.map(Cow::Borrowed),
             _ => self.base.flag(key),
         }
     }
@@ -157,7 +160,7 @@ impl Catalog for Pending<'_> {
                 t.flags = (t.flags + usize::from(flag.is_some()))
                     .saturating_sub(usize::from(old.is_some()));
                 t.regexes = (t.regexes + flag.map_or(0, crate::limits::flag_regexes))
-                    .saturating_sub(old.map_or(0, crate::limits::flag_regexes));
+                    .saturating_sub(old.map_or(0, |f| crate::limits::flag_regexes(&f)));
             }
             Item::Segment(name, segment) => {
                 let old = self.base.segment(name);

@@ -107,8 +107,11 @@ impl<'s> Evaluation<'s> {
                     .and_then(|c| c.value)
                     .or(Some(if enabled { &TRUE } else { &FALSE })),
             ),
-            (_, Some(c)) => (Some(c.name), c.value.or(off.and_then(|v| v.value.as_ref()))),
-            (_, None) => (off.map(|v| &*v.name), off.and_then(|v| v.value.as_ref())),
+            (_, Some(c)) => (
+                Some(c.name),
+                c.value.or(off.and_then(|v| v.value.as_deref())),
+            ),
+            (_, None) => (off.map(|v| &*v.name), off.and_then(|v| v.value.as_deref())),
         };
         Evaluation {
             enabled,
@@ -293,7 +296,7 @@ fn served_by<'s>(
             },
             None => Chosen {
                 name: &v.name,
-                value: v.value.as_ref(),
+                value: v.value.as_deref(),
                 payload_type: v.payload_type.as_deref(),
             },
         }
@@ -372,7 +375,7 @@ fn choose<'f>(serve: &'f CompiledServe, w: &mut Walk<'_>) -> Served<'f> {
             let share = &split.shares[pick(split, w)];
             Served {
                 variant: share.variant,
-                value: share.value.as_ref(),
+                value: share.value.as_deref(),
                 split: true,
             }
         }

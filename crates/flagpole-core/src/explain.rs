@@ -197,6 +197,7 @@ impl Snapshot {
         let config = source(w, &flag.key);
         for (i, dep) in flag.dependencies.iter().enumerate() {
             let name = config
+                .as_ref()
                 .and_then(|c| c.depends_on.get(i))
                 .map_or_else(String::new, |d| d.flag.clone());
             let step = self.explain_dependency(flag, dep, name, w);
@@ -209,7 +210,10 @@ impl Snapshot {
                 );
             }
         }
-        let rules = config.map(|c| c.rules.as_slice()).unwrap_or_default();
+        let rules = config
+            .as_ref()
+            .map(|c| c.rules.as_slice())
+            .unwrap_or_default();
         if flag.rules.is_empty() {
             let served = flag.default.as_ref().map(|s| choose(flag, s, w));
             return finish(flag, served, "default", Reason::Default, trace);
@@ -293,8 +297,13 @@ impl Snapshot {
 }
 
 /// The environment's configuration of `key` in the document, which names the conditions.
-fn source<'d>(w: &Walk<'d>, key: &str) -> Option<&'d FlagEnvironment> {
-    w.doc.flag(key)?.environments.get(w.environment)
+/// Owned: the catalog may parse the flag on demand.
+fn source(w: &Walk<'_>, key: &str) -> Option<FlagEnvironment> {
+    let flag = w.doc.flag(key)?;
+    match flag {
+        std::borrow::Cow::Borrowed(f) => f.environments.get(w.environment).cloned(),
+        std::borrow::Cow::Owned(mut f) => f.environments.swap_remove(w.environment),
+    }
 }
 
 /// The index of the first rule that matches, walking as the engine does.
@@ -420,7 +429,7 @@ fn choose<'f>(flag: &CompiledFlag, serve: &'f CompiledServe, w: &mut Walk<'_>) -
         CompiledServe::Split(split) => {
             let (index, step) = pick(flag, split, w);
             let share = &split.shares[index];
-            (share.variant, share.value.as_ref(), Some(step))
+            (share.variant, share.value.as_deref(), Some(step))
         }
     }
 }
@@ -501,7 +510,7 @@ fn finish<'s>(
         },
         None => Chosen {
             name: &v.name,
-            value: v.value.as_ref(),
+            value: v.value.as_deref(),
             payload_type: v.payload_type.as_deref(),
         },
     };

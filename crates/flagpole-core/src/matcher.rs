@@ -55,7 +55,8 @@ impl Attr {
 #[derive(Debug)]
 pub(crate) enum ValueSet {
     Few(Box<[Box<str>]>),
-    Many(ahash::AHashSet<Box<str>>),
+    /// Boxed: a hash set is large, and rare.
+    Many(Box<ahash::AHashSet<Box<str>>>),
 }
 
 impl ValueSet {
@@ -63,7 +64,7 @@ impl ValueSet {
         if values.len() <= 8 {
             ValueSet::Few(values.iter().map(|v| v.as_str().into()).collect())
         } else {
-            ValueSet::Many(values.iter().map(|v| v.as_str().into()).collect())
+            ValueSet::Many(Box::new(values.iter().map(|v| v.as_str().into()).collect()))
         }
     }
 
@@ -94,7 +95,8 @@ enum Test {
     },
     Num(Ordering, bool, f64),
     Date(Ordering, DateTime<Utc>),
-    Semver(Ordering, bool, semver::Version),
+    /// Boxed: a version is large, and rare.
+    Semver(Ordering, bool, Box<semver::Version>),
     Regex(Regex),
     Cidr(Box<[IpNet]>),
     Const(bool),
@@ -241,7 +243,7 @@ impl Matcher {
                     )
                 })?;
                 let (ord, or_equal) = ordering(&c.operator);
-                Test::Semver(ord, or_equal, version)
+                Test::Semver(ord, or_equal, Box::new(version))
             }
             Regex => {
                 let pattern = match (compat, c.single_value()) {

@@ -36,10 +36,10 @@ pub(crate) struct CompiledFlag {
     pub enabled: bool,
     /// Unleash refuses the whole flag for some malformed rules; such a flag is off.
     pub poisoned: bool,
-    pub rules: Vec<CompiledRule>,
+    pub rules: Box<[CompiledRule]>,
     pub default: Option<CompiledServe>,
-    pub dependencies: Vec<CompiledDependency>,
-    pub variants: Vec<CompiledVariant>,
+    pub dependencies: Box<[CompiledDependency]>,
+    pub variants: Box<[CompiledVariant]>,
     /// String, number and JSON flags: the variant served when nothing names one.
     pub off: Option<usize>,
 }
@@ -47,7 +47,9 @@ pub(crate) struct CompiledFlag {
 #[derive(Debug)]
 pub(crate) struct CompiledVariant {
     pub name: Box<str>,
-    pub value: Option<Value>,
+    /// Boxed: most variants of most flags have none or a small one, and a `Value` is
+    /// large.
+    pub value: Option<Box<Value>>,
     pub payload_type: Option<Box<str>>,
 }
 
@@ -55,7 +57,7 @@ pub(crate) struct CompiledVariant {
 pub(crate) struct CompiledRule {
     pub name: Option<Box<str>>,
     pub never: bool,
-    pub matchers: Vec<Matcher>,
+    pub matchers: Box<[Matcher]>,
     pub rollout: Option<CompiledRollout>,
     pub serve: Option<CompiledServe>,
 }
@@ -94,10 +96,10 @@ pub(crate) enum CompiledServe {
 #[derive(Debug)]
 pub(crate) struct Split {
     /// The shares, in order.
-    pub shares: Vec<Share>,
+    pub shares: Box<[Share]>,
     pub total: u32,
     /// (attribute, values, share index): contexts pinned to a share.
-    pub overrides: Vec<(Attr, ValueSet, usize)>,
+    pub overrides: Box<[(Attr, ValueSet, usize)]>,
     pub stickiness: Stickiness,
     pub prefix: Murmur3,
     /// More than one share has a positive weight, so the stickiness value matters.
@@ -108,8 +110,9 @@ pub(crate) struct Split {
 pub(crate) struct Share {
     pub variant: usize,
     pub cumulative: u32,
-    /// The share's own value and payload type, instead of the variant's.
-    pub value: Option<(Value, Option<Box<str>>)>,
+    /// The share's own value and payload type, instead of the variant's (boxed: rare,
+    /// and large).
+    pub value: Option<Box<(Value, Option<Box<str>>)>>,
 }
 
 #[derive(Debug)]
@@ -118,7 +121,7 @@ pub(crate) struct CompiledDependency {
     /// change this flag's compiled form.
     pub flag: Box<str>,
     pub enabled: bool,
-    pub variants: Vec<Box<str>>,
+    pub variants: Box<[Box<str>]>,
 }
 
 impl Snapshot {
@@ -172,7 +175,7 @@ impl Snapshot {
         for key in keys {
             match cat.flag(key) {
                 Some(flag) => {
-                    let compiled = Arc::new(compile_flag(cat, key, flag, &self.environment));
+                    let compiled = Arc::new(compile_flag(cat, key, &flag, &self.environment));
                     next.index.insert(key.into(), compiled);
                 }
                 None => {
@@ -181,6 +184,14 @@ impl Snapshot {
             }
         }
         next
+    }
+
+    /// Compiles `flag` (a live flag of `cat`, valid as far as it goes) into this snapshot
+    /// under `key`, replacing what was there: for a caller that already holds the flag
+    /// parsed (building a snapshot flag by flag).
+    pub fn insert(&mut self, cat: &dyn Catalog, key: &str, flag: &Flag) {
+        let compiled = Arc::new(compile_flag(cat, key, flag, &self.environment));
+        self.index.insert(key.into(), compiled);
     }
 
     /// The compiled flag with this key.
@@ -208,6 +219,12 @@ impl Snapshot {
         self.index.keys().map(|k| &**k)
     }
 
+    /// Number of flags switched on (their kill switch; rules may still serve them to
+    /// nobody).
+    pub fn count_enabled(&self) -> usize {
+        self.index.values().filter(|f| f.enabled).count()
+    }
+
     /// Number of flags.
     pub fn len(&self) -> usize {
         self.index.len()
@@ -227,7 +244,7 @@ fn compile_flag(cat: &dyn Catalog, key: &str, flag: &Flag, environment: &str) ->
         .iter()
         .map(|v| CompiledVariant {
             name: v.name.as_str().into(),
-            value: v.value.clone(),
+            value: v.value.clone().map(Box::new),
             payload_type: v.payload_type.as_deref().map(Into::into),
         })
         .collect();
@@ -239,21 +256,23 @@ fn compile_flag(cat: &dyn Catalog, key: &str, flag: &Flag, environment: &str) ->
         flag_type: flag.flag_type,
         enabled: false,
         poisoned: false,
-        rules: Vec::new(),
+        rules: Box::default(),
         default: None,
-        dependencies: Vec::new(),
-        variants: Vec::new(),
+        dependencies: Box::default(),
+        variants: Box::default(),
         off: None,
     };
     let first_with_value = || flag.variants.iter().position(|v| v.value.is_some());
     if let Some(env) = flag.environments.get(environment) {
         compiled.enabled = env.enabled;
+        let mut rules = Vec::with_capacity(env.rules.len());
         for rule in &env.rules {
             match compile_rule(cat, compat, key, rule, &variant_index) {
-                Some(r) => compiled.rules.push(r),
+                Some(r) => rules.push(r),
                 None => compiled.poisoned = true,
             }
         }
+        compiled.rules = rules.into_boxed_slice();
         compiled.default = env
             .default
             .as_ref()
@@ -274,7 +293,7 @@ fn compile_flag(cat: &dyn Catalog, key: &str, flag: &Flag, environment: &str) ->
     } else {
         compiled.off = None;
     }
-    compiled.variants = variants;
+    compiled.variants = variants.into_boxed_slice();
     compiled
 }
 
@@ -324,7 +343,7 @@ fn compile_rule(
     Some(CompiledRule {
         name: rule.name.as_deref().map(Into::into),
         never,
-        matchers,
+        matchers: matchers.into_boxed_slice(),
         rollout,
         serve,
     })
@@ -361,16 +380,16 @@ fn compile_serve(
             value: w
                 .value
                 .clone()
-                .map(|v| (v, w.payload_type.as_deref().map(Into::into))),
+                .map(|v| Box::new((v, w.payload_type.as_deref().map(Into::into)))),
         });
     }
     if shares.is_empty() || total == 0 {
         return None;
     }
     Some(CompiledServe::Split(Split {
-        shares,
+        shares: shares.into_boxed_slice(),
         total,
-        overrides,
+        overrides: overrides.into_boxed_slice(),
         stickiness: Stickiness::new(serve.stickiness.as_deref().or(rule_stickiness)),
         prefix: Murmur3::with_prefix(group, VARIANT_SEED),
         varies: positive > 1,

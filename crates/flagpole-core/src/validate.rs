@@ -36,7 +36,7 @@ pub fn validate_flag(cat: &dyn Catalog, key: &str) -> Result<(), Error> {
         compat: Compat::of(cat.compat(), flag.compat),
         problems: Vec::new(),
     };
-    v.flag(key, flag);
+    v.flag(key, &flag);
     if v.native() {
         v.cycle_through(key);
     }
@@ -136,12 +136,13 @@ impl<'d> Validator<'d> {
     /// A dependency cycle through `key` (the flags it reaches are otherwise acyclic, as
     /// every stored flag set is), reported at `key`.
     fn cycle_through(&mut self, key: &str) {
-        let parents = |flag: &'d Flag| -> Vec<&'d str> {
-            let mut out: Vec<&str> = flag
+        // Owned keys: the catalog may parse each flag on demand.
+        let parents = |flag: &Flag| -> Vec<String> {
+            let mut out: Vec<String> = flag
                 .environments
                 .values()
                 .flat_map(|e| e.depends_on.iter())
-                .map(|d| d.flag.as_str())
+                .map(|d| d.flag.clone())
                 .collect();
             out.sort_unstable();
             out.dedup();
@@ -151,14 +152,15 @@ impl<'d> Validator<'d> {
         let Some(start) = cat.flag(key) else {
             return;
         };
-        let mut seen: HashSet<&str> = HashSet::from([key]);
+        let mut seen: HashSet<String> = HashSet::from([key.to_string()]);
         // Depth-first, keeping the path from `key`.
-        let mut stack: Vec<(&str, Vec<&str>, usize)> = vec![(key, parents(start), 0)];
+        let mut stack: Vec<(String, Vec<String>, usize)> =
+            vec![(key.to_string(), parents(&start), 0)];
         loop {
             let Some(top) = stack.last_mut() else {
                 return;
             };
-            let Some(&child) = top.1.get(top.2) else {
+            let Some(child) = top.1.get(top.2).cloned() else {
                 stack.pop();
                 continue;
             };
@@ -166,26 +168,25 @@ impl<'d> Validator<'d> {
             if child == key {
                 // A flag naming itself is reported where it does.
                 if stack.len() > 1 {
-                    let mut cycle: Vec<&str> = stack.iter().map(|(k, _, _)| *k).collect();
+                    let mut cycle: Vec<&str> = stack.iter().map(|(k, _, _)| k.as_str()).collect();
                     cycle.push(key);
-                    self.problem(
-                        format!("flags.{key}.environments"),
-                        format!("dependency cycle: {}", cycle.join(" -> ")),
-                    );
+                    let message = format!("dependency cycle: {}", cycle.join(" -> "));
+                    self.problem(format!("flags.{key}.environments"), message);
                     return;
                 }
                 continue;
             }
-            if !seen.insert(child) {
+            if !seen.insert(child.clone()) {
                 continue;
             }
-            let Some(flag) = cat.flag(child) else {
+            let Some(flag) = cat.flag(&child) else {
                 continue;
             };
             if !Compat::of(cat.compat(), flag.compat).is_native() {
                 continue;
             }
-            stack.push((child, parents(flag), 0));
+            let next = parents(&flag);
+            stack.push((child, next, 0));
         }
     }
 

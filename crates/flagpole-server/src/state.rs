@@ -100,8 +100,7 @@ impl AppState {
     /// Loads the store's state and publishes the first snapshot.
     pub async fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<AppState, ApiError> {
         crate::telemetry::install();
-        let state = store.load().await?;
-        let published = Published::build(state)?;
+        let published = Published::load(&*store).await?;
         let version = published.version;
         let (changes, _) = watch::channel(published.version);
         let (applied, _) = broadcast::channel(APPLIED_QUEUE);
@@ -193,11 +192,11 @@ impl AppState {
         if !changes.reload {
             return Ok(self.apply_locked(&current, changes.into()));
         }
-        let state = self.inner.store.load().await?;
-        if state.version <= current.version {
+        let next = Published::load(&*self.inner.store).await?;
+        if next.version <= current.version {
             return Ok(current);
         }
-        let next = Arc::new(Published::build(state)?);
+        let next = Arc::new(next);
         let applied = Applied::between(&current, &next);
         self.publish(next.clone(), applied);
         Ok(next)
@@ -504,7 +503,13 @@ pub const DEFAULT_ENVIRONMENTS: [&str; 2] = ["development", "production"];
 
 /// Creates [`DEFAULT_ENVIRONMENTS`] in a store that has no environment yet.
 pub async fn ensure_default_environments(store: &dyn Store) -> Result<(), ApiError> {
-    if !store.load().await?.environments.is_empty() {
+    // Each flag is read and dropped: only the environments are wanted.
+    if !store
+        .load_each(&mut |_| Ok(()))
+        .await?
+        .environments
+        .is_empty()
+    {
         return Ok(());
     }
     for name in DEFAULT_ENVIRONMENTS {

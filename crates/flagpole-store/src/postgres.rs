@@ -18,6 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
+use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 
@@ -158,7 +159,10 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn load(&self) -> Result<State, Error> {
+    async fn load_each(
+        &self,
+        each: &mut (dyn FnMut(crate::FlagRecord) -> Result<(), Error> + Send),
+    ) -> Result<State, Error> {
         let mut tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -172,14 +176,14 @@ impl Store for PostgresStore {
         .iter()
         .map(environment)
         .collect::<Result<_, _>>()?;
-        let flags = sqlx::query(
+        let mut rows = sqlx::query(
             "SELECT key, body::text AS body, version, archived, created_at, updated_at FROM flags ORDER BY key",
         )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(flag_record)
-        .collect::<Result<_, _>>()?;
+        .fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await? {
+            each(flag_record(&row)?)?;
+        }
+        drop(rows);
         let segments = sqlx::query(
             "SELECT name, body::text AS body, version, created_at, updated_at FROM segments ORDER BY name",
         )
@@ -192,7 +196,7 @@ impl Store for PostgresStore {
         Ok(State {
             version,
             environments,
-            flags,
+            flags: Vec::new(),
             segments,
         })
     }

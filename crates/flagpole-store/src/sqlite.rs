@@ -19,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -160,7 +161,10 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn load(&self) -> Result<State, Error> {
+    async fn load_each(
+        &self,
+        each: &mut (dyn FnMut(crate::FlagRecord) -> Result<(), Error> + Send),
+    ) -> Result<State, Error> {
         // A deferred transaction reads one WAL snapshot from its first statement on.
         let mut tx = self.pool.begin().await?;
         let version = config_version(&mut tx).await?;
@@ -172,14 +176,14 @@ impl Store for SqliteStore {
         .iter()
         .map(environment)
         .collect::<Result<_, _>>()?;
-        let flags = sqlx::query(
+        let mut rows = sqlx::query(
             "SELECT key, body, version, archived, created_at, updated_at FROM flags ORDER BY key",
         )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(flag_record)
-        .collect::<Result<_, _>>()?;
+        .fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await? {
+            each(flag_record(&row)?)?;
+        }
+        drop(rows);
         let segments = sqlx::query(
             "SELECT name, body, version, created_at, updated_at FROM segments ORDER BY name",
         )
@@ -192,7 +196,7 @@ impl Store for SqliteStore {
         Ok(State {
             version,
             environments,
-            flags,
+            flags: Vec::new(),
             segments,
         })
     }

@@ -182,7 +182,26 @@ pub struct Change<'a> {
 #[async_trait]
 pub trait Store: AuthStore + ReleaseStore + ReviewStore + Send + Sync + 'static {
     /// Reads the whole current state in one consistent read.
-    async fn load(&self) -> Result<State, Error>;
+    async fn load(&self) -> Result<State, Error> {
+        let mut flags = Vec::new();
+        let mut state = self
+            .load_each(&mut |f| {
+                flags.push(f);
+                Ok(())
+            })
+            .await?;
+        state.flags = flags;
+        Ok(state)
+    }
+
+    /// [`Store::load`], handing each flag to `each` as it is read, in key order, instead
+    /// of collecting them (the state returned has no flags): a caller that keeps flags
+    /// in another form holds one parsed flag at a time rather than the whole flag set.
+    /// An error from `each` ends the read and is returned.
+    async fn load_each(
+        &self,
+        each: &mut (dyn FnMut(FlagRecord) -> Result<(), Error> + Send),
+    ) -> Result<State, Error>;
 
     /// What changed after configuration version `version`: the changed flags and
     /// segments as they are now, read in one transaction (see [`crate::Changes`]).

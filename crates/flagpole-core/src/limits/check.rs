@@ -85,7 +85,7 @@ pub fn check_item(before: &dyn Catalog, item: Item<'_>) -> Result<(), Error> {
     match item {
         Item::Flag(key, Some(flag)) => {
             let old = before.flag(key);
-            if old == Some(flag) {
+            if old.as_deref() == Some(flag) {
                 return Ok(());
             }
             if old.is_none() {
@@ -96,7 +96,7 @@ pub fn check_item(before: &dyn Catalog, item: Item<'_>) -> Result<(), Error> {
                     before.flag_twin(&key.to_ascii_lowercase()),
                 );
             }
-            c.flag(&format!("flags.{key}"), flag, old);
+            c.flag(&format!("flags.{key}"), flag, old.as_deref());
         }
         Item::Segment(name, Some(segment)) => {
             let old = before.segment(name);

@@ -149,7 +149,7 @@ pub fn previewed(
             .iter()
             .map(|e| e.name.clone())
             .filter(|e| {
-                before.and_then(|f| f.environments.get(e))
+                before.as_ref().and_then(|f| f.environments.get(e))
                     != proposed.and_then(|f| f.environments.get(e))
             })
             .collect(),

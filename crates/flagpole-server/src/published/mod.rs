@@ -1,21 +1,24 @@
 //! The published state: the store's flags and segments, their native document, and one
 //! compiled snapshot per environment. Immutable; replaced whole.
 
+mod payload;
 mod refs;
+mod stored;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::body::Bytes;
-use flagpole_core::formats::unleash::{self, ClientFeatures};
 use flagpole_core::{Catalog, Compat, Document, Flag, Segment, Snapshot, Totals};
 use flagpole_store::{Environment, FlagRecord, SegmentRecord, State};
 use imbl::OrdMap;
+use indexmap::IndexMap;
 
 use crate::error::ApiError;
+pub use payload::ClientFeaturesCache;
 use refs::Refs;
+pub use stored::StoredFlag;
 
 #[derive(Debug)]
 pub struct Published {
@@ -23,9 +26,9 @@ pub struct Published {
     pub version: i64,
     pub built_at: Instant,
     pub environments: Vec<Environment>,
-    /// Every flag, archived ones included, by key. A persistent map: the state after a
-    /// write shares every unchanged record with the state before.
-    pub flags: OrdMap<String, Arc<FlagRecord>>,
+    /// Every flag, archived ones included, by key, each kept compact. A persistent map:
+    /// the state after a write shares every unchanged record with the state before.
+    pub flags: OrdMap<String, Arc<StoredFlag>>,
     pub segments: OrdMap<String, Arc<SegmentRecord>>,
     pub snapshots: HashMap<String, Arc<Snapshot>>,
     refs: Refs,
@@ -56,111 +59,29 @@ impl From<flagpole_store::Changes> for Update {
     }
 }
 
-/// One environment's Unleash `ClientFeatures`, serialized once (and gzipped on first
-/// request) per change to what it shows.
-#[derive(Debug)]
-pub struct ClientFeaturesCache {
-    pub features: ClientFeatures,
-    pub json: Bytes,
-    gzip: OnceLock<Bytes>,
-    pub etag: String,
-}
-
-impl ClientFeaturesCache {
-    fn new(published: &Published, environment: &str) -> ClientFeaturesCache {
-        let flags = published
-            .flags
-            .iter()
-            .filter(|(_, r)| !r.archived)
-            .map(|(k, r)| (k.as_str(), &r.flag));
-        let segments = published
-            .segments
-            .iter()
-            .map(|(k, r)| (k.as_str(), &r.segment));
-        let features = unleash::export_parts(segments, flags, environment);
-        let json = Bytes::from(serde_json::to_vec(&features).unwrap_or_default());
-        let version = published
-            .payload_versions
-            .get(environment)
-            .copied()
-            .unwrap_or(published.version);
-        ClientFeaturesCache {
-            features,
-            json,
-            gzip: OnceLock::new(),
-            etag: format!("\"{environment}-{version}\""),
-        }
-    }
-
-    /// The JSON, gzipped (made on first use).
-    pub fn gzip(&self) -> Bytes {
-        self.gzip
-            .get_or_init(|| {
-                let mut encoder =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                encoder
-                    .write_all(&self.json)
-                    .and_then(|()| encoder.finish())
-                    .map(Bytes::from)
-                    .unwrap_or_default()
-            })
-            .clone()
-    }
-}
-
 impl Published {
-    /// Builds everything from the store's whole state (start-up, and recovery after
-    /// environments changed or this process fell too far behind).
-    pub fn build(state: State) -> Result<Published, ApiError> {
-        let mut refs = Refs::default();
-        for f in state.flags.iter().filter(|f| !f.archived) {
-            refs.add_flag(&f.key, &f.flag);
+    /// Builds everything from the store's whole state (recovery after environments
+    /// changed or this process fell too far behind, and relays).
+    pub fn build(mut state: State) -> Result<Published, ApiError> {
+        let flags = std::mem::take(&mut state.flags);
+        let mut builder = Builder::default();
+        for f in flags {
+            builder.flag(f);
         }
-        for s in &state.segments {
-            refs.add_segment(&s.name, &s.segment);
-        }
-        let mut published = Published {
-            version: state.version,
-            built_at: Instant::now(),
-            client_features: lazy_payloads(&state.environments),
-            payload_versions: state
-                .environments
-                .iter()
-                .map(|e| (e.name.clone(), state.version))
-                .collect(),
-            environments: state.environments,
-            flags: state
-                .flags
-                .into_iter()
-                .map(|f| (f.key.clone(), Arc::new(f)))
-                .collect(),
-            segments: state
-                .segments
-                .into_iter()
-                .map(|s| (s.name.clone(), Arc::new(s)))
-                .collect(),
-            refs,
-            snapshots: HashMap::new(),
-        };
-        // What the store holds was checked when written; checked again here, item by
-        // item, so a damaged database is refused at start rather than served.
-        for name in published.segments.keys() {
-            flagpole_core::validate_segment(&published, name).map_err(ApiError::Stored)?;
-        }
-        for key in published.live_keys() {
-            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
-        }
-        let snapshots = published
-            .environments
-            .iter()
-            .map(|env| {
-                let empty = Snapshot::empty(&env.name);
-                let all = empty.with_changes(&published, published.live_keys());
-                (env.name.clone(), Arc::new(all))
+        builder.finish(state)
+    }
+
+    /// Reads the store's whole state and builds from it, one parsed flag at a time
+    /// (start-up and recovery).
+    pub async fn load(store: &dyn flagpole_store::Store) -> Result<Published, ApiError> {
+        let mut builder = Builder::default();
+        let state = store
+            .load_each(&mut |f| {
+                builder.flag(f);
+                Ok(())
             })
-            .collect();
-        published.snapshots = snapshots;
-        Ok(published)
+            .await?;
+        builder.finish(state)
     }
 
     /// The state after `update`: the changed records replaced, the changed flags and
@@ -175,21 +96,21 @@ impl Published {
         // The environments whose payload changes; `None`: every one.
         let mut shown: Option<BTreeSet<String>> = Some(BTreeSet::new());
         for (key, record) in update.flags {
-            let before = flags.get(&key).filter(|r| !r.archived).map(|r| &r.flag);
+            let before = flags.get(&key).filter(|r| !r.archived).map(|r| r.flag());
             let after = record.as_ref().filter(|r| !r.archived).map(|r| &r.flag);
-            match (&mut shown, payload_touches(before, after)) {
+            match (&mut shown, payload_touches(before.as_ref(), after)) {
                 (Some(envs), Some(touched)) => envs.extend(touched),
                 _ => shown = None,
             }
-            if let Some(old) = flags.get(&key).filter(|r| !r.archived) {
-                refs.remove_flag(&key, &old.flag);
+            if let Some(old) = &before {
+                refs.remove_flag(&key, old);
             }
             match record {
                 Some(r) => {
                     if !r.archived {
                         refs.add_flag(&key, &r.flag);
                     }
-                    flags.insert(key.clone(), Arc::new(r));
+                    flags.insert(key.clone(), Arc::new(StoredFlag::new(r)));
                 }
                 None => {
                     flags.remove(&key);
@@ -256,14 +177,17 @@ impl Published {
             document.segments.insert(name.clone(), s.segment.clone());
         }
         for (key, f) in self.flags.iter().filter(|(_, f)| !f.archived) {
-            document.flags.insert(key.clone(), f.flag.clone());
+            document.flags.insert(key.clone(), f.flag());
         }
         document
     }
 
-    /// A live (not archived) flag.
-    pub fn live_flag(&self, key: &str) -> Option<&Flag> {
-        Catalog::flag(self, key)
+    /// A live (not archived) flag, parsed.
+    pub fn live_flag(&self, key: &str) -> Option<Flag> {
+        self.flags
+            .get(key)
+            .filter(|r| !r.archived)
+            .map(|r| r.flag())
     }
 
     /// The live flags' keys, in key order (what bulk evaluations list).
@@ -281,6 +205,30 @@ impl Published {
             .get(environment)
             .copied()
             .unwrap_or(self.version)
+    }
+
+    /// The Unleash id of every segment name: the segments by position (from 1), then
+    /// the names rules refer to without such a segment (kept from Unleash documents),
+    /// sorted, under ids no segment has, so they keep turning their flags off. Every
+    /// Unleash payload and stream event of this state numbers segments so.
+    pub fn segment_ids(&self) -> IndexMap<&str, i64> {
+        let mut ids: IndexMap<&str, i64> = self
+            .segments
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), i as i64 + 1))
+            .collect();
+        let mut missing: Vec<&str> = self
+            .refs
+            .segments_named()
+            .filter(|name| !self.segments.contains_key(*name))
+            .collect();
+        missing.sort_unstable();
+        for name in missing {
+            let next = ids.len() as i64 + 1;
+            ids.insert(name, next);
+        }
+        ids
     }
 
     /// How many flags are live.
@@ -308,11 +256,11 @@ impl Published {
             })
     }
 
-    /// A live or archived flag, or 404.
-    pub fn flag(&self, key: &str) -> Result<&FlagRecord, ApiError> {
+    /// A live or archived flag, parsed, or 404.
+    pub fn flag(&self, key: &str) -> Result<FlagRecord, ApiError> {
         self.flags
             .get(key)
-            .map(|r| &**r)
+            .map(|r| r.record())
             .ok_or_else(|| ApiError::NotFound {
                 kind: "flag",
                 name: key.to_string(),
@@ -356,6 +304,77 @@ impl Published {
     }
 }
 
+/// The published state built flag by flag, so that start-up can read the store with
+/// [`flagpole_store::Store::load_each`] and hold one parsed flag at a time: each is
+/// counted into the references and kept compact as it arrives; compilation waits for
+/// [`Builder::finish`], when the segments and environments are known.
+#[derive(Debug, Default)]
+pub struct Builder {
+    flags: OrdMap<String, Arc<StoredFlag>>,
+    refs: Refs,
+}
+
+impl Builder {
+    /// Takes one flag record.
+    pub fn flag(&mut self, record: FlagRecord) {
+        if !record.archived {
+            self.refs.add_flag(&record.key, &record.flag);
+        }
+        self.flags
+            .insert(record.key.clone(), Arc::new(StoredFlag::new(record)));
+    }
+
+    /// The published state of `state` (whose flags were given to [`Builder::flag`]),
+    /// every stored flag and segment checked again and compiled in each environment.
+    pub fn finish(self, state: State) -> Result<Published, ApiError> {
+        let mut refs = self.refs;
+        for s in &state.segments {
+            refs.add_segment(&s.name, &s.segment);
+        }
+        let mut published = Published {
+            version: state.version,
+            built_at: Instant::now(),
+            client_features: lazy_payloads(&state.environments),
+            payload_versions: state
+                .environments
+                .iter()
+                .map(|e| (e.name.clone(), state.version))
+                .collect(),
+            environments: state.environments,
+            flags: self.flags,
+            segments: state
+                .segments
+                .into_iter()
+                .map(|s| (s.name.clone(), Arc::new(s)))
+                .collect(),
+            refs,
+            snapshots: HashMap::new(),
+        };
+        // What the store holds was checked when written; checked again here, item by
+        // item, so a damaged database is refused at start rather than served.
+        for name in published.segments.keys() {
+            flagpole_core::validate_segment(&published, name).map_err(ApiError::Stored)?;
+        }
+        let mut snapshots: Vec<Snapshot> = published
+            .environments
+            .iter()
+            .map(|env| Snapshot::empty(&env.name))
+            .collect();
+        for (key, record) in published.flags.iter().filter(|(_, r)| !r.archived) {
+            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
+            let flag = record.flag();
+            for snapshot in &mut snapshots {
+                snapshot.insert(&published, key, &flag);
+            }
+        }
+        published.snapshots = snapshots
+            .into_iter()
+            .map(|s| (s.environment().to_string(), Arc::new(s)))
+            .collect();
+        Ok(published)
+    }
+}
+
 /// An empty, lazily filled payload cell per environment.
 fn lazy_payloads(
     environments: &[Environment],
@@ -391,8 +410,8 @@ impl Catalog for Published {
         Compat::Native
     }
 
-    fn flag(&self, key: &str) -> Option<&Flag> {
-        self.flags.get(key).filter(|r| !r.archived).map(|r| &r.flag)
+    fn flag(&self, key: &str) -> Option<Cow<'_, Flag>> {
+        self.live_flag(key).map(Cow::Owned)
     }
 
     fn segment(&self, name: &str) -> Option<&Segment> {

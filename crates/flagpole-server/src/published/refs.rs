@@ -10,6 +10,10 @@ use imbl::{HashMap, OrdSet};
 /// A persistent multimap: a changed copy costs what the change does.
 type Multi = HashMap<String, OrdSet<String>>;
 
+/// Lower-cased name → the names with that lower case, sorted: almost always one, so a
+/// plain vector (a one-element `OrdSet` costs a whole B-tree node).
+type Names = HashMap<String, Vec<String>>;
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Refs {
     /// Segment name → the live flags whose rules (in any environment) name it.
@@ -17,9 +21,9 @@ pub(crate) struct Refs {
     /// Flag key → the live flags that depend on it (in any environment).
     dependents: Multi,
     /// Lower-cased key → the live flags with that key.
-    flag_names: Multi,
+    flag_names: Names,
     /// Lower-cased name → the segments with that name.
-    segment_names: Multi,
+    segment_names: Names,
     /// Live flags.
     pub(crate) live: usize,
     /// REGEX conditions in live flags and segments.
@@ -37,6 +41,23 @@ fn remove(map: &mut Multi, key: &str, value: &str) {
         set.remove(value);
         if set.is_empty() {
             map.remove(key);
+        }
+    }
+}
+
+fn add_name(map: &mut Names, name: &str) {
+    let names = map.entry(name.to_ascii_lowercase()).or_default();
+    if let Err(at) = names.binary_search_by(|n| n.as_str().cmp(name)) {
+        names.insert(at, name.to_string());
+    }
+}
+
+fn remove_name(map: &mut Names, name: &str) {
+    let lower = name.to_ascii_lowercase();
+    if let Some(names) = map.get_mut(&lower) {
+        names.retain(|n| n != name);
+        if names.is_empty() {
+            map.remove(&lower);
         }
     }
 }
@@ -67,7 +88,7 @@ impl Refs {
         for p in parents(flag) {
             add(&mut self.dependents, p, key);
         }
-        add(&mut self.flag_names, &key.to_ascii_lowercase(), key);
+        add_name(&mut self.flag_names, key);
         self.live += 1;
         self.regexes += flag_regexes(flag);
     }
@@ -80,24 +101,30 @@ impl Refs {
         for p in parents(flag) {
             remove(&mut self.dependents, p, key);
         }
-        remove(&mut self.flag_names, &key.to_ascii_lowercase(), key);
+        remove_name(&mut self.flag_names, key);
         self.live = self.live.saturating_sub(1);
         self.regexes = self.regexes.saturating_sub(flag_regexes(flag));
     }
 
     pub(crate) fn add_segment(&mut self, name: &str, segment: &Segment) {
-        add(&mut self.segment_names, &name.to_ascii_lowercase(), name);
+        add_name(&mut self.segment_names, name);
         self.regexes += regexes(&segment.conditions);
     }
 
     pub(crate) fn remove_segment(&mut self, name: &str, segment: &Segment) {
-        remove(&mut self.segment_names, &name.to_ascii_lowercase(), name);
+        remove_name(&mut self.segment_names, name);
         self.regexes = self.regexes.saturating_sub(regexes(&segment.conditions));
     }
 
     /// The live flags whose rules name the segment.
     pub(crate) fn segment_users(&self, name: &str) -> impl Iterator<Item = &String> {
         self.segment_users.get(name).into_iter().flatten()
+    }
+
+    /// Every segment name a live flag's rules name (whether or not there is such a
+    /// segment).
+    pub(crate) fn segments_named(&self) -> impl Iterator<Item = &str> {
+        self.segment_users.keys().map(String::as_str)
     }
 
     /// The live flags that depend on the flag.
@@ -108,14 +135,14 @@ impl Refs {
     pub(crate) fn flag_twin(&self, lower: &str) -> Option<&str> {
         self.flag_names
             .get(lower)
-            .and_then(|s| s.get_min())
+            .and_then(|s| s.first())
             .map(String::as_str)
     }
 
     pub(crate) fn segment_twin(&self, lower: &str) -> Option<&str> {
         self.segment_names
             .get(lower)
-            .and_then(|s| s.get_min())
+            .and_then(|s| s.first())
             .map(String::as_str)
     }
 }

@@ -197,29 +197,29 @@ impl Connection {
 }
 
 fn snapshot(published: &Published) -> Bytes {
-    let data = wire::Snapshot {
+    let data = wire::SnapshotOut {
         version: published.version,
-        environments: published.environments.clone(),
-        flags: published.flags.values().map(|r| (**r).clone()).collect(),
-        segments: published.segments.values().map(|r| (**r).clone()).collect(),
+        environments: &published.environments,
+        flags: published.flags.values().map(|r| &**r).collect(),
+        segments: published.segments.values().map(|r| &**r).collect(),
     };
     frame("snapshot", published.version, &data)
 }
 
 fn change(applied: &Applied) -> Bytes {
     let p = &applied.published;
-    let data = wire::Change {
+    let data = wire::ChangeOut {
         from: applied.from,
         version: p.version,
         flags: applied
             .flags
             .iter()
-            .map(|k| (k.clone(), p.flags.get(k).map(|r| (**r).clone())))
+            .map(|k| (k.as_str(), p.flags.get(k).map(|r| &**r)))
             .collect(),
         segments: applied
             .segments
             .iter()
-            .map(|k| (k.clone(), p.segments.get(k).map(|r| (**r).clone())))
+            .map(|k| (k.as_str(), p.segments.get(k).map(|r| &**r)))
             .collect(),
     };
     frame("change", p.version, &data)

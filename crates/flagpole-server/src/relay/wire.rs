@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use flagpole_store::{Environment, FlagRecord, SegmentRecord};
 use serde::{Deserialize, Serialize};
 
+use crate::published::StoredFlag;
+
 /// `event: snapshot`: everything, at `version`; replaces what the relay holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -14,6 +16,25 @@ pub struct Snapshot {
     pub environments: Vec<Environment>,
     pub flags: Vec<FlagRecord>,
     pub segments: Vec<SegmentRecord>,
+}
+
+/// A [`Snapshot`] as the upstream writes it, from its published records without
+/// copying or parsing them.
+#[derive(Debug, Serialize)]
+pub struct SnapshotOut<'a> {
+    pub version: i64,
+    pub environments: &'a [Environment],
+    pub flags: Vec<&'a StoredFlag>,
+    pub segments: Vec<&'a SegmentRecord>,
+}
+
+/// A [`Change`] as the upstream writes it.
+#[derive(Debug, Serialize)]
+pub struct ChangeOut<'a> {
+    pub from: i64,
+    pub version: i64,
+    pub flags: Vec<(&'a str, Option<&'a StoredFlag>)>,
+    pub segments: Vec<(&'a str, Option<&'a SegmentRecord>)>,
 }
 
 /// `event: change`: the state at `version` is the one at `from` with these records

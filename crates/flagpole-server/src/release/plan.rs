@@ -286,7 +286,7 @@ async fn advance(
         );
         return stop(state, plan, "paused", why).await;
     }
-    let flag = with_rollout(&record.flag, &plan.environment, plan.rule, m.percent);
+    let flag = with_rollout(&record.flag(), &plan.environment, plan.rule, m.percent);
     let action = format!("flag.release.step: milestone {next} ({}%)", m.percent);
     plan.last_version = write(
         state,

@@ -162,7 +162,7 @@ pub async fn apply(
             .ok_or_else(|| {
                 ApiError::Conflict(format!("version {} is not in the history", target.based_on))
             })?;
-        rebase(&base, &proposed, &current.flag).map_err(|reason| {
+        rebase(&base, &proposed, &current.flag()).map_err(|reason| {
             ApiError::Conflict(format!(
                 "flag {:?} moved on from version {} to {}: {reason}",
                 target.key, target.based_on, current.version

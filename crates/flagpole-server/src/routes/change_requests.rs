@@ -457,7 +457,7 @@ pub(crate) fn detail(state: &AppState, who: &Principal, record: &ChangeRequestRe
     let published = state.published();
     let current = published.flags.get(&record.target);
     let before = current
-        .map(|r| serde_json::to_value(&r.flag).unwrap_or_default())
+        .map(|r| serde_json::to_value(r.flag()).unwrap_or_default())
         .unwrap_or(Value::Null);
     let mut changes = Vec::new();
     crate::routes::history::diff("", &before, &record.body, &mut changes);

@@ -190,11 +190,11 @@ async fn delete_environment(
     let configured: Vec<(String, flagpole_core::Flag)> = published
         .flags
         .values()
-        .filter(|r| r.flag.environments.contains_key(&env))
-        .map(|r| {
-            let mut flag = r.flag.clone();
+        .map(|r| (r.key.clone(), r.flag()))
+        .filter(|(_, flag)| flag.environments.contains_key(&env))
+        .map(|(key, mut flag)| {
             flag.environments.shift_remove(&env);
-            (r.key.clone(), flag)
+            (key, flag)
         })
         .collect();
     if !configured.is_empty() && !query.drop_configuration {

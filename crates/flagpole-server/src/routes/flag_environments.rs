@@ -122,7 +122,7 @@ async fn update_environment(
         audit,
     )
     .await?;
-    Ok(Json(flag_json(state.published().flag(key)?)))
+    Ok(Json(flag_json(&state.published().flag(key)?)))
 }
 
 /// Replaces a flag's configuration in one environment.

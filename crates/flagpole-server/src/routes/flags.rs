@@ -76,6 +76,7 @@ async fn list_flags(
         .flags
         .values()
         .filter(|r| if r.archived { archived } else { live })
+        .map(|r| r.record())
         .filter(|r| query.tag.as_ref().is_none_or(|t| r.flag.tags.contains(t)))
         .filter(|r| {
             needle.as_ref().is_none_or(|n| {
@@ -87,7 +88,7 @@ async fn list_flags(
                     || r.flag.tags.iter().any(|t| t.to_lowercase().contains(n))
             })
         })
-        .map(|r| flag_json(r))
+        .map(|r| flag_json(&r))
         .collect();
     Ok(Json(json!({"flags": flags, "version": published.version})))
 }
@@ -139,7 +140,7 @@ async fn create_flag(
     )
     .await?;
     let published = state.published();
-    Ok((StatusCode::CREATED, Json(flag_json(published.flag(&key)?))))
+    Ok((StatusCode::CREATED, Json(flag_json(&published.flag(&key)?))))
 }
 
 /// Reads a flag (live or archived).
@@ -158,7 +159,7 @@ async fn get_flag(
     Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(flag_json(state.published().flag(&key)?)))
+    Ok(Json(flag_json(&state.published().flag(&key)?)))
 }
 
 /// Replaces a flag; the body must say which version it is based on.
@@ -214,7 +215,7 @@ async fn put_flag(
         audit,
     )
     .await?;
-    Ok(Json(flag_json(state.published().flag(&key)?)))
+    Ok(Json(flag_json(&state.published().flag(&key)?)))
 }
 
 /// Deletes a flag (its history stays).
@@ -324,5 +325,5 @@ async fn set_archived(
         audit,
     )
     .await?;
-    Ok(Json(flag_json(state.published().flag(&key)?)))
+    Ok(Json(flag_json(&state.published().flag(&key)?)))
 }

@@ -328,7 +328,7 @@ async fn rollback_flag(
         audit,
     )
     .await?;
-    Ok(Json(flag_json(state.published().flag(&key)?)))
+    Ok(Json(flag_json(&state.published().flag(&key)?)))
 }
 
 #[cfg(test)]

@@ -36,8 +36,9 @@ pub fn flag_touches(before: Option<&Flag>, after: Option<&Flag>) -> BTreeSet<Str
 pub fn segment_touches(published: &Published, name: &str) -> BTreeSet<String> {
     let users = published
         .segment_users(name)
-        .filter_map(|key| published.live_flag(key));
-    using_segment(users, name)
+        .filter_map(|key| published.live_flag(key))
+        .collect::<Vec<_>>();
+    using_segment(users.iter(), name)
 }
 
 /// The environments in which a flag of `doc` uses the segment `name` (imports, which

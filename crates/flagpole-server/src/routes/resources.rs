@@ -108,7 +108,7 @@ pub async fn commit_flag(
         } => Some(*flag),
         _ => None,
     };
-    let mut touched = protection::flag_touches(before, after);
+    let mut touched = protection::flag_touches(before.as_ref(), after);
     // A change aimed at one environment touches it, even when it changes nothing there.
     touched.extend(audit.environment.map(str::to_string));
     protection::check(&published, who, &touched)?;

@@ -148,8 +148,7 @@ async fn get_flag(
         // As in the seed: without a user id, the flag's on/off state.
         None => published
             .live_flag(&name)
-            .and_then(|f| f.environments.get(env))
-            .is_some_and(|e| e.enabled),
+            .is_some_and(|f| f.environments.get(env).is_some_and(|e| e.enabled)),
         Some(user) => {
             let ctx = Context::with_user(user.as_str());
             let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
@@ -268,7 +267,7 @@ async fn set_flag(
         ));
     }
     let (mut flag, expect) = match published.flags.get(&name) {
-        Some(record) => (record.flag.clone(), Expect::Version(record.version)),
+        Some(record) => (record.flag(), Expect::Version(record.version)),
         None => (Flag::default(), Expect::Absent),
     };
     if flag.flag_type != FlagType::Boolean || seed_flag(&flag, &env_name).is_none() {

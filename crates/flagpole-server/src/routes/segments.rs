@@ -184,7 +184,7 @@ async fn delete_segment(
         .flags
         .values()
         .filter(|f| {
-            f.flag
+            f.flag()
                 .environments
                 .values()
                 .flat_map(|e| e.rules.iter())

@@ -108,10 +108,8 @@ pub async fn import_document(
     let mut touched = std::collections::BTreeSet::new();
     for (key, flag) in &imported.flags {
         let before = published.flags.get(key).filter(|r| !r.archived);
-        touched.extend(protection::flag_touches(
-            before.map(|r| &r.flag),
-            Some(flag),
-        ));
+        let before = before.map(|r| r.flag());
+        touched.extend(protection::flag_touches(before.as_ref(), Some(flag)));
     }
     for (name, segment) in &imported.segments {
         if current.segments.get(name) != Some(segment) {

@@ -98,13 +98,16 @@ async fn get_client_feature(
 ) -> Result<Json<Value>, ApiError> {
     let env = who.sdk_environment();
     let published = state.published();
-    let cache = published.client_features(&env)?;
-    cache
-        .features
-        .features
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| Json(json!(f)))
+    if !published.has_environment(&env) {
+        return Err(ApiError::NotFound {
+            kind: "environment",
+            name: env.to_string(),
+        });
+    }
+    let ids = published.segment_ids();
+    published
+        .live_flag(&name)
+        .map(|f| Json(json!(unleash::export_feature(&name, &f, &env, &ids))))
         .ok_or(ApiError::NotFound {
             kind: "feature",
             name,

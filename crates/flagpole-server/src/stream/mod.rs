@@ -73,23 +73,14 @@ pub struct Frame {
     pub bytes: Bytes,
 }
 
-/// A live (not archived) flag of a published state.
-pub(crate) fn live_flag<'a>(published: &'a Published, key: &str) -> Option<&'a Flag> {
+/// A live (not archived) flag of a published state, parsed.
+pub(crate) fn live_flag(published: &Published, key: &str) -> Option<Flag> {
     published.live_flag(key)
 }
 
 /// A segment of a published state.
 pub(crate) fn segment<'a>(published: &'a Published, name: &str) -> Option<&'a Segment> {
     published.segments.get(name).map(|r| &r.segment)
-}
-
-/// The live flags of a published state, in key order.
-pub(crate) fn live_flags(published: &Published) -> impl Iterator<Item = (&str, &Flag)> + Clone {
-    published
-        .flags
-        .iter()
-        .filter(|(_, r)| !r.archived)
-        .map(|(k, r)| (k.as_str(), &r.flag))
 }
 
 /// An SSE frame: `event`, `id` and one line of `data` (JSON has no raw newlines).

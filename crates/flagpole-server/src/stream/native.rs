@@ -9,16 +9,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::hub::{Change, Since};
-use super::{frame, live_flag, live_flags, segment};
+use super::{frame, live_flag, segment};
 use crate::published::Published;
-
-#[derive(Serialize)]
-struct Snapshot<'a> {
-    version: i64,
-    environment: &'a str,
-    flags: IndexMap<&'a str, Flag>,
-    segments: IndexMap<&'a str, &'a Segment>,
-}
 
 #[derive(Serialize)]
 struct Changed<'a> {
@@ -40,20 +32,9 @@ impl Changed<'_> {
 }
 
 /// A flag as one environment sees it: everything but the other environments.
-fn project(flag: &Flag, environment: &str) -> Flag {
-    Flag {
-        description: flag.description.clone(),
-        compat: flag.compat,
-        flag_type: flag.flag_type,
-        variants: flag.variants.clone(),
-        tags: flag.tags.clone(),
-        environments: flag
-            .environments
-            .get_key_value(environment)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .into_iter()
-            .collect(),
-    }
+fn project(mut flag: Flag, environment: &str) -> Flag {
+    flag.environments.retain(|name, _| name == environment);
+    flag
 }
 
 /// Whether two versions of a flag look the same from `environment`.
@@ -73,20 +54,40 @@ pub(super) fn full(published: &Published, environment: &str) -> Bytes {
 
 /// The whole environment as JSON: the `snapshot` event's data, also served at
 /// `GET /api/v1/environments/{env}/snapshot` for clients that poll.
+///
+/// Written flag by flag, each parsed and projected only while it is written, so the
+/// whole flag set is never held parsed. The shape is
+/// `{"version", "environment", "flags": {key: flag}, "segments": {name: segment}}`.
 pub(crate) fn snapshot_json(published: &Published, environment: &str) -> Vec<u8> {
-    let snapshot = Snapshot {
-        version: published.version,
-        environment,
-        flags: live_flags(published)
-            .map(|(k, f)| (k, project(f, environment)))
-            .collect(),
-        segments: published
-            .segments
-            .iter()
-            .map(|(k, r)| (k.as_str(), &r.segment))
-            .collect(),
-    };
-    serde_json::to_vec(&snapshot).unwrap_or_default()
+    // Serializing plain data with string keys cannot fail.
+    let mut out = Vec::with_capacity(64 * 1024);
+    out.extend_from_slice(
+        format!("{{\"version\":{},\"environment\":", published.version).as_bytes(),
+    );
+    let _ = serde_json::to_writer(&mut out, environment);
+    out.extend_from_slice(b",\"flags\":{");
+    for (i, (key, record)) in published
+        .flags
+        .iter()
+        .filter(|(_, r)| !r.archived)
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, &project(record.flag(), environment));
+    }
+    out.extend_from_slice(b"},\"segments\":");
+    let segments: IndexMap<&str, &Segment> = published
+        .segments
+        .iter()
+        .map(|(k, r)| (k.as_str(), &r.segment))
+        .collect();
+    let _ = serde_json::to_writer(&mut out, &segments);
+    out.push(b'}');
+    out
 }
 
 /// What one publish changed in `environment`.
@@ -106,7 +107,7 @@ fn delta<'a>(
     };
     for key in &change.flags {
         match (live_flag(before, key), live_flag(after, key)) {
-            (Some(was), Some(now)) if same_in(was, now, environment) => {}
+            (Some(was), Some(now)) if same_in(&was, &now, environment) => {}
             (_, Some(now)) => {
                 out.flags.insert(key, project(now, environment));
             }

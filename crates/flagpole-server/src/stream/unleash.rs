@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::hub::{Change, Since};
-use super::{frame, live_flag, live_flags, segment};
+use super::{frame, live_flag, segment};
 use crate::published::Published;
 
 pub const CONNECTED: &str = "unleash-connected";
@@ -18,12 +18,6 @@ pub const UPDATED: &str = "unleash-updated";
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 enum Event<'a> {
-    #[serde(rename_all = "camelCase")]
-    Hydration {
-        event_id: i64,
-        features: &'a [Feature],
-        segments: &'a [UnleashSegment],
-    },
     #[serde(rename_all = "camelCase")]
     FeatureUpdated { event_id: i64, feature: Feature },
     #[serde(rename_all = "camelCase")]
@@ -54,32 +48,30 @@ fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
     )
 }
 
-/// The Unleash id of every segment name (see `formats::unleash::segment_ids`).
+/// The Unleash id of every segment name (see [`Published::segment_ids`]).
 pub(super) fn segment_ids(published: &Published) -> IndexMap<&str, i64> {
-    format::segment_ids(
-        published.segments.keys().map(String::as_str),
-        live_flags(published).map(|(_, f)| f),
-    )
+    published.segment_ids()
 }
 
-/// The whole environment: one `hydration` event.
+/// The whole environment: one `hydration` event, its arrays copied from the
+/// environment's cached payload.
 pub(super) fn full(published: &Published, environment: &str, event: &str) -> Bytes {
     let version = published.version;
     let Ok(cache) = published.client_features(environment) else {
         return encode(event, version, &Events { events: Vec::new() });
     };
-    let hydration = Event::Hydration {
-        event_id: version,
-        features: &cache.features.features,
-        segments: &cache.features.segments,
-    };
-    encode(
-        event,
-        version,
-        &Events {
-            events: vec![hydration],
-        },
-    )
+    // `{"events":[{"type":"hydration","eventId":…,"features":[…],"segments":[…]}]}`
+    let (features, segments) = (cache.features_json(), cache.segments_json());
+    let mut data = Vec::with_capacity(features.len() + segments.len() + 80);
+    data.extend_from_slice(
+        format!("{{\"events\":[{{\"type\":\"hydration\",\"eventId\":{version},\"features\":")
+            .as_bytes(),
+    );
+    data.extend_from_slice(features);
+    data.extend_from_slice(b",\"segments\":");
+    data.extend_from_slice(segments);
+    data.extend_from_slice(b"}]}");
+    frame(event, version, &data)
 }
 
 /// `unleash-updated` for one publish, or `None` when it changed nothing Unleash SDKs
@@ -115,9 +107,9 @@ pub(super) fn changed(
     }
     for key in &change.flags {
         let now =
-            live_flag(after, key).map(|f| format::export_feature(key, f, environment, &after_ids));
+            live_flag(after, key).map(|f| format::export_feature(key, &f, environment, &after_ids));
         let was = live_flag(before, key)
-            .map(|f| format::export_feature(key, f, environment, &before_ids));
+            .map(|f| format::export_feature(key, &f, environment, &before_ids));
         match (was, now) {
             (was, Some(feature)) if was.as_ref() != Some(&feature) => {
                 events.push(Event::FeatureUpdated {
@@ -159,7 +151,7 @@ pub(super) fn since(published: &Published, environment: &str, since: &Since) -> 
     for key in &since.flags {
         events.push(
             match live_flag(published, key)
-                .map(|f| format::export_feature(key, f, environment, &ids))
+                .map(|f| format::export_feature(key, &f, environment, &ids))
             {
                 Some(feature) => Event::FeatureUpdated {
                     event_id: version,

@@ -24,7 +24,7 @@ pub async fn environments_page(
                 thead { tr { th scope="col" { "Environment" } th scope="col" { "Flags on" } th scope="col" { "Protected" } th scope="col" { "Impact-preview sampling" } } }
                 tbody {
                     @for (i, e) in published.environments.iter().enumerate() {
-                        @let on = published.flags.values().filter(|r| !r.archived && r.flag.environments.get(&e.name).is_some_and(|c| c.enabled)).count();
+                        @let on = published.snapshot(&e.name).map_or(0, |s| s.count_enabled());
                         tr {
                             td { a href=(format!("/?env={}&state=on", encode(&e.name))) { (e.name) } }
                             td { (on) }

@@ -99,7 +99,7 @@ pub async fn request_page(
     let current = published
         .flags
         .get(&record.target)
-        .and_then(|r| serde_json::to_value(&r.flag).ok());
+        .and_then(|r| serde_json::to_value(r.flag()).ok());
     let title = format!("Change request {id}");
     let body = html! {
         p.flag-head {

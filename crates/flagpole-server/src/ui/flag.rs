@@ -34,7 +34,7 @@ pub async fn flag_page(
     Query(q): Query<FlagQuery>,
 ) -> Result<Markup, ApiError> {
     let published = state.published();
-    let Some(record) = published.flags.get(&key) else {
+    let Some(record) = published.flags.get(&key).map(|r| r.record()) else {
         return Ok(message(
             &who,
             Area::Flags,
@@ -102,13 +102,13 @@ pub async fn flag_page(
         section.card.killswitch {
             h2 { "Kill switch in " (env) }
             div.switch-line {
-                (switch(record, &env, protected, editable))
+                (switch(&record.key, &env, config.enabled, protected, editable))
                 span { @if config.enabled { "On: rules below decide." } @else { "Off for everyone in " (env) "." } }
             }
             @if protected { p.notice { (env) " is protected: changes need an admin or a grant, and ask for confirmation." } }
             @if !editable && !record.archived { p.notice { "Your role cannot change " (env) "; the controls are read-only." } }
         }
-        script #flag-json type="application/json" { (maud::PreEscaped(json_data(&flag_json(record)))) }
+        script #flag-json type="application/json" { (maud::PreEscaped(json_data(&flag_json(&record)))) }
         form.editor data-flag-editor data-key=(key) data-env=(env) data-protected[protected] {
             fieldset disabled[!editable] {
                 (attribute_names())

@@ -5,13 +5,15 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use chrono::{DateTime, TimeDelta, Utc};
-use flagpole_store::{FlagRecord, UsageFilter};
+use flagpole_core::FlagType;
+use flagpole_store::UsageFilter;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{ago, field, form_error, page, Area};
 use super::{bounded, Page};
 use crate::error::ApiError;
+use crate::published::StoredFlag;
 use crate::state::AppState;
 
 /// How far back "last evaluated" looks, and the largest "not evaluated for N days".
@@ -92,52 +94,58 @@ pub async fn list_flags_page(
         .iter()
         .map(|e| (e.name.as_str(), e.protected))
         .collect();
-    let mut tags: Vec<&str> = published
-        .flags
-        .values()
-        .flat_map(|r| r.flag.tags.iter().map(String::as_str))
-        .collect();
-    tags.sort_unstable();
-    tags.dedup();
-    let shown: Vec<&FlagRecord> = published
-        .flags
-        .values()
-        .filter(|r| match archived.as_str() {
+    // Each flag is parsed once, and only what a row shows is kept of it.
+    let mut tags: Vec<String> = Vec::new();
+    let mut shown: Vec<Row> = Vec::new();
+    for r in published.flags.values() {
+        let flag = r.flag();
+        tags.extend(flag.tags.iter().cloned());
+        let listed = match archived.as_str() {
             "archived" => r.archived,
             "all" => true,
             _ => !r.archived,
-        })
-        .filter(|r| {
-            flag_type
+        };
+        let matches = listed
+            && flag_type
                 .as_deref()
-                .is_none_or(|t| r.flag.flag_type.as_str() == t)
-        })
-        .filter(|r| tag.as_ref().is_none_or(|t| r.flag.tags.contains(t)))
-        .filter(|r| match (&env, on_off) {
-            (Some(e), Some(want)) => r.flag.environments.get(e).is_some_and(|c| c.enabled) == want,
-            _ => true,
-        })
-        .filter(|r| {
-            needle.as_ref().is_none_or(|n| {
+                .is_none_or(|t| flag.flag_type.as_str() == t)
+            && tag.as_ref().is_none_or(|t| flag.tags.contains(t))
+            && match (&env, on_off) {
+                (Some(e), Some(want)) => {
+                    flag.environments.get(e).is_some_and(|c| c.enabled) == want
+                }
+                _ => true,
+            }
+            && needle.as_ref().is_none_or(|n| {
                 r.key.to_lowercase().contains(n)
-                    || r.flag
+                    || flag
                         .description
                         .as_deref()
                         .is_some_and(|d| d.to_lowercase().contains(n))
-                    || r.flag.tags.iter().any(|t| t.to_lowercase().contains(n))
+                    || flag.tags.iter().any(|t| t.to_lowercase().contains(n))
             })
-        })
-        .filter(|r| {
-            stale.is_none_or(|days| {
+            && stale.is_none_or(|days| {
                 let cutoff = now - TimeDelta::days(days);
                 !envs.iter().any(|(e, _)| {
                     last.get(&(r.key.clone(), e.to_string()))
                         .is_some_and(|t| *t >= cutoff)
                 })
-            })
-        })
-        .map(|r| &**r)
-        .collect();
+            });
+        if matches {
+            shown.push(Row {
+                on: envs
+                    .iter()
+                    .map(|(e, _)| flag.environments.get(*e).is_some_and(|c| c.enabled))
+                    .collect(),
+                record: r,
+                flag_type: flag.flag_type,
+                description: flag.description,
+                tags: flag.tags,
+            });
+        }
+    }
+    tags.sort_unstable();
+    tags.dedup();
     let body = html! {
         div.toolbar {
             form.filters method="get" action="/" role="search" aria-label="Filter flags" {
@@ -153,7 +161,7 @@ pub async fn list_flags_page(
                 label { span { "Tag" }
                     select name="tag" {
                         option value="" { "Any" }
-                        @for t in &tags { option value=(t) selected[tag.as_deref() == Some(*t)] { (t) } }
+                        @for t in &tags { option value=(t) selected[tag.as_deref() == Some(t.as_str())] { (t) } }
                     }
                 }
                 label { span { "Environment" }
@@ -194,20 +202,21 @@ pub async fn list_flags_page(
                     }
                 } }
                 tbody {
-                    @for r in &shown {
+                    @for row in &shown {
+                        @let r = row.record;
                         tr data-key=(r.key) data-version=(r.version) {
                             td {
                                 a.key href=(format!("/flag/{}", super::encode(&r.key))) { (r.key) }
                                 @if r.archived { " " span.badge { "archived" } }
-                                @if let Some(d) = &r.flag.description { div.desc { (d) } }
-                                @if !r.flag.tags.is_empty() {
-                                    div.tags { @for t in &r.flag.tags { span.tag { (t) } } }
+                                @if let Some(d) = &row.description { div.desc { (d) } }
+                                @if !row.tags.is_empty() {
+                                    div.tags { @for t in &row.tags { span.tag { (t) } } }
                                 }
                             }
-                            td { (r.flag.flag_type.as_str()) }
-                            @for (e, protected) in &envs {
+                            td { (row.flag_type.as_str()) }
+                            @for ((e, protected), on) in envs.iter().zip(&row.on) {
                                 td.env {
-                                    (switch(r, e, *protected, !r.archived && who.may_change(e, *protected)))
+                                    (switch(&r.key, e, *on, *protected, !r.archived && who.may_change(e, *protected)))
                                     (last_seen(last.get(&(r.key.clone(), e.to_string())).copied(), now))
                                 }
                             }
@@ -220,13 +229,22 @@ pub async fn list_flags_page(
     Ok(page(&who, Area::Flags, "Flags", body))
 }
 
-/// The kill switch of one flag in one environment.
-pub fn switch(r: &FlagRecord, env: &str, protected: bool, enabled: bool) -> Markup {
-    let on = r.flag.environments.get(env).is_some_and(|c| c.enabled);
+/// What the list shows of one flag.
+struct Row<'a> {
+    record: &'a StoredFlag,
+    flag_type: FlagType,
+    description: Option<String>,
+    tags: Vec<String>,
+    /// The switch in each environment, in the order of the columns.
+    on: Vec<bool>,
+}
+
+/// The kill switch of one flag in one environment (`on`: its state there).
+pub fn switch(key: &str, env: &str, on: bool, protected: bool, enabled: bool) -> Markup {
     html! {
         button.switch type="button" role="switch" aria-checked=(on)
-            aria-label=(format!("{} in {env}", r.key))
-            data-toggle data-key=(r.key) data-env=(env)
+            aria-label=(format!("{key} in {env}"))
+            data-toggle data-key=(key) data-env=(env)
             data-protected[protected] disabled[!enabled] {
             span aria-hidden="true" {}
         }

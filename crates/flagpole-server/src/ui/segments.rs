@@ -17,10 +17,12 @@ pub async fn segments_page(State(state): State<AppState>, who: Page) -> Markup {
         p.hint { "A segment is a named list of conditions that rules can require." }
         @if published.segments.is_empty() { p.empty { "No segments yet." } }
         @for (name, record) in &published.segments {
-            @let uses: Vec<(&str, &str)> = published.flags.iter().flat_map(|(key, r)| {
-                r.flag.environments.iter()
+            @let uses: Vec<(&str, String)> = published.segment_users(name).filter_map(|key| {
+                Some((key.as_str(), published.live_flag(key)?))
+            }).flat_map(|(key, flag)| {
+                flag.environments.into_iter()
                     .filter(|(_, c)| c.rules.iter().any(|rule| rule.segments.iter().any(|s| s == name)))
-                    .map(move |(env, _)| (key.as_str(), env.as_str()))
+                    .map(move |(env, _)| (key, env))
             }).collect();
             section.card id=(format!("segment-{name}")) {
                 h2 { (name) }

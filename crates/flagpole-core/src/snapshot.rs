@@ -186,12 +186,39 @@ impl Snapshot {
         next
     }
 
-    /// Compiles `flag` (a live flag of `cat`, valid as far as it goes) into this snapshot
-    /// under `key`, replacing what was there: for a caller that already holds the flag
-    /// parsed (building a snapshot flag by flag).
-    pub fn insert(&mut self, cat: &dyn Catalog, key: &str, flag: &Flag) {
-        let compiled = Arc::new(compile_flag(cat, key, flag, &self.environment));
-        self.index.insert(key.into(), compiled);
+    /// [`Snapshot::with_changes`] for several environments at once (one snapshot each):
+    /// each changed flag is read from `cat` once, and environments that configure it
+    /// alike (or not at all) share one compiled form, which holds nothing of the
+    /// environment it was compiled for.
+    pub fn with_changes_each<'k>(
+        snapshots: &[&Snapshot],
+        cat: &dyn Catalog,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Vec<Snapshot> {
+        let mut next: Vec<Snapshot> = snapshots.iter().map(|s| (*s).clone()).collect();
+        let mut compiled: Vec<Arc<CompiledFlag>> = Vec::with_capacity(next.len());
+        for key in keys {
+            let Some(flag) = cat.flag(key) else {
+                for s in &mut next {
+                    s.index.remove(key);
+                }
+                continue;
+            };
+            compiled.clear();
+            let envs: Vec<&str> = next.iter().map(|s| &*s.environment).collect();
+            for (i, env) in envs.iter().enumerate() {
+                let config = flag.environments.get(*env);
+                let alike = (0..i).find(|&j| flag.environments.get(envs[j]) == config);
+                compiled.push(match alike {
+                    Some(j) => compiled[j].clone(),
+                    None => Arc::new(compile_flag(cat, key, &flag, env)),
+                });
+            }
+            for (s, c) in next.iter_mut().zip(&compiled) {
+                s.index.insert(key.into(), c.clone());
+            }
+        }
+        next
     }
 
     /// The compiled flag with this key.

@@ -157,15 +157,12 @@ impl Published {
             next.client_features
                 .insert(name.clone(), cache.unwrap_or_default());
         }
-        let snapshots = self
-            .snapshots
-            .iter()
-            .map(|(env, s)| {
-                let keys = affected.iter().map(String::as_str);
-                (env.clone(), Arc::new(s.with_changes(&next, keys)))
-            })
+        let before: Vec<&Snapshot> = self.snapshots.values().map(|s| &**s).collect();
+        let keys = affected.iter().map(String::as_str);
+        next.snapshots = Snapshot::with_changes_each(&before, &next, keys)
+            .into_iter()
+            .map(|s| (s.environment().to_string(), Arc::new(s)))
             .collect();
-        next.snapshots = snapshots;
         next
     }
 
@@ -355,18 +352,16 @@ impl Builder {
         for name in published.segments.keys() {
             flagpole_core::validate_segment(&published, name).map_err(ApiError::Stored)?;
         }
-        let mut snapshots: Vec<Snapshot> = published
+        for key in published.live_keys() {
+            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
+        }
+        let empty: Vec<Snapshot> = published
             .environments
             .iter()
             .map(|env| Snapshot::empty(&env.name))
             .collect();
-        for (key, record) in published.flags.iter().filter(|(_, r)| !r.archived) {
-            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
-            let flag = record.flag();
-            for snapshot in &mut snapshots {
-                snapshot.insert(&published, key, &flag);
-            }
-        }
+        let empty: Vec<&Snapshot> = empty.iter().collect();
+        let snapshots = Snapshot::with_changes_each(&empty, &published, published.live_keys());
         published.snapshots = snapshots
             .into_iter()
             .map(|s| (s.environment().to_string(), Arc::new(s)))

@@ -12,7 +12,8 @@ a release `flagpole serve` on it, and measures
     (`POST /api/v1/flags/{key}/environments/production/enable|disable`) of a random
     generated flag: p50, p99 and max of each;
   - `/api/client/features`: size and time of the first request after the last write
-    (built lazily per version) and of a request answered from the cache.
+    (built lazily per version) and of a request answered from the cache, and RSS once
+    that payload is cached.
 
 Prints one markdown table row per size. Standard library only.
 """
@@ -34,21 +35,27 @@ CLIENT = "bench-client-token"
 
 
 def flag(i):
-    rule = lambda n: {  # noqa: E731
+    rule = lambda n, shift: {  # noqa: E731
         "name": f"rule {n}",
         "conditions": [
             {"attribute": "country", "operator": "IN", "values": ["de", "fr", "us", "jp"]},
             {"attribute": "plan", "operator": "STR_STARTS_WITH", "values": ["ent"]},
         ],
-        "rollout": (i * 7 + n * 13) % 101,
+        "rollout": (i * 7 + n * 13 + shift) % 101,
         "serve": {"split": [{"variant": "control", "weight": 50}, {"variant": "treatment", "weight": 50}]},
     }
-    env = {"enabled": True, "rules": [rule(0), rule(1), rule(2)], "default": {"variant": "control"}}
+    # The two environments differ (their rollouts), as they do once a flag is rolling out:
+    # nothing is shared between their compiled forms.
+    env = lambda shift: {  # noqa: E731
+        "enabled": True,
+        "rules": [rule(0, shift), rule(1, shift), rule(2, shift)],
+        "default": {"variant": "control"},
+    }
     return {
         "type": "string",
         "description": f"generated flag {i}",
         "variants": [{"name": "control", "value": "c"}, {"name": "treatment", "value": "t"}],
-        "environments": {"development": env, "production": env},
+        "environments": {"development": env(0), "production": env(37)},
     }
 
 
@@ -93,12 +100,14 @@ def run(binary, size, writes, work):
         rss_after = rss_mb(proc.pid)
         _, first, t_first = request(conn, "GET", "/api/client/features", CLIENT)
         _, _, t_cached = request(conn, "GET", "/api/client/features", CLIENT)
+        rss_serving = rss_mb(proc.pid)
         return {
             "size": size,
             "seed": (statistics.median(seed), percentile(seed, 0.99), max(seed)),
             "native": (statistics.median(native), percentile(native, 0.99), max(native)),
             "rss_start": rss_start,
             "rss_after": rss_after,
+            "rss_serving": rss_serving,
             "features_mb": len(first) / 1e6,
             "features_first_ms": t_first * 1000,
             "features_cached_ms": t_cached * 1000,
@@ -116,14 +125,16 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         print(f"| flags | seed POST p50 / p99 / max | native switch p50 / p99 / max | RSS after start "
-              f"| RSS after {args.writes} writes | /api/client/features | first after a write | cached |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+              f"| RSS after {args.writes} writes | /api/client/features | first after a write | cached "
+              f"| RSS with the payload cached |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for size in [int(s) for s in args.sizes.split(",")]:
             r = run(args.binary, size, args.writes, work)
             fmt = lambda t: f"{t[0]:.2f} / {t[1]:.2f} / {t[2]:.1f} ms"  # noqa: E731
             print(f"| {r['size']:,} | {fmt(r['seed'])} | {fmt(r['native'])} "
                   f"| {r['rss_start']:.0f} MB | {r['rss_after']:.0f} MB | {r['features_mb']:.1f} MB "
-                  f"| {r['features_first_ms']:.0f} ms | {r['features_cached_ms']:.1f} ms |", flush=True)
+                  f"| {r['features_first_ms']:.0f} ms | {r['features_cached_ms']:.1f} ms "
+                  f"| {r['rss_serving']:.0f} MB |", flush=True)
 
 
 if __name__ == "__main__":

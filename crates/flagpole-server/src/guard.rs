@@ -7,10 +7,9 @@
 //! an `Origin` is allowed when it is this server's own (it matches the `Host`), one of
 //! `--allowed-origins`, or, on the browser SDK routes, one a frontend token allows.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::cors::is_browser_route;
@@ -65,24 +64,18 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = check(&state, request, next).await;
-    response
-        .headers_mut()
-        .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
-}
-
-async fn check(state: &AppState, request: Request, next: Next) -> Response {
+/// The refusal of a request for another host name, or of a change sent from a page of
+/// another origin; `None` lets it through.
+pub fn refusal(state: &AppState, request: &Request) -> Option<Response> {
     let headers = request.headers();
     let host = headers.get(HOST).and_then(|v| v.to_str().ok());
     if let Some(host) = host {
         if !state.config().hosts.allows(host) {
-            return refuse(
+            return Some(refuse(
                 StatusCode::MISDIRECTED_REQUEST,
                 "misdirected_request",
                 format!("this server does not answer to the name {host:?}; add it with --allowed-hosts or --public-url"),
-            );
+            ));
         }
     }
     let unsafe_method = !matches!(
@@ -92,14 +85,23 @@ async fn check(state: &AppState, request: Request, next: Next) -> Response {
     if unsafe_method {
         if let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
             if !origin_allowed(state, origin, host, request.uri().path()) {
-                return ApiError::Forbidden(format!(
-                    "a change sent from the page {origin} is refused: it is not Flagpole's own origin nor an allowed one"
-                ))
-                .into_response();
+                return Some(
+                    ApiError::Forbidden(format!(
+                        "a change sent from the page {origin} is refused: it is not Flagpole's own origin nor an allowed one"
+                    ))
+                    .into_response(),
+                );
             }
         }
     }
-    next.run(request).await
+    None
+}
+
+/// What every response carries.
+pub fn finish(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
 fn origin_allowed(state: &AppState, origin: &str, host: Option<&str>, path: &str) -> bool {

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use flagpole_core::Evaluation;
 use metrics::{Counter, Histogram};
@@ -99,13 +98,35 @@ fn evaluation_handles() -> &'static Handles<Counter> {
     H.get_or_init(Handles::new)
 }
 
-/// Counts and times every request by route template, method and status.
-pub async fn track_requests(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = req.method().clone();
-    let start = Instant::now();
-    let response = next.run(req).await;
-    let status = response.status();
+/// One request being counted and timed by route template, method and status.
+#[derive(Debug)]
+pub struct Tracked {
+    route: Option<MatchedPath>,
+    method: axum::http::Method,
+    start: Instant,
+}
+
+impl Tracked {
+    pub fn start(req: &Request) -> Tracked {
+        Tracked {
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            method: req.method().clone(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Counts the request with its answer.
+    pub fn finish(self, response: &Response) {
+        record_request(self, response.status());
+    }
+}
+
+fn record_request(tracked: Tracked, status: axum::http::StatusCode) {
+    let Tracked {
+        route,
+        method,
+        start,
+    } = tracked;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let (counter, histogram) =
         request_handles().get(route, method.as_str(), status.as_str(), || {
@@ -121,7 +142,6 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
         });
     counter.increment(1);
     histogram.record(start.elapsed().as_secs_f64());
-    response
 }
 
 /// Counts one evaluation by environment, flag and variant.

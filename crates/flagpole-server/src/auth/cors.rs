@@ -4,14 +4,13 @@
 //! is then checked against its own token's origins ([`super::policy::FrontendSdk`]).
 //! Every other route sends no CORS headers, so browsers keep other sites out.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ORIGIN,
     VARY,
 };
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -28,23 +27,38 @@ pub fn is_browser_route(path: &str) -> bool {
     path == "/api/frontend" || path.starts_with("/api/frontend/") || path.starts_with("/ofrep/")
 }
 
-pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// What CORS makes of a request before its route.
+#[derive(Debug)]
+pub enum Cors {
+    /// Not a cross-origin request to a browser route: nothing to add.
+    None,
+    /// A preflight, answered here.
+    Answered(Response),
+    /// A request from an origin some frontend token allows: its answer carries the CORS
+    /// headers for it ([`Cors::decorate`]).
+    Allowed(HeaderValue),
+}
+
+/// Answers a preflight, or says what the answer to the request must carry.
+pub fn check(state: &AppState, request: &Request) -> Cors {
     let Some(origin) = request.headers().get(ORIGIN).cloned() else {
-        return next.run(request).await;
+        return Cors::None;
     };
     if !is_browser_route(request.uri().path()) {
-        return next.run(request).await;
+        return Cors::None;
     }
     let allowed = origin
         .to_str()
         .is_ok_and(|o| state.directory().any_frontend_allows(o));
     if request.method() == Method::OPTIONS {
         if !allowed {
-            return ApiError::Forbidden(
-                "this origin is not allowed by any frontend token; add it to the token's origins"
-                    .into(),
-            )
-            .into_response();
+            return Cors::Answered(
+                ApiError::Forbidden(
+                    "this origin is not allowed by any frontend token; add it to the token's origins"
+                        .into(),
+                )
+                .into_response(),
+            );
         }
         let headers = request
             .headers()
@@ -62,17 +76,26 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
         h.insert(ACCESS_CONTROL_ALLOW_HEADERS, headers);
         h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         h.insert(VARY, HeaderValue::from_static("Origin"));
-        return response;
+        return Cors::Answered(response);
     }
-    let mut response = next.run(request).await;
     if allowed {
-        let h = response.headers_mut();
-        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(
-            ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("ETag"),
-        );
-        h.append(VARY, HeaderValue::from_static("Origin"));
+        Cors::Allowed(origin)
+    } else {
+        Cors::None
     }
-    response
+}
+
+impl Cors {
+    /// Adds the CORS headers an allowed origin's answer carries.
+    pub fn decorate(self, response: &mut Response) {
+        if let Cors::Allowed(origin) = self {
+            let h = response.headers_mut();
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(
+                ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("ETag"),
+            );
+            h.append(VARY, HeaderValue::from_static("Origin"));
+        }
+    }
 }

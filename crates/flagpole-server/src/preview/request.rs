@@ -5,7 +5,6 @@
 //! that do not write flags, so that no other change can be "previewed" into being.
 
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -19,16 +18,18 @@ pub fn requested() -> bool {
     PREVIEW.try_with(|p| *p).unwrap_or(false)
 }
 
-/// The middleware: reads and removes `preview` from the query.
-pub async fn layer(mut request: Request, next: Next) -> Response {
+/// Reads and removes `preview` from the query: `Ok(None)` when it is not there,
+/// `Ok(Some(preview))` when it is (the URL then no longer carries it), or the refusal of
+/// a malformed value or of a preview asked of a route that does not write flags.
+pub fn take(request: &mut Request) -> Result<Option<bool>, Response> {
     let Some(query) = request.uri().query() else {
-        return next.run(request).await;
+        return Ok(None);
     };
     if !query
         .split('&')
         .any(|p| p == "preview" || p.starts_with("preview="))
     {
-        return next.run(request).await;
+        return Ok(None);
     }
     let mut preview = None;
     let rest: Vec<&str> = query
@@ -56,14 +57,16 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         }
     };
     let Some(Some(preview)) = preview else {
-        return refuse("preview: must be true or false");
+        return Err(refuse("preview: must be true or false"));
     };
     let flag_write = (path.starts_with("/api/v1/flags")
         && !path.contains("/release-plan")
         && !path.ends_with("/schedules"))
         || path.starts_with("/flags/");
     if preview && !flag_write {
-        return refuse("preview: offered on flag changes only (/api/v1/flags/..., /flags/{name})");
+        return Err(refuse(
+            "preview: offered on flag changes only (/api/v1/flags/..., /flags/{name})",
+        ));
     }
     let mut uri = request.uri().path().to_string();
     if !rest.is_empty() {
@@ -72,5 +75,13 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     if let Ok(uri) = uri.parse() {
         *request.uri_mut() = uri;
     }
-    PREVIEW.scope(preview, next.run(request)).await
+    Ok(Some(preview))
+}
+
+/// Runs the request's handling with what [`take`] read ([`requested`] answers it).
+pub async fn scope<F: std::future::Future>(preview: Option<bool>, handling: F) -> F::Output {
+    match preview {
+        Some(preview) => PREVIEW.scope(preview, handling).await,
+        None => handling.await,
+    }
 }

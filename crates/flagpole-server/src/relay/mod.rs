@@ -15,9 +15,8 @@ pub mod wire;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
@@ -164,15 +163,11 @@ pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bo
 /// On a relay, refuses every request that would change something (405
 /// `relay_read_only`), except the SDK routes that only read or report: evaluations,
 /// Unleash registration and metrics, token introspection for relays chained behind.
-pub async fn refuse_writes(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub fn refuse_writes(state: &AppState, request: &Request) -> Option<Response> {
     if state.relay().is_none() || allowed(request.method(), request.uri().path()) {
-        return next.run(request).await;
+        return None;
     }
-    ApiError::RelayReadOnly.into_response()
+    Some(ApiError::RelayReadOnly.into_response())
 }
 
 fn allowed(method: &Method, path: &str) -> bool {

@@ -9,6 +9,7 @@ mod flag_environments;
 mod flags;
 mod health;
 mod history;
+mod middleware;
 mod ofrep;
 mod openapi;
 pub(crate) mod protection;
@@ -56,17 +57,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::cors::cors,
-        ))
-        .layer(axum::middleware::from_fn(crate::preview::request::layer))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::relay::refuse_writes,
-        ))
-        .layer(axum::middleware::from_fn(telemetry::track_requests))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::guard::guard,
+            middleware::request,
         ))
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
         .layer(TraceLayer::new_for_http())

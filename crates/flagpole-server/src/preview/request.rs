@@ -21,7 +21,7 @@ pub fn requested() -> bool {
 /// Reads and removes `preview` from the query: `Ok(None)` when it is not there,
 /// `Ok(Some(preview))` when it is (the URL then no longer carries it), or the refusal of
 /// a malformed value or of a preview asked of a route that does not write flags.
-pub fn take(request: &mut Request) -> Result<Option<bool>, Response> {
+pub fn take(request: &mut Request) -> Result<Option<bool>, Box<Response>> {
     let Some(query) = request.uri().query() else {
         return Ok(None);
     };
@@ -57,16 +57,16 @@ pub fn take(request: &mut Request) -> Result<Option<bool>, Response> {
         }
     };
     let Some(Some(preview)) = preview else {
-        return Err(refuse("preview: must be true or false"));
+        return Err(Box::new(refuse("preview: must be true or false")));
     };
     let flag_write = (path.starts_with("/api/v1/flags")
         && !path.contains("/release-plan")
         && !path.ends_with("/schedules"))
         || path.starts_with("/flags/");
     if preview && !flag_write {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             "preview: offered on flag changes only (/api/v1/flags/..., /flags/{name})",
-        ));
+        )));
     }
     let mut uri = request.uri().path().to_string();
     if !rest.is_empty() {

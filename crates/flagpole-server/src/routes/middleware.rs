@@ -32,7 +32,7 @@ async fn route(state: &AppState, mut request: Request, next: Next) -> Response {
     }
     let preview = match crate::preview::request::take(&mut request) {
         Ok(preview) => preview,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let cors = match cors::check(state, &request) {
         Cors::Answered(response) => return response,

@@ -171,19 +171,8 @@ impl Snapshot {
         cat: &dyn Catalog,
         keys: impl IntoIterator<Item = &'k str>,
     ) -> Snapshot {
-        let mut next = self.clone();
-        for key in keys {
-            match cat.flag(key) {
-                Some(flag) => {
-                    let compiled = Arc::new(compile_flag(cat, key, &flag, &self.environment));
-                    next.index.insert(key.into(), compiled);
-                }
-                None => {
-                    next.index.remove(key);
-                }
-            }
-        }
-        next
+        let mut next = Snapshot::with_changes_each(&[self], cat, keys);
+        next.pop().unwrap_or_else(|| self.clone())
     }
 
     /// [`Snapshot::with_changes`] for several environments at once (one snapshot each):
@@ -196,6 +185,7 @@ impl Snapshot {
         keys: impl IntoIterator<Item = &'k str>,
     ) -> Vec<Snapshot> {
         let mut next: Vec<Snapshot> = snapshots.iter().map(|s| (*s).clone()).collect();
+        let envs: Vec<Arc<str>> = snapshots.iter().map(|s| s.environment.clone()).collect();
         let mut compiled: Vec<Arc<CompiledFlag>> = Vec::with_capacity(next.len());
         for key in keys {
             let Some(flag) = cat.flag(key) else {
@@ -205,10 +195,9 @@ impl Snapshot {
                 continue;
             };
             compiled.clear();
-            let envs: Vec<&str> = next.iter().map(|s| &*s.environment).collect();
             for (i, env) in envs.iter().enumerate() {
-                let config = flag.environments.get(*env);
-                let alike = (0..i).find(|&j| flag.environments.get(envs[j]) == config);
+                let config = flag.environments.get(&**env);
+                let alike = (0..i).find(|&j| flag.environments.get(&*envs[j]) == config);
                 compiled.push(match alike {
                     Some(j) => compiled[j].clone(),
                     None => Arc::new(compile_flag(cat, key, &flag, env)),

@@ -187,12 +187,17 @@ impl Published {
             .map(|r| r.flag())
     }
 
-    /// The live flags' keys, in key order (what bulk evaluations list).
-    pub fn live_keys(&self) -> impl Iterator<Item = &str> {
+    /// The live flags' records, in key order.
+    pub fn live_records(&self) -> impl Iterator<Item = (&str, &StoredFlag)> {
         self.flags
             .iter()
             .filter(|(_, r)| !r.archived)
-            .map(|(k, _)| k.as_str())
+            .map(|(k, r)| (k.as_str(), &**r))
+    }
+
+    /// The live flags' keys, in key order (what bulk evaluations list).
+    pub fn live_keys(&self) -> impl Iterator<Item = &str> {
+        self.live_records().map(|(k, _)| k)
     }
 
     /// The configuration version of the last change to what an environment's SDKs see

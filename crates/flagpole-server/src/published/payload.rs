@@ -32,12 +32,7 @@ impl ClientFeaturesCache {
         out.extend_from_slice(b"{\"version\":2,\"features\":");
         let start = out.len();
         out.push(b'[');
-        for (i, (key, record)) in published
-            .flags
-            .iter()
-            .filter(|(_, r)| !r.archived)
-            .enumerate()
-        {
+        for (i, (key, record)) in published.live_records().enumerate() {
             if i > 0 {
                 out.push(b',');
             }

@@ -41,8 +41,8 @@ pub(super) struct Change {
 impl Change {
     fn between(before: &Published, applied: &Applied, lost: bool) -> Change {
         let after = &applied.published;
-        let before_ids = unleash::segment_ids(before);
-        let after_ids = unleash::segment_ids(after);
+        let before_ids = before.segment_ids();
+        let after_ids = after.segment_ids();
         let unleash_full = before_ids
             .iter()
             .any(|(name, id)| after_ids.get(name).is_some_and(|a| a != id));

@@ -66,12 +66,7 @@ pub(crate) fn snapshot_json(published: &Published, environment: &str) -> Vec<u8>
     );
     let _ = serde_json::to_writer(&mut out, environment);
     out.extend_from_slice(b",\"flags\":{");
-    for (i, (key, record)) in published
-        .flags
-        .iter()
-        .filter(|(_, r)| !r.archived)
-        .enumerate()
-    {
+    for (i, (key, record)) in published.live_records().enumerate() {
         if i > 0 {
             out.push(b',');
         }

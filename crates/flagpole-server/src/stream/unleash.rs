@@ -5,7 +5,6 @@
 
 use axum::body::Bytes;
 use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
-use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::hub::{Change, Since};
@@ -48,11 +47,6 @@ fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
     )
 }
 
-/// The Unleash id of every segment name (see [`Published::segment_ids`]).
-pub(super) fn segment_ids(published: &Published) -> IndexMap<&str, i64> {
-    published.segment_ids()
-}
-
 /// The whole environment: one `hydration` event, its arrays copied from the
 /// environment's cached payload.
 pub(super) fn full(published: &Published, environment: &str, event: &str) -> Bytes {
@@ -86,7 +80,7 @@ pub(super) fn changed(
         return Some(full(after, environment, UPDATED));
     }
     let version = after.version;
-    let (before_ids, after_ids) = (segment_ids(before), segment_ids(after));
+    let (before_ids, after_ids) = (before.segment_ids(), after.segment_ids());
     let mut events: Vec<Event<'_>> = change
         .removed_segment_ids
         .iter()
@@ -132,7 +126,7 @@ pub(super) fn changed(
 /// its version (nothing when it is current).
 pub(super) fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
     let version = published.version;
-    let ids = segment_ids(published);
+    let ids = published.segment_ids();
     let mut events: Vec<Event<'_>> = since
         .removed_segment_ids
         .iter()

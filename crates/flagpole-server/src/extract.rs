@@ -1,6 +1,8 @@
 //! Extractors whose rejections are [`ApiError`]s, so malformed bodies, paths and queries
 //! get the same JSON errors as everything else.
 
+use std::borrow::Cow;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_TYPE, IF_MATCH};
 use axum::http::request::Parts;
@@ -287,9 +289,32 @@ fn refuse_repeated_parameters(uri: &axum::http::Uri) -> Result<(), ApiError> {
     let Some(query) = uri.query() else {
         return Ok(());
     };
-    let names: Vec<std::borrow::Cow<'_, str>> = form_urlencoded::parse(query.as_bytes())
+    let names: Vec<Cow<'_, str>> = form_urlencoded::parse(query.as_bytes())
         .map(|(name, _)| name)
         .collect();
+    refuse_repeated(&names)
+}
+
+/// The value of the one query parameter a route reads, in one pass over the query, with
+/// [`ApiQuery`]'s refusal of a name given twice (the seed API's hot `GET` reads only
+/// `user_id`, and need not deserialize the query as well).
+pub fn query_value<'a>(
+    uri: &'a axum::http::Uri,
+    wanted: &str,
+) -> Result<Option<Cow<'a, str>>, ApiError> {
+    let Some(query) = uri.query() else {
+        return Ok(None);
+    };
+    let (names, values): (Vec<Cow<'_, str>>, Vec<Cow<'_, str>>) =
+        form_urlencoded::parse(query.as_bytes()).unzip();
+    refuse_repeated(&names)?;
+    Ok(names
+        .iter()
+        .position(|name| name == wanted)
+        .and_then(|i| values.into_iter().nth(i)))
+}
+
+fn refuse_repeated(names: &[Cow<'_, str>]) -> Result<(), ApiError> {
     // A scan for the usual handful; a set beyond, so a long query costs linear time.
     let repeated = if names.len() <= 16 {
         names

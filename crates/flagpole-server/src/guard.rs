@@ -46,8 +46,10 @@ impl Hosts {
         match self {
             Hosts::Any => true,
             Hosts::Only(names) => {
-                let name = strip_port(host).to_ascii_lowercase();
-                names.iter().any(|n| n == "*" || *n == name)
+                let name = strip_port(host);
+                names
+                    .iter()
+                    .any(|n| n == "*" || n.eq_ignore_ascii_case(name))
             }
         }
     }

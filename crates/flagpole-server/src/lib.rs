@@ -24,7 +24,7 @@ pub use error::ApiError;
 pub use preview::report::{preview, PreviewReport};
 pub use published::{Published, Update};
 pub use release::ReleaseConfig;
-pub use routes::{app, import_document};
+pub use routes::{app, import_document, service};
 pub use state::{
     ensure_default_environments, AppState, Applied, ServerConfig, DEFAULT_ENVIRONMENTS,
 };

@@ -1,7 +1,7 @@
 //! Metrics and request tracking: Prometheus counters and histograms for requests (by
 //! route and status) and evaluations (by environment, flag and variant).
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use flagpole_core::Evaluation;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use rustc_hash::FxHashMap;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -51,41 +52,76 @@ pub fn render() -> String {
 }
 
 /// Metric handles registered once per label set, found again by borrowed label values:
-/// the hot path neither allocates label strings nor searches the metrics registry.
+/// the hot path neither allocates label strings nor searches the metrics registry. Each
+/// thread finds them in its own table (`Local`), so counting a request touches no lock
+/// or reference count shared with the other workers; the shared table only registers a
+/// label set the first time a thread meets it.
 struct Handles<H> {
     map: RwLock<ByLabels<H>>,
 }
 
-/// Handles by their three label values, one level per label.
-type ByLabels<H> = HashMap<String, HashMap<String, HashMap<String, H>>>;
+/// Handles by their three label values, one level per label. Labels are short strings
+/// this server chose or was configured with, so a fast hash (Fx) serves.
+type ByLabels<H> = FxHashMap<String, FxHashMap<String, FxHashMap<String, H>>>;
+
+/// A thread's copy of the handles it has used.
+type Local<H> = std::thread::LocalKey<RefCell<ByLabels<H>>>;
+
+fn find<'a, H>(map: &'a ByLabels<H>, a: &str, b: &str, c: &str) -> Option<&'a H> {
+    map.get(a)?.get(b)?.get(c)
+}
+
+fn insert<'m, H>(
+    map: &'m mut ByLabels<H>,
+    a: &str,
+    b: &str,
+    c: &str,
+    make: impl FnOnce() -> H,
+) -> &'m H {
+    map.entry(a.to_string())
+        .or_default()
+        .entry(b.to_string())
+        .or_default()
+        .entry(c.to_string())
+        .or_insert_with(make)
+}
 
 impl<H: Clone> Handles<H> {
     fn new() -> Handles<H> {
         Handles {
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(FxHashMap::default()),
         }
     }
 
-    fn get(&self, a: &str, b: &str, c: &str, make: impl FnOnce() -> H) -> H {
-        let found = {
-            let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-            map.get(a)
-                .and_then(|m| m.get(b))
-                .and_then(|m| m.get(c))
-                .cloned()
-        };
-        if let Some(h) = found {
-            return h;
-        }
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(a.to_string())
-            .or_default()
-            .entry(b.to_string())
-            .or_default()
-            .entry(c.to_string())
-            .or_insert_with(make)
-            .clone()
+    /// Calls `f` with the handle for these labels, made with `make` the first time any
+    /// thread needs it.
+    fn with(
+        &self,
+        local: &'static Local<H>,
+        [a, b, c]: [&str; 3],
+        make: impl FnOnce() -> H,
+        f: impl FnOnce(&H),
+    ) {
+        local.with(|cache| {
+            if let Some(h) = find(&cache.borrow(), a, b, c) {
+                return f(h);
+            }
+            let shared = {
+                let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+                find(&map, a, b, c).cloned()
+            };
+            let h = shared.unwrap_or_else(|| {
+                let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+                insert(&mut map, a, b, c, make).clone()
+            });
+            f(insert(&mut cache.borrow_mut(), a, b, c, || h));
+        });
     }
+}
+
+thread_local! {
+    static LOCAL_REQUESTS: RefCell<ByLabels<(Counter, Histogram)>> = RefCell::new(FxHashMap::default());
+    static LOCAL_EVALUATIONS: RefCell<ByLabels<Counter>> = RefCell::new(FxHashMap::default());
 }
 
 fn request_handles() -> &'static Handles<(Counter, Histogram)> {
@@ -128,20 +164,24 @@ fn record_request(tracked: Tracked, status: axum::http::StatusCode) {
         start,
     } = tracked;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let (counter, histogram) =
-        request_handles().get(route, method.as_str(), status.as_str(), || {
-            let labels = [
-                ("route", route.to_string()),
-                ("method", method.to_string()),
-                ("status", status.as_str().to_string()),
-            ];
-            (
-                metrics::counter!("flagpole_http_requests_total", &labels),
-                metrics::histogram!("flagpole_http_request_duration_seconds", &labels),
-            )
-        });
-    counter.increment(1);
-    histogram.record(start.elapsed().as_secs_f64());
+    let took = start.elapsed();
+    let labels = [route, method.as_str(), status.as_str()];
+    let make = || {
+        let labels = [
+            ("route", route.to_string()),
+            ("method", method.to_string()),
+            ("status", status.as_str().to_string()),
+        ];
+        (
+            metrics::counter!("flagpole_http_requests_total", &labels),
+            metrics::histogram!("flagpole_http_request_duration_seconds", &labels),
+        )
+    };
+    request_handles().with(&LOCAL_REQUESTS, labels, make, |(counter, histogram)| {
+        counter.increment(1);
+        histogram.record(took.as_secs_f64());
+    });
+    tracing::debug!(route, status = status.as_u16(), took = ?took, "answered");
 }
 
 /// Counts one evaluation by environment, flag and variant.
@@ -150,16 +190,16 @@ pub fn count_evaluation(environment: &str, flag: &str, e: &Evaluation<'_>) {
     let variant = e
         .chosen
         .map_or(if e.enabled { "on" } else { "off" }, |c| c.name);
-    evaluation_handles()
-        .get(environment, flag, variant, || {
-            metrics::counter!(
-                "flagpole_evaluations_total",
-                "environment" => environment.to_string(),
-                "flag" => flag.to_string(),
-                "variant" => variant.to_string()
-            )
-        })
-        .increment(1);
+    let make = || {
+        metrics::counter!(
+            "flagpole_evaluations_total",
+            "environment" => environment.to_string(),
+            "flag" => flag.to_string(),
+            "variant" => variant.to_string()
+        )
+    };
+    let labels = [environment, flag, variant];
+    evaluation_handles().with(&LOCAL_EVALUATIONS, labels, make, |c| c.increment(1));
 }
 
 /// A panic in a handler becomes a logged 500 with the usual error body.

@@ -8,14 +8,16 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
+use tower_http::timeout::TimeoutBody;
 
 /// The time limits of a connection.
 #[derive(Clone, Copy, Debug)]
@@ -27,15 +29,22 @@ pub struct Limits {
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains connections for at
 /// most `limits.shutdown_grace`.
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    app: Router,
+    app: S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-) {
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_read,
-    ));
+) where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
+    // Around the whole application, not `Router::layer` (which would wrap every route).
+    let app = tower::ServiceBuilder::new()
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_read,
+        ))
+        .map_request(|request: hyper::Request<TimeoutBody<Incoming>>| request.map(Body::new))
+        .service(app);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -66,7 +75,7 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             let app = app.clone();
             async move {
-                let response = app.oneshot(request.map(axum::body::Body::new)).await;
+                let response = app.oneshot(request).await;
                 Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
             }
         });

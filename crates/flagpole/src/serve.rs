@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use flagpole_server::auth::issue::{self, Bootstrap};
 use flagpole_server::guard::Hosts;
-use flagpole_server::{app, AppState, ServerConfig};
+use flagpole_server::{service, AppState, ServerConfig};
 
 use crate::listen;
 
@@ -197,7 +197,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         body_read: Duration::from_secs(args.body_timeout_secs.max(1)),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };
-    listen::serve(listener, app(state), limits, shutdown_signal()).await;
+    listen::serve(listener, service(state), limits, shutdown_signal()).await;
     poller.abort();
     releases.abort();
     scheduler.abort();

@@ -1,5 +1,6 @@
 //! What every route's request passes through, in one middleware: the host and origin
-//! guard, the request metrics, a relay's refusal of writes, `?preview`, and CORS. One
+//! guard, the request span and metrics, a relay's refusal of writes, `?preview`, and
+//! CORS. One
 //! middleware rather than one per concern, because axum wraps every route in each
 //! layer, and each `from_fn` layer clones the service inside it on every request: five
 //! layers cost a dozen boxed clones per request; this one costs one.
@@ -7,6 +8,7 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 use crate::auth::cors::{self, Cors};
 use crate::state::AppState;
@@ -17,7 +19,11 @@ pub async fn request(State(state): State<AppState>, request: Request, next: Next
         Some(refused) => refused,
         None => {
             let tracked = Tracked::start(&request);
-            let response = route(&state, request, next).await;
+            // A span for what the request logs; when debug logging is off this is
+            // `Span::none()`, costing one check of the level.
+            let span =
+                tracing::debug_span!("request", method = %request.method(), uri = %request.uri());
+            let response = route(&state, request, next).instrument(span).await;
             tracked.finish(&response);
             response
         }

@@ -26,12 +26,14 @@ mod transfer;
 mod unleash;
 mod users;
 
+use std::convert::Infallible;
 use std::sync::LazyLock;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
@@ -47,9 +49,26 @@ static BUILT: LazyLock<(Router<AppState>, String)> = LazyLock::new(|| {
     (router, json)
 });
 
-/// The whole application, ready to serve or to call with `oneshot` in tests.
+/// The whole application as a router, to call with `oneshot` in tests or to nest.
 pub fn app(state: AppState) -> Router {
-    BUILT
+    Router::new().fallback_service(service(state))
+}
+
+/// The whole application as one service, which `flagpole serve` runs.
+///
+/// Only the middleware that needs the matched route (metrics, CORS and the rest of
+/// [`middleware::request`], which also opens the request's tracing span) is applied
+/// per route. The layers that do not (panic catching, the body limit) wrap the routed
+/// service once: `Router::layer` wraps every route in its own boxed copy of a layer, and
+/// each copy is cloned on every request.
+pub fn service(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    let routed = BUILT
         .0
         .clone()
         .merge(crate::ui::router())
@@ -59,10 +78,12 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             middleware::request,
         ))
-        .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
-        .layer(TraceLayer::new_for_http())
+        .with_state(state.clone());
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::custom(telemetry::panic_response))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
+        .service(routed)
 }
 
 /// Every route, each with its documentation: the router and the OpenAPI document are

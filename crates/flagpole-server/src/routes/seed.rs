@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::formats::seed::seed_flag;
@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{SeedReader, SeedWriter};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{query_value, ApiPath, ApiQuery};
 use crate::routes::resources::{commit_flag, FlagChange};
 use crate::schemas::{PreviewQuery, SeedErrorBody, SeedFlagState, SeedUpdatedOrPreview};
 use crate::state::AppState;
@@ -109,12 +109,6 @@ pub(crate) fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>)
     ])
 }
 
-/// The seed's one query parameter; others are ignored, as FastAPI does.
-#[derive(serde::Deserialize)]
-struct UserQuery {
-    user_id: Option<String>,
-}
-
 /// Whether a flag is on (for a user, when `user_id` is given) in the seed environment.
 #[utoipa::path(
     get,
@@ -135,22 +129,24 @@ async fn get_flag(
     State(state): State<AppState>,
     SeedReader(_who): SeedReader,
     path: Result<ApiPath<String>, ApiError>,
-    query: Result<ApiQuery<UserQuery>, ApiError>,
+    uri: Uri,
 ) -> Result<Response, SeedError> {
-    let (ApiPath(name), ApiQuery(query)) = (path?, query?);
+    let ApiPath(name) = path?;
+    // The seed's one query parameter; others are ignored, as FastAPI does.
+    let user_id = query_value(&uri, "user_id")?;
     let published = state.published();
     let env = &state.config().seed_environment;
     let snapshot = published.snapshot(env).map_err(SeedError::Api)?;
     if !snapshot.contains(&name) {
         return Err(SeedError::NotFound);
     }
-    let enabled = match query.user_id.filter(|u| !u.is_empty()) {
+    let enabled = match user_id.filter(|u| !u.is_empty()) {
         // As in the seed: without a user id, the flag's on/off state.
         None => published
             .live_flag(&name)
             .is_some_and(|f| f.environments.get(env).is_some_and(|e| e.enabled)),
         Some(user) => {
-            let ctx = Context::with_user(user.as_str());
+            let ctx = Context::with_user(user.as_ref());
             let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
             state.sample(env, &ctx);
             crate::telemetry::count_evaluation(env, &name, &e);

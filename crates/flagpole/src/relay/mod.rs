@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use flagpole_server::guard::Hosts;
 use flagpole_server::relay::Relay;
-use flagpole_server::{app, AppState, ServerConfig};
+use flagpole_server::{service, AppState, ServerConfig};
 
 use crate::listen;
 
@@ -131,7 +131,7 @@ async fn relay(args: RelayArgs) -> Result<()> {
     };
     listen::serve(
         listener,
-        app(state),
+        service(state),
         limits,
         crate::serve::shutdown_signal(),
     )

@@ -215,20 +215,24 @@ async fn incremental_publishing_equals_a_full_rebuild() {
             step(&h, &mut rng).await;
             let incremental = h.state.published();
             changes += usize::from(incremental.version > before);
-            // A payload kept from an earlier state (same ETag) must still be right.
-            let now: Vec<(String, axum::body::Bytes)> = ENVS
-                .iter()
-                .map(|env| {
-                    let c = incremental.client_features(env).unwrap();
-                    (c.etag.clone(), c.json.clone())
-                })
-                .collect();
-            for ((etag, json), (old_etag, old_json)) in now.iter().zip(&payloads) {
-                if etag == old_etag {
-                    assert_eq!(json, old_json, "sequence {seq}: same ETag, other payload");
+            // A payload kept from an earlier state (same ETag) must still be right. Some
+            // states are never asked for theirs (unless compared below), so a later
+            // payload starts from one built several changes before.
+            if rng.next_u64() % 3 != 0 {
+                let now: Vec<(String, axum::body::Bytes)> = ENVS
+                    .iter()
+                    .map(|env| {
+                        let c = incremental.client_features(env).unwrap();
+                        (c.etag.clone(), c.json.clone())
+                    })
+                    .collect();
+                for ((etag, json), (old_etag, old_json)) in now.iter().zip(&payloads) {
+                    if etag == old_etag {
+                        assert_eq!(json, old_json, "sequence {seq}: same ETag, other payload");
+                    }
                 }
+                payloads = now;
             }
-            payloads = now;
             // Compare at a few points and at the end of every sequence.
             if i % 10 == 9 {
                 let full = Published::build(h.store.load().await.unwrap()).unwrap();

@@ -7,7 +7,7 @@ mod stored;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use flagpole_core::{Catalog, Compat, Document, Flag, Segment, Snapshot, Totals};
@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 
 use crate::error::ApiError;
 pub use payload::ClientFeaturesCache;
+use payload::PayloadCell;
 use refs::Refs;
 pub use stored::StoredFlag;
 
@@ -37,7 +38,7 @@ pub struct Published {
     payload_versions: HashMap<String, i64>,
     /// `/api/client/features` per environment, serialized on first use and kept by the
     /// states after this one until a change touches the environment.
-    client_features: HashMap<String, Arc<OnceLock<ClientFeaturesCache>>>,
+    client_features: HashMap<String, Arc<PayloadCell>>,
 }
 
 /// What a committed change wrote, as the store committed it: the state at `version` is
@@ -93,6 +94,9 @@ impl Published {
         let mut segments = self.segments.clone();
         let mut refs = self.refs.clone();
         let mut affected: BTreeSet<String> = BTreeSet::new();
+        // What a payload built before this change cannot be copied from for.
+        let flags_changed: BTreeSet<String> = update.flags.iter().map(|(k, _)| k.clone()).collect();
+        let segments_changed = !update.segments.is_empty();
         // The environments whose payload changes; `None`: every one.
         let mut shown: Option<BTreeSet<String>> = Some(BTreeSet::new());
         for (key, record) in update.flags {
@@ -149,13 +153,18 @@ impl Published {
         for env in &self.environments {
             let name = &env.name;
             let touched = shown.as_ref().is_none_or(|envs| envs.contains(name));
-            let (version, cache) = match (self.payload_versions.get(name), touched) {
-                (Some(v), false) => (*v, self.client_features.get(name).cloned()),
-                _ => (update.version, None),
+            let previous = self.client_features.get(name);
+            let (version, cell) = match (self.payload_versions.get(name), previous) {
+                (Some(v), Some(cell)) if !touched => (*v, cell.clone()),
+                (_, Some(cell)) => {
+                    let changed = (!segments_changed).then_some(&flags_changed);
+                    let live = next.refs.live;
+                    (update.version, PayloadCell::after(cell, changed, live))
+                }
+                (_, None) => (update.version, Arc::default()),
             };
             next.payload_versions.insert(name.clone(), version);
-            next.client_features
-                .insert(name.clone(), cache.unwrap_or_default());
+            next.client_features.insert(name.clone(), cell);
         }
         let before: Vec<&Snapshot> = self.snapshots.values().map(|s| &**s).collect();
         let keys = affected.iter().map(String::as_str);
@@ -278,7 +287,7 @@ impl Published {
                 kind: "environment",
                 name: environment.to_string(),
             })?;
-        Ok(cell.get_or_init(|| ClientFeaturesCache::new(self, environment)))
+        Ok(cell.get(self, environment))
     }
 
     /// Every environment `flag` configures must exist; `path` prefixes the field named in
@@ -376,9 +385,7 @@ impl Builder {
 }
 
 /// An empty, lazily filled payload cell per environment.
-fn lazy_payloads(
-    environments: &[Environment],
-) -> HashMap<String, Arc<OnceLock<ClientFeaturesCache>>> {
+fn lazy_payloads(environments: &[Environment]) -> HashMap<String, Arc<PayloadCell>> {
     environments
         .iter()
         .map(|e| (e.name.clone(), Arc::default()))

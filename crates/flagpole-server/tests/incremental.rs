@@ -218,7 +218,7 @@ async fn incremental_publishing_equals_a_full_rebuild() {
             // A payload kept from an earlier state (same ETag) must still be right. Some
             // states are never asked for theirs (unless compared below), so a later
             // payload starts from one built several changes before.
-            if rng.next_u64() % 3 != 0 {
+            if !rng.next_u64().is_multiple_of(3) {
                 let now: Vec<(String, axum::body::Bytes)> = ENVS
                     .iter()
                     .map(|env| {

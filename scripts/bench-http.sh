@@ -10,12 +10,14 @@
 #                    (crates/flagpole-server/examples/floor.rs, same profile and axum)
 #   seed (FastAPI)   the seed service from the tutorial, same GET, one uvicorn worker
 #
-# Each target gets a warm-up, then a fixed-duration run at a fixed concurrency; a
-# markdown table with requests/s, p99 and the ratios to the floor and the seed is printed
-# at the end. All traffic goes to 127.0.0.1. Everything it starts is stopped on exit.
+# Each target gets a warm-up, then a fixed-duration run at a fixed concurrency, once in
+# each of BENCH_ROUNDS rounds (3); a markdown table with the median requests/s and p99
+# and the ratios of the medians to the floor and the seed is printed at the end (a shared
+# machine's load drifts by tens of percent within a minute: one run per target compares
+# moments more than servers). All traffic goes to 127.0.0.1. Everything it starts is stopped on exit.
 #
 #   scripts/bench-http.sh
-#   BENCH_DURATION=5 BENCH_CONCURRENCY=20 scripts/bench-http.sh
+#   BENCH_DURATION=5 BENCH_CONCURRENCY=20 BENCH_ROUNDS=5 scripts/bench-http.sh
 #
 # Installs what it lacks: the load generator oha (`cargo install oha --locked`, or
 # Debian's wrk as a fallback) and FastAPI + uvicorn (pip). Load generator and servers
@@ -26,6 +28,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONCURRENCY=${BENCH_CONCURRENCY:-50}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
@@ -228,11 +231,10 @@ log "flagpole eval: $(curl -fsS -X POST -H 'content-type: application/json' -H "
 log "floor GET:     $(curl -fsS "$FLOOR/flags/new_ui?user_id=123")"
 log "seed GET:      $(curl -fsS "$SEED/flags/new_ui?user_id=123")"
 
-measure flagpole_get GET "$FLAGPOLE/flags/new_ui?user_id=123" "" "$CLIENT_AUTH"
 # The same GET while another flag is written 20 times a second (reads must not wait on
 # writes): a background writer, one seed POST every 50 ms on a schedule, counted.
-log "starting a writer: 20 writes/s to another flag"
-python3 - "$FLAGPOLE" "$ADMIN_TOKEN" "$WORK/writes.count" <<'PY' &
+start_writer() {
+    python3 - "$FLAGPOLE" "$ADMIN_TOKEN" "$WORK/writes.count" <<'PY' &
 import http.client, sys, time, urllib.parse
 base, token, count_file = sys.argv[1:]
 url = urllib.parse.urlsplit(base)
@@ -251,26 +253,39 @@ while True:
     next_at += 0.05  # 20 a second, whatever each write took
     time.sleep(max(0.0, next_at - time.monotonic()))
 PY
-WRITER=$!
-PIDS+=($WRITER)
-sleep 1
-writes_before=$(cat "$WORK/writes.count")
-measure flagpole_get_writing GET "$FLAGPOLE/flags/new_ui?user_id=123" "" "$CLIENT_AUTH"
-writes_after=$(cat "$WORK/writes.count")
-kill "$WRITER" 2>/dev/null || true
-echo $(((writes_after - writes_before))) >"$WORK/writes.made"
-measure flagpole_open GET "$OPEN/flags/new_ui?user_id=123"
-measure flagpole_eval POST "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui" "$EVAL_BODY" "$CLIENT_AUTH"
-measure floor GET "$FLOOR/flags/new_ui?user_id=123"
-measure seed GET "$SEED/flags/new_ui?user_id=123"
+    WRITER=$!
+    PIDS+=($WRITER)
+}
 
-python3 - "$WORK" "$LOADGEN" "$DURATION" "$CONCURRENCY" "$(nproc)" "$WARMUP" <<'PY'
+# Every target once per round, the rounds one after another: the machine's load drifts,
+# so each target is measured at several moments and its median is compared.
+echo 0 >"$WORK/writes.made"
+for round in $(seq "$ROUNDS"); do
+    log "round $round of $ROUNDS"
+    measure "flagpole_get.$round" GET "$FLAGPOLE/flags/new_ui?user_id=123" "" "$CLIENT_AUTH"
+    echo 0 >"$WORK/writes.count"
+    start_writer
+    sleep 1
+    writes_before=$(cat "$WORK/writes.count")
+    measure "flagpole_get_writing.$round" GET "$FLAGPOLE/flags/new_ui?user_id=123" "" "$CLIENT_AUTH"
+    writes_after=$(cat "$WORK/writes.count")
+    kill "$WRITER" 2>/dev/null || true
+    echo $(($(cat "$WORK/writes.made") + writes_after - writes_before)) >"$WORK/writes.made"
+    measure "flagpole_open.$round" GET "$OPEN/flags/new_ui?user_id=123"
+    measure "flagpole_eval.$round" POST "$FLAGPOLE/api/v1/environments/production/evaluate/new_ui" "$EVAL_BODY" "$CLIENT_AUTH"
+    measure "floor.$round" GET "$FLOOR/flags/new_ui?user_id=123"
+    measure "seed.$round" GET "$SEED/flags/new_ui?user_id=123"
+done
+
+python3 - "$WORK" "$LOADGEN" "$DURATION" "$CONCURRENCY" "$(nproc)" "$WARMUP" "$ROUNDS" <<'PY'
 import json
 import pathlib
 import re
+import statistics
 import sys
 
-work, loadgen, duration, concurrency, cores, warmup = sys.argv[1:]
+work, loadgen, duration, concurrency, cores, warmup, rounds = sys.argv[1:]
+rounds = int(rounds)
 work = pathlib.Path(work)
 ROWS = [
     ("flagpole_get", "Flagpole `GET /flags/new_ui?user_id=123`, client token"),
@@ -303,10 +318,17 @@ def read_wrk(text):
     return rps, p99, (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0)
 
 
+# Per target: the median over the rounds of requests/s and of p99; errors summed.
+per_round = {}
 results = {}
 for key, _ in ROWS:
-    text = (work / f"{key}.out").read_text()
-    results[key] = read_oha(text) if loadgen == "oha" else read_wrk(text)
+    runs = []
+    for r in range(1, rounds + 1):
+        text = (work / f"{key}.{r}.out").read_text()
+        runs.append(read_oha(text) if loadgen == "oha" else read_wrk(text))
+    per_round[key] = runs
+    results[key] = (statistics.median(x[0] for x in runs), statistics.median(x[1] for x in runs),
+                    sum(x[2] for x in runs))
 
 
 def ratio(a, b):
@@ -314,8 +336,8 @@ def ratio(a, b):
 
 
 print()
-print(f"{loadgen}, {duration} s per target after a warm-up, concurrency {concurrency}, "
-      f"127.0.0.1, {cores} cores shared by the load generator and the servers")
+print(f"{loadgen}, {duration} s per target after a warm-up, {rounds} rounds (medians), "
+      f"concurrency {concurrency}, 127.0.0.1, {cores} cores shared by the load generator and the servers")
 print()
 print("| target | requests/s | p99 latency | non-2xx or errors | vs floor | vs seed |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -329,10 +351,12 @@ print(f"Flagpole GET / floor = {share:.0%} ({verdict} the bar of 80%); "
       f"Flagpole GET / seed = {ratio('flagpole_get', 'seed')}.")
 writing = results["flagpole_get_writing"][0] / results["floor"][0] if results["floor"][0] else 0
 made = int((work / "writes.made").read_text())
-seconds = int(duration) + int(warmup)
+seconds = (int(duration) + int(warmup)) * rounds
 print(f"While writing ({made} writes in {seconds} s, {made / seconds:.1f}/s): GET / floor = {writing:.0%} "
       f"({'meets' if writing >= 0.8 else 'misses'} the bar of 80%); "
       f"{results['flagpole_get_writing'][0] / results['flagpole_get'][0]:.0%} of the GET without writes.")
+shares = ", ".join(f"{a[0] / b[0]:.0%}" for a, b in zip(per_round["flagpole_get"], per_round["floor"]) if b[0])
+print(f"GET / floor in each round: {shares}.")
 auth = results["flagpole_get"][0] / results["flagpole_open"][0] if results["flagpole_open"][0] else 0
 print(f"With a token / without = {auth:.1%} (authentication's price; the bar is within 5%).")
 PY

@@ -74,10 +74,7 @@ pub fn service(
         .merge(crate::ui::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::request,
-        ))
+        .layer(middleware::RequestLayer(state.clone()))
         .with_state(state.clone());
     ServiceBuilder::new()
         .map_response(IntoResponse::into_response)

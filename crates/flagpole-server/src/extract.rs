@@ -272,19 +272,13 @@ pub fn query_pairs(uri: &axum::http::Uri) -> Result<Vec<(String, String)>, ApiEr
     let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map_err(|e| ApiError::bad_request("invalid_query", e.body_text(), None))?
         .0;
-    let mut seen = std::collections::HashSet::new();
-    if let Some((name, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
-        return Err(ApiError::bad_request(
-            "duplicate_key",
-            format!("query parameter {name:?} is given twice"),
-            Some(name.clone()),
-        ));
-    }
+    let names: Vec<&str> = pairs.iter().map(|(name, _)| name.as_str()).collect();
+    refuse_repeated(&names)?;
     Ok(pairs)
 }
 
-/// [`query_pairs`]' refusal of a name given twice, without copying the pairs (every
-/// [`ApiQuery`] pays it, the evaluation routes included).
+/// [`query_pairs`]' refusal of a name given twice, without copying the pairs or their
+/// values (every [`ApiQuery`] pays it, the evaluation routes included).
 fn refuse_repeated_parameters(uri: &axum::http::Uri) -> Result<(), ApiError> {
     let Some(query) = uri.query() else {
         return Ok(());
@@ -314,17 +308,21 @@ pub fn query_value<'a>(
         .and_then(|i| values.into_iter().nth(i)))
 }
 
-fn refuse_repeated(names: &[Cow<'_, str>]) -> Result<(), ApiError> {
+/// The refusal of a query that gives a parameter name twice.
+fn refuse_repeated<S: AsRef<str>>(names: &[S]) -> Result<(), ApiError> {
     // A scan for the usual handful; a set beyond, so a long query costs linear time.
     let repeated = if names.len() <= 16 {
         names
             .iter()
             .enumerate()
-            .find(|(i, name)| names[..*i].contains(name))
-            .map(|(_, name)| name)
+            .find(|(i, name)| names[..*i].iter().any(|n| n.as_ref() == name.as_ref()))
+            .map(|(_, name)| name.as_ref())
     } else {
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        names.iter().find(|name| !seen.insert(name))
+        names
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|name| !seen.insert(name))
     };
     match repeated {
         None => Ok(()),

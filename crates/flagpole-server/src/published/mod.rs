@@ -94,9 +94,8 @@ impl Published {
         let mut segments = self.segments.clone();
         let mut refs = self.refs.clone();
         let mut affected: BTreeSet<String> = BTreeSet::new();
-        // What a payload built before this change cannot be copied from for.
+        // The features a payload built before this change cannot be copied from for.
         let flags_changed: BTreeSet<String> = update.flags.iter().map(|(k, _)| k.clone()).collect();
-        let segments_changed = !update.segments.is_empty();
         // The environments whose payload changes; `None`: every one.
         let mut shown: Option<BTreeSet<String>> = Some(BTreeSet::new());
         for (key, record) in update.flags {
@@ -157,9 +156,11 @@ impl Published {
             let (version, cell) = match (self.payload_versions.get(name), previous) {
                 (Some(v), Some(cell)) if !touched => (*v, cell.clone()),
                 (_, Some(cell)) => {
-                    let changed = (!segments_changed).then_some(&flags_changed);
                     let live = next.refs.live;
-                    (update.version, PayloadCell::after(cell, changed, live))
+                    (
+                        update.version,
+                        PayloadCell::after(cell, &flags_changed, live),
+                    )
                 }
                 (_, None) => (update.version, Arc::default()),
             };

@@ -156,33 +156,35 @@ pub(super) struct Base {
 }
 
 impl PayloadCell {
-    /// The cell of the state after a change to what this payload shows. `changed`: the
-    /// flags the change wrote, or `None` when every feature may read differently (a
-    /// segment changed, and with it the segment ids features refer to); then the
-    /// payload is built afresh. It starts from `previous` when that is built, or from
-    /// what `previous` would have started from; and afresh once more than a quarter of
-    /// the flags changed since, where copying gains little.
+    /// The cell of the state after a change to what this payload shows; `changed`: the
+    /// flags the change wrote (a segment change writes none: features name segments by
+    /// id, and the payload is built afresh when the ids moved). It starts from
+    /// `previous` when that is built, or from what `previous` would have started from;
+    /// and afresh once more than a quarter of the flags changed since, where copying
+    /// gains little.
     pub(super) fn after(
         previous: &Arc<PayloadCell>,
-        changed: Option<&BTreeSet<String>>,
+        changed: &BTreeSet<String>,
         live: usize,
     ) -> Arc<PayloadCell> {
-        let base = changed.and_then(|changed| {
-            let mut base = if previous.built.get().is_some() {
-                Base {
-                    cell: previous.clone(),
-                    changed: BTreeSet::new(),
-                }
-            } else {
-                previous
-                    .base
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone()?
-            };
-            base.changed.extend(changed.iter().cloned());
-            (base.changed.len() <= live / 4 + 16).then_some(base)
-        });
+        let base = if previous.built.get().is_some() {
+            Some(Base {
+                cell: previous.clone(),
+                changed: BTreeSet::new(),
+            })
+        } else {
+            previous
+                .base
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        };
+        let base = base
+            .map(|mut base| {
+                base.changed.extend(changed.iter().cloned());
+                base
+            })
+            .filter(|base| base.changed.len() <= live / 4 + 16);
         Arc::new(PayloadCell {
             built: OnceLock::new(),
             base: Mutex::new(base),

@@ -57,8 +57,8 @@ pub fn app(state: AppState) -> Router {
 /// The whole application as one service, which `flagpole serve` runs.
 ///
 /// Only the middleware that needs the matched route (metrics, CORS and the rest of
-/// [`middleware::request`], which also opens the request's tracing span) is applied
-/// per route. The layers that do not (panic catching, the body limit) wrap the routed
+/// [`middleware::RequestLayer`], which also opens the request's tracing span) is
+/// applied per route. The layers that do not (panic catching, the body limit) wrap the routed
 /// service once: `Router::layer` wraps every route in its own boxed copy of a layer, and
 /// each copy is cloned on every request.
 pub fn service(

@@ -137,15 +137,35 @@ fn evaluation_handles() -> &'static Handles<Counter> {
 /// One request being counted and timed by route template, method and status.
 #[derive(Debug)]
 pub struct Tracked {
-    route: Option<MatchedPath>,
+    route: Route,
     method: axum::http::Method,
     start: Instant,
 }
 
+/// The route template a request is counted under.
+#[derive(Debug)]
+enum Route {
+    /// The route the router matched.
+    Matched(MatchedPath),
+    /// A route answered without the router (`routes::hot`).
+    Known(&'static str),
+    Unmatched,
+}
+
 impl Tracked {
-    pub fn start(req: &Request) -> Tracked {
+    /// Starts tracking a request: under `route` when it is answered without the router,
+    /// else under the route the router matched (none: "unmatched").
+    pub fn start(req: &Request, route: Option<&'static str>) -> Tracked {
+        let route = match route {
+            Some(known) => Route::Known(known),
+            None => req
+                .extensions()
+                .get::<MatchedPath>()
+                .cloned()
+                .map_or(Route::Unmatched, Route::Matched),
+        };
         Tracked {
-            route: req.extensions().get::<MatchedPath>().cloned(),
+            route,
             method: req.method().clone(),
             start: Instant::now(),
         }
@@ -163,7 +183,11 @@ fn record_request(tracked: Tracked, status: axum::http::StatusCode) {
         method,
         start,
     } = tracked;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let route = match &route {
+        Route::Matched(matched) => matched.as_str(),
+        Route::Known(known) => known,
+        Route::Unmatched => "unmatched",
+    };
     let took = start.elapsed();
     let labels = [route, method.as_str(), status.as_str()];
     let make = || {

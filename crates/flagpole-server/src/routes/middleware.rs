@@ -58,18 +58,25 @@ where
         let inner = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, inner);
         let state = self.state.clone();
-        Box::pin(async move { Ok(request(state, req, inner).await) })
+        Box::pin(async move { Ok(request(state, req, None, inner).await) })
     }
 }
 
-async fn request<S>(state: AppState, request: Request, next: S) -> Response
+/// Passes `request` through the middleware to `next`. `template` is the route's template
+/// when the request did not go through the router (`super::hot`), which otherwise names it.
+pub(super) async fn request<S>(
+    state: AppState,
+    request: Request,
+    template: Option<&'static str>,
+    next: S,
+) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
     let mut response = match crate::guard::refusal(&state, &request) {
         Some(refused) => refused,
         None => {
-            let tracked = Tracked::start(&request);
+            let tracked = Tracked::start(&request, template);
             // A span for what the request logs; when debug logging is off this is
             // `Span::none()`, costing one check of the level.
             let span =

@@ -9,6 +9,7 @@ mod flag_environments;
 mod flags;
 mod health;
 mod history;
+mod hot;
 mod middleware;
 mod ofrep;
 mod openapi;
@@ -80,7 +81,10 @@ pub fn service(
         .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::custom(telemetry::panic_response))
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
-        .service(routed)
+        .service(hot::HotReads {
+            inner: routed,
+            state,
+        })
 }
 
 /// Every route, each with its documentation: the router and the OpenAPI document are

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -132,29 +132,55 @@ async fn get_flag(
     uri: Uri,
 ) -> Result<Response, SeedError> {
     let ApiPath(name) = path?;
+    flag_state(&state, &name, &uri)
+}
+
+/// [`get_flag`] for `routes::hot`, which answers it without the router once
+/// [`plain_flag_name`] has found the name in the path: the same authentication and answer.
+pub(super) async fn get_flag_hot(state: AppState, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if let Err(refused) = SeedReader::from_request_parts(&mut parts, &state).await {
+        return refused.into_response();
+    }
+    let Some(name) = plain_flag_name(parts.uri.path()) else {
+        return SeedError::NotFound.into_response();
+    };
+    flag_state(&state, name, &parts.uri).into_response()
+}
+
+/// The flag name in a seed GET's path, `/flags/{name}`, when it needs no decoding: one
+/// non-empty segment without `%`. The router's `ApiPath` decodes any other.
+pub(super) fn plain_flag_name(path: &str) -> Option<&str> {
+    let name = path.strip_prefix("/flags/")?;
+    let plain = !name.is_empty() && !name.contains(['/', '%']);
+    plain.then_some(name)
+}
+
+/// The seed GET's answer for flag `name`, reading `user_id` from `uri`'s query.
+fn flag_state(state: &AppState, name: &str, uri: &Uri) -> Result<Response, SeedError> {
     // The seed's one query parameter; others are ignored, as FastAPI does.
-    let user_id = query_value(&uri, "user_id")?;
+    let user_id = query_value(uri, "user_id")?;
     let published = state.published();
     let env = &state.config().seed_environment;
     let snapshot = published.snapshot(env).map_err(SeedError::Api)?;
-    if !snapshot.contains(&name) {
+    if !snapshot.contains(name) {
         return Err(SeedError::NotFound);
     }
     let enabled = match user_id.filter(|u| !u.is_empty()) {
         // As in the seed: without a user id, the flag's on/off state.
         None => published
-            .live_flag(&name)
+            .live_flag(name)
             .is_some_and(|f| f.environments.get(env).is_some_and(|e| e.enabled)),
         Some(user) => {
             let ctx = Context::with_user(user.as_ref());
-            let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
+            let e = snapshot.evaluate(name, &ctx, chrono::Utc::now(), &mut state.rng());
             state.sample(env, &ctx);
-            crate::telemetry::count_evaluation(env, &name, &e);
+            crate::telemetry::count_evaluation(env, name, &e);
             e.enabled
         }
     };
     Ok(Json(FlagState {
-        flag: &name,
+        flag: name,
         enabled,
     })
     .into_response())

@@ -1,0 +1,73 @@
+//! The hot read, the seed API's `GET /flags/{name}`, answered before the router.
+//!
+//! It is what the seed's users call on every page view, so it is the route whose
+//! throughput matters. Through the router, each request is matched among every route,
+//! gets its matched path and URL parameters inserted as extensions, and passes through
+//! the route's boxed, cloned services and extractors; all of that together cost more
+//! than the evaluation. Here the same middleware ([`super::middleware::request`]) and the
+//! same authentication and answer ([`super::seed::get_flag_hot`]) run without it.
+//!
+//! Only a request the router would send to that handler is taken: `GET`, a path of
+//! exactly `/flags/` and a name that needs no percent-decoding. Everything else (`HEAD`,
+//! encoded names, trailing slashes) goes through the router as before.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::http::Method;
+use axum::response::Response;
+use futures_util::future::Either;
+use tower::Service;
+
+use super::{middleware, seed};
+use crate::state::AppState;
+
+/// The seed GET's route template, as the router names it (in metrics).
+const SEED_GET: &str = "/flags/{name}";
+
+/// Answers the hot read itself and sends every other request to `inner` (the router).
+#[derive(Clone)]
+pub struct HotReads<S> {
+    pub inner: S,
+    pub state: AppState,
+}
+
+type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for HotReads<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Answer, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if seed_flag_name(&request).is_none() {
+            return Either::Right(self.inner.call(request));
+        }
+        let state = self.state.clone();
+        Either::Left(Box::pin(async move {
+            let handler = tower::service_fn(|request: Request| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(seed::get_flag_hot(state, request).await) }
+            });
+            Ok(middleware::request(state.clone(), request, Some(SEED_GET), handler).await)
+        }))
+    }
+}
+
+/// The flag name of a request that is the seed GET, when it needs no decoding.
+fn seed_flag_name(request: &Request) -> Option<&str> {
+    if request.method() != Method::GET {
+        return None;
+    }
+    seed::plain_flag_name(request.uri().path())
+}

@@ -16,8 +16,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::body::HttpBody as _;
 use axum::extract::Request;
-use axum::http::Method;
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use futures_util::future::Either;
 use tower::Service;
@@ -59,8 +61,24 @@ where
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(seed::get_flag_hot(state, request).await) }
             });
-            Ok(middleware::request(state.clone(), request, Some(SEED_GET), handler).await)
+            let mut response =
+                middleware::request(state.clone(), request, Some(SEED_GET), handler).await;
+            content_length(&mut response);
+            Ok(response)
         }))
+    }
+}
+
+/// Sets `Content-Length` when the body's size is known, as the router does for every
+/// route (on the wire, hyper would add it anyway).
+fn content_length(response: &mut Response) {
+    if response.headers().contains_key(CONTENT_LENGTH) {
+        return;
+    }
+    if let Some(n) = response.body().size_hint().exact() {
+        response
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(n));
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use flagpole_core::SplitMix64;
+use flagpole_core::{RandomSource, SplitMix64};
 use flagpole_store::Store;
 use tokio::sync::{broadcast, watch, Mutex};
 
@@ -138,6 +138,13 @@ impl AppState {
     /// The current snapshot; never waits.
     pub fn published(&self) -> Arc<Published> {
         self.inner.published.load_full()
+    }
+
+    /// The current snapshot without taking a reference count, for one request's read (do
+    /// not hold it across an await): every worker taking and dropping a count on the same
+    /// `Arc` moves its cache line between cores on every request.
+    pub fn published_ref(&self) -> arc_swap::Guard<Arc<Published>> {
+        self.inner.published.load()
     }
 
     /// Serialises writes in this process; hold it from reading the current state to
@@ -421,13 +428,22 @@ impl AppState {
         self.inner.release.samplers.offer(environment, ctx);
     }
 
-    /// A random source for one evaluation (random stickiness).
+    /// A random source for one evaluation (random stickiness). Each thread steps a
+    /// stream of its own, started from the shared seed once, so evaluations on different
+    /// workers do not contend for one counter.
     pub fn rng(&self) -> SplitMix64 {
-        SplitMix64(
-            self.inner
-                .seeds
-                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed),
-        )
+        thread_local! {
+            static NEXT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+        }
+        const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+        NEXT.with(|next| {
+            let seed = next.get().unwrap_or_else(|| {
+                // A start far from every other thread's: the shared seed, mixed.
+                SplitMix64(self.inner.seeds.fetch_add(GAMMA, Ordering::Relaxed)).next_u64()
+            });
+            next.set(Some(seed.wrapping_add(GAMMA)));
+            SplitMix64(seed)
+        })
     }
 }
 

@@ -57,12 +57,11 @@ where
         }
         let state = self.state.clone();
         Either::Left(Box::pin(async move {
-            let handler = tower::service_fn(|request: Request| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(seed::get_flag_hot(state, request).await) }
+            let state = &state;
+            let handler = tower::service_fn(|request: Request| async move {
+                Ok::<_, Infallible>(seed::get_flag_hot(state, request).await)
             });
-            let mut response =
-                middleware::request(state.clone(), request, Some(SEED_GET), handler).await;
+            let mut response = middleware::request(state, request, Some(SEED_GET), handler).await;
             content_length(&mut response);
             Ok(response)
         }))

@@ -58,14 +58,14 @@ where
         let inner = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, inner);
         let state = self.state.clone();
-        Box::pin(async move { Ok(request(state, req, None, inner).await) })
+        Box::pin(async move { Ok(request(&state, req, None, inner).await) })
     }
 }
 
 /// Passes `request` through the middleware to `next`. `template` is the route's template
 /// when the request did not go through the router (`super::hot`), which otherwise names it.
 pub(super) async fn request<S>(
-    state: AppState,
+    state: &AppState,
     request: Request,
     template: Option<&'static str>,
     next: S,
@@ -73,7 +73,7 @@ pub(super) async fn request<S>(
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let mut response = match crate::guard::refusal(&state, &request) {
+    let mut response = match crate::guard::refusal(state, &request) {
         Some(refused) => refused,
         None => {
             let tracked = Tracked::start(&request, template);
@@ -81,7 +81,7 @@ where
             // `Span::none()`, costing one check of the level.
             let span =
                 tracing::debug_span!("request", method = %request.method(), uri = %request.uri());
-            let response = route(&state, request, next).instrument(span).await;
+            let response = route(state, request, next).instrument(span).await;
             tracked.finish(&response);
             response
         }

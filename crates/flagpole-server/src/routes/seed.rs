@@ -137,15 +137,15 @@ async fn get_flag(
 
 /// [`get_flag`] for `routes::hot`, which answers it without the router once
 /// [`plain_flag_name`] has found the name in the path: the same authentication and answer.
-pub(super) async fn get_flag_hot(state: AppState, request: Request) -> Response {
+pub(super) async fn get_flag_hot(state: &AppState, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
-    if let Err(refused) = SeedReader::from_request_parts(&mut parts, &state).await {
+    if let Err(refused) = SeedReader::from_request_parts(&mut parts, state).await {
         return refused.into_response();
     }
     let Some(name) = plain_flag_name(parts.uri.path()) else {
         return SeedError::NotFound.into_response();
     };
-    flag_state(&state, name, &parts.uri).into_response()
+    flag_state(state, name, &parts.uri).into_response()
 }
 
 /// The flag name in a seed GET's path, `/flags/{name}`, when it needs no decoding: one
@@ -160,7 +160,7 @@ pub(super) fn plain_flag_name(path: &str) -> Option<&str> {
 fn flag_state(state: &AppState, name: &str, uri: &Uri) -> Result<Response, SeedError> {
     // The seed's one query parameter; others are ignored, as FastAPI does.
     let user_id = query_value(uri, "user_id")?;
-    let published = state.published();
+    let published = state.published_ref();
     let env = &state.config().seed_environment;
     let snapshot = published.snapshot(env).map_err(SeedError::Api)?;
     if !snapshot.contains(name) {

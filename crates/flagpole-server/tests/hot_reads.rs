@@ -80,6 +80,13 @@ async fn the_hot_seed_get_answers_as_the_router_does() {
     let metrics = flagpole_server::telemetry::render();
     let line = r#"flagpole_http_requests_total{route="/flags/{name}",method="GET",status="200"}"#;
     assert!(metrics.contains(line), "{metrics}");
+    for line in [
+        r#"flagpole_http_request_duration_seconds_bucket{route="/flags/{name}",method="GET",status="200",le="+Inf"}"#,
+        r#"flagpole_http_request_duration_seconds_count{route="/flags/{name}",method="GET",status="200"}"#,
+        r#"flagpole_evaluations_total{environment="production",flag="new_ui",variant="off"}"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 #[tokio::test]

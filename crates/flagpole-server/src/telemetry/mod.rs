@@ -44,21 +44,13 @@ const EVALUATION_LABELS: [&str; 3] = ["environment", "flag", "variant"];
 
 fn render_requests(out: &mut String) {
     let totals = REQUESTS.totals();
+    let counts = totals.iter().map(|(labels, total)| (labels, total.count));
+    let name = "flagpole_http_requests_total";
+    let help = "HTTP requests answered, by route template, method and status.";
+    render_counter(out, name, help, REQUEST_LABELS, counts);
     if totals.is_empty() {
         return;
     }
-    let name = "flagpole_http_requests_total";
-    let _ = writeln!(
-        out,
-        "# HELP {name} HTTP requests answered, by route template, method and status."
-    );
-    let _ = writeln!(out, "# TYPE {name} counter");
-    for (labels, total) in &totals {
-        out.push_str(name);
-        tally::write_labels(out, REQUEST_LABELS, labels);
-        let _ = writeln!(out, "}} {}", total.count);
-    }
-    let _ = writeln!(out);
     let name = "flagpole_http_request_duration_seconds";
     let _ = writeln!(
         out,
@@ -88,18 +80,33 @@ fn render_requests(out: &mut String) {
 
 fn render_evaluations(out: &mut String) {
     let totals = EVALUATIONS.totals();
-    if totals.is_empty() {
+    let name = "flagpole_evaluations_total";
+    let help = "Flag evaluations made by this server, by environment, flag and variant.";
+    render_counter(
+        out,
+        name,
+        help,
+        EVALUATION_LABELS,
+        totals.iter().map(|(l, n)| (l, *n)),
+    );
+}
+
+/// A counter family as Prometheus text (nothing when it has no series).
+fn render_counter<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label_names: [&str; 3],
+    series: impl ExactSizeIterator<Item = (&'a [String; 3], u64)>,
+) {
+    if series.len() == 0 {
         return;
     }
-    let name = "flagpole_evaluations_total";
-    let _ = writeln!(
-        out,
-        "# HELP {name} Flag evaluations made by this server, by environment, flag and variant."
-    );
+    let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} counter");
-    for (labels, count) in &totals {
+    for (labels, count) in series {
         out.push_str(name);
-        tally::write_labels(out, EVALUATION_LABELS, labels);
+        tally::write_labels(out, label_names, labels);
         let _ = writeln!(out, "}} {count}");
     }
     let _ = writeln!(out);

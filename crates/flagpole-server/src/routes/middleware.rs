@@ -81,7 +81,11 @@ where
             // `Span::none()`, costing one check of the level.
             let span =
                 tracing::debug_span!("request", method = %request.method(), uri = %request.uri());
-            let response = route(state, request, next).instrument(span).await;
+            let response = if span.is_disabled() {
+                route(state, request, next).await
+            } else {
+                route(state, request, next).instrument(span).await
+            };
             tracked.finish(&response);
             response
         }

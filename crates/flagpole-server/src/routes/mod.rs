@@ -77,10 +77,13 @@ pub fn service(
         .fallback(not_found)
         .layer(middleware::RequestLayer(state.clone()))
         .with_state(state.clone());
+    let routed = ServiceBuilder::new()
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
+        .service(routed);
+    // The hot read reads no body, so it is taken before the body limit is set.
     ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::custom(telemetry::panic_response))
-        .layer(DefaultBodyLimit::max(state.config().max_body_bytes * 10))
         .service(hot::HotReads {
             inner: routed,
             state,

@@ -178,8 +178,9 @@ fn record_request(tracked: Tracked, status: axum::http::StatusCode) {
     LOCAL_REQUESTS.with(|local| {
         local
             .borrow_mut()
-            .series([route, method.as_str(), status.as_str()])
-            .record(took.as_secs_f64());
+            .with([route, method.as_str(), status.as_str()], |t| {
+                t.record(took.as_secs_f64());
+            });
     });
     tracing::debug!(route, status = status.as_u16(), took = ?took, "answered");
 }
@@ -193,8 +194,7 @@ pub fn count_evaluation(environment: &str, flag: &str, e: &Evaluation<'_>) {
     LOCAL_EVALUATIONS.with(|local| {
         local
             .borrow_mut()
-            .series([environment, flag, variant])
-            .increment();
+            .with([environment, flag, variant], Count::increment);
     });
 }
 

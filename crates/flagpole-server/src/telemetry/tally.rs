@@ -158,28 +158,30 @@ impl<S: Series> Local<S> {
         }
     }
 
-    /// This thread's series for the labels `[a, b, c]`, made the first time it counts them.
-    pub fn series(&mut self, [a, b, c]: [&str; 3]) -> &S {
-        let found = self
+    /// Calls `f` with this thread's series for the labels `[a, b, c]`, made the first
+    /// time it counts them.
+    pub fn with(&mut self, [a, b, c]: [&str; 3], f: impl FnOnce(&S)) {
+        if let Some(series) = self
             .table
             .get(a)
             .and_then(|m| m.get(b))
-            .is_some_and(|m| m.contains_key(c));
-        if !found {
-            let series = Arc::new(S::default());
-            let labels = [a.to_owned(), b.to_owned(), c.to_owned()];
-            self.shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((labels, series.clone()));
-            self.table
-                .entry(a.to_owned())
-                .or_default()
-                .entry(b.to_owned())
-                .or_default()
-                .insert(c.to_owned(), series);
+            .and_then(|m| m.get(c))
+        {
+            return f(series);
         }
-        &self.table[a][b][c]
+        let series = Arc::new(S::default());
+        let labels = [a.to_owned(), b.to_owned(), c.to_owned()];
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((labels, series.clone()));
+        f(&series);
+        self.table
+            .entry(a.to_owned())
+            .or_default()
+            .entry(b.to_owned())
+            .or_default()
+            .insert(c.to_owned(), series);
     }
 }
 
@@ -216,7 +218,7 @@ mod tests {
         let count = |labels: [&str; 3], n: usize| {
             let mut local = Local::new(&COUNTS);
             for _ in 0..n {
-                local.series(labels).increment();
+                local.with(labels, Count::increment);
             }
         };
         std::thread::scope(|s| {
@@ -236,7 +238,7 @@ mod tests {
         let mut local = Local::new(&TIMINGS);
         let labels = ["/flags/{name}", "GET", "200"];
         for seconds in [0.0001, 0.0005, 0.0007, 3.0] {
-            local.series(labels).record(seconds);
+            local.with(labels, |t| t.record(seconds));
         }
         let totals = TIMINGS.totals();
         let total = totals.values().next().expect("one label set");

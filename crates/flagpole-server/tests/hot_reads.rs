@@ -25,6 +25,19 @@ async fn the_hot_seed_get_answers_as_the_router_does() {
         .expect(200);
     h.post("/flags/off_ui?enabled=false").await.expect(200);
 
+    // A token revoked after it was made: the hot path must refuse it as the router does.
+    let made = h
+        .post_json(
+            "/api/v1/tokens",
+            serde_json::json!({"name": "gone", "kind": "client", "environment": "production",
+                               "secret": "revoked-client-token"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let id = made["id"].as_str().unwrap().to_owned();
+    h.delete(&format!("/api/v1/tokens/{id}")).await.expect(200);
+
     let bearer = |token: &str| format!("Bearer {token}");
     let (client, development, frontend, admin) = (
         bearer(CLIENT_PRODUCTION),
@@ -37,6 +50,7 @@ async fn the_hot_seed_get_answers_as_the_router_does() {
         vec![("authorization", "")],
         vec![("authorization", "Bearer not-a-token-of-this-server")],
         vec![("authorization", "Basic dXNlcjpwYXNz")],
+        vec![("authorization", "Bearer revoked-client-token")],
         vec![("authorization", &development)],
         vec![("authorization", &frontend)],
         vec![("authorization", &admin)],

@@ -197,6 +197,11 @@ impl Directory {
 
     /// The token whose text is `text`, if it is known, live and unexpired at `now`.
     pub fn token(&self, text: &str, now: DateTime<Utc>) -> Result<Arc<Token>, Refusal> {
+        self.token_ref(text, now).cloned()
+    }
+
+    /// [`Directory::token`] without taking a reference count on the token.
+    pub fn token_ref(&self, text: &str, now: DateTime<Utc>) -> Result<&Arc<Token>, Refusal> {
         let digest = secret::digest(text);
         let mut buf = [0u8; 17];
         let id = secret::lookup_id(text, &digest, &mut buf);
@@ -210,7 +215,7 @@ impl Directory {
         if token.expires_at.is_some_and(|at| at <= now) {
             return Err(Refusal::Expired);
         }
-        Ok(token.clone())
+        Ok(token)
     }
 
     /// The live, unexpired token with this id (a stream checks its token is still one).

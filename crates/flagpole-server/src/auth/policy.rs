@@ -247,18 +247,59 @@ policy!(
             return Ok(SeedReader(Principal::new(Who::Anonymous, client_address(parts, state))));
         }
         let principal = authenticate(parts, state).await?;
-        match principal.kind() {
-            Some(Kind::Frontend) => Err(forbidden("the seed API needs a client token")),
-            Some(Kind::Client) if principal.environment() != Some(&state.config().seed_environment) => {
-                Err(forbidden(format!(
-                    "this client token is for another environment; the seed API serves {}",
-                    state.config().seed_environment
-                )))
-            }
-            _ => Ok(principal),
-        }
+        seed_reader_allows(principal.kind(), principal.environment(), state).map(|()| principal)
     }
 );
+
+/// Whether a caller with a token of `kind` bound to `environment` (none for users) may
+/// read the seed API.
+fn seed_reader_allows(
+    kind: Option<Kind>,
+    environment: Option<&str>,
+    state: &AppState,
+) -> Result<(), ApiError> {
+    let seed_environment = &state.config().seed_environment;
+    match kind {
+        Some(Kind::Frontend) => Err(forbidden("the seed API needs a client token")),
+        Some(Kind::Client) if environment != Some(seed_environment) => Err(forbidden(format!(
+            "this client token is for another environment; the seed API serves {seed_environment}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl SeedReader {
+    /// [`SeedReader`]'s decision without keeping who asked, for the hot seed GET
+    /// (`routes::hot`). A bearer token this server knows is checked in place, without
+    /// taking a reference count on it (every worker would move that count's cache line
+    /// on every request); every other caller goes through the extractor itself.
+    pub async fn check(parts: &mut Parts, state: &AppState) -> Result<(), ApiError> {
+        if let Some(decision) = known_token(parts, state) {
+            return decision;
+        }
+        SeedReader::from_request_parts(parts, state).await.map(drop)
+    }
+}
+
+/// The decision for a live bearer token of this server's directory, as `authenticate`
+/// and [`SeedReader`] make it; `None` for any other caller.
+fn known_token(parts: &Parts, state: &AppState) -> Option<Result<(), ApiError>> {
+    if state.config().seed_api_open {
+        return None;
+    }
+    let text = bearer(parts)?;
+    let now = chrono::Utc::now();
+    let directory = state.directory_ref();
+    let token = directory.token_ref(text, now).ok()?;
+    if token.claim_touch(now.timestamp()) {
+        state.touch_token(&token.id, now);
+    }
+    Some(seed_reader_allows(
+        Some(token.kind),
+        token.environment.as_deref(),
+        state,
+    ))
+}
 policy!(
     /// The seed API's POST: an editor, or anyone with `--seed-api open`.
     SeedWriter,

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -139,7 +139,7 @@ async fn get_flag(
 /// [`plain_flag_name`] has found the name in the path: the same authentication and answer.
 pub(super) async fn get_flag_hot(state: &AppState, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
-    if let Err(refused) = SeedReader::from_request_parts(&mut parts, state).await {
+    if let Err(refused) = SeedReader::check(&mut parts, state).await {
         return refused.into_response();
     }
     let Some(name) = plain_flag_name(parts.uri.path()) else {

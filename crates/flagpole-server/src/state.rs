@@ -367,14 +367,19 @@ impl AppState {
         Ok(())
     }
 
-    /// Writes a token's last use in the background (the caller limits how often).
-    pub fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) {
-        if self.relay().is_some() {
-            // The upstream keeps tokens; a relay holds none in its store.
+    /// Writes a token's last use in the background, at most once a minute per token in
+    /// this process (`Token::claim_touch`).
+    pub fn touch_token(
+        &self,
+        token: &crate::auth::identity::Token,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        if !token.claim_touch(at.timestamp()) || self.relay().is_some() {
+            // Not due yet; or on a relay, whose upstream keeps tokens (it holds none).
             return;
         }
         let store = self.inner.store.clone();
-        let id = id.to_string();
+        let id = token.id.clone();
         tokio::spawn(async move {
             if let Err(e) = store.touch_token(&id, at).await {
                 tracing::warn!(error = ?e, token = %id, "recording a token's last use failed");

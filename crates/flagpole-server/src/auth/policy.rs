@@ -38,9 +38,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
             (Err(Refusal::Unknown), Some(relay)) => relay.tokens().resolve(state, text).await?,
             (found, _) => found.map_err(refused)?,
         };
-        if token.claim_touch(now.timestamp()) {
-            state.touch_token(&token.id, now);
-        }
+        state.touch_token(&token, now);
         return Ok(Principal::new(Who::Token(token), address));
     }
     if let Some(id) = cookie(parts, SESSION_COOKIE) {
@@ -291,9 +289,7 @@ fn known_token(parts: &Parts, state: &AppState) -> Option<Result<(), ApiError>> 
     let now = chrono::Utc::now();
     let directory = state.directory_ref();
     let token = directory.token_ref(text, now).ok()?;
-    if token.claim_touch(now.timestamp()) {
-        state.touch_token(&token.id, now);
-    }
+    state.touch_token(token, now);
     Some(seed_reader_allows(
         Some(token.kind),
         token.environment.as_deref(),

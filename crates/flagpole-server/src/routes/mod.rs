@@ -61,7 +61,8 @@ pub fn app(state: AppState) -> Router {
 /// [`middleware::RequestLayer`], which also opens the request's tracing span) is
 /// applied per route. The layers that do not (panic catching, the body limit) wrap the routed
 /// service once: `Router::layer` wraps every route in its own boxed copy of a layer, and
-/// each copy is cloned on every request.
+/// each copy is cloned on every request. The seed GET is answered before the router and
+/// the body limit, by [`hot::HotReads`] with the same middleware.
 pub fn service(
     state: AppState,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>

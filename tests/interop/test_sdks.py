@@ -21,7 +21,7 @@ make rollouts and splits by user random: the native answer says `needs_user_id` 
 OFREP must answer TARGETING_KEY_MISSING exactly there, and those answers are not compared
 otherwise. Some contexts give attributes as arrays or objects (missing for every
 condition; the Unleash SDK, which takes text only, is not given them). The OFREP error cases are checked on the wire
-(status and body as `reference/ofrep/openapi.yaml` gives them) and through the provider
+(status and body as OFREP's `service/openapi.yaml` gives them) and through the provider
 (the OpenFeature error code it reports), and the Unleash SDK's metrics posts must arrive
 and be counted by `GET /api/v1/usage`.
 """

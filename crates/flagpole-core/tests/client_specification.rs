@@ -1,5 +1,6 @@
-//! Runs Unleash's client specification (`shared/reference/unleash-client-specification`)
-//! through import and evaluation, and again after an export and re-import.
+//! Runs Unleash's client specification (`tests/data/client-specification`, a pinned copy
+//! of the npm package `@unleash/client-specification`) through import and
+//! evaluation, and again after an export and re-import.
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ const ENV: &str = "spec";
 
 fn spec_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/unleash-client-specification/specifications")
+        .join("tests/data/client-specification/specifications")
 }
 
 /// One spec file: its name, its state (as text) and its cases.
@@ -20,7 +21,7 @@ fn specs() -> Vec<(String, String, Value)> {
     let dir = spec_dir();
     let index: Vec<String> = serde_json::from_str(
         &std::fs::read_to_string(dir.join("index.json"))
-            .expect("the client specification is in ../shared/reference"),
+            .expect("the client specification is in tests/data/client-specification"),
     )
     .expect("index.json");
     index

@@ -14,7 +14,7 @@ const ENV: &str = "spec";
 
 fn spec_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/unleash-client-specification/specifications")
+        .join("tests/data/client-specification/specifications")
 }
 
 fn read(path: PathBuf) -> String {

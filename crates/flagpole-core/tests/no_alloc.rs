@@ -129,10 +129,10 @@ fn benchmark_flags_evaluate_without_allocating() {
 #[test]
 fn client_specification_states_evaluate_without_allocating() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/unleash-client-specification/specifications");
+        .join("tests/data/client-specification/specifications");
     let index: Vec<String> = serde_json::from_str(
         &std::fs::read_to_string(dir.join("index.json"))
-            .expect("the client specification is in ../shared/reference"),
+            .expect("the client specification is in tests/data/client-specification"),
     )
     .expect("index.json");
     let mut evaluations = 0;

@@ -1,4 +1,4 @@
-//! OFREP as `shared/reference/ofrep/openapi.yaml` and its ADRs describe it: the success
+//! OFREP as its `service/openapi.yaml` (github.com/open-feature/protocol) and its ADRs describe it: the success
 //! shape for every flag type, numbers that keep their JSON type (ADR 3), a value in every
 //! success (typed flags serve their off variant), `TARGETING_KEY_MISSING` only where the
 //! key decides, the error responses, and bulk evaluation with ETag and 304 (ADR 5).

@@ -1,5 +1,5 @@
-//! The OpenFeature Remote Evaluation Protocol (OFREP), as `shared/reference/ofrep`
-//! specifies it: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk
+//! The OpenFeature Remote Evaluation Protocol (OFREP), as its specification
+//! (<https://github.com/open-feature/protocol>, `service/openapi.yaml`) gives it: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk
 //! `POST /ofrep/v1/evaluate/flags` (with ETag and 304). Errors carry `errorCode` and
 //! `errorDetails`.
 

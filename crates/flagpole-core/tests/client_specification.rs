@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 const ENV: &str = "spec";
 
 fn spec_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/client-specification/specifications")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/client-specification/specifications")
 }
 
 /// One spec file: its name, its state (as text) and its cases.

@@ -13,8 +13,7 @@ use serde_json::{json, Value};
 const ENV: &str = "spec";
 
 fn spec_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/client-specification/specifications")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/client-specification/specifications")
 }
 
 fn read(path: PathBuf) -> String {

@@ -24,7 +24,12 @@ fn no_file_names_a_path_outside_the_checkout() {
     ];
     let mut files = Vec::new();
     walk(&root, &mut files);
-    assert!(files.len() > 100, "found only {} files under {}", files.len(), root.display());
+    assert!(
+        files.len() > 100,
+        "found only {} files under {}",
+        files.len(),
+        root.display()
+    );
     let mut problems = Vec::new();
     for file in &files {
         let Ok(text) = std::fs::read_to_string(file) else {
@@ -51,12 +56,19 @@ fn no_file_names_a_path_outside_the_checkout() {
         }
     }
     println!("self_contained: {} files read", files.len());
-    assert!(problems.is_empty(), "paths outside the checkout:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "paths outside the checkout:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn climbs_are_counted() {
-    assert_eq!(climbs(r#"concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/x.md")"#), [2]);
+    assert_eq!(
+        climbs(r#"concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/x.md")"#),
+        [2]
+    );
     let out = [r#".join(""#, ".", "./../../elsewhere/x\")"].concat();
     assert_eq!(climbs(&out), [3]);
     assert_eq!(climbs("see [it](../../README.md) and ../x"), [2, 1]);
@@ -77,7 +89,10 @@ fn base_depth(root: &Path, file: &Path) -> usize {
     } else {
         dir
     };
-    base.strip_prefix(root).expect("under the root").components().count()
+    base.strip_prefix(root)
+        .expect("under the root")
+        .components()
+        .count()
 }
 
 /// The relative paths in a line that start by climbing (`../`, `"/../`), each as the
@@ -90,9 +105,15 @@ fn climbs(line: &str) -> Vec<usize> {
     while i + 1 < bytes.len() {
         let starts = bytes[i] == b'.'
             && bytes[i + 1] == b'.'
-            && (i == 0 || matches!(bytes[i - 1], b'"' | b'\'' | b'(' | b' ' | b'=' | b'/' | b'`'))
+            && (i == 0
+                || matches!(
+                    bytes[i - 1],
+                    b'"' | b'\'' | b'(' | b' ' | b'=' | b'/' | b'`'
+                ))
             && !(i >= 2 && bytes[i - 1] == b'/' && !matches!(bytes[i - 2], b'"' | b'\''))
-            && bytes.get(i + 2).is_some_and(|&c| c == b'/' || c == b'"' || c == b'\'');
+            && bytes
+                .get(i + 2)
+                .is_some_and(|&c| c == b'/' || c == b'"' || c == b'\'');
         if !starts {
             i += 1;
             continue;
@@ -123,7 +144,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             let hidden = name.starts_with('.') && name != ".ci";
             if !hidden && !SKIPPED_DIRS.contains(&name.as_ref()) {

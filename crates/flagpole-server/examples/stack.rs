@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::routing::get;
 use axum::Router;
-use flagpole_server::auth::issue::{self, NewToken};
+use flagpole_server::identity::issue::{self, NewToken};
 use flagpole_server::{AppState, ServerConfig};
 use flagpole_store::Change;
 use tower::{Service, ServiceExt};

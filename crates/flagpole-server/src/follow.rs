@@ -7,24 +7,24 @@
 
 use std::time::Duration;
 
-use crate::state::AppState;
+use crate::core::Core;
 
 /// Runs until the task is aborted.
-pub async fn follow(state: AppState, poll: Duration) {
-    let listener = tokio::spawn(listen(state.clone()));
+pub async fn follow(core: Core, poll: Duration) {
+    let listener = tokio::spawn(listen(core.clone()));
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let _abort_listener = AbortOnDrop(listener);
     loop {
         tick.tick().await;
-        if let Err(e) = state.reload_auth().await {
+        if let Err(e) = core.reload_auth().await {
             tracing::warn!(error = ?e, "reloading tokens and users failed");
         }
-        match state.store().version().await {
+        match core.store().version().await {
             Ok(v) => {
-                state.saw_version(v);
-                if v > state.published().version {
-                    catch_up(&state).await;
+                core.saw_version(v);
+                if v > core.published().version {
+                    catch_up(&core).await;
                 }
             }
             Err(e) => tracing::warn!(error = ?e, "polling the store failed"),
@@ -34,9 +34,9 @@ pub async fn follow(state: AppState, poll: Duration) {
 
 /// Listens for committed versions where the store pushes them; returns at once where
 /// it does not.
-async fn listen(state: AppState) {
+async fn listen(core: Core) {
     loop {
-        let mut notifications = match state.store().notifications().await {
+        let mut notifications = match core.store().notifications().await {
             Ok(Some(n)) => n,
             Ok(None) => return,
             Err(e) => {
@@ -47,19 +47,19 @@ async fn listen(state: AppState) {
         };
         tracing::debug!("listening for changes");
         // Whatever was committed before the listener was in place.
-        catch_up(&state).await;
+        catch_up(&core).await;
         loop {
             match notifications.next().await {
                 Ok(Some(version)) => {
                     // The channel is database-wide: another schema's writes are heard
                     // too, so the version is only a hint; catching up reads the real one.
-                    if version > state.published().version {
-                        catch_up(&state).await;
+                    if version > core.published().version {
+                        catch_up(&core).await;
                     }
                 }
                 Ok(None) => {
                     tracing::info!("the change notifications connection was lost; catching up");
-                    catch_up(&state).await;
+                    catch_up(&core).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = ?e, "change notifications failed; listening again");
@@ -71,8 +71,8 @@ async fn listen(state: AppState) {
     }
 }
 
-async fn catch_up(state: &AppState) {
-    if let Err(e) = state.reload().await {
+async fn catch_up(core: &Core) {
+    if let Err(e) = core.reload().await {
         tracing::warn!(error = ?e, "catching up with the store failed");
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use flagpole_core::limits::{MAX_REPORT_FLAGS, MAX_REPORT_VARIANTS, MAX_TEXT_LEN};
 use flagpole_core::Problem;
+use flagpole_store::{Store, UsageCount};
 
 use crate::error::ApiError;
 
@@ -26,16 +27,6 @@ pub struct FlagUsage {
     pub yes: u64,
     pub no: u64,
     pub variants: BTreeMap<String, u64>,
-}
-
-impl FlagUsage {
-    pub fn add(&mut self, other: &FlagUsage) {
-        self.yes += other.yes;
-        self.no += other.no;
-        for (v, n) in &other.variants {
-            *self.variants.entry(v.clone()).or_default() += n;
-        }
-    }
 }
 
 /// Counts are kept per hour.
@@ -151,6 +142,25 @@ impl Usage {
                 .increment(n);
             }
         }
+    }
+    /// Stores the report's counts in their hourly bucket.
+    pub async fn record(self, store: &dyn Store, environment: &str) -> Result<(), ApiError> {
+        let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+        let counts: Vec<UsageCount> = self
+            .flags
+            .into_iter()
+            .map(|(flag, f)| UsageCount {
+                flag,
+                yes: clamp(f.yes),
+                no: clamp(f.no),
+                variants: f.variants.into_iter().map(|(v, n)| (v, clamp(n))).collect(),
+            })
+            .collect();
+        if counts.is_empty() {
+            return Ok(());
+        }
+        store.record_usage(environment, self.start, &counts).await?;
+        Ok(())
     }
 }
 

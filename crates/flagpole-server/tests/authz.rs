@@ -22,8 +22,8 @@ use common::credentials::{
     ADMIN, CLIENT_DEVELOPMENT, CLIENT_PRODUCTION, FRONTEND_ORIGIN, FRONTEND_PRODUCTION,
 };
 use common::{operations, Harness, Payload};
-use flagpole_server::auth::issue::{self, NewToken};
-use flagpole_server::auth::secret;
+use flagpole_server::identity::issue::{self, NewToken};
+use flagpole_server::identity::secret;
 use flagpole_store::{AuditFilter, Change, SessionRecord, UserRecord};
 use serde_json::{json, Value};
 

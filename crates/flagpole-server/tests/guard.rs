@@ -8,7 +8,7 @@ mod common;
 
 use axum::http::Method;
 use common::{Harness, Payload};
-use flagpole_server::guard::Hosts;
+use flagpole_server::Hosts;
 use flagpole_server::ServerConfig;
 
 async fn harness(seed_api_open: bool) -> Harness {

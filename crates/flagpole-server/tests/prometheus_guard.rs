@@ -139,7 +139,7 @@ async fn a_prometheus_guard_rolls_back_on_an_error_rate_rise() {
     )
     .await;
     let before = h.get("/api/v1/flags/pay").await.expect(200).json();
-    let runner = tokio::spawn(flagpole_server::release::run(h.state.clone()));
+    let runner = tokio::spawn(h.state.releases().clone().run());
     h.post_json(
         "/api/v1/flags/pay/environments/production/release-plan",
         json!({"milestones": [{"percent": 10, "wait_seconds": 5}, {"percent": 50, "wait_seconds": 100000}, {"percent": 100}],

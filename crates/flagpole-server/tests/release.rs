@@ -69,7 +69,7 @@ async fn rollout(h: &Harness, key: &str) -> Value {
 async fn a_plan_advances_through_its_milestones() {
     let h = harness().await;
     flag(&h, "checkout").await;
-    let runner = tokio::spawn(flagpole_server::release::run(h.state.clone()));
+    let runner = tokio::spawn(h.state.releases().clone().run());
     let created = h
         .post_json(
             "/api/v1/flags/checkout/environments/production/release-plan",
@@ -148,7 +148,7 @@ async fn an_impact_metric_breach_rolls_the_flag_back_within_one_check_interval()
     let h = harness().await;
     flag(&h, "checkout").await;
     let before = h.get("/api/v1/flags/checkout").await.expect(200).json();
-    let runner = tokio::spawn(flagpole_server::release::run(h.state.clone()));
+    let runner = tokio::spawn(h.state.releases().clone().run());
     report(&h, impact(1, 100)).await;
     let created = h
         .post_json(
@@ -232,7 +232,7 @@ async fn a_rollback_after_someone_else_changed_the_flag_pauses_instead() {
         json!({"bucket": null, "impactMetrics": [{"name": "errors", "type": "counter", "samples": [{"labels": {}, "value": 9}]}]}),
     )
     .await;
-    flagpole_server::release::tick(&h.state).await.unwrap();
+    h.state.releases().tick().await.unwrap();
     let p = plan(&h, "search").await;
     assert_eq!(p["id"], created["id"]);
     assert_eq!(p["status"], "paused");
@@ -339,7 +339,7 @@ async fn the_preview_of_a_rollout_from_10_to_20_percent_flips_about_10_percent()
     assert_eq!(report["on_to_off"], 0);
     assert_eq!(report["examples"].as_array().unwrap().len(), 5);
     // The same count by evaluating the sample directly before and after the change.
-    let sample = h.state.release().samplers.sample("production");
+    let sample = h.state.samplers().sample("production");
     let eval = |h: &Harness| {
         let published = h.state.published();
         let snapshot = published.snapshot("production").unwrap().clone();

@@ -71,7 +71,7 @@ async fn a_replica_hears_of_changes_at_once_and_loses_none_across_a_dropped_conn
     let a = Harness::on(store_a).await;
     let b = Harness::on(open(&options).await).await;
     // Notifications only: the poll would hide a listener that does not work.
-    let follower = tokio::spawn(follow(b.state.clone(), Duration::from_secs(3600)));
+    let follower = tokio::spawn(follow(b.state.core().clone(), Duration::from_secs(3600)));
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut slowest = Duration::ZERO;

@@ -76,8 +76,8 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     let b = Harness::on(open(&options).await).await;
     a.create_flag(json!({"key": "f", "environments": {"production": {"enabled": false}}}))
         .await;
-    let mut runner_a = tokio::spawn(scheduler::run(a.state.clone(), INTERVAL));
-    let runner_b = tokio::spawn(scheduler::run(b.state.clone(), INTERVAL));
+    let mut runner_a = tokio::spawn(scheduler::run(a.state.core().clone(), INTERVAL));
+    let runner_b = tokio::spawn(scheduler::run(b.state.core().clone(), INTERVAL));
 
     // A is stopped; the schedule falls due; B applies it, once, within a second.
     runner_a.abort();
@@ -136,12 +136,12 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
         store_a.schedule(id).await.unwrap().unwrap().status,
         "pending"
     );
-    runner_a = tokio::spawn(scheduler::run(a.state.clone(), INTERVAL));
+    runner_a = tokio::spawn(scheduler::run(a.state.core().clone(), INTERVAL));
     let done = until_finished(&*store_a, id).await;
     assert_eq!(done.status, "applied");
 
     // Many due at once, both replicas running: each applied once, by whichever claimed it.
-    let runner_b = tokio::spawn(scheduler::run(b.state.clone(), INTERVAL));
+    let runner_b = tokio::spawn(scheduler::run(b.state.core().clone(), INTERVAL));
     for i in 0..6 {
         a.create_flag(
             json!({"key": format!("g{i}"), "environments": {"production": {"enabled": false}}}),

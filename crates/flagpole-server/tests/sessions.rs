@@ -9,7 +9,7 @@ mod common;
 use axum::http::Method;
 use chrono::{TimeDelta, Utc};
 use common::{Harness, Payload};
-use flagpole_server::auth::secret;
+use flagpole_server::identity::secret;
 use flagpole_store::{Change, SessionRecord, UserRecord};
 use serde_json::json;
 

@@ -14,8 +14,8 @@ use common::credentials::{
 };
 use common::sse::{self, Stream, WAIT};
 use common::Harness;
-use flagpole_server::stream::StreamConfig;
 use flagpole_server::ServerConfig;
+use flagpole_server::StreamConfig;
 use serde_json::json;
 
 const UNLEASH: &str = "/api/client/streaming";

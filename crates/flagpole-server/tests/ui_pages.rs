@@ -12,7 +12,7 @@ mod common;
 use axum::http::Method;
 use chrono::Utc;
 use common::{Harness, Payload};
-use flagpole_server::auth::secret;
+use flagpole_server::identity::secret;
 use flagpole_store::{Change, UserRecord};
 use serde_json::json;
 

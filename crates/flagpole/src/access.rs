@@ -7,8 +7,8 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
-use flagpole_server::auth::issue::{self, NewToken, NewUser};
-use flagpole_server::auth::Principal;
+use flagpole_server::identity::issue::{self, NewToken, NewUser};
+use flagpole_server::identity::Principal;
 use flagpole_store::Store;
 use serde_json::{json, Value};
 
@@ -261,7 +261,7 @@ pub fn user(args: UserArgs) -> Result<()> {
                             bail!("there is no user {name2:?}");
                         };
                         user.password_hash =
-                            flagpole_server::auth::secret::hash_password(&password);
+                            flagpole_server::identity::secret::hash_password(&password);
                         user.updated_at = chrono::Utc::now();
                         let who = Principal::local();
                         store
@@ -317,7 +317,7 @@ fn password(from_stdin: bool) -> Result<(String, bool)> {
         }
         return Ok((line, false));
     }
-    Ok((flagpole_server::auth::secret::random_hex(12), true))
+    Ok((flagpole_server::identity::secret::random_hex(12), true))
 }
 
 fn report_password(name: &str, generated: Option<String>) -> Result<()> {

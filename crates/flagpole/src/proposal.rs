@@ -120,48 +120,15 @@ pub fn print_changes(changes: &Value) -> Result<()> {
 /// (`{path, before, after}`); top-level fields `after` lacks (a flag's `version`, `key`)
 /// are left out.
 pub fn changes(before: &Value, after: &Value) -> Value {
-    let mut out = Vec::new();
-    if let (Value::Object(b), Value::Object(a)) = (before, after) {
-        for (k, v) in a {
-            diff(k, b.get(k).unwrap_or(&Value::Null), v, &mut out);
-        }
-    } else {
-        diff("", before, after, &mut out);
-    }
-    Value::Array(out)
-}
-
-fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
+    let before = match (before, after) {
+        (Value::Object(b), Value::Object(a)) => Value::Object(
+            a.keys()
+                .map(|k| (k.clone(), b.get(k).cloned().unwrap_or(Value::Null)))
+                .collect(),
+        ),
+        _ => before.clone(),
     };
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                diff(&join(k), va, y.get(k).unwrap_or(&Value::Null), out);
-            }
-            for (k, vb) in y.iter().filter(|(k, _)| !x.contains_key(*k)) {
-                diff(&join(k), &Value::Null, vb, out);
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            for i in 0..x.len().max(y.len()) {
-                let (va, vb) = (x.get(i), y.get(i));
-                diff(
-                    &format!("{path}[{i}]"),
-                    va.unwrap_or(&Value::Null),
-                    vb.unwrap_or(&Value::Null),
-                    out,
-                );
-            }
-        }
-        _ if a != b => out.push(json!({"path": path, "before": a, "after": b})),
-        _ => {}
-    }
+    serde_json::to_value(flagpole_server::diff::diff(&before, after)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flagpole_server::auth::issue::{self, Bootstrap};
-use flagpole_server::guard::Hosts;
+use flagpole_server::identity::issue::{self, Bootstrap};
+use flagpole_server::Hosts;
 use flagpole_server::{service, AppState, ServerConfig};
 
 use crate::listen;
@@ -169,7 +169,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         session_absolute: Duration::from_secs(args.session_max_hours.max(1) * 3600),
         hosts,
         allowed_origins,
-        streams: flagpole_server::stream::StreamConfig {
+        streams: flagpole_server::StreamConfig {
             max_connections: args.stream_limit,
             heartbeat: Duration::from_secs(args.stream_heartbeat_secs.max(1)),
             queue: args.stream_queue.clamp(1, 1 << 16),
@@ -183,12 +183,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let state = AppState::new(store, config).await?;
     let poller = tokio::spawn(flagpole_server::follow::follow(
-        state.clone(),
+        state.core().clone(),
         Duration::from_millis(args.reload_interval_ms.max(10)),
     ));
-    let releases = tokio::spawn(flagpole_server::release::run(state.clone()));
+    let releases = tokio::spawn(state.releases().clone().run());
     let scheduler = tokio::spawn(flagpole_server::review::scheduler::run(
-        state.clone(),
+        state.core().clone(),
         Duration::from_millis(args.schedule_interval_ms.max(10)),
     ));
     tracing::info!(address = %listener.local_addr()?, database = %args.database, "flagpole is serving");

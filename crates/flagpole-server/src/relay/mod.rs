@@ -1,29 +1,32 @@
 //! Relay mode: a process with no database of its own that serves every SDK-facing
 //! surface from an upstream Flagpole's state. The binary (`flagpole relay`) follows the
-//! upstream's relay stream ([`routes`]: `GET /api/v1/relay/stream`, the store's records
-//! as the upstream published them) and publishes each event here with the upstream's
-//! configuration version ([`AppState::replace_state`], [`AppState::apply_relayed`]), so
-//! the relay's own streams, ETags and event ids are the upstream's, and a relay can be
-//! another relay's upstream. Tokens are the upstream's ([`tokens`]). Changes are refused
-//! ([`refuse_writes`]); `/health/ready` and `/metrics` say whether the upstream is
-//! connected ([`Relay::health`]).
+//! upstream's relay stream (`GET /api/v1/relay/stream`, served by `routes::relay`: the
+//! store's records as the upstream published them) and publishes each event here with
+//! the upstream's configuration version ([`apply_event`], through
+//! `Core::replace_state` and `Core::apply_relayed`), so the relay's own streams, ETags
+//! and event ids are the upstream's, and a relay can be another relay's upstream. Tokens
+//! are the upstream's ([`tokens`]). Changes are refused (the HTTP middleware asks
+//! [`allows`]); `/health/ready` and `/metrics` say whether the upstream is connected
+//! ([`Relay::health`]).
+//!
+//! **Layer rule:** the relay uses the core and the identity layer; it knows nothing of
+//! the HTTP layer, which holds the `Relay` and asks it.
 
-pub mod routes;
+pub mod feed;
 pub mod tokens;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::Request;
 use axum::http::Method;
-use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use crate::core::Core;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::Update;
+use crate::identity::Directories;
+use crate::published::Update;
 pub use tokens::Tokens;
 
 /// How a relay asks its upstream about tokens (the binary's HTTP client).
@@ -47,13 +50,35 @@ pub struct Relay {
     environments: Vec<String>,
 }
 
+/// `/health/ready` on a relay.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RelayHealth {
+    /// `starting` (nothing to serve yet), `ready`, or `degraded` (serving its last
+    /// state without the upstream).
+    pub status: &'static str,
+    pub relay: bool,
+    /// `connected` or `disconnected`.
+    pub upstream: &'static str,
+    pub upstream_url: String,
+    /// The configuration version served.
+    pub version: i64,
+    pub tokens_cached: usize,
+}
+
 impl Relay {
-    pub fn new(upstream: String, client: Arc<dyn Upstream>, environments: Vec<String>) -> Relay {
+    /// A relay of `upstream` (whose tokens it asks `client` about, publishing those the
+    /// upstream vouched for in `directories`), serving `environments` (empty: all).
+    pub fn new(
+        upstream: String,
+        client: Arc<dyn Upstream>,
+        directories: Arc<Directories>,
+        environments: Vec<String>,
+    ) -> Relay {
         metrics::gauge!("flagpole_relay_upstream_connected").set(0.0);
         Relay {
             upstream,
             connected: AtomicBool::new(false),
-            tokens: Tokens::new(client),
+            tokens: Tokens::new(client, directories),
             environments,
         }
     }
@@ -73,43 +98,41 @@ impl Relay {
         metrics::gauge!("flagpole_relay_upstream_connected").set(f64::from(u8::from(connected)));
     }
 
-    /// `/health/ready` on a relay: 200 while it has a state to serve (`ready` with the
-    /// upstream connected, `degraded` serving its last state without it), 503 before
-    /// it has had any.
-    pub fn health(&self, state: &AppState) -> (axum::http::StatusCode, Value) {
-        let version = state.published().version;
+    /// `/health/ready` on a relay serving `version`: `ready` with the upstream
+    /// connected, `degraded` serving its last state without it, `starting` before it has
+    /// had any (the only state that cannot serve).
+    pub fn health(&self, version: i64) -> RelayHealth {
         let has_state = version > 0 || self.connected();
         let status = match (has_state, self.connected()) {
             (false, _) => "starting",
             (true, true) => "ready",
             (true, false) => "degraded",
         };
-        let code = if has_state {
-            axum::http::StatusCode::OK
-        } else {
-            axum::http::StatusCode::SERVICE_UNAVAILABLE
-        };
         let upstream = if self.connected() {
             "connected"
         } else {
             "disconnected"
         };
-        let body = json!({
-            "status": status,
-            "relay": true,
-            "upstream": upstream,
-            "upstream_url": self.upstream,
-            "version": version,
-            "tokens_cached": self.tokens.len(),
-        });
-        (code, body)
+        RelayHealth {
+            status,
+            relay: true,
+            upstream,
+            upstream_url: self.upstream.clone(),
+            version,
+            tokens_cached: self.tokens.len(),
+        }
     }
 }
 
 /// Publishes a relay stream event: `snapshot` replaces the state; `change` applies
 /// when the relay is at its `from` version. `Ok(false)`: the event does not follow
 /// what the relay holds (reconnect for a snapshot).
-pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bool, ApiError> {
+pub async fn apply_event(
+    core: &Core,
+    relay: &Relay,
+    event: &str,
+    data: &str,
+) -> Result<bool, ApiError> {
     let read =
         |e: serde_json::Error| ApiError::bad_request("invalid_relay_event", e.to_string(), None);
     let version = match event {
@@ -117,21 +140,16 @@ pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bo
             let s: wire::Snapshot = serde_json::from_str(data).map_err(read)?;
             let version = s.version;
             let mut environments = s.environments;
-            if let Some(only) = state
-                .relay()
-                .map(|r| &r.environments)
-                .filter(|e| !e.is_empty())
-            {
-                environments.retain(|e| only.contains(&e.name));
+            if !relay.environments.is_empty() {
+                environments.retain(|e| relay.environments.contains(&e.name));
             }
-            state
-                .replace_state(flagpole_store::State {
-                    version: s.version,
-                    environments,
-                    flags: s.flags,
-                    segments: s.segments,
-                })
-                .await?;
+            core.replace_state(flagpole_store::State {
+                version: s.version,
+                environments,
+                flags: s.flags,
+                segments: s.segments,
+            })
+            .await?;
             version
         }
         "change" => {
@@ -142,14 +160,14 @@ pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bo
                 flags: c.flags,
                 segments: c.segments,
             };
-            if !state.apply_relayed(c.from, update).await {
-                return Ok(state.published().version >= version);
+            if !core.apply_relayed(c.from, update).await {
+                return Ok(core.published().version >= version);
             }
             version
         }
         "current" => {
             let c: wire::Current = serde_json::from_str(data).map_err(read)?;
-            if c.version != state.published().version {
+            if c.version != core.published().version {
                 return Ok(false);
             }
             c.version
@@ -160,17 +178,11 @@ pub async fn apply_event(state: &AppState, event: &str, data: &str) -> Result<bo
     Ok(true)
 }
 
-/// On a relay, refuses every request that would change something (405
-/// `relay_read_only`), except the SDK routes that only read or report: evaluations,
-/// Unleash registration and metrics, token introspection for relays chained behind.
-pub fn refuse_writes(state: &AppState, request: &Request) -> Option<Response> {
-    if state.relay().is_none() || allowed(request.method(), request.uri().path()) {
-        return None;
-    }
-    Some(ApiError::RelayReadOnly.into_response())
-}
-
-fn allowed(method: &Method, path: &str) -> bool {
+/// Whether a relay serves a request: every read, and of the requests that would change
+/// something only the SDK routes that read or report (evaluations, Unleash registration
+/// and metrics, token introspection for relays chained behind). The rest is refused
+/// (405 `relay_read_only`).
+pub fn allows(method: &Method, path: &str) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
@@ -197,19 +209,19 @@ mod tests {
 
     #[test]
     fn only_sdk_posts_pass_a_relay() {
-        assert!(allowed(&Method::POST, "/ofrep/v1/evaluate/flags"));
-        assert!(allowed(
+        assert!(allows(&Method::POST, "/ofrep/v1/evaluate/flags"));
+        assert!(allows(
             &Method::POST,
             "/api/v1/environments/production/evaluate/x"
         ));
-        assert!(allowed(&Method::GET, "/api/v1/flags"));
-        assert!(!allowed(&Method::POST, "/flags/x"));
-        assert!(!allowed(&Method::POST, "/api/v1/flags"));
-        assert!(!allowed(
+        assert!(allows(&Method::GET, "/api/v1/flags"));
+        assert!(!allows(&Method::POST, "/flags/x"));
+        assert!(!allows(&Method::POST, "/api/v1/flags"));
+        assert!(!allows(
             &Method::PUT,
             "/api/v1/flags/x/environments/production/rules"
         ));
-        assert!(!allowed(&Method::DELETE, "/api/v1/segments/s"));
-        assert!(!allowed(&Method::POST, "/api/v1/import"));
+        assert!(!allows(&Method::DELETE, "/api/v1/segments/s"));
+        assert!(!allows(&Method::POST, "/api/v1/import"));
     }
 }

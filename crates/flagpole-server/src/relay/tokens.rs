@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use flagpole_store::{AuthState, TokenRecord};
 
 use super::wire::{Introspection, MAX_INTROSPECT};
+use super::Relay;
 use super::Upstream;
-use crate::auth::identity::{Refusal, Token};
-use crate::auth::{secret, Directory};
+use crate::core::Core;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::identity::{secret, Directories, Directory, Refusal, Token};
 
 /// How long a refusal is kept before the upstream is asked again.
 pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
@@ -31,6 +31,8 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Tokens {
     upstream: Arc<dyn Upstream>,
+    /// Where the vouched-for tokens are published (the server's directory).
+    directories: Arc<Directories>,
     entries: Mutex<Entries>,
 }
 
@@ -51,16 +53,17 @@ struct Entry {
 }
 
 impl Tokens {
-    pub fn new(upstream: Arc<dyn Upstream>) -> Tokens {
+    pub fn new(upstream: Arc<dyn Upstream>, directories: Arc<Directories>) -> Tokens {
         Tokens {
             upstream,
+            directories,
             entries: Mutex::default(),
         }
     }
 
     /// The token for `text`, which the relay's directory does not hold: a recent
     /// refusal, or the upstream's answer (then kept).
-    pub async fn resolve(&self, state: &AppState, text: &str) -> Result<Arc<Token>, ApiError> {
+    pub async fn resolve(&self, text: &str) -> Result<Arc<Token>, ApiError> {
         if let Some(reason) = self.recent_refusal(text) {
             return Err(ApiError::Unauthorized(reason));
         }
@@ -72,20 +75,20 @@ impl Tokens {
         let entry = entry(text, answer);
         let reason = entry.reason;
         let vouched = entry.record.is_some();
-        self.store(state, vec![(text.to_string(), Some(entry))]);
+        self.store(vec![(text.to_string(), Some(entry))]);
         if !vouched {
             return Err(ApiError::Unauthorized(reason));
         }
-        state
-            .directory_ref()
-            .token(text, chrono::Utc::now())
-            .map_err(crate::auth::policy::refused)
+        Ok(self
+            .directories
+            .load_ref()
+            .token(text, chrono::Utc::now())?)
     }
 
     /// Asks the upstream again about every token it vouched for; drops those it no
     /// longer does and refusals past [`NEGATIVE_TTL`]. Keeps everything when the
     /// upstream cannot be reached.
-    pub async fn refresh(&self, state: &AppState) -> Result<(), ApiError> {
+    pub async fn refresh(&self) -> Result<(), ApiError> {
         let texts: Vec<String> = {
             let entries = self.lock();
             entries
@@ -109,7 +112,7 @@ impl Tokens {
                 changes.push((text.clone(), entry.record.is_some().then_some(entry)));
             }
         }
-        self.store(state, changes);
+        self.store(changes);
         Ok(())
     }
 
@@ -130,7 +133,7 @@ impl Tokens {
 
     /// Records answers (`None`: forget) and publishes the vouched-for tokens as the
     /// directory when they changed.
-    fn store(&self, state: &AppState, changes: Vec<(String, Option<Entry>)>) {
+    fn store(&self, changes: Vec<(String, Option<Entry>)>) {
         let mut entries = self.lock();
         let before: Vec<Option<TokenRecord>> = changes
             .iter()
@@ -165,7 +168,7 @@ impl Tokens {
                 .collect(),
             users: Vec::new(),
         };
-        state.set_directory(Directory::build(&auth));
+        self.directories.replace(Directory::build(&auth));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -256,4 +259,31 @@ pub fn describe(found: Result<Arc<Token>, Refusal>) -> Introspection {
             token: None,
         },
     }
+}
+
+/// What this server says about token texts a relay asks about: its own directory's
+/// answer, or, when this server is itself a relay (`relay`), its upstream's for tokens
+/// it has not seen.
+pub async fn introspect(
+    core: &Core,
+    relay: Option<&Arc<Relay>>,
+    texts: &[String],
+) -> Result<Vec<Introspection>, ApiError> {
+    let mut answers = Vec::with_capacity(texts.len());
+    for text in texts {
+        let found = core.directory_ref().token(text, chrono::Utc::now());
+        let found = match (found, relay) {
+            (Err(Refusal::Unknown), Some(relay)) => match relay.tokens().resolve(text).await {
+                Ok(token) => Ok(token),
+                // The upstream's reason is in the relay's cached answer.
+                Err(ApiError::Unauthorized(_)) => {
+                    core.directory_ref().token(text, chrono::Utc::now())
+                }
+                Err(e) => return Err(e),
+            },
+            (found, _) => found,
+        };
+        answers.push(describe(found));
+    }
+    Ok(answers)
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use flagpole_store::{Guard, ImpactRecord};
 use serde_json::Value;
 
-use crate::state::AppState;
+use super::Releases;
 
 /// Largest Prometheus answer read.
 pub const MAX_PROMETHEUS_BYTES: usize = 1 << 20;
@@ -57,14 +57,14 @@ pub fn describe(guard: &Guard) -> String {
 
 /// Reads a guard's value now.
 pub async fn read(
-    state: &AppState,
+    releases: &Releases,
     environment: &str,
     guard: &Guard,
     now: DateTime<Utc>,
 ) -> Reading {
     let result = match guard.source.as_str() {
-        "impact" => impact(state, environment, guard, now).await,
-        "prometheus" => prometheus(state, guard).await,
+        "impact" => impact(releases, environment, guard, now).await,
+        "prometheus" => prometheus(releases, guard).await,
         other => Err(format!("unknown source {other:?}")),
     };
     match result {
@@ -74,7 +74,7 @@ pub async fn read(
 }
 
 async fn impact(
-    state: &AppState,
+    releases: &Releases,
     environment: &str,
     guard: &Guard,
     now: DateTime<Utc>,
@@ -83,7 +83,8 @@ async fn impact(
     let since = crate::usage::bucket_of(now) - TimeDelta::hours(hours - 1);
     let metric = guard.metric.as_deref().unwrap_or_default();
     let read = |name: String| async move {
-        state
+        releases
+            .core
             .store()
             .impact(environment, &name, since)
             .await
@@ -142,8 +143,9 @@ fn aggregate(records: &[ImpactRecord]) -> Option<f64> {
     }
 }
 
-async fn prometheus(state: &AppState, guard: &Guard) -> Result<Option<f64>, String> {
-    let base = state
+async fn prometheus(releases: &Releases, guard: &Guard) -> Result<Option<f64>, String> {
+    let base = releases
+        .core
         .config()
         .release
         .prometheus_url
@@ -153,8 +155,7 @@ async fn prometheus(state: &AppState, guard: &Guard) -> Result<Option<f64>, Stri
     let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
     let target = reqwest::Url::parse_with_params(&url, &[("query", query)])
         .map_err(|e| format!("the Prometheus URL {url:?} is invalid: {e}"))?;
-    let mut response = state
-        .release()
+    let mut response = releases
         .http
         .get(target)
         .send()

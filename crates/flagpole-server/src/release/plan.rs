@@ -11,10 +11,12 @@ use flagpole_store::{Change, Expect, Guard, Milestone, ReleasePlan};
 use serde::Deserialize;
 
 use super::guards::{self, Reading};
-use crate::auth::Principal;
+use super::Releases;
+use crate::config::ReleaseConfig;
+use crate::core::Core;
 use crate::error::ApiError;
-use crate::routes::resources::{commit_flag, FlagChange};
-use crate::state::AppState;
+use crate::identity::Principal;
+use crate::write::{commit_flag, FlagChange, Mode, WriteGuard};
 
 /// Milestones in one plan.
 pub const MAX_MILESTONES: usize = 20;
@@ -45,7 +47,7 @@ pub struct PlanInput {
 
 /// Checks a new plan's input against the flag; every problem names its field.
 pub fn validate(
-    state: &AppState,
+    config: &ReleaseConfig,
     input: &PlanInput,
     flag: &Flag,
     env: &str,
@@ -97,7 +99,7 @@ pub fn validate(
                 {
                     bad(p("query"), format!("a prometheus guard has a query of 1 to {MAX_QUERY_LEN} bytes (limit MAX_QUERY_LEN)"));
                 }
-                if state.config().release.prometheus_url.is_none() {
+                if config.prometheus_url.is_none() {
                     bad(
                         p("source"),
                         "no Prometheus server is configured (flagpole serve --prometheus-url)"
@@ -174,16 +176,20 @@ pub fn with_rollout(flag: &Flag, env: &str, rule: i64, percent: i64) -> Flag {
 }
 
 /// When the milestone the plan is at ends.
-pub fn due(state: &AppState, plan: &ReleasePlan, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn due(
+    config: &ReleaseConfig,
+    plan: &ReleasePlan,
+    from: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let m = plan.milestones.get(plan.step as usize)?;
-    let unit = state.config().release.time_unit;
+    let unit = config.time_unit;
     let wait = unit.saturating_mul(m.wait_seconds.clamp(0, MAX_WAIT_SECONDS) as u32);
     Some(from + TimeDelta::from_std(wait).unwrap_or(TimeDelta::zero()))
 }
 
-/// Writes `flag` as the plan (with the write lock held by the caller).
+/// Writes `flag` as the plan.
 pub async fn write(
-    state: &AppState,
+    guard: &WriteGuard<'_>,
     plan: &ReleasePlan,
     flag: &Flag,
     expect: Expect,
@@ -196,13 +202,14 @@ pub async fn write(
         environment: Some(&plan.environment),
         address: None,
     };
-    let archived = state
+    let archived = guard
         .published()
         .flags
         .get(&plan.flag)
         .is_some_and(|r| r.archived);
-    let written = commit_flag(
-        state,
+    let outcome = commit_flag(
+        guard,
+        Mode::Direct,
         &Principal::local(),
         &plan.flag,
         FlagChange::Put { flag, archived },
@@ -210,13 +217,14 @@ pub async fn write(
         audit,
     )
     .await?;
-    Ok(written.version)
+    Ok(outcome.into_written().version)
 }
 
 /// Checks one running plan: its guards first, then, when its milestone is over, the next
 /// step. Call with the plan's lease held.
-pub async fn check(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let Some(mut plan) = state.store().release_plan(id).await? else {
+pub async fn check(releases: &Releases, id: i64) -> Result<(), ApiError> {
+    let core = releases.core();
+    let Some(mut plan) = core.store().release_plan(id).await? else {
         return Ok(());
     };
     if plan.status != "running" {
@@ -225,7 +233,7 @@ pub async fn check(state: &AppState, id: i64) -> Result<(), ApiError> {
     let now = Utc::now();
     let mut failed = None;
     for (i, g) in plan.guards.iter().enumerate() {
-        match guards::read(state, &plan.environment, g, now).await {
+        match guards::read(releases, &plan.environment, g, now).await {
             Reading::Value(Some(v)) if guards::breached(g, v) => {
                 let why = format!(
                     "guard {i} ({}) breached: {v} {} {}",
@@ -233,7 +241,7 @@ pub async fn check(state: &AppState, id: i64) -> Result<(), ApiError> {
                     g.comparison,
                     g.threshold
                 );
-                return breach(state, plan, why).await;
+                return breach(core, plan, why).await;
             }
             Reading::Value(_) => {}
             Reading::Failed(e) => {
@@ -249,47 +257,43 @@ pub async fn check(state: &AppState, id: i64) -> Result<(), ApiError> {
         if plan.reason.as_deref() != Some(why.as_str()) {
             plan.reason = Some(clip(why));
             plan.updated_at = now;
-            state.store().update_release_plan(&plan).await?;
+            core.store().update_release_plan(&plan).await?;
         }
         return Ok(());
     }
     if plan.next_at.is_some_and(|at| at > now) {
         return Ok(());
     }
-    advance(state, plan, now).await
+    advance(core, plan, now).await
 }
 
 /// Moves a plan to its next milestone, or completes it.
-async fn advance(
-    state: &AppState,
-    mut plan: ReleasePlan,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+async fn advance(core: &Core, mut plan: ReleasePlan, now: DateTime<Utc>) -> Result<(), ApiError> {
     let next = plan.step + 1;
     let Some(m) = plan.milestones.get(next as usize).cloned() else {
         plan.status = "completed".into();
         plan.reason = Some("every milestone reached".into());
         plan.next_at = None;
         plan.updated_at = now;
-        state.store().update_release_plan(&plan).await?;
+        core.store().update_release_plan(&plan).await?;
         return Ok(());
     };
-    let _lock = state.write_lock().await?;
-    let published = state.published();
+    let guard = core.begin_write().await?;
+    let published = guard.published();
     let Some(record) = published.flags.get(&plan.flag).filter(|r| !r.archived) else {
-        return stop(state, plan, "paused", "the flag is gone or archived".into()).await;
+        return stop(core, plan, "paused", "the flag is gone or archived".into()).await;
     };
     if record.version != plan.last_version {
         let why = format!(
             "the flag was changed by someone else (version {}, the plan last wrote {}); paused",
             record.version, plan.last_version
         );
-        return stop(state, plan, "paused", why).await;
+        return stop(core, plan, "paused", why).await;
     }
     let flag = with_rollout(&record.flag(), &plan.environment, plan.rule, m.percent);
     let action = format!("flag.release.step: milestone {next} ({}%)", m.percent);
     plan.last_version = write(
-        state,
+        &guard,
         &plan,
         &flag,
         Expect::Version(record.version),
@@ -297,23 +301,23 @@ async fn advance(
     )
     .await?;
     plan.step = next;
-    plan.next_at = due(state, &plan, now);
+    plan.next_at = due(&core.config().release, &plan, now);
     plan.updated_at = now;
     plan.reason = None;
-    state.store().update_release_plan(&plan).await?;
+    core.store().update_release_plan(&plan).await?;
     Ok(())
 }
 
 /// A guard is breached: roll back or pause, as the plan says, and record why.
-async fn breach(state: &AppState, mut plan: ReleasePlan, why: String) -> Result<(), ApiError> {
+async fn breach(core: &Core, mut plan: ReleasePlan, why: String) -> Result<(), ApiError> {
     if plan.on_breach == "pause" {
-        return stop(state, plan, "paused", format!("{why}; paused")).await;
+        return stop(core, plan, "paused", format!("{why}; paused")).await;
     }
-    let _lock = state.write_lock().await?;
+    let guard = core.begin_write().await?;
     let action = clip(format!("flag.release.rolled_back: {why}"));
     let before = plan.before.clone();
     match write(
-        state,
+        &guard,
         &plan,
         &before,
         Expect::Version(plan.last_version),
@@ -324,7 +328,7 @@ async fn breach(state: &AppState, mut plan: ReleasePlan, why: String) -> Result<
         Ok(version) => {
             plan.last_version = version;
             let why = format!("{why}; rolled back to the flag as it was before the plan");
-            stop(state, plan, "rolled_back", why).await
+            stop(core, plan, "rolled_back", why).await
         }
         Err(ApiError::Store(flagpole_store::Error::Conflict { .. }) | ApiError::Conflict(_)) => {
             let why = format!(
@@ -332,14 +336,14 @@ async fn breach(state: &AppState, mut plan: ReleasePlan, why: String) -> Result<
                 plan.last_version
             );
             plan.updated_at = Utc::now();
-            stop(state, plan, "paused", why).await
+            stop(core, plan, "paused", why).await
         }
         Err(e) => Err(e),
     }
 }
 
 async fn stop(
-    state: &AppState,
+    core: &Core,
     mut plan: ReleasePlan,
     status: &str,
     why: String,
@@ -349,7 +353,7 @@ async fn stop(
     plan.reason = Some(clip(why));
     plan.next_at = None;
     plan.updated_at = Utc::now();
-    state.store().update_release_plan(&plan).await?;
+    core.store().update_release_plan(&plan).await?;
     Ok(())
 }
 

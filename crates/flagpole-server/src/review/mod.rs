@@ -1,21 +1,26 @@
 //! Safe releases, part one: scheduled changes and change requests.
 //!
 //! Both hold the proposed new state of one flag or segment and the version it was based
-//! on ([`proposal`]); applying one is an ordinary write through the one write path
-//! (`resources::commit_flag` / `commit_segment`), so it is checked, audited and
-//! published like any other. [`scheduler`] applies due schedules (exactly once across
-//! replicas: the store claims each with a lease). [`gate`] is the approval rule the write
-//! path enforces: a change to an environment that requires approval is refused unless it
-//! comes from an approved change request.
+//! on ([`proposal`]); applying one is an ordinary write through the one write service
+//! (`crate::write`), so it is checked, audited and published like any other; an
+//! approved change request is written in `Mode::Approved`, which passes the approval
+//! rule of environments that require one. [`scheduler`] applies due schedules (exactly
+//! once across replicas: the store claims each with a lease), [`requests`] holds the
+//! rules of change requests.
+//!
+//! **Layer rule:** review calls the write service and the core; it knows nothing of HTTP.
 
 pub mod proposal;
 pub mod requests;
 pub mod scheduler;
+pub mod schedules;
 
 use std::collections::BTreeSet;
 
 use crate::error::ApiError;
+use crate::identity::Principal;
 use crate::published::Published;
+use crate::write::protection;
 
 /// At most this many pending schedules per flag or segment.
 pub const MAX_PENDING_SCHEDULES: usize = 20;
@@ -32,44 +37,14 @@ pub const MAX_SCHEDULE_DAYS: i64 = 366;
 /// How far in the past a due time may be (it is then applied at once), in seconds.
 pub const MAX_DUE_PAST_SECS: i64 = 60;
 
-tokio::task_local! {
-    /// Set while a change approved by a second person is applied.
-    static APPROVED: ();
-}
-
-/// Runs `write` as an approved change: the approval gate lets it through.
-pub async fn approved<F: std::future::Future>(write: F) -> F::Output {
-    APPROVED.scope((), write).await
-}
-
-/// 409 `approval_required` when `touched` holds an environment that requires approval
-/// and the write is not an approved change request.
-pub fn gate(published: &Published, touched: &BTreeSet<String>) -> Result<(), ApiError> {
-    if APPROVED.try_with(|_| ()).is_ok() {
-        return Ok(());
-    }
-    match touched.iter().find(|env| requires_approval(published, env)) {
-        Some(env) => Err(ApiError::ApprovalRequired(env.clone())),
-        None => Ok(()),
-    }
-}
-
-/// Whether `env` requires approval.
-pub fn requires_approval(published: &Published, env: &str) -> bool {
-    published
-        .environments
-        .iter()
-        .any(|e| e.name == env && e.requires_approval)
-}
-
 /// 403 unless `who` may change every environment of `environments`.
 pub fn check_may_change(
     published: &Published,
-    who: &crate::auth::Principal,
+    who: &Principal,
     environments: &[String],
 ) -> Result<(), ApiError> {
     let touched: BTreeSet<String> = environments.iter().cloned().collect();
-    crate::routes::protection::check(published, who, &touched)
+    protection::check(published, who, &touched)
 }
 
 /// The one environment a proposal touches, for its audit entries.

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::published::Published;
-use crate::routes::protection;
-use crate::routes::resources::{check_flag, check_segment, split_body};
+use crate::write::check::{check_flag, check_segment};
+use crate::write::input::split_body;
+use crate::write::protection;
 
 /// The proposal fields of a request body (schedules and change requests add their own).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -1,18 +1,23 @@
-//! The rules of change requests the routes share: who may approve (four eyes), who may
-//! withdraw or rebase, staleness, and comments within their limits.
+//! Change requests: opening one, approving it (four eyes: never its author; applied now
+//! or scheduled), rejecting or withdrawing it, rebasing it onto the flag's current
+//! version, comments within their limits, and staleness.
 
-use chrono::Utc;
-use flagpole_store::{ChangeRequestRecord, Comment};
+use chrono::{DateTime, Utc};
+use flagpole_store::{Change, ChangeRequestRecord, Comment, NewChangeRequest};
 
-use crate::auth::Principal;
+use super::proposal::{flag_proposal, rebase, FlagProposalInput, Proposal};
+use super::scheduler::{self, Target};
+use super::schedules::{self, Subject};
+use crate::core::Core;
 use crate::error::ApiError;
+use crate::identity::{Principal, Role};
 use crate::review::{self, MAX_COMMENTS, MAX_COMMENT_CHARS};
-use crate::state::AppState;
+use crate::write::{protection, Mode};
 
 /// The four-eyes rule: an open request, not the caller's own, touching only environments
 /// the caller may change, and based on the flag's current version.
-pub(crate) fn may_approve(
-    state: &AppState,
+pub fn may_approve(
+    core: &Core,
     who: &Principal,
     record: &ChangeRequestRecord,
 ) -> Result<(), ApiError> {
@@ -27,12 +32,12 @@ pub(crate) fn may_approve(
             "authors cannot approve their own change request: another user must".into(),
         ));
     }
-    if who.role() < Some(crate::auth::Role::Editor) {
+    if who.role() < Some(Role::Editor) {
         return Err(ApiError::Forbidden(
             "approving needs the editor role".into(),
         ));
     }
-    let published = state.published();
+    let published = core.published();
     review::check_may_change(&published, who, &record.environments)?;
     let current = published.flag(&record.target)?.version;
     if current != record.based_on {
@@ -41,26 +46,26 @@ pub(crate) fn may_approve(
     Ok(())
 }
 
-pub(crate) fn stale(record: &ChangeRequestRecord, current: i64) -> ApiError {
+pub fn stale(record: &ChangeRequestRecord, current: i64) -> ApiError {
     ApiError::Conflict(format!(
         "flag {:?} moved on from version {} to {current} since change request {} was made: rebase it (POST /api/v1/change-requests/{}/rebase)",
         record.target, record.based_on, record.id, record.id
     ))
 }
 
-pub(crate) fn author_or_reviewer(
-    state: &AppState,
+pub fn author_or_reviewer(
+    core: &Core,
     who: &Principal,
     record: &ChangeRequestRecord,
 ) -> Result<(), ApiError> {
     if who.actor() == record.author {
         return Ok(());
     }
-    review::check_may_change(&state.published(), who, &record.environments)
+    review::check_may_change(&core.published(), who, &record.environments)
 }
 
-pub(crate) async fn add_comment(
-    state: &AppState,
+pub async fn add_comment(
+    core: &Core,
     who: &Principal,
     record: &ChangeRequestRecord,
     text: &str,
@@ -86,15 +91,14 @@ pub(crate) async fn add_comment(
     };
     let env = review::proposal_environment(&record.environments);
     let change = who.change("change_request.commented", env);
-    Ok(state
+    Ok(core
         .store()
         .add_comment(record.id, &comment, change)
         .await?)
 }
 
-pub(crate) async fn load(state: &AppState, id: i64) -> Result<ChangeRequestRecord, ApiError> {
-    state
-        .store()
+pub async fn load(core: &Core, id: i64) -> Result<ChangeRequestRecord, ApiError> {
+    core.store()
         .change_request(id)
         .await?
         .ok_or_else(|| ApiError::NotFound {
@@ -103,10 +107,163 @@ pub(crate) async fn load(state: &AppState, id: i64) -> Result<ChangeRequestRecor
         })
 }
 
-pub(crate) fn field(name: &str, message: &str) -> ApiError {
+pub fn field(name: &str, message: &str) -> ApiError {
     ApiError::bad_request(
         "invalid_body",
         format!("{name}: {message}"),
         Some(name.into()),
     )
+}
+
+/// Opens a change request for flag `key`: the proposal made whole against the current
+/// version and checked as a write of it now would be; at most
+/// [`super::MAX_OPEN_REQUESTS`] open per flag.
+pub async fn open(
+    core: &Core,
+    who: &Principal,
+    key: &str,
+    description: String,
+    input: FlagProposalInput,
+) -> Result<ChangeRequestRecord, ApiError> {
+    let proposal = flag_proposal(&core.published(), key, input)?;
+    let open = core.store().change_requests(Some("open")).await?;
+    if open.iter().filter(|r| r.target == key).count() >= review::MAX_OPEN_REQUESTS {
+        return Err(ApiError::bad_request(
+            "too_many_change_requests",
+            format!("flag {key:?} has {} open change requests, the most it may have; decide on one first", review::MAX_OPEN_REQUESTS),
+            None,
+        ));
+    }
+    let new = NewChangeRequest {
+        kind: "flag",
+        target: key,
+        environments: &proposal.environments,
+        body: &proposal.body,
+        based_on: proposal.based_on,
+        description: &description,
+        author: who.actor(),
+    };
+    let env = review::proposal_environment(&proposal.environments);
+    let change = who.change("change_request.created", env);
+    Ok(core.store().create_change_request(&new, change).await?)
+}
+
+/// Approves a change request (the four-eyes rule, [`may_approve`]): applies it now, in
+/// `Mode::Approved`, or schedules it at `apply_at`.
+pub async fn approve(
+    core: &Core,
+    who: &Principal,
+    id: i64,
+    apply_at: Option<DateTime<Utc>>,
+) -> Result<ChangeRequestRecord, ApiError> {
+    let mut record = load(core, id).await?;
+    may_approve(core, who, &record)?;
+    let actor = format!(
+        "{} (approving change request {id} by {})",
+        who.actor(),
+        record.author
+    );
+    let env = review::proposal_environment(&record.environments);
+    record.reviewer = Some(who.actor().to_string());
+    if let Some(at) = apply_at {
+        schedules::check_due("apply_at", at)?;
+        let proposal = Proposal {
+            body: record.body.clone(),
+            based_on: record.based_on,
+            environments: record.environments.clone(),
+        };
+        let subject = Subject {
+            kind: &record.kind,
+            target: &record.target,
+        };
+        let schedule = schedules::store(core, &actor, who, subject, at, proposal, Some(id)).await?;
+        record.status = "scheduled".into();
+        record.schedule_id = Some(schedule.id);
+    } else {
+        let target = Target {
+            kind: &record.kind,
+            key: &record.target,
+            body: &record.body,
+            based_on: record.based_on,
+        };
+        let current = core.published().flag(&record.target)?.version;
+        if current != record.based_on {
+            return Err(stale(&record, current));
+        }
+        let change = Change {
+            actor: &actor,
+            action: "flag.updated",
+            environment: env,
+            address: who.address(),
+        };
+        scheduler::apply(core, target, change, Mode::Approved).await?;
+        record.status = "applied".into();
+    }
+    let change = who.change("change_request.approved", env);
+    Ok(core
+        .store()
+        .update_change_request(&record, "open", change)
+        .await?)
+}
+
+/// Rejects a change request, with the reason as a comment (its author may withdraw it
+/// so).
+pub async fn reject(
+    core: &Core,
+    who: &Principal,
+    id: i64,
+    reason: Option<String>,
+) -> Result<ChangeRequestRecord, ApiError> {
+    let mut record = load(core, id).await?;
+    author_or_reviewer(core, who, &record)?;
+    if let Some(reason) = reason {
+        record = add_comment(core, who, &record, &reason).await?;
+    }
+    record.status = "rejected".into();
+    record.reviewer = Some(who.actor().to_string());
+    let env = review::proposal_environment(&record.environments);
+    let change = who.change("change_request.rejected", env);
+    Ok(core
+        .store()
+        .update_change_request(&record, "open", change)
+        .await?)
+}
+
+/// Carries a change request over to the flag's current version (when the flag changed
+/// in other parts than the request does; else 409 naming the part).
+pub async fn rebase_request(
+    core: &Core,
+    who: &Principal,
+    id: i64,
+) -> Result<ChangeRequestRecord, ApiError> {
+    let mut record = load(core, id).await?;
+    author_or_reviewer(core, who, &record)?;
+    let published = core.published();
+    let current = published.flag(&record.target)?;
+    if current.version == record.based_on {
+        return Ok(record);
+    }
+    let unreadable = |e: serde_json::Error| ApiError::Conflict(format!("unreadable flag: {e}"));
+    let proposed = serde_json::from_value(record.body.clone()).map_err(unreadable)?;
+    let base = core
+        .store()
+        .flag_version(&record.target, record.based_on)
+        .await?
+        .and_then(|v| v.flag)
+        .ok_or_else(|| ApiError::Conflict("the base version is not in the history".into()))?;
+    let merged = rebase(&base, &proposed, &current.flag).map_err(|reason| {
+        ApiError::Conflict(format!(
+            "cannot rebase: {reason}; open a new change request"
+        ))
+    })?;
+    let touched = protection::flag_touches(Some(&current.flag), Some(&merged));
+    record.body = serde_json::to_value(&merged).unwrap_or_default();
+    record.based_on = current.version;
+    record.environments = touched.into_iter().collect();
+    let env = review::proposal_environment(&record.environments);
+    let change = who.change("change_request.rebased", env);
+    Ok(core
+        .store()
+        .update_change_request(&record, "open", change)
+        .await?)
 }

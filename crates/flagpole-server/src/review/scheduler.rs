@@ -12,11 +12,11 @@ use chrono::Utc;
 use flagpole_core::{Flag, Segment};
 use flagpole_store::{Change, Expect, ScheduleRecord, Written};
 
-use crate::auth::Principal;
+use crate::core::Core;
 use crate::error::ApiError;
+use crate::identity::Principal;
 use crate::review::proposal::rebase;
-use crate::routes::resources::{commit_flag, commit_segment, FlagChange};
-use crate::state::AppState;
+use crate::write::{commit_flag, commit_segment, FlagChange, Mode};
 
 /// How often a server looks for due schedules unless configured otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(250);
@@ -26,9 +26,9 @@ pub const LEASE: Duration = Duration::from_secs(15);
 const CLAIM_BATCH: i64 = 16;
 
 /// Applies due schedules until the task is aborted.
-pub async fn run(state: AppState, interval: Duration) {
+pub async fn run(core: Core, interval: Duration) {
     loop {
-        if let Err(e) = tick(&state).await {
+        if let Err(e) = tick(&core).await {
             tracing::warn!(error = %e, "applying due schedules failed; retrying");
         }
         tokio::time::sleep(interval).await;
@@ -36,16 +36,16 @@ pub async fn run(state: AppState, interval: Duration) {
 }
 
 /// Claims and applies what is due now; returns the schedules it finished.
-pub async fn tick(state: &AppState) -> Result<Vec<ScheduleRecord>, ApiError> {
+pub async fn tick(core: &Core) -> Result<Vec<ScheduleRecord>, ApiError> {
     let now = Utc::now();
     let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let claimed = state
+    let claimed = core
         .store()
         .claim_due_schedules(now, now + lease, CLAIM_BATCH)
         .await?;
     let mut finished = Vec::new();
     for schedule in claimed {
-        match apply_schedule(state, &schedule).await {
+        match apply_schedule(core, &schedule).await {
             Ok(record) => finished.push(record),
             // The database went away: the claim runs out and the schedule is tried again.
             Err(e) => {
@@ -62,14 +62,14 @@ pub fn actor(schedule: &ScheduleRecord) -> String {
 }
 
 async fn apply_schedule(
-    state: &AppState,
+    core: &Core,
     schedule: &ScheduleRecord,
 ) -> Result<ScheduleRecord, ApiError> {
     let actor = actor(schedule);
     let env = crate::review::proposal_environment(&schedule.environments);
-    if schedule.attempts > 1 && already_applied(state, schedule, &actor).await? {
+    if schedule.attempts > 1 && already_applied(core, schedule, &actor).await? {
         let change = change(&actor, "schedule.applied", env);
-        return Ok(state
+        return Ok(core
             .store()
             .finish_schedule(schedule.id, true, None, change)
             .await?);
@@ -85,12 +85,13 @@ async fn apply_schedule(
     } else {
         "flag.updated"
     };
-    let write = apply(state, target, change(&actor, action, env));
-    let result = if schedule.change_request.is_some() {
-        crate::review::approved(write).await
+    // A change request's schedule was approved when it was made.
+    let mode = if schedule.change_request.is_some() {
+        Mode::Approved
     } else {
-        write.await
+        Mode::Direct
     };
+    let result = apply(core, target, change(&actor, action, env), mode).await;
     let (applied, reason) = match result {
         Ok(_) => (true, None),
         Err(e) if is_retryable(&e) => return Err(e),
@@ -104,7 +105,7 @@ async fn apply_schedule(
     if let Some(reason) = &reason {
         tracing::info!(id = schedule.id, %reason, "a schedule failed");
     }
-    Ok(state
+    Ok(core
         .store()
         .finish_schedule(
             schedule.id,
@@ -125,23 +126,34 @@ pub struct Target<'a> {
 }
 
 /// Applies a stored proposal through the one write path with the server's own rights
-/// (whoever created or approved it was checked then). A flag that moved on since
-/// `based_on` gets the proposal merged onto it ([`rebase`]) when the two changed
-/// different parts; otherwise the write fails with 409 and the reason.
+/// (whoever created or approved it was checked then), in `mode` (`Mode::Approved` for
+/// an approved change request). A flag that moved on since `based_on` gets the proposal
+/// merged onto it ([`rebase`]) when the two changed different parts; otherwise the write
+/// fails with 409 and the reason.
 pub async fn apply(
-    state: &AppState,
+    core: &Core,
     target: Target<'_>,
     audit: Change<'_>,
+    mode: Mode,
 ) -> Result<Written, ApiError> {
     let who = Principal::local();
-    let _guard = state.write_lock().await?;
+    let guard = core.begin_write().await?;
     // Another replica may have changed the flag a moment ago: decide on the newest.
-    let published = state.reload().await?;
+    let published = core.reload().await?;
     if target.kind == "segment" {
         let segment: Segment = serde_json::from_value(target.body.clone())
             .map_err(|e| ApiError::Conflict(format!("the stored segment is unreadable: {e}")))?;
         let expect = Expect::Version(target.based_on);
-        return commit_segment(state, &who, target.key, Some(&segment), expect, audit).await;
+        return commit_segment(
+            &guard,
+            mode,
+            &who,
+            target.key,
+            Some(&segment),
+            expect,
+            audit,
+        )
+        .await;
     }
     let proposed: Flag = serde_json::from_value(target.body.clone())
         .map_err(|e| ApiError::Conflict(format!("the stored flag is unreadable: {e}")))?;
@@ -154,7 +166,7 @@ pub async fn apply(
     let flag = if current.version == target.based_on {
         proposed
     } else {
-        let base = state
+        let base = core
             .store()
             .flag_version(target.key, target.based_on)
             .await?
@@ -174,20 +186,21 @@ pub async fn apply(
         archived: current.archived,
     };
     let expect = Expect::Version(current.version);
-    commit_flag(state, &who, target.key, change, expect, audit).await
+    let outcome = commit_flag(&guard, mode, &who, target.key, change, expect, audit).await?;
+    Ok(outcome.into_written())
 }
 
 /// Whether the flag's history holds a version the schedule wrote (its replica stopped
 /// after writing it and before recording so).
 async fn already_applied(
-    state: &AppState,
+    core: &Core,
     schedule: &ScheduleRecord,
     actor: &str,
 ) -> Result<bool, ApiError> {
     if schedule.kind != "flag" {
         return Ok(false);
     }
-    let versions = state.store().flag_versions(&schedule.target).await?;
+    let versions = core.store().flag_versions(&schedule.target).await?;
     Ok(versions.iter().any(|v| v.actor == actor))
 }
 

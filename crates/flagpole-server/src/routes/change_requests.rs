@@ -9,22 +9,22 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use flagpole_store::{ChangeRequestRecord, NewChangeRequest};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use flagpole_store::{ChangeRequestRecord, Environment};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Admin, Editor, Principal, Viewer};
-use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
-use crate::review::proposal::{flag_proposal, rebase, FlagProposalInput, Proposal};
-use crate::review::requests::{add_comment, author_or_reviewer, field, load, may_approve, stale};
-use crate::review::scheduler::{apply, Target};
-use crate::review::{self, MAX_DESCRIPTION_CHARS};
-use crate::routes::{protection, schedules};
-use crate::schemas::{BodyErrors, ErrorBody, WriteErrors};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Admin, Editor, Viewer};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+use crate::http::schemas::{BodyErrors, WriteErrors};
+use crate::http::views::ChangeRequestDetail;
+use crate::http::AppState;
+use crate::review::proposal::FlagProposalInput;
+use crate::review::requests::{self, add_comment, field, load};
+use crate::review::MAX_DESCRIPTION_CHARS;
+use crate::write::environments;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,8 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Change requests, newest first.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangeRequestList {
     change_requests: Vec<ChangeRequestRecord>,
 }
@@ -109,7 +108,7 @@ async fn list_change_requests(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<RequestQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChangeRequestList>, ApiError> {
     const STATUSES: [&str; 4] = ["open", "applied", "scheduled", "rejected"];
     if let Some(status) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_request(
@@ -121,8 +120,8 @@ async fn list_change_requests(
             Some("status".into()),
         ));
     }
-    let requests = state.store().change_requests(q.status.as_deref()).await?;
-    Ok(Json(json!({ "change_requests": requests })))
+    let change_requests = state.store().change_requests(q.status.as_deref()).await?;
+    Ok(Json(ChangeRequestList { change_requests }))
 }
 
 /// Proposes a flag change: the whole new flag, or a change to one environment.
@@ -163,30 +162,8 @@ async fn create_change_request(
             ))
         }
     };
-    let input: FlagProposalInput = crate::extract::from_value(body)?;
-    let proposal = flag_proposal(&state.published(), &key, input)?;
-    let open = state.store().change_requests(Some("open")).await?;
-    if open.iter().filter(|r| r.target == key).count() >= review::MAX_OPEN_REQUESTS {
-        return Err(ApiError::bad_request(
-            "too_many_change_requests",
-            format!("flag {key:?} has {} open change requests, the most it may have; decide on one first", review::MAX_OPEN_REQUESTS),
-            None,
-        ));
-    }
-    let new = NewChangeRequest {
-        kind: "flag",
-        target: &key,
-        environments: &proposal.environments,
-        body: &proposal.body,
-        based_on: proposal.based_on,
-        description: &description,
-        author: who.actor(),
-    };
-    let env = review::proposal_environment(&proposal.environments);
-    let record = state
-        .store()
-        .create_change_request(&new, who.change("change_request.created", env))
-        .await?;
+    let input: FlagProposalInput = crate::write::input::from_value(body)?;
+    let record = requests::open(&state, &who, &key, description, input).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -198,7 +175,7 @@ async fn create_change_request(
     tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     responses(
-        (status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = Object),
+        (status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = ChangeRequestDetail),
         (status = 400, description = "An id that is not an integer", body = ErrorBody),
         (status = 404, description = "No such change request", body = ErrorBody),
         WriteErrors,
@@ -208,9 +185,9 @@ async fn get_change_request(
     State(state): State<AppState>,
     Viewer(who): Viewer,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChangeRequestDetail>, ApiError> {
     let record = load(&state, id).await?;
-    Ok(Json(detail(&state, &who, &record)))
+    Ok(Json(ChangeRequestDetail::of(&state, &who, record)))
 }
 
 /// Comments on a change request.
@@ -264,61 +241,8 @@ async fn approve_change_request(
     ApiPath(id): ApiPath<i64>,
     OptionalJson(input): OptionalJson<ApproveInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
-    let mut record = load(&state, id).await?;
-    may_approve(&state, &who, &record)?;
-    let actor = format!(
-        "{} (approving change request {id} by {})",
-        who.actor(),
-        record.author
-    );
-    let env = review::proposal_environment(&record.environments);
-    record.reviewer = Some(who.actor().to_string());
-    if let Some(at) = input.and_then(|i| i.apply_at) {
-        schedules::check_due("apply_at", at)?;
-        let proposal = Proposal {
-            body: record.body.clone(),
-            based_on: record.based_on,
-            environments: record.environments.clone(),
-        };
-        let (_, Json(schedule)) = schedules::store(
-            &state,
-            &actor,
-            &who,
-            &record.kind,
-            &record.target,
-            at,
-            proposal,
-            Some(id),
-        )
-        .await?;
-        record.status = "scheduled".into();
-        record.schedule_id = Some(schedule.id);
-    } else {
-        let target = Target {
-            kind: &record.kind,
-            key: &record.target,
-            body: &record.body,
-            based_on: record.based_on,
-        };
-        let published = state.published();
-        if published.flag(&record.target)?.version != record.based_on {
-            return Err(stale(&record, published.flag(&record.target)?.version));
-        }
-        let change = flagpole_store::Change {
-            actor: &actor,
-            action: "flag.updated",
-            environment: env,
-            address: who.address(),
-        };
-        review::approved(apply(&state, target, change)).await?;
-        record.status = "applied".into();
-    }
-    let change = who.change("change_request.approved", env);
-    let record = state
-        .store()
-        .update_change_request(&record, "open", change)
-        .await?;
-    Ok(Json(record))
+    let apply_at = input.and_then(|i| i.apply_at);
+    Ok(Json(requests::approve(&state, &who, id, apply_at).await?))
 }
 
 /// Rejects a change request (its author may withdraw it so).
@@ -344,20 +268,8 @@ async fn reject_change_request(
     ApiPath(id): ApiPath<i64>,
     OptionalJson(input): OptionalJson<RejectInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
-    let mut record = load(&state, id).await?;
-    author_or_reviewer(&state, &who, &record)?;
-    if let Some(reason) = input.and_then(|i| i.reason) {
-        record = add_comment(&state, &who, &record, &reason).await?;
-    }
-    record.status = "rejected".into();
-    record.reviewer = Some(who.actor().to_string());
-    let env = review::proposal_environment(&record.environments);
-    let change = who.change("change_request.rejected", env);
-    let record = state
-        .store()
-        .update_change_request(&record, "open", change)
-        .await?;
-    Ok(Json(record))
+    let reason = input.and_then(|i| i.reason);
+    Ok(Json(requests::reject(&state, &who, id, reason).await?))
 }
 
 /// Carries a change request over to the flag's current version (when the flag changed
@@ -381,37 +293,7 @@ async fn rebase_change_request(
     Editor(who): Editor,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
-    let mut record = load(&state, id).await?;
-    author_or_reviewer(&state, &who, &record)?;
-    let published = state.published();
-    let current = published.flag(&record.target)?;
-    if current.version == record.based_on {
-        return Ok(Json(record));
-    }
-    let unreadable = |e: serde_json::Error| ApiError::Conflict(format!("unreadable flag: {e}"));
-    let proposed = serde_json::from_value(record.body.clone()).map_err(unreadable)?;
-    let base = state
-        .store()
-        .flag_version(&record.target, record.based_on)
-        .await?
-        .and_then(|v| v.flag)
-        .ok_or_else(|| ApiError::Conflict("the base version is not in the history".into()))?;
-    let merged = rebase(&base, &proposed, &current.flag).map_err(|reason| {
-        ApiError::Conflict(format!(
-            "cannot rebase: {reason}; open a new change request"
-        ))
-    })?;
-    let touched = protection::flag_touches(Some(&current.flag), Some(&merged));
-    record.body = serde_json::to_value(&merged).unwrap_or_default();
-    record.based_on = current.version;
-    record.environments = touched.into_iter().collect();
-    let env = review::proposal_environment(&record.environments);
-    let change = who.change("change_request.rebased", env);
-    let record = state
-        .store()
-        .update_change_request(&record, "open", change)
-        .await?;
-    Ok(Json(record))
+    Ok(Json(requests::rebase_request(&state, &who, id).await?))
 }
 
 /// Makes an environment require change requests, or not.
@@ -434,57 +316,8 @@ async fn set_environment_approval(
     Admin(who): Admin,
     ApiPath(env): ApiPath<String>,
     ApiJson(input): ApiJson<ApprovalSetting>,
-) -> Result<Json<Value>, ApiError> {
-    let _guard = state.write_lock().await?;
-    let action = if input.required {
-        "environment.approval_required"
-    } else {
-        "environment.approval_not_required"
-    };
-    state
-        .store()
-        .set_environment_requires_approval(&env, input.required, who.change(action, Some(&env)))
-        .await?;
-    let published = state.reload().await?;
-    Ok(Json(json!(published
-        .environments
-        .iter()
-        .find(|e| e.name == env))))
-}
-
-/// The request with its diff against the current flag, for the API and the UI.
-pub(crate) fn detail(state: &AppState, who: &Principal, record: &ChangeRequestRecord) -> Value {
-    let published = state.published();
-    let current = published.flags.get(&record.target);
-    let before = current
-        .map(|r| serde_json::to_value(r.flag()).unwrap_or_default())
-        .unwrap_or(Value::Null);
-    let mut changes = Vec::new();
-    crate::routes::history::diff("", &before, &record.body, &mut changes);
-    let mut out = serde_json::to_value(record).unwrap_or_default();
-    out["current_version"] = json!(current.map(|r| r.version));
-    out["stale"] = json!(current.is_none_or(|r| r.version != record.based_on));
-    out["changes"] = json!(changes);
-    let refusal = may_approve(state, who, record).err();
-    out["may_approve"] = json!(refusal.is_none());
-    out["why_not"] = json!(refusal.map(|e| e.public_message()));
-    out["preview"] = json!(impact(state, record));
-    out
-}
-
-/// The impact preview of a flag request in each environment it touches (reports only
-/// where the environment samples contexts; empty for segment requests).
-fn impact(state: &AppState, record: &ChangeRequestRecord) -> Vec<crate::PreviewReport> {
-    if record.kind != "flag" {
-        return Vec::new();
-    }
-    let Ok(proposed) = serde_json::from_value::<flagpole_core::Flag>(record.body.clone()) else {
-        return Vec::new();
-    };
-    record
-        .environments
-        .iter()
-        .filter_map(|env| crate::preview(state, env, &record.target, Some(&proposed)).ok())
-        .filter(|report| report.sampled > 0)
-        .collect()
+) -> Result<Json<Environment>, ApiError> {
+    let guard = state.begin_write().await?;
+    let set = environments::set_requires_approval(&guard, &who, &env, input.required).await?;
+    Ok(Json(set))
 }

@@ -3,17 +3,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use flagpole_store::Environment;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Admin, Viewer};
-use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::resources::check_new_name;
-use crate::schemas::{BodyErrors, EnvironmentList, ErrorBody, WriteErrors};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Admin, Viewer};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::schemas::{BodyErrors, EnvironmentList, WriteErrors};
+use crate::http::AppState;
+use crate::write::environments;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -28,8 +28,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "environments",
     responses((status = 200, description = "Every environment, in name order", body = EnvironmentList))
 )]
-async fn list_environments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<Value> {
-    Json(json!({"environments": state.published().environments}))
+async fn list_environments(
+    State(state): State<AppState>,
+    Viewer(_who): Viewer,
+) -> Json<EnvironmentList> {
+    let environments = state.published().environments.clone();
+    Json(EnvironmentList { environments })
 }
 
 /// An environment to create.
@@ -58,33 +62,10 @@ async fn create_environment(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiJson(body): ApiJson<NewEnvironment>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_new_name("environment name", "name", &body.name)?;
-    let _guard = state.write_lock().await?;
-    let published = state.published();
-    let twin = published
-        .environments
-        .iter()
-        .find(|e| e.name != body.name && e.name.eq_ignore_ascii_case(&body.name));
-    if let Some(twin) = twin {
-        return Err(ApiError::Invalid(vec![flagpole_core::Problem {
-            path: "name".into(),
-            message: format!(
-                "environment name {:?} differs from {:?} only in case",
-                body.name, twin.name
-            ),
-        }]));
-    }
-    state
-        .store()
-        .create_environment(
-            &body.name,
-            who.change("environment.created", Some(&body.name)),
-        )
-        .await?;
-    let published = state.reload().await?;
-    let env = published.environments.iter().find(|e| e.name == body.name);
-    Ok((StatusCode::CREATED, Json(json!(env))))
+) -> Result<(StatusCode, Json<Environment>), ApiError> {
+    let guard = state.begin_write().await?;
+    let created = environments::create(&guard, &who, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// What can change about an environment.
@@ -116,20 +97,10 @@ async fn update_environment(
     Admin(who): Admin,
     ApiPath(env): ApiPath<String>,
     ApiJson(body): ApiJson<EnvironmentUpdate>,
-) -> Result<Json<Value>, ApiError> {
-    let _guard = state.write_lock().await?;
-    let action = if body.protected {
-        "environment.protected"
-    } else {
-        "environment.unprotected"
-    };
-    state
-        .store()
-        .set_environment_protected(&env, body.protected, who.change(action, Some(&env)))
-        .await?;
-    let published = state.reload().await?;
-    let found = published.environments.iter().find(|e| e.name == env);
-    Ok(Json(json!(found)))
+) -> Result<Json<Environment>, ApiError> {
+    let guard = state.begin_write().await?;
+    let updated = environments::set_protected(&guard, &who, &env, body.protected).await?;
+    Ok(Json(updated))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -164,64 +135,7 @@ async fn delete_environment(
     ApiPath(env): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let _guard = state.write_lock().await?;
-    let published = state.published();
-    published.snapshot(&env)?;
-    if env == state.config().seed_environment {
-        return Err(ApiError::Conflict(format!(
-            "the seed API serves {env} (--seed-environment); serve another one before deleting it"
-        )));
-    }
-    let bound: Vec<String> = state
-        .store()
-        .load_auth()
-        .await?
-        .tokens
-        .into_iter()
-        .filter(|t| t.revoked_at.is_none() && t.environment.as_deref() == Some(env.as_str()))
-        .map(|t| t.id)
-        .collect();
-    if !bound.is_empty() {
-        return Err(ApiError::Conflict(format!(
-            "tokens are bound to {env}: {}; revoke them first",
-            bound.join(", ")
-        )));
-    }
-    let configured: Vec<(String, flagpole_core::Flag)> = published
-        .flags
-        .values()
-        .map(|r| (r.key.clone(), r.flag()))
-        .filter(|(_, flag)| flag.environments.contains_key(&env))
-        .map(|(key, mut flag)| {
-            flag.environments.shift_remove(&env);
-            (key, flag)
-        })
-        .collect();
-    if !configured.is_empty() && !query.drop_configuration {
-        let keys: Vec<&str> = configured
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .take(20)
-            .collect();
-        return Err(ApiError::Conflict(format!(
-            "{} flag(s) are configured in {env} ({}); delete with drop_configuration=true to delete their configuration there too",
-            configured.len(),
-            keys.join(", ")
-        )));
-    }
-    let mut doc = published.document();
-    for (key, flag) in &configured {
-        doc.flags.insert(key.clone(), flag.clone());
-    }
-    flagpole_core::validate(&doc)?;
-    state
-        .store()
-        .delete_environment(
-            &env,
-            &configured,
-            who.change("environment.deleted", Some(&env)),
-        )
-        .await?;
-    state.reload().await?;
+    let guard = state.begin_write().await?;
+    environments::delete(&guard, &who, &env, query.drop_configuration).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Evaluator;
-use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, ContextBody};
-use crate::schemas::{BodyErrors, ErrorBody, EvaluationContext, EvaluationList, EvaluationResult};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::Evaluator;
+use crate::http::extract::{ApiPath, ApiQuery, ContextBody};
+use crate::http::schemas::{BodyErrors, EvaluationContext, EvaluationList, EvaluationResult};
+use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
 pub fn router() -> OpenApiRouter<AppState> {

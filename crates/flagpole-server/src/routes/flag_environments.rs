@@ -10,16 +10,19 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Editor, Principal, Viewer};
-use crate::error::ApiError;
-use crate::extract::{based_on, ApiJson, ApiPath, OptionalJson};
-use crate::routes::protection;
-use crate::routes::resources::{commit_flag, flag_json, or_current, split_body, FlagChange};
-use crate::schemas::{
-    BodyErrors, ErrorBody, FlagEnvironmentInput, FlagEnvironmentResource, FlagOrPreview,
-    PreviewQuery, WriteErrors, WriteHeaders,
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Editor, Viewer};
+use crate::http::extract::{based_on, ApiJson, ApiPath, OptionalJson};
+use crate::http::preview::{OrPreview, PreviewQuery};
+use crate::http::schemas::{
+    BodyErrors, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource, WriteErrors,
+    WriteHeaders,
 };
-use crate::state::AppState;
+use crate::http::views::flag_json;
+use crate::http::AppState;
+use crate::identity::Principal;
+use crate::write::input::{or_current, split_body};
+use crate::write::{commit_flag, protection, FlagChange, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,6 +70,7 @@ async fn get_flag_environment(
 /// The flag environment a change targets, the version it is based on, and how it is
 /// audited.
 struct EnvChange<'a> {
+    mode: Mode,
     key: &'a str,
     env: &'a str,
     who: &'a Principal,
@@ -83,8 +87,9 @@ async fn update_environment(
     state: &AppState,
     change: EnvChange<'_>,
     edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     let EnvChange {
+        mode,
         key,
         env,
         who,
@@ -102,27 +107,22 @@ async fn update_environment(
     if require && version.is_none() {
         return Err(ApiError::VersionRequired);
     }
-    let _guard = state.write_lock().await?;
-    let published = state.published();
+    let guard = state.begin_write().await?;
+    let published = guard.published();
     published.snapshot(env)?;
     let record = published.flag(key)?;
     let expect = or_current(version, record.version);
     let mut flag = record.flag.clone();
     edit(flag.environments.entry(env.to_string()).or_default())?;
     let audit = who.change(action, Some(env));
-    commit_flag(
-        state,
-        who,
-        key,
-        FlagChange::Put {
-            flag: &flag,
-            archived: record.archived,
-        },
-        expect,
-        audit,
-    )
-    .await?;
-    Ok(Json(flag_json(&state.published().flag(key)?)))
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: record.archived,
+    };
+    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
+    OrPreview::of(outcome, || {
+        Ok(Json(flag_json(&state.published().flag(key)?)))
+    })
 }
 
 /// Replaces a flag's configuration in one environment.
@@ -138,7 +138,7 @@ async fn update_environment(
     ),
     request_body = FlagEnvironmentInput,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -151,15 +151,17 @@ async fn update_environment(
 async fn put_flag_environment(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     let (_, version, config): (Option<String>, _, FlagEnvironment) =
         split_body(body, "environment")?;
     update_environment(
         &state,
         EnvChange {
+            mode,
             key: &key,
             env: &env,
             who: &who,
@@ -196,7 +198,7 @@ struct Based {
     ),
     request_body = Option<Based>,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -208,14 +210,16 @@ struct Based {
 async fn enable_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     let version = body.and_then(|b| b.version);
     update_environment(
         &state,
         EnvChange {
+            mode,
             key: &key,
             env: &env,
             who: &who,
@@ -245,7 +249,7 @@ async fn enable_flag(
     ),
     request_body = Option<Based>,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -257,14 +261,16 @@ async fn enable_flag(
 async fn disable_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     let version = body.and_then(|b| b.version);
     update_environment(
         &state,
         EnvChange {
+            mode,
             key: &key,
             env: &env,
             who: &who,
@@ -302,7 +308,7 @@ struct RulesBody {
     ),
     request_body = RulesBody,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -315,13 +321,15 @@ struct RulesBody {
 async fn put_flag_rules(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RulesBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     update_environment(
         &state,
         EnvChange {
+            mode,
             key: &key,
             env: &env,
             who: &who,
@@ -359,7 +367,7 @@ struct DefaultBody {
     ),
     request_body = DefaultBody,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -372,13 +380,15 @@ struct DefaultBody {
 async fn put_flag_default(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<DefaultBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     update_environment(
         &state,
         EnvChange {
+            mode,
             key: &key,
             env: &env,
             who: &who,
@@ -419,7 +429,7 @@ struct RolloutBody {
     ),
     request_body = RolloutBody,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or has several rules there", body = ErrorBody),
@@ -431,13 +441,15 @@ struct RolloutBody {
 async fn put_flag_rollout(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RolloutBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     update_environment(
         &state,
         EnvChange {
+            mode,
             key: &key,
             env: &env,
             who: &who,

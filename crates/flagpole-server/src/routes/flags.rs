@@ -11,17 +11,20 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Editor, Principal, Viewer};
 use crate::error::ApiError;
-use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
-use crate::routes::resources::{
-    check_new_name, commit_flag, flag_json, or_current, required, split_body, FlagChange,
+use crate::error::ErrorBody;
+use crate::http::auth::{Editor, Viewer};
+use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery};
+use crate::http::preview::{OrPreview, PreviewAnswer, PreviewQuery};
+use crate::http::schemas::{
+    BodyErrors, FlagInput, FlagList, FlagResource, WriteErrors, WriteHeaders,
 };
-use crate::schemas::{
-    BodyErrors, ErrorBody, FlagInput, FlagList, FlagOrPreview, FlagResource, PreviewAnswer,
-    PreviewQuery, WriteErrors, WriteHeaders,
-};
-use crate::state::AppState;
+use crate::http::views::flag_json;
+use crate::http::AppState;
+use crate::identity::Principal;
+use crate::write::check::check_new_name;
+use crate::write::input::{or_current, required, split_body};
+use crate::write::{commit_flag, FlagChange, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -113,8 +116,9 @@ async fn list_flags(
 async fn create_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<OrPreview<(StatusCode, Json<Value>)>, ApiError> {
     let (key, _, flag): (_, _, Flag) = split_body(body, "key")?;
     let key = key.ok_or_else(|| {
         ApiError::bad_request(
@@ -125,22 +129,17 @@ async fn create_flag(
     })?;
     check_new_name("flag key", "key", &key)?;
     state.published().check_environments(&flag, "")?;
-    let _guard = state.write_lock().await?;
+    let guard = state.begin_write().await?;
     let audit = who.change("flag.created", None);
-    commit_flag(
-        &state,
-        &who,
-        &key,
-        FlagChange::Put {
-            flag: &flag,
-            archived: false,
-        },
-        Expect::Absent,
-        audit,
-    )
-    .await?;
-    let published = state.published();
-    Ok((StatusCode::CREATED, Json(flag_json(&published.flag(&key)?))))
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: false,
+    };
+    let outcome = commit_flag(&guard, mode, &who, &key, change, Expect::Absent, audit).await?;
+    OrPreview::of(outcome, || {
+        let created = flag_json(&state.published().flag(&key)?);
+        Ok((StatusCode::CREATED, Json(created)))
+    })
 }
 
 /// Reads a flag (live or archived).
@@ -170,7 +169,7 @@ async fn get_flag(
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     request_body = FlagInput,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header, a different key, or an unknown environment", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
@@ -183,10 +182,11 @@ async fn get_flag(
 async fn put_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     let (body_key, version, flag): (_, _, Flag) = split_body(body, "key")?;
     if body_key.as_ref().is_some_and(|k| *k != key) {
         return Err(ApiError::bad_request(
@@ -200,22 +200,17 @@ async fn put_flag(
     }
     let expect = required(based_on(&headers, version)?)?;
     state.published().check_environments(&flag, "")?;
-    let _guard = state.write_lock().await?;
-    let archived = state.published().flag(&key)?.archived;
+    let guard = state.begin_write().await?;
+    let archived = guard.published().flag(&key)?.archived;
     let audit = who.change("flag.updated", None);
-    commit_flag(
-        &state,
-        &who,
-        &key,
-        FlagChange::Put {
-            flag: &flag,
-            archived,
-        },
-        expect,
-        audit,
-    )
-    .await?;
-    Ok(Json(flag_json(&state.published().flag(&key)?)))
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived,
+    };
+    let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
+    OrPreview::of(outcome, || {
+        Ok(Json(flag_json(&state.published().flag(&key)?)))
+    })
 }
 
 /// Deletes a flag (its history stays).
@@ -237,15 +232,17 @@ async fn put_flag(
 async fn delete_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    let _guard = state.write_lock().await?;
-    let current = state.published().flag(&key)?.version;
+) -> Result<OrPreview<StatusCode>, ApiError> {
+    let guard = state.begin_write().await?;
+    let current = guard.published().flag(&key)?.version;
     let expect = or_current(based_on(&headers, None)?, current);
     let audit = who.change("flag.deleted", None);
-    commit_flag(&state, &who, &key, FlagChange::Delete, expect, audit).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let change = FlagChange::Delete;
+    let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
+    OrPreview::of(outcome, || Ok(StatusCode::NO_CONTENT))
 }
 
 /// Archives a flag: it is kept but no longer served.
@@ -255,7 +252,7 @@ async fn delete_flag(
     tag = "flags",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
-        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable If-Match", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
@@ -266,10 +263,11 @@ async fn delete_flag(
 async fn archive_flag(
     state: State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     key: ApiPath<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    set_archived(state, &who, key, headers, true).await
+) -> Result<OrPreview<Json<Value>>, ApiError> {
+    set_archived(state, &who, mode, key, headers, true).await
 }
 
 /// Brings an archived flag back.
@@ -279,7 +277,7 @@ async fn archive_flag(
     tag = "flags",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
-        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable If-Match", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
@@ -290,21 +288,23 @@ async fn archive_flag(
 async fn unarchive_flag(
     state: State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     key: ApiPath<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    set_archived(state, &who, key, headers, false).await
+) -> Result<OrPreview<Json<Value>>, ApiError> {
+    set_archived(state, &who, mode, key, headers, false).await
 }
 
 async fn set_archived(
     State(state): State<AppState>,
     who: &Principal,
+    mode: Mode,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     archived: bool,
-) -> Result<Json<Value>, ApiError> {
-    let _guard = state.write_lock().await?;
-    let published = state.published();
+) -> Result<OrPreview<Json<Value>>, ApiError> {
+    let guard = state.begin_write().await?;
+    let published = guard.published();
     let record = published.flag(&key)?;
     let expect = or_current(based_on(&headers, None)?, record.version);
     let action = if archived {
@@ -313,17 +313,12 @@ async fn set_archived(
         "flag.unarchived"
     };
     let audit = who.change(action, None);
-    commit_flag(
-        &state,
-        who,
-        &key,
-        FlagChange::Put {
-            flag: &record.flag,
-            archived,
-        },
-        expect,
-        audit,
-    )
-    .await?;
-    Ok(Json(flag_json(&state.published().flag(&key)?)))
+    let change = FlagChange::Put {
+        flag: &record.flag,
+        archived,
+    };
+    let outcome = commit_flag(&guard, mode, who, &key, change, expect, audit).await?;
+    OrPreview::of(outcome, || {
+        Ok(Json(flag_json(&state.published().flag(&key)?)))
+    })
 }

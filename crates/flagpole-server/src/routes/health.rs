@@ -5,15 +5,15 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{MetricsReader, Public};
-use crate::schemas::HealthStatus;
-use crate::state::AppState;
+use crate::http::auth::{MetricsReader, Public};
+use crate::http::AppState;
 use crate::telemetry;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -21,6 +21,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(live))
         .routes(routes!(ready))
         .routes(routes!(metrics))
+}
+
+/// Health: `ok` or `ready` (with the published and stored configuration versions), or
+/// why the server is not ready.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct HealthStatus {
+    pub status: &'static str,
+    /// The configuration version this process serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// The configuration version the store holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_version: Option<i64>,
+    /// How many configuration versions this process is behind the store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag: Option<i64>,
+}
+
+impl HealthStatus {
+    fn only(status: &'static str) -> Json<HealthStatus> {
+        Json(HealthStatus {
+            status,
+            ..HealthStatus::default()
+        })
+    }
 }
 
 /// Liveness: the process answers.
@@ -31,8 +56,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "health",
     responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
 )]
-async fn live(Public(_who): Public) -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+async fn live(Public(_who): Public) -> Json<HealthStatus> {
+    HealthStatus::only("ok")
 }
 
 /// Ready when the store answers within a second and this process has published every
@@ -49,10 +74,15 @@ async fn live(Public(_who): Public) -> Json<serde_json::Value> {
         (status = 503, description = "The store failed or timed out, or this replica has not caught up with it", body = HealthStatus),
     )
 )]
-async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl IntoResponse {
+async fn ready(State(state): State<AppState>, Public(_who): Public) -> Response {
     if let Some(relay) = state.relay() {
-        let (code, body) = relay.health(&state);
-        return (code, Json(body));
+        let health = relay.health(state.published().version);
+        let code = if health.status == "starting" {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        return (code, Json(health)).into_response();
     }
     match tokio::time::timeout(Duration::from_secs(1), state.store().version()).await {
         Ok(Ok(stored)) => {
@@ -65,30 +95,28 @@ async fn ready(State(state): State<AppState>, Public(_who): Public) -> impl Into
             }
             let version = state.published().version;
             let lag = (stored - version).max(0);
-            let status = if lag == 0 { "ready" } else { "catching up" };
-            let code = if lag == 0 {
-                StatusCode::OK
+            let (code, status) = if lag == 0 {
+                (StatusCode::OK, "ready")
             } else {
-                StatusCode::SERVICE_UNAVAILABLE
+                (StatusCode::SERVICE_UNAVAILABLE, "catching up")
             };
-            (
-                code,
-                Json(
-                    json!({"status": status, "version": version, "stored_version": stored, "lag": lag}),
-                ),
-            )
+            let body = HealthStatus {
+                status,
+                version: Some(version),
+                stored_version: Some(stored),
+                lag: Some(lag),
+            };
+            (code, Json(body)).into_response()
         }
         Ok(Err(e)) => {
             tracing::warn!(error = ?e, "readiness check: store failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "store unavailable"})),
-            )
+            let body = HealthStatus::only("store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
         }
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "store timed out"})),
-        ),
+        Err(_) => {
+            let body = HealthStatus::only("store timed out");
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        }
     }
 }
 

@@ -11,15 +11,19 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Editor, Viewer};
-use crate::error::ApiError;
-use crate::extract::{based_on, ApiJson, ApiPath, ApiQuery};
-use crate::routes::resources::{commit_flag, flag_json, required, FlagChange};
-use crate::schemas::{
-    AuditList, BodyErrors, ErrorBody, FlagDiff, FlagOrPreview, PreviewQuery, UsageList,
-    VersionList, WriteErrors, WriteHeaders,
+use crate::diff::{diff, FieldChange};
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Editor, Viewer};
+use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery};
+use crate::http::preview::{OrPreview, PreviewQuery};
+use crate::http::schemas::{
+    AuditList, BodyErrors, FlagDiff, FlagResource, UsageList, VersionList, WriteErrors,
+    WriteHeaders,
 };
-use crate::state::AppState;
+use crate::http::views::flag_json;
+use crate::http::AppState;
+use crate::write::input::required;
+use crate::write::{commit_flag, FlagChange, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -223,53 +227,20 @@ async fn diff_flag_versions(
     };
     let before = load_version(&state, &key, q.from).await?;
     let after = load_version(&state, &key, to).await?;
-    let mut changes = Vec::new();
-    diff(
-        "",
+    let mut changes = diff(
         &serde_json::to_value(&before.flag).unwrap_or_default(),
         &serde_json::to_value(&after.flag).unwrap_or_default(),
-        &mut changes,
     );
     if before.archived != after.archived {
-        changes
-            .push(json!({"path": "archived", "before": before.archived, "after": after.archived}));
+        changes.push(FieldChange {
+            path: "archived".into(),
+            before: before.archived.into(),
+            after: after.archived.into(),
+        });
     }
     Ok(Json(
         json!({"flag": key, "from": q.from, "to": to, "changes": changes}),
     ))
-}
-
-/// Every leaf that differs, as `{path, before, after}` (`null` where absent).
-pub(crate) fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                diff(&join(k), va, y.get(k).unwrap_or(&Value::Null), out);
-            }
-            for (k, vb) in y.iter().filter(|(k, _)| !x.contains_key(*k)) {
-                diff(&join(k), &Value::Null, vb, out);
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            for i in 0..x.len().max(y.len()) {
-                diff(
-                    &format!("{path}[{i}]"),
-                    x.get(i).unwrap_or(&Value::Null),
-                    y.get(i).unwrap_or(&Value::Null),
-                    out,
-                );
-            }
-        }
-        _ if a != b => out.push(json!({"path": path, "before": a, "after": b})),
-        _ => {}
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -289,7 +260,7 @@ struct RollbackBody {
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     request_body = RollbackBody,
     responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = FlagOrPreview),
+        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
         (status = 400, description = "Unreadable body or header", body = ErrorBody),
         (status = 404, description = "No such flag or version", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or the target version is a deletion", body = ErrorBody),
@@ -302,10 +273,11 @@ struct RollbackBody {
 async fn rollback_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
+    mode: Mode,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RollbackBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OrPreview<Json<Value>>, ApiError> {
     let expect = required(based_on(&headers, body.version)?)?;
     let target = load_version(&state, &key, body.to_version).await?;
     let Some(flag) = target.flag else {
@@ -314,42 +286,14 @@ async fn rollback_flag(
             body.to_version
         )));
     };
-    let _guard = state.write_lock().await?;
+    let guard = state.begin_write().await?;
     let audit = who.change("flag.rolled_back", None);
-    commit_flag(
-        &state,
-        &who,
-        &key,
-        FlagChange::Put {
-            flag: &flag,
-            archived: target.archived,
-        },
-        expect,
-        audit,
-    )
-    .await?;
-    Ok(Json(flag_json(&state.published().flag(&key)?)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_names_each_changed_leaf() {
-        let a = json!({"environments": {"production": {"enabled": false, "rules": [{"rollout": 5}]}}, "tags": ["a"]});
-        let b = json!({"environments": {"production": {"enabled": true, "rules": [{"rollout": 25}, {}]}}, "description": "x", "tags": ["a"]});
-        let mut out = Vec::new();
-        diff("", &a, &b, &mut out);
-        let paths: Vec<&str> = out.iter().map(|c| c["path"].as_str().unwrap()).collect();
-        assert_eq!(
-            paths,
-            [
-                "environments.production.enabled",
-                "environments.production.rules[0].rollout",
-                "environments.production.rules[1]",
-                "description"
-            ]
-        );
-    }
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: target.archived,
+    };
+    let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
+    OrPreview::of(outcome, || {
+        Ok(Json(flag_json(&state.published().flag(&key)?)))
+    })
 }

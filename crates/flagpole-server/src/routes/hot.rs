@@ -4,7 +4,7 @@
 //! throughput matters. Through the router, each request is matched among every route,
 //! gets its matched path and URL parameters inserted as extensions, and passes through
 //! the route's boxed, cloned services and extractors; all of that together cost more
-//! than the evaluation. Here the same middleware ([`super::middleware::request`]) and the
+//! than the evaluation. Here the same middleware (`http::middleware::request`) and the
 //! same authentication and answer ([`super::seed::get_flag_hot`]) run without it.
 //!
 //! Only a request the router would send to that handler is taken: `GET`, a path of
@@ -25,7 +25,7 @@ use futures_util::future::Either;
 use tower::Service;
 
 use super::{middleware, seed};
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// The seed GET's route template, as the router names it (in metrics).
 const SEED_GET: &str = "/flags/{name}";

@@ -1,8 +1,9 @@
 //! The HTTP surface. Each area has a `router()` of documented routes
 //! (`OpenApiRouter` with `routes!`); [`app`] composes them with the middleware every
-//! route shares, and the same composition yields the OpenAPI document.
+//! route shares, and the same composition yields the OpenAPI document. Handlers are
+//! thin: extract, call the layers below, answer.
 
-pub(crate) mod change_requests;
+mod change_requests;
 mod environments;
 mod evaluate;
 mod flag_environments;
@@ -10,15 +11,13 @@ mod flags;
 mod health;
 mod history;
 mod hot;
-mod middleware;
 mod ofrep;
 mod openapi;
-pub(crate) mod protection;
+mod relay;
 mod release_plans;
-pub(crate) mod resources;
 mod sampling;
 mod schedules;
-pub(crate) mod seed;
+mod seed;
 mod segments;
 mod sessions;
 mod streams;
@@ -37,10 +36,9 @@ use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::state::AppState;
+use crate::error::ApiError;
+use crate::http::{middleware, AppState};
 use crate::telemetry;
-
-pub use transfer::import_document;
 
 /// The router and the OpenAPI document (as JSON), built once from [`routes`]: building
 /// them is too slow to repeat for every `app()`.
@@ -110,7 +108,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(users::router())
         .merge(streams::native_router())
-        .merge(crate::relay::routes::router())
+        .merge(relay::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
@@ -126,8 +124,8 @@ pub fn openapi_json() -> &'static str {
     &BUILT.1
 }
 
-async fn not_found(uri: axum::http::Uri) -> crate::ApiError {
-    crate::ApiError::NotFound {
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound {
         kind: "route",
         name: uri.path().to_string(),
     }
@@ -138,8 +136,8 @@ async fn not_found(uri: axum::http::Uri) -> crate::ApiError {
 async fn method_not_allowed(
     method: axum::http::Method,
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-) -> crate::ApiError {
-    crate::ApiError::MethodNotAllowed {
+) -> ApiError {
+    ApiError::MethodNotAllowed {
         method: method.to_string(),
         path: uri.path().to_string(),
     }

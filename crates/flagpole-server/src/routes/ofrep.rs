@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AnySdk;
-use crate::extract::{is_json, none_match, ApiPath, LimitedBody};
-use crate::schemas::{
-    ConditionalHeaders, ErrorBody, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest,
-    SdkHeaders,
+use crate::error::ErrorBody;
+use crate::http::auth::AnySdk;
+use crate::http::extract::{is_json, none_match, ApiPath, LimitedBody};
+use crate::http::schemas::{
+    ConditionalHeaders, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest, SdkHeaders,
 };
-use crate::state::AppState;
+use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -251,7 +251,7 @@ async fn evaluate_flags(
         })
         .collect();
     let mut body = json!({"flags": flags, "metadata": {"version": published.version}});
-    if let crate::auth::Who::Token(token) = &who.who {
+    if let crate::identity::Who::Token(token) = &who.who {
         body["eventStreams"] = crate::stream::event_streams(token);
     }
     let text = body.to_string();

@@ -15,9 +15,9 @@ use utoipa::openapi::{OpenApi, Ref, RefOr, Required};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::policy::SESSION_COOKIE;
-use crate::auth::Public;
-use crate::state::AppState;
+use crate::http::auth::policy::SESSION_COOKIE;
+use crate::http::auth::Public;
+use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_openapi))

@@ -4,18 +4,18 @@
 
 use axum::extract::State;
 use axum::Json;
-use flagpole_core::Problem;
 use flagpole_store::SamplingSetting;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Admin, Viewer};
-use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
-use crate::preview::MAX_SAMPLE_SIZE;
-use crate::schemas::{BodyErrors, ErrorBody, WriteErrors};
-use crate::state::AppState;
+use crate::core::Core;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Admin, Viewer};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::schemas::{BodyErrors, WriteErrors};
+use crate::http::AppState;
+use crate::write::environments;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_sampling, put_sampling))
@@ -49,24 +49,8 @@ async fn get_sampling(
     ApiPath(env): ApiPath<String>,
 ) -> Result<Json<Sampling>, ApiError> {
     state.published().snapshot(&env)?;
-    let setting = state
-        .store()
-        .sampling_settings()
-        .await?
-        .into_iter()
-        .find(|s| s.environment == env)
-        .unwrap_or(SamplingSetting {
-            environment: env.clone(),
-            enabled: false,
-            mode: "full".into(),
-            size: 10_000,
-        });
-    let samplers = &state.release().samplers;
-    Ok(Json(Sampling {
-        sampled: samplers.sampled(&env),
-        seen: samplers.seen(&env),
-        setting,
-    }))
+    let setting = crate::sample::setting(state.store(), &env).await?;
+    Ok(Json(Sampling::of(&state, setting)))
 }
 
 /// Turns sampling on or off in an environment (`mode`: `full` or `minimal`; `size` 1 to
@@ -90,32 +74,21 @@ async fn put_sampling(
     State(state): State<AppState>,
     Admin(_who): Admin,
     ApiPath(env): ApiPath<String>,
-    ApiJson(mut setting): ApiJson<SamplingSetting>,
+    ApiJson(setting): ApiJson<SamplingSetting>,
 ) -> Result<Json<Sampling>, ApiError> {
-    state.published().snapshot(&env)?;
-    let mut problems = Vec::new();
-    if setting.mode != "full" && setting.mode != "minimal" {
-        problems.push(Problem {
-            path: "mode".into(),
-            message: "must be full or minimal".into(),
-        });
+    let guard = state.begin_write().await?;
+    let setting = environments::set_sampling(&guard, &env, setting).await?;
+    Ok(Json(Sampling::of(&state, setting)))
+}
+
+impl Sampling {
+    /// The setting with this replica's sample of its environment.
+    fn of(core: &Core, setting: SamplingSetting) -> Sampling {
+        let samplers = core.samplers();
+        Sampling {
+            sampled: samplers.sampled(&setting.environment),
+            seen: samplers.seen(&setting.environment),
+            setting,
+        }
     }
-    if !(1..=MAX_SAMPLE_SIZE).contains(&setting.size) {
-        problems.push(Problem {
-            path: "size".into(),
-            message: format!("must be 1 to {MAX_SAMPLE_SIZE} (limit MAX_SAMPLE_SIZE)"),
-        });
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
-    }
-    setting.environment = env.clone();
-    state.note(state.store().put_sampling_setting(&setting).await)?;
-    crate::preview::reload_settings(&state).await?;
-    get_sampling(
-        State(state),
-        Viewer(crate::auth::Principal::local()),
-        ApiPath(env),
-    )
-    .await
 }

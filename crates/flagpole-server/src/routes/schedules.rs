@@ -8,18 +8,18 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_store::{ScheduleFilter, ScheduleRecord};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Editor, Principal, Viewer};
-use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::review::proposal::{flag_proposal, segment_proposal, FlagProposalInput, Proposal};
-use crate::review::{self, MAX_DUE_PAST_SECS, MAX_PENDING_SCHEDULES, MAX_SCHEDULE_DAYS};
-use crate::schemas::{BodyErrors, ErrorBody, WriteErrors};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Editor, Viewer};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::schemas::{BodyErrors, WriteErrors};
+use crate::http::AppState;
+use crate::review::proposal::{flag_proposal, segment_proposal, FlagProposalInput};
+use crate::review::schedules::{self, load, split_time, Subject};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,8 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Schedules.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleList {
     schedules: Vec<ScheduleRecord>,
 }
@@ -87,7 +86,7 @@ async fn list_schedules(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<ScheduleQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ScheduleList>, ApiError> {
     const STATUSES: [&str; 5] = ["pending", "running", "applied", "failed", "cancelled"];
     if let Some(status) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_request(
@@ -117,7 +116,7 @@ async fn list_schedules(
         target,
     };
     let schedules = state.store().schedules(&filter).await?;
-    Ok(Json(json!({ "schedules": schedules })))
+    Ok(Json(ScheduleList { schedules }))
 }
 
 /// Reads one scheduled change.
@@ -160,11 +159,7 @@ async fn cancel_schedule(
     Editor(who): Editor,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
-    let schedule = load(&state, id).await?;
-    review::check_may_change(&state.published(), &who, &schedule.environments)?;
-    let env = review::proposal_environment(&schedule.environments);
-    let change = who.change("schedule.cancelled", env);
-    Ok(Json(state.store().cancel_schedule(id, change).await?))
+    Ok(Json(schedules::cancel(&state, &who, id).await?))
 }
 
 /// Schedules a change to a flag: the whole new flag, or a change to one environment.
@@ -193,10 +188,15 @@ async fn create_flag_schedule(
     let (due_at, input) = split_time(body, "due_at")?;
     // Refused before anything else is checked, as a direct change to the environment is.
     if let Some(env) = &input.environment {
-        review::check_may_change(&state.published(), &who, std::slice::from_ref(env))?;
+        crate::review::check_may_change(&state.published(), &who, std::slice::from_ref(env))?;
     }
     let proposal = flag_proposal(&state.published(), &key, input)?;
-    create(&state, &who, "flag", &key, due_at, proposal).await
+    let subject = Subject {
+        kind: "flag",
+        target: &key,
+    };
+    let created = schedules::create(&state, &who, subject, due_at, proposal).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Schedules a change to a segment: the whole new segment.
@@ -223,133 +223,10 @@ async fn create_segment_schedule(
     ApiJson(input): ApiJson<SegmentScheduleInput>,
 ) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {
     let proposal = segment_proposal(&state.published(), &name, input.version, input.segment)?;
-    create(&state, &who, "segment", &name, input.due_at, proposal).await
-}
-
-/// Checks and stores a schedule: the due time, the caller's right to make the change,
-/// the approval rule, and the limit of pending schedules.
-pub(crate) async fn create(
-    state: &AppState,
-    who: &Principal,
-    kind: &str,
-    target: &str,
-    due_at: DateTime<Utc>,
-    proposal: Proposal,
-) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {
-    check_due("due_at", due_at)?;
-    let published = state.published();
-    review::check_may_change(&published, who, &proposal.environments)?;
-    let touched = proposal.environments.iter().cloned().collect();
-    review::gate(&published, &touched)?;
-    store(
-        state,
-        who.actor(),
-        who,
-        kind,
-        target,
-        due_at,
-        proposal,
-        None,
-    )
-    .await
-}
-
-/// Stores a schedule (the checks done), as `created_by`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn store(
-    state: &AppState,
-    created_by: &str,
-    who: &Principal,
-    kind: &str,
-    target: &str,
-    due_at: DateTime<Utc>,
-    proposal: Proposal,
-    change_request: Option<i64>,
-) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {
-    let pending = ScheduleFilter {
-        status: Some("pending".into()),
-        kind: Some(kind.into()),
-        target: Some(target.into()),
+    let subject = Subject {
+        kind: "segment",
+        target: &name,
     };
-    if state.store().schedules(&pending).await?.len() >= MAX_PENDING_SCHEDULES {
-        return Err(ApiError::bad_request(
-            "too_many_schedules",
-            format!("{kind} {target:?} has {MAX_PENDING_SCHEDULES} pending schedules, the most it may have; cancel one first"),
-            None,
-        ));
-    }
-    let new = flagpole_store::NewSchedule {
-        kind,
-        target,
-        environments: &proposal.environments,
-        body: &proposal.body,
-        based_on: proposal.based_on,
-        due_at,
-        change_request,
-        created_by,
-    };
-    let env = review::proposal_environment(&proposal.environments);
-    let change = who.change("schedule.created", env);
-    let record = state.store().create_schedule(&new, change).await?;
-    Ok((StatusCode::CREATED, Json(record)))
-}
-
-/// Takes the time `field` out of a body and reads the rest as a proposal.
-pub(crate) fn split_time(
-    mut body: Value,
-    field: &str,
-) -> Result<(DateTime<Utc>, FlagProposalInput), ApiError> {
-    let missing = || {
-        ApiError::bad_request(
-            "invalid_body",
-            format!("{field}: required, an RFC 3339 time"),
-            Some(field.into()),
-        )
-    };
-    let time = body
-        .as_object_mut()
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_body", "the body must be a JSON object", None)
-        })?
-        .remove(field)
-        .ok_or_else(missing)?;
-    let time: DateTime<Utc> = serde_json::from_value(time).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_body",
-            format!("{field}: not an RFC 3339 time ({e})"),
-            Some(field.into()),
-        )
-    })?;
-    Ok((time, crate::extract::from_value(body)?))
-}
-
-/// A due time from a minute ago (then applied at once) to [`MAX_SCHEDULE_DAYS`] ahead.
-pub(crate) fn check_due(field: &str, due_at: DateTime<Utc>) -> Result<(), ApiError> {
-    let now = Utc::now();
-    if due_at < now - chrono::Duration::seconds(MAX_DUE_PAST_SECS) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            format!("{field}: {due_at} is in the past"),
-            Some(field.into()),
-        ));
-    }
-    if due_at > now + chrono::Duration::days(MAX_SCHEDULE_DAYS) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            format!("{field}: at most {MAX_SCHEDULE_DAYS} days ahead"),
-            Some(field.into()),
-        ));
-    }
-    Ok(())
-}
-
-async fn load(state: &AppState, id: i64) -> Result<ScheduleRecord, ApiError> {
-    state
-        .store()
-        .schedule(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
-            kind: "schedule",
-            name: id.to_string(),
-        })
+    let created = schedules::create(&state, &who, subject, input.due_at, proposal).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }

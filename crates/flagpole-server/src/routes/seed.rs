@@ -13,16 +13,17 @@ use flagpole_core::formats::seed::seed_flag;
 use flagpole_core::{check_key, check_name, Context, Flag, FlagEnvironment, FlagType, Rule};
 use flagpole_store::Expect;
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{SeedReader, SeedWriter};
+use crate::error::seed::{invalid, SeedError, SeedErrorBody, SeedProblem};
 use crate::error::ApiError;
-use crate::extract::{query_value, ApiPath, ApiQuery};
-use crate::routes::resources::{commit_flag, FlagChange};
-use crate::schemas::{PreviewQuery, SeedErrorBody, SeedFlagState, SeedUpdatedOrPreview};
-use crate::state::AppState;
+use crate::http::auth::{SeedReader, SeedWriter};
+use crate::http::extract::{query_value, ApiPath, ApiQuery};
+use crate::http::preview::{OrPreview, PreviewQuery};
+use crate::http::AppState;
+use crate::write::{commit_flag, FlagChange, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     let (schemas, paths, methods) = routes!(get_flag, set_flag);
@@ -33,80 +34,24 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn method_not_allowed() -> Response {
     (
         StatusCode::METHOD_NOT_ALLOWED,
-        Json(json!({"detail": "Method Not Allowed"})),
+        Json(SeedErrorBody {
+            detail: "Method Not Allowed".into(),
+        }),
     )
         .into_response()
 }
 
-/// Documented as [`SeedFlagState`].
-#[derive(Serialize)]
-struct FlagState<'a> {
+/// The seed API's answer for one flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedFlagState<'a> {
     flag: &'a str,
     enabled: bool,
 }
 
-/// An error in the seed's (FastAPI's) shape.
-pub(crate) enum SeedError {
-    NotFound,
-    /// 422 with FastAPI's validation detail list.
-    Invalid(Vec<serde_json::Value>),
-    Conflict(String),
-    /// Any other error: its status, and its message as the detail.
-    Api(ApiError),
-}
-
-impl IntoResponse for SeedError {
-    fn into_response(self) -> Response {
-        match self {
-            SeedError::NotFound => (
-                StatusCode::NOT_FOUND,
-                Json(json!({"detail": "Flag not found"})),
-            )
-                .into_response(),
-            SeedError::Invalid(detail) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"detail": detail})),
-            )
-                .into_response(),
-            SeedError::Conflict(message) => {
-                (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response()
-            }
-            // Not an error: `?preview=true` answers with the report, as the native API does.
-            SeedError::Api(e @ ApiError::Previewed(_)) => e.into_response(),
-            SeedError::Api(e) => {
-                let (status, _) = e.status_and_code();
-                if status.is_server_error() {
-                    tracing::error!(error = ?e, "request failed");
-                }
-                let mut response =
-                    (status, Json(json!({"detail": e.public_message()}))).into_response();
-                e.add_headers(status, response.headers_mut());
-                response
-            }
-        }
-    }
-}
-
-impl From<ApiError> for SeedError {
-    fn from(e: ApiError) -> SeedError {
-        match e {
-            ApiError::Invalid(problems) => SeedError::Invalid(
-                problems
-                    .iter()
-                    .map(|p| json!({"loc": ["body", p.path], "msg": p.message, "type": "value_error"}))
-                    .collect(),
-            ),
-            ApiError::Conflict(m) => SeedError::Conflict(m),
-            other => SeedError::Api(other),
-        }
-    }
-}
-
-/// A query parameter refused, as FastAPI says it (422, `detail` with its location).
-pub(crate) fn invalid(param: &str, msg: String, kind: &str, input: Option<&str>) -> SeedError {
-    SeedError::Invalid(vec![
-        json!({"loc": ["query", param], "msg": msg, "type": kind, "input": input}),
-    ])
+/// `{"status": "updated"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedUpdated {
+    status: &'static str,
 }
 
 /// Whether a flag is on (for a user, when `user_id` is given) in the seed environment.
@@ -179,7 +124,7 @@ fn flag_state(state: &AppState, name: &str, uri: &Uri) -> Result<Response, SeedE
             e.enabled
         }
     };
-    Ok(Json(FlagState {
+    Ok(Json(SeedFlagState {
         flag: name,
         enabled,
     })
@@ -194,7 +139,7 @@ fn seed_params(
 ) -> Result<(bool, i64), SeedError> {
     let mut problems = Vec::new();
     let mut problem = |param: &str, msg: String, kind: &str, input: Option<&str>| {
-        problems.push(json!({"loc": ["query", param], "msg": msg, "type": kind, "input": input}));
+        problems.push(SeedProblem::new("query", param, msg, kind, input));
     };
     let enabled = match query.get("enabled") {
         None => {
@@ -230,7 +175,14 @@ fn seed_params(
         check_name(name)
     };
     if let Err(e) = checked {
-        problems.push(json!({"loc": ["path", "flag_name"], "msg": format!("flag name {e}"), "type": "value_error", "input": name}));
+        let msg = format!("flag name {e}");
+        problems.push(SeedProblem::new(
+            "path",
+            "flag_name",
+            msg,
+            "value_error",
+            Some(name),
+        ));
     }
     match (enabled, rollout) {
         (Some(enabled), Some(rollout)) if problems.is_empty() => Ok((enabled, rollout)),
@@ -261,7 +213,7 @@ fn parse_bool(text: &str) -> Option<bool> {
         PreviewQuery,
     ),
     responses(
-        (status = 200, description = "Updated: `{\"status\": \"updated\"}`; with `?preview=true` the impact preview (nothing written)", body = SeedUpdatedOrPreview),
+        (status = 200, description = "Updated: `{\"status\": \"updated\"}`; with `?preview=true` the impact preview (nothing written)", body = OrPreview<SeedUpdated>),
         (status = 400, description = "Unreadable path or query", body = SeedErrorBody),
         (status = 409, description = "The flag uses targeting the seed API cannot express", body = SeedErrorBody),
         (status = 422, description = "Invalid parameters: `detail` lists them as `{loc, msg, type, input}`", body = SeedErrorBody),
@@ -271,15 +223,16 @@ fn parse_bool(text: &str) -> Option<bool> {
 async fn set_flag(
     State(state): State<AppState>,
     SeedWriter(who): SeedWriter,
+    mode: Mode,
     path: Result<ApiPath<String>, ApiError>,
     query: Result<ApiQuery<HashMap<String, String>>, ApiError>,
-) -> Result<Response, SeedError> {
+) -> Result<OrPreview<Json<SeedUpdated>>, SeedError> {
     let (ApiPath(name), ApiQuery(query)) = (path?, query?);
     let exists = state.published().flags.contains_key(&name);
     let (enabled, rollout) = seed_params(&name, exists, &query)?;
     let env_name = state.config().seed_environment.clone();
-    let _guard = state.write_lock().await?;
-    let published = state.published();
+    let guard = state.begin_write().await?;
+    let published = guard.published();
     if !published.has_environment(&env_name) {
         return Err(invalid(
             "environment",
@@ -322,6 +275,7 @@ async fn set_flag(
         archived: false,
     };
     let audit = who.change(action, Some(&env_name));
-    commit_flag(&state, &who, &name, change, expect, audit).await?;
-    Ok(Json(json!({"status": "updated"})).into_response())
+    let outcome = commit_flag(&guard, mode, &who, &name, change, expect, audit).await?;
+    let updated = || Ok(Json(SeedUpdated { status: "updated" }));
+    Ok(OrPreview::of(outcome, updated)?)
 }

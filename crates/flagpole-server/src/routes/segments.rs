@@ -10,16 +10,17 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Editor, Viewer};
-use crate::error::ApiError;
-use crate::extract::{based_on, ApiJson, ApiPath};
-use crate::routes::resources::{
-    check_new_name, commit_segment, or_current, required, segment_json, split_body,
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Editor, Viewer};
+use crate::http::extract::{based_on, ApiJson, ApiPath};
+use crate::http::schemas::{
+    BodyErrors, SegmentInput, SegmentList, SegmentResource, WriteErrors, WriteHeaders,
 };
-use crate::schemas::{
-    BodyErrors, ErrorBody, SegmentInput, SegmentList, SegmentResource, WriteErrors, WriteHeaders,
-};
-use crate::state::AppState;
+use crate::http::views::segment_json;
+use crate::http::AppState;
+use crate::write::check::check_new_name;
+use crate::write::input::{or_current, required, split_body};
+use crate::write::{commit_segment, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -104,9 +105,19 @@ async fn create_segment(
         )
     })?;
     check_new_name("segment name", "name", &name)?;
-    let _guard = state.write_lock().await?;
+    let guard = state.begin_write().await?;
     let audit = who.change("segment.created", None);
-    commit_segment(&state, &who, &name, Some(&segment), Expect::Absent, audit).await?;
+    let expect = Expect::Absent;
+    commit_segment(
+        &guard,
+        Mode::Direct,
+        &who,
+        &name,
+        Some(&segment),
+        expect,
+        audit,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(find(&state, &name)?)))
 }
 
@@ -144,10 +155,19 @@ async fn put_segment(
         ));
     }
     let expect = required(based_on(&headers, version)?)?;
-    let _guard = state.write_lock().await?;
+    let guard = state.begin_write().await?;
     find(&state, &name)?;
     let audit = who.change("segment.updated", None);
-    commit_segment(&state, &who, &name, Some(&segment), expect, audit).await?;
+    commit_segment(
+        &guard,
+        Mode::Direct,
+        &who,
+        &name,
+        Some(&segment),
+        expect,
+        audit,
+    )
+    .await?;
     Ok(Json(find(&state, &name)?))
 }
 
@@ -171,8 +191,8 @@ async fn delete_segment(
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let _guard = state.write_lock().await?;
-    let published = state.published();
+    let guard = state.begin_write().await?;
+    let published = guard.published();
     let record = published
         .segments
         .get(&name)
@@ -201,6 +221,6 @@ async fn delete_segment(
     }
     let expect = or_current(based_on(&headers, None)?, record.version);
     let audit = who.change("segment.deleted", None);
-    commit_segment(&state, &who, &name, None, expect, audit).await?;
+    commit_segment(&guard, Mode::Direct, &who, &name, None, expect, audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,13 +10,14 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::issue::password_problem;
-use crate::auth::policy::SESSION_COOKIE;
-use crate::auth::{session, Principal, Public, Viewer, Who};
-use crate::error::ApiError;
-use crate::extract::ApiJson;
-use crate::schemas::{BodyErrors, ErrorBody};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::policy::SESSION_COOKIE;
+use crate::http::auth::{session, Public, Viewer};
+use crate::http::extract::ApiJson;
+use crate::http::schemas::BodyErrors;
+use crate::http::AppState;
+use crate::identity::issue::password_problem;
+use crate::identity::{Principal, Who};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

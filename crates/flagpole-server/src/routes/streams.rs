@@ -10,12 +10,13 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::identity::Origin;
-use crate::auth::{AnySdk, ClientSdk, Evaluator, Principal, Who};
-use crate::error::ApiError;
-use crate::extract::{query_pairs, ApiPath};
-use crate::schemas::{ErrorBody, SdkHeaders, SseEvent, StreamHeaders};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{AnySdk, ClientSdk, Evaluator};
+use crate::http::extract::{query_pairs, ApiPath};
+use crate::http::schemas::{SdkHeaders, SseEvent, StreamHeaders};
+use crate::http::AppState;
+use crate::identity::Origin;
+use crate::identity::{Principal, Who};
 use crate::stream::{self, Credential, Surface};
 
 /// Unleash's and OFREP's streams (top level).
@@ -54,7 +55,14 @@ async fn stream_client_features(
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(&headers)?;
     let env = who.sdk_environment();
-    stream::respond(&state, Credential::of(&who), &env, Surface::Unleash, last).await
+    stream::respond(
+        state.streams(),
+        Credential::of(&who),
+        &env,
+        Surface::Unleash,
+        last,
+    )
+    .await
 }
 
 /// The native change stream of one environment: `snapshot` (every flag with its
@@ -82,7 +90,14 @@ async fn stream_environment(
     evaluator.may_evaluate(&env)?;
     let last = stream::last_event_id(&headers)?;
     let who = &evaluator.0;
-    stream::respond(&state, Credential::of(who), &env, Surface::Native, last).await
+    stream::respond(
+        state.streams(),
+        Credential::of(who),
+        &env,
+        Surface::Native,
+        last,
+    )
+    .await
 }
 
 /// The whole environment as the native stream's `snapshot` event carries it (every live
@@ -159,7 +174,14 @@ async fn stream_ofrep(
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(&headers)?;
     let env = who.sdk_environment();
-    stream::respond(&state, Credential::of(&who), &env, Surface::Ofrep, last).await
+    stream::respond(
+        state.streams(),
+        Credential::of(&who),
+        &env,
+        Surface::Ofrep,
+        last,
+    )
+    .await
 }
 
 /// OFREP streams: a client or frontend token, by the `ticket` query parameter

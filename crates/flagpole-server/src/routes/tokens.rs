@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::issue::{self, NewToken};
-use crate::auth::Admin;
-use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
-use crate::schemas::{BodyErrors, ErrorBody};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::Admin;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::schemas::BodyErrors;
+use crate::http::AppState;
+use crate::identity::issue::{self, NewToken};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

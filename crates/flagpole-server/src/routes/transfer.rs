@@ -8,16 +8,15 @@ use axum::Json;
 use flagpole_core::formats::{self, Format};
 use flagpole_core::Document;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Editor, Principal, Viewer};
-use crate::error::ApiError;
-use crate::extract::{ApiQuery, RawBody};
-use crate::routes::protection;
-use crate::schemas::{ErrorBody, ImportResult, WriteErrors};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{Editor, Viewer};
+use crate::http::extract::{ApiQuery, RawBody};
+use crate::http::schemas::{ImportCounts, ImportResult, WriteErrors};
+use crate::http::AppState;
+use crate::write::import::import_document;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -61,7 +60,7 @@ async fn import_flags(
     Editor(who): Editor,
     ApiQuery(q): ApiQuery<TransferQuery>,
     RawBody(body): RawBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImportResult>, ApiError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("invalid_body", "the body must be UTF-8 text", None))?;
     let environment = q
@@ -74,60 +73,13 @@ async fn import_flags(
         Format::Unleash => formats::unleash::import(text, &environment)?,
         Format::Seed => formats::seed::import(text, &environment)?,
     };
-    let written = import_document(&state, &who, &mut imported).await?;
-    Ok(Json(json!({
-        "imported": {"flags": imported.flags.len(), "segments": imported.segments.len()},
-        "version": written,
-    })))
-}
-
-/// Merges a document into the stored flags (imported flags and segments replace those
-/// with the same key) in one transaction. Flags and segments imported from Unleash keep
-/// Unleash's semantics (their `compat`), so unknown operators and custom strategies
-/// survive and are served back to Unleash SDKs as written.
-pub async fn import_document(
-    state: &AppState,
-    who: &Principal,
-    imported: &mut Document,
-) -> Result<i64, ApiError> {
-    imported.mark_compat_per_item();
-    let _guard = state.write_lock().await?;
-    let published = state.published();
-    for (key, flag) in &imported.flags {
-        published.check_environments(flag, &format!("flags.{key}."))?;
-    }
-    let current = published.document();
-    let mut merged = current.clone();
-    // The imported document's format version is checked with the rest.
-    merged.version = imported.version;
-    merged.segments.extend(imported.segments.clone());
-    merged.flags.extend(imported.flags.clone());
-    // The limits first: they bound what validation and compilation then cost.
-    flagpole_core::check_change(&current, &merged)?;
-    flagpole_core::validate(&merged)?;
-    let mut touched = std::collections::BTreeSet::new();
-    for (key, flag) in &imported.flags {
-        let before = published.flags.get(key).filter(|r| !r.archived);
-        let before = before.map(|r| r.flag());
-        touched.extend(protection::flag_touches(before.as_ref(), Some(flag)));
-    }
-    for (name, segment) in &imported.segments {
-        if current.segments.get(name) != Some(segment) {
-            touched.extend(protection::segment_touches_in(&merged, name));
-        }
-    }
-    protection::check(&published, who, &touched)?;
-    crate::review::gate(&published, &touched)?;
-    let flags: Vec<_> = imported.flags.clone().into_iter().collect();
-    let segments: Vec<_> = imported.segments.clone().into_iter().collect();
-    let written = state.note(
-        state
-            .store()
-            .import(&flags, &segments, who.change("import", None))
-            .await,
-    )?;
-    state.reload().await?;
-    Ok(written.config_version)
+    let guard = state.begin_write().await?;
+    let version = import_document(&guard, &who, &mut imported).await?;
+    let imported = ImportCounts {
+        flags: imported.flags.len(),
+        segments: imported.segments.len(),
+    };
+    Ok(Json(ImportResult { imported, version }))
 }
 
 /// Exports every flag and segment (native), or one environment (Unleash, seed).

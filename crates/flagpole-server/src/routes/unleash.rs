@@ -15,14 +15,15 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{ClientSdk, FrontendSdk, Principal};
-use crate::error::ApiError;
-use crate::extract::{is_json, none_match, parse_json, query_pairs, ApiPath, LimitedBody};
-use crate::schemas::{
-    BodyErrors, ConditionalHeaders, EncodingHeaders, ErrorBody, EvaluationContext, FrontendQuery,
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{ClientSdk, FrontendSdk};
+use crate::http::extract::{is_json, none_match, parse_json, query_pairs, ApiPath, LimitedBody};
+use crate::http::schemas::{
+    BodyErrors, ConditionalHeaders, EncodingHeaders, EvaluationContext, FrontendQuery,
     FrontendToggle, FrontendToggles, SdkHeaders, WriteErrors,
 };
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::identity::Principal;
 use crate::telemetry::count_evaluation;
 use flagpole_core::limits::{MAX_CONTEXT_BODY_BYTES, MAX_METRICS_BODY_BYTES};
 
@@ -183,7 +184,7 @@ async fn post_client_metrics(
     let published = state.published();
     let unknown = usage.drop_unknown(|name| published.flags.contains_key(name));
     usage.count_in_prometheus(&env, &unknown);
-    state.record_usage(&env, usage).await?;
+    usage.record(state.store(), &env).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

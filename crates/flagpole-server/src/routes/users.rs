@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::issue::{self, NewUser};
-use crate::auth::{session, Admin};
-use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
-use crate::schemas::{BodyErrors, ErrorBody};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::auth::{session, Admin};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::schemas::BodyErrors;
+use crate::http::AppState;
+use crate::identity::issue::{self, NewUser};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -13,10 +13,10 @@ use axum::response::Response;
 use tokio::sync::{broadcast, watch};
 
 use super::hub::Permit;
-use super::{native, ofrep, Frame, Surface};
-use crate::auth::{Principal, Who};
+use super::{native, ofrep, Frame, Hub, Surface};
+use crate::core::Core;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::identity::{Principal, Who};
 
 /// The comment sent when nothing else was for a heartbeat interval.
 const HEARTBEAT: &[u8] = b": heartbeat\n\n";
@@ -42,8 +42,9 @@ impl Credential {
         }
     }
 
-    fn is_live(&self, state: &AppState) -> bool {
-        let directory = state.directory_ref();
+    /// Whether the credential still authenticates.
+    pub fn is_live(&self, core: &Core) -> bool {
+        let directory = core.directory_ref();
         match self {
             Credential::Token(id) => directory.live_token(id, chrono::Utc::now()).is_some(),
             Credential::User(name) => directory.user(name).is_some(),
@@ -72,22 +73,23 @@ pub fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 
 /// Opens a stream and answers with it.
 pub async fn respond(
-    state: &AppState,
+    hub: &Hub,
     credential: Credential,
     environment: &str,
     surface: Surface,
     last_event_id: Option<i64>,
 ) -> Result<Response, ApiError> {
-    let opened = super::open(state, environment, surface, last_event_id).await?;
+    let opened = super::open(hub, environment, surface, last_event_id).await?;
+    let core = &hub.core;
     let connection = Connection {
-        state: state.clone(),
+        core: core.clone(),
         credential,
         surface,
         receiver: opened.receiver,
         version: opened.version,
         initial: opened.initial,
-        auth: state.streams().auth_changes(),
-        heartbeat: state
+        auth: core.directories().changes(),
+        heartbeat: core
             .config()
             .streams
             .heartbeat
@@ -96,17 +98,22 @@ pub async fn respond(
         _permit: opened.permit,
     };
     let body = Body::from_stream(futures_util::stream::unfold(connection, Connection::next));
+    Ok(sse_response(body))
+}
+
+/// An answer streaming server-sent events from `body`.
+pub fn sse_response(body: Body) -> Response {
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Proxies such as nginx would otherwise hold events back.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 struct Connection {
-    state: AppState,
+    core: Core,
     credential: Credential,
     surface: Surface,
     receiver: broadcast::Receiver<Frame>,
@@ -144,7 +151,7 @@ impl Connection {
                     if frame.version <= self.version {
                         continue;
                     }
-                    if !self.credential.is_live(&self.state) {
+                    if !self.credential.is_live(&self.core) {
                         return None;
                     }
                     self.version = frame.version;
@@ -164,12 +171,12 @@ impl Connection {
                 }
                 Wake::Frame(Err(broadcast::error::RecvError::Closed)) => return None,
                 Wake::Auth(alive) => {
-                    if !alive || !self.credential.is_live(&self.state) {
+                    if !alive || !self.credential.is_live(&self.core) {
                         return None;
                     }
                 }
                 Wake::Quiet => {
-                    if !self.credential.is_live(&self.state) {
+                    if !self.credential.is_live(&self.core) {
                         return None;
                     }
                     return Some((Ok(Bytes::from_static(HEARTBEAT)), self));

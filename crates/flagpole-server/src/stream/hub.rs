@@ -10,9 +10,9 @@ use axum::body::Bytes;
 use tokio::sync::{broadcast, watch};
 
 use super::{native, ofrep, unleash, Frame, Opened, Surface};
+use crate::core::{Applied, Core};
 use crate::error::ApiError;
 use crate::published::Published;
-use crate::state::{AppState, Applied};
 
 /// How many changes are kept for `Last-Event-ID` resumption; older ids get the whole
 /// state again.
@@ -149,11 +149,11 @@ impl Drop for Permit {
 
 impl Shared {
     /// Starts the fan-out from the current state.
-    pub(super) fn start(state: &AppState) -> Arc<Shared> {
+    pub(super) fn start(core: &Core) -> Arc<Shared> {
         // Subscribe before reading the state: a publish in between is then both in the
         // state and received (and skipped as not newer).
-        let receiver = state.subscribe_applied();
-        let current = state.published();
+        let receiver = core.subscribe_applied();
+        let current = core.published();
         let shared = Arc::new(Shared {
             handled: watch::channel(current.version).0,
             inner: Mutex::new(HubState {
@@ -164,7 +164,7 @@ impl Shared {
                 full: HashMap::new(),
             }),
             connections: AtomicUsize::new(0),
-            queue: state.config().streams.queue.max(1),
+            queue: core.config().streams.queue.max(1),
         });
         tokio::spawn(run(shared.clone(), receiver));
         shared

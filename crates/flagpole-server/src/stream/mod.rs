@@ -3,7 +3,7 @@
 //! change stream (`/api/v1/environments/{env}/stream`). `docs/streaming.md` describes
 //! the wire formats.
 //!
-//! One fan-out task per server ([`hub`]) follows [`AppState::subscribe_applied`], works
+//! One fan-out task per server ([`hub`]) follows `Core::subscribe_applied`, works
 //! out what each publish changed in each environment, and builds each event once per
 //! environment and surface as a complete SSE frame ([`Frame`], shared `Bytes`). Each
 //! environment and surface has a broadcast channel of [`StreamConfig::queue`] frames;
@@ -22,40 +22,16 @@ mod ofrep;
 mod unleash;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use axum::body::Bytes;
-use tokio::sync::watch;
 
+use crate::core::Core;
 use crate::error::ApiError;
 use crate::published::Published;
-use crate::state::AppState;
 use flagpole_core::{Flag, Segment};
 
-pub use connection::{last_event_id, respond, Credential};
+pub use connection::{last_event_id, respond, sse_response, Credential};
 pub use ofrep::{check_ticket, event_streams, ticket};
-
-/// Stream options (`flagpole serve --stream-*`).
-#[derive(Clone, Debug)]
-pub struct StreamConfig {
-    /// Most streams open at once, over all surfaces; beyond it a stream is refused
-    /// with 503 and `Retry-After`.
-    pub max_connections: usize,
-    /// An SSE comment is sent after this long without an event.
-    pub heartbeat: Duration,
-    /// How many events a connection may fall behind before it is dropped.
-    pub queue: usize,
-}
-
-impl Default for StreamConfig {
-    fn default() -> StreamConfig {
-        StreamConfig {
-            max_connections: 10_000,
-            heartbeat: Duration::from_secs(15),
-            queue: 64,
-        }
-    }
-}
 
 /// The three kinds of stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,27 +72,21 @@ pub(crate) fn frame(event: &str, id: i64, data: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// The streams of one server: the fan-out (started by the first stream), the count of
-/// open connections, and a signal for "tokens changed" (each stream then checks its own).
+/// The streams of one server: the core they follow, and the fan-out (started by the
+/// first stream) with the count of open connections. Streams check their credential
+/// again whenever the core's directory of tokens and users changes.
 #[derive(Debug)]
 pub struct Hub {
+    core: Core,
     shared: OnceLock<Arc<hub::Shared>>,
-    auth: watch::Sender<u64>,
-}
-
-impl Default for Hub {
-    fn default() -> Hub {
-        Hub {
-            shared: OnceLock::new(),
-            auth: watch::channel(0).0,
-        }
-    }
 }
 
 impl Hub {
-    /// Called when the token directory was reloaded: streams check their credential.
-    pub fn directory_changed(&self) {
-        self.auth.send_modify(|n| *n = n.wrapping_add(1));
+    pub fn new(core: Core) -> Hub {
+        Hub {
+            core,
+            shared: OnceLock::new(),
+        }
     }
 
     /// How many streams are open.
@@ -124,12 +94,8 @@ impl Hub {
         self.shared.get().map_or(0, |s| s.connections())
     }
 
-    fn shared(&self, state: &AppState) -> &Arc<hub::Shared> {
-        self.shared.get_or_init(|| hub::Shared::start(state))
-    }
-
-    fn auth_changes(&self) -> watch::Receiver<u64> {
-        self.auth.subscribe()
+    fn shared(&self) -> &Arc<hub::Shared> {
+        self.shared.get_or_init(|| hub::Shared::start(&self.core))
     }
 }
 
@@ -144,13 +110,13 @@ pub(crate) struct Opened {
 
 /// Opens a stream of `surface` for `environment`, resuming after `last_event_id`.
 pub(crate) async fn open(
-    state: &AppState,
+    hub: &Hub,
     environment: &str,
     surface: Surface,
     last_event_id: Option<i64>,
 ) -> Result<Opened, ApiError> {
-    let shared = state.streams().shared(state).clone();
-    let permit = shared.permit(state.config().streams.max_connections)?;
-    shared.caught_up(state.published().version).await;
+    let shared = hub.shared().clone();
+    let permit = shared.permit(hub.core.config().streams.max_connections)?;
+    shared.caught_up(hub.core.published().version).await;
     shared.subscribe(environment, surface, last_event_id, permit)
 }

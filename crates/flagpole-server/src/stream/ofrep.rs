@@ -15,9 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::frame;
 use super::hub::Change;
-use crate::auth::identity::Token;
-use crate::auth::{secret, Directory, Kind};
 use crate::error::ApiError;
+use crate::identity::{secret, Directory, Kind, Token};
 use crate::published::Published;
 
 /// Longest ticket read (a token id, a dot, 64 hex digits).

@@ -7,7 +7,7 @@ use super::layout::{field, form_error, page, Area};
 use super::Page;
 
 pub async fn account_page(who: Page) -> Markup {
-    let is_user = matches!(who.who.who, crate::auth::Who::User { .. });
+    let is_user = matches!(who.who.who, crate::identity::Who::User { .. });
     page(
         &who,
         Area::Account,

@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use super::layout::{ago, field, form_error, message, page, Area};
 use super::{encode, Page};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 pub async fn environments_page(
     State(state): State<AppState>,
@@ -17,7 +17,7 @@ pub async fn environments_page(
 ) -> Result<Markup, ApiError> {
     let published = state.published();
     let sampling = state.store().sampling_settings().await?;
-    let samplers = &state.release().samplers;
+    let samplers = state.samplers();
     let body = html! {
         div.table-wrap role="region" aria-label="Environments" tabindex="0" {
             table {

@@ -10,15 +10,14 @@ use chrono::Utc;
 use flagpole_store::ChangeRequestRecord;
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::layout::{ago, field, form_error, message, page, Area};
 use super::{bounded, diff, encode, Page};
 use crate::error::ApiError;
-use crate::extract::ApiPath;
+use crate::http::extract::ApiPath;
+use crate::http::views::ChangeRequestDetail;
+use crate::http::AppState;
 use crate::review::requests::{author_or_reviewer, load};
-use crate::routes::change_requests::detail;
-use crate::state::AppState;
 
 /// The statuses a change request can have, as the filter offers them.
 const STATUSES: [&str; 4] = ["open", "applied", "scheduled", "rejected"];
@@ -94,7 +93,7 @@ pub async fn request_page(
         }
         Err(e) => return Err(e),
     };
-    let info = detail(&state, &who.who, &record);
+    let info = ChangeRequestDetail::of(&state, &who.who, record.clone());
     let published = state.published();
     let current = published
         .flags
@@ -113,11 +112,11 @@ pub async fn request_page(
             @if let Some(r) = &record.reviewer { " · " (if record.status == "rejected" { "rejected" } else { "approved" }) " by " (r) }
             @if let Some(s) = record.schedule_id { " · " a href="/schedules" { "schedule " (s) } }
         }
-        @if record.status == "open" && info["stale"] == Value::Bool(true) {
+        @if record.status == "open" && info.stale {
             p.notice role="status" data-stale {
                 strong { "Stale: " }
                 "the flag changed since this request was made (it was version " (record.based_on)
-                @if let Some(v) = info["current_version"].as_i64() { ", it is now " (v) }
+                @if let Some(v) = info.current_version { ", it is now " (v) }
                 "). Rebase it onto the current version before it can be approved."
             }
         }
@@ -146,11 +145,16 @@ pub async fn request_page(
 
 /// Approve (now or at a time), reject and rebase, each disabled with the reason when the
 /// viewer may not.
-fn actions(state: &AppState, who: &Page, record: &ChangeRequestRecord, info: &Value) -> Markup {
-    let may_approve = info["may_approve"] == Value::Bool(true);
-    let why_not = info["why_not"].as_str().unwrap_or("");
+fn actions(
+    state: &AppState,
+    who: &Page,
+    record: &ChangeRequestRecord,
+    info: &ChangeRequestDetail,
+) -> Markup {
+    let may_approve = info.may_approve;
+    let why_not = info.why_not.as_deref().unwrap_or("");
     let may_decide = who.can_edit() && author_or_reviewer(state, &who.who, record).is_ok();
-    let stale = info["stale"] == Value::Bool(true);
+    let stale = info.stale;
     let id = record.id;
     html! {
         section.card data-review {

@@ -19,8 +19,8 @@ use super::flags::switch;
 use super::layout::{field, form_error, message, page, Area};
 use super::{bounded, chart, encode, json_data, Page};
 use crate::error::ApiError;
-use crate::routes::resources::flag_json;
-use crate::state::AppState;
+use crate::http::views::flag_json;
+use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FlagQuery {

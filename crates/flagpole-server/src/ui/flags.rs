@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::layout::{ago, field, form_error, page, Area};
 use super::{bounded, Page};
 use crate::error::ApiError;
+use crate::http::AppState;
 use crate::published::StoredFlag;
-use crate::state::AppState;
 
 /// How far back "last evaluated" looks, and the largest "not evaluated for N days".
 pub const USAGE_DAYS: i64 = 90;

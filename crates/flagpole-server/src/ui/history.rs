@@ -12,7 +12,7 @@ use serde_json::json;
 use super::layout::{ago, message, page, Area};
 use super::{bounded, diff, encode, Page};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// Entries one page shows at most.
 const PAGE: i64 = 200;

@@ -35,10 +35,10 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 
-use crate::auth::policy::authenticate;
-use crate::auth::{Principal, Role};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::auth::policy::authenticate;
+use crate::http::AppState;
+use crate::identity::{Principal, Role};
 
 /// What every page may load: its own script, stylesheet and images, and nothing else.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -109,8 +109,8 @@ impl Page {
 
     pub fn name(&self) -> &str {
         match &self.who.who {
-            crate::auth::Who::User { user, .. } => &user.name,
-            crate::auth::Who::Token(t) => &t.name,
+            crate::identity::Who::User { user, .. } => &user.name,
+            crate::identity::Who::Token(t) => &t.name,
             _ => "",
         }
     }

@@ -12,8 +12,8 @@ use maud::{html, Markup};
 use super::layout::{ago, field, form_error, page, Area};
 use super::{encode, Page};
 use crate::error::ApiError;
+use crate::http::AppState;
 use crate::release::guards::describe;
-use crate::state::AppState;
 
 /// `/release-plans`: every plan, newest first.
 pub async fn release_plans_page(

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::layout::{ago, page, Area};
 use super::{bounded, encode, Page};
 use crate::error::ApiError;
+use crate::http::AppState;
 use crate::review;
-use crate::state::AppState;
 
 /// The statuses a schedule can have, as the filter offers them.
 const STATUSES: [&str; 5] = ["pending", "running", "applied", "failed", "cancelled"];

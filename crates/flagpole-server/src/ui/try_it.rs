@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::layout::{form_error, page, Area};
 use super::{bounded, Page};
-use crate::state::AppState;
+use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TryQuery {

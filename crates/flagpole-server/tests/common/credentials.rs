@@ -4,7 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use flagpole_server::auth::issue::{self, NewToken};
+use flagpole_server::identity::issue::{self, NewToken};
 use flagpole_store::{Change, Store};
 
 pub const ADMIN: &str = "test-admin-token";

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flagpole_server::AppState;
+use flagpole_server::relay::Relay;
+use flagpole_server::Core;
 use tokio::sync::mpsc;
 
 use super::upstream::Client;
@@ -16,30 +17,33 @@ const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// Runs until aborted.
-pub async fn follow(state: AppState, client: Arc<Client>, idle: Duration) {
+pub async fn follow(core: Core, relay: Arc<Relay>, client: Arc<Client>, idle: Duration) {
     let mut backoff = BACKOFF_MIN;
     let mut had_state = false;
     loop {
         let (tx, mut rx) = mpsc::channel(64);
-        let last = had_state.then(|| state.published().version);
+        let last = had_state.then(|| core.published().version);
         let reader = client.clone();
         let thread = tokio::task::spawn_blocking(move || reader.read_stream(last, tx));
-        let relay = state.relay().cloned();
         let mut why = String::new();
         loop {
             match tokio::time::timeout(idle, rx.recv()).await {
                 Ok(Some(event)) if event.event.is_empty() => {}
                 Ok(Some(event)) => {
-                    match flagpole_server::relay::apply_event(&state, &event.event, &event.data)
-                        .await
-                    {
+                    let applied = flagpole_server::relay::apply_event(
+                        &core,
+                        &relay,
+                        &event.event,
+                        &event.data,
+                    );
+                    match applied.await {
                         Ok(true) => {
                             had_state = true;
                             backoff = BACKOFF_MIN;
-                            if let Some(r) = relay.as_ref().filter(|r| !r.connected()) {
-                                r.set_connected(true);
+                            if !relay.connected() {
+                                relay.set_connected(true);
                                 tracing::info!(
-                                    version = state.published().version,
+                                    version = core.published().version,
                                     "following the upstream"
                                 );
                             }
@@ -67,9 +71,9 @@ pub async fn follow(state: AppState, client: Arc<Client>, idle: Duration) {
             // The reader ended by itself: its reason.
             why = thread.await.unwrap_or_default();
         }
-        if let Some(r) = relay.as_ref().filter(|r| r.connected()) {
-            r.set_connected(false);
-            tracing::warn!(reason = %why, version = state.published().version, "lost the upstream; serving the last state and reconnecting");
+        if relay.connected() {
+            relay.set_connected(false);
+            tracing::warn!(reason = %why, version = core.published().version, "lost the upstream; serving the last state and reconnecting");
         } else {
             tracing::debug!(reason = %why, "the upstream cannot be followed yet");
         }
@@ -79,19 +83,16 @@ pub async fn follow(state: AppState, client: Arc<Client>, idle: Duration) {
 }
 
 /// Asks the upstream again about the tokens it vouched for, every `every`.
-pub async fn refresh_tokens(state: AppState, every: Duration) {
+pub async fn refresh_tokens(relay: Arc<Relay>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tick.tick().await;
-        let Some(relay) = state.relay().cloned() else {
-            return;
-        };
         if relay.tokens().is_empty() {
             continue;
         }
-        if let Err(e) = relay.tokens().refresh(&state).await {
+        if let Err(e) = relay.tokens().refresh().await {
             tracing::debug!(error = %e, "refreshing tokens failed; keeping the cached answers");
         }
     }

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flagpole_server::guard::Hosts;
 use flagpole_server::relay::Relay;
+use flagpole_server::Hosts;
 use flagpole_server::{service, AppState, ServerConfig};
 
 use crate::listen;
@@ -99,7 +99,7 @@ async fn relay(args: RelayArgs) -> Result<()> {
         trust_proxy_headers: args.trust_proxy_headers,
         metrics_auth: args.metrics_auth,
         hosts: Hosts::loopback_and(hosts),
-        streams: flagpole_server::stream::StreamConfig {
+        streams: flagpole_server::StreamConfig {
             max_connections: args.stream_limit,
             heartbeat: Duration::from_secs(args.stream_heartbeat_secs.max(1)),
             ..Default::default()
@@ -111,16 +111,18 @@ async fn relay(args: RelayArgs) -> Result<()> {
     let relay = Arc::new(Relay::new(
         base.clone(),
         client.clone(),
+        state.directories().clone(),
         args.environments.clone(),
     ));
     state.set_relay(relay.clone());
     let follower = tokio::spawn(follow::follow(
-        state.clone(),
+        state.core().clone(),
+        relay.clone(),
         client,
         Duration::from_secs(args.upstream_idle_secs.max(1)),
     ));
     let refresher = tokio::spawn(follow::refresh_tokens(
-        state.clone(),
+        relay.clone(),
         Duration::from_secs(args.token_refresh_secs.max(1)),
     ));
     tracing::info!(address = %listener.local_addr()?, upstream = %base, "flagpole relay is serving");

@@ -1,7 +1,8 @@
-//! The impact preview of a flag change: the environment's sampled contexts evaluated with
-//! the flag as published and as it would be, and what changed. Evaluation uses one fixed
-//! time and, per context, the same random draws before and after, so only the change
-//! makes a difference.
+//! The impact preview of a flag change: the environment's sampled contexts
+//! (`crate::sample`) evaluated with the flag as published and as it would be, and what
+//! changed. Evaluation uses one fixed time and, per context, the same random draws before
+//! and after, so only the change makes a difference. The write service answers a change
+//! made in preview mode with [`previews`]; change requests show [`preview`].
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,9 @@ use chrono::Utc;
 use flagpole_core::{Context, Flag, Item, Pending, Snapshot, SplitMix64};
 use serde::Serialize;
 
+use crate::core::Core;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::published::Published;
 
 /// Examples a report shows.
 pub const MAX_EXAMPLES: usize = 5;
@@ -55,13 +57,13 @@ pub struct Outcome {
 /// Previews a change of flag `key` in `environment` to `proposed` (`None`: deleted or
 /// archived) on the environment's sample. What change requests attach, too.
 pub fn preview(
-    state: &AppState,
+    core: &Core,
     environment: &str,
     key: &str,
     proposed: Option<&Flag>,
 ) -> Result<PreviewReport, ApiError> {
-    let contexts = state.release().samplers.sample(environment);
-    let published = state.published();
+    let contexts = core.samplers().sample(environment);
+    let published = core.published();
     let before = published.snapshot(environment)?;
     let pending = Pending {
         base: &*published,
@@ -70,7 +72,7 @@ pub fn preview(
     let after = before.with_changes(&pending, [key]);
     let mut report = compare(before, &after, key, &contexts);
     report.environment = environment.to_string();
-    report.seen = state.release().samplers.seen(environment);
+    report.seen = core.samplers().seen(environment);
     Ok(report)
 }
 
@@ -132,15 +134,15 @@ fn outcome(
     }
 }
 
-/// The answer to `?preview=true` on a flag change: a report for the environment the change
-/// is aimed at, or for each environment whose configuration of the flag it changes.
-pub fn previewed(
-    state: &AppState,
-    published: &crate::Published,
+/// The previews of a flag change: a report for the environment the change is aimed at,
+/// or for each environment whose configuration of the flag it changes.
+pub fn previews(
+    core: &Core,
+    published: &Published,
     key: &str,
     proposed: Option<&Flag>,
     environment: Option<&str>,
-) -> ApiError {
+) -> Result<Vec<PreviewReport>, ApiError> {
     let before = published.live_flag(key);
     let environments: Vec<String> = match environment {
         Some(e) => vec![e.to_string()],
@@ -154,12 +156,8 @@ pub fn previewed(
             })
             .collect(),
     };
-    let reports: Result<Vec<PreviewReport>, ApiError> = environments
+    environments
         .iter()
-        .map(|e| preview(state, e, key, proposed))
-        .collect();
-    match reports {
-        Ok(r) => ApiError::Previewed(Box::new(serde_json::json!({ "preview": r }))),
-        Err(e) => e,
-    }
+        .map(|e| preview(core, e, key, proposed))
+        .collect()
 }

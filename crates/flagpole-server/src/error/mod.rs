@@ -1,14 +1,35 @@
 //! The server's one error type, and the one place errors become HTTP responses:
 //! `{"code": "...", "message": "...", "field"?: "...", "problems"?: [...]}` with a stable
 //! snake_case `code` ([`ErrorBody`], as the OpenAPI document describes it). Server errors
-//! are logged once and answered without internals.
+//! are logged once and answered without internals. The seed API answers in its own
+//! (FastAPI's) shape ([`seed`]).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::{ContextProblem, Problem};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::schemas::ErrorBody;
+pub mod seed;
+
+/// Every error of the native API: a stable snake_case `code`, a message that says what to
+/// fix, the field at fault when there is one, and all validation problems for 422.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// e.g. `invalid_json`, `invalid_body`, `invalid_query`, `invalid_path`,
+    /// `invalid_header`, `unknown_environment`, `validation_failed`, `not_found`,
+    /// `method_not_allowed`, `conflict`, `version_required`, `payload_too_large`,
+    /// `unsupported_media_type`, `internal`.
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every problem found (422 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<Problem>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -55,10 +76,6 @@ pub enum ApiError {
     /// Writes are waiting on a database that does not answer (503).
     #[error("changes cannot be saved now: the database is not answering; retry later")]
     WriteBusy,
-    /// Not an error: `?preview=true` stopped a flag change before it was written, with
-    /// the impact preview as the answer (200).
-    #[error("previewed")]
-    Previewed(Box<serde_json::Value>),
     /// A relay cannot reach its upstream to check a token it has not seen (503).
     #[error("this relay cannot reach its upstream to check the token; retry later")]
     UpstreamUnavailable,
@@ -120,7 +137,6 @@ impl ApiError {
             }
             ApiError::RelayReadOnly => (StatusCode::METHOD_NOT_ALLOWED, "relay_read_only"),
             ApiError::TooManyStreams(_) => (StatusCode::SERVICE_UNAVAILABLE, "too_many_streams"),
-            ApiError::Previewed(_) => (StatusCode::OK, "previewed"),
             ApiError::Store(_) | ApiError::Stored(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -218,9 +234,6 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Previewed(report) = self {
-            return Json(*report).into_response();
-        }
         let (status, code) = self.status_and_code();
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");

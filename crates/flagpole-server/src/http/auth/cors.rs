@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// Request headers a page may send (when the preflight does not list its own).
 const ALLOWED_HEADERS: &str =

@@ -9,18 +9,19 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
-use crate::auth::cors::{self, Cors};
-use crate::state::AppState;
+use super::auth::cors::{self, Cors};
+use super::{guard, preview, AppState};
+use crate::error::ApiError;
 use crate::telemetry::Tracked;
 
 /// The layer every route gets (`Router::layer`). Written out rather than
 /// `axum::middleware::from_fn`, which boxes the inner service into a `Next` and splits
 /// and rejoins the request to extract the state, on every request.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RequestLayer(pub AppState);
 
 impl<S> Layer<S> for RequestLayer {
@@ -34,7 +35,7 @@ impl<S> Layer<S> for RequestLayer {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RequestService<S> {
     inner: S,
     state: AppState,
@@ -63,8 +64,9 @@ where
 }
 
 /// Passes `request` through the middleware to `next`. `template` is the route's template
-/// when the request did not go through the router (`super::hot`), which otherwise names it.
-pub(super) async fn request<S>(
+/// when the request did not go through the router (`routes::hot`), which otherwise names
+/// it.
+pub async fn request<S>(
     state: &AppState,
     request: Request,
     template: Option<&'static str>,
@@ -73,7 +75,7 @@ pub(super) async fn request<S>(
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let mut response = match crate::guard::refusal(state, &request) {
+    let mut response = match guard::refusal(state, &request) {
         Some(refused) => refused,
         None => {
             let tracked = Tracked::start(&request, template);
@@ -90,7 +92,7 @@ where
             response
         }
     };
-    crate::guard::finish(&mut response);
+    guard::finish(&mut response);
     response
 }
 
@@ -98,23 +100,20 @@ async fn route<S>(state: &AppState, mut request: Request, next: S) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    if let Some(refused) = crate::relay::refuse_writes(state, &request) {
-        return refused;
+    if state.relay().is_some() && !crate::relay::allows(request.method(), request.uri().path()) {
+        return ApiError::RelayReadOnly.into_response();
     }
-    let preview = match crate::preview::request::take(&mut request) {
-        Ok(preview) => preview,
-        Err(refused) => return *refused,
-    };
+    if let Err(refused) = preview::take(&mut request) {
+        return *refused;
+    }
     let cors = match cors::check(state, &request) {
         Cors::Answered(response) => return response,
         cors => cors,
     };
-    let answer = async move {
-        next.oneshot(request)
-            .await
-            .unwrap_or_else(|never| match never {})
-    };
-    let mut response = crate::preview::request::scope(preview, answer).await;
+    let mut response = next
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
     cors.decorate(&mut response);
     response
 }

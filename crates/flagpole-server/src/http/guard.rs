@@ -12,59 +12,9 @@ use axum::http::header::{HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::cors::is_browser_route;
-use crate::error::ApiError;
-use crate::state::AppState;
-
-/// Which `Host` names the server answers to.
-#[derive(Clone, Debug, Default)]
-pub enum Hosts {
-    /// Any (for tests that build the app without a socket).
-    #[default]
-    Any,
-    /// These names (lower case, without port), or any when the list holds `*`.
-    Only(Vec<String>),
-}
-
-impl Hosts {
-    /// Loopback names, plus the given ones (from `--public-url` and `--allowed-hosts`;
-    /// a port given with a name is ignored, as in requests).
-    pub fn loopback_and(extra: impl IntoIterator<Item = String>) -> Hosts {
-        let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        names.extend(
-            extra
-                .into_iter()
-                .map(|n| strip_port(&n).to_ascii_lowercase()),
-        );
-        Hosts::Only(names)
-    }
-
-    fn allows(&self, host: &str) -> bool {
-        match self {
-            Hosts::Any => true,
-            Hosts::Only(names) => {
-                let name = strip_port(host);
-                names
-                    .iter()
-                    .any(|n| n == "*" || n.eq_ignore_ascii_case(name))
-            }
-        }
-    }
-}
-
-/// `example.com:4242` → `example.com`; `[::1]:4242` → `[::1]`.
-fn strip_port(host: &str) -> &str {
-    if let Some(end) = host.find(']') {
-        return &host[..=end];
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    }
-}
+use super::auth::cors::is_browser_route;
+use super::AppState;
+use crate::error::{ApiError, ErrorBody};
 
 /// The refusal of a request for another host name, or of a change sent from a page of
 /// another origin; `None` lets it through.
@@ -120,32 +70,11 @@ pub fn is_own_origin(origin: &str, host: &str) -> bool {
 }
 
 fn refuse(status: StatusCode, code: &str, message: String) -> Response {
-    let body = crate::schemas::ErrorBody {
+    let body = ErrorBody {
         code: code.to_string(),
         message,
         field: None,
         problems: None,
     };
     (status, axum::Json(body)).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_are_matched_without_their_port() {
-        let hosts = Hosts::loopback_and(["flags.example.com".to_string()]);
-        assert!(hosts.allows("127.0.0.1:4242"));
-        assert!(hosts.allows("localhost"));
-        assert!(hosts.allows("[::1]:4242"));
-        assert!(hosts.allows("FLAGS.example.com:443"));
-        assert!(!hosts.allows("evil.example"));
-        assert!(!hosts.allows("127.0.0.1.evil.example:4242"));
-        assert!(Hosts::Only(vec!["*".into()]).allows("anything"));
-        let with_port =
-            Hosts::loopback_and(["flags.example.com:8443".to_string(), "[::2]:80".to_string()]);
-        assert!(with_port.allows("flags.example.com"));
-        assert!(with_port.allows("[::2]:4242"));
-    }
 }

@@ -1,7 +1,8 @@
-//! Impact preview. Per environment, opt-in, the server keeps a bounded uniform random
-//! sample of the contexts it evaluated (reservoir sampling, Algorithm R: the n-th context
-//! replaces a random slot with probability size/n), and before a change is saved it
-//! evaluates the sample with the flag as it is and as it would be (`report.rs`).
+//! The contexts an impact preview is run on. Per environment, opt-in, the server keeps a
+//! bounded uniform random sample of the contexts it evaluated (reservoir sampling,
+//! Algorithm R: the n-th context replaces a random slot with probability size/n), and
+//! before a change is saved `crate::preview` evaluates the sample with the flag as it is
+//! and as it would be.
 //!
 //! The hot path pays one map lookup on an `ArcSwap` when an environment is sampled and
 //! nothing else when none is; a context is cloned only when it enters the sample, and a
@@ -15,19 +16,18 @@
 //! of which real users flip; conditions comparing ids with literal values cannot match
 //! hashed ids. `full` mode keeps contexts as evaluated and reproduces exactly.
 
-pub mod report;
-pub mod request;
-
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use flagpole_core::Context;
+use flagpole_core::Problem;
+use flagpole_store::{SamplingSetting, Store};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::published::Published;
 
 /// Largest sample an environment may keep.
 pub const MAX_SAMPLE_SIZE: i64 = 100_000;
@@ -180,8 +180,7 @@ fn hashed(key: &[u8; 32], value: &str) -> String {
 }
 
 /// The attributes the environment's rules (and the segments they use) read.
-fn used_attributes(state: &AppState, environment: &str) -> BTreeSet<String> {
-    let published = state.published();
+fn used_attributes(published: &Published, environment: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut segments = BTreeSet::new();
     for key in published.live_keys() {
@@ -213,10 +212,13 @@ fn used_attributes(state: &AppState, environment: &str) -> BTreeSet<String> {
 
 /// Reads the sampling settings and starts, keeps or stops each environment's sample (a
 /// sample is kept while its setting is unchanged; `minimal` samples refresh the attributes
-/// they keep).
-pub async fn reload_settings(state: &AppState) -> Result<(), ApiError> {
-    let settings = state.store().sampling_settings().await?;
-    let samplers = &state.release().samplers;
+/// they keep from the flags of `published`).
+pub async fn reload_settings(
+    samplers: &Samplers,
+    store: &dyn Store,
+    published: &Published,
+) -> Result<(), ApiError> {
+    let settings = store.sampling_settings().await?;
     let current = samplers.by_env.load_full();
     let mut next = HashMap::new();
     for s in settings.into_iter().filter(|s| s.enabled) {
@@ -228,7 +230,7 @@ pub async fn reload_settings(state: &AppState) -> Result<(), ApiError> {
         let r = match (old, minimal) {
             (Some(old), false) => old.clone(),
             (Some(old), true) => {
-                let attributes = used_attributes(state, &s.environment);
+                let attributes = used_attributes(published, &s.environment);
                 match &old.minimal {
                     Some(m) if m.attributes != attributes => Arc::new(Reservoir {
                         size,
@@ -248,7 +250,7 @@ pub async fn reload_settings(state: &AppState) -> Result<(), ApiError> {
                     let mut key = [0u8; 32];
                     let _ = getrandom::fill(&mut key);
                     Minimal {
-                        attributes: used_attributes(state, &s.environment),
+                        attributes: used_attributes(published, &s.environment),
                         key,
                     }
                 });
@@ -265,6 +267,44 @@ pub async fn reload_settings(state: &AppState) -> Result<(), ApiError> {
         samplers.by_env.store(Arc::new(next));
     }
     Ok(())
+}
+
+/// An environment's sampling setting (off, `full`, 10,000 contexts, when never set).
+pub async fn setting(store: &dyn Store, environment: &str) -> Result<SamplingSetting, ApiError> {
+    let found = store
+        .sampling_settings()
+        .await?
+        .into_iter()
+        .find(|s| s.environment == environment);
+    Ok(found.unwrap_or(SamplingSetting {
+        environment: environment.to_string(),
+        enabled: false,
+        mode: "full".into(),
+        size: 10_000,
+    }))
+}
+
+/// 422 for a mode other than `full` or `minimal`, or a size out of 1 to
+/// [`MAX_SAMPLE_SIZE`].
+pub fn check_setting(setting: &SamplingSetting) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    if setting.mode != "full" && setting.mode != "minimal" {
+        problems.push(Problem {
+            path: "mode".into(),
+            message: "must be full or minimal".into(),
+        });
+    }
+    if !(1..=MAX_SAMPLE_SIZE).contains(&setting.size) {
+        problems.push(Problem {
+            path: "size".into(),
+            message: format!("must be 1 to {MAX_SAMPLE_SIZE} (limit MAX_SAMPLE_SIZE)"),
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(problems))
+    }
 }
 
 #[cfg(test)]

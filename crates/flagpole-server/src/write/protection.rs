@@ -1,13 +1,13 @@
 //! Protected environments: which environments a change touches, and whether the caller
-//! may change them. Checked on the one write path (`resources::commit_flag`,
-//! `commit_segment`, imports), so every route that writes is covered.
+//! may change them. Checked on the one write path ([`super::commit_flag`],
+//! [`super::commit_segment`], imports), so every route that writes is covered.
 
 use std::collections::BTreeSet;
 
 use flagpole_core::{Document, Flag};
 
-use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::identity::Principal;
 use crate::published::Published;
 
 /// The environments whose served configuration a flag change alters. `None` is a flag

@@ -19,10 +19,11 @@ use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::Method;
 
-use super::identity::{Kind, Origin, Principal, Refusal, Role, Who};
 use super::session;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::guard::is_own_origin;
+use crate::http::AppState;
+use crate::identity::{Kind, Origin, Principal, Refusal, Role, Who};
 
 /// The cookie a login sets.
 pub const SESSION_COOKIE: &str = "flagpole_session";
@@ -35,10 +36,10 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
         let found = state.directory_ref().token(text, now);
         let token = match (found, state.relay()) {
             // A relay asks its upstream about tokens it has not seen (`crate::relay`).
-            (Err(Refusal::Unknown), Some(relay)) => relay.tokens().resolve(state, text).await?,
-            (found, _) => found.map_err(refused)?,
+            (Err(Refusal::Unknown), Some(relay)) => relay.tokens().resolve(text).await?,
+            (found, _) => found?,
         };
-        state.touch_token(&token, now);
+        touch_token(state, &token, now);
         return Ok(Principal::new(Who::Token(token), address));
     }
     if let Some(id) = cookie(parts, SESSION_COOKIE) {
@@ -55,13 +56,16 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
     ))
 }
 
-/// The 401 for a token the directory refuses.
-pub(crate) fn refused(refusal: Refusal) -> ApiError {
-    ApiError::Unauthorized(match refusal {
-        Refusal::Unknown => "the token is not known; check it, or create one",
-        Refusal::Revoked => "the token has been revoked",
-        Refusal::Expired => "the token has expired",
-    })
+/// Records a token's last use (at most once a minute); a relay keeps no tokens of its
+/// own (its upstream does).
+fn touch_token(
+    state: &AppState,
+    token: &crate::identity::Token,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if state.relay().is_none() {
+        state.touch_token(token, now);
+    }
 }
 
 /// The token text of `Authorization: Bearer …`, a bare `Authorization` (as Unleash SDKs
@@ -102,7 +106,7 @@ fn same_origin(parts: &Parts) -> bool {
     let origin = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok());
     let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok());
     match (origin, host) {
-        (Some(origin), Some(host)) => crate::guard::is_own_origin(origin, host),
+        (Some(origin), Some(host)) => is_own_origin(origin, host),
         _ => false,
     }
 }
@@ -289,7 +293,7 @@ fn known_token(parts: &Parts, state: &AppState) -> Option<Result<(), ApiError>> 
     let now = chrono::Utc::now();
     let directory = state.directory_ref();
     let token = directory.token_ref(text, now).ok()?;
-    state.touch_token(token, now);
+    touch_token(state, token, now);
     Some(seed_reader_allows(
         Some(token.kind),
         token.environment.as_deref(),

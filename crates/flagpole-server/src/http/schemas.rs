@@ -1,7 +1,6 @@
 //! The JSON bodies of the HTTP API as the OpenAPI document describes them (served at
 //! `/api/v1/openapi.json`). The handlers build most bodies with `json!`; these types give
-//! those shapes a name and a schema. [`ErrorBody`] is also what every [`crate::ApiError`]
-//! is serialized as.
+//! those shapes a name and a schema.
 //!
 //! Resources that extend a flagpole-core type (`#[serde(flatten)]`) are merged into one
 //! object schema when the document is assembled, so the core type's
@@ -10,29 +9,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use flagpole_core::{Flag, FlagEnvironment, FlagType, Problem, Reason, Segment};
+use flagpole_core::{Flag, FlagEnvironment, FlagType, Reason, Segment};
 use flagpole_store::{AuditEntry, Environment, UsageRecord};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-/// Every error of the native API: a stable snake_case `code`, a message that says what to
-/// fix, the field at fault when there is one, and all validation problems for 422.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorBody {
-    /// e.g. `invalid_json`, `invalid_body`, `invalid_query`, `invalid_path`,
-    /// `invalid_header`, `unknown_environment`, `validation_failed`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `version_required`, `payload_too_large`,
-    /// `unsupported_media_type`, `internal`.
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Every problem found (422 only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problems: Option<Vec<Problem>>,
-}
+use crate::diff::FieldChange;
+use crate::error::ErrorBody;
 
 /// Headers of the native API's updates.
 #[derive(Debug, IntoParams)]
@@ -276,16 +260,6 @@ pub struct FlagDiff {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FieldChange {
-    /// e.g. `environments.production.rules[0].rollout`.
-    pub path: String,
-    /// `null` where absent.
-    pub before: Value,
-    /// `null` where absent.
-    pub after: Value,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
     pub imported: ImportCounts,
     /// The configuration version the import produced.
@@ -296,26 +270,6 @@ pub struct ImportResult {
 pub struct ImportCounts {
     pub flags: usize,
     pub segments: usize,
-}
-
-/// The seed API's answer for one flag.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeedFlagState {
-    pub flag: String,
-    pub enabled: bool,
-}
-
-/// `{"status": "updated"}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeedUpdated {
-    pub status: String,
-}
-
-/// The seed API's (FastAPI's) error: a message, or for 422 a list of
-/// `{loc, msg, type, input}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeedErrorBody {
-    pub detail: Value,
 }
 
 /// An OFREP evaluation request.
@@ -380,19 +334,6 @@ pub struct FrontendQuery {
     pub current_time: Option<String>,
 }
 
-/// Health: `ok` or `ready` (with the published and stored configuration versions), or
-/// why the server is not ready.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthStatus {
-    pub status: String,
-    /// The configuration version this process serves.
-    pub version: Option<i64>,
-    /// The configuration version the store holds.
-    pub stored_version: Option<i64>,
-    /// How many configuration versions this process is behind the store.
-    pub lag: Option<i64>,
-}
-
 /// The Unleash frontend API's answer: the toggles enabled for the context.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FrontendToggles {
@@ -432,39 +373,4 @@ pub enum WriteErrors {
         description = "The database cannot be reached; retry after Retry-After"
     )]
     Unavailable(ErrorBody),
-}
-
-/// `?preview=true` on a flag change (docs: README, "Releasing safely").
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PreviewQuery {
-    /// `true`: write nothing and answer 200 with the impact preview (`PreviewAnswer`):
-    /// how the environment's sampled contexts would change. The change is still checked
-    /// (role, protected environments, validation) first.
-    #[param(required = false)]
-    pub preview: Option<bool>,
-}
-
-/// The answer to `?preview=true`: nothing was written. One report for the environment
-/// the change is aimed at, or one for each environment whose configuration it changes
-/// (`sampled` is 0 where sampling is off).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PreviewAnswer {
-    pub preview: Vec<crate::PreviewReport>,
-}
-
-/// A flag change's answer: the flag as stored, or with `?preview=true` the preview.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum FlagOrPreview {
-    Flag(FlagResource),
-    Preview(PreviewAnswer),
-}
-
-/// The seed API's answer to a flag change, or with `?preview=true` the preview.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum SeedUpdatedOrPreview {
-    Updated(SeedUpdated),
-    Preview(PreviewAnswer),
 }

@@ -9,10 +9,9 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use flagpole_core::Context;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
+use super::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use flagpole_core::limits::MAX_CONTEXT_BODY_BYTES;
 
 /// What a JSON-only route reads, for 415 messages.
@@ -112,19 +111,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
-}
-
-/// Converts a JSON value into `T`, naming the path of the first problem.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = (path != "." && !path.is_empty()).then_some(path);
-        let message = match &field {
-            Some(f) => format!("{f}: {}", e.inner()),
-            None => e.inner().to_string(),
-        };
-        ApiError::bad_request("invalid_body", message, field)
-    })
 }
 
 /// The raw body of an import: JSON or YAML by its content type (a type an HTML form

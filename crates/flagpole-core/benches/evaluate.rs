@@ -19,7 +19,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 use flagpole_core::formats::unleash;
 use flagpole_core::{Context, Document, Snapshot, SplitMix64};
 use serde_json::{json, Value};
@@ -188,10 +191,7 @@ fn load(c: &mut Criterion) {
     }
 
     // Outputs are returned so that dropping them is not timed either.
-    let mut group = c.benchmark_group("load_10k");
-    group.sample_size(10);
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Elements(GENERATED_FLAGS as u64));
+    let mut group = load_group(c, "load_10k");
     group.bench_function("flagpole", |b| {
         b.iter_batched(
             || (),
@@ -211,10 +211,7 @@ fn load(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group("load_10k_json");
-    group.sample_size(10);
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Elements(GENERATED_FLAGS as u64));
+    let mut group = load_group(c, "load_10k_json");
     group.bench_function("flagpole", |b| {
         b.iter_batched(
             || (),
@@ -239,6 +236,15 @@ fn load(c: &mut Criterion) {
         )
     });
     group.finish();
+}
+
+/// A group timing a load of every generated flag: few samples, each one load.
+fn load_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(GENERATED_FLAGS as u64));
+    group
 }
 
 /// `n` flags in Unleash's `ClientFeatures` shape, cycling through the common kinds:

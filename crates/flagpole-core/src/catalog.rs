@@ -1,10 +1,12 @@
 //! What validation, the limits and compilation read of a flag set, so that a change to
 //! one flag or segment can be checked and compiled against the rest without a whole
 //! [`Document`]: a [`Document`] is one catalog, the server's published state another,
-//! and [`Pending`] is either with one change applied.
+//! and [`Pending`] is either with one change applied. The [`Totals`] a catalog keeps
+//! are counted here too (the REGEX counts the limits bound).
 
 use std::borrow::Cow;
 
+use crate::condition::{Condition, Operator};
 use crate::document::{Compat, Document, Flag, Segment};
 
 /// A read-only view of a flag set: its flags and segments by name, case-insensitive
@@ -79,7 +81,7 @@ impl Catalog for Document {
         Totals {
             flags: self.flags.len(),
             segments: self.segments.len(),
-            regexes: crate::limits::document_regexes(self),
+            regexes: document_regexes(self),
         }
     }
 }
@@ -153,14 +155,13 @@ impl Catalog for Pending<'_> {
 
     fn totals(&self) -> Totals {
         let mut t = self.base.totals();
-        let regexes = crate::limits::regexes;
         match self.item {
             Item::Flag(key, flag) => {
                 let old = self.base.flag(key);
                 t.flags = (t.flags + usize::from(flag.is_some()))
                     .saturating_sub(usize::from(old.is_some()));
-                t.regexes = (t.regexes + flag.map_or(0, crate::limits::flag_regexes))
-                    .saturating_sub(old.map_or(0, |f| crate::limits::flag_regexes(&f)));
+                t.regexes = (t.regexes + flag.map_or(0, flag_regexes))
+                    .saturating_sub(old.map_or(0, |f| flag_regexes(&f)));
             }
             Item::Segment(name, segment) => {
                 let old = self.base.segment(name);
@@ -172,4 +173,32 @@ impl Catalog for Pending<'_> {
         }
         t
     }
+}
+
+/// The REGEX conditions among `conditions` (what `MAX_REGEXES` counts).
+pub fn regexes(conditions: &[Condition]) -> usize {
+    conditions
+        .iter()
+        .filter(|c| c.operator == Operator::Regex)
+        .count()
+}
+
+/// The REGEX conditions in a flag's rules, every environment together.
+pub fn flag_regexes(flag: &Flag) -> usize {
+    flag.environments
+        .values()
+        .flat_map(|e| e.rules.iter())
+        .map(|r| regexes(&r.conditions))
+        .sum()
+}
+
+/// The REGEX conditions in a whole document, flags and segments.
+fn document_regexes(doc: &Document) -> usize {
+    let flags: usize = doc.flags.values().map(flag_regexes).sum();
+    flags
+        + doc
+            .segments
+            .values()
+            .map(|s| regexes(&s.conditions))
+            .sum::<usize>()
 }

@@ -1,12 +1,14 @@
 //! The flag document: the native, human-writable description of a set of flags and
 //! segments, read from JSON or YAML. These are wire types: what a person writes and what
-//! the API stores. Evaluation never reads them directly; [`crate::Snapshot`] compiles them.
+//! the API stores. Evaluation never reads them directly; [`Snapshot`](crate::snapshot::Snapshot) compiles them.
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::condition::Condition;
+use crate::error::Error;
 use crate::rule::{Dependency, Rule, Serve};
+use crate::structure::{check_json, check_yaml};
 
 /// A set of flags and segments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,15 +79,15 @@ impl Compat {
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     text: &str,
     format: &'static str,
-) -> Result<T, crate::Error> {
-    crate::structure::check_json(text.as_bytes()).map_err(|e| e.named(format))?;
+) -> Result<T, Error> {
+    check_json(text.as_bytes()).map_err(|e| e.named(format))?;
     let de = &mut serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| crate::Error::Parse {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| Error::Parse {
         format,
         path: e.path().to_string(),
         message: e.inner().to_string(),
     })?;
-    de.end().map_err(|e| crate::Error::Parse {
+    de.end().map_err(|e| Error::Parse {
         format,
         path: String::new(),
         message: format!("unexpected text after the JSON value ({e})"),
@@ -96,10 +98,10 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
 /// Parses any document part (a [`Flag`], a [`Segment`], …) from YAML or JSON, with the
 /// path to the first error; input nested too deep or with a key given twice is refused
 /// first (see [`crate::structure`]).
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate::Error> {
-    crate::structure::check_yaml(text)?;
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    check_yaml(text)?;
     let de = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| crate::Error::Parse {
+    serde_path_to_error::deserialize(de).map_err(|e| Error::Parse {
         format: "YAML",
         path: e.path().to_string(),
         message: e.inner().to_string(),
@@ -243,12 +245,12 @@ pub struct FlagEnvironment {
 
 impl Document {
     /// Parses a document from JSON, with the path to the first syntax or type error.
-    pub fn from_json(text: &str) -> Result<Document, crate::Error> {
+    pub fn from_json(text: &str) -> Result<Document, Error> {
         parse_json(text, "JSON")
     }
 
     /// Parses a document from YAML (JSON is YAML too), with the path to the first error.
-    pub fn from_yaml(text: &str) -> Result<Document, crate::Error> {
+    pub fn from_yaml(text: &str) -> Result<Document, Error> {
         parse_yaml(text)
     }
 

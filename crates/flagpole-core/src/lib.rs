@@ -6,6 +6,7 @@
 //! is a function of (snapshot, flag key, [`Context`], now, [`RandomSource`]) to an
 //! [`Evaluation`], and does not allocate.
 
+mod bounds;
 mod catalog;
 mod condition;
 mod context;
@@ -25,11 +26,11 @@ mod validate;
 
 pub use catalog::{Catalog, Item, Pending, Totals};
 pub use condition::{Condition, Operator};
-pub use context::{Context, ContextProblem};
+pub use context::Context;
 pub use document::{
     parse_yaml, Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant,
 };
-pub use error::{Error, Problem};
+pub use error::{ContextProblem, Error, Problem};
 pub use evaluate::{Chosen, ErrorCode, Evaluation, Reason};
 pub use explain::{
     ConditionStep, DependencyStep, Explained, RolloutStep, RuleStep, ServeStep, SplitRange,

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::document::{Compat, Document, Flag, FlagType};
+use crate::error::Error;
 use crate::hash::{Murmur3, VARIANT_SEED};
 use crate::matcher::{Attr, Matcher, ValueSet};
 use crate::rule::{Rule, Serve};
@@ -127,7 +128,7 @@ pub(crate) struct CompiledDependency {
 impl Snapshot {
     /// Validates `doc` and compiles its `environment`. Flags without configuration for
     /// the environment are present and off.
-    pub fn compile(doc: &Document, environment: &str) -> Result<Snapshot, crate::Error> {
+    pub fn compile(doc: &Document, environment: &str) -> Result<Snapshot, Error> {
         validate(doc)?;
         Ok(Snapshot::compile_valid(doc, environment))
     }
@@ -136,7 +137,7 @@ impl Snapshot {
     pub fn compile_each<'e>(
         doc: &Document,
         environments: impl IntoIterator<Item = &'e str>,
-    ) -> Result<Vec<Snapshot>, crate::Error> {
+    ) -> Result<Vec<Snapshot>, Error> {
         validate(doc)?;
         Ok(environments
             .into_iter()
@@ -164,7 +165,7 @@ impl Snapshot {
 
     /// This snapshot with the flags `keys` compiled again from `cat` (removed when `cat`
     /// has no such live flag), sharing every other compiled flag. `cat` must be valid as
-    /// far as those flags go ([`crate::validate_flag`]). Costs what the changed flags
+    /// far as those flags go ([`validate_flag`](crate::validate::validate_flag)). Costs what the changed flags
     /// do, not what the snapshot holds.
     pub fn with_changes<'k>(
         &self,

@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::bounds::MAX_DEPTH;
 use crate::error::Error;
-use crate::limits::MAX_DEPTH;
 
 /// Checks JSON text. Text that is not JSON passes (the reader that follows reports it
 /// with its position).

@@ -1,6 +1,7 @@
-//! [`ClientBuilder`]: the client's settings, and start-up: the first fetch within the
-//! start-up timeout, else the cache file, else the bootstrap file, else an error that
-//! says why.
+//! How a client is made: [`Client::builder`] and the [`ClientBuilder`]'s settings, and
+//! start-up: the first fetch within the start-up timeout, else the cache file, else the
+//! bootstrap file, else an error that says why. The top of the client: it builds the
+//! shared `Inner`, starts the sync and usage tasks, and hands them to the [`Client`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,9 @@ use arc_swap::ArcSwap;
 use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 
-use crate::client::{Client, Config, Inner, StatusInfo};
+use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::inner::{Config, Inner, StatusInfo};
 use crate::state::{FlagSet, Source, State};
 use crate::{cache, sync, usage};
 
@@ -47,8 +49,16 @@ pub struct ClientBuilder {
     read_timeout: Duration,
 }
 
+impl Client {
+    /// Starts building a client for the server at `url` (such as
+    /// `http://flagpole.internal:8080`) with a client token.
+    pub fn builder(url: impl Into<String>, token: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url.into(), token.into())
+    }
+}
+
 impl ClientBuilder {
-    pub(crate) fn new(url: String, token: String) -> ClientBuilder {
+    fn new(url: String, token: String) -> ClientBuilder {
         ClientBuilder {
             url,
             token,

@@ -1,21 +1,20 @@
 //! The [`Client`]: evaluation from the current state (never the network), its status,
-//! and shutdown.
+//! and shutdown. It is made by the builder (`builder.rs`, where `Client::builder` is),
+//! which starts the tasks it stops.
 
-use std::cell::Cell;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use flagpole_core::{Context, Evaluation, RandomSource, SplitMix64};
-use reqwest::header::HeaderValue;
+use flagpole_core::{Context, Evaluation};
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::builder::ClientBuilder;
 use crate::details::{details_of, value_of, Details, FlagValue};
-use crate::state::{FlagCounter, Source, State};
+use crate::error::Result;
+use crate::inner::Inner;
+use crate::random::ThreadRng;
+use crate::state::Source;
+use crate::usage;
 
 /// A Flagpole client: holds its environment's flags, evaluates them in process, keeps
 /// them current in the background and reports usage.
@@ -46,61 +45,6 @@ pub struct Client {
     lifecycle: Arc<Lifecycle>,
 }
 
-/// What the client and its background tasks share.
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub state: ArcSwap<State>,
-    pub status: Mutex<StatusInfo>,
-    pub version: watch::Sender<i64>,
-    /// Counters of flags changed or deleted since the last report.
-    pub retired: Mutex<Vec<Arc<FlagCounter>>>,
-    /// When the usage counted now began to be counted.
-    pub bucket_start: Mutex<chrono::DateTime<chrono::Utc>>,
-    pub config: Config,
-}
-
-impl Inner {
-    /// Notes whether the stream is connected, and the last error.
-    pub fn streaming(&self, streaming: bool, error: Option<String>) {
-        let mut info = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        info.streaming = streaming;
-        if streaming || error.is_some() {
-            info.last_error = error;
-        }
-    }
-
-    /// Keeps counters no longer in the state until the next usage report.
-    pub fn retire(&self, counters: Vec<Arc<FlagCounter>>) {
-        self.retired
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(counters);
-    }
-}
-
-/// The client's settings, fixed at build.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub http: reqwest::Client,
-    pub base: String,
-    pub authorization: HeaderValue,
-    pub environment: String,
-    pub app_name: String,
-    pub instance_id: String,
-    pub connection_id: String,
-    pub cache_file: Option<PathBuf>,
-    pub poll_interval: Duration,
-    pub metrics_interval: Option<Duration>,
-    pub read_timeout: Duration,
-}
-
-/// Connection facts for [`Status`].
-#[derive(Debug, Default)]
-pub(crate) struct StatusInfo {
-    pub streaming: bool,
-    pub last_error: Option<String>,
-}
-
 /// What the client holds and how it keeps it current.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,26 +59,7 @@ pub struct Status {
     pub last_error: Option<String>,
 }
 
-/// Stops the background tasks when the last clone of the client goes.
-#[derive(Debug)]
-struct Lifecycle {
-    shutdown: watch::Sender<bool>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl Drop for Lifecycle {
-    fn drop(&mut self) {
-        self.shutdown.send_replace(true);
-    }
-}
-
 impl Client {
-    /// Starts building a client for the server at `url` (such as
-    /// `http://flagpole.internal:8080`) with a client token.
-    pub fn builder(url: impl Into<String>, token: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(url.into(), token.into())
-    }
-
     pub(crate) fn start(
         inner: Arc<Inner>,
         shutdown: watch::Sender<bool>,
@@ -259,8 +184,8 @@ impl Client {
     }
 
     /// Sends the usage counted so far now (it is also sent every metrics interval).
-    pub async fn flush(&self) -> crate::Result<()> {
-        crate::usage::flush(&self.inner).await
+    pub async fn flush(&self) -> Result<()> {
+        usage::flush(&self.inner).await
     }
 
     /// Stops following the server and sends the usage counted since the last report.
@@ -280,25 +205,15 @@ impl Client {
     }
 }
 
-thread_local! {
-    static RNG: Cell<u64> = const { Cell::new(0) };
+/// Stops the background tasks when the last clone of the client goes.
+#[derive(Debug)]
+struct Lifecycle {
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// Random stickiness: SplitMix64 per thread, seeded once from the OS.
-pub(crate) struct ThreadRng;
-
-impl RandomSource for ThreadRng {
-    #[inline]
-    fn next_u64(&mut self) -> u64 {
-        RNG.with(|cell| {
-            let mut state = cell.get();
-            if state == 0 {
-                state = getrandom::u64().unwrap_or(0x853c_49e6_748f_ea9b) | 1;
-            }
-            let mut rng = SplitMix64(state);
-            let value = rng.next_u64();
-            cell.set(rng.0);
-            value
-        })
+impl Drop for Lifecycle {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
     }
 }

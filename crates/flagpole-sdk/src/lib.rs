@@ -107,8 +107,11 @@ mod client;
 mod context;
 mod details;
 mod error;
+mod inner;
 #[cfg(feature = "openfeature")]
 pub mod openfeature;
+mod random;
+mod request;
 mod sse;
 mod state;
 mod sync;

@@ -44,9 +44,9 @@ use open_feature::{
     EvaluationReason, EvaluationResult, StructValue, Value,
 };
 
+use crate::client::Client;
 use crate::details::{value_of, ErrorCode, FlagValue};
 use crate::state::Source;
-use crate::Client;
 
 /// The OpenFeature provider over a [`Client`].
 #[derive(Debug)]

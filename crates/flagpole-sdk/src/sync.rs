@@ -13,16 +13,19 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flagpole_core::RandomSource;
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{Config, Inner};
+use crate::cache;
 use crate::error::{Error, Result};
+use crate::inner::{Config, Inner};
+use crate::random::ThreadRng;
+use crate::request::{check, get};
 use crate::sse::{Event, Parser};
 use crate::state::{Change, FlagSet};
-use crate::{cache, usage};
 
 /// An open native stream.
 #[derive(Debug)]
@@ -36,17 +39,13 @@ pub(crate) struct Stream {
 impl Stream {
     /// Opens the stream; with `last`, it starts with what changed since that version.
     async fn open(config: &Config, last: Option<i64>) -> Result<Stream> {
-        let url = format!(
-            "{}/api/v1/environments/{}/stream",
-            config.base, config.environment
-        );
-        let mut request =
-            usage::sdk_headers(config.http.get(url), config).header("Accept", "text/event-stream");
+        let path = format!("/api/v1/environments/{}/stream", config.environment);
+        let mut request = get(config, &path).header("Accept", "text/event-stream");
         if let Some(version) = last {
             request = request.header("Last-Event-ID", version.to_string());
         }
         let response = request.send().await.map_err(Error::Request)?;
-        let response = usage::check(response).await?;
+        let response = check(response).await?;
         Ok(Stream {
             response,
             parser: Parser::default(),
@@ -136,7 +135,7 @@ pub(crate) async fn run(
             if wake >= until {
                 break;
             }
-            match poll(&inner, &mut set, &mut etag, resume).await {
+            match poll(&inner, &mut set, &mut etag).await {
                 Ok(()) => resume = true,
                 Err(e) => inner.streaming(false, Some(e.to_string())),
             }
@@ -200,18 +199,10 @@ async fn apply(inner: &Inner, set: &mut FlagSet, event: Event) -> Result<()> {
 }
 
 /// One poll: the environment's snapshot with `If-None-Match`, applied when it changed.
-async fn poll(
-    inner: &Inner,
-    set: &mut FlagSet,
-    etag: &mut Option<String>,
-    _resume: bool,
-) -> Result<()> {
+async fn poll(inner: &Inner, set: &mut FlagSet, etag: &mut Option<String>) -> Result<()> {
     let config = &inner.config;
-    let url = format!(
-        "{}/api/v1/environments/{}/snapshot",
-        config.base, config.environment
-    );
-    let mut request = usage::sdk_headers(config.http.get(url), config).timeout(config.read_timeout);
+    let path = format!("/api/v1/environments/{}/snapshot", config.environment);
+    let mut request = get(config, &path).timeout(config.read_timeout);
     if let Some(tag) = etag.as_deref() {
         request = request.header(IF_NONE_MATCH, tag);
     }
@@ -219,7 +210,7 @@ async fn poll(
     if response.status() == StatusCode::NOT_MODIFIED {
         return Ok(());
     }
-    let response = usage::check(response).await?;
+    let response = check(response).await?;
     let tag = response
         .headers()
         .get(ETAG)
@@ -247,10 +238,7 @@ impl Backoff {
         let base = 250u64 << self.failures.min(7);
         self.failures = self.failures.saturating_add(1);
         let capped = base.min(30_000);
-        let jitter = flagpole_core::RandomSource::below(
-            &mut crate::client::ThreadRng,
-            (capped / 4).max(1) as u32,
-        );
+        let jitter = ThreadRng.below((capped / 4).max(1) as u32);
         Duration::from_millis(capped - capped / 8 + u64::from(jitter))
     }
 

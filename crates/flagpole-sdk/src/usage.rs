@@ -11,39 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::client::{Config, Inner};
 use crate::error::{Error, Result};
-use crate::state::FlagCounter;
-
-/// The SDK's name and version, as Unleash's `UNLEASH-SDK` header names SDKs.
-pub(crate) const SDK: &str = concat!("flagpole-sdk-rust:", env!("CARGO_PKG_VERSION"));
-
-/// The headers every request carries: the token, and Unleash's SDK headers.
-pub(crate) fn sdk_headers(
-    request: reqwest::RequestBuilder,
-    config: &Config,
-) -> reqwest::RequestBuilder {
-    request
-        .header("Authorization", config.authorization.clone())
-        .header("UNLEASH-APPNAME", &config.app_name)
-        .header("UNLEASH-INSTANCEID", &config.instance_id)
-        .header("UNLEASH-CONNECTION-ID", &config.connection_id)
-        .header("UNLEASH-SDK", SDK)
-}
-
-/// The response when it is a success, else [`Error::Status`] with the start of its body.
-pub(crate) async fn check(response: reqwest::Response) -> Result<reqwest::Response> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let mut body = response.text().await.unwrap_or_default();
-    body.truncate(body.floor_char_boundary(300));
-    Err(Error::Status {
-        status: status.as_u16(),
-        body,
-    })
-}
+use crate::inner::Inner;
+use crate::request::{check, post, SDK};
+use crate::state::{FlagCounter, State};
 
 #[derive(Debug, Default, Serialize)]
 struct Toggle {
@@ -102,14 +73,9 @@ async fn register(inner: &Inner) {
         "started": Utc::now(),
         "interval": config.metrics_interval.map_or(0, |d| d.as_millis()),
     });
-    let request = sdk_headers(
-        config
-            .http
-            .post(format!("{}/api/client/register", config.base)),
-        config,
-    )
-    .json(&body)
-    .timeout(config.read_timeout);
+    let request = post(config, "/api/client/register")
+        .json(&body)
+        .timeout(config.read_timeout);
     if let Err(e) = request.send().await {
         tracing::debug!(error = %e, "flagpole: cannot register");
     }
@@ -141,17 +107,12 @@ pub(crate) async fn flush(inner: &Inner) -> Result<()> {
         },
     };
     let sent = async {
-        let response = sdk_headers(
-            config
-                .http
-                .post(format!("{}/api/client/metrics", config.base)),
-            config,
-        )
-        .json(&report)
-        .timeout(config.read_timeout)
-        .send()
-        .await
-        .map_err(Error::Request)?;
+        let response = post(config, "/api/client/metrics")
+            .json(&report)
+            .timeout(config.read_timeout)
+            .send()
+            .await
+            .map_err(Error::Request)?;
         check(response).await.map(drop)
     }
     .await;
@@ -186,7 +147,7 @@ fn take(counter: &FlagCounter, toggles: &mut BTreeMap<String, Toggle>) {
 }
 
 /// Adds unsent counts back to the current counters (flags since deleted are dropped).
-fn give_back(state: &crate::state::State, toggles: BTreeMap<String, Toggle>) {
+fn give_back(state: &State, toggles: BTreeMap<String, Toggle>) {
     for (key, t) in toggles {
         let Some(counter) = state.counter(&key) else {
             continue;

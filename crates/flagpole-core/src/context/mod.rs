@@ -1,14 +1,16 @@
 //! The evaluation context: who is asking, as Unleash and OpenFeature describe them.
-//! Reading one (`parse.rs`) is linear in its size and bounded by the context limits of
-//! [`crate::limits`]; what is wrong is a typed [`ContextProblem`].
+//! Reading one (`parse.rs`, through the visitors of `visit.rs` into the builder of
+//! `builder.rs`) is linear in its size and bounded by the context limits; what is wrong
+//! is a typed [`ContextProblem`](crate::error::ContextProblem) (defined with the crate's error, which carries it).
 
+mod builder;
 mod parse;
 mod visit;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use parse::ContextProblem;
+use crate::error::Error;
 
 /// Everything a rule can look at. Property values are text; numbers and booleans given
 /// in JSON are read as their text. Arrays and objects are not read: an attribute given
@@ -70,30 +72,28 @@ impl Context {
     /// level). Unknown top-level keys become properties; `targetingKey` is the user id
     /// unless `userId` is also given. Any JSON object within the context limits is a
     /// context; a value that is not an object, or beyond a limit, is refused.
-    pub fn from_json(value: &Value) -> Result<Context, crate::Error> {
+    pub fn from_json(value: &Value) -> Result<Context, Error> {
         parse::from_value(value)
     }
 
     /// Reads a context from JSON text, as [`Context::from_json`] but without a JSON tree
-    /// in between: linear in the text, and a typed [`ContextProblem`] for what is wrong
+    /// in between: linear in the text, and a typed [`ContextProblem`](crate::error::ContextProblem) for what is wrong
     /// (`Syntax` for text that is not JSON).
-    pub fn from_json_slice(bytes: &[u8]) -> Result<Context, crate::Error> {
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Context, Error> {
         parse::from_slice(bytes)
     }
 
     /// Reads the `context` member of a JSON request body such as OFREP's
     /// `{"context": {...}}` (other members are ignored); `None` when it is absent or
-    /// null. A body that is not an object is [`ContextProblem::BodyNotAnObject`].
-    pub fn from_request_slice(bytes: &[u8]) -> Result<Option<Context>, crate::Error> {
+    /// null. A body that is not an object is [`ContextProblem::BodyNotAnObject`](crate::error::ContextProblem::BodyNotAnObject).
+    pub fn from_request_slice(bytes: &[u8]) -> Result<Option<Context>, Error> {
         parse::member_from_slice(bytes, "context")
     }
 
     /// Builds a context from name/value pairs (query parameters): Unleash's fields by
     /// name, `properties[name]` or any other name as a property. A name given twice and
     /// the context limits are refused.
-    pub fn from_pairs(
-        pairs: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Context, crate::Error> {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Context, Error> {
         parse::from_pairs(pairs)
     }
 }

@@ -7,8 +7,9 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::parse::{fail, Builder, Slot};
-use super::{Context, ContextProblem};
+use super::builder::{fail, Builder, Slot};
+use super::Context;
+use crate::error::ContextProblem;
 
 /// The context object.
 pub(super) struct ContextSeed<'s>(pub(super) &'s Slot);

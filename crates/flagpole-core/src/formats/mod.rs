@@ -6,6 +6,10 @@ pub mod unleash;
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::Document;
+use crate::error::Error;
+use crate::validate::validate;
+
 /// The formats `flagpole` reads and writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -36,26 +40,18 @@ impl std::str::FromStr for Format {
 }
 
 /// Reads a document in `format`; imported flags are configured in `environment`.
-pub fn import(
-    text: &str,
-    format: Format,
-    environment: &str,
-) -> Result<crate::Document, crate::Error> {
+pub fn import(text: &str, format: Format, environment: &str) -> Result<Document, Error> {
     let doc = match format {
-        Format::Native => crate::Document::from_yaml(text)?,
+        Format::Native => Document::from_yaml(text)?,
         Format::Unleash => unleash::import(text, environment)?,
         Format::Seed => seed::import(text, environment)?,
     };
-    crate::validate(&doc)?;
+    validate(&doc)?;
     Ok(doc)
 }
 
 /// Writes `environment` of a document in `format` (native writes every environment).
-pub fn export(
-    doc: &crate::Document,
-    format: Format,
-    environment: &str,
-) -> Result<String, crate::Error> {
+pub fn export(doc: &Document, format: Format, environment: &str) -> Result<String, Error> {
     Ok(match format {
         Format::Native => doc.to_json(),
         Format::Unleash => {

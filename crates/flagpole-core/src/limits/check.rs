@@ -4,10 +4,10 @@
 //! document stored before a limit existed keeps loading, and its flags can still be
 //! switched on and off.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 
-use super::*;
-use crate::catalog::{Catalog, Item, Pending};
+use crate::bounds::*;
+use crate::catalog::{flag_regexes, regexes, Catalog, Item, Pending, Totals};
 use crate::condition::{Condition, Operator};
 use crate::document::{Document, Flag, FlagEnvironment, Segment};
 use crate::error::{Error, Problem};
@@ -15,8 +15,8 @@ use crate::rule::Serve;
 
 /// Checks what a write changes: `after` is the whole document with the change, `before`
 /// the document it replaces. What is new or changed must meet every limit, new names
-/// [`check_name`] and differ from existing names by more than case; document totals
-/// may not grow beyond their limits.
+/// [`check_name`](super::check_name) and differ from existing names by more than case;
+/// document totals may not grow beyond their limits.
 pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
     let mut c = Check::default();
     let lower = |keys: &mut dyn Iterator<Item = &String>| -> HashMap<String, String> {
@@ -44,38 +44,8 @@ pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
         }
         c.segment(&format!("segments.{name}"), segment, old);
     }
-    let (b, a) = (before, after);
-    c.grows(
-        "flags",
-        b.flags.len(),
-        a.flags.len(),
-        MAX_FLAGS,
-        "flags in a document",
-        "MAX_FLAGS",
-    );
-    let (old, new) = (b.segments.len(), a.segments.len());
-    c.grows(
-        "segments",
-        old,
-        new,
-        MAX_SEGMENTS,
-        "segments in a document",
-        "MAX_SEGMENTS",
-    );
-    let (old, new) = (document_regexes(b), document_regexes(a));
-    c.grows(
-        "flags",
-        old,
-        new,
-        MAX_REGEXES,
-        "REGEX conditions in a document",
-        "MAX_REGEXES",
-    );
-    if c.problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(c.problems))
-    }
+    c.totals(before.totals(), after.totals());
+    c.result()
 }
 
 /// Checks one change against the flag set it is made to (`before`), as [`check_change`]
@@ -89,12 +59,8 @@ pub fn check_item(before: &dyn Catalog, item: Item<'_>) -> Result<(), Error> {
                 return Ok(());
             }
             if old.is_none() {
-                c.new_twin(
-                    "flags",
-                    "flag key",
-                    key,
-                    before.flag_twin(&key.to_ascii_lowercase()),
-                );
+                let twin = before.flag_twin(&key.to_ascii_lowercase());
+                c.new_twin("flags", "flag key", key, twin);
             }
             c.flag(&format!("flags.{key}"), flag, old.as_deref());
         }
@@ -112,48 +78,28 @@ pub fn check_item(before: &dyn Catalog, item: Item<'_>) -> Result<(), Error> {
         // Removing shrinks every total.
         Item::Flag(_, None) | Item::Segment(_, None) => return Ok(()),
     }
-    let (b, a) = (before.totals(), Pending { base: before, item }.totals());
-    c.grows(
-        "flags",
-        b.flags,
-        a.flags,
-        MAX_FLAGS,
-        "flags in a document",
-        "MAX_FLAGS",
-    );
-    let what = "segments in a document";
-    c.grows(
-        "segments",
-        b.segments,
-        a.segments,
-        MAX_SEGMENTS,
-        what,
-        "MAX_SEGMENTS",
-    );
-    let what = "REGEX conditions in a document";
-    c.grows(
-        "flags",
-        b.regexes,
-        a.regexes,
-        MAX_REGEXES,
-        what,
-        "MAX_REGEXES",
-    );
+    c.totals(before.totals(), Pending { base: before, item }.totals());
     c.result()
 }
 
-/// Compiles a pattern within [`MAX_REGEX_SIZE`] and [`MAX_REGEX_DFA_SIZE`].
-pub(crate) fn bounded_regex(
-    pattern: &str,
-    ignore_case: bool,
-) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignore_case)
-        .size_limit(MAX_REGEX_SIZE)
-        .dfa_size_limit(MAX_REGEX_DFA_SIZE)
-        .build()
+/// A limit with its name, for messages: `limit!(MAX_TAGS)`.
+macro_rules! limit {
+    ($name:ident) => {
+        Limit {
+            max: $name,
+            name: stringify!($name),
+        }
+    };
 }
 
+/// A limit's value and the name messages give it.
+#[derive(Clone, Copy)]
+struct Limit {
+    max: usize,
+    name: &'static str,
+}
+
+/// The problems found so far.
 #[derive(Default)]
 struct Check {
     problems: Vec<Problem>,
@@ -167,33 +113,6 @@ impl Check {
         });
     }
 
-    /// `n` of `what` against `limit` (named `name` in the message).
-    fn count(&mut self, path: &str, n: usize, limit: usize, what: &str, name: &str) {
-        if n > limit {
-            self.push(
-                path,
-                format!("{n} {what}; at most {limit} allowed (limit {name})"),
-            );
-        }
-    }
-
-    /// A total that may stay above its limit (a stored document) but not grow past it.
-    fn grows(&mut self, path: &str, old: usize, new: usize, limit: usize, what: &str, name: &str) {
-        if new > old {
-            self.count(path, new, limit, what, name);
-        }
-    }
-
-    fn text(&mut self, path: &str, value: &str, limit: usize, name: &str) {
-        if value.len() > limit {
-            let n = value.len();
-            self.push(
-                path,
-                format!("{n} bytes long; at most {limit} allowed (limit {name})"),
-            );
-        }
-    }
-
     fn result(self) -> Result<(), Error> {
         if self.problems.is_empty() {
             Ok(())
@@ -202,10 +121,55 @@ impl Check {
         }
     }
 
+    /// `n` of `what` against `limit`.
+    fn count(&mut self, path: &str, n: usize, limit: Limit, what: &str) {
+        if n > limit.max {
+            let Limit { max, name } = limit;
+            self.push(
+                path,
+                format!("{n} {what}; at most {max} allowed (limit {name})"),
+            );
+        }
+    }
+
+    /// A total that may stay above its limit (a stored document) but not grow past it.
+    fn grows(&mut self, path: &str, old: usize, new: usize, limit: Limit, what: &str) {
+        if new > old {
+            self.count(path, new, limit, what);
+        }
+    }
+
+    /// The document totals, which a write may not grow past their limits.
+    fn totals(&mut self, before: Totals, after: Totals) {
+        let (b, a) = (before, after);
+        let what = "flags in a document";
+        self.grows("flags", b.flags, a.flags, limit!(MAX_FLAGS), what);
+        let what = "segments in a document";
+        self.grows(
+            "segments",
+            b.segments,
+            a.segments,
+            limit!(MAX_SEGMENTS),
+            what,
+        );
+        let what = "REGEX conditions in a document";
+        self.grows("flags", b.regexes, a.regexes, limit!(MAX_REGEXES), what);
+    }
+
+    fn text(&mut self, path: &str, value: &str, limit: Limit) {
+        if value.len() > limit.max {
+            let (n, Limit { max, name }) = (value.len(), limit);
+            self.push(
+                path,
+                format!("{n} bytes long; at most {max} allowed (limit {name})"),
+            );
+        }
+    }
+
     /// A new name, against the existing name that differs from it only in case, if any.
     fn new_twin(&mut self, section: &str, what: &str, name: &str, twin: Option<&str>) {
         let path = format!("{section}.{name}");
-        if let Err(e) = check_name(name) {
+        if let Err(e) = super::check_name(name) {
             self.push(path, format!("{what} {e}"));
         } else if let Some(twin) = twin {
             self.push(
@@ -223,17 +187,17 @@ impl Check {
         existing: &mut HashMap<String, String>,
     ) {
         let path = format!("{section}.{name}");
-        if let Err(e) = check_name(name) {
+        if let Err(e) = super::check_name(name) {
             self.push(path, format!("{what} {e}"));
             return;
         }
         // Against stored names and the other new ones of the same write.
         match existing.entry(name.to_ascii_lowercase()) {
-            std::collections::hash_map::Entry::Occupied(twin) => self.push(
+            Entry::Occupied(twin) => self.push(
                 path,
                 format!("{what} {name:?} differs from {:?} only in case", twin.get()),
             ),
-            std::collections::hash_map::Entry::Vacant(slot) => {
+            Entry::Vacant(slot) => {
                 slot.insert(name.to_string());
             }
         }
@@ -242,46 +206,22 @@ impl Check {
     fn flag(&mut self, path: &str, flag: &Flag, old: Option<&Flag>) {
         let description_changed = old.is_none_or(|o| o.description != flag.description);
         if let (Some(d), true) = (&flag.description, description_changed) {
-            self.text(
-                &format!("{path}.description"),
-                d,
-                MAX_TEXT_LEN,
-                "MAX_TEXT_LEN",
-            );
+            self.text(&format!("{path}.description"), d, limit!(MAX_TEXT_LEN));
         }
         if old.is_none_or(|o| o.variants != flag.variants) {
             let vpath = format!("{path}.variants");
-            self.count(
-                &vpath,
-                flag.variants.len(),
-                MAX_VARIANTS,
-                "variants",
-                "MAX_VARIANTS",
-            );
+            let n = flag.variants.len();
+            self.count(&vpath, n, limit!(MAX_VARIANTS), "variants");
             for (i, v) in flag.variants.iter().enumerate() {
-                self.text(
-                    &format!("{vpath}[{i}].name"),
-                    &v.name,
-                    MAX_TEXT_LEN,
-                    "MAX_TEXT_LEN",
-                );
+                let npath = format!("{vpath}[{i}].name");
+                self.text(&npath, &v.name, limit!(MAX_TEXT_LEN));
             }
         }
         if old.is_none_or(|o| o.tags != flag.tags) {
-            self.count(
-                &format!("{path}.tags"),
-                flag.tags.len(),
-                MAX_TAGS,
-                "tags",
-                "MAX_TAGS",
-            );
+            let n = flag.tags.len();
+            self.count(&format!("{path}.tags"), n, limit!(MAX_TAGS), "tags");
             for (i, t) in flag.tags.iter().enumerate() {
-                self.text(
-                    &format!("{path}.tags[{i}]"),
-                    t,
-                    MAX_TEXT_LEN,
-                    "MAX_TEXT_LEN",
-                );
+                self.text(&format!("{path}.tags[{i}]"), t, limit!(MAX_TEXT_LEN));
             }
         }
         for (name, env) in &flag.environments {
@@ -290,63 +230,31 @@ impl Check {
                 self.environment(&format!("{path}.environments.{name}"), env);
             }
         }
-        let new = flag_regexes(flag);
-        let was = old.map_or(0, flag_regexes);
+        let (was, new) = (old.map_or(0, flag_regexes), flag_regexes(flag));
         let what = "REGEX conditions in one flag";
-        self.grows(
-            path,
-            was,
-            new,
-            MAX_REGEXES_PER_FLAG,
-            what,
-            "MAX_REGEXES_PER_FLAG",
-        );
+        self.grows(path, was, new, limit!(MAX_REGEXES_PER_FLAG), what);
     }
 
     fn environment(&mut self, path: &str, env: &FlagEnvironment) {
-        let rules = env.rules.len();
-        let what = "MAX_RULES_PER_ENVIRONMENT";
-        self.count(
-            &format!("{path}.rules"),
-            rules,
-            MAX_RULES_PER_ENVIRONMENT,
-            "rules",
-            what,
-        );
-        let deps = env.depends_on.len();
-        let what = "MAX_DEPENDENCIES";
-        self.count(
-            &format!("{path}.depends_on"),
-            deps,
-            MAX_DEPENDENCIES,
-            "dependencies",
-            what,
-        );
+        let n = env.rules.len();
+        let rpath = format!("{path}.rules");
+        self.count(&rpath, n, limit!(MAX_RULES_PER_ENVIRONMENT), "rules");
+        let n = env.depends_on.len();
+        let dpath = format!("{path}.depends_on");
+        self.count(&dpath, n, limit!(MAX_DEPENDENCIES), "dependencies");
         for (i, r) in env.rules.iter().enumerate() {
             let rpath = format!("{path}.rules[{i}]");
-            let n = r.conditions.len();
+            let (n, what) = (r.conditions.len(), "conditions in a rule");
             let cpath = format!("{rpath}.conditions");
-            self.count(
-                &cpath,
-                n,
-                MAX_CONDITIONS,
-                "conditions in a rule",
-                "MAX_CONDITIONS",
-            );
-            let n = r.segments.len();
+            self.count(&cpath, n, limit!(MAX_CONDITIONS), what);
+            let (n, what) = (r.segments.len(), "segments in a rule");
             let spath = format!("{rpath}.segments");
-            self.count(
-                &spath,
-                n,
-                MAX_SEGMENTS_PER_RULE,
-                "segments in a rule",
-                "MAX_SEGMENTS_PER_RULE",
-            );
+            self.count(&spath, n, limit!(MAX_SEGMENTS_PER_RULE), what);
             if let Some(name) = &r.name {
-                self.text(&format!("{rpath}.name"), name, MAX_TEXT_LEN, "MAX_TEXT_LEN");
+                self.text(&format!("{rpath}.name"), name, limit!(MAX_TEXT_LEN));
             }
             for s in [&r.stickiness, &r.group_id].into_iter().flatten() {
-                self.text(&rpath, s, MAX_VALUE_LEN, "MAX_VALUE_LEN");
+                self.text(&rpath, s, limit!(MAX_VALUE_LEN));
             }
             self.conditions(&rpath, &r.conditions);
             if let Some(serve) = &r.serve {
@@ -360,31 +268,17 @@ impl Check {
 
     fn serve(&mut self, path: &str, serve: &Serve) {
         let n = serve.split.len();
-        self.count(
-            &format!("{path}.split"),
-            n,
-            MAX_SPLIT_SHARES,
-            "split shares",
-            "MAX_SPLIT_SHARES",
-        );
+        let what = "split shares";
+        self.count(&format!("{path}.split"), n, limit!(MAX_SPLIT_SHARES), what);
         for (i, share) in serve.split.iter().enumerate() {
             let spath = format!("{path}.split[{i}]");
             let n = share.overrides.len();
-            self.count(
-                &format!("{spath}.overrides"),
-                n,
-                MAX_OVERRIDES,
-                "overrides",
-                "MAX_OVERRIDES",
-            );
+            let opath = format!("{spath}.overrides");
+            self.count(&opath, n, limit!(MAX_OVERRIDES), "overrides");
             for (j, o) in share.overrides.iter().enumerate() {
                 let opath = format!("{spath}.overrides[{j}]");
-                self.text(
-                    &format!("{opath}.attribute"),
-                    &o.attribute,
-                    MAX_VALUE_LEN,
-                    "MAX_VALUE_LEN",
-                );
+                let apath = format!("{opath}.attribute");
+                self.text(&apath, &o.attribute, limit!(MAX_VALUE_LEN));
                 self.values(&format!("{opath}.values"), &o.values);
             }
         }
@@ -392,40 +286,29 @@ impl Check {
 
     fn segment(&mut self, path: &str, segment: &Segment, old: Option<&Segment>) {
         if let Some(d) = &segment.description {
-            self.text(
-                &format!("{path}.description"),
-                d,
-                MAX_TEXT_LEN,
-                "MAX_TEXT_LEN",
-            );
+            self.text(&format!("{path}.description"), d, limit!(MAX_TEXT_LEN));
         }
         if old.is_some_and(|o| o.conditions == segment.conditions) {
             return;
         }
-        let n = segment.conditions.len();
-        let what = "conditions in a segment";
-        self.count(
-            &format!("{path}.conditions"),
-            n,
-            MAX_CONDITIONS,
-            what,
-            "MAX_CONDITIONS",
-        );
+        let (n, what) = (segment.conditions.len(), "conditions in a segment");
+        let cpath = format!("{path}.conditions");
+        self.count(&cpath, n, limit!(MAX_CONDITIONS), what);
         self.conditions(path, &segment.conditions);
         let n = regexes(&segment.conditions);
         let what = "REGEX conditions in one segment";
-        self.count(path, n, MAX_REGEXES_PER_FLAG, what, "MAX_REGEXES_PER_FLAG");
+        self.count(path, n, limit!(MAX_REGEXES_PER_FLAG), what);
     }
 
     fn values(&mut self, path: &str, values: &[String]) {
-        let what = "MAX_VALUES_PER_CONDITION";
-        self.count(path, values.len(), MAX_VALUES_PER_CONDITION, "values", what);
+        let limit = limit!(MAX_VALUES_PER_CONDITION);
+        self.count(path, values.len(), limit, "values");
         if let Some((i, v)) = values
             .iter()
             .enumerate()
             .find(|(_, v)| v.len() > MAX_VALUE_LEN)
         {
-            self.text(&format!("{path}[{i}]"), v, MAX_VALUE_LEN, "MAX_VALUE_LEN");
+            self.text(&format!("{path}[{i}]"), v, limit!(MAX_VALUE_LEN));
         }
     }
 
@@ -435,15 +318,11 @@ impl Check {
         let mut compiled = 0;
         for (i, c) in conditions.iter().enumerate() {
             let cpath = format!("{path}.conditions[{i}]");
-            self.text(
-                &format!("{cpath}.attribute"),
-                &c.attribute,
-                MAX_VALUE_LEN,
-                "MAX_VALUE_LEN",
-            );
+            let apath = format!("{cpath}.attribute");
+            self.text(&apath, &c.attribute, limit!(MAX_VALUE_LEN));
             self.values(&format!("{cpath}.values"), &c.values);
             if let Some(v) = &c.value {
-                self.text(&format!("{cpath}.value"), v, MAX_VALUE_LEN, "MAX_VALUE_LEN");
+                self.text(&format!("{cpath}.value"), v, limit!(MAX_VALUE_LEN));
             }
             let Some(pattern) = c.single_value().filter(|_| c.operator == Operator::Regex) else {
                 continue;
@@ -469,29 +348,11 @@ fn same_targeting(a: &FlagEnvironment, b: &FlagEnvironment) -> bool {
     a.rules == b.rules && a.default == b.default && a.depends_on == b.depends_on
 }
 
-/// The REGEX conditions among `conditions` (what `MAX_REGEXES` counts).
-pub fn regexes(conditions: &[Condition]) -> usize {
-    conditions
-        .iter()
-        .filter(|c| c.operator == Operator::Regex)
-        .count()
-}
-
-/// The REGEX conditions in a flag's rules, every environment together.
-pub fn flag_regexes(flag: &Flag) -> usize {
-    flag.environments
-        .values()
-        .flat_map(|e| e.rules.iter())
-        .map(|r| regexes(&r.conditions))
-        .sum()
-}
-
-pub(crate) fn document_regexes(doc: &Document) -> usize {
-    let flags: usize = doc.flags.values().map(flag_regexes).sum();
-    flags
-        + doc
-            .segments
-            .values()
-            .map(|s| regexes(&s.conditions))
-            .sum::<usize>()
+/// Compiles a pattern within [`MAX_REGEX_SIZE`] and [`MAX_REGEX_DFA_SIZE`].
+fn bounded_regex(pattern: &str, ignore_case: bool) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(ignore_case)
+        .size_limit(MAX_REGEX_SIZE)
+        .dfa_size_limit(MAX_REGEX_DFA_SIZE)
+        .build()
 }

@@ -1,4 +1,8 @@
-//! Validation: every problem in a document, each with its path and what is expected.
+//! Validation: every problem in a document, each with its path and what is expected; or
+//! of one flag or segment against the flag set it is in. Dependency cycles are found in
+//! `cycles.rs`.
+
+mod cycles;
 
 use std::collections::HashSet;
 
@@ -14,11 +18,7 @@ pub const MAX_KEY_LEN: usize = 200;
 
 /// Checks a document; `Err` lists every problem found.
 pub fn validate(doc: &Document) -> Result<(), Error> {
-    let mut v = Validator {
-        cat: doc,
-        compat: doc.compat,
-        problems: Vec::new(),
-    };
+    let mut v = Validator::new(doc, doc.compat);
     v.document(doc);
     v.result()
 }
@@ -31,11 +31,7 @@ pub fn validate_flag(cat: &dyn Catalog, key: &str) -> Result<(), Error> {
     let Some(flag) = cat.flag(key) else {
         return Ok(());
     };
-    let mut v = Validator {
-        cat,
-        compat: Compat::of(cat.compat(), flag.compat),
-        problems: Vec::new(),
-    };
+    let mut v = Validator::new(cat, Compat::of(cat.compat(), flag.compat));
     v.flag(key, &flag);
     if v.native() {
         v.cycle_through(key);
@@ -48,11 +44,7 @@ pub fn validate_segment(cat: &dyn Catalog, name: &str) -> Result<(), Error> {
     let Some(segment) = cat.segment(name) else {
         return Ok(());
     };
-    let mut v = Validator {
-        cat,
-        compat: Compat::of(cat.compat(), segment.compat),
-        problems: Vec::new(),
-    };
+    let mut v = Validator::new(cat, Compat::of(cat.compat(), segment.compat));
     v.segment(name, segment);
     v.result()
 }
@@ -78,6 +70,21 @@ pub fn check_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks an environment name: letters, digits, `-` and `_`, at most 100 characters.
+pub fn check_environment_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 100
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "environment name {name:?} is invalid (expected 1 to 100 letters, digits, '-' or '_')"
+        ));
+    }
+    Ok(())
+}
+
 struct Validator<'d> {
     cat: &'d dyn Catalog,
     /// The semantics of the flag or segment being checked.
@@ -86,6 +93,14 @@ struct Validator<'d> {
 }
 
 impl<'d> Validator<'d> {
+    fn new(cat: &'d dyn Catalog, compat: Compat) -> Validator<'d> {
+        Validator {
+            cat,
+            compat,
+            problems: Vec::new(),
+        }
+    }
+
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
@@ -130,63 +145,6 @@ impl<'d> Validator<'d> {
         }
         for (i, c) in segment.conditions.iter().enumerate() {
             self.condition(&format!("{path}.conditions[{i}]"), c);
-        }
-    }
-
-    /// A dependency cycle through `key` (the flags it reaches are otherwise acyclic, as
-    /// every stored flag set is), reported at `key`.
-    fn cycle_through(&mut self, key: &str) {
-        // Owned keys: the catalog may parse each flag on demand.
-        let parents = |flag: &Flag| -> Vec<String> {
-            let mut out: Vec<String> = flag
-                .environments
-                .values()
-                .flat_map(|e| e.depends_on.iter())
-                .map(|d| d.flag.clone())
-                .collect();
-            out.sort_unstable();
-            out.dedup();
-            out
-        };
-        let cat = self.cat;
-        let Some(start) = cat.flag(key) else {
-            return;
-        };
-        let mut seen: HashSet<String> = HashSet::from([key.to_string()]);
-        // Depth-first, keeping the path from `key`.
-        let mut stack: Vec<(String, Vec<String>, usize)> =
-            vec![(key.to_string(), parents(&start), 0)];
-        loop {
-            let Some(top) = stack.last_mut() else {
-                return;
-            };
-            let Some(child) = top.1.get(top.2).cloned() else {
-                stack.pop();
-                continue;
-            };
-            top.2 += 1;
-            if child == key {
-                // A flag naming itself is reported where it does.
-                if stack.len() > 1 {
-                    let mut cycle: Vec<&str> = stack.iter().map(|(k, _, _)| k.as_str()).collect();
-                    cycle.push(key);
-                    let message = format!("dependency cycle: {}", cycle.join(" -> "));
-                    self.problem(format!("flags.{key}.environments"), message);
-                    return;
-                }
-                continue;
-            }
-            if !seen.insert(child.clone()) {
-                continue;
-            }
-            let Some(flag) = cat.flag(&child) else {
-                continue;
-            };
-            if !Compat::of(cat.compat(), flag.compat).is_native() {
-                continue;
-            }
-            let next = parents(&flag);
-            stack.push((child, next, 0));
         }
     }
 
@@ -411,91 +369,6 @@ impl<'d> Validator<'d> {
             }
         }
     }
-
-    /// Dependency cycles among native flags (Unleash flags depend one level deep), each
-    /// reported once at the flag where it was found.
-    fn cycles(&mut self, doc: &Document) {
-        #[derive(Clone, Copy, PartialEq)]
-        enum Mark {
-            New,
-            Active,
-            Done,
-        }
-        let keys: Vec<&String> = doc.flags.keys().collect();
-        let edges: Vec<Vec<usize>> = doc
-            .flags
-            .values()
-            .map(|f| {
-                if !Compat::of(doc.compat, f.compat).is_native() {
-                    return Vec::new();
-                }
-                let mut out: Vec<usize> = f
-                    .environments
-                    .values()
-                    .flat_map(|e| e.depends_on.iter())
-                    .filter_map(|d| doc.flags.get_index_of(&d.flag))
-                    .collect();
-                out.sort_unstable();
-                out.dedup();
-                out
-            })
-            .collect();
-        let mut marks = vec![Mark::New; keys.len()];
-        let mut found = Vec::new();
-        for start in 0..keys.len() {
-            if marks[start] != Mark::New {
-                continue;
-            }
-            // Iterative depth-first search keeping the current path.
-            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-            marks[start] = Mark::Active;
-            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                if let Some(&child) = edges[node].get(*next) {
-                    *next += 1;
-                    match marks[child] {
-                        Mark::New => {
-                            marks[child] = Mark::Active;
-                            stack.push((child, 0));
-                        }
-                        Mark::Active if child != node => {
-                            let from = stack.iter().position(|(n, _)| *n == child).unwrap_or(0);
-                            let mut cycle: Vec<&str> = stack[from..]
-                                .iter()
-                                .map(|(n, _)| keys[*n].as_str())
-                                .collect();
-                            cycle.push(keys[child]);
-                            found.push((keys[child].clone(), cycle.join(" -> ")));
-                        }
-                        _ => {}
-                    }
-                } else {
-                    marks[node] = Mark::Done;
-                    stack.pop();
-                }
-            }
-        }
-        for (key, cycle) in found {
-            self.problem(
-                format!("flags.{key}.environments"),
-                format!("dependency cycle: {cycle}"),
-            );
-        }
-    }
-}
-
-/// Checks an environment name: letters, digits, `-` and `_`, at most 100 characters.
-pub fn check_environment_name(name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || name.len() > 100
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!(
-            "environment name {name:?} is invalid (expected 1 to 100 letters, digits, '-' or '_')"
-        ));
-    }
-    Ok(())
 }
 
 fn list_or_none(items: &[&str]) -> String {

@@ -1,6 +1,6 @@
 //! The server's core: what every layer above shares, without HTTP. A [`Core`] holds the
 //! store, the configuration, the published state and how it is published
-//! ([`publish`]), the write gate ([`gate`]), the tokens and users credentials are
+//! (`publish.rs`), the write gate (`gate.rs`), the tokens and users credentials are
 //! checked against, the failed-login limits, the impact-preview samples and the seed of
 //! random draws. It is cheap to clone; the HTTP state, the stream fan-out, the relay and
 //! the background tasks each hold one.
@@ -17,14 +17,17 @@ use std::sync::Arc;
 
 use flagpole_core::{Context, RandomSource, SplitMix64};
 use flagpole_store::Store;
+use tokio::sync::{broadcast, watch, MutexGuard};
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::identity::{Directories, Directory, Throttle, Token};
-use crate::published::Published;
+use crate::published::{Published, Update};
 use crate::sample::Samplers;
+use gate::Gate;
+use publish::Publisher;
 
-pub use gate::{WriteGuard, STORE_DOWN_FOR, WRITE_WAIT};
+pub use gate::{STORE_DOWN_FOR, WRITE_WAIT};
 pub use publish::{Applied, APPLIED_QUEUE};
 
 /// Cheap to clone; every layer above gets one.
@@ -36,8 +39,8 @@ pub struct Core {
 struct Inner {
     store: Arc<dyn Store>,
     config: ServerConfig,
-    publisher: publish::Publisher,
-    gate: gate::Gate,
+    publisher: Publisher,
+    gate: Gate,
     directories: Arc<Directories>,
     throttle: Throttle,
     samplers: Samplers,
@@ -63,14 +66,82 @@ impl Core {
             inner: Arc::new(Inner {
                 store,
                 config,
-                publisher: publish::Publisher::new(published),
-                gate: gate::Gate::default(),
+                publisher: Publisher::new(published),
+                gate: Gate::default(),
                 directories: Arc::new(Directories::new(directory)),
                 throttle: Throttle::default(),
                 samplers: Samplers::default(),
                 seeds: AtomicU64::new(seed_from_clock()),
             }),
         })
+    }
+
+    /// Enters the write gate: one write at a time in this process, waiting at most
+    /// `WRITE_WAIT` for the writes before. The write service takes a [`WriteGuard`] in
+    /// every function, so holding the gate from reading the current state to publishing
+    /// the new one is a rule of the types, not of comments.
+    pub async fn begin_write(&self) -> Result<WriteGuard<'_>, ApiError> {
+        let lock = self.inner.gate.enter().await?;
+        Ok(WriteGuard { core: self, _lock: lock })
+    }
+
+    /// Passes a store result on; when the database could not be reached, writes are
+    /// refused at once for `STORE_DOWN_FOR` (then one write tries again).
+    pub fn note<T>(&self, result: Result<T, flagpole_store::Error>) -> Result<T, ApiError> {
+        self.inner.gate.note(result)
+    }
+
+    /// The current snapshot; never waits.
+    pub fn published(&self) -> Arc<Published> {
+        self.inner.publisher.published()
+    }
+
+    /// The current snapshot without taking a reference count, for one request's read (do
+    /// not hold it across an await).
+    pub fn published_ref(&self) -> arc_swap::Guard<Arc<Published>> {
+        self.inner.publisher.published_ref()
+    }
+
+    /// Publishes what the store holds beyond the published version (another replica's
+    /// change, or everything again when environments changed).
+    pub async fn reload(&self) -> Result<Arc<Published>, ApiError> {
+        self.inner.publisher.reload(self.store()).await
+    }
+
+    /// Publishes the change this process just committed, as the store committed it.
+    pub async fn publish_update(&self, update: Update) -> Result<Arc<Published>, ApiError> {
+        self.inner.publisher.publish_update(self.store(), update).await
+    }
+
+    /// Relay mode: replaces the published state with an upstream's whole state.
+    pub async fn replace_state(&self, state: flagpole_store::State) -> Result<(), ApiError> {
+        self.inner.publisher.replace_state(state).await
+    }
+
+    /// Relay mode: applies an upstream's change made on top of version `from`; `false`
+    /// when this process is not at `from`.
+    pub async fn apply_relayed(&self, from: i64, update: Update) -> bool {
+        self.inner.publisher.apply_relayed(from, update).await
+    }
+
+    /// Notes a configuration version the store is known to have reached.
+    pub fn saw_version(&self, version: i64) {
+        self.inner.publisher.saw_version(version);
+    }
+
+    /// How many configuration versions this process is behind the newest it heard of.
+    pub fn lag(&self) -> i64 {
+        self.inner.publisher.lag()
+    }
+
+    /// Every published change, in order, with the state it produced.
+    pub fn subscribe_applied(&self) -> broadcast::Receiver<Arc<Applied>> {
+        self.inner.publisher.subscribe_applied()
+    }
+
+    /// Notified with the configuration version after each publish.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.inner.publisher.subscribe()
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -158,6 +229,32 @@ impl Core {
             next.set(Some(seed.wrapping_add(GAMMA)));
             SplitMix64(seed)
         })
+    }
+}
+
+/// Held by one write in this process, from reading the state it changes to publishing
+/// the state after it ([`Core::begin_write`]).
+pub struct WriteGuard<'a> {
+    core: &'a Core,
+    _lock: MutexGuard<'a, ()>,
+}
+
+impl std::fmt::Debug for WriteGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteGuard").finish_non_exhaustive()
+    }
+}
+
+impl<'a> WriteGuard<'a> {
+    /// The core the write is for.
+    pub fn core(&self) -> &'a Core {
+        self.core
+    }
+
+    /// The published state; with the gate held, no write of this process changes it
+    /// until this one publishes (another replica's change may still be applied).
+    pub fn published(&self) -> Arc<Published> {
+        self.core.published()
     }
 }
 

@@ -1,19 +1,19 @@
 //! Publishing: the published state is swapped whole, made from the one before and what
 //! the store committed. A process publishes its own write directly when it is the next
-//! configuration version ([`Core::publish_update`]); otherwise, and when another process
-//! committed something, it reads the store's change feed from the version it holds
-//! ([`Core::reload`]), so nothing is missed or applied twice. A relay publishes its
-//! upstream's state and changes instead ([`Core::replace_state`],
-//! [`Core::apply_relayed`]). Every publish is announced, with what it changed
+//! configuration version ([`Publisher::publish_update`]); otherwise, and when another
+//! process committed something, it reads the store's change feed from the version it
+//! holds ([`Publisher::reload`]), so nothing is missed or applied twice. A relay
+//! publishes its upstream's state and changes instead ([`Publisher::replace_state`],
+//! [`Publisher::apply_relayed`]). Every publish is announced, with what it changed
 //! ([`Applied`]), to whoever subscribed (the stream fan-out, relays following this one).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use flagpole_store::Store;
 use tokio::sync::{broadcast, watch, Mutex};
 
-use super::Core;
 use crate::error::ApiError;
 use crate::published::{Published, Update};
 
@@ -24,7 +24,7 @@ use crate::published::{Published, Update};
 pub const APPLIED_QUEUE: usize = 256;
 
 /// The published state and its subscribers.
-pub(super) struct Publisher {
+pub struct Publisher {
     published: ArcSwap<Published>,
     /// Held while a new state is made from the published one and swapped in.
     lock: Mutex<()>,
@@ -35,7 +35,7 @@ pub(super) struct Publisher {
 }
 
 impl Publisher {
-    pub(super) fn new(published: Published) -> Publisher {
+    pub fn new(published: Published) -> Publisher {
         let version = published.version;
         Publisher {
             published: ArcSwap::from_pointee(published),
@@ -81,52 +81,54 @@ impl Publisher {
     }
 }
 
-impl Core {
+impl Publisher {
     /// The current snapshot; never waits.
     pub fn published(&self) -> Arc<Published> {
-        self.inner.publisher.published.load_full()
+        self.published.load_full()
     }
 
     /// The current snapshot without taking a reference count, for one request's read (do
     /// not hold it across an await): every worker taking and dropping a count on the same
     /// `Arc` moves its cache line between cores on every request.
     pub fn published_ref(&self) -> arc_swap::Guard<Arc<Published>> {
-        self.inner.publisher.published.load()
+        self.published.load()
     }
 
     /// Publishes what the store holds beyond the published version: only the changed
     /// flags and segments (the change feed), or everything again when environments
     /// changed or too much did. Called after another replica's change is heard of, and
     /// by writers whose own change was not the next one.
-    pub async fn reload(&self) -> Result<Arc<Published>, ApiError> {
-        let publisher = &self.inner.publisher;
-        let _publishing = publisher.lock.lock().await;
+    pub async fn reload(&self, store: &dyn Store) -> Result<Arc<Published>, ApiError> {
+        let _publishing = self.lock.lock().await;
         let current = self.published();
-        let changes = self.store().changes_since(current.version).await?;
+        let changes = store.changes_since(current.version).await?;
         self.saw_version(changes.version);
         if changes.version <= current.version {
             return Ok(current);
         }
         if !changes.reload {
-            return Ok(publisher.apply_locked(&current, changes.into()));
+            return Ok(self.apply_locked(&current, changes.into()));
         }
-        let next = Published::load(self.store()).await?;
+        let next = Published::load(store).await?;
         if next.version <= current.version {
             return Ok(current);
         }
         let next = Arc::new(next);
         let applied = Applied::between(&current, &next);
-        publisher.publish(next.clone(), applied);
+        self.publish(next.clone(), applied);
         Ok(next)
     }
 
     /// Publishes the change this process just committed, as the store committed it,
     /// without reading the store again. If another replica's change came first, the
     /// store is read for it (and this one) instead.
-    pub async fn publish_update(&self, update: Update) -> Result<Arc<Published>, ApiError> {
+    pub async fn publish_update(
+        &self,
+        store: &dyn Store,
+        update: Update,
+    ) -> Result<Arc<Published>, ApiError> {
         {
-            let publisher = &self.inner.publisher;
-            let _publishing = publisher.lock.lock().await;
+            let _publishing = self.lock.lock().await;
             let current = self.published();
             self.saw_version(update.version);
             if update.version <= current.version {
@@ -134,38 +136,36 @@ impl Core {
                 return Ok(current);
             }
             if update.version == current.version + 1 {
-                return Ok(publisher.apply_locked(&current, update));
+                return Ok(self.apply_locked(&current, update));
             }
         }
-        self.reload().await
+        self.reload(store).await
     }
 
     /// Relay mode: replaces the published state with an upstream's whole state at its
     /// version (a relay's `snapshot` event).
     pub async fn replace_state(&self, state: flagpole_store::State) -> Result<(), ApiError> {
-        let publisher = &self.inner.publisher;
-        let _publishing = publisher.lock.lock().await;
+        let _publishing = self.lock.lock().await;
         let current = self.published();
         let next = Arc::new(Published::build(state)?);
         self.saw_version(next.version);
         let mut applied = Applied::between(&current, &next);
         // Whatever the relay missed may have touched anything: streams resend all.
         applied.full = true;
-        publisher.publish(next, applied);
+        self.publish(next, applied);
         Ok(())
     }
 
     /// Relay mode: applies an upstream's change made on top of version `from`; `false`
     /// (nothing applied) when this process is not at `from`.
     pub async fn apply_relayed(&self, from: i64, update: Update) -> bool {
-        let publisher = &self.inner.publisher;
-        let _publishing = publisher.lock.lock().await;
+        let _publishing = self.lock.lock().await;
         let current = self.published();
         if current.version != from || update.version <= from {
             return false;
         }
         self.saw_version(update.version);
-        publisher.apply_locked(&current, update);
+        self.apply_locked(&current, update);
         true
     }
 
@@ -173,8 +173,6 @@ impl Core {
     /// notification, a poll, a write), for the lag metric and readiness.
     pub fn saw_version(&self, version: i64) {
         let seen = self
-            .inner
-            .publisher
             .latest
             .fetch_max(version, Ordering::Relaxed)
             .max(version);
@@ -186,20 +184,20 @@ impl Core {
     /// How many configuration versions this process is behind the newest it has heard
     /// of (0: caught up).
     pub fn lag(&self) -> i64 {
-        let latest = self.inner.publisher.latest.load(Ordering::Relaxed);
+        let latest = self.latest.load(Ordering::Relaxed);
         (latest - self.published().version).max(0)
     }
 
     /// Every published change, in order, with the state it produced. A receiver that falls
     /// more than [`APPLIED_QUEUE`] changes behind gets `Lagged` and must start again from
-    /// [`Core::published`].
+    /// [`Publisher::published`].
     pub fn subscribe_applied(&self) -> broadcast::Receiver<Arc<Applied>> {
-        self.inner.publisher.applied.subscribe()
+        self.applied.subscribe()
     }
 
     /// Notified with the configuration version after each publish.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
-        self.inner.publisher.changes.subscribe()
+        self.changes.subscribe()
     }
 }
 

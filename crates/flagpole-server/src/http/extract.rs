@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use flagpole_core::Context;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
+use super::state::AppState;
 use crate::error::ApiError;
 use flagpole_core::limits::MAX_CONTEXT_BODY_BYTES;
 

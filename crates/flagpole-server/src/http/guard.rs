@@ -12,8 +12,7 @@ use axum::http::header::{HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::cors::is_browser_route;
-use super::AppState;
+use super::state::AppState;
 use crate::error::{ApiError, ErrorBody};
 
 /// The refusal of a request for another host name, or of a change sent from a page of
@@ -60,6 +59,11 @@ fn origin_allowed(state: &AppState, origin: &str, host: Option<&str>, path: &str
     host.is_some_and(|host| is_own_origin(origin, host))
         || state.config().allowed_origins.iter().any(|o| o == origin)
         || (is_browser_route(path) && state.directory_ref().any_frontend_allows(origin))
+}
+
+/// Whether a path is one browsers may call cross-origin.
+pub fn is_browser_route(path: &str) -> bool {
+    path == "/api/frontend" || path.starts_with("/api/frontend/") || path.starts_with("/ofrep/")
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the `host` the request was sent to.

@@ -14,7 +14,8 @@ use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
 use super::auth::cors::{self, Cors};
-use super::{guard, preview, AppState};
+use super::state::AppState;
+use super::{guard, preview};
 use crate::error::ApiError;
 use crate::telemetry::Tracked;
 

@@ -12,7 +12,7 @@ pub mod guard;
 pub mod middleware;
 pub mod preview;
 pub mod schemas;
-mod state;
+pub(crate) mod state;
 pub mod views;
 
 pub use state::AppState;

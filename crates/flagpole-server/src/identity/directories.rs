@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 use tokio::sync::watch;
 
-use super::Directory;
+use super::directory::Directory;
 
 /// The current [`Directory`] and its change signal.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use flagpole_store::{Change, Store, TokenRecord, UserRecord};
 use serde::Deserialize;
 
 use super::secret;
-use super::{Kind, Role};
+use super::directory::{Kind, Role};
 use crate::error::ApiError;
 
 /// Longest token or user name, and bounds on passwords and given secrets.

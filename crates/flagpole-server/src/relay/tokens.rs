@@ -12,13 +12,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flagpole_store::{AuthState, TokenRecord};
+use futures_util::future::BoxFuture;
 
-use super::wire::{Introspection, MAX_INTROSPECT};
-use super::Relay;
-use super::Upstream;
-use crate::core::Core;
+use super::wire::{self, Introspection, MAX_INTROSPECT};
 use crate::error::ApiError;
 use crate::identity::{secret, Directories, Directory, Refusal, Token};
+
+/// How a relay asks its upstream about tokens (the binary's HTTP client).
+pub trait Upstream: std::fmt::Debug + Send + Sync {
+    /// The upstream's answers about these token texts, in order; `Err` when it cannot
+    /// be reached or answers something else.
+    fn introspect(
+        &self,
+        tokens: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<wire::Introspection>, ApiError>>;
+}
 
 /// How long a refusal is kept before the upstream is asked again.
 pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
@@ -259,31 +267,4 @@ pub fn describe(found: Result<Arc<Token>, Refusal>) -> Introspection {
             token: None,
         },
     }
-}
-
-/// What this server says about token texts a relay asks about: its own directory's
-/// answer, or, when this server is itself a relay (`relay`), its upstream's for tokens
-/// it has not seen.
-pub async fn introspect(
-    core: &Core,
-    relay: Option<&Arc<Relay>>,
-    texts: &[String],
-) -> Result<Vec<Introspection>, ApiError> {
-    let mut answers = Vec::with_capacity(texts.len());
-    for text in texts {
-        let found = core.directory_ref().token(text, chrono::Utc::now());
-        let found = match (found, relay) {
-            (Err(Refusal::Unknown), Some(relay)) => match relay.tokens().resolve(text).await {
-                Ok(token) => Ok(token),
-                // The upstream's reason is in the relay's cached answer.
-                Err(ApiError::Unauthorized(_)) => {
-                    core.directory_ref().token(text, chrono::Utc::now())
-                }
-                Err(e) => return Err(e),
-            },
-            (found, _) => found,
-        };
-        answers.push(describe(found));
-    }
-    Ok(answers)
 }

@@ -18,7 +18,7 @@ use crate::http::extract::ApiJson;
 use crate::http::schemas::{BodyErrors, StreamHeaders};
 use crate::http::AppState;
 use crate::relay::wire::{IntrospectRequest, IntrospectResponse, MAX_INTROSPECT};
-use crate::relay::{feed, tokens};
+use crate::relay::serve;
 use crate::stream::{last_event_id, Credential};
 
 /// The relay routes (under `/api/v1`).
@@ -50,7 +50,7 @@ async fn stream_relay(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let last = last_event_id(&headers)?;
-    Ok(feed::open(&state, Credential::of(&who), last))
+    Ok(serve::open(&state, Credential::of(&who), last))
 }
 
 /// What the upstream says about tokens SDKs presented to a relay: for each, whether it
@@ -82,6 +82,6 @@ async fn introspect_tokens(
             Some("tokens".into()),
         ));
     }
-    let answers = tokens::introspect(&state, state.relay(), &request.tokens).await?;
+    let answers = serve::introspect(&state, state.relay(), &request.tokens).await?;
     Ok(Json(IntrospectResponse { tokens: answers }))
 }

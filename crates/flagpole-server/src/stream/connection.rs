@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use tokio::sync::{broadcast, watch};
 
-use super::hub::Permit;
-use super::{native, ofrep, Frame, Hub, Surface};
+use super::frame::{Frame, Surface};
+use super::hub::{self, Hub, Permit};
+use super::{native, ofrep};
 use crate::core::Core;
 use crate::error::ApiError;
 use crate::identity::{Principal, Who};
@@ -79,8 +80,8 @@ pub async fn respond(
     surface: Surface,
     last_event_id: Option<i64>,
 ) -> Result<Response, ApiError> {
-    let opened = super::open(hub, environment, surface, last_event_id).await?;
-    let core = &hub.core;
+    let opened = hub::open(hub, environment, surface, last_event_id).await?;
+    let core = hub.core();
     let connection = Connection {
         core: core.clone(),
         credential,

@@ -2,14 +2,16 @@
 //! resumption, and sends each environment's and surface's event, built once, to the
 //! broadcast channel its streams read.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::body::Bytes;
 use tokio::sync::{broadcast, watch};
 
-use super::{native, ofrep, unleash, Frame, Opened, Surface};
+use super::change::{Change, Since};
+use super::frame::{Frame, Surface};
+use super::{native, ofrep, unleash};
 use crate::core::{Applied, Core};
 use crate::error::ApiError;
 use crate::published::Published;
@@ -21,55 +23,58 @@ pub const RING: usize = 1024;
 /// Longest a new stream waits for the fan-out to handle the latest publish.
 const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// What one publish changed, as the ring keeps it.
+/// The streams of one server: the core they follow, and the fan-out (started by the
+/// first stream) with the count of open connections. Streams check their credential
+/// again whenever the core's directory of tokens and users changes.
 #[derive(Debug)]
-pub(super) struct Change {
-    pub to: i64,
-    /// Flags and segments written (in any environment).
-    pub flags: Vec<String>,
-    pub segments: Vec<String>,
-    /// The Unleash ids of the segments removed.
-    pub removed_segment_ids: Vec<i64>,
-    /// Anything may have changed (environments, or the fan-out missed publishes):
-    /// every stream gets the whole state.
-    pub full: bool,
-    /// Unleash segment ids moved (they are positions): Unleash streams get the whole
-    /// state.
-    pub unleash_full: bool,
+pub struct Hub {
+    core: Core,
+    shared: OnceLock<Arc<Shared>>,
 }
 
-impl Change {
-    fn between(before: &Published, applied: &Applied, lost: bool) -> Change {
-        let after = &applied.published;
-        let before_ids = before.segment_ids();
-        let after_ids = after.segment_ids();
-        let unleash_full = before_ids
-            .iter()
-            .any(|(name, id)| after_ids.get(name).is_some_and(|a| a != id));
-        let removed_segment_ids = before_ids
-            .iter()
-            .filter(|(name, _)| {
-                before.segments.contains_key(**name) && !after.segments.contains_key(**name)
-            })
-            .map(|(_, id)| *id)
-            .collect();
-        Change {
-            to: after.version,
-            flags: applied.flags.clone(),
-            segments: applied.segments.clone(),
-            removed_segment_ids,
-            full: applied.full || lost || applied.from != before.version,
-            unleash_full,
+impl Hub {
+    pub fn new(core: Core) -> Hub {
+        Hub {
+            core,
+            shared: OnceLock::new(),
         }
+    }
+
+    /// The core the streams follow.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// How many streams are open.
+    pub fn connections(&self) -> usize {
+        self.shared.get().map_or(0, |s| s.connections())
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        self.shared.get_or_init(|| Shared::start(&self.core))
     }
 }
 
-/// What a reconnecting stream is missing.
-#[derive(Debug, Default)]
-pub(super) struct Since {
-    pub flags: BTreeSet<String>,
-    pub segments: BTreeSet<String>,
-    pub removed_segment_ids: Vec<i64>,
+/// A stream just opened: its first frame (if any), the channel it follows, and the
+/// version that first frame brings the client to.
+pub struct Opened {
+    pub initial: Option<Bytes>,
+    pub receiver: tokio::sync::broadcast::Receiver<Frame>,
+    pub version: i64,
+    pub permit: Permit,
+}
+
+/// Opens a stream of `surface` for `environment`, resuming after `last_event_id`.
+pub async fn open(
+    hub: &Hub,
+    environment: &str,
+    surface: Surface,
+    last_event_id: Option<i64>,
+) -> Result<Opened, ApiError> {
+    let shared = hub.shared().clone();
+    let permit = shared.permit(hub.core.config().streams.max_connections)?;
+    shared.caught_up(hub.core.published().version).await;
+    shared.subscribe(environment, surface, last_event_id, permit)
 }
 
 enum Resume {
@@ -81,7 +86,7 @@ enum Resume {
     Full,
 }
 
-pub(crate) struct Shared {
+pub struct Shared {
     inner: Mutex<HubState>,
     /// The version the fan-out has handled.
     handled: watch::Sender<i64>,
@@ -149,7 +154,7 @@ impl Drop for Permit {
 
 impl Shared {
     /// Starts the fan-out from the current state.
-    pub(super) fn start(core: &Core) -> Arc<Shared> {
+    pub fn start(core: &Core) -> Arc<Shared> {
         // Subscribe before reading the state: a publish in between is then both in the
         // state and received (and skipped as not newer).
         let receiver = core.subscribe_applied();
@@ -170,12 +175,12 @@ impl Shared {
         shared
     }
 
-    pub(super) fn connections(&self) -> usize {
+    pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
 
     /// Counts a new stream, or refuses it beyond `max`.
-    pub(super) fn permit(self: &Arc<Shared>, max: usize) -> Result<Permit, ApiError> {
+    pub fn permit(self: &Arc<Shared>, max: usize) -> Result<Permit, ApiError> {
         let before = self.connections.fetch_add(1, Ordering::SeqCst);
         let permit = Permit(self.clone());
         if before >= max {
@@ -188,7 +193,7 @@ impl Shared {
 
     /// Waits (a little, at most) until the fan-out has handled `version`, so a stream
     /// opened after a write starts from it.
-    pub(super) async fn caught_up(&self, version: i64) {
+    pub async fn caught_up(&self, version: i64) {
         let mut handled = self.handled.subscribe();
         let wait = handled.wait_for(|v| *v >= version);
         let _ = tokio::time::timeout(CATCH_UP, wait).await;
@@ -200,7 +205,7 @@ impl Shared {
 
     /// Follows `environment`'s `surface` channel, with the first frame that brings a
     /// client at `last` to the current version.
-    pub(super) fn subscribe(
+    pub fn subscribe(
         &self,
         environment: &str,
         surface: Surface,

@@ -8,8 +8,8 @@ use flagpole_core::{Flag, Segment};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::hub::{Change, Since};
-use super::{frame, live_flag, segment};
+use super::change::{Change, Since};
+use super::frame::{frame, live_flag, segment};
 use crate::published::Published;
 
 #[derive(Serialize)]
@@ -44,7 +44,7 @@ fn same_in(a: &Flag, b: &Flag, environment: &str) -> bool {
 }
 
 /// The whole environment.
-pub(super) fn full(published: &Published, environment: &str) -> Bytes {
+pub fn full(published: &Published, environment: &str) -> Bytes {
     frame(
         "snapshot",
         published.version,
@@ -124,7 +124,7 @@ fn delta<'a>(
 }
 
 /// Whether a publish changed anything `environment` evaluates with.
-pub(super) fn touches(
+pub fn touches(
     before: &Published,
     after: &Published,
     change: &Change,
@@ -134,7 +134,7 @@ pub(super) fn touches(
 }
 
 /// `change` for one publish (`snapshot` when anything may have changed), or `None`.
-pub(super) fn changed(
+pub fn changed(
     before: &Published,
     after: &Published,
     change: &Change,
@@ -153,7 +153,7 @@ pub(super) fn changed(
 
 /// `change` for a client resuming: the current state of what changed since its version
 /// (empty when it is current).
-pub(super) fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
+pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
     let mut out = Changed {
         version: published.version,
         environment,
@@ -183,7 +183,7 @@ pub(super) fn since(published: &Published, environment: &str, since: &Since) -> 
 }
 
 /// The last event of a stream that fell too far behind: fetch everything again.
-pub(super) fn refetch(version: i64) -> Bytes {
+pub fn refetch(version: i64) -> Bytes {
     frame(
         "refetch",
         version,

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::frame;
-use super::hub::Change;
+use super::change::Change;
+use super::frame::frame;
 use crate::error::ApiError;
 use crate::identity::{secret, Directory, Kind, Token};
 use crate::published::Published;
@@ -26,7 +26,7 @@ pub const MAX_TICKET_LEN: usize = 160;
 pub const INACTIVITY_DELAY_SECS: u64 = 120;
 
 /// `refetchEvaluation` for one publish, when it changed what `environment` evaluates.
-pub(super) fn changed(
+pub fn changed(
     before: &Published,
     after: &Published,
     change: &Change,
@@ -36,7 +36,7 @@ pub(super) fn changed(
 }
 
 /// `refetchEvaluation` with the version as `etag` (sent back as `flagConfigEtag`).
-pub(super) fn refetch(version: i64) -> Bytes {
+pub fn refetch(version: i64) -> Bytes {
     let data = json!({
         "type": "refetchEvaluation",
         "etag": format!("\"{version}\""),

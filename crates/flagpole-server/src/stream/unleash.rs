@@ -7,8 +7,8 @@ use axum::body::Bytes;
 use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
 use serde::Serialize;
 
-use super::hub::{Change, Since};
-use super::{frame, live_flag, segment};
+use super::change::{Change, Since};
+use super::frame::{frame, live_flag, segment};
 use crate::published::Published;
 
 pub const CONNECTED: &str = "unleash-connected";
@@ -49,7 +49,7 @@ fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
 
 /// The whole environment: one `hydration` event, its arrays copied from the
 /// environment's cached payload.
-pub(super) fn full(published: &Published, environment: &str, event: &str) -> Bytes {
+pub fn full(published: &Published, environment: &str, event: &str) -> Bytes {
     let version = published.version;
     let Ok(cache) = published.client_features(environment) else {
         return encode(event, version, &Events { events: Vec::new() });
@@ -70,7 +70,7 @@ pub(super) fn full(published: &Published, environment: &str, event: &str) -> Byt
 
 /// `unleash-updated` for one publish, or `None` when it changed nothing Unleash SDKs
 /// of `environment` see.
-pub(super) fn changed(
+pub fn changed(
     before: &Published,
     after: &Published,
     change: &Change,
@@ -124,7 +124,7 @@ pub(super) fn changed(
 
 /// `unleash-connected` for a client resuming: the current state of what changed since
 /// its version (nothing when it is current).
-pub(super) fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
+pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
     let version = published.version;
     let ids = published.segment_ids();
     let mut events: Vec<Event<'_>> = since

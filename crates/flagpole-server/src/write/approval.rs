@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::Mode;
+use super::mode::Mode;
 use crate::error::ApiError;
 use crate::published::Published;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use flagpole_core::{Flag, Problem};
 use flagpole_store::{Change, Environment, SamplingSetting, Store};
 
-use super::WriteGuard;
+use crate::core::WriteGuard;
 use crate::error::ApiError;
 use crate::identity::Principal;
 use crate::published::Published;

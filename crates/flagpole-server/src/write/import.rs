@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use flagpole_core::Document;
 
-use super::{approval, protection, Mode, WriteGuard};
+use super::mode::Mode;
+use super::{approval, protection};
+use crate::core::WriteGuard;
 use crate::error::ApiError;
 use crate::identity::Principal;
 

@@ -1,7 +1,7 @@
 //! The one write service: every change of a flag, a segment, an environment or an import
 //! goes through here, in one process one at a time (each function takes a
-//! [`WriteGuard`], which only [`Core::begin_write`] gives). A flag or segment change is
-//! checked in order — the protected environments it touches ([`protection`]), the
+//! [`WriteGuard`], which only [`Core::begin_write`](crate::core::Core::begin_write)
+//! gives). A flag or segment change is checked in order — the protected environments it touches ([`protection`]), the
 //! approval rule ([`approval`]), the limits, the change and what refers to it
 //! ([`check`]) — then, as its [`Mode`] says, answered with the impact preview or
 //! committed with its audit entry and published from what the store committed. Costs
@@ -13,170 +13,13 @@
 
 pub mod approval;
 pub mod check;
+mod commit;
 pub mod environments;
 pub mod import;
 pub mod input;
+mod mode;
 pub mod protection;
 
-use flagpole_core::{Flag, Segment};
-use flagpole_store::{Change, Expect, FlagRecord, SegmentRecord, Written};
-
 pub use crate::core::WriteGuard;
-use crate::error::ApiError;
-use crate::identity::Principal;
-use crate::preview::{previews, PreviewReport};
-use crate::published::Update;
-
-/// What a write does once the change is checked.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Writes it; an environment that requires approval refuses it.
-    #[default]
-    Direct,
-    /// Writes nothing and answers with the impact preview (`?preview=true`).
-    Preview,
-    /// Writes a change a second person approved (a change request, or the schedule
-    /// of one): the approval rule lets it through.
-    Approved,
-}
-
-/// How a write ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Committed and published.
-    Written(Written),
-    /// Nothing written ([`Mode::Preview`]): a report per environment the change is aimed
-    /// at or changes.
-    Previewed(Vec<PreviewReport>),
-}
-
-impl Outcome {
-    /// The write of a change made in [`Mode::Direct`] or [`Mode::Approved`], which always
-    /// write: only [`Mode::Preview`] answers with a preview.
-    pub fn into_written(self) -> Written {
-        match self {
-            Outcome::Written(written) => written,
-            Outcome::Previewed(_) => unreachable!("only Mode::Preview previews"),
-        }
-    }
-}
-
-/// How a flag changes.
-#[derive(Clone, Copy, Debug)]
-pub enum FlagChange<'a> {
-    Put { flag: &'a Flag, archived: bool },
-    Delete,
-}
-
-/// Applies a flag change: checks that `who` may change the environments it touches and
-/// that none requires approval (unless `mode` is [`Mode::Approved`]), checks the change
-/// (the limits, the flag itself, and the flags depending on it) against the published
-/// state, then previews it or commits it with its audit entry and publishes the new
-/// state from what was committed.
-pub async fn commit_flag(
-    guard: &WriteGuard<'_>,
-    mode: Mode,
-    who: &Principal,
-    key: &str,
-    change: FlagChange<'_>,
-    expect: Expect,
-    audit: Change<'_>,
-) -> Result<Outcome, ApiError> {
-    let core = guard.core();
-    let published = guard.published();
-    let before = published.live_flag(key);
-    let after = match change {
-        FlagChange::Put {
-            flag,
-            archived: false,
-        } => Some(flag),
-        _ => None,
-    };
-    let mut touched = protection::flag_touches(before.as_ref(), after);
-    // A change aimed at one environment touches it, even when it changes nothing there.
-    touched.extend(audit.environment.map(str::to_string));
-    protection::check(&published, who, &touched)?;
-    approval::gate(&published, &touched, mode)?;
-    check::check_flag(&published, key, after)?;
-    if mode == Mode::Preview {
-        let reports = previews(core, &published, key, after, audit.environment)?;
-        return Ok(Outcome::Previewed(reports));
-    }
-    let written = core.note(match change {
-        FlagChange::Put { flag, archived } => {
-            core.store()
-                .put_flag(key, flag, archived, expect, audit)
-                .await
-        }
-        FlagChange::Delete => core.store().delete_flag(key, expect, audit).await,
-    })?;
-    let record = match change {
-        FlagChange::Put { flag, archived } => Some(FlagRecord {
-            key: key.to_string(),
-            flag: flag.clone(),
-            version: written.version,
-            archived,
-            created_at: published
-                .flags
-                .get(key)
-                .map_or(written.at, |r| r.created_at),
-            updated_at: written.at,
-        }),
-        FlagChange::Delete => None,
-    };
-    core.publish_update(Update {
-        version: written.config_version,
-        flags: vec![(key.to_string(), record)],
-        segments: Vec::new(),
-    })
-    .await?;
-    Ok(Outcome::Written(written))
-}
-
-/// Applies a segment change (`None` deletes) the same way: the segment and the flags
-/// using it are checked, and only those flags compiled again. Segment changes have no
-/// preview: [`Mode::Preview`] is refused.
-pub async fn commit_segment(
-    guard: &WriteGuard<'_>,
-    mode: Mode,
-    who: &Principal,
-    name: &str,
-    segment: Option<&Segment>,
-    expect: Expect,
-    audit: Change<'_>,
-) -> Result<Written, ApiError> {
-    if mode == Mode::Preview {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "preview: offered on flag changes only",
-            Some("preview".into()),
-        ));
-    }
-    let core = guard.core();
-    let published = guard.published();
-    let touched = protection::segment_touches(&published, name);
-    protection::check(&published, who, &touched)?;
-    approval::gate(&published, &touched, mode)?;
-    check::check_segment(&published, name, segment)?;
-    let written = core.note(match segment {
-        Some(s) => core.store().put_segment(name, s, expect, audit).await,
-        None => core.store().delete_segment(name, expect, audit).await,
-    })?;
-    let record = segment.map(|s| SegmentRecord {
-        name: name.to_string(),
-        segment: s.clone(),
-        version: written.version,
-        created_at: published
-            .segments
-            .get(name)
-            .map_or(written.at, |r| r.created_at),
-        updated_at: written.at,
-    });
-    core.publish_update(Update {
-        version: written.config_version,
-        flags: Vec::new(),
-        segments: vec![(name.to_string(), record)],
-    })
-    .await?;
-    Ok(written)
-}
+pub use commit::{commit_flag, commit_segment, FlagChange};
+pub use mode::{Mode, Outcome};

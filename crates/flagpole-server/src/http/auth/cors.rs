@@ -14,18 +14,14 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::http::guard::is_browser_route;
+use crate::http::state::AppState;
 
 /// Request headers a page may send (when the preflight does not list its own).
 const ALLOWED_HEADERS: &str =
     "authorization, content-type, if-none-match, x-api-key, unleash-appname, unleash-sdk, unleash-connection-id";
 /// Longest `Access-Control-Request-Headers` echoed back.
 const MAX_REQUEST_HEADERS: usize = 1024;
-
-/// Whether a path is one browsers may call cross-origin.
-pub fn is_browser_route(path: &str) -> bool {
-    path == "/api/frontend" || path.starts_with("/api/frontend/") || path.starts_with("/ofrep/")
-}
 
 /// What CORS makes of a request before its route.
 #[derive(Debug)]

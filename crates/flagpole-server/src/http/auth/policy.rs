@@ -22,7 +22,7 @@ use axum::http::Method;
 use super::session;
 use crate::error::ApiError;
 use crate::http::guard::is_own_origin;
-use crate::http::AppState;
+use crate::http::state::AppState;
 use crate::identity::{Kind, Origin, Principal, Refusal, Role, Who};
 
 /// The cookie a login sets.

@@ -1,4 +1,6 @@
-//! The relay stream a server serves (`GET /api/v1/relay/stream`): `snapshot` (every
+//! What a server serves to relays: the relay stream (`GET /api/v1/relay/stream`,
+//! [`open`]) and what it says about tokens SDKs presented to a relay ([`introspect`]).
+//! The stream: `snapshot` (every
 //! environment, flag and segment record, at the configuration version), or `current`
 //! when the relay already holds that version; then a `change` per published change
 //! (`from`, `version`, the records written, `null` for deleted), or a `snapshot` when
@@ -13,8 +15,12 @@ use axum::body::{Body, Bytes};
 use axum::response::Response;
 use tokio::sync::broadcast;
 
-use super::wire;
+use super::link::Relay;
+use super::tokens::describe;
+use super::wire::{self, Introspection};
 use crate::core::{Applied, Core};
+use crate::error::ApiError;
+use crate::identity::Refusal;
 use crate::published::Published;
 use crate::stream::{sse_response, Credential};
 
@@ -44,6 +50,33 @@ pub fn open(core: &Core, credential: Credential, last: Option<i64>) -> Response 
         connection,
         Connection::next,
     )))
+}
+
+/// What this server says about token texts a relay asks about: its own directory's
+/// answer, or, when this server is itself a relay (`relay`), its upstream's for tokens
+/// it has not seen.
+pub async fn introspect(
+    core: &Core,
+    relay: Option<&Arc<Relay>>,
+    texts: &[String],
+) -> Result<Vec<Introspection>, ApiError> {
+    let mut answers = Vec::with_capacity(texts.len());
+    for text in texts {
+        let found = core.directory_ref().token(text, chrono::Utc::now());
+        let found = match (found, relay) {
+            (Err(Refusal::Unknown), Some(relay)) => match relay.tokens().resolve(text).await {
+                Ok(token) => Ok(token),
+                // The upstream's reason is in the relay's cached answer.
+                Err(ApiError::Unauthorized(_)) => {
+                    core.directory_ref().token(text, chrono::Utc::now())
+                }
+                Err(e) => return Err(e),
+            },
+            (found, _) => found,
+        };
+        answers.push(describe(found));
+    }
+    Ok(answers)
 }
 
 /// One relay stream connection.

@@ -7,6 +7,7 @@
 //! backend passes.
 
 mod auth;
+mod backend;
 pub mod conformance;
 mod error;
 mod feed;
@@ -14,6 +15,7 @@ mod postgres;
 mod release;
 mod review;
 mod rules;
+mod sql;
 mod sqlite;
 mod store;
 mod write;

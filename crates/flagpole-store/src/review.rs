@@ -197,12 +197,6 @@ pub trait ReviewStore: Send + Sync {
 pub(crate) const SCHEDULE: &str = "schedule";
 pub(crate) const CHANGE_REQUEST: &str = "change request";
 
-pub(crate) const SCHEDULE_COLUMNS: &str = "id, kind, target, environments, body, based_on, \
-     due_at, status, reason, change_request, created_by, created_at, updated_at, attempts";
-
-pub(crate) const CHANGE_REQUEST_COLUMNS: &str = "id, kind, target, environments, body, \
-     based_on, description, status, author, reviewer, schedule_id, comments, created_at, updated_at";
-
 /// The audit entry's flag and segment for a change to `kind` `target`.
 pub(crate) fn subject<'a>(kind: &str, target: &'a str) -> (Option<&'a str>, Option<&'a str>) {
     if kind == "segment" {

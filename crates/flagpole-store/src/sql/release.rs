@@ -10,6 +10,7 @@ macro_rules! expand {
         use chrono::{DateTime, Utc};
         use sqlx::Row as _;
 
+        use super::steps::find;
         use super::{Engine, Row, FOR_UPDATE};
         use crate::backend::Backend;
         use crate::release::{
@@ -81,13 +82,8 @@ macro_rules! expand {
             }
 
             async fn release_plan(&self, id: i64) -> Result<Option<ReleasePlan>, Error> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM release_plans WHERE id = $1"
-                )))
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-                row.as_ref().map(plan_record).transpose()
+                let sql = format!("SELECT {COLUMNS} FROM release_plans WHERE id = $1");
+                find(self.pool(), sql, id, plan_record).await
             }
 
             async fn release_plans(&self, filter: &PlanFilter) -> Result<Vec<ReleasePlan>, Error> {

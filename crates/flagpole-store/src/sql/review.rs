@@ -12,15 +12,15 @@ macro_rules! expand {
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row as _};
 
-        use super::steps::{config_version, insert_audit};
+        use super::steps::{config_version, find, insert_audit};
         use super::{Conn, Db, Engine, Row, FOR_UPDATE, JSON, SKIP_LOCKED};
         use crate::backend::Backend;
         use crate::review::{
-            only_environment, subject, ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule,
-            ReviewStore, ScheduleFilter, ScheduleRecord, CHANGE_REQUEST, SCHEDULE,
+            ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule, Proposal, ReviewStore,
+            ScheduleFilter, ScheduleRecord, CHANGE_REQUEST, SCHEDULE,
         };
         use crate::rules;
-        use crate::write::{Entry, EnvironmentSwitch};
+        use crate::write::EnvironmentSwitch;
         use crate::{Change, Error, Written};
 
         const SCHEDULE_COLUMNS: &str = "id, kind, target, \
@@ -60,7 +60,7 @@ macro_rules! expand {
                 .fetch_one(&mut *tx)
                 .await?;
                 let record = schedule_in(&mut tx, id).await?;
-                audit_schedule(&mut tx, &change, &record).await?;
+                audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -121,7 +121,7 @@ macro_rules! expand {
                     );
                     return Err(rules::conflict(SCHEDULE, &id.to_string(), &detail));
                 }
-                audit_schedule(&mut tx, &change, &record).await?;
+                audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -175,7 +175,7 @@ macro_rules! expand {
                     return Err(rules::conflict(SCHEDULE, &id.to_string(), "is not running"));
                 }
                 let record = schedule_in(&mut tx, id).await?;
-                audit_schedule(&mut tx, &change, &record).await?;
+                audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -218,7 +218,7 @@ macro_rules! expand {
                 .fetch_one(&mut *tx)
                 .await?;
                 let record = change_request_in(&mut tx, id, "").await?;
-                audit_change_request(&mut tx, &change, &record).await?;
+                audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -288,7 +288,7 @@ macro_rules! expand {
                     ));
                 }
                 let record = change_request_in(&mut tx, record.id, "").await?;
-                audit_change_request(&mut tx, &change, &record).await?;
+                audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -317,26 +317,10 @@ macro_rules! expand {
                 .execute(&mut *tx)
                 .await?;
                 let record = change_request_in(&mut tx, id, "").await?;
-                audit_change_request(&mut tx, &change, &record).await?;
+                audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
             }
-        }
-
-        /// The one row `sql` selects by `id`, decoded.
-        async fn find<'c, T>(
-            executor: impl sqlx::Executor<'c, Database = Db>,
-            sql: String,
-            id: i64,
-            decode: fn(&Row) -> Result<T, Error>,
-        ) -> Result<Option<T>, Error> {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(executor)
-                .await?
-                .as_ref()
-                .map(decode)
-                .transpose()
         }
 
         async fn schedule_in(conn: &mut Conn, id: i64) -> Result<ScheduleRecord, Error> {
@@ -359,60 +343,17 @@ macro_rules! expand {
                 .ok_or_else(|| rules::not_found(CHANGE_REQUEST, &id.to_string()))
         }
 
-        async fn audit_schedule(
+        /// Records a change to a schedule or change request, with the record as `after`,
+        /// at the current configuration version.
+        async fn audit<P: Proposal>(
             conn: &mut Conn,
             change: &Change<'_>,
-            record: &ScheduleRecord,
+            record: &P,
         ) -> Result<(), Error> {
-            let after = rules::to_text(SCHEDULE, &record.target, record)?;
-            audit(
-                conn,
-                change,
-                &after,
-                &record.kind,
-                &record.target,
-                &record.environments,
-            )
-            .await
-        }
-
-        async fn audit_change_request(
-            conn: &mut Conn,
-            change: &Change<'_>,
-            record: &ChangeRequestRecord,
-        ) -> Result<(), Error> {
-            let after = rules::to_text(CHANGE_REQUEST, &record.target, record)?;
-            audit(
-                conn,
-                change,
-                &after,
-                &record.kind,
-                &record.target,
-                &record.environments,
-            )
-            .await
-        }
-
-        /// Records a change to a proposal of `kind` `target` in `environments`, with the
-        /// record as `after`, at the current configuration version.
-        async fn audit(
-            conn: &mut Conn,
-            change: &Change<'_>,
-            after: &str,
-            kind: &str,
-            target: &str,
-            environments: &[String],
-        ) -> Result<(), Error> {
+            let (_, target, _) = record.proposes();
+            let after = rules::to_text(P::KIND, target, record)?;
             let version = config_version(&mut *conn).await?;
-            let (flag, segment) = subject(kind, target);
-            let entry = Entry {
-                flag,
-                segment,
-                environment: only_environment(environments),
-                after: Some(after),
-                ..Entry::new(change, version)
-            };
-            insert_audit(conn, &entry).await
+            insert_audit(conn, &record.entry(change, version, &after)).await
         }
 
         fn schedule_record(row: &Row) -> Result<ScheduleRecord, Error> {

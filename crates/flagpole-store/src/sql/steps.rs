@@ -7,7 +7,7 @@ macro_rules! expand {
     () => {
         use sqlx::Row as _;
 
-        use super::{Conn, Db, Engine, Lock, Tx, FOR_UPDATE, JSON};
+        use super::{Conn, Db, Engine, Lock, Row, Tx, FOR_UPDATE, JSON};
         use crate::backend::Backend;
         use crate::rules::Current;
         use crate::write::{Entry, FlagWrite, Stored};
@@ -198,6 +198,22 @@ macro_rules! expand {
             .execute(conn)
             .await?;
             Ok(())
+        }
+
+        /// The one row `sql` selects by `id`, decoded.
+        pub(super) async fn find<'c, T>(
+            executor: impl sqlx::Executor<'c, Database = Db>,
+            sql: String,
+            id: i64,
+            decode: fn(&Row) -> Result<T, Error>,
+        ) -> Result<Option<T>, Error> {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(executor)
+                .await?
+                .as_ref()
+                .map(decode)
+                .transpose()
         }
 
         /// The flag or segment row `sql` selects for `key`, as a write finds it.

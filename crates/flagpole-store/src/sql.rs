@@ -21,11 +21,9 @@
 
 pub(crate) mod auth;
 pub(crate) mod config;
-pub(crate) mod feed;
-pub(crate) mod history;
+pub(crate) mod reads;
 pub(crate) mod release;
 pub(crate) mod review;
-pub(crate) mod rows;
 pub(crate) mod steps;
 
 /// Implements [`crate::Store`] and its sub-traits for the store type `$engine` (a
@@ -58,7 +56,7 @@ macro_rules! store {
             const JSON: &str = Engine::JSON;
             const BYTE_ORDER: &str = Engine::BYTE_ORDER;
 
-            crate::sql::parts!(auth, config, feed, history, release, review, rows, steps);
+            crate::sql::parts!(auth, config, reads, release, review, steps);
         }
     };
 }

@@ -1,6 +1,6 @@
 //! [`crate::Store`]: environments, flags, segments and imports, each a configuration
 //! write made of [`super::steps`]; usage reports and the start-up checks. Reads are in
-//! [`super::history`] and [`super::feed`].
+//! [`super::reads`].
 
 /// Expands to the `Store` implementation, as a module of [`super::store`]'s expansion.
 macro_rules! expand {
@@ -13,7 +13,7 @@ macro_rules! expand {
             abort, commit, config_version, insert_audit, stored_flag, stored_segment, write_flag,
             write_segment, written,
         };
-        use super::{feed, history, Engine};
+        use super::{reads, Engine};
         use crate::backend::Backend;
         use crate::rules::{self, ENVIRONMENT, FLAG, SEGMENT};
         use crate::write::{Entry, EnvironmentSwitch, FlagWrite};
@@ -106,11 +106,11 @@ macro_rules! expand {
                 &self,
                 each: &mut (dyn FnMut(FlagRecord) -> Result<(), Error> + Send),
             ) -> Result<State, Error> {
-                history::load_each(self, each).await
+                reads::load_each(self, each).await
             }
 
             async fn changes_since(&self, version: i64) -> Result<Changes, Error> {
-                feed::changes_since(self, version).await
+                reads::changes_since(self, version).await
             }
 
             async fn notifications(&self) -> Result<Option<Notifications>, Error> {
@@ -278,7 +278,7 @@ macro_rules! expand {
             }
 
             async fn flag_versions(&self, key: &str) -> Result<Vec<FlagVersion>, Error> {
-                history::flag_versions(self, key, None).await
+                reads::flag_versions(self, key, None).await
             }
 
             async fn flag_version(
@@ -286,12 +286,12 @@ macro_rules! expand {
                 key: &str,
                 version: i64,
             ) -> Result<Option<FlagVersion>, Error> {
-                let mut found = history::flag_versions(self, key, Some(version)).await?;
+                let mut found = reads::flag_versions(self, key, Some(version)).await?;
                 Ok(found.pop())
             }
 
             async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error> {
-                history::audit(self, filter).await
+                reads::audit(self, filter).await
             }
 
             async fn record_usage(
@@ -313,7 +313,7 @@ macro_rules! expand {
             }
 
             async fn usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>, Error> {
-                history::usage(self, filter).await
+                reads::usage(self, filter).await
             }
 
             async fn check_writable(&self) -> Result<(), Error> {

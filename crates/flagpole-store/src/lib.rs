@@ -12,6 +12,7 @@ pub mod conformance;
 mod error;
 mod feed;
 mod postgres;
+mod records;
 mod release;
 mod review;
 mod rules;
@@ -27,6 +28,10 @@ pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
 pub use feed::{Changes, Notifications, MAX_CHANGED_ITEMS};
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
+pub use records::{
+    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
+    UsageCount, UsageFilter, UsageRecord, Written,
+};
 pub use release::{
     labels_key, Guard, ImpactRecord, ImpactSample, Milestone, PlanFilter, ReleasePlan,
     ReleaseStore, SamplingSetting,
@@ -36,10 +41,7 @@ pub use review::{
     ScheduleRecord,
 };
 pub use sqlite::SqliteStore;
-pub use store::{
-    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
-    State, Store, UsageCount, UsageFilter, UsageRecord, Written,
-};
+pub use store::{State, Store};
 
 /// Opens the store a URL names:
 ///

@@ -5,6 +5,10 @@
 //! audit log, every version of every flag, and a configuration version raised by every
 //! write. Writes are single transactions. [`conformance`] is the one test suite every
 //! backend passes.
+//!
+//! The SQL is written once (module `sql`) and compiled for each backend; what differs
+//! between backends (how transactions begin, the timestamp type, locking, JSON casts,
+//! notifications) is the crate-internal `Backend` trait.
 
 mod auth;
 mod backend;

@@ -28,6 +28,9 @@ macro_rules! expand {
              due_at, status, reason, change_request, created_by, created_at, updated_at, \
              CAST(attempts AS BIGINT) AS attempts";
 
+        /// No lock on the rows read (see [`FOR_UPDATE`]).
+        const UNLOCKED: &str = "";
+
         const CHANGE_REQUEST_COLUMNS: &str = "id, kind, target, \
              CAST(environments AS TEXT) AS environments, CAST(body AS TEXT) AS body, based_on, \
              description, status, author, reviewer, schedule_id, \
@@ -217,7 +220,7 @@ macro_rules! expand {
                 .bind(&now)
                 .fetch_one(&mut *tx)
                 .await?;
-                let record = change_request_in(&mut tx, id, "").await?;
+                let record = change_request_in(&mut tx, id, UNLOCKED).await?;
                 audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
@@ -279,7 +282,7 @@ macro_rules! expand {
                 .await?
                 .rows_affected();
                 if updated == 0 {
-                    let stored = change_request_in(&mut tx, record.id, "").await?;
+                    let stored = change_request_in(&mut tx, record.id, UNLOCKED).await?;
                     let detail = format!("is {}, not {from_status}", stored.status);
                     return Err(rules::conflict(
                         CHANGE_REQUEST,
@@ -287,7 +290,7 @@ macro_rules! expand {
                         &detail,
                     ));
                 }
-                let record = change_request_in(&mut tx, record.id, "").await?;
+                let record = change_request_in(&mut tx, record.id, UNLOCKED).await?;
                 audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
@@ -316,7 +319,7 @@ macro_rules! expand {
                 .bind(Engine::timestamp(&comment.at))
                 .execute(&mut *tx)
                 .await?;
-                let record = change_request_in(&mut tx, id, "").await?;
+                let record = change_request_in(&mut tx, id, UNLOCKED).await?;
                 audit(&mut tx, &change, &record).await?;
                 tx.commit().await?;
                 Ok(record)
@@ -330,7 +333,8 @@ macro_rules! expand {
                 .ok_or_else(|| rules::not_found(SCHEDULE, &id.to_string()))
         }
 
-        /// A change request, its row locked until commit where `lock` is [`FOR_UPDATE`].
+        /// A change request as the transaction sees it, its row locked until commit if
+        /// `lock` is [`FOR_UPDATE`] (rather than [`UNLOCKED`]).
         async fn change_request_in(
             conn: &mut Conn,
             id: i64,

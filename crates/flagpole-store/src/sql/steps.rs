@@ -98,19 +98,18 @@ macro_rules! expand {
             .fetch_one(&mut *conn)
             .await?;
             let at = Engine::timestamp(&entry.at);
-            let upsert = format!(
-                "INSERT INTO flags (key, body, version, archived, created_at, updated_at) \
-                 VALUES ($1, $2{JSON}, $3, $4, $5, $5) \
-                 ON CONFLICT (key) DO UPDATE SET body = excluded.body, version = excluded.version, \
-                 archived = excluded.archived, updated_at = excluded.updated_at"
-            );
             match write.body {
-                Some(body) => sqlx::query(sqlx::AssertSqlSafe(upsert))
-                    .bind(write.key)
-                    .bind(body)
-                    .bind(version)
-                    .bind(write.archived)
-                    .bind(&at),
+                Some(body) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO flags (key, body, version, archived, created_at, updated_at) \
+                     VALUES ($1, $2{JSON}, $3, $4, $5, $5) ON CONFLICT (key) DO UPDATE SET \
+                     body = excluded.body, version = excluded.version, \
+                     archived = excluded.archived, updated_at = excluded.updated_at"
+                )))
+                .bind(write.key)
+                .bind(body)
+                .bind(version)
+                .bind(write.archived)
+                .bind(&at),
                 None => sqlx::query("DELETE FROM flags WHERE key = $1").bind(write.key),
             }
             .execute(&mut *conn)

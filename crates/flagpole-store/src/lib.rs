@@ -5,15 +5,22 @@
 //! audit log, every version of every flag, and a configuration version raised by every
 //! write. Writes are single transactions. [`conformance`] is the one test suite every
 //! backend passes.
+//!
+//! The SQL is written once (module `sql`) and compiled for each backend; what differs
+//! between backends (how transactions begin, the timestamp type, locking, JSON casts,
+//! notifications) is the crate-internal `Backend` trait.
 
 mod auth;
+mod backend;
 pub mod conformance;
 mod error;
 mod feed;
 mod postgres;
+mod records;
 mod release;
 mod review;
 mod rules;
+mod sql;
 mod sqlite;
 mod store;
 mod write;
@@ -25,6 +32,10 @@ pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
 pub use feed::{Changes, Notifications, MAX_CHANGED_ITEMS};
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
+pub use records::{
+    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
+    UsageCount, UsageFilter, UsageRecord, Written,
+};
 pub use release::{
     labels_key, Guard, ImpactRecord, ImpactSample, Milestone, PlanFilter, ReleasePlan,
     ReleaseStore, SamplingSetting,
@@ -34,10 +45,7 @@ pub use review::{
     ScheduleRecord,
 };
 pub use sqlite::SqliteStore;
-pub use store::{
-    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
-    State, Store, UsageCount, UsageFilter, UsageRecord, Written,
-};
+pub use store::{State, Store};
 
 /// Opens the store a URL names:
 ///

@@ -229,23 +229,3 @@ pub fn merge_sample(stored: &mut ImpactSample, new: &ImpactSample) {
 pub fn labels_key(labels: &BTreeMap<String, String>) -> String {
     serde_json::to_string(labels).unwrap_or_default()
 }
-
-pub(crate) fn encode<T: Serialize>(kind: &'static str, name: &str, v: &T) -> Result<String, Error> {
-    serde_json::to_string(v).map_err(|source| Error::Encode {
-        kind,
-        name: name.to_string(),
-        source,
-    })
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    kind: &'static str,
-    name: &str,
-    text: &str,
-) -> Result<T, Error> {
-    serde_json::from_str(text).map_err(|source| Error::Corrupt {
-        kind,
-        name: name.to_string(),
-        source,
-    })
-}

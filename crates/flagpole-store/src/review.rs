@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::write::Entry;
 use crate::{Change, Error, Written};
 
 /// A scheduled change as stored.
@@ -197,25 +198,47 @@ pub trait ReviewStore: Send + Sync {
 pub(crate) const SCHEDULE: &str = "schedule";
 pub(crate) const CHANGE_REQUEST: &str = "change request";
 
-pub(crate) const SCHEDULE_COLUMNS: &str = "id, kind, target, environments, body, based_on, \
-     due_at, status, reason, change_request, created_by, created_at, updated_at, attempts";
+/// A schedule or change request: a proposed change to one flag or segment, audited with
+/// the record itself as `after`.
+pub(crate) trait Proposal: Serialize {
+    /// What errors call the record.
+    const KIND: &'static str;
 
-pub(crate) const CHANGE_REQUEST_COLUMNS: &str = "id, kind, target, environments, body, \
-     based_on, description, status, author, reviewer, schedule_id, comments, created_at, updated_at";
+    /// `flag` or `segment`, the flag key or segment name, and the environments touched.
+    fn proposes(&self) -> (&str, &str, &[String]);
 
-/// The audit entry's flag and segment for a change to `kind` `target`.
-pub(crate) fn subject<'a>(kind: &str, target: &'a str) -> (Option<&'a str>, Option<&'a str>) {
-    if kind == "segment" {
-        (None, Some(target))
-    } else {
-        (Some(target), None)
+    /// The audit entry of a change to the record, `after` it: its flag or segment, and its
+    /// environment when it touches one only.
+    fn entry<'a>(&'a self, change: &Change<'a>, config_version: i64, after: &'a str) -> Entry<'a> {
+        let (kind, target, environments) = self.proposes();
+        let (flag, segment) = match kind {
+            "segment" => (None, Some(target)),
+            _ => (Some(target), None),
+        };
+        let environment = match environments {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        Entry {
+            flag,
+            segment,
+            environment,
+            after: Some(after),
+            ..Entry::new(change, config_version)
+        }
     }
 }
 
-/// The one environment a change touches, for the audit entry.
-pub(crate) fn only_environment(environments: &[String]) -> Option<&str> {
-    match environments {
-        [one] => Some(one.as_str()),
-        _ => None,
+impl Proposal for ScheduleRecord {
+    const KIND: &'static str = SCHEDULE;
+    fn proposes(&self) -> (&str, &str, &[String]) {
+        (&self.kind, &self.target, &self.environments)
+    }
+}
+
+impl Proposal for ChangeRequestRecord {
+    const KIND: &'static str = CHANGE_REQUEST;
+    fn proposes(&self) -> (&str, &str, &[String]) {
+        (&self.kind, &self.target, &self.environments)
     }
 }

@@ -12,6 +12,12 @@ use serde::Serialize;
 
 use crate::{AuditFilter, Error, Expect, UsageCount};
 
+/// The kinds of record errors name.
+pub(crate) const FLAG: &str = "flag";
+pub(crate) const SEGMENT: &str = "segment";
+pub(crate) const ENVIRONMENT: &str = "environment";
+pub(crate) const USAGE: &str = "usage";
+
 /// How many audit entries a read returns when the filter does not say.
 pub(crate) const DEFAULT_AUDIT_LIMIT: i64 = 100;
 /// The most audit entries one read returns.

@@ -1,0 +1,385 @@
+//! [`crate::AuthStore`]: tokens, users and sessions. A change to tokens or users raises the
+//! auth version and is ordered after every configuration and access write (where writes
+//! run concurrently, by the `meta` row's lock), so that check-then-insert cannot race
+//! across processes; sessions and last-use times are single statements.
+
+/// Expands to the `AuthStore` implementation, as a module of [`super::store`]'s expansion.
+macro_rules! expand {
+    () => {
+        use async_trait::async_trait;
+        use chrono::{DateTime, Utc};
+        use sqlx::Row as _;
+
+        use super::steps::insert_audit;
+        use super::{Conn, Db, Engine, Lock, Row, Tx, JSON};
+        use crate::auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
+        use crate::backend::Backend;
+        use crate::rules;
+        use crate::write::Entry;
+        use crate::{Change, Error};
+
+        const TOKEN: &str = "token";
+        const USER: &str = "user";
+
+        const TOKEN_COLUMNS: &str = "id, name, kind, environment, role, origins, grants, \
+             verifier, created_by, created_at, expires_at, last_used_at, revoked_at";
+        const TOKEN_SELECT: &str = "id, name, kind, environment, role, \
+             CAST(origins AS TEXT) AS origins, CAST(grants AS TEXT) AS grants, verifier, \
+             created_by, created_at, expires_at, last_used_at, revoked_at";
+
+        impl Engine {
+            /// Begins a write to tokens or users: ordered after every configuration and
+            /// access write, where writes run concurrently, by the `meta` row's lock.
+            async fn begin_access(&self) -> Result<(Lock<'_>, Tx), Error> {
+                let (lock, mut tx) = self.begin_write().await?;
+                if Engine::CONCURRENT_WRITES {
+                    sqlx::query("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok((lock, tx))
+            }
+        }
+
+        #[async_trait]
+        impl AuthStore for Engine {
+            async fn load_auth(&self) -> Result<AuthState, Error> {
+                let mut tx = self.begin_read().await?;
+                let version = auth_version(&mut *tx).await?;
+                let tokens = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {TOKEN_SELECT} FROM tokens ORDER BY created_at, id"
+                )))
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(token_record)
+                .collect::<Result<_, _>>()?;
+                let users = sqlx::query(
+                    "SELECT name, password_hash, role, CAST(grants AS TEXT) AS grants, \
+                     created_at, updated_at FROM users ORDER BY name",
+                )
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(user_record)
+                .collect::<Result<_, _>>()?;
+                tx.rollback().await?;
+                Ok(AuthState {
+                    version,
+                    tokens,
+                    users,
+                })
+            }
+
+            async fn auth_version(&self) -> Result<i64, Error> {
+                auth_version(self.pool()).await
+            }
+
+            async fn create_token(
+                &self,
+                token: &TokenRecord,
+                change: Change<'_>,
+            ) -> Result<(), Error> {
+                let (_lock, mut tx) = self.begin_access().await?;
+                insert_token(&mut tx, token).await?;
+                audit(&mut tx, &change, TOKEN, token).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_token(
+                &self,
+                id: &str,
+                at: DateTime<Utc>,
+                change: Change<'_>,
+            ) -> Result<TokenRecord, Error> {
+                let (_lock, mut tx) = self.begin_access().await?;
+                sqlx::query(
+                    "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                )
+                .bind(id)
+                .bind(Engine::timestamp(&at))
+                .execute(&mut *tx)
+                .await?;
+                let token = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {TOKEN_SELECT} FROM tokens WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .as_ref()
+                .map(token_record)
+                .transpose()?
+                .ok_or_else(|| rules::not_found(TOKEN, id))?;
+                audit(&mut tx, &change, TOKEN, &token).await?;
+                tx.commit().await?;
+                Ok(token)
+            }
+
+            async fn touch_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), Error> {
+                sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(Engine::timestamp(&at))
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn create_user(
+                &self,
+                user: &UserRecord,
+                change: Change<'_>,
+            ) -> Result<(), Error> {
+                let (_lock, mut tx) = self.begin_access().await?;
+                insert_user(&mut tx, user).await?;
+                audit(&mut tx, &change, USER, user).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_user(
+                &self,
+                user: &UserRecord,
+                end_sessions_except: Option<Option<&str>>,
+                change: Change<'_>,
+            ) -> Result<(), Error> {
+                let (_lock, mut tx) = self.begin_access().await?;
+                let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE users SET password_hash = $2, role = $3, grants = $4{JSON}, \
+                     updated_at = $5 WHERE name = $1"
+                )))
+                .bind(&user.name)
+                .bind(&user.password_hash)
+                .bind(&user.role)
+                .bind(rules::to_text(USER, &user.name, &user.grants)?)
+                .bind(Engine::timestamp(&user.updated_at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Err(rules::not_found(USER, &user.name));
+                }
+                if let Some(keep) = end_sessions_except {
+                    sqlx::query(
+                        "DELETE FROM sessions WHERE user_name = $1 AND id_hash IS DISTINCT FROM $2",
+                    )
+                    .bind(&user.name)
+                    .bind(keep)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                audit(&mut tx, &change, USER, user).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_user(&self, name: &str, change: Change<'_>) -> Result<(), Error> {
+                let (_lock, mut tx) = self.begin_access().await?;
+                let deleted = sqlx::query("DELETE FROM users WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted == 0 {
+                    return Err(rules::not_found(USER, name));
+                }
+                audit(&mut tx, &change, USER, &serde_json::json!({ "name": name })).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_session(&self, session: &SessionRecord) -> Result<(), Error> {
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, user_name, created_at, last_seen_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&session.id_hash)
+                .bind(&session.user)
+                .bind(Engine::timestamp(&session.created_at))
+                .bind(Engine::timestamp(&session.last_seen_at))
+                .bind(Engine::timestamp(&session.expires_at))
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, Error> {
+                let row = sqlx::query(
+                    "SELECT id_hash, user_name, created_at, last_seen_at, expires_at \
+                     FROM sessions WHERE id_hash = $1",
+                )
+                .bind(id_hash)
+                .fetch_optional(self.pool())
+                .await?;
+                row.as_ref().map(session_record).transpose()
+            }
+
+            async fn touch_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<(), Error> {
+                sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .bind(Engine::timestamp(&at))
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> Result<(), Error> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn bootstrap(
+                &self,
+                user: &UserRecord,
+                token: &TokenRecord,
+                change: Change<'_>,
+            ) -> Result<bool, Error> {
+                let (_lock, mut tx) = self.begin_access().await?;
+                let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if users > 0 || tokens > 0 {
+                    return Ok(false);
+                }
+                insert_user(&mut tx, user).await?;
+                audit(&mut tx, &change, USER, user).await?;
+                insert_token(&mut tx, token).await?;
+                audit(&mut tx, &change, TOKEN, token).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+
+        async fn auth_version<'c>(
+            executor: impl sqlx::Executor<'c, Database = Db>,
+        ) -> Result<i64, Error> {
+            let sql = "SELECT auth_version FROM meta WHERE id = 1";
+            Ok(sqlx::query_scalar(sql).fetch_one(executor).await?)
+        }
+
+        /// Raises the auth version and records the change with the record as `after`, at
+        /// the current configuration version.
+        async fn audit<T: serde::Serialize>(
+            conn: &mut Conn,
+            change: &Change<'_>,
+            kind: &'static str,
+            record: &T,
+        ) -> Result<(), Error> {
+            let version: i64 = sqlx::query_scalar(
+                "UPDATE meta SET auth_version = auth_version + 1 WHERE id = 1 \
+                 RETURNING config_version",
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            let after = rules::to_text(kind, change.action, record)?;
+            let entry = Entry {
+                after: Some(&after),
+                ..Entry::new(change, version)
+            };
+            insert_audit(conn, &entry).await
+        }
+
+        async fn insert_token(conn: &mut Conn, token: &TokenRecord) -> Result<(), Error> {
+            let exists = sqlx::query("SELECT 1 FROM tokens WHERE id = $1")
+                .bind(&token.id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_some();
+            if exists {
+                return Err(rules::conflict(TOKEN, &token.id, "already exists"));
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6{JSON}, \
+                 $7{JSON}, $8, $9, $10, $11, $12, $13)"
+            )))
+            .bind(&token.id)
+            .bind(&token.name)
+            .bind(&token.kind)
+            .bind(&token.environment)
+            .bind(&token.role)
+            .bind(rules::to_text(TOKEN, &token.id, &token.origins)?)
+            .bind(rules::to_text(TOKEN, &token.id, &token.grants)?)
+            .bind(&token.verifier)
+            .bind(&token.created_by)
+            .bind(Engine::timestamp(&token.created_at))
+            .bind(token.expires_at.as_ref().map(Engine::timestamp))
+            .bind(token.last_used_at.as_ref().map(Engine::timestamp))
+            .bind(token.revoked_at.as_ref().map(Engine::timestamp))
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+
+        async fn insert_user(conn: &mut Conn, user: &UserRecord) -> Result<(), Error> {
+            let exists = sqlx::query("SELECT 1 FROM users WHERE name = $1")
+                .bind(&user.name)
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_some();
+            if exists {
+                return Err(rules::conflict(USER, &user.name, "already exists"));
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO users (name, password_hash, role, grants, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4{JSON}, $5, $6)"
+            )))
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(&user.role)
+            .bind(rules::to_text(USER, &user.name, &user.grants)?)
+            .bind(Engine::timestamp(&user.created_at))
+            .bind(Engine::timestamp(&user.updated_at))
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+
+        fn token_record(row: &Row) -> Result<TokenRecord, Error> {
+            let id: String = row.try_get("id")?;
+            Ok(TokenRecord {
+                name: row.try_get("name")?,
+                kind: row.try_get("kind")?,
+                environment: row.try_get("environment")?,
+                role: row.try_get("role")?,
+                origins: rules::parse(TOKEN, &id, row.try_get("origins")?)?,
+                grants: rules::parse(TOKEN, &id, row.try_get("grants")?)?,
+                verifier: row.try_get("verifier")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+                id,
+            })
+        }
+
+        fn user_record(row: &Row) -> Result<UserRecord, Error> {
+            let name: String = row.try_get("name")?;
+            Ok(UserRecord {
+                password_hash: row.try_get("password_hash")?,
+                role: row.try_get("role")?,
+                grants: rules::parse(USER, &name, row.try_get("grants")?)?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                name,
+            })
+        }
+
+        fn session_record(row: &Row) -> Result<SessionRecord, Error> {
+            Ok(SessionRecord {
+                id_hash: row.try_get("id_hash")?,
+                user: row.try_get("user_name")?,
+                created_at: row.try_get("created_at")?,
+                last_seen_at: row.try_get("last_seen_at")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        }
+    };
+}
+pub(crate) use expand;

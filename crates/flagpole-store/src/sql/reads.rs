@@ -1,0 +1,308 @@
+//! The reads of [`crate::Store`]: the whole state in one snapshot, what changed after a
+//! configuration version (the audit entries after it name what changed, see
+//! [`crate::feed`]; the changed flags and segments are read as they are now, in the same
+//! snapshot), flag versions, the audit log and usage; and their rows decoded.
+
+/// Expands to the reads, as a module of [`super::store`]'s expansion.
+macro_rules! expand {
+    () => {
+        use chrono::{DateTime, Utc};
+        use futures_util::TryStreamExt;
+        use sqlx::{QueryBuilder, Row as _};
+
+        use super::steps::config_version;
+        use super::{Db, Engine, Row, BYTE_ORDER};
+        use crate::backend::Backend;
+        use crate::feed::{Changes, Touched, MAX_CHANGED_ITEMS};
+        use crate::rules::{self, FLAG, SEGMENT, USAGE};
+        use crate::{
+            AuditEntry, AuditFilter, Environment, Error, FlagRecord, FlagVersion, SegmentRecord,
+            State, UsageFilter, UsageRecord,
+        };
+
+        /// [`crate::Store::load_each`].
+        pub(super) async fn load_each(
+            store: &Engine,
+            each: &mut (dyn FnMut(FlagRecord) -> Result<(), Error> + Send),
+        ) -> Result<State, Error> {
+            let mut tx = store.begin_read().await?;
+            let version = config_version(&mut *tx).await?;
+            let environments = sqlx::query(
+                "SELECT name, created_at, protected, requires_approval FROM environments \
+                 ORDER BY name",
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(environment)
+            .collect::<Result<_, _>>()?;
+            let mut rows = sqlx::query(
+                "SELECT key, CAST(body AS TEXT) AS body, version, archived, created_at, \
+                 updated_at FROM flags ORDER BY key",
+            )
+            .fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await? {
+                each(flag_record(&row)?)?;
+            }
+            drop(rows);
+            let segments = sqlx::query(
+                "SELECT name, CAST(body AS TEXT) AS body, version, created_at, updated_at \
+                 FROM segments ORDER BY name",
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(segment_record)
+            .collect::<Result<_, _>>()?;
+            tx.rollback().await?;
+            Ok(State {
+                version,
+                environments,
+                flags: Vec::new(),
+                segments,
+            })
+        }
+
+        /// [`crate::Store::changes_since`], read in one snapshot.
+        pub(super) async fn changes_since(store: &Engine, after: i64) -> Result<Changes, Error> {
+            let mut tx = store.begin_read().await?;
+            let version = config_version(&mut *tx).await?;
+            let mut changes = Changes {
+                version,
+                ..Changes::default()
+            };
+            if version <= after {
+                tx.rollback().await?;
+                return Ok(changes);
+            }
+            let rows = sqlx::query(
+                "SELECT action, flag, segment FROM audit WHERE config_version > $1 \
+                 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(MAX_CHANGED_ITEMS as i64 + 1)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut touched = Touched::default();
+            for row in &rows {
+                touched.add(
+                    row.try_get("action")?,
+                    row.try_get("flag")?,
+                    row.try_get("segment")?,
+                );
+            }
+            if touched.reload() {
+                changes.reload = true;
+                tx.rollback().await?;
+                return Ok(changes);
+            }
+            for key in touched.flags {
+                let row = sqlx::query(
+                    "SELECT key, CAST(body AS TEXT) AS body, version, archived, created_at, \
+                     updated_at FROM flags WHERE key = $1",
+                )
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let flag = row.as_ref().map(flag_record).transpose()?;
+                changes.flags.push((key, flag));
+            }
+            for name in touched.segments {
+                let row = sqlx::query(
+                    "SELECT name, CAST(body AS TEXT) AS body, version, created_at, updated_at \
+                     FROM segments WHERE name = $1",
+                )
+                .bind(&name)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let segment = row.as_ref().map(segment_record).transpose()?;
+                changes.segments.push((name, segment));
+            }
+            tx.rollback().await?;
+            Ok(changes)
+        }
+
+        /// The stored versions of flag `key`, oldest first: all of them, or only `version`.
+        pub(super) async fn flag_versions(
+            store: &Engine,
+            key: &str,
+            version: Option<i64>,
+        ) -> Result<Vec<FlagVersion>, Error> {
+            sqlx::query(
+                "SELECT key, version, CAST(body AS TEXT) AS body, archived, actor, at \
+                 FROM flag_versions WHERE key = $1 AND ($2 IS NULL OR version = $2) \
+                 ORDER BY version",
+            )
+            .bind(key)
+            .bind(version)
+            .fetch_all(store.pool())
+            .await?
+            .iter()
+            .map(flag_version)
+            .collect()
+        }
+
+        pub(super) async fn audit(
+            store: &Engine,
+            filter: &AuditFilter,
+        ) -> Result<Vec<AuditEntry>, Error> {
+            let select = "SELECT id, at, actor, action, flag, segment, environment, \
+                 CAST(before AS TEXT) AS before, CAST(after AS TEXT) AS after, config_version, \
+                 address FROM audit WHERE 1 = 1";
+            let (flag, environment) = (&filter.flag, &filter.environment);
+            let mut query = narrowed(select, flag, environment, "at", filter.since, filter.until);
+            query
+                .push(" ORDER BY id DESC LIMIT ")
+                .push_bind(rules::audit_limit(filter));
+            query
+                .build()
+                .fetch_all(store.pool())
+                .await?
+                .iter()
+                .map(audit_entry)
+                .collect()
+        }
+
+        pub(super) async fn usage(
+            store: &Engine,
+            filter: &UsageFilter,
+        ) -> Result<Vec<UsageRecord>, Error> {
+            let select = "SELECT environment, bucket, flag, yes, no, \
+                 CAST(variants AS TEXT) AS variants FROM usage WHERE 1 = 1";
+            let (flag, environment) = (&filter.flag, &filter.environment);
+            let mut query = narrowed(
+                select,
+                flag,
+                environment,
+                "bucket",
+                filter.since,
+                filter.until,
+            );
+            // Byte order on every backend, whatever the database's collation.
+            query.push(format!(
+                " ORDER BY bucket, environment{BYTE_ORDER}, flag{BYTE_ORDER}"
+            ));
+            query
+                .build()
+                .fetch_all(store.pool())
+                .await?
+                .iter()
+                .map(usage_record)
+                .collect()
+        }
+
+        /// `select` (ending in a condition) narrowed to one flag and one environment, and
+        /// to `time` at or after `since` and before `until`, where given.
+        fn narrowed(
+            select: &str,
+            flag: &Option<String>,
+            environment: &Option<String>,
+            time: &str,
+            since: Option<DateTime<Utc>>,
+            until: Option<DateTime<Utc>>,
+        ) -> QueryBuilder<Db> {
+            let mut query = QueryBuilder::new(select);
+            if let Some(flag) = flag {
+                query.push(" AND flag = ").push_bind(flag.clone());
+            }
+            if let Some(environment) = environment {
+                query
+                    .push(" AND environment = ")
+                    .push_bind(environment.clone());
+            }
+            if let Some(since) = since {
+                query
+                    .push(format!(" AND {time} >= "))
+                    .push_bind(Engine::timestamp(&since));
+            }
+            if let Some(until) = until {
+                query
+                    .push(format!(" AND {time} < "))
+                    .push_bind(Engine::timestamp(&until));
+            }
+            query
+        }
+
+        fn environment(row: &Row) -> Result<Environment, Error> {
+            Ok(Environment {
+                name: row.try_get("name")?,
+                created_at: row.try_get("created_at")?,
+                protected: row.try_get("protected")?,
+                requires_approval: row.try_get("requires_approval")?,
+            })
+        }
+
+        fn flag_record(row: &Row) -> Result<FlagRecord, Error> {
+            let key: String = row.try_get("key")?;
+            Ok(FlagRecord {
+                flag: rules::parse(FLAG, &key, row.try_get("body")?)?,
+                version: row.try_get("version")?,
+                archived: row.try_get("archived")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                key,
+            })
+        }
+
+        fn segment_record(row: &Row) -> Result<SegmentRecord, Error> {
+            let name: String = row.try_get("name")?;
+            Ok(SegmentRecord {
+                segment: rules::parse(SEGMENT, &name, row.try_get("body")?)?,
+                version: row.try_get("version")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                name,
+            })
+        }
+
+        fn flag_version(row: &Row) -> Result<FlagVersion, Error> {
+            let key: String = row.try_get("key")?;
+            let body: Option<&str> = row.try_get("body")?;
+            Ok(FlagVersion {
+                flag: body
+                    .map(|body| rules::parse(FLAG, &key, body))
+                    .transpose()?,
+                version: row.try_get("version")?,
+                archived: row.try_get("archived")?,
+                actor: row.try_get("actor")?,
+                at: row.try_get("at")?,
+                key,
+            })
+        }
+
+        fn audit_entry(row: &Row) -> Result<AuditEntry, Error> {
+            let id: i64 = row.try_get("id")?;
+            let json = |column: &str| -> Result<Option<serde_json::Value>, Error> {
+                let text: Option<&str> = row.try_get(column)?;
+                text.map(|text| rules::parse("audit entry", &id.to_string(), text))
+                    .transpose()
+            };
+            Ok(AuditEntry {
+                id,
+                at: row.try_get("at")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                flag: row.try_get("flag")?,
+                segment: row.try_get("segment")?,
+                environment: row.try_get("environment")?,
+                before: json("before")?,
+                after: json("after")?,
+                config_version: row.try_get("config_version")?,
+                address: row.try_get("address")?,
+            })
+        }
+
+        fn usage_record(row: &Row) -> Result<UsageRecord, Error> {
+            let flag: String = row.try_get("flag")?;
+            Ok(UsageRecord {
+                environment: row.try_get("environment")?,
+                bucket: row.try_get("bucket")?,
+                yes: row.try_get("yes")?,
+                no: row.try_get("no")?,
+                variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
+                flag,
+            })
+        }
+    };
+}
+pub(crate) use expand;

@@ -1,0 +1,237 @@
+//! The steps writes are made of: beginning a configuration write (raising the
+//! configuration version), reading a flag or segment as a write finds it, writing a flag
+//! with its next version, a segment, an audit entry, and ending the transaction.
+
+/// Expands to the steps, as a module of [`super::store`]'s expansion.
+macro_rules! expand {
+    () => {
+        use sqlx::Row as _;
+
+        use super::{Conn, Db, Engine, Lock, Row, Tx, FOR_UPDATE, JSON};
+        use crate::backend::Backend;
+        use crate::rules::Current;
+        use crate::write::{Entry, FlagWrite, Stored};
+        use crate::{Error, Written};
+
+        impl Engine {
+            /// Begins a configuration write: this writer's turn, then the configuration
+            /// version raised (which, where writes run concurrently, locks the `meta` row
+            /// until the transaction ends: writers from every process run one after
+            /// another, so a version check cannot be won twice and versions have no gaps).
+            pub(super) async fn begin_change(&self) -> Result<(Lock<'_>, Tx, i64), Error> {
+                let (lock, mut tx) = self.begin_write().await?;
+                let config_version = sqlx::query_scalar(
+                    "UPDATE meta SET config_version = config_version + 1 WHERE id = 1 \
+                     RETURNING config_version",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                Ok((lock, tx, config_version))
+            }
+        }
+
+        /// Ends a configuration write: announces its version, then commits.
+        pub(super) async fn commit(mut tx: Tx, config_version: i64) -> Result<(), Error> {
+            Engine::notify(&mut tx, config_version).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Rolls back at once (releasing the write's locks for the next writer) and fails
+        /// with `error`.
+        pub(super) async fn abort<T>(tx: Tx, error: Error) -> Result<T, Error> {
+            tx.rollback().await?;
+            Err(error)
+        }
+
+        /// What a configuration write returns: the `version` it wrote, and the
+        /// configuration version and time of its audit `entry`.
+        pub(super) fn written(version: i64, entry: &Entry<'_>) -> Written {
+            Written {
+                version,
+                config_version: entry.config_version,
+                at: entry.at,
+            }
+        }
+
+        pub(super) async fn config_version<'c>(
+            executor: impl sqlx::Executor<'c, Database = Db>,
+        ) -> Result<i64, Error> {
+            let sql = "SELECT config_version FROM meta WHERE id = 1";
+            Ok(sqlx::query_scalar(sql).fetch_one(executor).await?)
+        }
+
+        pub(super) async fn stored_flag(
+            conn: &mut Conn,
+            key: &str,
+        ) -> Result<Option<Stored>, Error> {
+            let sql = format!(
+                "SELECT version, archived, CAST(body AS TEXT) AS body FROM flags \
+                 WHERE key = $1{FOR_UPDATE}"
+            );
+            stored(conn, sql, key).await
+        }
+
+        pub(super) async fn stored_segment(
+            conn: &mut Conn,
+            name: &str,
+        ) -> Result<Option<Stored>, Error> {
+            let sql = format!(
+                "SELECT version, false AS archived, CAST(body AS TEXT) AS body FROM segments \
+                 WHERE name = $1{FOR_UPDATE}"
+            );
+            stored(conn, sql, name).await
+        }
+
+        /// Writes (or deletes) a flag, its next version and its audit entry; returns the
+        /// version. A flag deleted and created again continues its numbering, so versions
+        /// never collide.
+        pub(super) async fn write_flag(
+            conn: &mut Conn,
+            write: &FlagWrite<'_>,
+            entry: &Entry<'_>,
+        ) -> Result<i64, Error> {
+            let version: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM flag_versions WHERE key = $1",
+            )
+            .bind(write.key)
+            .fetch_one(&mut *conn)
+            .await?;
+            let at = Engine::timestamp(&entry.at);
+            match write.body {
+                Some(body) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO flags (key, body, version, archived, created_at, updated_at) \
+                     VALUES ($1, $2{JSON}, $3, $4, $5, $5) ON CONFLICT (key) DO UPDATE SET \
+                     body = excluded.body, version = excluded.version, \
+                     archived = excluded.archived, updated_at = excluded.updated_at"
+                )))
+                .bind(write.key)
+                .bind(body)
+                .bind(version)
+                .bind(write.archived)
+                .bind(&at),
+                None => sqlx::query("DELETE FROM flags WHERE key = $1").bind(write.key),
+            }
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO flag_versions (key, version, body, archived, actor, at) \
+                 VALUES ($1, $2, $3{JSON}, $4, $5, $6)"
+            )))
+            .bind(write.key)
+            .bind(version)
+            .bind(write.body)
+            .bind(write.archived)
+            .bind(entry.actor)
+            .bind(&at)
+            .execute(&mut *conn)
+            .await?;
+            let entry = Entry {
+                flag: Some(write.key),
+                before: write.before,
+                after: write.body,
+                ..*entry
+            };
+            insert_audit(conn, &entry).await?;
+            Ok(version)
+        }
+
+        /// Creates or overwrites (`body`) or deletes (`None`) a segment and records its
+        /// audit entry; returns its version (0 once deleted).
+        pub(super) async fn write_segment(
+            conn: &mut Conn,
+            name: &str,
+            body: Option<&str>,
+            before: Option<&str>,
+            entry: &Entry<'_>,
+        ) -> Result<i64, Error> {
+            let version = match body {
+                Some(body) => {
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO segments (name, body, version, created_at, updated_at) \
+                         VALUES ($1, $2{JSON}, 1, $3, $3) \
+                         ON CONFLICT (name) DO UPDATE SET body = excluded.body, \
+                         version = segments.version + 1, updated_at = excluded.updated_at \
+                         RETURNING version"
+                    )))
+                    .bind(name)
+                    .bind(body)
+                    .bind(Engine::timestamp(&entry.at))
+                    .fetch_one(&mut *conn)
+                    .await?
+                }
+                None => {
+                    sqlx::query("DELETE FROM segments WHERE name = $1")
+                        .bind(name)
+                        .execute(&mut *conn)
+                        .await?;
+                    0
+                }
+            };
+            let entry = Entry {
+                segment: Some(name),
+                before,
+                after: body,
+                ..*entry
+            };
+            insert_audit(conn, &entry).await?;
+            Ok(version)
+        }
+
+        pub(super) async fn insert_audit(conn: &mut Conn, entry: &Entry<'_>) -> Result<(), Error> {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, \
+                 config_version, address) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7{JSON}, $8{JSON}, $9, $10)"
+            )))
+            .bind(Engine::timestamp(&entry.at))
+            .bind(entry.actor)
+            .bind(entry.action)
+            .bind(entry.flag)
+            .bind(entry.segment)
+            .bind(entry.environment)
+            .bind(entry.before)
+            .bind(entry.after)
+            .bind(entry.config_version)
+            .bind(entry.address)
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+
+        /// The one row `sql` selects by `id`, decoded.
+        pub(super) async fn find<'c, T>(
+            executor: impl sqlx::Executor<'c, Database = Db>,
+            sql: String,
+            id: i64,
+            decode: fn(&Row) -> Result<T, Error>,
+        ) -> Result<Option<T>, Error> {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(executor)
+                .await?
+                .as_ref()
+                .map(decode)
+                .transpose()
+        }
+
+        /// The flag or segment row `sql` selects for `key`, as a write finds it.
+        async fn stored(conn: &mut Conn, sql: String, key: &str) -> Result<Option<Stored>, Error> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .fetch_optional(conn)
+                .await?;
+            row.map(|row| {
+                Ok(Stored {
+                    current: Current {
+                        version: row.try_get("version")?,
+                        archived: row.try_get("archived")?,
+                    },
+                    body: row.try_get("body")?,
+                })
+            })
+            .transpose()
+        }
+    };
+}
+pub(crate) use expand;

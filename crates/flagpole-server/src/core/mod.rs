@@ -82,7 +82,10 @@ impl Core {
     /// the new one is a rule of the types, not of comments.
     pub async fn begin_write(&self) -> Result<WriteGuard<'_>, ApiError> {
         let lock = self.inner.gate.enter().await?;
-        Ok(WriteGuard { core: self, _lock: lock })
+        Ok(WriteGuard {
+            core: self,
+            _lock: lock,
+        })
     }
 
     /// Passes a store result on; when the database could not be reached, writes are
@@ -110,7 +113,10 @@ impl Core {
 
     /// Publishes the change this process just committed, as the store committed it.
     pub async fn publish_update(&self, update: Update) -> Result<Arc<Published>, ApiError> {
-        self.inner.publisher.publish_update(self.store(), update).await
+        self.inner
+            .publisher
+            .publish_update(self.store(), update)
+            .await
     }
 
     /// Relay mode: replaces the published state with an upstream's whole state.

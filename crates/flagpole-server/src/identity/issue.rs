@@ -7,8 +7,8 @@ use flagpole_core::Problem;
 use flagpole_store::{Change, Store, TokenRecord, UserRecord};
 use serde::Deserialize;
 
-use super::secret;
 use super::directory::{Kind, Role};
+use super::secret;
 use crate::error::ApiError;
 
 /// Longest token or user name, and bounds on passwords and given secrets.

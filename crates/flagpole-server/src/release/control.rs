@@ -8,9 +8,8 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 use flagpole_store::{Expect, PlanFilter, ReleasePlan};
 
-use super::guards::{self, Reading};
+use super::guards::{self, Reader, Reading};
 use super::plan::{self, PlanInput};
-use super::Releases;
 use crate::core::Core;
 use crate::error::ApiError;
 use crate::identity::Principal;
@@ -19,19 +18,19 @@ use crate::write::protection;
 /// Starts a plan for flag `key` in `env`: checks it, stores it and writes its first
 /// milestone (a plan whose first write fails is kept, cancelled, with the reason).
 pub async fn start(
-    releases: &Releases,
+    reader: &Reader,
     who: &Principal,
     key: &str,
     env: &str,
     input: PlanInput,
 ) -> Result<ReleasePlan, ApiError> {
-    let core = releases.core();
+    let core = reader.core();
     check_env(core, who, env)?;
     let record = core.published().flag(key)?.clone();
     plan::validate(&core.config().release, &input, &record.flag, env)?;
     let now = Utc::now();
     for (i, g) in input.guards.iter().enumerate() {
-        if let Reading::Value(Some(v)) = guards::read(releases, env, g, now).await {
+        if let Reading::Value(Some(v)) = guards::read(reader, env, g, now).await {
             if guards::breached(g, v) {
                 return Err(ApiError::Conflict(format!(
                     "guard {i} ({}) is breached already: {v} {} {}",

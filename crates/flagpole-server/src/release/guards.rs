@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use flagpole_store::{Guard, ImpactRecord};
 use serde_json::Value;
 
-use super::Releases;
+use crate::core::Core;
 
 /// Largest Prometheus answer read.
 pub const MAX_PROMETHEUS_BYTES: usize = 1 << 20;
@@ -55,16 +55,45 @@ pub fn describe(guard: &Guard) -> String {
     format!("{what} {{{}}}", labels.join(","))
 }
 
+/// Where guard values come from: SDK impact metrics in the store, and a Prometheus
+/// server over HTTP (with the client made for it: timeouts, no redirects). Cheap to
+/// clone.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    core: Core,
+    http: reqwest::Client,
+}
+
+impl Reader {
+    pub fn new(core: Core) -> Reader {
+        let timeout = core.config().release.prometheus_timeout;
+        Reader {
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            core,
+        }
+    }
+
+    /// The core guards read the store of, and plans write through.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+}
+
 /// Reads a guard's value now.
 pub async fn read(
-    releases: &Releases,
+    reader: &Reader,
     environment: &str,
     guard: &Guard,
     now: DateTime<Utc>,
 ) -> Reading {
     let result = match guard.source.as_str() {
-        "impact" => impact(releases, environment, guard, now).await,
-        "prometheus" => prometheus(releases, guard).await,
+        "impact" => impact(reader, environment, guard, now).await,
+        "prometheus" => prometheus(reader, guard).await,
         other => Err(format!("unknown source {other:?}")),
     };
     match result {
@@ -74,7 +103,7 @@ pub async fn read(
 }
 
 async fn impact(
-    releases: &Releases,
+    reader: &Reader,
     environment: &str,
     guard: &Guard,
     now: DateTime<Utc>,
@@ -83,7 +112,7 @@ async fn impact(
     let since = crate::usage::bucket_of(now) - TimeDelta::hours(hours - 1);
     let metric = guard.metric.as_deref().unwrap_or_default();
     let read = |name: String| async move {
-        releases
+        reader
             .core
             .store()
             .impact(environment, &name, since)
@@ -143,8 +172,8 @@ fn aggregate(records: &[ImpactRecord]) -> Option<f64> {
     }
 }
 
-async fn prometheus(releases: &Releases, guard: &Guard) -> Result<Option<f64>, String> {
-    let base = releases
+async fn prometheus(reader: &Reader, guard: &Guard) -> Result<Option<f64>, String> {
+    let base = reader
         .core
         .config()
         .release
@@ -155,7 +184,7 @@ async fn prometheus(releases: &Releases, guard: &Guard) -> Result<Option<f64>, S
     let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
     let target = reqwest::Url::parse_with_params(&url, &[("query", query)])
         .map_err(|e| format!("the Prometheus URL {url:?} is invalid: {e}"))?;
-    let mut response = releases
+    let mut response = reader
         .http
         .get(target)
         .send()

@@ -10,8 +10,7 @@ use flagpole_core::{Flag, Problem, Rule};
 use flagpole_store::{Change, Expect, Guard, Milestone, ReleasePlan};
 use serde::Deserialize;
 
-use super::guards::{self, Reading};
-use super::Releases;
+use super::guards::{self, Reader, Reading};
 use crate::config::ReleaseConfig;
 use crate::core::Core;
 use crate::error::ApiError;
@@ -222,8 +221,8 @@ pub async fn write(
 
 /// Checks one running plan: its guards first, then, when its milestone is over, the next
 /// step. Call with the plan's lease held.
-pub async fn check(releases: &Releases, id: i64) -> Result<(), ApiError> {
-    let core = releases.core();
+pub async fn check(reader: &Reader, id: i64) -> Result<(), ApiError> {
+    let core = reader.core();
     let Some(mut plan) = core.store().release_plan(id).await? else {
         return Ok(());
     };
@@ -233,7 +232,7 @@ pub async fn check(releases: &Releases, id: i64) -> Result<(), ApiError> {
     let now = Utc::now();
     let mut failed = None;
     for (i, g) in plan.guards.iter().enumerate() {
-        match guards::read(releases, &plan.environment, g, now).await {
+        match guards::read(reader, &plan.environment, g, now).await {
             Reading::Value(Some(v)) if guards::breached(g, v) => {
                 let why = format!(
                     "guard {i} ({}) breached: {v} {} {}",

@@ -24,8 +24,8 @@ use axum::response::Response;
 use futures_util::future::Either;
 use tower::Service;
 
-use super::{middleware, seed};
-use crate::http::AppState;
+use super::seed;
+use crate::http::{middleware, AppState};
 
 /// The seed GET's route template, as the router names it (in metrics).
 const SEED_GET: &str = "/flags/{name}";

@@ -1,9 +1,9 @@
-//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of every route. It is generated
-//! from the same `routes!` declarations that build the router (see [`super::routes`]),
-//! so a route cannot be served without being documented.
+//! The OpenAPI 3.1 document's own parts: its base (title, tags, security schemes) and
+//! what is added once every route has added its paths and schemas (the refusals every
+//! operation documents, absent-not-null fields, flattened resources merged into one
+//! object). The routes' `routes!` declarations build the router and the rest of the
+//! document together (`routes/mod.rs`), so a route cannot be served undocumented.
 
-use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
@@ -12,16 +12,8 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{OpenApi, Ref, RefOr, Required};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::http::auth::policy::SESSION_COOKIE;
-use crate::http::auth::Public;
-use crate::http::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_openapi))
-}
 
 /// The document's base: what the routes do not say about themselves.
 #[derive(utoipa::OpenApi)]
@@ -208,16 +200,4 @@ fn merge_flattened(doc: &mut OpenApi) {
         }
         *schema = RefOr::T(Schema::Object(merged));
     }
-}
-
-/// This OpenAPI document.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    security(()),
-    tag = "openapi",
-    responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object))
-)]
-async fn get_openapi(Public(_who): Public) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], super::openapi_json())
 }

@@ -17,8 +17,8 @@ use crate::http::auth::Viewer;
 use crate::http::extract::ApiJson;
 use crate::http::schemas::{BodyErrors, StreamHeaders};
 use crate::http::AppState;
-use crate::relay::wire::{IntrospectRequest, IntrospectResponse, MAX_INTROSPECT};
 use crate::relay::serve;
+use crate::relay::wire::{IntrospectRequest, IntrospectResponse, MAX_INTROSPECT};
 use crate::stream::{last_event_id, Credential};
 
 /// The relay routes (under `/api/v1`).

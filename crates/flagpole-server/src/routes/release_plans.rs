@@ -51,7 +51,7 @@ async fn create_release_plan(
     ApiPath((key, env)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<PlanInput>,
 ) -> Result<(StatusCode, Json<ReleasePlan>), ApiError> {
-    let plan = control::start(state.releases(), &who, &key, &env, input).await?;
+    let plan = control::start(state.releases().reader(), &who, &key, &env, input).await?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
 

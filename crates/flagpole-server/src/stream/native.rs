@@ -124,12 +124,7 @@ fn delta<'a>(
 }
 
 /// Whether a publish changed anything `environment` evaluates with.
-pub fn touches(
-    before: &Published,
-    after: &Published,
-    change: &Change,
-    environment: &str,
-) -> bool {
+pub fn touches(before: &Published, after: &Published, change: &Change, environment: &str) -> bool {
     change.full || !delta(before, after, change, environment).is_empty()
 }
 

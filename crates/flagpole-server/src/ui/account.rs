@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 
 use super::layout::{field, form_error, page, Area};
-use super::Page;
+use super::page::Page;
 
 pub async fn account_page(who: Page) -> Markup {
     let is_user = matches!(who.who.who, crate::identity::Who::User { .. });

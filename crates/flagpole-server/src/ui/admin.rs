@@ -7,7 +7,7 @@ use chrono::Utc;
 use maud::{html, Markup};
 
 use super::layout::{ago, field, form_error, message, page, Area};
-use super::{encode, Page};
+use super::page::{encode, Page};
 use crate::error::ApiError;
 use crate::http::AppState;
 

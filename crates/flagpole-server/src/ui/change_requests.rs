@@ -11,8 +11,9 @@ use flagpole_store::ChangeRequestRecord;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::diff;
 use super::layout::{ago, field, form_error, message, page, Area};
-use super::{bounded, diff, encode, Page};
+use super::page::{bounded, encode, Page};
 use crate::error::ApiError;
 use crate::http::extract::ApiPath;
 use crate::http::views::ChangeRequestDetail;

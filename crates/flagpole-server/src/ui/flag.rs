@@ -12,12 +12,13 @@ use flagpole_store::UsageFilter;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::chart;
 use super::editor::{
     attribute_names, dependencies_editor, rules_editor, serve_editor, variants_editor,
 };
 use super::flags::switch;
 use super::layout::{field, form_error, message, page, Area};
-use super::{bounded, chart, encode, json_data, Page};
+use super::page::{bounded, encode, json_data, Page};
 use crate::error::ApiError;
 use crate::http::views::flag_json;
 use crate::http::AppState;

@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{ago, field, form_error, page, Area};
-use super::{bounded, Page};
+use super::page::{bounded, Page};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::published::StoredFlag;
@@ -206,7 +206,7 @@ pub async fn list_flags_page(
                         @let r = row.record;
                         tr data-key=(r.key) data-version=(r.version) {
                             td {
-                                a.key href=(format!("/flag/{}", super::encode(&r.key))) { (r.key) }
+                                a.key href=(format!("/flag/{}", super::page::encode(&r.key))) { (r.key) }
                                 @if r.archived { " " span.badge { "archived" } }
                                 @if let Some(d) = &row.description { div.desc { (d) } }
                                 @if !row.tags.is_empty() {

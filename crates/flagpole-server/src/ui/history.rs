@@ -9,8 +9,9 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::diff;
 use super::layout::{ago, message, page, Area};
-use super::{bounded, diff, encode, Page};
+use super::page::{bounded, encode, Page};
 use crate::error::ApiError;
 use crate::http::AppState;
 

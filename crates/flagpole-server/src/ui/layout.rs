@@ -3,7 +3,7 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::Page;
+use super::page::Page;
 
 /// Which navigation entry a page belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ pub struct LoginQuery {
 
 pub async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
     // Only a path on this server: never `//elsewhere` or `https://…`.
-    let next = super::bounded(q.next, 2000)
+    let next = super::page::bounded(q.next, 2000)
         .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
         .unwrap_or_else(|| "/".into());
     html! {

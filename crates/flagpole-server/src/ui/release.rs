@@ -10,7 +10,7 @@ use flagpole_store::{PlanFilter, ReleasePlan};
 use maud::{html, Markup};
 
 use super::layout::{ago, field, form_error, page, Area};
-use super::{encode, Page};
+use super::page::{encode, Page};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::release::guards::describe;

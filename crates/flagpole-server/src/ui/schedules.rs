@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{ago, page, Area};
-use super::{bounded, encode, Page};
+use super::page::{bounded, encode, Page};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::review;

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 
 use super::editor::{attribute_names, conditions_editor};
 use super::layout::{field, form_error, page, Area};
-use super::{encode, Page};
+use super::page::{encode, Page};
 use crate::http::AppState;
 
 pub async fn segments_page(State(state): State<AppState>, who: Page) -> Markup {

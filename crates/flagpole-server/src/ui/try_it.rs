@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{form_error, page, Area};
-use super::{bounded, Page};
+use super::page::{bounded, Page};
 use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize)]

@@ -399,3 +399,31 @@ async fn every_flag_write_declares_the_preview_parameter() {
     }
     assert!(previewed >= 12, "only {previewed} flag writes");
 }
+
+/// The write service takes its mode as an argument: every handler that documents
+/// `?preview` takes the `Mode` the request asked for (and passes it on), and no other
+/// handler takes one, so a preview can neither be ignored nor asked of a route that does
+/// not offer it.
+#[test]
+fn every_previewable_handler_takes_the_request_mode() {
+    let mut previewable = 0;
+    for file in rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (i, _) in source.match_indices("#[utoipa::path(") {
+            let args = &macro_args(&source[i..], "#[utoipa::path(")[0];
+            let after = &source[i..];
+            let start = after.find("async fn ").expect("an async fn");
+            let signature = &after[start..start + after[start..].find('{').unwrap()];
+            let handler = signature["async fn ".len()..].split('(').next().unwrap();
+            let offers = args.contains("PreviewQuery");
+            let takes = signature.contains(": Mode,") || signature.contains(": Mode)");
+            assert_eq!(
+                offers, takes,
+                "{name}: {handler} documents ?preview: {offers}, takes the request's Mode: {takes}"
+            );
+            previewable += usize::from(offers);
+        }
+    }
+    assert!(previewable >= 12, "only {previewable} previewable handlers");
+}

@@ -261,3 +261,15 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// A panic in a handler becomes a logged 500 with the usual error body.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let body = ErrorBody {
+        code: "internal".into(),
+        message: "internal error; see the server log".into(),
+        field: None,
+        problems: None,
+    };
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+}

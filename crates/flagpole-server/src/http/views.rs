@@ -2,43 +2,82 @@
 //! bookkeeping (key or name, version, archived, times), a change request with its diff
 //! and what a reviewer may do.
 
-use flagpole_core::Flag;
+use chrono::{DateTime, Utc};
+use flagpole_core::{Flag, FlagEnvironment, Segment};
 use flagpole_store::{ChangeRequestRecord, FlagRecord, SegmentRecord};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::core::Core;
 use crate::diff::{diff, FieldChange};
+use crate::error::ApiError;
 use crate::identity::Principal;
 use crate::preview::{preview, PreviewReport};
 use crate::review::requests::may_approve;
 
-/// A flag as the API shows it: the flag's fields plus key, version, archived and times.
-pub fn flag_json(record: &FlagRecord) -> Value {
-    let mut v = serde_json::to_value(&record.flag).unwrap_or_default();
-    if let Value::Object(map) = &mut v {
-        let mut out = Map::new();
-        out.insert("key".into(), json!(record.key));
-        out.insert("version".into(), json!(record.version));
-        out.insert("archived".into(), json!(record.archived));
-        out.insert("created_at".into(), json!(record.created_at));
-        out.insert("updated_at".into(), json!(record.updated_at));
-        out.append(map);
-        return Value::Object(out);
-    }
-    v
+/// A flag as the native API shows it: the flag's fields plus its bookkeeping.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagResource {
+    pub key: String,
+    /// The flag's own version; send it back (or as `If-Match`) to update the flag.
+    pub version: i64,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub flag: Flag,
 }
 
-pub fn segment_json(record: &SegmentRecord) -> Value {
-    let mut v = serde_json::to_value(&record.segment).unwrap_or_default();
-    if let Value::Object(map) = &mut v {
-        map.insert("name".into(), json!(record.name));
-        map.insert("version".into(), json!(record.version));
-        map.insert("created_at".into(), json!(record.created_at));
-        map.insert("updated_at".into(), json!(record.updated_at));
+impl From<FlagRecord> for FlagResource {
+    fn from(r: FlagRecord) -> FlagResource {
+        FlagResource {
+            key: r.key,
+            version: r.version,
+            archived: r.archived,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            flag: r.flag,
+        }
     }
-    v
+}
+
+impl FlagResource {
+    /// The flag `key` as published now (live or archived), or 404.
+    pub fn of(core: &Core, key: &str) -> Result<FlagResource, ApiError> {
+        Ok(core.published().flag(key)?.into())
+    }
+}
+
+/// One environment of a flag, with the flag's version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagEnvironmentResource {
+    #[serde(flatten)]
+    pub config: FlagEnvironment,
+    pub version: i64,
+}
+
+/// A segment as the native API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentResource {
+    #[serde(flatten)]
+    pub segment: Segment,
+    pub name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SegmentRecord> for SegmentResource {
+    fn from(r: SegmentRecord) -> SegmentResource {
+        SegmentResource {
+            segment: r.segment,
+            name: r.name,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 /// A change request with what a reviewer needs: its diff against the current flag,

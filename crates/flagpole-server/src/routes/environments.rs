@@ -4,14 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use flagpole_store::Environment;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Admin, Viewer};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::schemas::{BodyErrors, EnvironmentList, WriteErrors};
+use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::AppState;
 use crate::write::environments;
 
@@ -19,6 +20,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_environments, create_environment))
         .routes(routes!(update_environment, delete_environment))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentList {
+    pub environments: Vec<Environment>,
 }
 
 /// Lists the environments.

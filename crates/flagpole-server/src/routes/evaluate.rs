@@ -6,14 +6,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::{Evaluation, FlagType, Reason, Trace};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Evaluator;
 use crate::http::extract::{ApiPath, ApiQuery, ContextBody};
-use crate::http::schemas::{BodyErrors, EvaluationContext, EvaluationList, EvaluationResult};
+use crate::http::schemas::{BodyErrors, EvaluationContext};
 use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
@@ -23,22 +24,45 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluate_flag))
 }
 
-/// An evaluation as the API shows it (documented as `EvaluationResult`); serialized
-/// straight from the borrowed evaluation.
-#[derive(Serialize)]
+/// One flag's evaluation with its details, serialized straight from the borrowed
+/// evaluation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EvaluationResult)]
 pub struct EvaluationBody<'a> {
     flag: &'a str,
     enabled: bool,
+    /// The variant served: the one a rule or the default chose, else (string, number and
+    /// JSON flags) the environment's off variant.
     variant: Option<&'a str>,
+    /// The value served: the variant's value; for boolean flags without one, `enabled`.
+    /// Null only for a string, number or JSON flag without variants.
+    #[schema(value_type = Option<Object>)]
     value: Option<&'a Value>,
     reason: Reason,
+    /// The rule that decided, if one did.
     rule: Option<RuleRef<'a>>,
     #[serde(rename = "type")]
     flag_type: FlagType,
+    /// Present (true) when evaluation reached a rollout or split by user id and the
+    /// context has none, so the answer was drawn at random (OFREP answers
+    /// `TARGETING_KEY_MISSING` there).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(value_type = Option<bool>)]
     needs_user_id: bool,
+    /// With `?explain=true`: each step evaluation took (dependencies, each rule in
+    /// order with each condition and the context value it read, the rollout bucket and
+    /// threshold, the split's ranges).
     #[serde(skip_serializing_if = "Option::is_none")]
     trace: Option<Trace>,
+}
+
+/// Every live flag's evaluation in one environment, in key order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationList<'a> {
+    environment: String,
+    /// The configuration version evaluated.
+    version: i64,
+    flags: Vec<EvaluationBody<'a>>,
 }
 
 /// `?explain=true` adds the trace of each evaluation.
@@ -50,8 +74,11 @@ struct ExplainQuery {
     explain: Option<bool>,
 }
 
-#[derive(Serialize)]
+/// The rule that decided.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MatchedRule)]
 struct RuleRef<'a> {
+    /// Position in the environment's `rules`, from 0.
     index: usize,
     name: Option<&'a str>,
 }
@@ -94,7 +121,7 @@ impl<'a> EvaluationBody<'a> {
     ),
     request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
     responses(
-        (status = 200, description = "The evaluation", body = EvaluationResult),
+        (status = 200, description = "The evaluation", body = EvaluationBody),
         (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
         (status = 404, description = "No such environment or flag", body = ErrorBody),
         BodyErrors,
@@ -165,7 +192,12 @@ async fn evaluate_all(
                 Some(EvaluationBody::explained(key, x))
             })
             .collect();
-        let body = json!({"environment": env, "version": published.version, "flags": flags});
+        let version = published.version;
+        let body = EvaluationList {
+            environment: env,
+            version,
+            flags,
+        };
         return Ok(Json(body).into_response());
     }
     let now = chrono::Utc::now();
@@ -177,6 +209,11 @@ async fn evaluate_all(
             EvaluationBody::new(key, &e)
         })
         .collect();
-    let body = json!({"environment": env, "version": published.version, "flags": flags});
+    let version = published.version;
+    let body = EvaluationList {
+        environment: env,
+        version,
+        flags,
+    };
     Ok(Json(body).into_response())
 }

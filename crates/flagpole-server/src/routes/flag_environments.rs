@@ -6,7 +6,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use flagpole_core::{FlagEnvironment, Rule, Serve};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,11 +16,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
 use crate::http::extract::{based_on, ApiJson, ApiPath, OptionalJson};
 use crate::http::preview::{OrPreview, PreviewQuery};
-use crate::http::schemas::{
-    BodyErrors, FlagEnvironmentInput, FlagEnvironmentResource, FlagResource, WriteErrors,
-    WriteHeaders,
-};
-use crate::http::views::flag_json;
+use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
+use crate::http::views::{FlagEnvironmentResource, FlagResource};
 use crate::http::AppState;
 use crate::identity::Principal;
 use crate::write::input::{or_current, split_body};
@@ -32,6 +31,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_flag_rules))
         .routes(routes!(put_flag_default))
         .routes(routes!(put_flag_rollout))
+}
+
+/// One environment's configuration to store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagEnvironmentInput {
+    /// Ignored.
+    pub environment: Option<String>,
+    /// The flag version the change is based on (or `If-Match`); required.
+    pub version: Option<i64>,
+    #[serde(flatten)]
+    pub config: FlagEnvironment,
 }
 
 /// Reads a flag's configuration in one environment.
@@ -52,7 +62,7 @@ async fn get_flag_environment(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiPath((key, env)): ApiPath<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FlagEnvironmentResource>, ApiError> {
     let published = state.published();
     published.snapshot(&env)?;
     let record = published.flag(&key)?;
@@ -62,9 +72,8 @@ async fn get_flag_environment(
         .get(&env)
         .cloned()
         .unwrap_or_default();
-    let mut v = serde_json::to_value(config).unwrap_or_default();
-    v["version"] = json!(record.version);
-    Ok(Json(v))
+    let version = record.version;
+    Ok(Json(FlagEnvironmentResource { config, version }))
 }
 
 /// The flag environment a change targets, the version it is based on, and how it is
@@ -87,7 +96,7 @@ async fn update_environment(
     state: &AppState,
     change: EnvChange<'_>,
     edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let EnvChange {
         mode,
         key,
@@ -120,9 +129,7 @@ async fn update_environment(
         archived: record.archived,
     };
     let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
-    OrPreview::of(outcome, || {
-        Ok(Json(flag_json(&state.published().flag(key)?)))
-    })
+    OrPreview::of(outcome, || Ok(Json(FlagResource::of(state, key)?)))
 }
 
 /// Replaces a flag's configuration in one environment.
@@ -155,7 +162,7 @@ async fn put_flag_environment(
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let (_, version, config): (Option<String>, _, FlagEnvironment) =
         split_body(body, "environment")?;
     update_environment(
@@ -214,7 +221,7 @@ async fn enable_flag(
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let version = body.and_then(|b| b.version);
     update_environment(
         &state,
@@ -265,7 +272,7 @@ async fn disable_flag(
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let version = body.and_then(|b| b.version);
     update_environment(
         &state,
@@ -325,7 +332,7 @@ async fn put_flag_rules(
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RulesBody>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     update_environment(
         &state,
         EnvChange {
@@ -384,7 +391,7 @@ async fn put_flag_default(
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<DefaultBody>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     update_environment(
         &state,
         EnvChange {
@@ -445,7 +452,7 @@ async fn put_flag_rollout(
     ApiPath((key, env)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RolloutBody>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     update_environment(
         &state,
         EnvChange {

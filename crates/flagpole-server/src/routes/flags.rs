@@ -4,10 +4,12 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use flagpole_core::Flag;
 use flagpole_store::Expect;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,10 +18,8 @@ use crate::error::ErrorBody;
 use crate::http::auth::{Editor, Viewer};
 use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::http::preview::{OrPreview, PreviewAnswer, PreviewQuery};
-use crate::http::schemas::{
-    BodyErrors, FlagInput, FlagList, FlagResource, WriteErrors, WriteHeaders,
-};
-use crate::http::views::flag_json;
+use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
+use crate::http::views::FlagResource;
 use crate::http::AppState;
 use crate::identity::Principal;
 use crate::write::check::check_new_name;
@@ -32,6 +32,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_flag, put_flag, delete_flag))
         .routes(routes!(archive_flag))
         .routes(routes!(unarchive_flag))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagList {
+    pub flags: Vec<FlagResource>,
+    /// The configuration version the list was read from.
+    pub version: i64,
+}
+
+/// A flag to create or replace. A body read from a GET may be sent back as it is: the
+/// read-only fields are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagInput {
+    /// Required to create; when replacing, it must name the flag in the path.
+    pub key: Option<String>,
+    /// The version the change is based on (or `If-Match`); required to replace.
+    pub version: Option<i64>,
+    /// Read-only: ignored (archive through `/archive` and `/unarchive`).
+    pub archived: Option<bool>,
+    /// Read-only: ignored.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only: ignored.
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub flag: Flag,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -60,7 +85,7 @@ async fn list_flags(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FlagList>, ApiError> {
     let (live, archived) = match query.archived.as_deref() {
         None | Some("false") => (true, false),
         Some("true") => (true, true),
@@ -75,7 +100,7 @@ async fn list_flags(
     };
     let needle = query.q.as_deref().map(str::to_lowercase);
     let published = state.published();
-    let flags: Vec<Value> = published
+    let flags: Vec<FlagResource> = published
         .flags
         .values()
         .filter(|r| if r.archived { archived } else { live })
@@ -91,9 +116,10 @@ async fn list_flags(
                     || r.flag.tags.iter().any(|t| t.to_lowercase().contains(n))
             })
         })
-        .map(|r| flag_json(&r))
+        .map(FlagResource::from)
         .collect();
-    Ok(Json(json!({"flags": flags, "version": published.version})))
+    let version = published.version;
+    Ok(Json(FlagList { flags, version }))
 }
 
 /// Creates a flag.
@@ -118,7 +144,7 @@ async fn create_flag(
     Editor(who): Editor,
     mode: Mode,
     ApiJson(body): ApiJson<Value>,
-) -> Result<OrPreview<(StatusCode, Json<Value>)>, ApiError> {
+) -> Result<OrPreview<(StatusCode, Json<FlagResource>)>, ApiError> {
     let (key, _, flag): (_, _, Flag) = split_body(body, "key")?;
     let key = key.ok_or_else(|| {
         ApiError::bad_request(
@@ -137,8 +163,7 @@ async fn create_flag(
     };
     let outcome = commit_flag(&guard, mode, &who, &key, change, Expect::Absent, audit).await?;
     OrPreview::of(outcome, || {
-        let created = flag_json(&state.published().flag(&key)?);
-        Ok((StatusCode::CREATED, Json(created)))
+        Ok((StatusCode::CREATED, Json(FlagResource::of(&state, &key)?)))
     })
 }
 
@@ -157,8 +182,8 @@ async fn get_flag(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(flag_json(&state.published().flag(&key)?)))
+) -> Result<Json<FlagResource>, ApiError> {
+    Ok(Json(FlagResource::of(&state, &key)?))
 }
 
 /// Replaces a flag; the body must say which version it is based on.
@@ -186,7 +211,7 @@ async fn put_flag(
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let (body_key, version, flag): (_, _, Flag) = split_body(body, "key")?;
     if body_key.as_ref().is_some_and(|k| *k != key) {
         return Err(ApiError::bad_request(
@@ -208,9 +233,7 @@ async fn put_flag(
         archived,
     };
     let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || {
-        Ok(Json(flag_json(&state.published().flag(&key)?)))
-    })
+    OrPreview::of(outcome, || Ok(Json(FlagResource::of(&state, &key)?)))
 }
 
 /// Deletes a flag (its history stays).
@@ -266,7 +289,7 @@ async fn archive_flag(
     mode: Mode,
     key: ApiPath<String>,
     headers: HeaderMap,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     set_archived(state, &who, mode, key, headers, true).await
 }
 
@@ -291,7 +314,7 @@ async fn unarchive_flag(
     mode: Mode,
     key: ApiPath<String>,
     headers: HeaderMap,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     set_archived(state, &who, mode, key, headers, false).await
 }
 
@@ -302,7 +325,7 @@ async fn set_archived(
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     archived: bool,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let guard = state.begin_write().await?;
     let published = guard.published();
     let record = published.flag(&key)?;
@@ -318,7 +341,5 @@ async fn set_archived(
         archived,
     };
     let outcome = commit_flag(&guard, mode, who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || {
-        Ok(Json(flag_json(&state.published().flag(&key)?)))
-    })
+    OrPreview::of(outcome, || Ok(Json(FlagResource::of(&state, &key)?)))
 }

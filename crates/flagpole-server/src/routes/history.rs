@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use flagpole_store::{AuditEntry, UsageRecord};
 use flagpole_store::{AuditFilter, FlagVersion, UsageFilter};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,11 +17,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
 use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery};
 use crate::http::preview::{OrPreview, PreviewQuery};
-use crate::http::schemas::{
-    AuditList, BodyErrors, FlagDiff, FlagResource, UsageList, VersionList, WriteErrors,
-    WriteHeaders,
-};
-use crate::http::views::flag_json;
+use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
+use crate::http::views::FlagResource;
 use crate::http::AppState;
 use crate::write::input::required;
 use crate::write::{commit_flag, FlagChange, Mode};
@@ -33,6 +31,42 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_flag_version))
         .routes(routes!(diff_flag_versions))
         .routes(routes!(rollback_flag))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageList {
+    pub usage: Vec<UsageRecord>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionSummary {
+    pub version: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub archived: bool,
+    /// True when this version deleted the flag.
+    pub deleted: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionList {
+    pub flag: String,
+    pub versions: Vec<VersionSummary>,
+}
+
+/// The leaves that differ between two versions of a flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagDiff {
+    pub flag: String,
+    pub from: i64,
+    pub to: i64,
+    pub changes: Vec<FieldChange>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -65,7 +99,7 @@ async fn list_audit(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<AuditQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditList>, ApiError> {
     if let Some(limit) = q.limit {
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::bad_request(
@@ -83,7 +117,7 @@ async fn list_audit(
         limit: q.limit,
     };
     let entries = state.store().audit(&filter).await?;
-    Ok(Json(json!({"entries": entries})))
+    Ok(Json(AuditList { entries }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -114,18 +148,27 @@ async fn list_usage(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<UsageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UsageList>, ApiError> {
     let filter = UsageFilter {
         flag: q.flag,
         environment: q.environment,
         since: q.since,
         until: q.until,
     };
-    Ok(Json(json!({"usage": state.store().usage(&filter).await?})))
+    let usage = state.store().usage(&filter).await?;
+    Ok(Json(UsageList { usage }))
 }
 
-fn version_summary(v: &FlagVersion) -> Value {
-    json!({"version": v.version, "at": v.at, "actor": v.actor, "archived": v.archived, "deleted": v.flag.is_none()})
+impl From<FlagVersion> for VersionSummary {
+    fn from(v: FlagVersion) -> VersionSummary {
+        VersionSummary {
+            deleted: v.flag.is_none(),
+            version: v.version,
+            at: v.at,
+            actor: v.actor,
+            archived: v.archived,
+        }
+    }
 }
 
 /// Lists every stored version of a flag, deleted ones included.
@@ -144,7 +187,7 @@ async fn list_flag_versions(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<VersionList>, ApiError> {
     let versions = state.store().flag_versions(&key).await?;
     if versions.is_empty() {
         return Err(ApiError::NotFound {
@@ -152,9 +195,11 @@ async fn list_flag_versions(
             name: key,
         });
     }
-    Ok(Json(
-        json!({"flag": key, "versions": versions.iter().map(version_summary).collect::<Vec<_>>()}),
-    ))
+    let versions = versions.into_iter().map(VersionSummary::from).collect();
+    Ok(Json(VersionList {
+        flag: key,
+        versions,
+    }))
 }
 
 async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagVersion, ApiError> {
@@ -188,8 +233,8 @@ async fn get_flag_version(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiPath((key, version)): ApiPath<(String, i64)>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(load_version(&state, &key, version).await?)))
+) -> Result<Json<FlagVersion>, ApiError> {
+    Ok(Json(load_version(&state, &key, version).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -220,7 +265,7 @@ async fn diff_flag_versions(
     Viewer(_who): Viewer,
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<DiffQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FlagDiff>, ApiError> {
     let to = match q.to {
         Some(v) => v,
         None => state.published().flag(&key)?.version,
@@ -238,9 +283,12 @@ async fn diff_flag_versions(
             after: after.archived.into(),
         });
     }
-    Ok(Json(
-        json!({"flag": key, "from": q.from, "to": to, "changes": changes}),
-    ))
+    Ok(Json(FlagDiff {
+        flag: key,
+        from: q.from,
+        to,
+        changes,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -277,7 +325,7 @@ async fn rollback_flag(
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RollbackBody>,
-) -> Result<OrPreview<Json<Value>>, ApiError> {
+) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let expect = required(based_on(&headers, body.version)?)?;
     let target = load_version(&state, &key, body.to_version).await?;
     let Some(flag) = target.flag else {
@@ -293,7 +341,5 @@ async fn rollback_flag(
         archived: target.archived,
     };
     let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || {
-        Ok(Json(flag_json(&state.published().flag(&key)?)))
-    })
+    OrPreview::of(outcome, || Ok(Json(FlagResource::of(&state, &key)?)))
 }

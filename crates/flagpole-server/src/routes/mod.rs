@@ -41,7 +41,6 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::http::auth::Public;
 use crate::http::{middleware, AppState};
-use crate::telemetry;
 
 /// The router and the OpenAPI document (as JSON), built once from [`routes`]: building
 /// them is too slow to repeat for every `app()`.
@@ -85,7 +84,7 @@ pub fn service(
     // The hot read reads no body, so it is taken before the body limit is set.
     ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
-        .layer(CatchPanicLayer::custom(telemetry::panic_response))
+        .layer(CatchPanicLayer::custom(crate::error::panic_response))
         .service(hot::HotReads {
             inner: routed,
             state,

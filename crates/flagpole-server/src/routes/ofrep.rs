@@ -10,16 +10,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flagpole_core::limits::MAX_CONTEXT_BODY_BYTES;
 use flagpole_core::{Context, ContextProblem, Evaluation, Reason};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::http::auth::AnySdk;
 use crate::http::extract::{is_json, none_match, ApiPath, LimitedBody};
-use crate::http::schemas::{
-    ConditionalHeaders, OfrepBulk, OfrepErrorBody, OfrepEvaluation, OfrepRequest, SdkHeaders,
-};
+use crate::http::schemas::{ConditionalHeaders, OfrepRequest, SdkHeaders};
 use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
@@ -29,8 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluate_flag))
 }
 
-/// An OFREP error: status, code and details (and the key, for single evaluations);
-/// documented as [`OfrepErrorBody`].
+/// An OFREP error: status, code and details (and the key, for single evaluations).
 struct OfrepError {
     status: StatusCode,
     key: Option<String>,
@@ -38,16 +37,54 @@ struct OfrepError {
     details: String,
 }
 
+/// An OFREP error's body.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfrepErrorBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    /// e.g. `PARSE_ERROR`, `INVALID_CONTEXT`, `FLAG_NOT_FOUND`, `TARGETING_KEY_MISSING`,
+    /// `GENERAL`.
+    error_code: &'static str,
+    error_details: String,
+}
+
 impl IntoResponse for OfrepError {
     fn into_response(self) -> Response {
-        let mut body = json!({});
-        if let Some(key) = self.key {
-            body["key"] = json!(key);
-        }
-        body["errorCode"] = json!(self.code);
-        body["errorDetails"] = json!(self.details);
+        let body = OfrepErrorBody {
+            key: self.key.as_deref(),
+            error_code: self.code,
+            error_details: self.details,
+        };
         (self.status, Json(body)).into_response()
     }
+}
+
+/// One evaluation of a bulk answer: the evaluation, or its error.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BulkItem<'a> {
+    Evaluated(Success<'a>),
+    Failed(OfrepErrorBody<'a>),
+}
+
+/// The bulk answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepBulk<'a> {
+    flags: Vec<BulkItem<'a>>,
+    metadata: OfrepMetadata,
+    /// ADR 0008: the event stream to follow for changes (`type: sse`, `endpoint`
+    /// with the `requestUri` of `/ofrep/v1/stream?ticket=…`, `inactivityDelaySec`).
+    #[serde(rename = "eventStreams", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    event_streams: Option<Value>,
+}
+
+/// What a bulk answer was evaluated from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepMetadata {
+    /// The configuration version evaluated.
+    version: i64,
 }
 
 fn bad_request(key: Option<&str>, code: &'static str, details: impl Into<String>) -> OfrepError {
@@ -138,11 +175,16 @@ fn answer<'a>(key: &'a str, e: &Evaluation<'a>) -> Result<Success<'a>, (&'static
 }
 
 /// A successful evaluation, serialized straight from the borrowed evaluation.
-#[derive(serde::Serialize)]
-struct Success<'a> {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OfrepEvaluation)]
+pub struct Success<'a> {
     key: &'a str,
+    /// Always present (string, number and JSON flags serve their off variant when
+    /// nothing chose one).
+    #[schema(value_type = Object)]
     value: &'a Value,
     variant: &'a str,
+    /// `STATIC`, `TARGETING_MATCH`, `SPLIT`, `DISABLED`, `DEFAULT` or `ERROR`.
     reason: &'static str,
 }
 
@@ -155,7 +197,7 @@ struct Success<'a> {
     params(("key" = String, Path, description = "Flag key"), SdkHeaders),
     request_body = OfrepRequest,
     responses(
-        (status = 200, description = "The evaluation", body = OfrepEvaluation),
+        (status = 200, description = "The evaluation", body = Success),
         (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT`, `TARGETING_KEY_MISSING` (a rollout or split by user reached without one), or `GENERAL` (a typed flag without variants)", body = OfrepErrorBody),
         (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody),
         (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
@@ -235,26 +277,35 @@ async fn evaluate_flags(
     let now = chrono::Utc::now();
     let mut rng = state.rng();
     state.sample(&env, &ctx);
-    let flags: Vec<Value> = published
+    let flags = published
         .live_keys()
         .map(|key| {
             let e = snapshot.evaluate(key, &ctx, now, &mut rng);
             match answer(key, &e) {
                 Ok(success) => {
                     count_evaluation(&env, key, &e);
-                    json!(success)
+                    BulkItem::Evaluated(success)
                 }
-                Err((code, details)) => {
-                    json!({"key": key, "errorCode": code, "errorDetails": details})
-                }
+                Err((error_code, error_details)) => BulkItem::Failed(OfrepErrorBody {
+                    key: Some(key),
+                    error_code,
+                    error_details,
+                }),
             }
         })
         .collect();
-    let mut body = json!({"flags": flags, "metadata": {"version": published.version}});
-    if let crate::identity::Who::Token(token) = &who.who {
-        body["eventStreams"] = crate::stream::event_streams(token);
-    }
-    let text = body.to_string();
+    let event_streams = match &who.who {
+        crate::identity::Who::Token(token) => Some(crate::stream::event_streams(token)),
+        _ => None,
+    };
+    let body = OfrepBulk {
+        flags,
+        metadata: OfrepMetadata {
+            version: published.version,
+        },
+        event_streams,
+    };
+    let text = serde_json::to_string(&body).unwrap_or_default();
     let etag = format!(
         "\"{}-{:08x}\"",
         published.version,

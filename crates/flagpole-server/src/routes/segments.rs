@@ -4,19 +4,21 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use flagpole_core::Segment;
 use flagpole_store::Expect;
-use serde_json::{json, Value};
+use flagpole_store::SegmentRecord;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
 use crate::http::extract::{based_on, ApiJson, ApiPath};
-use crate::http::schemas::{
-    BodyErrors, SegmentInput, SegmentList, SegmentResource, WriteErrors, WriteHeaders,
-};
-use crate::http::views::segment_json;
+use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
+use crate::http::views::SegmentResource;
 use crate::http::AppState;
 use crate::write::check::check_new_name;
 use crate::write::input::{or_current, required, split_body};
@@ -28,6 +30,26 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_segment, put_segment, delete_segment))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentList {
+    pub segments: Vec<SegmentResource>,
+}
+
+/// A segment to create or replace; read-only fields are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentInput {
+    /// Required to create; when replacing, it must name the segment in the path.
+    pub name: Option<String>,
+    /// The version the change is based on (or `If-Match`); required to replace.
+    pub version: Option<i64>,
+    /// Read-only: ignored.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only: ignored.
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub segment: Segment,
+}
+
 /// Lists the segments.
 #[utoipa::path(
     get,
@@ -35,22 +57,22 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "segments",
     responses((status = 200, description = "Every segment, in name order", body = SegmentList))
 )]
-async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<Value> {
+async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<SegmentList> {
     let published = state.published();
-    let segments: Vec<Value> = published
+    let segments = published
         .segments
         .values()
-        .map(|r| segment_json(r))
+        .map(|r| SegmentResource::from(SegmentRecord::clone(r)))
         .collect();
-    Json(json!({"segments": segments}))
+    Json(SegmentList { segments })
 }
 
-fn find(state: &AppState, name: &str) -> Result<Value, ApiError> {
+fn find(state: &AppState, name: &str) -> Result<SegmentResource, ApiError> {
     state
         .published()
         .segments
         .get(name)
-        .map(|r| segment_json(r))
+        .map(|r| SegmentResource::from(SegmentRecord::clone(r)))
         .ok_or_else(|| ApiError::NotFound {
             kind: "segment",
             name: name.to_string(),
@@ -72,7 +94,7 @@ async fn get_segment(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SegmentResource>, ApiError> {
     find(&state, &name).map(Json)
 }
 
@@ -95,7 +117,7 @@ async fn create_segment(
     State(state): State<AppState>,
     Editor(who): Editor,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SegmentResource>), ApiError> {
     let (name, _, segment): (_, _, Segment) = split_body(body, "name")?;
     let name = name.ok_or_else(|| {
         ApiError::bad_request(
@@ -145,7 +167,7 @@ async fn put_segment(
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SegmentResource>, ApiError> {
     let (body_name, version, segment): (_, _, Segment) = split_body(body, "name")?;
     if body_name.as_ref().is_some_and(|n| *n != name) {
         return Err(ApiError::bad_request(

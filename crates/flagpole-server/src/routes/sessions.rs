@@ -5,8 +5,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,7 +43,7 @@ struct Login {
     request_body = Login,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 200, description = "Logged in; the cookie is set", body = Object),
+        (status = 200, description = "Logged in; the cookie is set", body = LoggedIn),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
         (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody),
         BodyErrors,
@@ -62,7 +62,10 @@ async fn login(
         "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }
     );
-    let body = json!({"name": user.name, "role": user.role.as_str()});
+    let body = LoggedIn {
+        name: user.name.clone(),
+        role: user.role.as_str(),
+    };
     let mut response = Json(body).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(SET_COOKIE, value);
@@ -108,24 +111,57 @@ async fn logout(State(state): State<AppState>, Viewer(who): Viewer) -> Result<Re
     path = "/auth/me",
     tag = "access",
     responses(
-        (status = 200, description = "The caller", body = Object),
+        (status = 200, description = "The caller", body = Me),
         (status = 401, description = "No credential", body = ErrorBody),
     )
 )]
-async fn get_me(Viewer(who): Viewer) -> Json<serde_json::Value> {
-    Json(describe(&who))
+async fn get_me(Viewer(who): Viewer) -> Json<Me> {
+    Json(Me::of(&who))
 }
 
-fn describe(who: &Principal) -> serde_json::Value {
-    let role = who.role().map(|r| r.as_str());
-    match &who.who {
-        Who::User { user, .. } => {
-            json!({"kind": "user", "name": user.name, "role": role, "grants": user.grants})
+/// Who logged in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedIn {
+    pub name: String,
+    /// `viewer`, `editor` or `admin`.
+    pub role: &'static str,
+}
+
+/// The caller: a user, or a token with its role (admin tokens) and grants.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Me {
+    User {
+        name: String,
+        role: Option<&'static str>,
+        grants: Vec<String>,
+    },
+    Token {
+        name: String,
+        id: String,
+        role: Option<&'static str>,
+        grants: Vec<String>,
+    },
+    Anonymous,
+}
+
+impl Me {
+    fn of(who: &Principal) -> Me {
+        let role = who.role().map(|r| r.as_str());
+        match &who.who {
+            Who::User { user, .. } => Me::User {
+                name: user.name.clone(),
+                role,
+                grants: user.grants.clone(),
+            },
+            Who::Token(t) => Me::Token {
+                name: t.name.clone(),
+                id: t.id.clone(),
+                role,
+                grants: t.grants.clone(),
+            },
+            Who::Anonymous | Who::Local => Me::Anonymous,
         }
-        Who::Token(t) => {
-            json!({"kind": "token", "name": t.name, "id": t.id, "role": role, "grants": t.grants})
-        }
-        Who::Anonymous | Who::Local => json!({"kind": "anonymous"}),
     }
 }
 

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use flagpole_store::TokenRecord;
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,13 +22,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
 }
 
+/// Every token (revoked ones too), oldest first, without secrets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenRecord>,
+}
+
+/// A new token and its text, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewTokenAnswer {
+    #[serde(flatten)]
+    pub token: TokenRecord,
+    /// The token's text: keep it now, it is stored only hashed.
+    pub secret: String,
+}
+
 /// Lists every token (revoked ones too), without secrets.
 #[utoipa::path(
     get,
     path = "/tokens",
     tag = "access",
     responses(
-        (status = 200, description = "Every token, oldest first", body = Object),
+        (status = 200, description = "Every token, oldest first", body = TokenList),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     )
@@ -34,9 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_tokens(
     State(state): State<AppState>,
     Admin(_who): Admin,
-) -> Result<Json<Value>, ApiError> {
-    let auth = state.store().load_auth().await?;
-    Ok(Json(json!({"tokens": auth.tokens})))
+) -> Result<Json<TokenList>, ApiError> {
+    let tokens = state.store().load_auth().await?.tokens;
+    Ok(Json(TokenList { tokens }))
 }
 
 /// Creates a token; the answer's `secret` is the only time the token's text is shown.
@@ -47,7 +64,7 @@ async fn list_tokens(
     request_body = NewToken,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 201, description = "The token, with its `secret`", body = Object),
+        (status = 201, description = "The token, with its `secret`", body = NewTokenAnswer),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "A token with this secret exists", body = ErrorBody),
@@ -59,7 +76,7 @@ async fn create_token(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiJson(body): ApiJson<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewTokenAnswer>), ApiError> {
     let published = state.published();
     let (record, text) = issue::token(&body, who.actor(), |env| published.has_environment(env))?;
     state
@@ -73,8 +90,10 @@ async fn create_token(
             other => other.into(),
         })?;
     state.reload_auth().await?;
-    let mut answer = json!(record);
-    answer["secret"] = json!(text);
+    let answer = NewTokenAnswer {
+        token: record,
+        secret: text,
+    };
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -86,7 +105,7 @@ async fn create_token(
     tag = "access",
     params(("id" = String, Path, description = "The token's id")),
     responses(
-        (status = 200, description = "The revoked token", body = Object),
+        (status = 200, description = "The revoked token", body = TokenRecord),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such token", body = ErrorBody),
@@ -96,11 +115,11 @@ async fn revoke_token(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TokenRecord>, ApiError> {
     let record = state
         .store()
         .revoke_token(&id, chrono::Utc::now(), who.change("token.revoked", None))
         .await?;
     state.reload_auth().await?;
-    Ok(Json(json!(record)))
+    Ok(Json(record))
 }

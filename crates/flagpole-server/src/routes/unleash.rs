@@ -8,10 +8,11 @@ use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::formats::unleash::{self, Payload};
+use flagpole_core::formats::unleash::{self, Feature, Payload};
 use flagpole_core::{Context, Evaluation};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,8 +20,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{ClientSdk, FrontendSdk};
 use crate::http::extract::{is_json, none_match, parse_json, query_pairs, ApiPath, LimitedBody};
 use crate::http::schemas::{
-    BodyErrors, ConditionalHeaders, EncodingHeaders, EvaluationContext, FrontendQuery,
-    FrontendToggle, FrontendToggles, SdkHeaders, WriteErrors,
+    BodyErrors, ConditionalHeaders, EncodingHeaders, EvaluationContext, FrontendQuery, SdkHeaders,
+    WriteErrors,
 };
 use crate::http::AppState;
 use crate::identity::Principal;
@@ -96,7 +97,7 @@ async fn get_client_feature(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Feature>, ApiError> {
     let env = who.sdk_environment();
     let published = state.published();
     if !published.has_environment(&env) {
@@ -108,7 +109,7 @@ async fn get_client_feature(
     let ids = published.segment_ids();
     published
         .live_flag(&name)
-        .map(|f| Json(json!(unleash::export_feature(&name, &f, &env, &ids))))
+        .map(|f| Json(unleash::export_feature(&name, &f, &env, &ids)))
         .ok_or(ApiError::NotFound {
             kind: "feature",
             name,
@@ -200,8 +201,9 @@ fn sdk_json(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// A toggle as the frontend API shows it; serialized straight from borrowed parts.
-#[derive(Serialize)]
-struct Toggle<'a> {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FrontendToggle)]
+pub struct Toggle<'a> {
     name: &'a str,
     enabled: bool,
     variant: ToggleVariant<'a>,
@@ -209,17 +211,23 @@ struct Toggle<'a> {
     impression_data: bool,
 }
 
-#[derive(Serialize)]
-struct ToggleVariant<'a> {
+/// The variant of a toggle, as Unleash shows it (`disabled` when no rule chose one).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FrontendVariant)]
+pub struct ToggleVariant<'a> {
     name: &'a str,
     enabled: bool,
+    /// `{type, value}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     payload: Option<Payload>,
     feature_enabled: bool,
 }
 
-#[derive(Serialize)]
-struct Toggles<'a> {
+/// The Unleash frontend API's answer: the toggles enabled for the context.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FrontendToggles)]
+pub struct Toggles<'a> {
     toggles: Vec<Toggle<'a>>,
 }
 
@@ -283,7 +291,7 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
     tag = "unleash",
     params(FrontendQuery, SdkHeaders),
     responses(
-        (status = 200, description = "The enabled toggles", body = FrontendToggles),
+        (status = 200, description = "The enabled toggles", body = Toggles),
         (status = 400, description = "A parameter given twice, or a context beyond its limits", body = ErrorBody),
         (status = 404, description = "The environment does not exist", body = ErrorBody),
     )
@@ -304,7 +312,7 @@ async fn get_frontend(
     params(SdkHeaders),
     request_body(content = Option<EvaluationContext>, description = "`{context: {…}}` or the context itself; empty is the empty context"),
     responses(
-        (status = 200, description = "The enabled toggles", body = FrontendToggles),
+        (status = 200, description = "The enabled toggles", body = Toggles),
         (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
         (status = 404, description = "The environment does not exist", body = ErrorBody),
         BodyErrors,
@@ -336,7 +344,7 @@ async fn post_frontend(
     tag = "unleash",
     params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders),
     responses(
-        (status = 200, description = "The toggle", body = FrontendToggle),
+        (status = 200, description = "The toggle", body = Toggle),
         (status = 400, description = "Unreadable path, a parameter given twice, or a context beyond its limits", body = ErrorBody),
         (status = 404, description = "Unknown or disabled toggle, or the environment does not exist", body = ErrorBody),
     )

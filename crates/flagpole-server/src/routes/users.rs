@@ -3,8 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use flagpole_store::UserRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,13 +22,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_user, delete_user))
 }
 
+/// Every user, in name order, without password hashes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserRecord>,
+}
+
 /// Lists users (without password hashes).
 #[utoipa::path(
     get,
     path = "/users",
     tag = "access",
     responses(
-        (status = 200, description = "Every user, in name order", body = Object),
+        (status = 200, description = "Every user, in name order", body = UserList),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     )
@@ -35,9 +42,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_users(
     State(state): State<AppState>,
     Admin(_who): Admin,
-) -> Result<Json<Value>, ApiError> {
-    let auth = state.store().load_auth().await?;
-    Ok(Json(json!({"users": auth.users})))
+) -> Result<Json<UserList>, ApiError> {
+    let users = state.store().load_auth().await?.users;
+    Ok(Json(UserList { users }))
 }
 
 /// Creates a user.
@@ -48,7 +55,7 @@ async fn list_users(
     request_body = NewUser,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 201, description = "The user", body = Object),
+        (status = 201, description = "The user", body = UserRecord),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "The user exists", body = ErrorBody),
@@ -60,7 +67,7 @@ async fn create_user(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiJson(body): ApiJson<NewUser>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UserRecord>), ApiError> {
     let published = state.published();
     issue::check_user(
         &body.name,
@@ -76,7 +83,7 @@ async fn create_user(
         .create_user(&record, who.change("user.created", None))
         .await?;
     state.reload_auth().await?;
-    Ok((StatusCode::CREATED, Json(json!(record))))
+    Ok((StatusCode::CREATED, Json(record)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -97,7 +104,7 @@ struct UserUpdate {
     request_body = UserUpdate,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 200, description = "The user", body = Object),
+        (status = 200, description = "The user", body = UserRecord),
         (status = 401, description = "No credential", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -110,7 +117,7 @@ async fn update_user(
     Admin(who): Admin,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<UserUpdate>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserRecord>, ApiError> {
     let auth = state.store().load_auth().await?;
     let mut record = auth
         .users
@@ -143,7 +150,7 @@ async fn update_user(
         .update_user(&record, end_sessions, who.change("user.updated", None))
         .await?;
     state.reload_auth().await?;
-    Ok(Json(json!(record)))
+    Ok(Json(record))
 }
 
 /// Deletes a user and ends their sessions.

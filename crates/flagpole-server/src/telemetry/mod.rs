@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+
+use axum::response::Response;
 use flagpole_core::Evaluation;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tally::{Count, Family, Local, Timing};
@@ -196,14 +196,4 @@ pub fn count_evaluation(environment: &str, flag: &str, e: &Evaluation<'_>) {
             .borrow_mut()
             .with([environment, flag, variant], Count::increment);
     });
-}
-
-/// A panic in a handler becomes a logged 500 with the usual error body.
-pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(serde_json::json!({"code": "internal", "message": "internal error; see the server log"})),
-    )
-        .into_response()
 }

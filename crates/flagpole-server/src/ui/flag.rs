@@ -20,7 +20,7 @@ use super::flags::switch;
 use super::layout::{field, form_error, message, page, Area};
 use super::page::{bounded, encode, json_data, Page};
 use crate::error::ApiError;
-use crate::http::views::flag_json;
+use crate::http::views::FlagResource;
 use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,7 +109,7 @@ pub async fn flag_page(
             @if protected { p.notice { (env) " is protected: changes need an admin or a grant, and ask for confirmation." } }
             @if !editable && !record.archived { p.notice { "Your role cannot change " (env) "; the controls are read-only." } }
         }
-        script #flag-json type="application/json" { (maud::PreEscaped(json_data(&flag_json(&record)))) }
+        script #flag-json type="application/json" { (maud::PreEscaped(json_data(&FlagResource::from(record.clone())))) }
         form.editor data-flag-editor data-key=(key) data-env=(env) data-protected[protected] {
             fieldset disabled[!editable] {
                 (attribute_names())

@@ -143,3 +143,14 @@ pub enum WriteErrors {
     )]
     Unavailable(ErrorBody),
 }
+
+/// The refusals every change of one flag environment documents.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum EditErrors {
+    #[response(status = 400, description = "Unreadable body or header")]
+    Unreadable(ErrorBody),
+    #[response(status = 404, description = "No such flag or environment")]
+    NotFound(ErrorBody),
+    #[response(status = 422, description = "The change is invalid")]
+    Invalid(ErrorBody),
+}

@@ -1,14 +1,14 @@
 //! `/api/v1/flags/{key}/environments/{env}`: one flag's configuration in one environment
-//! (read, replace, enable, disable, rules, default, rollout).
+//! (read, replace, enable, disable, rules, default, rollout). Each change is an edit of
+//! that environment through the write service (`write::edit_environment`).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use flagpole_core::{FlagEnvironment, Rule, Serve};
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,12 +16,12 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
 use crate::http::extract::{based_on, ApiJson, ApiPath, OptionalJson};
 use crate::http::preview::{OrPreview, PreviewQuery};
-use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
+use crate::http::schemas::{BodyErrors, EditErrors, WriteErrors, WriteHeaders};
 use crate::http::views::{FlagEnvironmentResource, FlagResource};
 use crate::http::AppState;
 use crate::identity::Principal;
-use crate::write::input::{or_current, split_body};
-use crate::write::{commit_flag, protection, FlagChange, Mode};
+use crate::write::input::split_body;
+use crate::write::{edit_environment, protection, EnvEdit, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,6 +32,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_flag_default))
         .routes(routes!(put_flag_rollout))
 }
+
+/// The flag and the environment a route names.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct FlagEnv {
+    /// Flag key.
+    key: String,
+    /// Environment name.
+    env: String,
+}
+
+/// What every change of one flag environment answers: the flag as stored, or with
+/// `?preview=true` the impact preview.
+type Changed = Result<OrPreview<Json<FlagResource>>, ApiError>;
 
 /// One environment's configuration to store.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,10 +63,7 @@ pub struct FlagEnvironmentInput {
     get,
     path = "/flags/{key}/environments/{env}",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-    ),
+    params(FlagEnv),
     responses(
         (status = 200, description = "The configuration (off and empty when the flag has none there)", body = FlagEnvironmentResource),
         (status = 404, description = "No such flag or environment", body = ErrorBody),
@@ -61,75 +72,73 @@ pub struct FlagEnvironmentInput {
 async fn get_flag_environment(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
 ) -> Result<Json<FlagEnvironmentResource>, ApiError> {
     let published = state.published();
-    published.snapshot(&env)?;
-    let record = published.flag(&key)?;
-    let config = record
-        .flag
-        .environments
-        .get(&env)
-        .cloned()
-        .unwrap_or_default();
-    let version = record.version;
-    Ok(Json(FlagEnvironmentResource { config, version }))
+    published.snapshot(&at.env)?;
+    let record = published.flag(&at.key)?;
+    let config = record.flag.environments.get(&at.env).cloned();
+    Ok(Json(FlagEnvironmentResource {
+        config: config.unwrap_or_default(),
+        version: record.version,
+    }))
 }
 
-/// The flag environment a change targets, the version it is based on, and how it is
-/// audited.
-struct EnvChange<'a> {
-    mode: Mode,
-    key: &'a str,
-    env: &'a str,
+/// A change of one flag environment as a request asks for it.
+struct Request<'a> {
+    state: &'a AppState,
     who: &'a Principal,
+    mode: Mode,
+    at: &'a FlagEnv,
     headers: &'a HeaderMap,
-    version: Option<i64>,
-    /// Whether the change must say which version it is based on (else: the current one).
-    require_version: bool,
-    action: &'a str,
 }
 
-/// Changes one environment of a flag with `edit`, checking the version the change is
-/// based on.
-async fn update_environment(
-    state: &AppState,
-    change: EnvChange<'_>,
-    edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    let EnvChange {
-        mode,
-        key,
-        env,
-        who,
-        headers,
-        version,
-        require_version: require,
-        action,
-    } = change;
-    // Refused before anything else is checked: a caller who may not change a protected
-    // environment learns nothing more about it.
-    let mut touched = std::collections::BTreeSet::new();
-    touched.insert(env.to_string());
-    protection::check(&state.published(), who, &touched)?;
-    let version = based_on(headers, version)?;
-    if require && version.is_none() {
-        return Err(ApiError::VersionRequired);
+impl Request<'_> {
+    /// Edits the environment with `edit`, based on the version the body or `If-Match`
+    /// gives (428 when `required` and neither does; else the current one).
+    async fn edit(
+        self,
+        version: Option<i64>,
+        required: bool,
+        action: &str,
+        edit: impl FnOnce(&mut FlagEnvironment),
+    ) -> Changed {
+        let edit = |e: &mut FlagEnvironment| {
+            edit(e);
+            Ok(())
+        };
+        self.try_edit(version, required, action, edit).await
     }
-    let guard = state.begin_write().await?;
-    let published = guard.published();
-    published.snapshot(env)?;
-    let record = published.flag(key)?;
-    let expect = or_current(version, record.version);
-    let mut flag = record.flag.clone();
-    edit(flag.environments.entry(env.to_string()).or_default())?;
-    let audit = who.change(action, Some(env));
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived: record.archived,
-    };
-    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
-    OrPreview::of(outcome, || Ok(Json(FlagResource::of(state, key)?)))
+
+    /// [`Request::edit`] with an edit that may refuse.
+    async fn try_edit(
+        self,
+        version: Option<i64>,
+        required: bool,
+        action: &str,
+        edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
+    ) -> Changed {
+        let Request { state, who, at, .. } = self;
+        // Refused before anything else is checked: a caller who may not change a
+        // protected environment learns nothing more about it.
+        let touched = std::collections::BTreeSet::from([at.env.clone()]);
+        protection::check(&state.published(), who, &touched)?;
+        let version = based_on(self.headers, version)?;
+        if required && version.is_none() {
+            return Err(ApiError::VersionRequired);
+        }
+        let guard = state.begin_write().await?;
+        let change = EnvEdit {
+            who,
+            mode: self.mode,
+            key: &at.key,
+            env: &at.env,
+            version,
+            action,
+        };
+        let outcome = edit_environment(&guard, change, edit).await?;
+        OrPreview::of(outcome, || Ok(Json(FlagResource::of(state, &at.key)?)))
+    }
 }
 
 /// Replaces a flag's configuration in one environment.
@@ -137,52 +146,34 @@ async fn update_environment(
     put,
     path = "/flags/{key}/environments/{env}",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-        WriteHeaders,
-        PreviewQuery,
-    ),
+    params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = FlagEnvironmentInput,
     responses(
         (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
+        EditErrors, BodyErrors, WriteErrors,
     )
 )]
 async fn put_flag_environment(
     State(state): State<AppState>,
     Editor(who): Editor,
     mode: Mode,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
+) -> Changed {
     let (_, version, config): (Option<String>, _, FlagEnvironment) =
         split_body(body, "environment")?;
-    update_environment(
-        &state,
-        EnvChange {
-            mode,
-            key: &key,
-            env: &env,
-            who: &who,
-            headers: &headers,
-            version,
-            require_version: true,
-            action: "flag.environment.updated",
-        },
-        |e| {
-            *e = config;
-            Ok(())
-        },
-    )
-    .await
+    let request = Request {
+        state: &state,
+        who: &who,
+        mode,
+        at: &at,
+        headers: &headers,
+    };
+    let action = "flag.environment.updated";
+    request.edit(version, true, action, |e| *e = config).await
 }
 
 /// Optionally, the version the change is based on.
@@ -197,50 +188,33 @@ struct Based {
     post,
     path = "/flags/{key}/environments/{env}/enable",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-        WriteHeaders,
-        PreviewQuery,
-    ),
+    params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = Option<Based>,
     responses(
         (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
+        EditErrors, BodyErrors, WriteErrors,
     )
 )]
 async fn enable_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
     mode: Mode,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
+) -> Changed {
+    let request = Request {
+        state: &state,
+        who: &who,
+        mode,
+        at: &at,
+        headers: &headers,
+    };
     let version = body.and_then(|b| b.version);
-    update_environment(
-        &state,
-        EnvChange {
-            mode,
-            key: &key,
-            env: &env,
-            who: &who,
-            headers: &headers,
-            version,
-            require_version: false,
-            action: "flag.enabled",
-        },
-        |e| {
-            e.enabled = true;
-            Ok(())
-        },
-    )
-    .await
+    request
+        .edit(version, false, "flag.enabled", |e| e.enabled = true)
+        .await
 }
 
 /// Switches a flag off in one environment.
@@ -248,50 +222,33 @@ async fn enable_flag(
     post,
     path = "/flags/{key}/environments/{env}/disable",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-        WriteHeaders,
-        PreviewQuery,
-    ),
+    params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = Option<Based>,
     responses(
         (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
+        EditErrors, BodyErrors, WriteErrors,
     )
 )]
 async fn disable_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
     mode: Mode,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<Based>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
+) -> Changed {
+    let request = Request {
+        state: &state,
+        who: &who,
+        mode,
+        at: &at,
+        headers: &headers,
+    };
     let version = body.and_then(|b| b.version);
-    update_environment(
-        &state,
-        EnvChange {
-            mode,
-            key: &key,
-            env: &env,
-            who: &who,
-            headers: &headers,
-            version,
-            require_version: false,
-            action: "flag.disabled",
-        },
-        |e| {
-            e.enabled = false;
-            Ok(())
-        },
-    )
-    .await
+    request
+        .edit(version, false, "flag.disabled", |e| e.enabled = false)
+        .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -307,50 +264,34 @@ struct RulesBody {
     put,
     path = "/flags/{key}/environments/{env}/rules",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-        WriteHeaders,
-        PreviewQuery,
-    ),
+    params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = RulesBody,
     responses(
         (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
+        EditErrors, BodyErrors, WriteErrors,
     )
 )]
 async fn put_flag_rules(
     State(state): State<AppState>,
     Editor(who): Editor,
     mode: Mode,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RulesBody>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    update_environment(
-        &state,
-        EnvChange {
-            mode,
-            key: &key,
-            env: &env,
-            who: &who,
-            headers: &headers,
-            version: body.version,
-            require_version: true,
-            action: "flag.rules.updated",
-        },
-        |e| {
-            e.rules = body.rules;
-            Ok(())
-        },
-    )
-    .await
+) -> Changed {
+    let request = Request {
+        state: &state,
+        who: &who,
+        mode,
+        at: &at,
+        headers: &headers,
+    };
+    let action = "flag.rules.updated";
+    request
+        .edit(body.version, true, action, |e| e.rules = body.rules)
+        .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -366,50 +307,34 @@ struct DefaultBody {
     put,
     path = "/flags/{key}/environments/{env}/default",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-        WriteHeaders,
-        PreviewQuery,
-    ),
+    params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = DefaultBody,
     responses(
         (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
         (status = 428, description = "No version given", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
+        EditErrors, BodyErrors, WriteErrors,
     )
 )]
 async fn put_flag_default(
     State(state): State<AppState>,
     Editor(who): Editor,
     mode: Mode,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<DefaultBody>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    update_environment(
-        &state,
-        EnvChange {
-            mode,
-            key: &key,
-            env: &env,
-            who: &who,
-            headers: &headers,
-            version: body.version,
-            require_version: true,
-            action: "flag.default.updated",
-        },
-        |e| {
-            e.default = body.default;
-            Ok(())
-        },
-    )
-    .await
+) -> Changed {
+    let request = Request {
+        state: &state,
+        who: &who,
+        mode,
+        at: &at,
+        headers: &headers,
+    };
+    let action = "flag.default.updated";
+    request
+        .edit(body.version, true, action, |e| e.default = body.default)
+        .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -428,65 +353,64 @@ struct RolloutBody {
     put,
     path = "/flags/{key}/environments/{env}/rollout",
     tag = "flags",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("env" = String, Path, description = "Environment name"),
-        WriteHeaders,
-        PreviewQuery,
-    ),
+    params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = RolloutBody,
     responses(
         (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
         (status = 409, description = "The flag changed since that version, or has several rules there", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
+        EditErrors, BodyErrors, WriteErrors,
     )
 )]
 async fn put_flag_rollout(
     State(state): State<AppState>,
     Editor(who): Editor,
     mode: Mode,
-    ApiPath((key, env)): ApiPath<(String, String)>,
+    ApiPath(at): ApiPath<FlagEnv>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RolloutBody>,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    update_environment(
-        &state,
-        EnvChange {
-            mode,
-            key: &key,
-            env: &env,
-            who: &who,
-            headers: &headers,
-            version: body.version,
-            require_version: false,
-            action: "flag.rollout.updated",
-        },
-        |e| {
-            match e.rules.as_mut_slice() {
-                [] => e.rules.push(Rule {
-                    rollout: Some(body.rollout),
-                    stickiness: Some(body.stickiness.unwrap_or_else(|| "default".into())),
-                    ..Rule::default()
-                }),
-                [only] if only.conditions.is_empty() && only.segments.is_empty() => {
-                    only.rollout = Some(body.rollout);
-                    if let Some(s) = body.stickiness {
-                        only.stickiness = Some(s);
-                    }
-                }
-                rules => {
-                    return Err(ApiError::Conflict(format!(
-                    "the flag has {} rules in {env}; set each rule's rollout through PUT .../rules",
-                    rules.len()
-                )))
-                }
+) -> Changed {
+    let request = Request {
+        state: &state,
+        who: &who,
+        mode,
+        at: &at,
+        headers: &headers,
+    };
+    let env = at.env.clone();
+    request
+        .try_edit(body.version, false, "flag.rollout.updated", |e| {
+            set_rollout(e, &env, body.rollout, body.stickiness)
+        })
+        .await
+}
+
+/// Sets the rollout of an environment whose targeting is one rollout: adds the rule when
+/// there is none, changes the only one when it has no conditions or segments, refuses
+/// (409) several.
+fn set_rollout(
+    e: &mut FlagEnvironment,
+    env: &str,
+    rollout: i64,
+    stickiness: Option<String>,
+) -> Result<(), ApiError> {
+    match e.rules.as_mut_slice() {
+        [] => e.rules.push(Rule {
+            rollout: Some(rollout),
+            stickiness: Some(stickiness.unwrap_or_else(|| "default".into())),
+            ..Rule::default()
+        }),
+        [only] if only.conditions.is_empty() && only.segments.is_empty() => {
+            only.rollout = Some(rollout);
+            if let Some(s) = stickiness {
+                only.stickiness = Some(s);
             }
-            Ok(())
-        },
-    )
-    .await
+        }
+        rules => {
+            return Err(ApiError::Conflict(format!(
+                "the flag has {} rules in {env}; set each rule's rollout through PUT .../rules",
+                rules.len()
+            )))
+        }
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@
 pub mod approval;
 pub mod check;
 mod commit;
+mod edit;
 pub mod environments;
 pub mod import;
 pub mod input;
@@ -22,4 +23,5 @@ pub mod protection;
 
 pub use crate::core::WriteGuard;
 pub use commit::{commit_flag, commit_segment, FlagChange};
+pub use edit::{edit_environment, EnvEdit};
 pub use mode::{Mode, Outcome};

@@ -1,0 +1,48 @@
+//! A change to one flag's configuration in one environment (enable, disable, rules,
+//! default, rollout, or all of it): the flag as published, edited in that environment,
+//! committed through [`commit_flag`](super::commit_flag) based on the version given (or
+//! the current one).
+
+use flagpole_core::FlagEnvironment;
+use flagpole_store::Change;
+
+use super::commit::{commit_flag, FlagChange};
+use super::input::or_current;
+use super::mode::{Mode, Outcome};
+use crate::core::WriteGuard;
+use crate::error::ApiError;
+use crate::identity::Principal;
+
+/// Which flag environment a change edits, on whose behalf, based on which version.
+#[derive(Clone, Copy, Debug)]
+pub struct EnvEdit<'a> {
+    pub who: &'a Principal,
+    pub mode: Mode,
+    pub key: &'a str,
+    pub env: &'a str,
+    /// The flag version the change is based on; the current one when `None`.
+    pub version: Option<i64>,
+    /// The audit entry's action.
+    pub action: &'a str,
+}
+
+/// Edits flag `key`'s configuration in `env` with `edit` (an environment the flag has no
+/// configuration in starts off and empty) and commits the flag.
+pub async fn edit_environment(
+    guard: &WriteGuard<'_>,
+    at: EnvEdit<'_>,
+    edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
+) -> Result<Outcome, ApiError> {
+    let published = guard.published();
+    published.snapshot(at.env)?;
+    let record = published.flag(at.key)?;
+    let expect = or_current(at.version, record.version);
+    let mut flag = record.flag;
+    edit(flag.environments.entry(at.env.to_string()).or_default())?;
+    let audit: Change<'_> = at.who.change(at.action, Some(at.env));
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: record.archived,
+    };
+    commit_flag(guard, at.mode, at.who, at.key, change, expect, audit).await
+}

@@ -96,7 +96,6 @@ struct ApprovalSetting {
 #[utoipa::path(
     get,
     path = "/change-requests",
-    tag = "change requests",
     params(RequestQuery),
     responses(
         (status = 200, description = "The matching requests (at most 1000), newest first", body = ChangeRequestList),
@@ -128,7 +127,6 @@ async fn list_change_requests(
 #[utoipa::path(
     post,
     path = "/change-requests",
-    tag = "change requests",
     request_body = ChangeRequestInput,
     responses(
         (status = 201, description = "The request, open", body = ChangeRequestRecord),
@@ -172,7 +170,6 @@ async fn create_change_request(
 #[utoipa::path(
     get,
     path = "/change-requests/{id}",
-    tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     responses(
         (status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = ChangeRequestDetail),
@@ -194,7 +191,6 @@ async fn get_change_request(
 #[utoipa::path(
     post,
     path = "/change-requests/{id}/comments",
-    tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     request_body = CommentInput,
     responses(
@@ -221,7 +217,6 @@ async fn comment_change_request(
 #[utoipa::path(
     post,
     path = "/change-requests/{id}/approve",
-    tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     request_body = Option<ApproveInput>,
     responses(
@@ -249,7 +244,6 @@ async fn approve_change_request(
 #[utoipa::path(
     post,
     path = "/change-requests/{id}/reject",
-    tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     request_body = Option<RejectInput>,
     responses(
@@ -277,7 +271,6 @@ async fn reject_change_request(
 #[utoipa::path(
     post,
     path = "/change-requests/{id}/rebase",
-    tag = "change requests",
     params(("id" = i64, Path, description = "Change request id")),
     responses(
         (status = 200, description = "The request, based on the current version", body = ChangeRequestRecord),

@@ -31,7 +31,6 @@ pub struct EnvironmentList {
 #[utoipa::path(
     get,
     path = "/environments",
-    tag = "environments",
     responses((status = 200, description = "Every environment, in name order", body = EnvironmentList))
 )]
 async fn list_environments(
@@ -53,7 +52,6 @@ struct NewEnvironment {
 #[utoipa::path(
     post,
     path = "/environments",
-    tag = "environments",
     request_body = NewEnvironment,
     responses(
         (status = 201, description = "The new environment", body = flagpole_store::Environment),
@@ -86,7 +84,6 @@ struct EnvironmentUpdate {
 #[utoipa::path(
     patch,
     path = "/environments/{env}",
-    tag = "environments",
     params(("env" = String, Path, description = "Environment name")),
     request_body = EnvironmentUpdate,
     responses(
@@ -125,7 +122,6 @@ struct DeleteQuery {
 #[utoipa::path(
     delete,
     path = "/environments/{env}",
-    tag = "environments",
     params(("env" = String, Path, description = "Environment name"), DeleteQuery),
     responses(
         (status = 204, description = "Deleted (with the flags' configuration there, if asked)"),

@@ -113,7 +113,6 @@ impl<'a> EvaluationBody<'a> {
 #[utoipa::path(
     post,
     path = "/environments/{env}/evaluate/{key}",
-    tag = "evaluation",
     params(
         ("env" = String, Path, description = "Environment name"),
         ("key" = String, Path, description = "Flag key"),
@@ -160,7 +159,6 @@ async fn evaluate_flag(
 #[utoipa::path(
     post,
     path = "/environments/{env}/evaluate",
-    tag = "evaluation",
     params(("env" = String, Path, description = "Environment name"), ExplainQuery),
     request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
     responses(

@@ -62,7 +62,6 @@ pub struct FlagEnvironmentInput {
 #[utoipa::path(
     get,
     path = "/flags/{key}/environments/{env}",
-    tag = "flags",
     params(FlagEnv),
     responses(
         (status = 200, description = "The configuration (off and empty when the flag has none there)", body = FlagEnvironmentResource),
@@ -145,7 +144,6 @@ impl Request<'_> {
 #[utoipa::path(
     put,
     path = "/flags/{key}/environments/{env}",
-    tag = "flags",
     params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = FlagEnvironmentInput,
     responses(
@@ -187,7 +185,6 @@ struct Based {
 #[utoipa::path(
     post,
     path = "/flags/{key}/environments/{env}/enable",
-    tag = "flags",
     params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = Option<Based>,
     responses(
@@ -221,7 +218,6 @@ async fn enable_flag(
 #[utoipa::path(
     post,
     path = "/flags/{key}/environments/{env}/disable",
-    tag = "flags",
     params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = Option<Based>,
     responses(
@@ -263,7 +259,6 @@ struct RulesBody {
 #[utoipa::path(
     put,
     path = "/flags/{key}/environments/{env}/rules",
-    tag = "flags",
     params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = RulesBody,
     responses(
@@ -306,7 +301,6 @@ struct DefaultBody {
 #[utoipa::path(
     put,
     path = "/flags/{key}/environments/{env}/default",
-    tag = "flags",
     params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = DefaultBody,
     responses(
@@ -352,7 +346,6 @@ struct RolloutBody {
 #[utoipa::path(
     put,
     path = "/flags/{key}/environments/{env}/rollout",
-    tag = "flags",
     params(FlagEnv, WriteHeaders, PreviewQuery),
     request_body = RolloutBody,
     responses(

@@ -74,7 +74,6 @@ struct ListQuery {
 #[utoipa::path(
     get,
     path = "/flags",
-    tag = "flags",
     params(ListQuery),
     responses(
         (status = 200, description = "The matching flags, in key order", body = FlagList),
@@ -126,7 +125,6 @@ async fn list_flags(
 #[utoipa::path(
     post,
     path = "/flags",
-    tag = "flags",
     params(PreviewQuery),
     request_body = FlagInput,
     responses(
@@ -171,7 +169,6 @@ async fn create_flag(
 #[utoipa::path(
     get,
     path = "/flags/{key}",
-    tag = "flags",
     params(("key" = String, Path, description = "Flag key")),
     responses(
         (status = 200, description = "The flag", body = FlagResource),
@@ -190,7 +187,6 @@ async fn get_flag(
 #[utoipa::path(
     put,
     path = "/flags/{key}",
-    tag = "flags",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     request_body = FlagInput,
     responses(
@@ -240,7 +236,6 @@ async fn put_flag(
 #[utoipa::path(
     delete,
     path = "/flags/{key}",
-    tag = "flags",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
         (status = 204, description = "Deleted"),
@@ -272,7 +267,6 @@ async fn delete_flag(
 #[utoipa::path(
     post,
     path = "/flags/{key}/archive",
-    tag = "flags",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
         (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
@@ -297,7 +291,6 @@ async fn archive_flag(
 #[utoipa::path(
     post,
     path = "/flags/{key}/unarchive",
-    tag = "flags",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     responses(
         (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),

@@ -53,7 +53,6 @@ impl HealthStatus {
     get,
     path = "/health/live",
     security(()),
-    tag = "health",
     responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
 )]
 async fn live(Public(_who): Public) -> Json<HealthStatus> {
@@ -68,7 +67,6 @@ async fn live(Public(_who): Public) -> Json<HealthStatus> {
     get,
     path = "/health/ready",
     security(()),
-    tag = "health",
     responses(
         (status = 200, description = "Ready and caught up, with the published and stored versions (a relay: `ready`, or `degraded` without its upstream)", body = HealthStatus),
         (status = 503, description = "The store failed or timed out, or this replica has not caught up with it", body = HealthStatus),
@@ -125,7 +123,6 @@ async fn ready(State(state): State<AppState>, Public(_who): Public) -> Response 
     get,
     path = "/metrics",
     security(()),
-    tag = "health",
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
 async fn metrics(State(state): State<AppState>, _: MetricsReader) -> impl IntoResponse {

@@ -87,7 +87,6 @@ struct AuditQuery {
 #[utoipa::path(
     get,
     path = "/audit",
-    tag = "history",
     params(AuditQuery),
     responses(
         (status = 200, description = "The matching entries, newest first", body = AuditList),
@@ -136,7 +135,6 @@ struct UsageQuery {
 #[utoipa::path(
     get,
     path = "/usage",
-    tag = "history",
     params(UsageQuery),
     responses(
         (status = 200, description = "The matching usage", body = UsageList),
@@ -175,7 +173,6 @@ impl From<FlagVersion> for VersionSummary {
 #[utoipa::path(
     get,
     path = "/flags/{key}/versions",
-    tag = "history",
     params(("key" = String, Path, description = "Flag key")),
     responses(
         (status = 200, description = "The versions, oldest first", body = VersionList),
@@ -217,7 +214,6 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
 #[utoipa::path(
     get,
     path = "/flags/{key}/versions/{version}",
-    tag = "history",
     params(
         ("key" = String, Path, description = "Flag key"),
         ("version" = i64, Path, description = "Flag version"),
@@ -251,7 +247,6 @@ struct DiffQuery {
 #[utoipa::path(
     get,
     path = "/flags/{key}/diff",
-    tag = "history",
     params(("key" = String, Path, description = "Flag key"), DiffQuery),
     responses(
         (status = 200, description = "Every leaf that differs", body = FlagDiff),
@@ -304,7 +299,6 @@ struct RollbackBody {
 #[utoipa::path(
     post,
     path = "/flags/{key}/rollback",
-    tag = "history",
     params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
     request_body = RollbackBody,
     responses(

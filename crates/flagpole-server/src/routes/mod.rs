@@ -95,30 +95,47 @@ pub fn service(
 /// two views of this one table.
 fn routes() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
-        .merge(environments::router())
-        .merge(flags::router())
-        .merge(flag_environments::router())
-        .merge(release_plans::router())
-        .merge(sampling::router())
-        .merge(segments::router())
-        .merge(evaluate::router())
-        .merge(history::router())
-        .merge(schedules::router())
-        .merge(change_requests::router())
-        .merge(transfer::router())
-        .merge(sessions::router())
-        .merge(tokens::router())
-        .merge(users::router())
+        .merge(area("environments", environments::router()))
+        .merge(area("flags", flags::router()))
+        .merge(area("flags", flag_environments::router()))
+        .merge(area("release plans", release_plans::router()))
+        .merge(area("environments", sampling::router()))
+        .merge(area("segments", segments::router()))
+        .merge(area("evaluation", evaluate::router()))
+        .merge(area("history", history::router()))
+        .merge(area("schedules", schedules::router()))
+        .merge(area("change requests", change_requests::router()))
+        .merge(area("transfer", transfer::router()))
+        .merge(area("access", sessions::router()))
+        .merge(area("access", tokens::router()))
+        .merge(area("access", users::router()))
         .merge(streams::native_router())
-        .merge(relay::router())
+        .merge(area("relay", relay::router()))
         .merge(OpenApiRouter::new().routes(routes!(get_openapi)));
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
-        .merge(seed::router())
-        .merge(ofrep::router())
-        .merge(unleash::router())
+        .merge(area("seed", seed::router()))
+        .merge(area("ofrep", ofrep::router()))
+        .merge(area("unleash", unleash::router()))
         .merge(streams::router())
-        .merge(health::router())
+        .merge(area("health", health::router()))
+}
+
+/// An area's routes, each documented under `tag` unless its handler names its own.
+fn area(tag: &str, mut router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            op.tags.get_or_insert_with(|| vec![tag.to_string()]);
+        }
+    }
+    router
 }
 
 /// The OpenAPI 3.1 document of every route, as JSON (served at `/api/v1/openapi.json`).

@@ -192,7 +192,6 @@ pub struct Success<'a> {
 #[utoipa::path(
     post,
     path = "/ofrep/v1/evaluate/flags/{key}",
-    tag = "ofrep",
     operation_id = "ofrep_evaluate_flag",
     params(("key" = String, Path, description = "Flag key"), SdkHeaders),
     request_body = OfrepRequest,
@@ -245,7 +244,6 @@ async fn evaluate_flag(
 #[utoipa::path(
     post,
     path = "/ofrep/v1/evaluate/flags",
-    tag = "ofrep",
     operation_id = "ofrep_evaluate_flags",
     params(SdkHeaders, ConditionalHeaders, ("flagConfigEtag" = Option<String>, Query, description = "The `etag` of the event-stream message that triggered this request (ADR 0008); not needed here: the answer is always from the latest configuration this server has")),
     request_body = OfrepRequest,

@@ -35,7 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get,
     path = "/relay/stream",
-    tag = "relay",
     params(StreamHeaders),
     responses(
         (status = 200, description = "Server-sent events: `snapshot`, `current`, `change` (README, Relay mode); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = crate::http::schemas::SseEvent),
@@ -59,7 +58,6 @@ async fn stream_relay(
 #[utoipa::path(
     post,
     path = "/tokens/introspect",
-    tag = "relay",
     request_body = IntrospectRequest,
     responses(
         (status = 200, description = "One answer per token, in order", body = IntrospectResponse),

@@ -32,7 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     post,
     path = "/flags/{key}/environments/{env}/release-plan",
-    tag = "release plans",
     params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
     request_body = PlanInput,
     responses(
@@ -59,7 +58,6 @@ async fn create_release_plan(
 #[utoipa::path(
     get,
     path = "/flags/{key}/environments/{env}/release-plan",
-    tag = "release plans",
     params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The plan", body = ReleasePlan),
@@ -78,7 +76,6 @@ async fn get_release_plan(
 #[utoipa::path(
     post,
     path = "/flags/{key}/environments/{env}/release-plan/pause",
-    tag = "release plans",
     params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The plan, paused", body = ReleasePlan),
@@ -100,7 +97,6 @@ async fn pause_release_plan(
 #[utoipa::path(
     post,
     path = "/flags/{key}/environments/{env}/release-plan/resume",
-    tag = "release plans",
     params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The plan, running", body = ReleasePlan),
@@ -122,7 +118,6 @@ async fn resume_release_plan(
 #[utoipa::path(
     post,
     path = "/flags/{key}/environments/{env}/release-plan/cancel",
-    tag = "release plans",
     params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The plan, cancelled", body = ReleasePlan),
@@ -153,7 +148,6 @@ struct PlanQuery {
 #[utoipa::path(
     get,
     path = "/release-plans",
-    tag = "release plans",
     params(PlanQuery),
     responses(
         (status = 200, description = "The plans", body = Vec<ReleasePlan>),

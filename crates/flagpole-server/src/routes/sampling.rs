@@ -36,7 +36,6 @@ struct Sampling {
 #[utoipa::path(
     get,
     path = "/environments/{env}/sampling",
-    tag = "environments",
     params(("env" = String, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The setting (off when never set)", body = Sampling),
@@ -58,7 +57,6 @@ async fn get_sampling(
 #[utoipa::path(
     put,
     path = "/environments/{env}/sampling",
-    tag = "environments",
     params(("env" = String, Path, description = "Environment name")),
     request_body = SamplingSetting,
     responses(

@@ -74,7 +74,6 @@ struct ScheduleQuery {
 #[utoipa::path(
     get,
     path = "/schedules",
-    tag = "schedules",
     params(ScheduleQuery),
     responses(
         (status = 200, description = "The matching schedules (at most 1000)", body = ScheduleList),
@@ -123,7 +122,6 @@ async fn list_schedules(
 #[utoipa::path(
     get,
     path = "/schedules/{id}",
-    tag = "schedules",
     params(("id" = i64, Path, description = "Schedule id")),
     responses(
         (status = 200, description = "The schedule", body = ScheduleRecord),
@@ -144,7 +142,6 @@ async fn get_schedule(
 #[utoipa::path(
     delete,
     path = "/schedules/{id}",
-    tag = "schedules",
     params(("id" = i64, Path, description = "Schedule id")),
     responses(
         (status = 200, description = "The cancelled schedule", body = ScheduleRecord),
@@ -166,7 +163,6 @@ async fn cancel_schedule(
 #[utoipa::path(
     post,
     path = "/flags/{key}/schedules",
-    tag = "schedules",
     params(("key" = String, Path, description = "Flag key")),
     request_body = FlagScheduleInput,
     responses(
@@ -203,7 +199,6 @@ async fn create_flag_schedule(
 #[utoipa::path(
     post,
     path = "/segments/{name}/schedules",
-    tag = "schedules",
     params(("name" = String, Path, description = "Segment name")),
     request_body = SegmentScheduleInput,
     responses(

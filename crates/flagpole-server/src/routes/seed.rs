@@ -58,7 +58,6 @@ pub struct SeedUpdated {
 #[utoipa::path(
     get,
     path = "/flags/{name}",
-    tag = "seed",
     operation_id = "seed_get_flag",
     params(
         ("name" = String, Path, description = "Flag key"),
@@ -204,7 +203,6 @@ fn parse_bool(text: &str) -> Option<bool> {
 #[utoipa::path(
     post,
     path = "/flags/{name}",
-    tag = "seed",
     operation_id = "seed_set_flag",
     params(
         ("name" = String, Path, description = "Flag key"),

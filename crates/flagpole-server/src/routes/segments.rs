@@ -54,7 +54,6 @@ pub struct SegmentInput {
 #[utoipa::path(
     get,
     path = "/segments",
-    tag = "segments",
     responses((status = 200, description = "Every segment, in name order", body = SegmentList))
 )]
 async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<SegmentList> {
@@ -83,7 +82,6 @@ fn find(state: &AppState, name: &str) -> Result<SegmentResource, ApiError> {
 #[utoipa::path(
     get,
     path = "/segments/{name}",
-    tag = "segments",
     params(("name" = String, Path, description = "Segment name")),
     responses(
         (status = 200, description = "The segment", body = SegmentResource),
@@ -102,7 +100,6 @@ async fn get_segment(
 #[utoipa::path(
     post,
     path = "/segments",
-    tag = "segments",
     request_body = SegmentInput,
     responses(
         (status = 201, description = "The new segment", body = SegmentResource),
@@ -147,7 +144,6 @@ async fn create_segment(
 #[utoipa::path(
     put,
     path = "/segments/{name}",
-    tag = "segments",
     params(("name" = String, Path, description = "Segment name"), WriteHeaders),
     request_body = SegmentInput,
     responses(
@@ -197,7 +193,6 @@ async fn put_segment(
 #[utoipa::path(
     delete,
     path = "/segments/{name}",
-    tag = "segments",
     params(("name" = String, Path, description = "Segment name"), WriteHeaders),
     responses(
         (status = 204, description = "Deleted"),

@@ -39,7 +39,6 @@ struct Login {
     post,
     path = "/auth/login",
     security(()),
-    tag = "access",
     request_body = Login,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
@@ -87,7 +86,6 @@ fn tls(state: &AppState, headers: &HeaderMap) -> bool {
 #[utoipa::path(
     post,
     path = "/auth/logout",
-    tag = "access",
     responses(
         (status = 204, description = "Logged out"),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -109,7 +107,6 @@ async fn logout(State(state): State<AppState>, Viewer(who): Viewer) -> Result<Re
 #[utoipa::path(
     get,
     path = "/auth/me",
-    tag = "access",
     responses(
         (status = 200, description = "The caller", body = Me),
         (status = 401, description = "No credential", body = ErrorBody),
@@ -176,7 +173,6 @@ struct PasswordChange {
 #[utoipa::path(
     post,
     path = "/auth/password",
-    tag = "access",
     request_body = PasswordChange,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),

@@ -41,7 +41,6 @@ pub struct NewTokenAnswer {
 #[utoipa::path(
     get,
     path = "/tokens",
-    tag = "access",
     responses(
         (status = 200, description = "Every token, oldest first", body = TokenList),
         (status = 401, description = "No credential", body = ErrorBody),
@@ -60,7 +59,6 @@ async fn list_tokens(
 #[utoipa::path(
     post,
     path = "/tokens",
-    tag = "access",
     request_body = NewToken,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
@@ -102,7 +100,6 @@ async fn create_token(
 #[utoipa::path(
     delete,
     path = "/tokens/{id}",
-    tag = "access",
     params(("id" = String, Path, description = "The token's id")),
     responses(
         (status = 200, description = "The revoked token", body = TokenRecord),

@@ -40,7 +40,6 @@ struct TransferQuery {
 #[utoipa::path(
     post,
     path = "/import",
-    tag = "transfer",
     params(TransferQuery),
     request_body(
         description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`",
@@ -86,7 +85,6 @@ async fn import_flags(
 #[utoipa::path(
     get,
     path = "/export",
-    tag = "transfer",
     params(TransferQuery),
     responses(
         (status = 200, description = "The document in the format asked for: a native document (JSON), Unleash `ClientFeatures`, or the seed's `flags.json`", body = Value),

@@ -42,7 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get,
     path = "/api/client/features",
-    tag = "unleash",
     params(SdkHeaders, ConditionalHeaders, EncodingHeaders),
     responses(
         (status = 200, description = "Unleash `ClientFeatures` (`version`, `features`, `segments`, `query`)", body = Object, headers(("ETag" = String))),
@@ -85,7 +84,6 @@ async fn get_client_features(
 #[utoipa::path(
     get,
     path = "/api/client/features/{name}",
-    tag = "unleash",
     params(("name" = String, Path, description = "Flag key"), SdkHeaders),
     responses(
         (status = 200, description = "The Unleash feature", body = Object),
@@ -120,7 +118,6 @@ async fn get_client_feature(
 #[utoipa::path(
     post,
     path = "/api/client/register",
-    tag = "unleash",
     params(SdkHeaders),
     request_body(content = Object, description = "Unleash's registration (`appName`, `instanceId`, …)"),
     responses(
@@ -150,7 +147,6 @@ async fn register_client(
 #[utoipa::path(
     post,
     path = "/api/client/metrics",
-    tag = "unleash",
     params(SdkHeaders),
     request_body(content = Object, description = "Unleash's metrics: `{bucket: {start, stop, toggles: {name: {yes, no, variants}}}}`"),
     responses(
@@ -288,7 +284,6 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
 #[utoipa::path(
     get,
     path = "/api/frontend",
-    tag = "unleash",
     params(FrontendQuery, SdkHeaders),
     responses(
         (status = 200, description = "The enabled toggles", body = Toggles),
@@ -308,7 +303,6 @@ async fn get_frontend(
 #[utoipa::path(
     post,
     path = "/api/frontend",
-    tag = "unleash",
     params(SdkHeaders),
     request_body(content = Option<EvaluationContext>, description = "`{context: {…}}` or the context itself; empty is the empty context"),
     responses(
@@ -341,7 +335,6 @@ async fn post_frontend(
 #[utoipa::path(
     get,
     path = "/api/frontend/features/{name}",
-    tag = "unleash",
     params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders),
     responses(
         (status = 200, description = "The toggle", body = Toggle),

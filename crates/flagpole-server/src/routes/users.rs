@@ -32,7 +32,6 @@ pub struct UserList {
 #[utoipa::path(
     get,
     path = "/users",
-    tag = "access",
     responses(
         (status = 200, description = "Every user, in name order", body = UserList),
         (status = 401, description = "No credential", body = ErrorBody),
@@ -51,7 +50,6 @@ async fn list_users(
 #[utoipa::path(
     post,
     path = "/users",
-    tag = "access",
     request_body = NewUser,
     responses(
         (status = 400, description = "Unreadable body", body = ErrorBody),
@@ -99,7 +97,6 @@ struct UserUpdate {
 #[utoipa::path(
     patch,
     path = "/users/{name}",
-    tag = "access",
     params(("name" = String, Path, description = "User name")),
     request_body = UserUpdate,
     responses(
@@ -157,7 +154,6 @@ async fn update_user(
 #[utoipa::path(
     delete,
     path = "/users/{name}",
-    tag = "access",
     params(("name" = String, Path, description = "User name")),
     responses(
         (status = 204, description = "Deleted"),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use flagpole_store::Store;
+use imbl::OrdMap;
 use tokio::sync::{broadcast, watch, Mutex};
 
 use crate::error::ApiError;
@@ -223,32 +224,8 @@ impl Applied {
                 .iter()
                 .zip(&after.environments)
                 .any(|(a, b)| a.name != b.name);
-        let mut flags: Vec<String> = after
-            .flags
-            .iter()
-            .filter(|(k, r)| before.flags.get(*k).map(|b| b.version) != Some(r.version))
-            .map(|(k, _)| k.clone())
-            .collect();
-        flags.extend(
-            before
-                .flags
-                .keys()
-                .filter(|k| !after.flags.contains_key(*k))
-                .cloned(),
-        );
-        let mut segments: Vec<String> = after
-            .segments
-            .iter()
-            .filter(|(k, r)| before.segments.get(*k).map(|b| b.version) != Some(r.version))
-            .map(|(k, _)| k.clone())
-            .collect();
-        segments.extend(
-            before
-                .segments
-                .keys()
-                .filter(|k| !after.segments.contains_key(*k))
-                .cloned(),
-        );
+        let flags = changed_keys(&before.flags, &after.flags, |r| r.version);
+        let segments = changed_keys(&before.segments, &after.segments, |r| r.version);
         Applied {
             from: before.version,
             published: after.clone(),
@@ -257,4 +234,19 @@ impl Applied {
             full,
         }
     }
+}
+
+/// The keys whose record's version differs between `before` and `after`, and those gone.
+fn changed_keys<V>(
+    before: &OrdMap<String, V>,
+    after: &OrdMap<String, V>,
+    version: impl Fn(&V) -> i64,
+) -> Vec<String> {
+    let mut keys: Vec<String> = after
+        .iter()
+        .filter(|(k, r)| before.get(*k).map(&version) != Some(version(r)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    keys.extend(before.keys().filter(|k| !after.contains_key(*k)).cloned());
+    keys
 }

@@ -111,40 +111,28 @@ async fn impact(
     let hours = (guard.window_seconds.unwrap_or(3600).max(1) + 3599) / 3600;
     let since = crate::usage::bucket_of(now) - TimeDelta::hours(hours - 1);
     let metric = guard.metric.as_deref().unwrap_or_default();
+    // The samples of metric `name` with the guard's labels.
     let read = |name: String| async move {
-        reader
+        let records = reader
             .core
             .store()
             .impact(environment, &name, since)
             .await
-            .map_err(|e| format!("reading impact metric {name}: {e}"))
+            .map_err(|e| format!("reading impact metric {name}: {e}"))?;
+        let labelled = |r: &ImpactRecord| {
+            let labels = &r.sample.labels;
+            guard.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        };
+        Ok::<Vec<ImpactRecord>, String>(records.into_iter().filter(labelled).collect())
     };
-    let records: Vec<ImpactRecord> = read(metric.to_string())
-        .await?
-        .into_iter()
-        .filter(|r| {
-            guard
-                .labels
-                .iter()
-                .all(|(k, v)| r.sample.labels.get(k) == Some(v))
-        })
-        .collect();
+    let records = read(metric.to_string()).await?;
     let Some(value) = aggregate(&records) else {
         return Ok(None);
     };
     let Some(per) = &guard.per else {
         return Ok(Some(value));
     };
-    let denominator: Vec<ImpactRecord> = read(per.clone())
-        .await?
-        .into_iter()
-        .filter(|r| {
-            guard
-                .labels
-                .iter()
-                .all(|(k, v)| r.sample.labels.get(k) == Some(v))
-        })
-        .collect();
+    let denominator = read(per.clone()).await?;
     Ok(aggregate(&denominator)
         .filter(|d| *d > 0.0)
         .map(|d| value / d))

@@ -199,11 +199,7 @@ pub async fn approve(
         scheduler::apply(core, target, change, Mode::Approved).await?;
         record.status = "applied".into();
     }
-    let change = who.change("change_request.approved", env);
-    Ok(core
-        .store()
-        .update_change_request(&record, "open", change)
-        .await?)
+    save(core, who, &record, "change_request.approved").await
 }
 
 /// Rejects a change request, with the reason as a comment (its author may withdraw it
@@ -221,12 +217,7 @@ pub async fn reject(
     }
     record.status = "rejected".into();
     record.reviewer = Some(who.actor().to_string());
-    let env = review::proposal_environment(&record.environments);
-    let change = who.change("change_request.rejected", env);
-    Ok(core
-        .store()
-        .update_change_request(&record, "open", change)
-        .await?)
+    save(core, who, &record, "change_request.rejected").await
 }
 
 /// Carries a change request over to the flag's current version (when the flag changed
@@ -260,10 +251,20 @@ pub async fn rebase_request(
     record.body = serde_json::to_value(&merged).unwrap_or_default();
     record.based_on = current.version;
     record.environments = touched.into_iter().collect();
+    save(core, who, &record, "change_request.rebased").await
+}
+
+/// Stores an open request's new state, audited as `action`.
+async fn save(
+    core: &Core,
+    who: &Principal,
+    record: &ChangeRequestRecord,
+    action: &str,
+) -> Result<ChangeRequestRecord, ApiError> {
     let env = review::proposal_environment(&record.environments);
-    let change = who.change("change_request.rebased", env);
+    let change = who.change(action, env);
     Ok(core
         .store()
-        .update_change_request(&record, "open", change)
+        .update_change_request(record, "open", change)
         .await?)
 }

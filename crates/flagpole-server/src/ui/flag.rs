@@ -75,7 +75,11 @@ pub async fn flag_page(
             until: None,
         })
         .await?;
-    let plan = super::release::current_plan(&state, &key, &env).await?;
+    let plan = match crate::release::control::current(&state, &key, &env).await {
+        Ok(plan) => Some(plan),
+        Err(ApiError::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
     let flag_path = encode(&key);
     let body = html! {
         div.flag-head {

@@ -53,27 +53,6 @@ pub async fn release_plans_page(
     Ok(page(&who, Area::Releases, "Release plans", body))
 }
 
-/// The flag's active plan in `env`, else its latest one.
-pub async fn current_plan(
-    state: &AppState,
-    key: &str,
-    env: &str,
-) -> Result<Option<ReleasePlan>, ApiError> {
-    let plans = state
-        .store()
-        .release_plans(&PlanFilter {
-            flag: Some(key.into()),
-            environment: Some(env.into()),
-            active: false,
-        })
-        .await?;
-    Ok(plans
-        .iter()
-        .find(|p| p.is_active())
-        .or(plans.first())
-        .cloned())
-}
-
 /// The flag page's section: the plan, its buttons, and the form to start one.
 pub fn plan_section(plan: Option<&ReleasePlan>, key: &str, env: &str, editable: bool) -> Markup {
     let base = format!(

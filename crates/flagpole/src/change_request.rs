@@ -5,23 +5,14 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::client::Client;
+use crate::client::ServerArgs;
 use crate::flag::encode;
 use crate::proposal::{self, text, Change};
 
 #[derive(Debug, Args)]
 pub struct ChangeRequestArgs {
-    /// The server, e.g. http://127.0.0.1:4242.
-    #[arg(
-        long,
-        env = "FLAGPOLE_SERVER",
-        default_value = "http://127.0.0.1:4242",
-        global = true
-    )]
-    server: String,
-    /// The token to call the server with: whose it is decides who authored or approves.
-    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
     #[command(subcommand)]
     command: RequestCommand,
 }
@@ -66,7 +57,7 @@ enum RequestCommand {
 }
 
 pub fn run(args: ChangeRequestArgs) -> Result<()> {
-    let client = Client::new(&args.server, args.token.as_deref());
+    let client = args.server.client();
     let base = "/api/v1/change-requests";
     match args.command {
         RequestCommand::List { status } => {

@@ -2,7 +2,33 @@
 //! (rustls, with the Mozilla root certificates), authenticated with an admin token.
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use clap::Args;
 use serde_json::Value;
+
+/// The server a command talks to, and the token it calls with (the token's role decides
+/// what the command may do: an admin's for flags and tokens, an editor's to propose,
+/// schedule or approve).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server, e.g. http://127.0.0.1:4242.
+    #[arg(
+        long,
+        env = "FLAGPOLE_SERVER",
+        default_value = "http://127.0.0.1:4242",
+        global = true
+    )]
+    pub server: String,
+    /// The token to call the server with.
+    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+impl ServerArgs {
+    /// A client for the server, with the token.
+    pub fn client(&self) -> Client {
+        Client::new(&self.server, self.token.as_deref())
+    }
+}
 
 /// Talks to a running Flagpole at `base` (e.g. `http://127.0.0.1:4242`).
 #[derive(Debug)]

@@ -8,21 +8,12 @@ use clap::{Args, Subcommand};
 use flagpole_core::Flag;
 use serde_json::{json, Value};
 
-use crate::client::Client;
+use crate::client::{Client, ServerArgs};
 
 #[derive(Debug, Args)]
 pub struct FlagArgs {
-    /// The server, e.g. http://127.0.0.1:4242.
-    #[arg(
-        long,
-        env = "FLAGPOLE_SERVER",
-        default_value = "http://127.0.0.1:4242",
-        global = true
-    )]
-    server: String,
-    /// The admin token to call the server with.
-    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
     #[command(subcommand)]
     command: FlagCommand,
 }
@@ -71,7 +62,7 @@ enum FlagCommand {
 }
 
 pub fn run(args: FlagArgs) -> Result<()> {
-    let client = Client::new(&args.server, args.token.as_deref());
+    let client = args.server.client();
     match args.command {
         FlagCommand::List { search, tag } => {
             let mut query = Vec::new();

@@ -5,23 +5,14 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::client::Client;
+use crate::client::{Client, ServerArgs};
 use crate::flag::encode;
 use crate::proposal::{self, text, Change};
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
-    /// The server, e.g. http://127.0.0.1:4242.
-    #[arg(
-        long,
-        env = "FLAGPOLE_SERVER",
-        default_value = "http://127.0.0.1:4242",
-        global = true
-    )]
-    server: String,
-    /// The token to call the server with (an editor's, to create or cancel).
-    #[arg(long, env = "FLAGPOLE_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
     #[command(subcommand)]
     command: ScheduleCommand,
 }
@@ -56,7 +47,7 @@ enum ScheduleCommand {
 }
 
 pub fn run(args: ScheduleArgs) -> Result<()> {
-    let client = Client::new(&args.server, args.token.as_deref());
+    let client = args.server.client();
     match args.command {
         ScheduleCommand::List { status, flag } => {
             let mut query = Vec::new();

@@ -52,7 +52,7 @@ impl Case {
         self
     }
     fn raw(mut self, content_type: Option<&'static str>, bytes: impl Into<Vec<u8>>) -> Case {
-        self.body = Payload::Raw(content_type, bytes.into());
+        self.body = Payload::raw(content_type, bytes);
         self
     }
     fn header(mut self, name: &'static str, value: &'static str) -> Case {

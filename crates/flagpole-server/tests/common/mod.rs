@@ -1,6 +1,7 @@
-//! Helpers shared by the integration tests: an [`AppState`] on an in-memory SQLite store
-//! with the environments `development` and `production`, requests sent through
-//! `app(state).oneshot(...)`, and replies read as bytes or JSON.
+//! The one harness of the integration tests: an [`AppState`] on an in-memory SQLite store
+//! (or any store, for replicas) with the environments `development` and `production`, its
+//! router built once, requests sent with `oneshot` (no socket), and replies read as bytes
+//! or JSON. The SDK-surface tests (`cross_surface`, `ofrep`) use it as the API tests do.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
 use flagpole_server::{app, AppState, ServerConfig};
 use flagpole_store::{AuditFilter, Change, Store};
 use http_body_util::BodyExt;
@@ -21,6 +23,8 @@ use tower::ServiceExt;
 pub struct Harness {
     pub state: AppState,
     pub store: Arc<dyn Store>,
+    /// `app(state)`, built once: it holds nothing but the state.
+    router: Router,
 }
 
 /// A reply: status, headers and the whole body.
@@ -33,6 +37,7 @@ pub struct Reply {
 
 impl Reply {
     /// The body as JSON; panics (failing the test) with the body when it is not.
+    #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
@@ -58,6 +63,16 @@ impl Reply {
         );
         self
     }
+
+    /// A header's value as text; fails the test when it is missing.
+    #[track_caller]
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+            .to_str()
+            .unwrap()
+    }
 }
 
 /// What goes into a request body.
@@ -70,6 +85,13 @@ pub enum Payload {
     Raw(Option<&'static str>, Vec<u8>),
 }
 
+impl Payload {
+    /// [`Payload::Raw`] from text or bytes.
+    pub fn raw(content_type: Option<&'static str>, bytes: impl Into<Vec<u8>>) -> Payload {
+        Payload::Raw(content_type, bytes.into())
+    }
+}
+
 impl Harness {
     /// A fresh server on `sqlite::memory:` with `development` and `production`.
     pub async fn new() -> Harness {
@@ -79,16 +101,27 @@ impl Harness {
     pub async fn with_config(config: ServerConfig) -> Harness {
         let store = flagpole_store::open("sqlite::memory:").await.unwrap();
         Harness::prepare(&*store).await;
-        let state = AppState::new(store.clone(), config).await.unwrap();
-        Harness { state, store }
+        Harness::serve(store, config).await
     }
 
     /// A server on `store`, which [`Harness::prepare`] made ready (another replica).
     pub async fn on(store: Arc<dyn Store>) -> Harness {
-        let state = AppState::new(store.clone(), ServerConfig::default())
-            .await
-            .unwrap();
-        Harness { state, store }
+        Harness::serve(store, ServerConfig::default()).await
+    }
+
+    async fn serve(store: Arc<dyn Store>, config: ServerConfig) -> Harness {
+        let state = AppState::new(store.clone(), config).await.unwrap();
+        let router = app(state.clone());
+        Harness {
+            state,
+            store,
+            router,
+        }
+    }
+
+    /// The application, to call with `oneshot` (it serves this harness's state).
+    pub fn app(&self) -> Router {
+        self.router.clone()
     }
 
     /// Creates `development` and `production` and the test credentials in an empty store.
@@ -110,7 +143,9 @@ impl Harness {
         credentials::install(store).await;
     }
 
-    /// Sends one request through a fresh `app(state)`.
+    /// Sends one request through the application. Unless `headers` name a credential, the
+    /// request carries the token [`credentials::default_for`] picks; an event stream's reply
+    /// holds its first event.
     pub async fn send(
         &self,
         method: Method,
@@ -142,7 +177,7 @@ impl Harness {
             }
         }
         let request = builder.body(body).unwrap();
-        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let response = self.app().oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let body = if sse::is_stream(&parts.headers) {
             // An event stream never ends: keep its first event.
@@ -175,6 +210,13 @@ impl Harness {
 
     pub async fn put_json(&self, uri: &str, body: Value) -> Reply {
         self.send(Method::PUT, uri, &[], Payload::Json(body)).await
+    }
+
+    /// Imports a native document (flags and segments) through `POST /api/v1/import`.
+    pub async fn import(&self, document: &Value) -> Reply {
+        self.post_json("/api/v1/import?format=native", document.clone())
+            .await
+            .expect(200)
     }
 
     /// Creates a flag through the API and returns it.

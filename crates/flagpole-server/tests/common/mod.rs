@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod credentials;
+pub mod postgres;
 pub mod sse;
 
 use std::sync::Arc;

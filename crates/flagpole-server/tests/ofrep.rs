@@ -299,14 +299,10 @@ async fn bad_requests_are_400_with_an_error_code() {
         (r#"{"context": "u1"}"#, json_type, "INVALID_CONTEXT"),
     ];
     // Attributes that are arrays or objects are well-formed: missing for conditions.
-    c.send(
-        Method::POST,
+    c.post_raw(
         single,
-        &[],
-        Payload::raw(
-            json_type,
-            r#"{"context": {"plan": {"nested": true}, "groups": ["a"], "properties": [1]}}"#,
-        ),
+        json_type,
+        r#"{"context": {"plan": {"nested": true}, "groups": ["a"], "properties": [1]}}"#,
     )
     .await
     .expect(200);
@@ -314,29 +310,15 @@ async fn bad_requests_are_400_with_an_error_code() {
         "application/json; charset=utf-8",
         "application/vnd.api+json",
     ] {
-        c.send(
-            Method::POST,
-            single,
-            &[],
-            Payload::raw(Some(content_type), r#"{"context": {}}"#),
-        )
-        .await
-        .expect(200);
+        c.post_raw(single, Some(content_type), r#"{"context": {}}"#)
+            .await
+            .expect(200);
     }
     for (body, content_type, code) in cases {
-        let reply = c
-            .send(Method::POST, single, &[], Payload::raw(content_type, body))
-            .await;
+        let reply = c.post_raw(single, content_type, body).await;
         assert_error(reply, 400, Some("plain"), code);
         // The bulk failure has no key (`bulkEvaluationFailure`).
-        let reply = c
-            .send(
-                Method::POST,
-                bulk_uri,
-                &[],
-                Payload::raw(content_type, body),
-            )
-            .await;
+        let reply = c.post_raw(bulk_uri, content_type, body).await;
         assert_error(reply, 400, None, code);
     }
 }

@@ -13,9 +13,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use common::actions;
 use common::postgres::Schema;
 use flagpole_server::review::scheduler;
-use flagpole_store::{AuditFilter, ScheduleFilter, Store};
+use flagpole_store::{ScheduleFilter, Store};
 use serde_json::json;
 
 const INTERVAL: Duration = Duration::from_millis(100);
@@ -52,13 +53,11 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     runner_a.abort();
     let due = Utc::now() + chrono::Duration::milliseconds(800);
     let s = a
-        .post_json(
-            "/api/v1/flags/f/schedules",
+        .schedule(
+            "f",
             json!({"due_at": due.to_rfc3339(), "environment": "production", "enabled": true}),
         )
-        .await
-        .expect(201)
-        .json();
+        .await;
     let done = until_finished(&*store_a, s["id"].as_i64().unwrap()).await;
     assert_eq!(done.status, "applied", "{done:?}");
     let versions = store_a.flag_versions("f").await.unwrap();
@@ -68,14 +67,8 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
         late >= chrono::Duration::zero() && late < chrono::Duration::seconds(1),
         "applied {late} after its time"
     );
-    let audit = store_a
-        .audit(&AuditFilter {
-            flag: Some("f".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    let audit = a.flag_audit("f").await;
+    let actions = actions(&audit);
     assert_eq!(
         actions,
         [
@@ -92,13 +85,11 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     // (A runs no follower here: it catches up with B's change by hand.)
     a.state.reload().await.unwrap();
     let s = a
-        .post_json(
-            "/api/v1/flags/f/schedules",
+        .schedule(
+            "f",
             json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "rollout": 40}),
         )
-        .await
-        .expect(201)
-        .json();
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let id = s["id"].as_i64().unwrap();
     assert_eq!(
@@ -116,9 +107,11 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
             json!({"key": format!("g{i}"), "environments": {"production": {"enabled": false}}}),
         )
         .await;
-        a.post_json(&format!("/api/v1/flags/g{i}/schedules"), json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "enabled": true}))
-            .await
-            .expect(201);
+        a.schedule(
+            &format!("g{i}"),
+            json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "enabled": true}),
+        )
+        .await;
     }
     let start = Instant::now();
     loop {

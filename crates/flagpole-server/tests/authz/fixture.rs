@@ -97,7 +97,7 @@ pub async fn harness() -> Harness {
         .unwrap();
     h.state.reload_auth().await.unwrap();
     let seg = json!({"name": "s", "conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}]});
-    h.post_json("/api/v1/segments", seg).await.expect(201);
+    h.create_segment(seg).await;
     let rules = json!([{"segments": ["s"], "rollout": 50}]);
     h.create_flag(json!({"key": "f", "environments": {
         "production": {"enabled": true, "rules": rules},

@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::json;
 
 use crate::common::credentials::FRONTEND_ORIGIN;
-use crate::common::{Harness, Payload};
+use crate::common::{bearer, Harness, Payload};
 
 #[tokio::test]
 async fn cors_preflight_answers_allowed_origins_only() {
@@ -46,12 +46,7 @@ async fn cors_preflight_answers_allowed_origins_only() {
     }
     // The answer itself carries the origin; other routes never do.
     let reply = h
-        .send(
-            Method::GET,
-            "/api/frontend",
-            &[("origin", FRONTEND_ORIGIN)],
-            Payload::Empty,
-        )
+        .get_with("/api/frontend", &[("origin", FRONTEND_ORIGIN)])
         .await
         .expect(200);
     assert_eq!(
@@ -59,12 +54,7 @@ async fn cors_preflight_answers_allowed_origins_only() {
         FRONTEND_ORIGIN
     );
     let reply = h
-        .send(
-            Method::GET,
-            "/api/v1/flags",
-            &[("origin", FRONTEND_ORIGIN)],
-            Payload::Empty,
-        )
+        .get_with("/api/v1/flags", &[("origin", FRONTEND_ORIGIN)])
         .await
         .expect(200);
     assert!(!reply.headers.contains_key("access-control-allow-origin"));
@@ -74,32 +64,15 @@ async fn cors_preflight_answers_allowed_origins_only() {
 async fn revocation_takes_effect_on_the_next_request() {
     let h = Harness::new().await;
     let created = h
-        .post_json(
-            "/api/v1/tokens",
-            json!({"name": "short-lived", "kind": "client", "environment": "production"}),
-        )
-        .await
-        .expect(201)
-        .json();
-    let secret = format!("Bearer {}", created["secret"].as_str().unwrap());
+        .create_token(json!({"name": "short-lived", "kind": "client", "environment": "production"}))
+        .await;
+    let secret = bearer(created["secret"].as_str().unwrap());
     let features = [("authorization", secret.as_str())];
-    let get = Method::GET;
-    let status = h
-        .send(
-            get.clone(),
-            "/api/client/features",
-            &features,
-            Payload::Empty,
-        )
-        .await
-        .status;
+    let status = h.get_with("/api/client/features", &features).await.status;
     assert_eq!(status, 200);
     let id = created["id"].as_str().unwrap();
     h.delete(&format!("/api/v1/tokens/{id}")).await.expect(200);
-    let status = h
-        .send(get, "/api/client/features", &features, Payload::Empty)
-        .await
-        .status;
+    let status = h.get_with("/api/client/features", &features).await.status;
     assert_eq!(status, 401);
     // The secret is nowhere in what the API shows of the token.
     let list = h.get("/api/v1/tokens").await.expect(200).text();

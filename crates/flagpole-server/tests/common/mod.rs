@@ -14,10 +14,12 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use chrono::Utc;
+use flagpole_server::identity::secret;
 use flagpole_server::{app, AppState, ServerConfig};
-use flagpole_store::{AuditFilter, Change, Store};
+use flagpole_store::{AuditEntry, AuditFilter, Change, Store, UserRecord};
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// A server without a socket, and the store behind it.
@@ -197,6 +199,11 @@ impl Harness {
         self.send(Method::GET, uri, &[], Payload::Empty).await
     }
 
+    /// A GET with `headers` (and the default credential unless they name one).
+    pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, uri, headers, Payload::Empty).await
+    }
+
     pub async fn post(&self, uri: &str) -> Reply {
         self.send(Method::POST, uri, &[], Payload::Empty).await
     }
@@ -211,6 +218,17 @@ impl Harness {
 
     pub async fn put_json(&self, uri: &str, body: Value) -> Reply {
         self.send(Method::PUT, uri, &[], Payload::Json(body)).await
+    }
+
+    /// POSTs `body` as it is, with `content_type` (if any).
+    pub async fn post_raw(
+        &self,
+        uri: &str,
+        content_type: Option<&'static str>,
+        body: impl Into<Vec<u8>>,
+    ) -> Reply {
+        self.send(Method::POST, uri, &[], Payload::raw(content_type, body))
+            .await
     }
 
     /// Imports a native document (flags and segments) through `POST /api/v1/import`.
@@ -228,14 +246,93 @@ impl Harness {
             .json()
     }
 
+    /// Creates a segment through the API and returns it.
+    pub async fn create_segment(&self, body: Value) -> Value {
+        self.post_json("/api/v1/segments", body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// Creates a token through the API and returns it, its secret included.
+    pub async fn create_token(&self, body: Value) -> Value {
+        self.post_json("/api/v1/tokens", body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// Schedules a change of flag `key` through the API and returns the schedule.
+    pub async fn schedule(&self, key: &str, body: Value) -> Value {
+        self.post_json(&format!("/api/v1/flags/{key}/schedules"), body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// Stores the user `name` with `role` and `password`, and reloads the credentials.
+    pub async fn create_user(&self, name: &str, role: &str, password: &str) {
+        let user = UserRecord {
+            name: name.into(),
+            password_hash: secret::hash_password(password),
+            role: role.into(),
+            grants: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let change = Change {
+            actor: "test",
+            action: "user.created",
+            environment: None,
+            address: None,
+        };
+        self.store.create_user(&user, change).await.unwrap();
+        self.state.reload_auth().await.unwrap();
+    }
+
+    /// `POST /api/v1/auth/login` as `name` with `password`, sending no other credential.
+    pub async fn login(&self, name: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/auth/login",
+            &[("authorization", "")],
+            Payload::Json(json!({"name": name, "password": password})),
+        )
+        .await
+    }
+
+    /// Switches sampling on in `environment`, keeping up to `size` contexts, and samples
+    /// the contexts of `users` users (`user-0`, `user-1`, …) there.
+    pub async fn sample_users(&self, environment: &str, size: usize, users: usize) {
+        self.put_json(
+            &format!("/api/v1/environments/{environment}/sampling"),
+            json!({"enabled": true, "size": size}),
+        )
+        .await
+        .expect(200);
+        for i in 0..users {
+            let ctx = flagpole_core::Context::with_user(format!("user-{i}"));
+            self.state.sample(environment, &ctx);
+        }
+    }
+
     /// The stored configuration version.
     pub async fn config_version(&self) -> i64 {
         self.store.version().await.unwrap()
     }
 
     /// Every audit entry (newest first).
-    pub async fn audit(&self, filter: AuditFilter) -> Vec<flagpole_store::AuditEntry> {
+    pub async fn audit(&self, filter: AuditFilter) -> Vec<AuditEntry> {
         self.store.audit(&filter).await.unwrap()
+    }
+
+    /// The audit entries of flag `key` (newest first).
+    pub async fn flag_audit(&self, key: &str) -> Vec<AuditEntry> {
+        self.audit(AuditFilter {
+            flag: Some(key.into()),
+            ..AuditFilter::default()
+        })
+        .await
     }
 
     /// Everything a write could change, as the store and the API see it: the stored
@@ -257,6 +354,16 @@ impl Harness {
             export.text(),
         )
     }
+}
+
+/// The actions of audit entries, in their order.
+pub fn actions(entries: &[AuditEntry]) -> Vec<&str> {
+    entries.iter().map(|e| e.action.as_str()).collect()
+}
+
+/// The `Authorization` value that presents `token`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// A string of `n` characters.

@@ -67,13 +67,8 @@ async fn environments_are_deleted_only_when_nothing_depends_on_them() {
         "{refused}"
     );
     let token = h
-        .post_json(
-            "/api/v1/tokens",
-            json!({"name": "staging-sdk", "kind": "client", "environment": "staging"}),
-        )
-        .await
-        .expect(201)
-        .json();
+        .create_token(json!({"name": "staging-sdk", "kind": "client", "environment": "staging"}))
+        .await;
     let refused = h
         .delete("/api/v1/environments/staging?drop_configuration=true")
         .await

@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Harness, Payload};
+use crate::common::{bearer, Harness, Payload};
 
 #[tokio::test]
 async fn history_versions_diff_and_rollback() {
@@ -13,14 +13,9 @@ async fn history_versions_diff_and_rollback() {
         .await;
     h.create_flag(json!({"key": "g"})).await;
     let ana = h
-        .post_json(
-            "/api/v1/tokens",
-            json!({"name": "ana", "kind": "admin", "role": "editor"}),
-        )
-        .await
-        .expect(201)
-        .json();
-    let ana = format!("Bearer {}", ana["secret"].as_str().unwrap());
+        .create_token(json!({"name": "ana", "kind": "admin", "role": "editor"}))
+        .await;
+    let ana = bearer(ana["secret"].as_str().unwrap());
     let t1 = chrono::Utc::now();
     h.send(
         Method::POST,

@@ -9,13 +9,10 @@ use crate::common::Harness;
 async fn segments_crud_and_in_use_protection() {
     let h = Harness::new().await;
     let created = h
-        .post_json(
-            "/api/v1/segments",
+        .create_segment(
             json!({"name": "beta", "description": "Beta testers", "conditions": [{"attribute": "beta", "operator": "IN", "values": ["true"]}]}),
         )
-        .await
-        .expect(201)
-        .json();
+        .await;
     assert_eq!(created["name"], "beta");
     assert_eq!(created["version"], 1);
     let list = h.get("/api/v1/segments").await.expect(200).json();

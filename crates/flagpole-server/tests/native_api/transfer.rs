@@ -1,10 +1,9 @@
 //! Import and export of native documents (JSON or YAML, and the Unleash export), and
 //! imports that refer to flags and segments already stored.
 
-use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Harness, Payload};
+use crate::common::Harness;
 
 #[tokio::test]
 async fn import_and_export_native_documents() {
@@ -25,12 +24,7 @@ flags:
           - segments: [beta]
 "#;
     let r = h
-        .send(
-            Method::POST,
-            "/api/v1/import",
-            &[],
-            Payload::Raw(Some("application/yaml"), doc.as_bytes().to_vec()),
-        )
+        .post_raw("/api/v1/import", Some("application/yaml"), doc)
         .await
         .expect(200)
         .json();
@@ -55,12 +49,10 @@ flags:
 #[tokio::test]
 async fn imports_may_refer_to_stored_flags_and_segments() {
     let h = Harness::new().await;
-    h.post_json(
-        "/api/v1/segments",
+    h.create_segment(
         json!({"name": "beta", "conditions": [{"attribute": "beta", "operator": "IN", "values": ["true"]}]}),
     )
-    .await
-    .expect(201);
+    .await;
     h.create_flag(json!({"key": "payments_v2", "environments": {"production": {"enabled": true}}}))
         .await;
     let doc = json!({"flags": {"new_checkout": {"environments": {"production": {
@@ -68,11 +60,7 @@ async fn imports_may_refer_to_stored_flags_and_segments() {
         "rules": [{"segments": ["beta"]}],
         "depends_on": [{"flag": "payments_v2"}]
     }}}}});
-    let r = h
-        .send(Method::POST, "/api/v1/import", &[], Payload::Json(doc))
-        .await
-        .expect(200)
-        .json();
+    let r = h.post_json("/api/v1/import", doc).await.expect(200).json();
     assert_eq!(r["imported"], json!({"flags": 1, "segments": 0}));
     let e = h
         .post_json(

@@ -52,7 +52,7 @@ impl Case {
         self
     }
     fn raw(mut self, content_type: Option<&'static str>, bytes: impl Into<Vec<u8>>) -> Case {
-        self.body = Payload::Raw(content_type, bytes.into());
+        self.body = Payload::raw(content_type, bytes);
         self
     }
     fn header(mut self, name: &'static str, value: &'static str) -> Case {
@@ -146,12 +146,10 @@ async fn fixture() -> Harness {
         .await;
     h.create_flag(json!({"key": "b", "environments": {"production": {"enabled": true, "depends_on": [{"flag": "a"}]}}}))
         .await;
-    h.post_json(
-        "/api/v1/segments",
+    h.create_segment(
         json!({"name": "beta", "conditions": [{"attribute": "beta", "operator": "IN", "values": ["true"]}]}),
     )
-    .await
-    .expect(201);
+    .await;
     h.create_flag(json!({
         "key": "targeted",
         "environments": {"production": {"enabled": true, "rules": [{"segments": ["beta"]}]}}

@@ -8,21 +8,15 @@
 mod common;
 
 use axum::http::Method;
-use common::{Harness, Payload, Reply};
-use flagpole_store::AuditFilter;
+use common::{actions, bearer, Harness, Payload, Reply};
 use serde_json::{json, Value};
 
 /// A token of `role` named `name`, as its `Authorization` header value.
 async fn token(h: &Harness, name: &str, role: &str) -> String {
     let created = h
-        .post_json(
-            "/api/v1/tokens",
-            json!({"name": name, "kind": "admin", "role": role}),
-        )
-        .await
-        .expect(201)
-        .json();
-    format!("Bearer {}", created["secret"].as_str().unwrap())
+        .create_token(json!({"name": name, "kind": "admin", "role": role}))
+        .await;
+    bearer(created["secret"].as_str().unwrap())
 }
 
 async fn post_as(h: &Harness, auth: &str, uri: &str, body: Value) -> Reply {
@@ -33,6 +27,14 @@ async fn post_as(h: &Harness, auth: &str, uri: &str, body: Value) -> Reply {
         Payload::Json(body),
     )
     .await
+}
+
+/// `auth` proposes the change `body`; answers the change request.
+async fn propose(h: &Harness, auth: &str, body: Value) -> Value {
+    post_as(h, auth, "/api/v1/change-requests", body)
+        .await
+        .expect(201)
+        .json()
 }
 
 async fn setup() -> (Harness, String, String, String) {
@@ -65,16 +67,13 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
     .await;
     assert_eq!(reply.expect(409).json()["code"], "approval_required");
     // …so she proposes it.
-    let cr = post_as(
+    let cr = propose(
         &h,
         &alice,
-        "/api/v1/change-requests",
         json!({
         "key": "f", "environment": "production", "enabled": true, "description": "launch"}),
     )
-    .await
-    .expect(201)
-    .json();
+    .await;
     let id = cr["id"].as_i64().unwrap();
     assert_eq!(cr["status"], "open");
     assert_eq!(cr["author"], "token:alice (admin editor)");
@@ -87,11 +86,9 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
     post_as(&h, &viewer, &approve, json!({})).await.expect(403);
     // Anyone may read it, with its diff; a viewer may comment.
     let detail = h
-        .send(
-            Method::GET,
+        .get_with(
             &format!("/api/v1/change-requests/{id}"),
             &[("authorization", &bob)],
-            Payload::Empty,
         )
         .await
         .expect(200)
@@ -120,13 +117,8 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
     assert_eq!(flag["environments"]["production"]["enabled"], true);
     // Decided once.
     post_as(&h, &bob, &approve, json!({})).await.expect(409);
-    let audit = h
-        .audit(AuditFilter {
-            flag: Some("f".into()),
-            ..Default::default()
-        })
-        .await;
-    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    let audit = h.flag_audit("f").await;
+    let actions = actions(&audit);
     assert_eq!(
         &actions[..4],
         [
@@ -144,16 +136,13 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
 #[tokio::test]
 async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_be() {
     let (h, alice, bob, _) = setup().await;
-    let cr = post_as(
+    let cr = propose(
         &h,
         &alice,
-        "/api/v1/change-requests",
         json!({
         "key": "f", "environment": "production", "rollout": 30}),
     )
-    .await
-    .expect(201)
-    .json();
+    .await;
     let id = cr["id"].as_i64().unwrap();
     // The flag moves on in development.
     h.post_json("/api/v1/flags/f/environments/development/enable", json!({}))
@@ -188,27 +177,21 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
     );
 
     // A request whose environment changed under it cannot be rebased.
-    let cr = post_as(
+    let cr = propose(
         &h,
         &alice,
-        "/api/v1/change-requests",
         json!({
         "key": "f", "environment": "production", "enabled": true}),
     )
-    .await
-    .expect(201)
-    .json();
+    .await;
     let id = cr["id"].as_i64().unwrap();
-    let other = post_as(
+    let other = propose(
         &h,
         &alice,
-        "/api/v1/change-requests",
         json!({
         "key": "f", "environment": "production", "rollout": 60}),
     )
-    .await
-    .expect(201)
-    .json();
+    .await;
     post_as(
         &h,
         &bob,
@@ -244,16 +227,13 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
 #[tokio::test]
 async fn approval_with_apply_at_schedules_the_change_through_the_gate() {
     let (h, alice, bob, _) = setup().await;
-    let cr = post_as(
+    let cr = propose(
         &h,
         &alice,
-        "/api/v1/change-requests",
         json!({
         "key": "f", "environment": "production", "enabled": true}),
     )
-    .await
-    .expect(201)
-    .json();
+    .await;
     let at = (chrono::Utc::now() + chrono::Duration::milliseconds(200)).to_rfc3339();
     let approved = post_as(
         &h,
@@ -284,32 +264,18 @@ async fn approval_with_apply_at_schedules_the_change_through_the_gate() {
 #[tokio::test]
 async fn a_change_request_carries_its_impact_preview() {
     let (h, alice, bob, _viewer) = setup().await;
-    h.put_json(
-        "/api/v1/environments/production/sampling",
-        json!({"enabled": true, "size": 1000}),
-    )
-    .await
-    .expect(200);
-    for i in 0..500 {
-        let ctx = flagpole_core::Context::with_user(format!("user-{i}"));
-        h.state.sample("production", &ctx);
-    }
-    let cr = post_as(
+    h.sample_users("production", 1000, 500).await;
+    let cr = propose(
         &h,
         &alice,
-        "/api/v1/change-requests",
         json!({"key": "f", "environment": "production", "enabled": true}),
     )
-    .await
-    .expect(201)
-    .json();
+    .await;
     let id = cr["id"].as_i64().unwrap();
     let detail = h
-        .send(
-            Method::GET,
+        .get_with(
             &format!("/api/v1/change-requests/{id}"),
             &[("authorization", bob.as_str())],
-            Payload::Empty,
         )
         .await
         .expect(200)

@@ -23,14 +23,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod client;
+mod common;
 #[path = "cross_surface/data.rs"]
 mod data;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::http::StatusCode;
-use client::Client;
+use common::Harness;
 use data::{flag_set, percent_encode, RandomContext};
 use flagpole_core::formats::unleash;
 use flagpole_core::{Compat, Context, Document, FlagType, Snapshot, SplitMix64};
@@ -53,7 +53,7 @@ const DECIDED_EARLY: [&str; 2] = ["opted-in-first", "checkout-copy"];
 
 #[tokio::test]
 async fn every_surface_gives_the_same_answer() {
-    let c = Client::new().await;
+    let c = Harness::new().await;
     let document = flag_set();
     c.import(&document).await;
     let doc = Document::from_json(&document.to_string()).unwrap();
@@ -159,7 +159,7 @@ impl Report {
 
 /// Evaluates every flag for one context on every surface and compares with native.
 async fn compare(
-    c: &Client,
+    c: &Harness,
     doc: &Document,
     sdk: &Snapshot,
     keys: &[&str],
@@ -237,9 +237,9 @@ async fn compare(
     }
 }
 
-async fn native(c: &Client, key: &str, ctx: &Value) -> Outcome {
+async fn native(c: &Harness, key: &str, ctx: &Value) -> Outcome {
     let uri = format!("/api/v1/environments/production/evaluate/{key}");
-    let body = c.post_json(&uri, ctx).await.expect(200).json();
+    let body = c.post_json(&uri, ctx.clone()).await.expect(200).json();
     Outcome {
         enabled: body["enabled"].as_bool().unwrap(),
         variant: body["variant"].as_str().map(str::to_string),
@@ -248,9 +248,9 @@ async fn native(c: &Client, key: &str, ctx: &Value) -> Outcome {
 
 /// OFREP's answer read back into an [`Outcome`], checking on the way that `value` is what
 /// the state and variant imply; `None` for `TARGETING_KEY_MISSING` (only then an error).
-async fn ofrep(c: &Client, doc: &Document, key: &str, request: &Value) -> Option<Outcome> {
+async fn ofrep(c: &Harness, doc: &Document, key: &str, request: &Value) -> Option<Outcome> {
     let uri = format!("/ofrep/v1/evaluate/flags/{key}");
-    let reply = c.post_json(&uri, request).await;
+    let reply = c.post_json(&uri, request.clone()).await;
     if reply.status == StatusCode::BAD_REQUEST {
         let body = reply.json();
         assert_eq!(body["errorCode"], "TARGETING_KEY_MISSING", "{key}: {body}");
@@ -291,9 +291,9 @@ async fn ofrep(c: &Client, doc: &Document, key: &str, request: &Value) -> Option
 
 /// The frontend API's toggles by name (only enabled flags are listed), for a context in
 /// the body.
-async fn frontend(c: &Client, request: &Value) -> HashMap<String, Outcome> {
+async fn frontend(c: &Harness, request: &Value) -> HashMap<String, Outcome> {
     toggles(
-        &c.post_json("/api/frontend", request)
+        &c.post_json("/api/frontend", request.clone())
             .await
             .expect(200)
             .json(),
@@ -301,7 +301,7 @@ async fn frontend(c: &Client, request: &Value) -> HashMap<String, Outcome> {
 }
 
 /// The same for a context in the query string.
-async fn frontend_query(c: &Client, query: &str) -> HashMap<String, Outcome> {
+async fn frontend_query(c: &Harness, query: &str) -> HashMap<String, Outcome> {
     toggles(
         &c.get(&format!("/api/frontend?{query}"))
             .await
@@ -327,7 +327,7 @@ fn toggles(body: &Value) -> HashMap<String, Outcome> {
         .collect()
 }
 
-async fn seed(c: &Client, key: &str, user_id: &str) -> bool {
+async fn seed(c: &Harness, key: &str, user_id: &str) -> bool {
     let reply = c
         .get(&format!("/flags/{key}?user_id={}", percent_encode(user_id)))
         .await;

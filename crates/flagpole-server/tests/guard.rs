@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::Method;
-use common::{Harness, Payload};
+use common::{Harness, Payload, Reply};
 use flagpole_server::Hosts;
 use flagpole_server::ServerConfig;
 
@@ -18,6 +18,25 @@ async fn harness(seed_api_open: bool) -> Harness {
         seed_api_open,
         ..ServerConfig::default()
     })
+    .await
+}
+
+/// The headers of a request from a page of `origin` to this server, after `nobody`'s.
+fn from_page<'a>(nobody: &[(&'a str, &'a str)], origin: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut headers = nobody.to_vec();
+    headers.push(("origin", origin));
+    headers.push(("host", "127.0.0.1:4242"));
+    headers
+}
+
+/// A seed API write with `headers`.
+async fn seed_write(h: &Harness, headers: &[(&str, &str)]) -> Reply {
+    h.send(
+        Method::POST,
+        "/flags/base?enabled=false",
+        headers,
+        Payload::Empty,
+    )
     .await
 }
 
@@ -32,14 +51,7 @@ async fn only_configured_host_names_are_answered() {
         ("rebound.attacker.example", 421),
         ("127.0.0.1.attacker.example", 421),
     ] {
-        let reply = h
-            .send(
-                Method::GET,
-                "/api/v1/flags",
-                &[("host", host)],
-                Payload::Empty,
-            )
-            .await;
+        let reply = h.get_with("/api/v1/flags", &[("host", host)]).await;
         assert_eq!(
             reply.status.as_u16(),
             status,
@@ -57,17 +69,8 @@ async fn changes_from_other_sites_are_refused_in_every_mode() {
         let before = h.fingerprint().await;
         let nobody: &[(&str, &str)] = if open { &[("authorization", "")] } else { &[] };
         for origin in ["http://evil.example", "null"] {
-            let mut headers = nobody.to_vec();
-            headers.push(("origin", origin));
-            headers.push(("host", "127.0.0.1:4242"));
-            let reply = h
-                .send(
-                    Method::POST,
-                    "/flags/base?enabled=false",
-                    &headers,
-                    Payload::Empty,
-                )
-                .await;
+            let headers = from_page(nobody, origin);
+            let reply = seed_write(&h, &headers).await;
             assert_eq!(reply.status, 403, "open={open} {origin}: {}", reply.text());
             let reply = h
                 .send(
@@ -89,17 +92,7 @@ async fn changes_from_other_sites_are_refused_in_every_mode() {
         );
         // The server's own pages, and configured origins, may.
         for origin in ["http://127.0.0.1:4242", "https://admin.example.com"] {
-            let mut headers = nobody.to_vec();
-            headers.push(("origin", origin));
-            headers.push(("host", "127.0.0.1:4242"));
-            let reply = h
-                .send(
-                    Method::POST,
-                    "/flags/base?enabled=false",
-                    &headers,
-                    Payload::Empty,
-                )
-                .await;
+            let reply = seed_write(&h, &from_page(nobody, origin)).await;
             assert_eq!(reply.status, 200, "open={open} {origin}: {}", reply.text());
         }
     }

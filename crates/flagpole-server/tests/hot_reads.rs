@@ -9,7 +9,7 @@ mod common;
 
 use axum::http::Method;
 use common::credentials::{ADMIN, CLIENT_DEVELOPMENT, CLIENT_PRODUCTION, FRONTEND_PRODUCTION};
-use common::{Harness, Payload};
+use common::{bearer, Harness, Payload};
 
 /// `name` with its first character percent-encoded: the same name to the router.
 fn encoded(name: &str) -> String {
@@ -27,18 +27,14 @@ async fn the_hot_seed_get_answers_as_the_router_does() {
 
     // A token revoked after it was made: the hot path must refuse it as the router does.
     let made = h
-        .post_json(
-            "/api/v1/tokens",
+        .create_token(
             serde_json::json!({"name": "gone", "kind": "client", "environment": "production",
                                "secret": "revoked-client-token"}),
         )
-        .await
-        .expect(201)
-        .json();
+        .await;
     let id = made["id"].as_str().unwrap().to_owned();
     h.delete(&format!("/api/v1/tokens/{id}")).await.expect(200);
 
-    let bearer = |token: &str| format!("Bearer {token}");
     let (client, development, frontend, admin) = (
         bearer(CLIENT_PRODUCTION),
         bearer(CLIENT_DEVELOPMENT),
@@ -78,8 +74,8 @@ async fn the_hot_seed_get_answers_as_the_router_does() {
             for headers in &callers {
                 let hot = format!("/flags/{name}{query}");
                 let routed = format!("/flags/{}{query}", encoded(name));
-                let a = h.send(Method::GET, &hot, headers, Payload::Empty).await;
-                let b = h.send(Method::GET, &routed, headers, Payload::Empty).await;
+                let a = h.get_with(&hot, headers).await;
+                let b = h.get_with(&routed, headers).await;
                 let case = format!("{hot} with {headers:?}: {} / {}", a.text(), b.text());
                 assert_eq!(a.status, b.status, "{case}");
                 assert_eq!(a.headers, b.headers, "{case}");

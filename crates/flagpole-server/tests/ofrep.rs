@@ -5,15 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod client;
+mod common;
 
 use axum::http::Method;
-use client::{Client, Reply};
+use common::{Harness, Payload, Reply};
 use serde_json::{json, Value};
 
 /// One flag of each type and each way of serving, in `production`.
-async fn server() -> Client {
-    let c = Client::new().await;
+async fn server() -> Harness {
+    let c = Harness::new().await;
     c.import(&json!({"flags": {
         "plain": {"environments": {"production": {"enabled": true}}},
         "off": {"environments": {"production": {"enabled": false, "rules": [{"rollout": 50}]}}},
@@ -74,21 +74,20 @@ async fn server() -> Client {
     c
 }
 
-async fn evaluate(c: &Client, key: &str, context: Value) -> Reply {
+async fn evaluate(c: &Harness, key: &str, context: Value) -> Reply {
     c.post_json(
         &format!("/ofrep/v1/evaluate/flags/{key}"),
-        &json!({ "context": context }),
+        json!({ "context": context }),
     )
     .await
 }
 
-async fn bulk(c: &Client, context: Value, headers: &[(&str, &str)]) -> Reply {
+async fn bulk(c: &Harness, context: Value, headers: &[(&str, &str)]) -> Reply {
     c.send(
         Method::POST,
         "/ofrep/v1/evaluate/flags",
         headers,
-        Some("application/json"),
-        json!({ "context": context }).to_string(),
+        Payload::Json(json!({ "context": context })),
     )
     .await
 }
@@ -194,7 +193,7 @@ async fn numbers_keep_their_json_type() {
 
 #[tokio::test]
 async fn percent_encoded_keys_are_decoded() {
-    let c = Client::new().await;
+    let c = Harness::new().await;
     let on = json!({"production": {"enabled": true}});
     c.import(
         &json!({"flags": {"new.ui": {"environments": on}, "cafe-menu": {"environments": on}}}),
@@ -300,10 +299,8 @@ async fn bad_requests_are_400_with_an_error_code() {
         (r#"{"context": "u1"}"#, json_type, "INVALID_CONTEXT"),
     ];
     // Attributes that are arrays or objects are well-formed: missing for conditions.
-    c.send(
-        Method::POST,
+    c.post_raw(
         single,
-        &[],
         json_type,
         r#"{"context": {"plan": {"nested": true}, "groups": ["a"], "properties": [1]}}"#,
     )
@@ -313,23 +310,15 @@ async fn bad_requests_are_400_with_an_error_code() {
         "application/json; charset=utf-8",
         "application/vnd.api+json",
     ] {
-        c.send(
-            Method::POST,
-            single,
-            &[],
-            Some(content_type),
-            r#"{"context": {}}"#,
-        )
-        .await
-        .expect(200);
+        c.post_raw(single, Some(content_type), r#"{"context": {}}"#)
+            .await
+            .expect(200);
     }
     for (body, content_type, code) in cases {
-        let reply = c.send(Method::POST, single, &[], content_type, body).await;
+        let reply = c.post_raw(single, content_type, body).await;
         assert_error(reply, 400, Some("plain"), code);
         // The bulk failure has no key (`bulkEvaluationFailure`).
-        let reply = c
-            .send(Method::POST, bulk_uri, &[], content_type, body)
-            .await;
+        let reply = c.post_raw(bulk_uri, content_type, body).await;
         assert_error(reply, 400, None, code);
     }
 }

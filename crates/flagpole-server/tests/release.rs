@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Harness, Payload};
+use common::{Harness, Payload, Reply};
 use flagpole_server::{ReleaseConfig, ServerConfig};
 use flagpole_store::AuditFilter;
 use serde_json::{json, Value};
@@ -94,10 +94,7 @@ async fn a_plan_advances_through_its_milestones() {
     assert_eq!(rollout(&h, "checkout").await, 100);
     let actor = format!("release-plan:{}", created["id"]);
     let steps: Vec<String> = h
-        .audit(AuditFilter {
-            flag: Some("checkout".into()),
-            ..AuditFilter::default()
-        })
+        .flag_audit("checkout")
         .await
         .into_iter()
         .filter(|e| e.actor == actor)
@@ -132,7 +129,8 @@ fn impact(errors: u64, requests: u64) -> Value {
     })
 }
 
-async fn report(h: &Harness, body: Value) {
+/// Sends an SDK metrics report with the production client token.
+async fn send_report(h: &Harness, body: Value) -> Reply {
     h.send(
         axum::http::Method::POST,
         "/api/client/metrics",
@@ -140,7 +138,10 @@ async fn report(h: &Harness, body: Value) {
         Payload::Json(body),
     )
     .await
-    .expect(202);
+}
+
+async fn report(h: &Harness, body: Value) {
+    send_report(h, body).await.expect(202);
 }
 
 #[tokio::test]
@@ -280,16 +281,7 @@ async fn bad_plans_are_refused_naming_the_field() {
     }
     let bad_metrics =
         json!({"bucket": null, "impactMetrics": [{"name": "e", "type": "summary", "samples": []}]});
-    let r = h
-        .send(
-            axum::http::Method::POST,
-            "/api/client/metrics",
-            &[("authorization", common::credentials::CLIENT_PRODUCTION)],
-            Payload::Json(bad_metrics),
-        )
-        .await
-        .expect(400)
-        .json();
+    let r = send_report(&h, bad_metrics).await.expect(400).json();
     assert_eq!(r["field"], "impactMetrics[0].type");
 }
 
@@ -301,16 +293,7 @@ async fn the_preview_of_a_rollout_from_10_to_20_percent_flips_about_10_percent()
         "enabled": true, "rules": [{"rollout": 10, "stickiness": "default"}]}}}),
     )
     .await;
-    h.put_json(
-        "/api/v1/environments/production/sampling",
-        json!({"enabled": true, "size": 10000}),
-    )
-    .await
-    .expect(200);
-    for i in 0..12_000 {
-        let ctx = flagpole_core::Context::with_user(format!("user-{i}"));
-        h.state.sample("production", &ctx);
-    }
+    h.sample_users("production", 10_000, 12_000).await;
     let before_version = h.config_version().await;
     let r = h
         .put_json(

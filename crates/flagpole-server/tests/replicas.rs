@@ -10,42 +10,12 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::postgres::Schema;
 use common::Harness;
 use flagpole_server::follow::follow;
-use flagpole_store::{PostgresStore, Store};
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPool};
-
-const URL_VARIABLE: &str = "FLAGPOLE_TEST_POSTGRES_URL";
-
-async fn schema() -> Option<(PgPool, PgConnectOptions, String)> {
-    let Ok(url) = std::env::var(URL_VARIABLE) else {
-        println!("skipped: {URL_VARIABLE} not set");
-        return None;
-    };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("flagpole_replicas_{}_{nanos}", std::process::id());
-    let admin = PgPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options: PgConnectOptions = url.parse().unwrap();
-    let options = options
-        .options([("search_path", name.as_str())])
-        .application_name(&name);
-    Some((admin, options, name))
-}
-
-async fn open(options: &PgConnectOptions) -> Arc<dyn Store> {
-    Arc::new(PostgresStore::connect_with(options.clone()).await.unwrap())
-}
 
 /// Waits (bounded) until `b` publishes configuration version `version`.
 async fn until_published(b: &Harness, version: i64) -> Duration {
@@ -63,13 +33,10 @@ async fn until_published(b: &Harness, version: i64) -> Duration {
 
 #[tokio::test]
 async fn a_replica_hears_of_changes_at_once_and_loses_none_across_a_dropped_connection() {
-    let Some((admin, options, name)) = schema().await else {
+    let Some(schema) = Schema::create("replicas").await else {
         return;
     };
-    let store_a = open(&options).await;
-    Harness::prepare(&*store_a).await;
-    let a = Harness::on(store_a).await;
-    let b = Harness::on(open(&options).await).await;
+    let (a, b) = schema.two_replicas().await;
     // Notifications only: the poll would hide a listener that does not work.
     let follower = tokio::spawn(follow(b.state.core().clone(), Duration::from_secs(3600)));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -98,8 +65,8 @@ async fn a_replica_hears_of_changes_at_once_and_loses_none_across_a_dropped_conn
         "SELECT pg_terminate_backend(pid)::int FROM pg_stat_activity \
          WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
     )
-    .bind(&name)
-    .fetch_all(&admin)
+    .bind(&schema.name)
+    .fetch_all(&schema.admin)
     .await
     .unwrap();
     assert!(!killed.is_empty(), "found B's listening connection");
@@ -124,8 +91,5 @@ async fn a_replica_hears_of_changes_at_once_and_loses_none_across_a_dropped_conn
     );
 
     follower.abort();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    schema.drop_schema().await;
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::Harness;
+use common::{actions, Harness};
 use flagpole_server::review::scheduler;
 use flagpole_store::AuditFilter;
 use serde_json::{json, Value};
@@ -24,11 +24,13 @@ fn soon() -> String {
     (Utc::now() + Duration::milliseconds(300)).to_rfc3339()
 }
 
-async fn schedule(h: &Harness, body: Value) -> Value {
-    h.post_json("/api/v1/flags/f/schedules", body)
-        .await
-        .expect(201)
-        .json()
+/// Schedules switching `f` on in production, due [`soon`].
+async fn enable_soon(h: &Harness) -> Value {
+    h.schedule(
+        "f",
+        json!({"due_at": soon(), "environment": "production", "enabled": true}),
+    )
+    .await
 }
 
 /// Runs the scheduler until `id` is finished (bounded), returning it.
@@ -55,11 +57,7 @@ async fn until_finished(h: &Harness, id: i64) -> Value {
 #[tokio::test]
 async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
     let h = harness_with_flag().await;
-    let s = schedule(
-        &h,
-        json!({"due_at": soon(), "environment": "production", "enabled": true}),
-    )
-    .await;
+    let s = enable_soon(&h).await;
     assert_eq!(s["status"], "pending");
     assert_eq!(s["environments"], json!(["production"]));
     let id = s["id"].as_i64().unwrap();
@@ -84,13 +82,8 @@ async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
         "{}",
         versions[1].actor
     );
-    let audit = h
-        .audit(AuditFilter {
-            flag: Some("f".into()),
-            ..Default::default()
-        })
-        .await;
-    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    let audit = h.flag_audit("f").await;
+    let actions = actions(&audit);
     assert_eq!(
         actions,
         [
@@ -107,16 +100,18 @@ async fn a_schedule_whose_change_conflicts_fails_with_its_reason_and_a_change_el
 {
     let h = harness_with_flag().await;
     let due = soon();
-    let conflicting = schedule(
-        &h,
-        json!({"due_at": due, "environment": "production", "rollout": 30}),
-    )
-    .await;
-    let merged = schedule(
-        &h,
-        json!({"due_at": due, "environment": "development", "enabled": true}),
-    )
-    .await;
+    let conflicting = h
+        .schedule(
+            "f",
+            json!({"due_at": due, "environment": "production", "rollout": 30}),
+        )
+        .await;
+    let merged = h
+        .schedule(
+            "f",
+            json!({"due_at": due, "environment": "development", "enabled": true}),
+        )
+        .await;
     // Meanwhile production changes directly.
     h.post_json("/api/v1/flags/f/environments/production/enable", json!({}))
         .await
@@ -149,11 +144,7 @@ async fn a_schedule_whose_change_conflicts_fails_with_its_reason_and_a_change_el
 #[tokio::test]
 async fn a_cancelled_schedule_is_never_applied_and_bad_input_names_the_field() {
     let h = harness_with_flag().await;
-    let s = schedule(
-        &h,
-        json!({"due_at": soon(), "environment": "production", "enabled": true}),
-    )
-    .await;
+    let s = enable_soon(&h).await;
     let id = s["id"].as_i64().unwrap();
     let cancelled = h
         .delete(&format!("/api/v1/schedules/{id}"))
@@ -199,11 +190,7 @@ async fn a_cancelled_schedule_is_never_applied_and_bad_input_names_the_field() {
 #[tokio::test]
 async fn a_schedule_due_while_the_server_was_down_is_applied_on_start() {
     let h = harness_with_flag().await;
-    let s = schedule(
-        &h,
-        json!({"due_at": Utc::now().to_rfc3339(), "environment": "development", "enabled": true}),
-    )
-    .await;
+    let s = h.schedule("f", json!({"due_at": Utc::now().to_rfc3339(), "environment": "development", "enabled": true})).await;
     // A "new" server on the same store: its first tick applies it.
     let restarted = Harness::on(h.store.clone()).await;
     let finished = scheduler::tick(&restarted.state).await.unwrap();

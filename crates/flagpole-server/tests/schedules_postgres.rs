@@ -10,44 +10,16 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::Harness;
+use common::actions;
+use common::postgres::Schema;
 use flagpole_server::review::scheduler;
-use flagpole_store::{AuditFilter, PostgresStore, ScheduleFilter, Store};
+use flagpole_store::{ScheduleFilter, Store};
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPool};
 
-const URL_VARIABLE: &str = "FLAGPOLE_TEST_POSTGRES_URL";
 const INTERVAL: Duration = Duration::from_millis(100);
-
-async fn schema() -> Option<(PgPool, PgConnectOptions, String)> {
-    let Ok(url) = std::env::var(URL_VARIABLE) else {
-        println!("skipped: {URL_VARIABLE} not set");
-        return None;
-    };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("flagpole_schedules_{}_{nanos}", std::process::id());
-    let admin = PgPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options: PgConnectOptions = url.parse().unwrap();
-    let options = options
-        .options([("search_path", name.as_str())])
-        .application_name(&name);
-    Some((admin, options, name))
-}
-
-async fn open(options: &PgConnectOptions) -> Arc<dyn Store> {
-    Arc::new(PostgresStore::connect_with(options.clone()).await.unwrap())
-}
 
 /// Waits (bounded) until schedule `id` is no longer pending or running.
 async fn until_finished(store: &dyn Store, id: i64) -> flagpole_store::ScheduleRecord {
@@ -67,13 +39,11 @@ async fn until_finished(store: &dyn Store, id: i64) -> flagpole_store::ScheduleR
 
 #[tokio::test]
 async fn two_replicas_apply_each_due_schedule_exactly_once() {
-    let Some((admin, options, name)) = schema().await else {
+    let Some(schema) = Schema::create("schedules").await else {
         return;
     };
-    let store_a = open(&options).await;
-    Harness::prepare(&*store_a).await;
-    let a = Harness::on(store_a.clone()).await;
-    let b = Harness::on(open(&options).await).await;
+    let (a, b) = schema.two_replicas().await;
+    let store_a = a.store.clone();
     a.create_flag(json!({"key": "f", "environments": {"production": {"enabled": false}}}))
         .await;
     let mut runner_a = tokio::spawn(scheduler::run(a.state.core().clone(), INTERVAL));
@@ -83,13 +53,11 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     runner_a.abort();
     let due = Utc::now() + chrono::Duration::milliseconds(800);
     let s = a
-        .post_json(
-            "/api/v1/flags/f/schedules",
+        .schedule(
+            "f",
             json!({"due_at": due.to_rfc3339(), "environment": "production", "enabled": true}),
         )
-        .await
-        .expect(201)
-        .json();
+        .await;
     let done = until_finished(&*store_a, s["id"].as_i64().unwrap()).await;
     assert_eq!(done.status, "applied", "{done:?}");
     let versions = store_a.flag_versions("f").await.unwrap();
@@ -99,14 +67,8 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
         late >= chrono::Duration::zero() && late < chrono::Duration::seconds(1),
         "applied {late} after its time"
     );
-    let audit = store_a
-        .audit(&AuditFilter {
-            flag: Some("f".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    let audit = a.flag_audit("f").await;
+    let actions = actions(&audit);
     assert_eq!(
         actions,
         [
@@ -123,13 +85,11 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     // (A runs no follower here: it catches up with B's change by hand.)
     a.state.reload().await.unwrap();
     let s = a
-        .post_json(
-            "/api/v1/flags/f/schedules",
+        .schedule(
+            "f",
             json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "rollout": 40}),
         )
-        .await
-        .expect(201)
-        .json();
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let id = s["id"].as_i64().unwrap();
     assert_eq!(
@@ -147,9 +107,11 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
             json!({"key": format!("g{i}"), "environments": {"production": {"enabled": false}}}),
         )
         .await;
-        a.post_json(&format!("/api/v1/flags/g{i}/schedules"), json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "enabled": true}))
-            .await
-            .expect(201);
+        a.schedule(
+            &format!("g{i}"),
+            json!({"due_at": Utc::now().to_rfc3339(), "environment": "production", "enabled": true}),
+        )
+        .await;
     }
     let start = Instant::now();
     loop {
@@ -181,8 +143,5 @@ async fn two_replicas_apply_each_due_schedule_exactly_once() {
     runner_a.abort();
     runner_b.abort();
     drop((a, b));
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    schema.drop_schema().await;
 }

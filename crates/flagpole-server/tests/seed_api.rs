@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::Method;
-use common::{Harness, Payload};
+use common::{actions, Harness, Payload};
 use flagpole_store::AuditFilter;
 use serde_json::json;
 
@@ -154,13 +154,8 @@ async fn seed_writes_are_audited_and_versioned() {
     h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
         .await
         .expect(200);
-    let entries = h
-        .audit(AuditFilter {
-            flag: Some("new_ui".into()),
-            ..AuditFilter::default()
-        })
-        .await;
-    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    let entries = h.flag_audit("new_ui").await;
+    let actions = actions(&entries);
     assert_eq!(actions, ["flag.updated", "flag.created"]);
     assert!(entries
         .iter()
@@ -234,12 +229,7 @@ async fn seed_flags_json_imports_and_exports() {
     let h = Harness::new().await;
     let file = r#"{"some_feature": {"enabled": true, "rollout": 50}, "off": {"enabled": false}}"#;
     let r = h
-        .send(
-            Method::POST,
-            "/api/v1/import?format=seed",
-            &[],
-            Payload::Raw(Some("application/json"), file.as_bytes().to_vec()),
-        )
+        .post_raw("/api/v1/import?format=seed", Some("application/json"), file)
         .await
         .expect(200)
         .json();
@@ -264,12 +254,7 @@ async fn a_missing_seed_environment_is_reported_in_the_seed_shape() {
     .await;
     let admin = [("authorization", "Bearer test-admin-token")];
     let r = h
-        .send(
-            Method::GET,
-            "/flags/new_ui?user_id=1",
-            &admin,
-            Payload::Empty,
-        )
+        .get_with("/flags/new_ui?user_id=1", &admin)
         .await
         .expect(404)
         .json();
@@ -288,9 +273,7 @@ async fn a_missing_seed_environment_is_reported_in_the_seed_shape() {
 async fn the_seed_api_needs_tokens_unless_opened() {
     let nobody = [("authorization", "")];
     let h = Harness::new().await;
-    h.send(Method::GET, "/flags/f?user_id=1", &nobody, Payload::Empty)
-        .await
-        .expect(401);
+    h.get_with("/flags/f?user_id=1", &nobody).await.expect(401);
     let before = h.config_version().await;
     h.send(
         Method::POST,
@@ -327,7 +310,7 @@ async fn the_seed_api_needs_tokens_unless_opened() {
     .await
     .expect(200);
     let r = open
-        .send(Method::GET, "/flags/f?user_id=1", &nobody, Payload::Empty)
+        .get_with("/flags/f?user_id=1", &nobody)
         .await
         .expect(200)
         .json();
@@ -335,7 +318,5 @@ async fn the_seed_api_needs_tokens_unless_opened() {
     let entries = open.audit(AuditFilter::default()).await;
     assert_eq!(entries[0].actor, "anonymous");
     // The rest of the API stays closed.
-    open.send(Method::GET, "/api/v1/flags", &nobody, Payload::Empty)
-        .await
-        .expect(401);
+    open.get_with("/api/v1/flags", &nobody).await.expect(401);
 }

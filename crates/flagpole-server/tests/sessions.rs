@@ -10,42 +10,20 @@ use axum::http::Method;
 use chrono::{TimeDelta, Utc};
 use common::{Harness, Payload};
 use flagpole_server::identity::secret;
-use flagpole_store::{Change, SessionRecord, UserRecord};
+use flagpole_store::SessionRecord;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
 
 async fn with_user(name: &str) -> Harness {
     let h = Harness::new().await;
-    let user = UserRecord {
-        name: name.into(),
-        password_hash: secret::hash_password(PASSWORD),
-        role: "admin".into(),
-        grants: vec![],
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    };
-    let change = Change {
-        actor: "test",
-        action: "user.created",
-        environment: None,
-        address: None,
-    };
-    h.store.create_user(&user, change).await.unwrap();
-    h.state.reload_auth().await.unwrap();
+    h.create_user(name, "admin", PASSWORD).await;
     h
 }
 
 /// Logs in; answers the `Cookie` header value to send back.
 async fn login(h: &Harness, name: &str, password: &str) -> Result<String, u16> {
-    let reply = h
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            &[("authorization", "")],
-            Payload::Json(json!({"name": name, "password": password})),
-        )
-        .await;
+    let reply = h.login(name, password).await;
     if reply.status != 200 {
         return Err(reply.status.as_u16());
     }
@@ -72,12 +50,7 @@ async fn a_session_reads_and_writes_from_its_own_pages_only() {
     let h = with_user("ana").await;
     let cookie = login(&h, "ana", PASSWORD).await.unwrap();
     let me = h
-        .send(
-            Method::GET,
-            "/api/v1/auth/me",
-            &[("cookie", &cookie)],
-            Payload::Empty,
-        )
+        .get_with("/api/v1/auth/me", &[("cookie", &cookie)])
         .await
         .expect(200)
         .json();
@@ -211,15 +184,7 @@ async fn failed_logins_are_limited_per_user() {
     for _ in 0..5 {
         assert_eq!(login(&h, "ana", "guess").await, Err(401));
     }
-    let reply = h
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            &[("authorization", "")],
-            Payload::Json(json!({"name": "ana", "password": PASSWORD})),
-        )
-        .await
-        .expect(429);
+    let reply = h.login("ana", PASSWORD).await.expect(429);
     let wait: u64 = reply.headers["retry-after"]
         .to_str()
         .unwrap()
@@ -227,14 +192,7 @@ async fn failed_logins_are_limited_per_user() {
         .unwrap();
     assert!(wait > 0 && wait <= 15 * 60, "{wait}");
     // An unknown user is answered like a wrong password.
-    let reply = h
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            &[("authorization", "")],
-            Payload::Json(json!({"name": "nobody", "password": PASSWORD})),
-        )
-        .await;
+    let reply = h.login("nobody", PASSWORD).await;
     assert_eq!(reply.status, 401);
     assert_eq!(reply.json()["message"], "wrong user name or password");
 }

@@ -13,7 +13,7 @@ use common::credentials::{
     ADMIN, CLIENT_DEVELOPMENT, CLIENT_PRODUCTION, FRONTEND_ORIGIN, FRONTEND_PRODUCTION,
 };
 use common::sse::{self, Stream, WAIT};
-use common::Harness;
+use common::{bearer, Harness};
 use flagpole_server::ServerConfig;
 use flagpole_server::StreamConfig;
 use serde_json::json;
@@ -33,10 +33,6 @@ async fn open(h: &Harness, uri: &str, headers: &[(&str, &str)]) -> Result<Stream
             }
             (status.as_u16(), body)
         })
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
 }
 
 async fn with_streams(streams: StreamConfig) -> Harness {
@@ -197,13 +193,8 @@ async fn a_slow_subscriber_is_told_to_refetch_and_dropped() {
 async fn revoking_a_token_ends_its_streams() {
     let h = Harness::new().await;
     let created = h
-        .post_json(
-            "/api/v1/tokens",
-            json!({"name": "streamer", "kind": "client", "environment": "production"}),
-        )
-        .await
-        .expect(201)
-        .json();
+        .create_token(json!({"name": "streamer", "kind": "client", "environment": "production"}))
+        .await;
     let auth = bearer(created["secret"].as_str().unwrap());
     let mut unleash = open(&h, UNLEASH, &[("authorization", &auth)])
         .await

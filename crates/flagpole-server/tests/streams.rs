@@ -38,11 +38,9 @@ async fn flag(h: &Harness, key: &str, enabled: bool) {
 
 /// `/api/client/features/{name}` as the client token sees it.
 async fn client_feature(h: &Harness, name: &str) -> Value {
-    h.send(
-        axum::http::Method::GET,
+    h.get_with(
         &format!("/api/client/features/{name}"),
         &[("authorization", CLIENT)],
-        common::Payload::Empty,
     )
     .await
     .expect(200)

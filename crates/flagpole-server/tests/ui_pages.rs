@@ -12,8 +12,6 @@ mod common;
 use axum::http::Method;
 use chrono::Utc;
 use common::{Harness, Payload};
-use flagpole_server::identity::secret;
-use flagpole_store::{Change, UserRecord};
 use serde_json::json;
 
 /// Every UI route, filled in, and whether it needs a session.
@@ -45,23 +43,8 @@ async fn harness() -> Harness {
         "rules": [{"name": "staff", "conditions": [{"attribute": "email", "operator": "STR_ENDS_WITH", "values": ["@ourco.com"]}]}]}}}))
         .await;
     for (name, role) in [("vera", "viewer"), ("ed", "editor")] {
-        let user = UserRecord {
-            name: name.into(),
-            password_hash: secret::hash_password(PASSWORD),
-            role: role.into(),
-            grants: vec![],
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        };
-        let change = Change {
-            actor: "test",
-            action: "user.created",
-            environment: None,
-            address: None,
-        };
-        h.store.create_user(&user, change).await.unwrap();
+        h.create_user(name, role, PASSWORD).await;
     }
-    h.state.reload_auth().await.unwrap();
     // Change request 1 and schedule 1, by the admin token, for the review pages.
     h.post_json(
         "/api/v1/change-requests",
@@ -70,12 +53,11 @@ async fn harness() -> Harness {
     .await
     .expect(201);
     let due = (Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
-    h.post_json(
-        "/api/v1/flags/f/schedules",
+    h.schedule(
+        "f",
         json!({"due_at": due, "environment": "production", "enabled": true}),
     )
-    .await
-    .expect(201);
+    .await;
     h
 }
 
@@ -92,15 +74,7 @@ fn button<'a>(html: &'a str, label: &str) -> &'a str {
 }
 
 async fn login(h: &Harness, name: &str) -> String {
-    let reply = h
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            &[("authorization", "")],
-            Payload::Json(json!({"name": name, "password": PASSWORD})),
-        )
-        .await
-        .expect(200);
+    let reply = h.login(name, PASSWORD).await.expect(200);
     let cookie = reply.headers["set-cookie"].to_str().unwrap();
     cookie.split(';').next().unwrap().to_string()
 }
@@ -127,9 +101,7 @@ fn the_list_names_every_ui_route() {
 async fn pages_without_a_session_go_to_the_login_page() {
     let h = harness().await;
     for (_, path, private) in PAGES {
-        let reply = h
-            .send(Method::GET, path, &[("authorization", "")], Payload::Empty)
-            .await;
+        let reply = h.get_with(path, &[("authorization", "")]).await;
         if *private {
             assert_eq!(reply.status, 303, "{path}");
             let to = reply.headers["location"].to_str().unwrap();
@@ -143,12 +115,7 @@ async fn pages_without_a_session_go_to_the_login_page() {
     }
     // An SDK token is not a way into the UI.
     let reply = h
-        .send(
-            Method::GET,
-            "/",
-            &[("authorization", "Bearer test-client-production")],
-            Payload::Empty,
-        )
+        .get_with("/", &[("authorization", "Bearer test-client-production")])
         .await;
     assert_eq!(reply.status, 403);
 }
@@ -157,12 +124,7 @@ async fn pages_without_a_session_go_to_the_login_page() {
 async fn login_only_sends_back_to_this_server() {
     let h = harness().await;
     let page = h
-        .send(
-            Method::GET,
-            "/login?next=//evil.example/x",
-            &[("authorization", "")],
-            Payload::Empty,
-        )
+        .get_with("/login?next=//evil.example/x", &[("authorization", "")])
         .await
         .expect(200)
         .text();
@@ -176,7 +138,7 @@ async fn a_viewer_sees_disabled_controls_and_the_api_refuses_the_viewer() {
     let headers = [("authorization", ""), ("cookie", cookie.as_str())];
     for (_, path, private) in PAGES {
         if *private {
-            let reply = h.send(Method::GET, path, &headers, Payload::Empty).await;
+            let reply = h.get_with(path, &headers).await;
             let expected = if matches!(*path, "/tokens" | "/users") {
                 403
             } else {
@@ -186,12 +148,7 @@ async fn a_viewer_sees_disabled_controls_and_the_api_refuses_the_viewer() {
         }
     }
     let page = h
-        .send(
-            Method::GET,
-            "/flag/f?env=development",
-            &headers,
-            Payload::Empty,
-        )
+        .get_with("/flag/f?env=development", &headers)
         .await
         .expect(200)
         .text();
@@ -200,10 +157,7 @@ async fn a_viewer_sees_disabled_controls_and_the_api_refuses_the_viewer() {
         "the editor is not disabled"
     );
     assert!(page.contains("read-only"));
-    let list = h
-        .send(Method::GET, "/", &headers, Payload::Empty)
-        .await
-        .text();
+    let list = h.get_with("/", &headers).await.text();
     assert!(
         !list.contains("href=\"/new\""),
         "a viewer is offered New flag"
@@ -240,10 +194,7 @@ async fn an_editor_cannot_switch_a_protected_environment_from_the_list() {
     .expect(200);
     let cookie = login(&h, "ed").await;
     let headers = [("authorization", ""), ("cookie", cookie.as_str())];
-    let list = h
-        .send(Method::GET, "/", &headers, Payload::Empty)
-        .await
-        .text();
+    let list = h.get_with("/", &headers).await.text();
     let production = list
         .split("<button")
         .find(|b| b.contains("data-env=\"production\""))
@@ -305,10 +256,7 @@ async fn review_pages_disable_what_the_viewer_may_not_do_and_say_why() {
         let h = &h;
         async move {
             let headers = [("authorization", ""), ("cookie", cookie.as_str())];
-            h.send(Method::GET, path, &headers, Payload::Empty)
-                .await
-                .expect(200)
-                .text()
+            h.get_with(path, &headers).await.expect(200).text()
         }
     };
 

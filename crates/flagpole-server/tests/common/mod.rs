@@ -1,26 +1,33 @@
-//! Helpers shared by the integration tests: an [`AppState`] on an in-memory SQLite store
-//! with the environments `development` and `production`, requests sent through
-//! `app(state).oneshot(...)`, and replies read as bytes or JSON.
+//! The one harness of the integration tests: an [`AppState`] on an in-memory SQLite store
+//! (or any store, for replicas) with the environments `development` and `production`, its
+//! router built once, requests sent with `oneshot` (no socket), and replies read as bytes
+//! or JSON. The SDK-surface tests (`cross_surface`, `ofrep`) use it as the API tests do.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod credentials;
+pub mod postgres;
 pub mod sse;
 
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use chrono::Utc;
+use flagpole_server::identity::secret;
 use flagpole_server::{app, AppState, ServerConfig};
-use flagpole_store::{AuditFilter, Change, Store};
+use flagpole_store::{AuditEntry, AuditFilter, Change, Store, UserRecord};
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// A server without a socket, and the store behind it.
 pub struct Harness {
     pub state: AppState,
     pub store: Arc<dyn Store>,
+    /// `app(state)`, built once: it holds nothing but the state.
+    router: Router,
 }
 
 /// A reply: status, headers and the whole body.
@@ -33,6 +40,7 @@ pub struct Reply {
 
 impl Reply {
     /// The body as JSON; panics (failing the test) with the body when it is not.
+    #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
@@ -58,6 +66,16 @@ impl Reply {
         );
         self
     }
+
+    /// A header's value as text; fails the test when it is missing.
+    #[track_caller]
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+            .to_str()
+            .unwrap()
+    }
 }
 
 /// What goes into a request body.
@@ -70,6 +88,13 @@ pub enum Payload {
     Raw(Option<&'static str>, Vec<u8>),
 }
 
+impl Payload {
+    /// [`Payload::Raw`] from text or bytes.
+    pub fn raw(content_type: Option<&'static str>, bytes: impl Into<Vec<u8>>) -> Payload {
+        Payload::Raw(content_type, bytes.into())
+    }
+}
+
 impl Harness {
     /// A fresh server on `sqlite::memory:` with `development` and `production`.
     pub async fn new() -> Harness {
@@ -79,16 +104,27 @@ impl Harness {
     pub async fn with_config(config: ServerConfig) -> Harness {
         let store = flagpole_store::open("sqlite::memory:").await.unwrap();
         Harness::prepare(&*store).await;
-        let state = AppState::new(store.clone(), config).await.unwrap();
-        Harness { state, store }
+        Harness::serve(store, config).await
     }
 
     /// A server on `store`, which [`Harness::prepare`] made ready (another replica).
     pub async fn on(store: Arc<dyn Store>) -> Harness {
-        let state = AppState::new(store.clone(), ServerConfig::default())
-            .await
-            .unwrap();
-        Harness { state, store }
+        Harness::serve(store, ServerConfig::default()).await
+    }
+
+    async fn serve(store: Arc<dyn Store>, config: ServerConfig) -> Harness {
+        let state = AppState::new(store.clone(), config).await.unwrap();
+        let router = app(state.clone());
+        Harness {
+            state,
+            store,
+            router,
+        }
+    }
+
+    /// The application, to call with `oneshot` (it serves this harness's state).
+    pub fn app(&self) -> Router {
+        self.router.clone()
     }
 
     /// Creates `development` and `production` and the test credentials in an empty store.
@@ -110,7 +146,9 @@ impl Harness {
         credentials::install(store).await;
     }
 
-    /// Sends one request through a fresh `app(state)`.
+    /// Sends one request through the application. Unless `headers` name a credential, the
+    /// request carries the token [`credentials::default_for`] picks; an event stream's reply
+    /// holds its first event.
     pub async fn send(
         &self,
         method: Method,
@@ -142,7 +180,7 @@ impl Harness {
             }
         }
         let request = builder.body(body).unwrap();
-        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let response = self.app().oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let body = if sse::is_stream(&parts.headers) {
             // An event stream never ends: keep its first event.
@@ -161,6 +199,11 @@ impl Harness {
         self.send(Method::GET, uri, &[], Payload::Empty).await
     }
 
+    /// A GET with `headers` (and the default credential unless they name one).
+    pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, uri, headers, Payload::Empty).await
+    }
+
     pub async fn post(&self, uri: &str) -> Reply {
         self.send(Method::POST, uri, &[], Payload::Empty).await
     }
@@ -177,6 +220,24 @@ impl Harness {
         self.send(Method::PUT, uri, &[], Payload::Json(body)).await
     }
 
+    /// POSTs `body` as it is, with `content_type` (if any).
+    pub async fn post_raw(
+        &self,
+        uri: &str,
+        content_type: Option<&'static str>,
+        body: impl Into<Vec<u8>>,
+    ) -> Reply {
+        self.send(Method::POST, uri, &[], Payload::raw(content_type, body))
+            .await
+    }
+
+    /// Imports a native document (flags and segments) through `POST /api/v1/import`.
+    pub async fn import(&self, document: &Value) -> Reply {
+        self.post_json("/api/v1/import?format=native", document.clone())
+            .await
+            .expect(200)
+    }
+
     /// Creates a flag through the API and returns it.
     pub async fn create_flag(&self, body: Value) -> Value {
         self.post_json("/api/v1/flags", body)
@@ -185,14 +246,93 @@ impl Harness {
             .json()
     }
 
+    /// Creates a segment through the API and returns it.
+    pub async fn create_segment(&self, body: Value) -> Value {
+        self.post_json("/api/v1/segments", body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// Creates a token through the API and returns it, its secret included.
+    pub async fn create_token(&self, body: Value) -> Value {
+        self.post_json("/api/v1/tokens", body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// Schedules a change of flag `key` through the API and returns the schedule.
+    pub async fn schedule(&self, key: &str, body: Value) -> Value {
+        self.post_json(&format!("/api/v1/flags/{key}/schedules"), body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// Stores the user `name` with `role` and `password`, and reloads the credentials.
+    pub async fn create_user(&self, name: &str, role: &str, password: &str) {
+        let user = UserRecord {
+            name: name.into(),
+            password_hash: secret::hash_password(password),
+            role: role.into(),
+            grants: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let change = Change {
+            actor: "test",
+            action: "user.created",
+            environment: None,
+            address: None,
+        };
+        self.store.create_user(&user, change).await.unwrap();
+        self.state.reload_auth().await.unwrap();
+    }
+
+    /// `POST /api/v1/auth/login` as `name` with `password`, sending no other credential.
+    pub async fn login(&self, name: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/auth/login",
+            &[("authorization", "")],
+            Payload::Json(json!({"name": name, "password": password})),
+        )
+        .await
+    }
+
+    /// Switches sampling on in `environment`, keeping up to `size` contexts, and samples
+    /// the contexts of `users` users (`user-0`, `user-1`, …) there.
+    pub async fn sample_users(&self, environment: &str, size: usize, users: usize) {
+        self.put_json(
+            &format!("/api/v1/environments/{environment}/sampling"),
+            json!({"enabled": true, "size": size}),
+        )
+        .await
+        .expect(200);
+        for i in 0..users {
+            let ctx = flagpole_core::Context::with_user(format!("user-{i}"));
+            self.state.sample(environment, &ctx);
+        }
+    }
+
     /// The stored configuration version.
     pub async fn config_version(&self) -> i64 {
         self.store.version().await.unwrap()
     }
 
     /// Every audit entry (newest first).
-    pub async fn audit(&self, filter: AuditFilter) -> Vec<flagpole_store::AuditEntry> {
+    pub async fn audit(&self, filter: AuditFilter) -> Vec<AuditEntry> {
         self.store.audit(&filter).await.unwrap()
+    }
+
+    /// The audit entries of flag `key` (newest first).
+    pub async fn flag_audit(&self, key: &str) -> Vec<AuditEntry> {
+        self.audit(AuditFilter {
+            flag: Some(key.into()),
+            ..AuditFilter::default()
+        })
+        .await
     }
 
     /// Everything a write could change, as the store and the API see it: the stored
@@ -214,6 +354,16 @@ impl Harness {
             export.text(),
         )
     }
+}
+
+/// The actions of audit entries, in their order.
+pub fn actions(entries: &[AuditEntry]) -> Vec<&str> {
+    entries.iter().map(|e| e.action.as_str()).collect()
+}
+
+/// The `Authorization` value that presents `token`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// A string of `n` characters.

@@ -1,5 +1,5 @@
-//! Reading server-sent event streams in tests: a [`Stream`] opened through
-//! `app(state).oneshot(...)`, read event by event with a deadline.
+//! Reading server-sent event streams in tests: a [`Stream`] opened through the harness's
+//! `app(state)` with `oneshot`, read event by event with a deadline.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use flagpole_server::app;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -71,7 +70,8 @@ pub async fn open(
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    let response = app(h.state.clone())
+    let response = h
+        .app()
         .oneshot(builder.body(Body::empty()).unwrap())
         .await
         .unwrap();

@@ -107,9 +107,8 @@ pub fn import(args: ImportArgs) -> Result<()> {
     let database = args.target.database.clone();
     runtime()?.block_on(async move {
         let state = open_state(&database).await?;
-        let guard = state.begin_write().await?;
         let version = flagpole_server::import_document(
-            &guard,
+            &state,
             &flagpole_server::identity::Principal::local(),
             &mut doc,
         )

@@ -49,14 +49,11 @@ pub enum OrPreview<T> {
 }
 
 impl<T> OrPreview<T> {
-    /// The preview of a previewed outcome; `done()` makes the answer of a written one.
-    pub fn of(
-        outcome: Outcome,
-        done: impl FnOnce() -> Result<T, ApiError>,
-    ) -> Result<Self, ApiError> {
+    /// The preview of a previewed outcome, else `done` of what was written.
+    pub fn of<W>(outcome: Outcome<W>, done: impl FnOnce(W) -> T) -> Self {
         match outcome {
-            Outcome::Written(_) => done().map(OrPreview::Done),
-            Outcome::Previewed(preview) => Ok(OrPreview::Preview(PreviewAnswer { preview })),
+            Outcome::Written(written) => OrPreview::Done(done(written)),
+            Outcome::Previewed(preview) => OrPreview::Preview(PreviewAnswer { preview }),
         }
     }
 }

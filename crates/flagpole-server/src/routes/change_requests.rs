@@ -310,7 +310,6 @@ async fn set_environment_approval(
     ApiPath(env): ApiPath<String>,
     ApiJson(input): ApiJson<ApprovalSetting>,
 ) -> Result<Json<Environment>, ApiError> {
-    let guard = state.begin_write().await?;
-    let set = environments::set_requires_approval(&guard, &who, &env, input.required).await?;
+    let set = environments::set_requires_approval(&state, &who, &env, input.required).await?;
     Ok(Json(set))
 }

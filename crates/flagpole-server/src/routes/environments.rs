@@ -67,8 +67,7 @@ async fn create_environment(
     Admin(who): Admin,
     ApiJson(body): ApiJson<NewEnvironment>,
 ) -> Result<(StatusCode, Json<Environment>), ApiError> {
-    let guard = state.begin_write().await?;
-    let created = environments::create(&guard, &who, &body.name).await?;
+    let created = environments::create(&state, &who, &body.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -101,8 +100,7 @@ async fn update_environment(
     ApiPath(env): ApiPath<String>,
     ApiJson(body): ApiJson<EnvironmentUpdate>,
 ) -> Result<Json<Environment>, ApiError> {
-    let guard = state.begin_write().await?;
-    let updated = environments::set_protected(&guard, &who, &env, body.protected).await?;
+    let updated = environments::set_protected(&state, &who, &env, body.protected).await?;
     Ok(Json(updated))
 }
 
@@ -137,7 +135,6 @@ async fn delete_environment(
     ApiPath(env): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let guard = state.begin_write().await?;
-    environments::delete(&guard, &who, &env, query.drop_configuration).await?;
+    environments::delete(&state, &who, &env, query.drop_configuration).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -126,7 +126,6 @@ impl Request<'_> {
         if required && version.is_none() {
             return Err(ApiError::VersionRequired);
         }
-        let guard = state.begin_write().await?;
         let change = EnvEdit {
             who,
             mode: self.mode,
@@ -135,8 +134,8 @@ impl Request<'_> {
             version,
             action,
         };
-        let outcome = edit_environment(&guard, change, edit).await?;
-        OrPreview::of(outcome, || Ok(Json(FlagResource::of(state, &at.key)?)))
+        let outcome = edit_environment(state, change, edit).await?;
+        Ok(OrPreview::of(outcome, |record| Json(record.into())))
     }
 }
 

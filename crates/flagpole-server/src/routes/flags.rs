@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_core::Flag;
-use flagpole_store::Expect;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -22,9 +21,8 @@ use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
 use crate::http::AppState;
 use crate::identity::Principal;
-use crate::write::check::check_new_name;
-use crate::write::input::{or_current, required, split_body};
-use crate::write::{commit_flag, FlagChange, Mode};
+use crate::write::input::{required, split_body};
+use crate::write::{flags, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -151,18 +149,9 @@ async fn create_flag(
             Some("key".into()),
         )
     })?;
-    check_new_name("flag key", "key", &key)?;
-    state.published().check_environments(&flag, "")?;
-    let guard = state.begin_write().await?;
-    let audit = who.change("flag.created", None);
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived: false,
-    };
-    let outcome = commit_flag(&guard, mode, &who, &key, change, Expect::Absent, audit).await?;
-    OrPreview::of(outcome, || {
-        Ok((StatusCode::CREATED, Json(FlagResource::of(&state, &key)?)))
-    })
+    let outcome = flags::create(&state, mode, &who, &key, &flag).await?;
+    let created = |record| (StatusCode::CREATED, Json(FlagResource::from(record)));
+    Ok(OrPreview::of(outcome, created))
 }
 
 /// Reads a flag (live or archived).
@@ -220,16 +209,8 @@ async fn put_flag(
         ));
     }
     let expect = required(based_on(&headers, version)?)?;
-    state.published().check_environments(&flag, "")?;
-    let guard = state.begin_write().await?;
-    let archived = guard.published().flag(&key)?.archived;
-    let audit = who.change("flag.updated", None);
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived,
-    };
-    let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || Ok(Json(FlagResource::of(&state, &key)?)))
+    let outcome = flags::replace(&state, mode, &who, &key, &flag, expect).await?;
+    Ok(OrPreview::of(outcome, |record| Json(record.into())))
 }
 
 /// Deletes a flag (its history stays).
@@ -254,13 +235,9 @@ async fn delete_flag(
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<OrPreview<StatusCode>, ApiError> {
-    let guard = state.begin_write().await?;
-    let current = guard.published().flag(&key)?.version;
-    let expect = or_current(based_on(&headers, None)?, current);
-    let audit = who.change("flag.deleted", None);
-    let change = FlagChange::Delete;
-    let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || Ok(StatusCode::NO_CONTENT))
+    let version = based_on(&headers, None)?;
+    let outcome = flags::delete(&state, mode, &who, &key, version).await?;
+    Ok(OrPreview::of(outcome, |_| StatusCode::NO_CONTENT))
 }
 
 /// Archives a flag: it is kept but no longer served.
@@ -319,20 +296,7 @@ async fn set_archived(
     headers: HeaderMap,
     archived: bool,
 ) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    let guard = state.begin_write().await?;
-    let published = guard.published();
-    let record = published.flag(&key)?;
-    let expect = or_current(based_on(&headers, None)?, record.version);
-    let action = if archived {
-        "flag.archived"
-    } else {
-        "flag.unarchived"
-    };
-    let audit = who.change(action, None);
-    let change = FlagChange::Put {
-        flag: &record.flag,
-        archived,
-    };
-    let outcome = commit_flag(&guard, mode, who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || Ok(Json(FlagResource::of(&state, &key)?)))
+    let version = based_on(&headers, None)?;
+    let outcome = flags::set_archived(&state, mode, who, &key, archived, version).await?;
+    Ok(OrPreview::of(outcome, |record| Json(record.into())))
 }

@@ -21,7 +21,7 @@ use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
 use crate::http::AppState;
 use crate::write::input::required;
-use crate::write::{commit_flag, FlagChange, Mode};
+use crate::write::{flags, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -321,19 +321,7 @@ async fn rollback_flag(
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let expect = required(based_on(&headers, body.version)?)?;
-    let target = load_version(&state, &key, body.to_version).await?;
-    let Some(flag) = target.flag else {
-        return Err(ApiError::Conflict(format!(
-            "version {} of {key:?} is its deletion; roll back to a version that has the flag",
-            body.to_version
-        )));
-    };
-    let guard = state.begin_write().await?;
-    let audit = who.change("flag.rolled_back", None);
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived: target.archived,
-    };
-    let outcome = commit_flag(&guard, mode, &who, &key, change, expect, audit).await?;
-    OrPreview::of(outcome, || Ok(Json(FlagResource::of(&state, &key)?)))
+    let to = body.to_version;
+    let outcome = flags::roll_back(&state, mode, &who, &key, to, expect).await?;
+    Ok(OrPreview::of(outcome, |record| Json(record.into())))
 }

@@ -124,14 +124,7 @@ fn routes() -> OpenApiRouter<AppState> {
 /// An area's routes, each documented under `tag` unless its handler names its own.
 fn area(tag: &str, mut router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     for item in router.get_openapi_mut().paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in openapi::operations(item) {
             op.tags.get_or_insert_with(|| vec![tag.to_string()]);
         }
     }

@@ -5,7 +5,7 @@
 //! document together (`routes/mod.rs`), so a route cannot be served undocumented.
 
 use utoipa::openapi::content::ContentBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
 use utoipa::openapi::security::{
@@ -77,14 +77,7 @@ pub fn base() -> OpenApi {
 /// not JSON `null`), and resources that flatten a core type are one object.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations(item) {
             absent_not_null(op);
             refusals(op);
         }
@@ -200,4 +193,17 @@ fn merge_flattened(doc: &mut OpenApi) {
         }
         *schema = RefOr::T(Schema::Object(merged));
     }
+}
+
+/// The operations of one path.
+pub fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }

@@ -74,8 +74,7 @@ async fn put_sampling(
     ApiPath(env): ApiPath<String>,
     ApiJson(setting): ApiJson<SamplingSetting>,
 ) -> Result<Json<Sampling>, ApiError> {
-    let guard = state.begin_write().await?;
-    let setting = environments::set_sampling(&guard, &env, setting).await?;
+    let setting = environments::set_sampling(&state, &env, setting).await?;
     Ok(Json(Sampling::of(&state, setting)))
 }
 

@@ -9,9 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flagpole_core::formats::seed::seed_flag;
-use flagpole_core::{check_key, check_name, Context, Flag, FlagEnvironment, FlagType, Rule};
-use flagpole_store::Expect;
+use flagpole_core::{check_key, check_name, Context};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +21,7 @@ use crate::http::auth::{SeedReader, SeedWriter};
 use crate::http::extract::{query_value, ApiPath, ApiQuery};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::AppState;
-use crate::write::{commit_flag, FlagChange, Mode};
+use crate::write::{flags, Mode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     let (schemas, paths, methods) = routes!(get_flag, set_flag);
@@ -228,52 +226,18 @@ async fn set_flag(
     let (ApiPath(name), ApiQuery(query)) = (path?, query?);
     let exists = state.published().flags.contains_key(&name);
     let (enabled, rollout) = seed_params(&name, exists, &query)?;
-    let env_name = state.config().seed_environment.clone();
-    let guard = state.begin_write().await?;
-    let published = guard.published();
-    if !published.has_environment(&env_name) {
+    let env = &state.config().seed_environment;
+    if !state.published().has_environment(env) {
         return Err(invalid(
             "environment",
-            format!("the seed environment {env_name:?} does not exist"),
+            format!("the seed environment {env:?} does not exist"),
             "value_error",
             None,
         ));
     }
-    let (mut flag, expect) = match published.flags.get(&name) {
-        Some(record) => (record.flag(), Expect::Version(record.version)),
-        None => (Flag::default(), Expect::Absent),
-    };
-    if flag.flag_type != FlagType::Boolean || seed_flag(&flag, &env_name).is_none() {
-        return Err(SeedError::Conflict(format!(
-            "flag {name:?} uses targeting the seed API cannot express in {env_name}; change it through /api/v1"
-        )));
-    }
-    let env = FlagEnvironment {
-        enabled,
-        rules: if rollout < 100 {
-            vec![Rule {
-                rollout: Some(rollout),
-                stickiness: Some("userId".into()),
-                ..Rule::default()
-            }]
-        } else {
-            Vec::new()
-        },
-        ..FlagEnvironment::default()
-    };
-    flag.environments.insert(env_name.clone(), env);
-    let action = if expect == Expect::Absent {
-        "flag.created"
-    } else {
-        "flag.updated"
-    };
-    // The one write path: protection, validation, commit with its audit entry, publish.
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived: false,
-    };
-    let audit = who.change(action, Some(&env_name));
-    let outcome = commit_flag(&guard, mode, &who, &name, change, expect, audit).await?;
-    let updated = || Ok(Json(SeedUpdated { status: "updated" }));
-    Ok(OrPreview::of(outcome, updated)?)
+    let setting = (enabled, rollout);
+    let outcome = flags::set_switch(&state, mode, &who, &name, env, setting).await?;
+    Ok(OrPreview::of(outcome, |_| {
+        Json(SeedUpdated { status: "updated" })
+    }))
 }

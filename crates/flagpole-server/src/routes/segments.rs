@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_core::Segment;
-use flagpole_store::Expect;
 use flagpole_store::SegmentRecord;
 use serde::Serialize;
 use serde_json::Value;
@@ -20,9 +19,8 @@ use crate::http::extract::{based_on, ApiJson, ApiPath};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::SegmentResource;
 use crate::http::AppState;
-use crate::write::check::check_new_name;
-use crate::write::input::{or_current, required, split_body};
-use crate::write::{commit_segment, Mode};
+use crate::write::input::{required, split_body};
+use crate::write::segments;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -123,21 +121,8 @@ async fn create_segment(
             Some("name".into()),
         )
     })?;
-    check_new_name("segment name", "name", &name)?;
-    let guard = state.begin_write().await?;
-    let audit = who.change("segment.created", None);
-    let expect = Expect::Absent;
-    commit_segment(
-        &guard,
-        Mode::Direct,
-        &who,
-        &name,
-        Some(&segment),
-        expect,
-        audit,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(find(&state, &name)?)))
+    let created = segments::create(&state, &who, &name, &segment).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// Replaces a segment; the body must say which version it is based on.
@@ -173,20 +158,8 @@ async fn put_segment(
         ));
     }
     let expect = required(based_on(&headers, version)?)?;
-    let guard = state.begin_write().await?;
-    find(&state, &name)?;
-    let audit = who.change("segment.updated", None);
-    commit_segment(
-        &guard,
-        Mode::Direct,
-        &who,
-        &name,
-        Some(&segment),
-        expect,
-        audit,
-    )
-    .await?;
-    Ok(Json(find(&state, &name)?))
+    let stored = segments::replace(&state, &who, &name, &segment, expect).await?;
+    Ok(Json(stored.into()))
 }
 
 /// Deletes a segment no flag uses.
@@ -208,36 +181,7 @@ async fn delete_segment(
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let guard = state.begin_write().await?;
-    let published = guard.published();
-    let record = published
-        .segments
-        .get(&name)
-        .ok_or_else(|| ApiError::NotFound {
-            kind: "segment",
-            name: name.clone(),
-        })?;
-    let users: Vec<&str> = published
-        .flags
-        .values()
-        .filter(|f| {
-            f.flag()
-                .environments
-                .values()
-                .flat_map(|e| e.rules.iter())
-                .any(|r| r.segments.contains(&name))
-        })
-        .map(|f| f.key.as_str())
-        .collect();
-    if !users.is_empty() {
-        return Err(ApiError::Conflict(format!(
-            "segment {name:?} is used by {} flag(s): {}; remove it from their rules first",
-            users.len(),
-            users.join(", ")
-        )));
-    }
-    let expect = or_current(based_on(&headers, None)?, record.version);
-    let audit = who.change("segment.deleted", None);
-    commit_segment(&guard, Mode::Direct, &who, &name, None, expect, audit).await?;
+    let version = based_on(&headers, None)?;
+    segments::delete(&state, &who, &name, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -72,8 +72,7 @@ async fn import_flags(
         Format::Unleash => formats::unleash::import(text, &environment)?,
         Format::Seed => formats::seed::import(text, &environment)?,
     };
-    let guard = state.begin_write().await?;
-    let version = import_document(&guard, &who, &mut imported).await?;
+    let version = import_document(&state, &who, &mut imported).await?;
     let imported = ImportCounts {
         flags: imported.flags.len(),
         segments: imported.segments.len(),

@@ -81,14 +81,7 @@ pub fn changed(
     }
     let version = after.version;
     let (before_ids, after_ids) = (before.segment_ids(), after.segment_ids());
-    let mut events: Vec<Event<'_>> = change
-        .removed_segment_ids
-        .iter()
-        .map(|&segment_id| Event::SegmentRemoved {
-            event_id: version,
-            segment_id,
-        })
-        .collect();
+    let mut events = removed(&change.removed_segment_ids, version);
     for name in &change.segments {
         let now = segment(after, name).map(|s| format::export_segment(name, s, &after_ids));
         let was = segment(before, name).map(|s| format::export_segment(name, s, &before_ids));
@@ -127,14 +120,7 @@ pub fn changed(
 pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
     let version = published.version;
     let ids = published.segment_ids();
-    let mut events: Vec<Event<'_>> = since
-        .removed_segment_ids
-        .iter()
-        .map(|&segment_id| Event::SegmentRemoved {
-            event_id: version,
-            segment_id,
-        })
-        .collect();
+    let mut events = removed(&since.removed_segment_ids, version);
     events.extend(since.segments.iter().filter_map(|name| {
         let s = segment(published, name)?;
         Some(Event::SegmentUpdated {
@@ -160,4 +146,14 @@ pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
         );
     }
     encode(CONNECTED, version, &Events { events })
+}
+
+/// `segment-removed` events for the Unleash ids of removed segments.
+fn removed<'a>(ids: &[i64], version: i64) -> Vec<Event<'a>> {
+    ids.iter()
+        .map(|&segment_id| Event::SegmentRemoved {
+            event_id: version,
+            segment_id,
+        })
+        .collect()
 }

@@ -4,12 +4,12 @@
 //! the current one).
 
 use flagpole_core::FlagEnvironment;
-use flagpole_store::Change;
+use flagpole_store::{Change, FlagRecord};
 
 use super::commit::{commit_flag, FlagChange};
 use super::input::or_current;
 use super::mode::{Mode, Outcome};
-use crate::core::WriteGuard;
+use crate::core::Core;
 use crate::error::ApiError;
 use crate::identity::Principal;
 
@@ -29,10 +29,11 @@ pub struct EnvEdit<'a> {
 /// Edits flag `key`'s configuration in `env` with `edit` (an environment the flag has no
 /// configuration in starts off and empty) and commits the flag.
 pub async fn edit_environment(
-    guard: &WriteGuard<'_>,
+    core: &Core,
     at: EnvEdit<'_>,
     edit: impl FnOnce(&mut FlagEnvironment) -> Result<(), ApiError>,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome<FlagRecord>, ApiError> {
+    let guard = core.begin_write().await?;
     let published = guard.published();
     published.snapshot(at.env)?;
     let record = published.flag(at.key)?;
@@ -44,5 +45,9 @@ pub async fn edit_environment(
         flag: &flag,
         archived: record.archived,
     };
-    commit_flag(guard, at.mode, at.who, at.key, change, expect, audit).await
+    let outcome = commit_flag(&guard, at.mode, at.who, at.key, change, expect, audit).await?;
+    Ok(match outcome {
+        Outcome::Written(_) => Outcome::Written(guard.published().flag(at.key)?),
+        Outcome::Previewed(reports) => Outcome::Previewed(reports),
+    })
 }

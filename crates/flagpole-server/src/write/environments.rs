@@ -8,7 +8,7 @@ use std::sync::Arc;
 use flagpole_core::{Flag, Problem};
 use flagpole_store::{Change, Environment, SamplingSetting, Store};
 
-use crate::core::WriteGuard;
+use crate::core::Core;
 use crate::error::ApiError;
 use crate::identity::Principal;
 use crate::published::Published;
@@ -17,13 +17,10 @@ use crate::published::Published;
 pub const DEFAULT_ENVIRONMENTS: [&str; 2] = ["development", "production"];
 
 /// Creates an environment; 422 for a name that differs from an existing one only in case.
-pub async fn create(
-    guard: &WriteGuard<'_>,
-    who: &Principal,
-    name: &str,
-) -> Result<Environment, ApiError> {
+pub async fn create(core: &Core, who: &Principal, name: &str) -> Result<Environment, ApiError> {
     super::check::check_new_name("environment name", "name", name)?;
-    let published = guard.published();
+    let _guard = core.begin_write().await?;
+    let published = core.published();
     let twin = published
         .environments
         .iter()
@@ -37,7 +34,6 @@ pub async fn create(
             ),
         }]));
     }
-    let core = guard.core();
     core.store()
         .create_environment(name, who.change("environment.created", Some(name)))
         .await?;
@@ -46,7 +42,7 @@ pub async fn create(
 
 /// Marks an environment protected, or not.
 pub async fn set_protected(
-    guard: &WriteGuard<'_>,
+    core: &Core,
     who: &Principal,
     name: &str,
     protected: bool,
@@ -56,7 +52,7 @@ pub async fn set_protected(
     } else {
         "environment.unprotected"
     };
-    let core = guard.core();
+    let _guard = core.begin_write().await?;
     core.store()
         .set_environment_protected(name, protected, who.change(action, Some(name)))
         .await?;
@@ -65,7 +61,7 @@ pub async fn set_protected(
 
 /// Makes an environment require change requests, or not.
 pub async fn set_requires_approval(
-    guard: &WriteGuard<'_>,
+    core: &Core,
     who: &Principal,
     name: &str,
     required: bool,
@@ -75,7 +71,7 @@ pub async fn set_requires_approval(
     } else {
         "environment.approval_not_required"
     };
-    let core = guard.core();
+    let _guard = core.begin_write().await?;
     core.store()
         .set_environment_requires_approval(name, required, who.change(action, Some(name)))
         .await?;
@@ -86,12 +82,12 @@ pub async fn set_requires_approval(
 /// `minimal`, `size` within `MAX_SAMPLE_SIZE`), and starts, changes or stops this
 /// replica's sample at once (the others at their next settings reload).
 pub async fn set_sampling(
-    guard: &WriteGuard<'_>,
+    core: &Core,
     name: &str,
     mut setting: SamplingSetting,
 ) -> Result<SamplingSetting, ApiError> {
-    let core = guard.core();
-    guard.published().snapshot(name)?;
+    let _guard = core.begin_write().await?;
+    core.published().snapshot(name)?;
     crate::sample::check_setting(&setting)?;
     setting.environment = name.to_string();
     core.note(core.store().put_sampling_setting(&setting).await)?;
@@ -105,13 +101,13 @@ pub async fn set_sampling(
 /// `drop_configuration` (then their configuration there goes too, if what is left is
 /// valid).
 pub async fn delete(
-    guard: &WriteGuard<'_>,
+    core: &Core,
     who: &Principal,
     name: &str,
     drop_configuration: bool,
 ) -> Result<(), ApiError> {
-    let core = guard.core();
-    let published = guard.published();
+    let _guard = core.begin_write().await?;
+    let published = core.published();
     published.snapshot(name)?;
     if name == core.config().seed_environment {
         return Err(ApiError::Conflict(format!(

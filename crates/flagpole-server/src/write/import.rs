@@ -8,7 +8,7 @@ use flagpole_core::Document;
 
 use super::mode::Mode;
 use super::{approval, protection};
-use crate::core::WriteGuard;
+use crate::core::Core;
 use crate::error::ApiError;
 use crate::identity::Principal;
 
@@ -18,13 +18,13 @@ use crate::identity::Principal;
 /// so unknown operators and custom strategies survive and are served back to Unleash
 /// SDKs as written.
 pub async fn import_document(
-    guard: &WriteGuard<'_>,
+    core: &Core,
     who: &Principal,
     imported: &mut Document,
 ) -> Result<i64, ApiError> {
     imported.mark_compat_per_item();
-    let core = guard.core();
-    let published = guard.published();
+    let _guard = core.begin_write().await?;
+    let published = core.published();
     for (key, flag) in &imported.flags {
         published.check_environments(flag, &format!("flags.{key}."))?;
     }

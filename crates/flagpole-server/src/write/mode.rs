@@ -18,23 +18,32 @@ pub enum Mode {
     Approved,
 }
 
-/// How a write ended.
+/// How a write ended: with what was written (the store's `Written`, or the record as
+/// stored), or with the preview.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Outcome<T = Written> {
     /// Committed and published.
-    Written(Written),
+    Written(T),
     /// Nothing written ([`Mode::Preview`]): a report per environment the change is aimed
     /// at or changes.
     Previewed(Vec<PreviewReport>),
 }
 
-impl Outcome {
+impl<T> Outcome<T> {
     /// The write of a change made in [`Mode::Direct`] or [`Mode::Approved`], which always
     /// write: only [`Mode::Preview`] answers with a preview.
-    pub fn into_written(self) -> Written {
+    pub fn into_written(self) -> T {
         match self {
             Outcome::Written(written) => written,
             Outcome::Previewed(_) => unreachable!("only Mode::Preview previews"),
+        }
+    }
+
+    /// The outcome with `f` applied to what was written.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Written(written) => Outcome::Written(f(written)),
+            Outcome::Previewed(reports) => Outcome::Previewed(reports),
         }
     }
 }

@@ -1,0 +1,185 @@
+//! The flag operations of the native API and the seed API, each one write in the write
+//! gate: the flag read under the gate, changed, committed through
+//! [`commit_flag`](super::commit_flag), and answered as stored.
+
+use flagpole_core::{Flag, FlagEnvironment, FlagType, Rule};
+use flagpole_store::{Expect, FlagRecord};
+
+use super::check::check_new_name;
+use super::commit::{commit_flag, FlagChange};
+use super::input::or_current;
+use super::mode::{Mode, Outcome};
+use crate::core::{Core, WriteGuard};
+use crate::error::ApiError;
+use crate::identity::Principal;
+
+/// Creates flag `key`.
+pub async fn create(
+    core: &Core,
+    mode: Mode,
+    who: &Principal,
+    key: &str,
+    flag: &Flag,
+) -> Result<Outcome<FlagRecord>, ApiError> {
+    check_new_name("flag key", "key", key)?;
+    let guard = core.begin_write().await?;
+    guard.published().check_environments(flag, "")?;
+    let change = FlagChange::Put {
+        flag,
+        archived: false,
+    };
+    let audit = who.change("flag.created", None);
+    let outcome = commit_flag(&guard, mode, who, key, change, Expect::Absent, audit).await?;
+    stored(&guard, key, outcome)
+}
+
+/// Replaces flag `key` (archived or not, it stays so), based on `expect`.
+pub async fn replace(
+    core: &Core,
+    mode: Mode,
+    who: &Principal,
+    key: &str,
+    flag: &Flag,
+    expect: Expect,
+) -> Result<Outcome<FlagRecord>, ApiError> {
+    let guard = core.begin_write().await?;
+    let published = guard.published();
+    published.check_environments(flag, "")?;
+    let archived = published.flag(key)?.archived;
+    let change = FlagChange::Put { flag, archived };
+    let audit = who.change("flag.updated", None);
+    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
+    stored(&guard, key, outcome)
+}
+
+/// Deletes flag `key` (its history stays), based on `version` (the current one when
+/// `None`).
+pub async fn delete(
+    core: &Core,
+    mode: Mode,
+    who: &Principal,
+    key: &str,
+    version: Option<i64>,
+) -> Result<Outcome, ApiError> {
+    let guard = core.begin_write().await?;
+    let expect = or_current(version, guard.published().flag(key)?.version);
+    let audit = who.change("flag.deleted", None);
+    commit_flag(&guard, mode, who, key, FlagChange::Delete, expect, audit).await
+}
+
+/// Archives flag `key` (kept, no longer served) or brings it back.
+pub async fn set_archived(
+    core: &Core,
+    mode: Mode,
+    who: &Principal,
+    key: &str,
+    archived: bool,
+    version: Option<i64>,
+) -> Result<Outcome<FlagRecord>, ApiError> {
+    let guard = core.begin_write().await?;
+    let record = guard.published().flag(key)?;
+    let expect = or_current(version, record.version);
+    let action = if archived {
+        "flag.archived"
+    } else {
+        "flag.unarchived"
+    };
+    let audit = who.change(action, None);
+    let change = FlagChange::Put {
+        flag: &record.flag,
+        archived,
+    };
+    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
+    stored(&guard, key, outcome)
+}
+
+/// Restores version `to` of flag `key` as a new version, based on `expect`; 409 when
+/// that version is the flag's deletion.
+pub async fn roll_back(
+    core: &Core,
+    mode: Mode,
+    who: &Principal,
+    key: &str,
+    to: i64,
+    expect: Expect,
+) -> Result<Outcome<FlagRecord>, ApiError> {
+    let target = core.store().flag_version(key, to).await?;
+    let target = target.ok_or_else(|| ApiError::NotFound {
+        kind: "flag version",
+        name: format!("{key}@{to}"),
+    })?;
+    let Some(flag) = target.flag else {
+        return Err(ApiError::Conflict(format!(
+            "version {to} of {key:?} is its deletion; roll back to a version that has the flag"
+        )));
+    };
+    let guard = core.begin_write().await?;
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: target.archived,
+    };
+    let audit = who.change("flag.rolled_back", None);
+    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
+    stored(&guard, key, outcome)
+}
+
+/// The seed API's write: boolean flag `name` on or off in `environment`, for `rollout`
+/// percent of users by user id (no rule at 100). A new flag is created; an existing one
+/// must be a boolean flag whose targeting there the seed API can express (else 409).
+pub async fn set_switch(
+    core: &Core,
+    mode: Mode,
+    who: &Principal,
+    name: &str,
+    environment: &str,
+    (enabled, rollout): (bool, i64),
+) -> Result<Outcome, ApiError> {
+    let guard = core.begin_write().await?;
+    let (mut flag, expect) = match guard.published().flags.get(name) {
+        Some(record) => (record.flag(), Expect::Version(record.version)),
+        None => (Flag::default(), Expect::Absent),
+    };
+    let expressible = flagpole_core::formats::seed::seed_flag(&flag, environment).is_some();
+    if flag.flag_type != FlagType::Boolean || !expressible {
+        return Err(ApiError::Conflict(format!(
+            "flag {name:?} uses targeting the seed API cannot express in {environment}; change it through /api/v1"
+        )));
+    }
+    let rules = match rollout {
+        100.. => Vec::new(),
+        _ => vec![Rule {
+            rollout: Some(rollout),
+            stickiness: Some("userId".into()),
+            ..Rule::default()
+        }],
+    };
+    let config = FlagEnvironment {
+        enabled,
+        rules,
+        ..FlagEnvironment::default()
+    };
+    flag.environments.insert(environment.to_string(), config);
+    let action = if expect == Expect::Absent {
+        "flag.created"
+    } else {
+        "flag.updated"
+    };
+    let change = FlagChange::Put {
+        flag: &flag,
+        archived: false,
+    };
+    let audit = who.change(action, Some(environment));
+    commit_flag(&guard, mode, who, name, change, expect, audit).await
+}
+
+/// The flag as stored after a written outcome, read under the gate.
+fn stored(
+    guard: &WriteGuard<'_>,
+    key: &str,
+    outcome: Outcome,
+) -> Result<Outcome<FlagRecord>, ApiError> {
+    match outcome {
+        Outcome::Written(_) => Ok(Outcome::Written(guard.published().flag(key)?)),
+        Outcome::Previewed(reports) => Ok(Outcome::Previewed(reports)),
+    }
+}

@@ -25,7 +25,6 @@ pub enum SeedError {
 /// The seed API's (FastAPI's) error: a message, or for 422 a list of problems.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeedErrorBody {
-    #[schema(value_type = Object)]
     pub detail: Value,
 }
 

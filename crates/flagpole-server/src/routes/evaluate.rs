@@ -36,7 +36,7 @@ pub struct EvaluationBody<'a> {
     variant: Option<&'a str>,
     /// The value served: the variant's value; for boolean flags without one, `enabled`.
     /// Null only for a string, number or JSON flag without variants.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     value: Option<&'a Value>,
     reason: Reason,
     /// The rule that decided, if one did.

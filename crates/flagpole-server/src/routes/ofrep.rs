@@ -181,7 +181,7 @@ pub struct Success<'a> {
     key: &'a str,
     /// Always present (string, number and JSON flags serve their off variant when
     /// nothing chose one).
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     value: &'a Value,
     variant: &'a str,
     /// `STATIC`, `TARGETING_MATCH`, `SPLIT`, `DISABLED`, `DEFAULT` or `ERROR`.

@@ -4,6 +4,8 @@
 //! object). The routes' `routes!` declarations build the router and the rest of the
 //! document together (`routes/mod.rs`), so a route cannot be served undocumented.
 
+use std::collections::BTreeMap;
+
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
@@ -147,6 +149,25 @@ fn merge_flattened(doc: &mut OpenApi) {
         return;
     };
     let objects = components.schemas.clone();
+    for schema in components.schemas.values_mut() {
+        match schema {
+            RefOr::T(Schema::AllOf(_)) => merge_all_of(schema, &objects),
+            // A generic answer (`OrPreview<FlagResource>`) holds its resource inline.
+            RefOr::T(Schema::OneOf(one)) => {
+                for item in &mut one.items {
+                    merge_all_of(item, &objects);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Replaces `allOf` of objects (a resource and the core type it flattens) by one object.
+fn merge_all_of(schema: &mut RefOr<Schema>, objects: &BTreeMap<String, RefOr<Schema>>) {
+    let RefOr::T(Schema::AllOf(all)) = schema else {
+        return;
+    };
     let object = |schema: &RefOr<Schema>| -> Option<Object> {
         let target = match schema {
             RefOr::T(s) => s,
@@ -163,36 +184,31 @@ fn merge_flattened(doc: &mut OpenApi) {
             _ => None,
         }
     };
-    for schema in components.schemas.values_mut() {
-        let RefOr::T(Schema::AllOf(all)) = schema else {
-            continue;
-        };
-        let Some(parts) = all.items.iter().map(&object).collect::<Option<Vec<_>>>() else {
-            continue;
-        };
-        // The resource's own fields first, then the flattened type's.
-        let (own, flattened): (Vec<_>, Vec<_>) = all
-            .items
-            .iter()
-            .zip(parts)
-            .partition(|(item, _)| matches!(item, RefOr::T(_)));
-        let mut merged = Object::new();
-        merged.description = all.description.clone();
-        for (_, part) in own.into_iter().chain(flattened) {
-            merged.properties.extend(part.properties);
-            for name in part.required {
-                if !merged.required.contains(&name) {
-                    merged.required.push(name);
-                }
-            }
-            if let Some(extra) = part.additional_properties {
-                if matches!(*extra, AdditionalProperties::FreeForm(false)) {
-                    merged.additional_properties = Some(extra);
-                }
+    let Some(parts) = all.items.iter().map(&object).collect::<Option<Vec<_>>>() else {
+        return;
+    };
+    // The resource's own fields first, then the flattened type's.
+    let (own, flattened): (Vec<_>, Vec<_>) = all
+        .items
+        .iter()
+        .zip(parts)
+        .partition(|(item, _)| matches!(item, RefOr::T(_)));
+    let mut merged = Object::new();
+    merged.description = all.description.clone();
+    for (_, part) in own.into_iter().chain(flattened) {
+        merged.properties.extend(part.properties);
+        for name in part.required {
+            if !merged.required.contains(&name) {
+                merged.required.push(name);
             }
         }
-        *schema = RefOr::T(Schema::Object(merged));
+        if let Some(extra) = part.additional_properties {
+            if matches!(*extra, AdditionalProperties::FreeForm(false)) {
+                merged.additional_properties = Some(extra);
+            }
+        }
     }
+    *schema = RefOr::T(Schema::Object(merged));
 }
 
 /// The operations of one path.

@@ -14,10 +14,12 @@
 //! ```
 
 mod access;
+mod asserts;
 mod audit;
 mod bulk;
 mod concurrency;
 mod feed;
+mod fixtures;
 mod flags;
 mod release;
 mod review;
@@ -26,12 +28,11 @@ mod usage;
 use std::future::Future;
 use std::sync::Arc;
 
-use flagpole_core::{Flag, Segment};
-
-use crate::{
-    AuditFilter, Change, Error, Expect, FlagRecord, State, Store, UsageCount, UsageFilter,
-    UsageRecord, Written,
-};
+use crate::{AuditFilter, Expect, State, Store, UsageFilter, UsageRecord};
+use asserts::{assert_written, newest_audit};
+// The rules' unit tests build their usage counts with it too.
+pub(crate) use fixtures::count;
+use fixtures::{change, create_environment, create_flag, create_segment, flag, segment};
 
 pub use access::{bootstrap_once, protected_environments, tokens, users_and_sessions};
 pub use audit::{audit_entries, audit_limits, config_version};
@@ -134,13 +135,7 @@ impl Observation {
     pub async fn take(store: &dyn Store) -> Observation {
         let state = store.load().await.expect("load");
         let version = store.version().await.expect("version");
-        let latest = store
-            .audit(&AuditFilter {
-                limit: Some(1),
-                ..AuditFilter::default()
-            })
-            .await
-            .expect("audit");
+        let latest = newest_audit(store, 1).await;
         let usage = store.usage(&UsageFilter::default()).await.expect("usage");
         Observation {
             state,
@@ -178,26 +173,28 @@ impl Observation {
         );
         assert_eq!(self.usage, other.usage, "{context}: usage changed");
     }
+
+    /// Panics if `other` has another configuration version (as read both ways) or audit
+    /// entry than `self`: what a write that changes no configuration leaves alone.
+    pub(crate) fn assert_no_config_change(&self, other: &Observation, context: &str) {
+        assert_eq!(
+            (self.version, self.state.version),
+            (other.version, other.state.version),
+            "{context}: the configuration version must not change"
+        );
+        assert_eq!(
+            self.latest_audit, other.latest_audit,
+            "{context}: no audit entries"
+        );
+    }
 }
 
 /// Writes a bit of everything, for [`reopen_check`] after the store is closed and opened
 /// again; returns what it wrote, as read back.
 pub async fn reopen_write(store: &dyn Store) -> Observation {
-    store
-        .create_environment("durable-env", change("environment.created"))
-        .await
-        .expect("create environment");
+    create_environment(store, "durable-env").await;
     for key in ["durable-live", "durable-archived", "durable-deleted"] {
-        store
-            .put_flag(
-                key,
-                &flag(key),
-                false,
-                Expect::Absent,
-                change("flag.created"),
-            )
-            .await
-            .expect("create flag");
+        create_flag(store, key, &flag(key)).await;
     }
     store
         .put_flag(
@@ -217,24 +214,11 @@ pub async fn reopen_write(store: &dyn Store) -> Observation {
         )
         .await
         .expect("delete flag");
-    store
-        .put_segment(
-            "durable-segment",
-            &segment("kept"),
-            Expect::Absent,
-            change("segment.created"),
-        )
-        .await
-        .expect("create segment");
+    create_segment(store, "durable-segment", &segment("kept")).await;
     let bucket = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2030, 6, 1, 12, 0, 0)
         .single()
         .expect("a valid time");
-    let counts = [UsageCount {
-        flag: "durable-live".to_owned(),
-        yes: 3,
-        no: 1,
-        variants: [("blue".to_owned(), 2)].into(),
-    }];
+    let counts = [count("durable-live", 3, 1, &[("blue", 2)])];
     for _ in 0..2 {
         store
             .record_usage("durable-env", bucket, &counts)
@@ -271,15 +255,8 @@ pub async fn reopen_check(store: &dyn Store, before: &Observation) {
         )
         .await
         .expect("write after reopening");
-    assert_eq!(
-        written,
-        Written {
-            version: 2,
-            config_version: before.version + 1,
-            at: written.at,
-        },
-        "after reopening: the next write continues the numbering"
-    );
+    let what = "after reopening: the next write continues the numbering";
+    assert_written(written, 2, before.version + 1, what);
     integrity(store).await;
 }
 
@@ -287,63 +264,4 @@ async fn step(name: &str, check: impl Future<Output = ()>) {
     println!("conformance: {name}");
     check.await;
     println!("conformance: {name} ok");
-}
-
-/// A flag that differs from others by its description.
-pub(crate) fn flag(description: &str) -> Flag {
-    Flag {
-        description: Some(description.to_owned()),
-        ..Flag::default()
-    }
-}
-
-pub(crate) fn segment(description: &str) -> Segment {
-    Segment {
-        description: Some(description.to_owned()),
-        ..Segment::default()
-    }
-}
-
-pub(crate) fn change(action: &'static str) -> Change<'static> {
-    Change {
-        address: None,
-        actor: ACTOR,
-        action,
-        environment: None,
-    }
-}
-
-/// A flag as [`Store::load`] returns it, archived or not.
-pub(crate) async fn record(store: &dyn Store, key: &str) -> Option<FlagRecord> {
-    let state = store.load().await.expect("load");
-    state.flags.into_iter().find(|record| record.key == key)
-}
-
-/// Runs a write that must fail, checks that it changed nothing, and returns its error.
-pub(crate) async fn refused<T: std::fmt::Debug>(
-    store: &dyn Store,
-    what: &str,
-    write: impl Future<Output = Result<T, Error>>,
-) -> Error {
-    let before = Observation::take(store).await;
-    let error = match write.await {
-        Ok(written) => panic!("{what}: expected an error, the write succeeded with {written:?}"),
-        Err(error) => error,
-    };
-    before.assert_same(&Observation::take(store).await, what);
-    error
-}
-
-pub(crate) fn assert_conflict(error: &Error, what: &str) {
-    assert!(
-        matches!(error, Error::Conflict { .. }),
-        "{what}: expected a conflict, got {error:?}"
-    );
-}
-
-pub(crate) fn assert_not_found(error: &Error, what: &str) {
-    assert!(
-        matches!(error, Error::NotFound { .. }),
-        "{what}: expected not found, got {error:?}"
-    );
 }

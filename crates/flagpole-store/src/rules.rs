@@ -204,6 +204,7 @@ pub(crate) fn check_flags_have_versions(broken: &[String]) -> Result<(), Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conformance::count as usage;
 
     fn at(version: i64) -> Option<Current> {
         Some(Current {
@@ -265,15 +266,6 @@ mod tests {
         assert_eq!(limit(Some(5)), 5);
         assert_eq!(limit(Some(5000)), 1000);
         assert_eq!(limit(Some(-1)), 0);
-    }
-
-    fn usage(flag: &str, yes: i64, no: i64, variants: &[(&str, i64)]) -> UsageCount {
-        UsageCount {
-            flag: flag.to_owned(),
-            yes,
-            no,
-            variants: variants.iter().map(|&(v, n)| (v.to_owned(), n)).collect(),
-        }
     }
 
     #[test]

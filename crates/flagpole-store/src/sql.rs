@@ -21,6 +21,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod config;
+pub(crate) mod fetch;
 pub(crate) mod reads;
 pub(crate) mod release;
 pub(crate) mod review;
@@ -38,6 +39,7 @@ macro_rules! store {
             type Db = <Engine as Backend>::Db;
             type Conn = crate::backend::Conn<Engine>;
             type Row = <Db as sqlx::Database>::Row;
+            type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
             type Tx = sqlx::Transaction<'static, Db>;
             type Lock<'a> = <Engine as Backend>::WriteLock<'a>;
 
@@ -56,7 +58,7 @@ macro_rules! store {
             const JSON: &str = Engine::JSON;
             const BYTE_ORDER: &str = Engine::BYTE_ORDER;
 
-            crate::sql::parts!(auth, config, reads, release, review, steps);
+            crate::sql::parts!(auth, config, fetch, reads, release, review, steps);
         }
     };
 }

@@ -18,6 +18,13 @@ struct Schema {
 }
 
 impl Schema {
+    /// A schema of its own for `test`, and a store in it.
+    async fn open(test: &str) -> Option<(Schema, PostgresStore)> {
+        let schema = Schema::create(test).await?;
+        let store = schema.store().await;
+        Some((schema, store))
+    }
+
     async fn create(test: &str) -> Option<Schema> {
         let Ok(url) = std::env::var(URL_VARIABLE) else {
             println!("skipped: {URL_VARIABLE} not set");
@@ -50,7 +57,9 @@ impl Schema {
             .expect("open the store")
     }
 
-    async fn drop(self) {
+    /// Closes `store` and drops the schema.
+    async fn finish(self, store: PostgresStore) {
+        store.close().await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA {} CASCADE",
             self.name
@@ -63,35 +72,30 @@ impl Schema {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance() {
-    let Some(schema) = Schema::create("conformance").await else {
+    let Some((schema, store)) = Schema::open("conformance").await else {
         return;
     };
-    let store = schema.store().await;
     conformance::run_all(Arc::new(store.clone())).await;
-    store.close().await;
-    schema.drop().await;
+    schema.finish(store).await;
 }
 
 #[tokio::test]
 async fn data_survives_closing_and_reopening() {
-    let Some(schema) = Schema::create("reopen").await else {
+    let Some((schema, store)) = Schema::open("reopen").await else {
         return;
     };
-    let store = schema.store().await;
     let written = conformance::reopen_write(&store).await;
     store.close().await;
     let reopened = schema.store().await;
     conformance::reopen_check(&reopened, &written).await;
-    reopened.close().await;
-    schema.drop().await;
+    schema.finish(reopened).await;
 }
 
 #[tokio::test]
 async fn a_committed_write_notifies_its_config_version() {
-    let Some(schema) = Schema::create("notify").await else {
+    let Some((schema, store)) = Schema::open("notify").await else {
         return;
     };
-    let store = schema.store().await;
     let mut listener = PgListener::connect_with(store.pool())
         .await
         .expect("listener");
@@ -126,6 +130,5 @@ async fn a_committed_write_notifies_its_config_version() {
         "no notification with payload {expected} within 10 s"
     );
     drop(listener);
-    store.close().await;
-    schema.drop().await;
+    schema.finish(store).await;
 }

@@ -4,10 +4,31 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use flagpole_store::{conformance, Error, SqliteStore, Store};
+use flagpole_store::{conformance, Error, Expect, SqliteStore, Store};
 
 async fn open_file(path: &Path) -> SqliteStore {
     SqliteStore::open(path).await.expect("open a SQLite file")
+}
+
+/// A new in-memory store holding one (default) flag, `key`.
+async fn with_flag(key: &str) -> SqliteStore {
+    let store = SqliteStore::open_in_memory().await.expect("open in memory");
+    store
+        .put_flag(key, &Default::default(), false, Expect::Absent, change())
+        .await
+        .expect("create");
+    store
+}
+
+/// The value a pragma statement (`PRAGMA name`) reads.
+async fn pragma<T>(store: &SqliteStore, statement: &'static str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    sqlx::query_scalar(statement)
+        .fetch_one(store.pool())
+        .await
+        .expect("pragma")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -42,26 +63,13 @@ async fn a_file_is_created_durable_and_in_wal_mode() {
     assert!(!path.exists());
     let store = open_file(&path).await;
     assert!(path.exists(), "open creates the file");
-    let pool = store.pool();
-    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(pool)
-        .await
-        .expect("pragma");
+    let journal: String = pragma(&store, "PRAGMA journal_mode").await;
     assert_eq!(journal, "wal");
-    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(pool)
-        .await
-        .expect("pragma");
+    let synchronous: i64 = pragma(&store, "PRAGMA synchronous").await;
     assert_eq!(synchronous, 2, "synchronous = FULL");
-    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(pool)
-        .await
-        .expect("pragma");
+    let foreign_keys: i64 = pragma(&store, "PRAGMA foreign_keys").await;
     assert_eq!(foreign_keys, 1);
-    let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-        .fetch_one(pool)
-        .await
-        .expect("pragma");
+    let busy_timeout: i64 = pragma(&store, "PRAGMA busy_timeout").await;
     assert!(busy_timeout > 0, "a busy timeout is set");
 }
 
@@ -91,17 +99,7 @@ async fn open_picks_sqlite_from_the_url() {
 
 #[tokio::test]
 async fn a_stored_flag_that_does_not_parse_is_reported_as_corrupt() {
-    let store = SqliteStore::open_in_memory().await.expect("open in memory");
-    store
-        .put_flag(
-            "broken",
-            &Default::default(),
-            false,
-            flagpole_store::Expect::Absent,
-            change(),
-        )
-        .await
-        .expect("create");
+    let store = with_flag("broken").await;
     sqlx::query("UPDATE flags SET body = '{\"no_such_field\": 1}' WHERE key = 'broken'")
         .execute(store.pool())
         .await
@@ -116,17 +114,7 @@ async fn a_stored_flag_that_does_not_parse_is_reported_as_corrupt() {
 
 #[tokio::test]
 async fn a_flag_without_its_version_row_fails_the_integrity_check() {
-    let store = SqliteStore::open_in_memory().await.expect("open in memory");
-    store
-        .put_flag(
-            "orphan",
-            &Default::default(),
-            false,
-            flagpole_store::Expect::Absent,
-            change(),
-        )
-        .await
-        .expect("create");
+    let store = with_flag("orphan").await;
     store.check_integrity().await.expect("a healthy store");
     sqlx::query("DELETE FROM flag_versions WHERE key = 'orphan'")
         .execute(store.pool())

@@ -1,9 +1,13 @@
 //! Conformance checks of tokens, users, sessions and protected environments.
 
+use std::future::Future;
+
 use chrono::TimeDelta;
 
-use super::{assert_conflict, change, refused};
-use crate::{AuditFilter, Error, SessionRecord, Store, TokenRecord, UserRecord};
+use super::asserts::Refusal::{Conflict, NotFound};
+use super::asserts::{environment, newest_audit, refused_as};
+use super::fixtures::{change, create_environment};
+use crate::{Error, SessionRecord, Store, TokenRecord, UserRecord};
 
 fn token(id: &str) -> TokenRecord {
     TokenRecord {
@@ -32,6 +36,18 @@ fn user(name: &str, role: &str) -> UserRecord {
         created_at: crate::rules::now(),
         updated_at: crate::rules::now(),
     }
+}
+
+/// Runs `create`, which must succeed, and again, which must be refused as a conflict
+/// (`what`) and change nothing.
+async fn created_once<F>(store: &dyn Store, what: &str, create: impl Fn() -> F)
+where
+    F: Future<Output = Result<(), Error>>,
+{
+    create()
+        .await
+        .unwrap_or_else(|error| panic!("{what}: the first time: {error:?}"));
+    refused_as(store, Conflict, what, create()).await;
 }
 
 /// First start: the first admin user and token are stored once, and only on a database
@@ -69,17 +85,8 @@ pub async fn tokens(store: &dyn Store) {
     let start = store.auth_version().await.expect("auth version");
     let config = store.version().await.expect("version");
     let t = token("tok-a");
-    store
-        .create_token(&t, change("token.created"))
-        .await
-        .expect("create a token");
-    let error = refused(
-        store,
-        "a token id twice",
-        store.create_token(&t, change("token.created")),
-    )
-    .await;
-    assert_conflict(&error, "a token id twice");
+    let create = || store.create_token(&t, change("token.created"));
+    created_once(store, "a token id twice", create).await;
     let auth = store.load_auth().await.expect("load auth");
     assert_eq!(
         auth.version,
@@ -118,17 +125,8 @@ pub async fn tokens(store: &dyn Store) {
     let missing = store
         .revoke_token("no-such", at, change("token.revoked"))
         .await;
-    assert!(
-        matches!(missing, Err(Error::NotFound { .. })),
-        "{missing:?}"
-    );
-    let entries = store
-        .audit(&AuditFilter {
-            limit: Some(10),
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("audit");
+    NotFound.assert(missing, "revoking a missing token");
+    let entries = newest_audit(store, 10).await;
     let entry = entries
         .iter()
         .find(|e| e.action == "token.created")
@@ -143,17 +141,8 @@ pub async fn tokens(store: &dyn Store) {
 /// Users and sessions: create, update (ending other sessions), delete (ending all).
 pub async fn users_and_sessions(store: &dyn Store) {
     let u = user("ana", "editor");
-    store
-        .create_user(&u, change("user.created"))
-        .await
-        .expect("create a user");
-    let error = refused(
-        store,
-        "a user twice",
-        store.create_user(&u, change("user.created")),
-    )
-    .await;
-    assert_conflict(&error, "a user twice");
+    let create = || store.create_user(&u, change("user.created"));
+    created_once(store, "a user twice", create).await;
     let now = crate::rules::now();
     let session = |id: &str| SessionRecord {
         id_hash: id.to_owned(),
@@ -168,20 +157,11 @@ pub async fn users_and_sessions(store: &dyn Store) {
             .await
             .expect("create a session");
     }
-    assert_eq!(
-        store.session("s1").await.expect("read"),
-        Some(session("s1"))
-    );
+    let stored = |id| async move { store.session(id).await.expect("read a session") };
+    assert_eq!(stored("s1").await, Some(session("s1")));
     let later = now + TimeDelta::minutes(5);
     store.touch_session("s1", later).await.expect("touch");
-    assert_eq!(
-        store
-            .session("s1")
-            .await
-            .expect("read")
-            .map(|s| s.last_seen_at),
-        Some(later)
-    );
+    assert_eq!(stored("s1").await.map(|s| s.last_seen_at), Some(later));
 
     let mut changed = u.clone();
     changed.role = "viewer".into();
@@ -191,68 +171,44 @@ pub async fn users_and_sessions(store: &dyn Store) {
         .update_user(&changed, Some(Some("s2")), change("user.updated"))
         .await
         .expect("update");
-    assert!(
-        store.session("s1").await.expect("read").is_none(),
-        "other sessions end"
-    );
-    assert!(
-        store.session("s2").await.expect("read").is_some(),
-        "the kept one stays"
-    );
+    assert!(stored("s1").await.is_none(), "other sessions end");
+    assert!(stored("s2").await.is_some(), "the kept one stays");
     let auth = store.load_auth().await.expect("load auth");
     assert_eq!(auth.users.iter().find(|x| x.name == "ana"), Some(&changed));
     let missing = store
         .update_user(&user("nobody", "viewer"), None, change("user.updated"))
         .await;
-    assert!(
-        matches!(missing, Err(Error::NotFound { .. })),
-        "{missing:?}"
-    );
+    NotFound.assert(missing, "updating a missing user");
 
     store.delete_session("s2").await.expect("delete a session");
-    assert!(store.session("s2").await.expect("read").is_none());
+    assert!(stored("s2").await.is_none());
     store.create_session(&session("s4")).await.expect("create");
     store
         .delete_user("ana", change("user.deleted"))
         .await
         .expect("delete");
     assert!(
-        store.session("s4").await.expect("read").is_none(),
+        stored("s4").await.is_none(),
         "a deleted user's sessions end"
     );
     let missing = store.delete_user("ana", change("user.deleted")).await;
-    assert!(
-        matches!(missing, Err(Error::NotFound { .. })),
-        "{missing:?}"
-    );
+    NotFound.assert(missing, "deleting a deleted user");
 }
 
 /// Protecting an environment is a configuration change, audited; the flag reads it back.
 pub async fn protected_environments(store: &dyn Store) {
-    store
-        .create_environment("env-protected", change("environment.created"))
-        .await
-        .expect("create");
+    create_environment(store, "env-protected").await;
     let before = store.version().await.expect("version");
     let written = store
         .set_environment_protected("env-protected", true, change("environment.protected"))
         .await
         .expect("protect");
     assert_eq!(written.config_version, before + 1);
-    let state = store.load().await.expect("load");
-    let env = state
-        .environments
-        .iter()
-        .find(|e| e.name == "env-protected")
-        .expect("env");
-    assert!(env.protected);
+    assert!(environment(store, "env-protected").await.protected);
     let missing = store
         .set_environment_protected("env-nope", true, change("environment.protected"))
         .await;
-    assert!(
-        matches!(missing, Err(Error::NotFound { .. })),
-        "{missing:?}"
-    );
+    NotFound.assert(missing, "protecting a missing environment");
     assert_eq!(
         store.version().await.expect("version"),
         before + 1,

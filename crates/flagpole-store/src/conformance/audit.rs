@@ -1,7 +1,10 @@
 //! The audit log and its filters, and the configuration version.
 
-use super::{change, flag, refused, segment};
-use crate::{AuditEntry, AuditFilter, Change, Expect, Store};
+use std::future::Future;
+
+use super::asserts::{audit, newest_audit, refused};
+use super::fixtures::{change, create_flag, flag, segment};
+use crate::{AuditEntry, AuditFilter, Change, Error, Expect, Store, Written};
 
 /// Every write records one entry, with before and after; every filter works, newest first.
 pub async fn audit_entries(store: &dyn Store) {
@@ -9,10 +12,7 @@ pub async fn audit_entries(store: &dyn Store) {
     let environment = "audit-production";
     let (a, b) = (flag("a"), flag("b"));
     let as_json = |flag| serde_json::to_value(flag).expect("a flag serializes");
-    let created = store
-        .put_flag(key, &a, false, Expect::Absent, change("flag.created"))
-        .await
-        .expect("create");
+    let created = create_flag(store, key, &a).await;
     let in_environment = Change {
         address: None,
         actor: "bob",
@@ -32,14 +32,11 @@ pub async fn audit_entries(store: &dyn Store) {
         .await
         .expect("delete");
 
-    let entries = audit(
-        store,
-        AuditFilter {
-            flag: Some(key.to_owned()),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
+    let of_flag = || AuditFilter {
+        flag: Some(key.to_owned()),
+        ..AuditFilter::default()
+    };
+    let entries = audit(store, of_flag()).await;
     let summary: Vec<_> = entries
         .iter()
         .map(|e| {
@@ -118,96 +115,52 @@ pub async fn audit_entries(store: &dyn Store) {
         "unfiltered, the latest write comes first"
     );
 
-    let by_environment = audit(
-        store,
-        AuditFilter {
-            environment: Some(environment.to_owned()),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
-    assert_eq!(by_environment, entries[2..3], "filtered by environment");
-    let both = audit(
-        store,
-        AuditFilter {
-            flag: Some(key.to_owned()),
-            environment: Some(environment.to_owned()),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
-    assert_eq!(both, entries[2..3], "filtered by flag and environment");
-    let none = audit(
-        store,
-        AuditFilter {
-            flag: Some(key.to_owned()),
-            environment: Some("audit-nowhere".to_owned()),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
-    assert!(none.is_empty(), "filters combine with AND: {none:?}");
-
-    let limited = audit(
-        store,
-        AuditFilter {
-            flag: Some(key.to_owned()),
-            limit: Some(2),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
-    assert_eq!(limited, entries[..2], "a limit keeps the newest");
+    let by_environment = AuditFilter {
+        environment: Some(environment.to_owned()),
+        ..AuditFilter::default()
+    };
+    let expected = &entries[2..3];
+    assert_audit(store, by_environment, expected, "filtered by environment").await;
+    let both = AuditFilter {
+        environment: Some(environment.to_owned()),
+        ..of_flag()
+    };
+    assert_audit(store, both, expected, "filtered by flag and environment").await;
+    let none = AuditFilter {
+        environment: Some("audit-nowhere".to_owned()),
+        ..of_flag()
+    };
+    assert_audit(store, none, [], "filters combine with AND").await;
+    let limited = AuditFilter {
+        limit: Some(2),
+        ..of_flag()
+    };
+    assert_audit(store, limited, &entries[..2], "a limit keeps the newest").await;
 
     for pivot in &entries {
-        let since = audit(
-            store,
-            AuditFilter {
-                flag: Some(key.to_owned()),
-                since: Some(pivot.at),
-                ..AuditFilter::default()
-            },
-        )
-        .await;
-        let expected: Vec<_> = entries
-            .iter()
-            .filter(|e| e.at >= pivot.at)
-            .cloned()
-            .collect();
-        assert_eq!(since, expected, "since {} (inclusive)", pivot.at);
-        let until = audit(
-            store,
-            AuditFilter {
-                flag: Some(key.to_owned()),
-                until: Some(pivot.at),
-                ..AuditFilter::default()
-            },
-        )
-        .await;
-        let expected: Vec<_> = entries
-            .iter()
-            .filter(|e| e.at < pivot.at)
-            .cloned()
-            .collect();
-        assert_eq!(until, expected, "until {} (exclusive)", pivot.at);
+        let since = AuditFilter {
+            since: Some(pivot.at),
+            ..of_flag()
+        };
+        let expected = entries.iter().filter(|e| e.at >= pivot.at);
+        let what = format!("since {} (inclusive)", pivot.at);
+        assert_audit(store, since, expected, &what).await;
+        let until = AuditFilter {
+            until: Some(pivot.at),
+            ..of_flag()
+        };
+        let expected = entries.iter().filter(|e| e.at < pivot.at);
+        let what = format!("until {} (exclusive)", pivot.at);
+        assert_audit(store, until, expected, &what).await;
     }
     let (oldest, newest) = (entries[3].at, entries[0].at);
-    let window = audit(
-        store,
-        AuditFilter {
-            flag: Some(key.to_owned()),
-            since: Some(oldest),
-            until: Some(newest),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
-    let expected: Vec<_> = entries
-        .iter()
-        .filter(|e| e.at >= oldest && e.at < newest)
-        .cloned()
-        .collect();
-    assert_eq!(window, expected, "since and until together");
+    let between = AuditFilter {
+        since: Some(oldest),
+        until: Some(newest),
+        ..of_flag()
+    };
+    let expected = entries.iter().filter(|e| e.at >= oldest && e.at < newest);
+    let window = assert_audit(store, between, expected, "since and until together").await;
     if oldest < newest {
         assert!(
             window.len() < entries.len(),
@@ -219,72 +172,33 @@ pub async fn audit_entries(store: &dyn Store) {
 /// The configuration version rises by exactly one per committed write, is what the write
 /// returned, and does not move on reads or refused writes.
 pub async fn config_version(store: &dyn Store) {
-    let mut expected = store.version().await.expect("version");
-    let mut wrote = |what: &str, config_version: i64| {
-        expected += 1;
-        assert_eq!(
-            config_version, expected,
-            "{what} raises the configuration version by one"
-        );
-        expected
-    };
-    let w = store
-        .create_environment("version-env", change("environment.created"))
-        .await
-        .expect("environment");
-    let now = wrote("creating an environment", w.config_version);
-    assert_reads_do_not_write(store, now).await;
+    let mut at = store.version().await.expect("version");
+    let write = store.create_environment("version-env", change("environment.created"));
+    wrote(store, &mut at, "creating an environment", write).await;
     let f = flag("versioned");
-    let w = store
-        .put_flag(
-            "versioned",
-            &f,
-            false,
-            Expect::Absent,
-            change("flag.created"),
-        )
-        .await
-        .expect("flag");
-    let now = wrote("creating a flag", w.config_version);
-    assert_reads_do_not_write(store, now).await;
-    let w = store
-        .put_flag("versioned", &f, true, Expect::Any, change("flag.archived"))
-        .await
-        .expect("archive");
-    let now = wrote("archiving a flag", w.config_version);
-    assert_reads_do_not_write(store, now).await;
+    let write = store.put_flag(
+        "versioned",
+        &f,
+        false,
+        Expect::Absent,
+        change("flag.created"),
+    );
+    wrote(store, &mut at, "creating a flag", write).await;
+    let write = store.put_flag("versioned", &f, true, Expect::Any, change("flag.archived"));
+    wrote(store, &mut at, "archiving a flag", write).await;
     let s = segment("versioned");
-    let w = store
-        .put_segment("versioned", &s, Expect::Absent, change("segment.created"))
-        .await
-        .expect("segment");
-    let now = wrote("creating a segment", w.config_version);
-    assert_reads_do_not_write(store, now).await;
-    let w = store
-        .delete_segment("versioned", Expect::Version(1), change("segment.deleted"))
-        .await
-        .expect("delete");
-    let now = wrote("deleting a segment", w.config_version);
-    assert_reads_do_not_write(store, now).await;
-    let w = store
-        .delete_flag("versioned", Expect::Any, change("flag.deleted"))
-        .await
-        .expect("delete flag");
-    let now = wrote("deleting a flag", w.config_version);
-    assert_reads_do_not_write(store, now).await;
-    let w = store
-        .import(
-            &[
-                ("versioned".to_owned(), f.clone()),
-                ("versioned-2".to_owned(), f.clone()),
-            ],
-            &[],
-            change("import"),
-        )
-        .await
-        .expect("import");
-    let now = wrote("an import of two flags", w.config_version);
-    assert_reads_do_not_write(store, now).await;
+    let write = store.put_segment("versioned", &s, Expect::Absent, change("segment.created"));
+    wrote(store, &mut at, "creating a segment", write).await;
+    let write = store.delete_segment("versioned", Expect::Version(1), change("segment.deleted"));
+    wrote(store, &mut at, "deleting a segment", write).await;
+    let write = store.delete_flag("versioned", Expect::Any, change("flag.deleted"));
+    wrote(store, &mut at, "deleting a flag", write).await;
+    let two = [
+        ("versioned".to_owned(), f.clone()),
+        ("versioned-2".to_owned(), f.clone()),
+    ];
+    let write = store.import(&two, &[], change("import"));
+    wrote(store, &mut at, "an import of two flags", write).await;
     refused(
         store,
         "a refused write",
@@ -297,7 +211,7 @@ pub async fn config_version(store: &dyn Store) {
         ),
     )
     .await;
-    assert_reads_do_not_write(store, now).await;
+    assert_reads_do_not_write(store, at).await;
 }
 
 /// At most 1000 entries per read, 100 unless asked; an import writes one per item.
@@ -319,29 +233,44 @@ pub async fn audit_limits(store: &dyn Store) {
     assert!(all
         .iter()
         .all(|e| e.config_version == written.config_version && e.action == "import"));
-    let most = audit(
-        store,
-        AuditFilter {
-            limit: Some(5000),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
+    let most = newest_audit(store, 5000).await;
     assert_eq!(most.len(), 1000, "at most 1000 entries in one read");
     assert!(most.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    let zero = audit(
-        store,
-        AuditFilter {
-            limit: Some(0),
-            ..AuditFilter::default()
-        },
-    )
-    .await;
+    let zero = newest_audit(store, 0).await;
     assert!(zero.is_empty(), "a limit of 0 reads nothing");
 }
 
-async fn audit(store: &dyn Store, filter: AuditFilter) -> Vec<AuditEntry> {
-    store.audit(&filter).await.expect("read the audit log")
+/// Reads the audit log through `filter`, checks that it returns exactly `expected`, and
+/// returns what it read.
+async fn assert_audit<'a>(
+    store: &dyn Store,
+    filter: AuditFilter,
+    expected: impl IntoIterator<Item = &'a AuditEntry>,
+    what: &str,
+) -> Vec<AuditEntry> {
+    let found = audit(store, filter).await;
+    let expected: Vec<AuditEntry> = expected.into_iter().cloned().collect();
+    assert_eq!(found, expected, "{what}");
+    found
+}
+
+/// Awaits `write` (`what`), checks that it raised the configuration version by exactly
+/// one (moving `at` on), and that reads then leave the version alone.
+async fn wrote(
+    store: &dyn Store,
+    at: &mut i64,
+    what: &str,
+    write: impl Future<Output = Result<Written, Error>>,
+) {
+    let written = write
+        .await
+        .unwrap_or_else(|error| panic!("{what}: {error:?}"));
+    *at += 1;
+    assert_eq!(
+        written.config_version, *at,
+        "{what} raises the configuration version by one"
+    );
+    assert_reads_do_not_write(store, *at).await;
 }
 
 /// Reads every way there is and checks that none moved the configuration version.

@@ -1,9 +1,9 @@
 //! Segments, environments and imports.
 
-use super::{
-    assert_conflict, assert_not_found, change, flag, record, refused, segment, Observation,
-};
-use crate::{AuditFilter, Expect, Store, Written};
+use super::asserts::Refusal::{Conflict, NotFound};
+use super::asserts::{assert_written, audit, newest_audit, record, refused, refused_as};
+use super::fixtures::{change, create_environment, create_segment, flag, segment};
+use crate::{AuditFilter, Expect, SegmentRecord, Store};
 
 /// Segments: create, update, overwrite and delete, with the same [`Expect`] rules as flags.
 pub async fn segments(store: &dyn Store) {
@@ -12,47 +12,44 @@ pub async fn segments(store: &dyn Store) {
     let put = |segment, expect| store.put_segment(name, segment, expect, change("segment.updated"));
     let start = store.version().await.expect("version");
     let written = put(&one, Expect::Absent).await.expect("create a segment");
-    assert_eq!(
-        written,
-        Written {
-            version: 1,
-            config_version: start + 1,
-            at: written.at,
-        },
-        "creating a segment"
-    );
-    let loaded = loaded_segment(store, name)
-        .await
-        .expect("a created segment is loaded");
-    assert_eq!(
-        (&loaded.segment, loaded.version),
-        (&one, 1),
-        "the created segment"
-    );
+    assert_written(written, 1, start + 1, "creating a segment");
+    // The segment as loaded, which must hold `segment` at `version` (`what`).
+    let loaded_as = async |segment, version, what: &str| {
+        let loaded = loaded_segment(store, name)
+            .await
+            .unwrap_or_else(|| panic!("{what} is loaded"));
+        assert_eq!(
+            (&loaded.segment, loaded.version),
+            (segment, version),
+            "{what}"
+        );
+        loaded
+    };
+    let loaded = loaded_as(&one, 1, "the created segment").await;
     assert_eq!(
         loaded.created_at, loaded.updated_at,
         "a new segment was updated when created"
     );
 
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "creating an existing segment",
         put(&two, Expect::Absent),
     )
     .await;
-    assert_conflict(&error, "creating an existing segment");
     assert_eq!(
         put(&two, Expect::Version(1)).await.expect("update").version,
         2,
         "updating a segment"
     );
-    let error = refused(
+    let error = refused_as(
         store,
+        Conflict,
         "updating a segment from a stale version",
         put(&three, Expect::Version(1)),
     )
     .await;
-    assert_conflict(&error, "updating a segment from a stale version");
     assert!(
         error.to_string().contains("has version 2, not 1"),
         "{error}"
@@ -62,21 +59,15 @@ pub async fn segments(store: &dyn Store) {
         3,
         "overwriting a segment"
     );
-    let loaded_again = loaded_segment(store, name)
-        .await
-        .expect("an updated segment is loaded");
-    assert_eq!(
-        (&loaded_again.segment, loaded_again.version),
-        (&three, 3),
-        "the updated segment"
-    );
+    let loaded_again = loaded_as(&three, 3, "the updated segment").await;
     assert_eq!(
         loaded_again.created_at, loaded.created_at,
         "updating keeps created_at"
     );
 
-    let error = refused(
+    refused_as(
         store,
+        NotFound,
         "updating a missing segment",
         store.put_segment(
             "no-such-segment",
@@ -86,14 +77,13 @@ pub async fn segments(store: &dyn Store) {
         ),
     )
     .await;
-    assert_not_found(&error, "updating a missing segment");
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "deleting a segment from a stale version",
         store.delete_segment(name, Expect::Version(2), change("segment.deleted")),
     )
     .await;
-    assert_conflict(&error, "deleting a segment from a stale version");
     let written = store
         .delete_segment(name, Expect::Version(3), change("segment.deleted"))
         .await
@@ -104,21 +94,15 @@ pub async fn segments(store: &dyn Store) {
         None,
         "a deleted segment is not loaded"
     );
-    let error = refused(
+    refused_as(
         store,
+        NotFound,
         "deleting a deleted segment",
         store.delete_segment(name, Expect::Any, change("segment.deleted")),
     )
     .await;
-    assert_not_found(&error, "deleting a deleted segment");
 
-    let entries = store
-        .audit(&AuditFilter {
-            limit: Some(20),
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("audit");
+    let entries = newest_audit(store, 20).await;
     let mine: Vec<_> = entries
         .iter()
         .filter(|e| e.segment.as_deref() == Some(name))
@@ -144,10 +128,7 @@ pub async fn segments(store: &dyn Store) {
 pub async fn environments(store: &dyn Store) {
     let start = store.version().await.expect("version");
     for name in ["env-staging", "env-development"] {
-        store
-            .create_environment(name, change("environment.created"))
-            .await
-            .expect("create an environment");
+        create_environment(store, name).await;
     }
     let state = store.load().await.expect("load");
     assert_eq!(state.version, start + 2, "each environment is one write");
@@ -160,21 +141,19 @@ pub async fn environments(store: &dyn Store) {
         "{names:?}"
     );
 
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "creating an existing environment",
         store.create_environment("env-staging", change("environment.created")),
     )
     .await;
-    assert_conflict(&error, "creating an existing environment");
 
-    let entries = store
-        .audit(&AuditFilter {
-            environment: Some("env-staging".to_owned()),
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("audit");
+    let by_environment = AuditFilter {
+        environment: Some("env-staging".to_owned()),
+        ..AuditFilter::default()
+    };
+    let entries = audit(store, by_environment).await;
     assert_eq!(
         entries.len(),
         1,
@@ -199,15 +178,7 @@ pub async fn import(store: &dyn Store) {
         )
         .await
         .expect("create an archived flag");
-    store
-        .put_segment(
-            "imp-seg-existing",
-            &old_segment,
-            Expect::Absent,
-            change("segment.created"),
-        )
-        .await
-        .expect("create a segment");
+    create_segment(store, "imp-seg-existing", &old_segment).await;
     let start = store.version().await.expect("version");
     let flags = [
         ("imp-new".to_owned(), new.clone()),
@@ -247,13 +218,7 @@ pub async fn import(store: &dyn Store) {
         assert_eq!(loaded.segment, segment("new"), "imported segment {name}");
     }
 
-    let entries = store
-        .audit(&AuditFilter {
-            limit: Some(10),
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("audit");
+    let entries = newest_audit(store, 10).await;
     let imported: Vec<_> = entries
         .iter()
         .filter(|e| e.config_version == written.config_version)
@@ -289,16 +254,12 @@ pub async fn import(store: &dyn Store) {
         (String::new(), new.clone()),
     ];
     let half_segments = [("imp-seg-half".to_owned(), segment("half"))];
-    let before = Observation::take(store).await;
-    let result = store.import(&half, &half_segments, change("import")).await;
-    assert!(
-        result.is_err(),
-        "an import with an empty flag key must fail, got {result:?}"
-    );
-    before.assert_same(
-        &Observation::take(store).await,
+    refused(
+        store,
         "an import that failed part-way",
-    );
+        store.import(&half, &half_segments, change("import")),
+    )
+    .await;
     assert!(
         store
             .flag_versions("imp-half")
@@ -307,20 +268,15 @@ pub async fn import(store: &dyn Store) {
             .is_empty(),
         "a failed import leaves no flag versions"
     );
-    let result = store
-        .import(&flags, &[(String::new(), segment("bad"))], change("import"))
-        .await;
-    assert!(
-        result.is_err(),
-        "an import with an empty segment name must fail, got {result:?}"
-    );
-    before.assert_same(
-        &Observation::take(store).await,
+    refused(
+        store,
         "an import whose segment failed",
-    );
+        store.import(&flags, &[(String::new(), segment("bad"))], change("import")),
+    )
+    .await;
 }
 
-async fn loaded_segment(store: &dyn Store, name: &str) -> Option<crate::SegmentRecord> {
+async fn loaded_segment(store: &dyn Store, name: &str) -> Option<SegmentRecord> {
     let state = store.load().await.expect("load");
     let names: Vec<_> = state.segments.iter().map(|s| s.name.as_str()).collect();
     assert!(

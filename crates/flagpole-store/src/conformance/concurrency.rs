@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::{change, flag, record};
+use super::asserts::record;
+use super::fixtures::{change, create_flag, flag};
 use crate::{Error, Expect, Store, Written};
 
 const WRITERS: usize = 20;
@@ -42,18 +43,7 @@ pub async fn concurrent_writers(store: Arc<dyn Store>) {
     }
 
     let key = "conc-shared";
-    successes.push(
-        store
-            .put_flag(
-                key,
-                &flag("shared"),
-                false,
-                Expect::Absent,
-                change("flag.created"),
-            )
-            .await
-            .expect("create the shared flag"),
-    );
+    successes.push(create_flag(&*store, key, &flag("shared")).await);
     let mut tasks = JoinSet::new();
     for i in 0..WRITERS {
         let store = store.clone();

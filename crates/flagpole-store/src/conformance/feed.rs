@@ -1,6 +1,8 @@
 //! The change feed: [`Store::changes_since`] names exactly what changed, as it is now.
 
-use super::{change, flag, record, segment, ACTOR};
+use super::asserts::record;
+use super::fixtures::{change, create_flag, create_segment, flag, segment};
+use super::ACTOR;
 use crate::{Change, Expect, Store};
 
 /// Flag and segment writes, deletions and imports appear in the feed with their current
@@ -18,26 +20,8 @@ pub async fn change_feed(store: &dyn Store) {
         (start, false, 0, 0),
         "nothing changed after the current version"
     );
-    store
-        .put_flag(
-            "feed-a",
-            &flag("a1"),
-            false,
-            Expect::Absent,
-            change("flag.created"),
-        )
-        .await
-        .expect("create feed-a");
-    store
-        .put_flag(
-            "feed-b",
-            &flag("b1"),
-            false,
-            Expect::Absent,
-            change("flag.created"),
-        )
-        .await
-        .expect("create feed-b");
+    create_flag(store, "feed-a", &flag("a1")).await;
+    create_flag(store, "feed-b", &flag("b1")).await;
     let after_a = store.version().await.expect("version");
     store
         .put_flag(
@@ -53,15 +37,7 @@ pub async fn change_feed(store: &dyn Store) {
         .delete_flag("feed-b", Expect::Any, change("flag.deleted"))
         .await
         .expect("delete feed-b");
-    store
-        .put_segment(
-            "feed-s",
-            &segment("s"),
-            Expect::Absent,
-            change("segment.created"),
-        )
-        .await
-        .expect("create feed-s");
+    create_segment(store, "feed-s", &segment("s")).await;
     let all = store.changes_since(start).await.expect("changes_since");
     assert_eq!(
         all.version,
@@ -87,11 +63,7 @@ pub async fn change_feed(store: &dyn Store) {
     );
     let later = store.changes_since(after_a).await.expect("changes_since");
     assert_eq!(
-        later
-            .flags
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>(),
+        names(&later.flags),
         ["feed-a", "feed-b"],
         "only what changed after the version asked for"
     );
@@ -109,18 +81,7 @@ pub async fn change_feed(store: &dyn Store) {
         .await
         .expect("changes_since");
     assert_eq!(
-        (
-            imported
-                .flags
-                .iter()
-                .map(|(k, _)| k.as_str())
-                .collect::<Vec<_>>(),
-            imported
-                .segments
-                .iter()
-                .map(|(k, _)| k.as_str())
-                .collect::<Vec<_>>(),
-        ),
+        (names(&imported.flags), names(&imported.segments)),
         (vec!["feed-c"], vec!["feed-t"]),
         "an import names every item it wrote"
     );
@@ -144,4 +105,9 @@ pub async fn change_feed(store: &dyn Store) {
         env.reload && env.flags.is_empty() && env.version == before_env + 1,
         "an environment change asks for a reload: {env:?}"
     );
+}
+
+/// The names of the changed items, in the feed's order.
+fn names<T>(changed: &[(String, Option<T>)]) -> Vec<&str> {
+    changed.iter().map(|(name, _)| name.as_str()).collect()
 }

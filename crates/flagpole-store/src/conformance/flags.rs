@@ -1,26 +1,21 @@
 //! Flags: their lifecycle, the optimistic [`Expect`] checks, and their stored versions.
 
-use super::{assert_conflict, assert_not_found, change, flag, record, refused, ACTOR};
-use crate::{Change, Expect, Store, Written};
+use super::asserts::Refusal::{Conflict, NotFound};
+use super::asserts::{assert_written, record, refused_as};
+use super::fixtures::{change, create_flag, flag};
+use super::ACTOR;
+use crate::{Change, Expect, Store};
 
 /// Create, read, update, archive, unarchive and delete one flag.
 pub async fn flag_lifecycle(store: &dyn Store) {
     let key = "lifecycle";
     let start = store.version().await.expect("version");
     let first = flag("first");
-    let written = store
-        .put_flag(key, &first, false, Expect::Absent, change("flag.created"))
-        .await
-        .expect("create a flag");
-    assert_eq!(
-        written,
-        Written {
-            version: 1,
-            config_version: start + 1,
-            at: written.at,
-        },
-        "creating a flag"
-    );
+    let put = |flag, archived, expect, action| {
+        store.put_flag(key, flag, archived, expect, change(action))
+    };
+    let written = create_flag(store, key, &first).await;
+    assert_written(written, 1, start + 1, "creating a flag");
     let created = record(store, key).await.expect("a created flag is loaded");
     assert_eq!(
         (created.key.as_str(), &created.flag),
@@ -37,19 +32,24 @@ pub async fn flag_lifecycle(store: &dyn Store) {
         "a new flag was updated when created"
     );
 
+    // Writes over version `from` (`what`), checks the flag's version was raised, and
+    // returns the flag as loaded.
+    let change_to = async |flag, archived, from: i64, action, what: &str| {
+        let written = put(flag, archived, Expect::Version(from), action)
+            .await
+            .unwrap_or_else(|error| panic!("{what}: {error:?}"));
+        assert_eq!(
+            written.version,
+            from + 1,
+            "{what} raises the flag's version"
+        );
+        record(store, key)
+            .await
+            .unwrap_or_else(|| panic!("{what}: the flag is still loaded"))
+    };
+
     let second = flag("second");
-    let written = store
-        .put_flag(
-            key,
-            &second,
-            false,
-            Expect::Version(1),
-            change("flag.updated"),
-        )
-        .await
-        .expect("update a flag");
-    assert_eq!(written.version, 2, "updating raises the flag's version");
-    let updated = record(store, key).await.expect("an updated flag is loaded");
+    let updated = change_to(&second, false, 1, "flag.updated", "updating").await;
     assert_eq!(
         (&updated.flag, updated.version),
         (&second, 2),
@@ -64,77 +64,37 @@ pub async fn flag_lifecycle(store: &dyn Store) {
         "updating moves updated_at forward"
     );
 
-    let written = store
-        .put_flag(
-            key,
-            &second,
-            true,
-            Expect::Version(2),
-            change("flag.archived"),
-        )
-        .await
-        .expect("archive a flag");
-    assert_eq!(written.version, 3, "archiving raises the flag's version");
-    let archived = record(store, key)
-        .await
-        .expect("an archived flag is still loaded");
+    let archived = change_to(&second, true, 2, "flag.archived", "archiving").await;
     assert!(archived.archived, "the archived flag is marked archived");
     assert_eq!(archived.flag, second, "archiving keeps the flag");
 
-    let written = store
-        .put_flag(
-            key,
-            &second,
-            false,
-            Expect::Version(3),
-            change("flag.unarchived"),
-        )
-        .await
-        .expect("unarchive a flag");
-    assert_eq!(written.version, 4, "unarchiving raises the flag's version");
-    let unarchived = record(store, key)
-        .await
-        .expect("an unarchived flag is loaded");
+    let unarchived = change_to(&second, false, 3, "flag.unarchived", "unarchiving").await;
     assert!(!unarchived.archived, "the unarchived flag is live");
 
     let written = store
         .delete_flag(key, Expect::Version(4), change("flag.deleted"))
         .await
         .expect("delete a flag");
-    assert_eq!(
-        written,
-        Written {
-            version: 0,
-            config_version: start + 5,
-            at: written.at,
-        },
-        "deleting a flag"
-    );
+    assert_written(written, 0, start + 5, "deleting a flag");
     assert_eq!(
         record(store, key).await,
         None,
         "a deleted flag is not loaded"
     );
-    let error = refused(
+    refused_as(
         store,
+        NotFound,
         "deleting a deleted flag",
         store.delete_flag(key, Expect::Any, change("flag.deleted")),
     )
     .await;
-    assert_not_found(&error, "deleting a deleted flag");
-    let error = refused(
+    refused_as(
         store,
+        NotFound,
         "updating a deleted flag",
-        store.put_flag(
-            key,
-            &first,
-            false,
-            Expect::Version(4),
-            change("flag.updated"),
-        ),
+        put(&first, false, Expect::Version(4), "flag.updated"),
     )
     .await;
-    assert_not_found(&error, "updating a deleted flag");
 }
 
 /// `Absent`, `Version` and `Any`, and that a refused write changes nothing at all.
@@ -146,36 +106,36 @@ pub async fn expect_semantics(store: &dyn Store) {
     };
     put(&one, false, Expect::Absent).await.expect("create");
 
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "creating an existing flag",
         put(&two, false, Expect::Absent),
     )
     .await;
-    assert_conflict(&error, "creating an existing flag");
 
     put(&two, false, Expect::Version(1))
         .await
         .expect("update at the stored version");
-    let error = refused(
+    let error = refused_as(
         store,
+        Conflict,
         "updating from a stale version",
         put(&three, false, Expect::Version(1)),
     )
     .await;
-    assert_conflict(&error, "updating from a stale version");
     let message = error.to_string();
     assert!(
         message.contains("has version 2, not 1") && message.contains("reload and retry"),
         "a version conflict says what is stored and what to do: {message:?}"
     );
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "updating from a future version",
         put(&three, false, Expect::Version(3)),
     )
     .await;
-    assert_conflict(&error, "updating from a future version");
 
     let written = put(&three, false, Expect::Any)
         .await
@@ -201,24 +161,25 @@ pub async fn expect_semantics(store: &dyn Store) {
         "Any creates a missing flag at version 1"
     );
 
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "deleting from a stale version",
         store.delete_flag(key, Expect::Version(2), change("flag.deleted")),
     )
     .await;
-    assert_conflict(&error, "deleting from a stale version");
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "deleting while expecting absence",
         store.delete_flag(key, Expect::Absent, change("flag.deleted")),
     )
     .await;
-    assert_conflict(&error, "deleting while expecting absence");
 
     let missing = "expect-missing";
-    let error = refused(
+    refused_as(
         store,
+        NotFound,
         "updating a missing flag",
         store.put_flag(
             missing,
@@ -229,32 +190,31 @@ pub async fn expect_semantics(store: &dyn Store) {
         ),
     )
     .await;
-    assert_not_found(&error, "updating a missing flag");
-    let error = refused(
+    refused_as(
         store,
+        NotFound,
         "deleting a missing flag",
         store.delete_flag(missing, Expect::Any, change("flag.deleted")),
     )
     .await;
-    assert_not_found(&error, "deleting a missing flag");
 
     put(&three, true, Expect::Version(3))
         .await
         .expect("archive");
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "creating over an archived flag",
         put(&one, false, Expect::Absent),
     )
     .await;
-    assert_conflict(&error, "creating over an archived flag");
-    let error = refused(
+    refused_as(
         store,
+        Conflict,
         "unarchiving from a stale version",
         put(&three, false, Expect::Version(3)),
     )
     .await;
-    assert_conflict(&error, "unarchiving from a stale version");
 }
 
 /// Every change stores a version; deletions are versions too, and a flag created again
@@ -268,24 +228,22 @@ pub async fn flag_versions(store: &dyn Store) {
         action: "flag.updated",
         environment: None,
     };
-    store
-        .put_flag(key, &a, false, Expect::Absent, by("alice"))
+    let put =
+        |flag, archived, expect, actor| store.put_flag(key, flag, archived, expect, by(actor));
+    put(&a, false, Expect::Absent, "alice")
         .await
         .expect("create");
-    store
-        .put_flag(key, &b, false, Expect::Version(1), by("bob"))
+    put(&b, false, Expect::Version(1), "bob")
         .await
         .expect("update");
-    store
-        .put_flag(key, &b, true, Expect::Version(2), by(ACTOR))
+    put(&b, true, Expect::Version(2), ACTOR)
         .await
         .expect("archive");
     store
         .delete_flag(key, Expect::Version(3), by("carol"))
         .await
         .expect("delete");
-    let written = store
-        .put_flag(key, &c, false, Expect::Absent, by("dave"))
+    let written = put(&c, false, Expect::Absent, "dave")
         .await
         .expect("create again after deletion");
     assert_eq!(

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{assert_conflict, assert_not_found, flag};
+use super::asserts::Refusal::{Conflict, NotFound};
+use super::fixtures::flag;
 use crate::{Guard, ImpactSample, Milestone, PlanFilter, ReleasePlan, Store};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -78,8 +79,8 @@ pub async fn release_plans(store: &dyn Store) {
     );
 
     let second = store.create_release_plan(&plan("rp-a")).await;
-    assert_conflict(
-        &second.expect_err("a second active plan"),
+    Conflict.assert(
+        second,
         "a second active plan on the same flag and environment",
     );
 
@@ -97,16 +98,11 @@ pub async fn release_plans(store: &dyn Store) {
         "an update reads back"
     );
     let stale = store.update_release_plan(&next).await;
-    assert_conflict(
-        &stale.expect_err("stale"),
-        "an update based on an old revision",
-    );
+    Conflict.assert(stale, "an update based on an old revision");
     let mut gone = next.clone();
     gone.id = created.id + 1000;
-    assert_not_found(
-        &store.update_release_plan(&gone).await.expect_err("none"),
-        "updating a missing plan",
-    );
+    let missing = store.update_release_plan(&gone).await;
+    NotFound.assert(missing, "updating a missing plan");
 
     // Completed: a new plan may start.
     let again = store
@@ -148,30 +144,21 @@ pub async fn release_leases(store: Arc<dyn Store>) {
         .expect("create");
     let now = at("2026-01-02T03:00:00Z");
     let until = now + TimeDelta::seconds(10);
-    assert!(store
-        .claim_release_plan(p.id, "a", now, until)
-        .await
-        .expect("claim"));
-    assert!(
-        !store
-            .claim_release_plan(p.id, "b", now, until)
+    let claim = async |owner, now, until| {
+        store
+            .claim_release_plan(p.id, owner, now, until)
             .await
-            .expect("claim"),
+            .expect("claim")
+    };
+    assert!(claim("a", now, until).await);
+    assert!(
+        !claim("b", now, until).await,
         "another owner cannot take an unexpired lease"
     );
-    assert!(
-        store
-            .claim_release_plan(p.id, "a", now, until)
-            .await
-            .expect("claim"),
-        "the owner renews its lease"
-    );
+    assert!(claim("a", now, until).await, "the owner renews its lease");
     let later = until + TimeDelta::seconds(1);
     assert!(
-        store
-            .claim_release_plan(p.id, "b", later, later + TimeDelta::seconds(10))
-            .await
-            .expect("claim"),
+        claim("b", later, later + TimeDelta::seconds(10)).await,
         "an expired lease can be taken"
     );
     // Many claimants at once: exactly one wins.
@@ -220,48 +207,36 @@ pub async fn impact_metrics(store: &dyn Store) {
     hist.count = 2;
     hist.sum = 0.7;
     hist.buckets = vec![("0.1".into(), 1), ("+Inf".into(), 2)];
-    store
-        .record_impact(
+    let counter = |labels, value| sample("errors", "counter", labels, value);
+    let gauge = |value| sample("memory", "gauge", &on, value);
+    let reports = [
+        (
             "production",
             hour,
-            &[
-                sample("errors", "counter", &on, 3.0),
-                sample("errors", "counter", &off, 1.0),
-                sample("memory", "gauge", &on, 5.0),
+            vec![
+                counter(&on, 3.0),
+                counter(&off, 1.0),
+                gauge(5.0),
                 hist.clone(),
             ],
-        )
-        .await
-        .expect("record");
-    store
-        .record_impact(
+        ),
+        (
             "production",
             hour,
-            &[
-                sample("errors", "counter", &on, 2.0),
-                sample("memory", "gauge", &on, 4.0),
-                hist.clone(),
-            ],
-        )
-        .await
-        .expect("record again");
-    store
-        .record_impact("production", next, &[sample("errors", "counter", &on, 7.0)])
-        .await
-        .expect("next hour");
-    store
-        .record_impact(
-            "development",
-            hour,
-            &[sample("errors", "counter", &on, 9.0)],
-        )
-        .await
-        .expect("another environment");
+            vec![counter(&on, 2.0), gauge(4.0), hist],
+        ),
+        ("production", next, vec![counter(&on, 7.0)]),
+        ("development", hour, vec![counter(&on, 9.0)]),
+    ];
+    for (environment, bucket, samples) in &reports {
+        store
+            .record_impact(environment, *bucket, samples)
+            .await
+            .unwrap_or_else(|error| panic!("record_impact({environment}, {bucket}): {error:?}"));
+    }
 
-    let errors = store
-        .impact("production", "errors", hour)
-        .await
-        .expect("read");
+    let read = |name, since| store.impact("production", name, since);
+    let errors = read("errors", hour).await.expect("read");
     let values: Vec<(DateTime<Utc>, String, f64)> = errors
         .iter()
         .map(|r| (r.bucket, r.sample.labels["f"].clone(), r.sample.value))
@@ -275,20 +250,11 @@ pub async fn impact_metrics(store: &dyn Store) {
         ],
         "counters add up per series and hour"
     );
-    let since_next = store
-        .impact("production", "errors", next)
-        .await
-        .expect("read");
+    let since_next = read("errors", next).await.expect("read");
     assert_eq!(since_next.len(), 1, "`since` filters by bucket");
-    let memory = store
-        .impact("production", "memory", hour)
-        .await
-        .expect("read");
+    let memory = read("memory", hour).await.expect("read");
     assert_eq!(memory[0].sample.value, 4.0, "gauges keep the last value");
-    let latency = store
-        .impact("production", "latency", hour)
-        .await
-        .expect("read");
+    let latency = read("latency", hour).await.expect("read");
     assert_eq!(latency[0].sample.count, 4);
     assert!((latency[0].sample.sum - 1.4).abs() < 1e-9);
     assert_eq!(

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use super::{assert_conflict, change};
+use super::asserts::environment;
+use super::asserts::Refusal::Conflict;
+use super::fixtures::{change, create_environment};
 use crate::{Comment, NewChangeRequest, NewSchedule, ScheduleFilter, Store};
 
 /// A schedule goes pending → running (claimed once) → applied; cancelled only while pending.
@@ -78,11 +80,10 @@ pub async fn schedules(store: Arc<dyn Store>) {
         .await
         .expect("finish");
     assert_eq!(done.status, "applied");
-    let error = store
+    let twice = store
         .finish_schedule(ids[0], false, Some("x"), change("schedule.failed"))
-        .await
-        .expect_err("finished twice");
-    assert_conflict(&error, "finishing a finished schedule");
+        .await;
+    Conflict.assert(twice, "finishing a finished schedule");
     let failed = store
         .finish_schedule(
             ids[1],
@@ -93,11 +94,10 @@ pub async fn schedules(store: Arc<dyn Store>) {
         .await
         .expect("fail");
     assert_eq!(failed.reason.as_deref(), Some("it conflicts"));
-    let error = store
+    let running = store
         .cancel_schedule(ids[2], change("schedule.cancelled"))
-        .await
-        .expect_err("cancel a running schedule");
-    assert_conflict(&error, "cancelling a running schedule");
+        .await;
+    Conflict.assert(running, "cancelling a running schedule");
     let cancelled = store
         .cancel_schedule(later.id, change("schedule.cancelled"))
         .await
@@ -163,11 +163,10 @@ pub async fn change_requests(store: &dyn Store) {
         .expect("approve");
     assert_eq!(stored.status, "applied");
     assert_eq!(stored.comments.len(), 2);
-    let error = store
+    let twice = store
         .update_change_request(&approved, "open", change("change_request.approved"))
-        .await
-        .expect_err("decided twice");
-    assert_conflict(&error, "approving a decided request");
+        .await;
+    Conflict.assert(twice, "approving a decided request");
     assert_eq!(
         store
             .change_requests(Some("open"))
@@ -177,19 +176,10 @@ pub async fn change_requests(store: &dyn Store) {
         0
     );
     assert_eq!(store.change_requests(None).await.expect("list").len(), 1);
-    store
-        .create_environment("approval-env", change("environment.created"))
-        .await
-        .expect("create environment");
+    create_environment(store, "approval-env").await;
     store
         .set_environment_requires_approval("approval-env", true, change("environment.approval"))
         .await
         .expect("require approval");
-    let state = store.load().await.expect("load");
-    let env = state
-        .environments
-        .iter()
-        .find(|e| e.name == "approval-env")
-        .expect("env");
-    assert!(env.requires_approval);
+    assert!(environment(store, "approval-env").await.requires_approval);
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::task::JoinSet;
 
-use crate::{AuditFilter, Store, UsageCount, UsageFilter, UsageRecord};
+use super::fixtures::count;
+use super::Observation;
+use crate::{Store, UsageCount, UsageFilter, UsageRecord};
 
 const TASKS: usize = 20;
 const ROUNDS: usize = 5;
@@ -19,7 +21,7 @@ const ROUNDS: usize = 5;
 pub async fn usage_counts(store: &dyn Store) {
     let (production, staging) = ("usage-production", "usage-staging");
     let (first, second) = (hour(1, 10), hour(1, 11));
-    let before = Unchanged::take(store).await;
+    let before = Observation::take(store).await;
 
     let reports = [
         (
@@ -70,7 +72,7 @@ pub async fn usage_counts(store: &dyn Store) {
         expected,
         "counts added up per environment, bucket and flag, in bucket, environment, flag order"
     );
-    before.assert_same(&Unchanged::take(store).await, "record_usage");
+    before.assert_no_config_change(&Observation::take(store).await, "record_usage");
 }
 
 /// Each filter alone and combined: flag, environment, since (inclusive) and until
@@ -95,14 +97,7 @@ pub async fn usage_filters(store: &dyn Store) {
                 .record_usage(environment, *bucket, &counts)
                 .await
                 .expect("record_usage");
-            expected.extend(counts.into_iter().map(|c| UsageRecord {
-                environment: (*environment).to_owned(),
-                bucket: *bucket,
-                flag: c.flag,
-                yes: c.yes,
-                no: c.no,
-                variants: c.variants,
-            }));
+            expected.extend(counts.into_iter().map(|c| stored(environment, *bucket, c)));
         }
     }
     expected.sort_by(|a, b| order(a).cmp(&order(b)));
@@ -207,7 +202,7 @@ pub async fn usage_filters(store: &dyn Store) {
 pub async fn concurrent_usage(store: Arc<dyn Store>) {
     let environment = "usage-concurrent";
     let bucket = hour(3, 0);
-    let before = Unchanged::take(&*store).await;
+    let before = Observation::take(&*store).await;
     let report = |task: usize| {
         let a = count(
             "usage-c-a",
@@ -266,44 +261,8 @@ pub async fn concurrent_usage(store: Arc<dyn Store>) {
         found, expected,
         "{TASKS} tasks x {ROUNDS} concurrent reports: no count lost"
     );
-    before.assert_same(&Unchanged::take(&*store).await, "concurrent record_usage");
-}
-
-/// What recording usage must not change: the configuration version (as read both ways)
-/// and the audit log.
-struct Unchanged {
-    version: i64,
-    loaded: i64,
-    latest_audit: Option<i64>,
-}
-
-impl Unchanged {
-    async fn take(store: &dyn Store) -> Unchanged {
-        let latest = store
-            .audit(&AuditFilter {
-                limit: Some(1),
-                ..AuditFilter::default()
-            })
-            .await
-            .expect("audit");
-        Unchanged {
-            version: store.version().await.expect("version"),
-            loaded: store.load().await.expect("load").version,
-            latest_audit: latest.first().map(|entry| entry.id),
-        }
-    }
-
-    fn assert_same(&self, after: &Unchanged, context: &str) {
-        assert_eq!(
-            (self.version, self.loaded),
-            (after.version, after.loaded),
-            "{context}: the configuration version must not change"
-        );
-        assert_eq!(
-            self.latest_audit, after.latest_audit,
-            "{context}: no audit entries"
-        );
-    }
+    let after = Observation::take(&*store).await;
+    before.assert_no_config_change(&after, "concurrent record_usage");
 }
 
 /// The start of an hour on day `day` of January 2030.
@@ -311,15 +270,6 @@ fn hour(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 1, day, hour, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-fn count(flag: &str, yes: i64, no: i64, variants: &[(&str, i64)]) -> UsageCount {
-    UsageCount {
-        flag: flag.to_owned(),
-        yes,
-        no,
-        variants: variants.iter().map(|&(v, n)| (v.to_owned(), n)).collect(),
-    }
 }
 
 fn usage(
@@ -330,13 +280,17 @@ fn usage(
     no: i64,
     variants: &[(&str, i64)],
 ) -> UsageRecord {
-    let count = count(flag, yes, no, variants);
+    stored(environment, bucket, count(flag, yes, no, variants))
+}
+
+/// `count` as stored in `environment`'s `bucket`.
+fn stored(environment: &str, bucket: DateTime<Utc>, count: UsageCount) -> UsageRecord {
     UsageRecord {
         environment: environment.to_owned(),
         bucket,
         flag: count.flag,
-        yes,
-        no,
+        yes: count.yes,
+        no: count.no,
         variants: count.variants,
     }
 }

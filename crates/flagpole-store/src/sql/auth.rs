@@ -10,6 +10,7 @@ macro_rules! expand {
         use chrono::{DateTime, Utc};
         use sqlx::Row as _;
 
+        use super::fetch::{all, optional, Decode};
         use super::steps::insert_audit;
         use super::{Conn, Db, Engine, Lock, Row, Tx, JSON};
         use crate::auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
@@ -39,6 +40,21 @@ macro_rules! expand {
                 }
                 Ok((lock, tx))
             }
+
+            /// Sets the last-use time (`at`) that `sql` updates in the row `id`: not audited.
+            async fn stamp(
+                &self,
+                sql: &'static str,
+                id: &str,
+                at: DateTime<Utc>,
+            ) -> Result<(), Error> {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(Engine::timestamp(&at))
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
         }
 
         #[async_trait]
@@ -48,21 +64,13 @@ macro_rules! expand {
                 let version = auth_version(&mut *tx).await?;
                 let tokens = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {TOKEN_SELECT} FROM tokens ORDER BY created_at, id"
-                )))
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(token_record)
-                .collect::<Result<_, _>>()?;
+                )));
+                let tokens = all(&mut *tx, tokens).await?;
                 let users = sqlx::query(
                     "SELECT name, password_hash, role, CAST(grants AS TEXT) AS grants, \
                      created_at, updated_at FROM users ORDER BY name",
-                )
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(user_record)
-                .collect::<Result<_, _>>()?;
+                );
+                let users = all(&mut *tx, users).await?;
                 tx.rollback().await?;
                 Ok(AuthState {
                     version,
@@ -81,8 +89,7 @@ macro_rules! expand {
                 change: Change<'_>,
             ) -> Result<(), Error> {
                 let (_lock, mut tx) = self.begin_access().await?;
-                insert_token(&mut tx, token).await?;
-                audit(&mut tx, &change, TOKEN, token).await?;
+                add_token(&mut tx, token, &change).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -101,28 +108,19 @@ macro_rules! expand {
                 .bind(Engine::timestamp(&at))
                 .execute(&mut *tx)
                 .await?;
-                let token = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {TOKEN_SELECT} FROM tokens WHERE id = $1"
-                )))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .as_ref()
-                .map(token_record)
-                .transpose()?
-                .ok_or_else(|| rules::not_found(TOKEN, id))?;
+                let sql = format!("SELECT {TOKEN_SELECT} FROM tokens WHERE id = $1");
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+                let token = optional(&mut *tx, query)
+                    .await?
+                    .ok_or_else(|| rules::not_found(TOKEN, id))?;
                 audit(&mut tx, &change, TOKEN, &token).await?;
                 tx.commit().await?;
                 Ok(token)
             }
 
             async fn touch_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), Error> {
-                sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(Engine::timestamp(&at))
-                    .execute(self.pool())
-                    .await?;
-                Ok(())
+                let sql = "UPDATE tokens SET last_used_at = $2 WHERE id = $1";
+                self.stamp(sql, id, at).await
             }
 
             async fn create_user(
@@ -131,8 +129,7 @@ macro_rules! expand {
                 change: Change<'_>,
             ) -> Result<(), Error> {
                 let (_lock, mut tx) = self.begin_access().await?;
-                insert_user(&mut tx, user).await?;
-                audit(&mut tx, &change, USER, user).await?;
+                add_user(&mut tx, user, &change).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -204,23 +201,17 @@ macro_rules! expand {
             }
 
             async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, Error> {
-                let row = sqlx::query(
+                let query = sqlx::query(
                     "SELECT id_hash, user_name, created_at, last_seen_at, expires_at \
                      FROM sessions WHERE id_hash = $1",
                 )
-                .bind(id_hash)
-                .fetch_optional(self.pool())
-                .await?;
-                row.as_ref().map(session_record).transpose()
+                .bind(id_hash);
+                optional(self.pool(), query).await
             }
 
             async fn touch_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<(), Error> {
-                sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
-                    .bind(id_hash)
-                    .bind(Engine::timestamp(&at))
-                    .execute(self.pool())
-                    .await?;
-                Ok(())
+                let sql = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1";
+                self.stamp(sql, id_hash, at).await
             }
 
             async fn delete_session(&self, id_hash: &str) -> Result<(), Error> {
@@ -247,10 +238,8 @@ macro_rules! expand {
                 if users > 0 || tokens > 0 {
                     return Ok(false);
                 }
-                insert_user(&mut tx, user).await?;
-                audit(&mut tx, &change, USER, user).await?;
-                insert_token(&mut tx, token).await?;
-                audit(&mut tx, &change, TOKEN, token).await?;
+                add_user(&mut tx, user, &change).await?;
+                add_token(&mut tx, token, &change).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -285,15 +274,28 @@ macro_rules! expand {
             insert_audit(conn, &entry).await
         }
 
-        async fn insert_token(conn: &mut Conn, token: &TokenRecord) -> Result<(), Error> {
-            let exists = sqlx::query("SELECT 1 FROM tokens WHERE id = $1")
-                .bind(&token.id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .is_some();
-            if exists {
-                return Err(rules::conflict(TOKEN, &token.id, "already exists"));
+        /// Refuses a second `kind` called `name`: `sql` selects the one there is.
+        async fn refuse_existing(
+            conn: &mut Conn,
+            kind: &'static str,
+            name: &str,
+            sql: &'static str,
+        ) -> Result<(), Error> {
+            let existing = sqlx::query(sql).bind(name).fetch_optional(conn).await?;
+            match existing {
+                Some(_) => Err(rules::conflict(kind, name, "already exists")),
+                None => Ok(()),
             }
+        }
+
+        /// Stores a new token, audited; `Conflict` if its id exists.
+        async fn add_token(
+            conn: &mut Conn,
+            token: &TokenRecord,
+            change: &Change<'_>,
+        ) -> Result<(), Error> {
+            let sql = "SELECT 1 FROM tokens WHERE id = $1";
+            refuse_existing(&mut *conn, TOKEN, &token.id, sql).await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6{JSON}, \
                  $7{JSON}, $8, $9, $10, $11, $12, $13)"
@@ -311,20 +313,19 @@ macro_rules! expand {
             .bind(token.expires_at.as_ref().map(Engine::timestamp))
             .bind(token.last_used_at.as_ref().map(Engine::timestamp))
             .bind(token.revoked_at.as_ref().map(Engine::timestamp))
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
-            Ok(())
+            audit(conn, change, TOKEN, token).await
         }
 
-        async fn insert_user(conn: &mut Conn, user: &UserRecord) -> Result<(), Error> {
-            let exists = sqlx::query("SELECT 1 FROM users WHERE name = $1")
-                .bind(&user.name)
-                .fetch_optional(&mut *conn)
-                .await?
-                .is_some();
-            if exists {
-                return Err(rules::conflict(USER, &user.name, "already exists"));
-            }
+        /// Stores a new user, audited; `Conflict` if the name exists.
+        async fn add_user(
+            conn: &mut Conn,
+            user: &UserRecord,
+            change: &Change<'_>,
+        ) -> Result<(), Error> {
+            let sql = "SELECT 1 FROM users WHERE name = $1";
+            refuse_existing(&mut *conn, USER, &user.name, sql).await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO users (name, password_hash, role, grants, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4{JSON}, $5, $6)"
@@ -335,50 +336,56 @@ macro_rules! expand {
             .bind(rules::to_text(USER, &user.name, &user.grants)?)
             .bind(Engine::timestamp(&user.created_at))
             .bind(Engine::timestamp(&user.updated_at))
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
-            Ok(())
+            audit(conn, change, USER, user).await
         }
 
-        fn token_record(row: &Row) -> Result<TokenRecord, Error> {
-            let id: String = row.try_get("id")?;
-            Ok(TokenRecord {
-                name: row.try_get("name")?,
-                kind: row.try_get("kind")?,
-                environment: row.try_get("environment")?,
-                role: row.try_get("role")?,
-                origins: rules::parse(TOKEN, &id, row.try_get("origins")?)?,
-                grants: rules::parse(TOKEN, &id, row.try_get("grants")?)?,
-                verifier: row.try_get("verifier")?,
-                created_by: row.try_get("created_by")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-                revoked_at: row.try_get("revoked_at")?,
-                id,
-            })
+        impl Decode for TokenRecord {
+            fn decode(row: &Row) -> Result<TokenRecord, Error> {
+                let id: String = row.try_get("id")?;
+                Ok(TokenRecord {
+                    name: row.try_get("name")?,
+                    kind: row.try_get("kind")?,
+                    environment: row.try_get("environment")?,
+                    role: row.try_get("role")?,
+                    origins: rules::parse(TOKEN, &id, row.try_get("origins")?)?,
+                    grants: rules::parse(TOKEN, &id, row.try_get("grants")?)?,
+                    verifier: row.try_get("verifier")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                    id,
+                })
+            }
         }
 
-        fn user_record(row: &Row) -> Result<UserRecord, Error> {
-            let name: String = row.try_get("name")?;
-            Ok(UserRecord {
-                password_hash: row.try_get("password_hash")?,
-                role: row.try_get("role")?,
-                grants: rules::parse(USER, &name, row.try_get("grants")?)?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                name,
-            })
+        impl Decode for UserRecord {
+            fn decode(row: &Row) -> Result<UserRecord, Error> {
+                let name: String = row.try_get("name")?;
+                Ok(UserRecord {
+                    password_hash: row.try_get("password_hash")?,
+                    role: row.try_get("role")?,
+                    grants: rules::parse(USER, &name, row.try_get("grants")?)?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    name,
+                })
+            }
         }
 
-        fn session_record(row: &Row) -> Result<SessionRecord, Error> {
-            Ok(SessionRecord {
-                id_hash: row.try_get("id_hash")?,
-                user: row.try_get("user_name")?,
-                created_at: row.try_get("created_at")?,
-                last_seen_at: row.try_get("last_seen_at")?,
-                expires_at: row.try_get("expires_at")?,
-            })
+        impl Decode for SessionRecord {
+            fn decode(row: &Row) -> Result<SessionRecord, Error> {
+                Ok(SessionRecord {
+                    id_hash: row.try_get("id_hash")?,
+                    user: row.try_get("user_name")?,
+                    created_at: row.try_get("created_at")?,
+                    last_seen_at: row.try_get("last_seen_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            }
         }
     };
 }

@@ -10,7 +10,7 @@ macro_rules! expand {
         use flagpole_core::{Flag, Segment};
 
         use super::steps::{
-            abort, commit, config_version, insert_audit, stored_flag, stored_segment, write_flag,
+            abort, commit, commit_entry, config_version, stored_flag, stored_segment, write_flag,
             write_segment, written,
         };
         use super::{reads, Engine};
@@ -52,9 +52,7 @@ macro_rules! expand {
                     after: Some(&after),
                     ..Entry::new(&change, config_version)
                 };
-                insert_audit(&mut tx, &entry).await?;
-                commit(tx, config_version).await?;
-                Ok(written(0, &entry))
+                commit_entry(tx, &entry).await
             }
 
             /// Creates or overwrites (`body`) or deletes (`None`) one flag or segment
@@ -100,6 +98,11 @@ macro_rules! expand {
             }
         }
 
+        /// An environment as its audit entries record it: its name.
+        fn named(name: &str) -> Result<String, Error> {
+            rules::to_text(ENVIRONMENT, name, &serde_json::json!({ "name": name }))
+        }
+
         #[async_trait]
         impl Store for Engine {
             async fn load_each(
@@ -140,16 +143,13 @@ macro_rules! expand {
                 if inserted == 0 {
                     return abort(tx, rules::conflict(ENVIRONMENT, name, "already exists")).await;
                 }
-                let after =
-                    rules::to_text(ENVIRONMENT, name, &serde_json::json!({ "name": name }))?;
+                let after = named(name)?;
                 let entry = Entry {
                     environment: Some(name),
                     after: Some(&after),
                     ..entry
                 };
-                insert_audit(&mut tx, &entry).await?;
-                commit(tx, config_version).await?;
-                Ok(written(0, &entry))
+                commit_entry(tx, &entry).await
             }
 
             async fn delete_environment(
@@ -184,15 +184,12 @@ macro_rules! expand {
                     };
                     write_flag(&mut tx, &write, &entry).await?;
                 }
-                let before =
-                    rules::to_text(ENVIRONMENT, name, &serde_json::json!({ "name": name }))?;
+                let before = named(name)?;
                 let entry = Entry {
                     before: Some(&before),
                     ..entry
                 };
-                insert_audit(&mut tx, &entry).await?;
-                commit(tx, config_version).await?;
-                Ok(written(0, &entry))
+                commit_entry(tx, &entry).await
             }
 
             async fn set_environment_protected(

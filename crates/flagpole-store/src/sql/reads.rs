@@ -10,6 +10,7 @@ macro_rules! expand {
         use futures_util::TryStreamExt;
         use sqlx::{QueryBuilder, Row as _};
 
+        use super::fetch::{all, narrowed, optional, Decode};
         use super::steps::config_version;
         use super::{Db, Engine, Row, BYTE_ORDER};
         use crate::backend::Backend;
@@ -19,6 +20,13 @@ macro_rules! expand {
             AuditEntry, AuditFilter, Environment, Error, FlagRecord, FlagVersion, SegmentRecord,
             State, UsageFilter, UsageRecord,
         };
+
+        /// Every flag, as [`flag_record`] decodes it.
+        const FLAGS: &str = "SELECT key, CAST(body AS TEXT) AS body, version, archived, \
+             created_at, updated_at FROM flags";
+        /// Every segment, as [`segment_record`] decodes it.
+        const SEGMENTS: &str = "SELECT name, CAST(body AS TEXT) AS body, version, created_at, \
+             updated_at FROM segments";
 
         /// [`crate::Store::load_each`].
         pub(super) async fn load_each(
@@ -30,30 +38,16 @@ macro_rules! expand {
             let environments = sqlx::query(
                 "SELECT name, created_at, protected, requires_approval FROM environments \
                  ORDER BY name",
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(environment)
-            .collect::<Result<_, _>>()?;
-            let mut rows = sqlx::query(
-                "SELECT key, CAST(body AS TEXT) AS body, version, archived, created_at, \
-                 updated_at FROM flags ORDER BY key",
-            )
-            .fetch(&mut *tx);
+            );
+            let environments = all(&mut *tx, environments).await?;
+            let mut rows =
+                sqlx::query(sqlx::AssertSqlSafe(format!("{FLAGS} ORDER BY key"))).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
-                each(flag_record(&row)?)?;
+                each(FlagRecord::decode(&row)?)?;
             }
             drop(rows);
-            let segments = sqlx::query(
-                "SELECT name, CAST(body AS TEXT) AS body, version, created_at, updated_at \
-                 FROM segments ORDER BY name",
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(segment_record)
-            .collect::<Result<_, _>>()?;
+            let segments = sqlx::query(sqlx::AssertSqlSafe(format!("{SEGMENTS} ORDER BY name")));
+            let segments = all(&mut *tx, segments).await?;
             tx.rollback().await?;
             Ok(State {
                 version,
@@ -97,25 +91,15 @@ macro_rules! expand {
                 return Ok(changes);
             }
             for key in touched.flags {
-                let row = sqlx::query(
-                    "SELECT key, CAST(body AS TEXT) AS body, version, archived, created_at, \
-                     updated_at FROM flags WHERE key = $1",
-                )
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let flag = row.as_ref().map(flag_record).transpose()?;
+                let sql = format!("{FLAGS} WHERE key = $1");
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&key);
+                let flag = optional(&mut *tx, query).await?;
                 changes.flags.push((key, flag));
             }
             for name in touched.segments {
-                let row = sqlx::query(
-                    "SELECT name, CAST(body AS TEXT) AS body, version, created_at, updated_at \
-                     FROM segments WHERE name = $1",
-                )
-                .bind(&name)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let segment = row.as_ref().map(segment_record).transpose()?;
+                let sql = format!("{SEGMENTS} WHERE name = $1");
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&name);
+                let segment = optional(&mut *tx, query).await?;
                 changes.segments.push((name, segment));
             }
             tx.rollback().await?;
@@ -128,18 +112,14 @@ macro_rules! expand {
             key: &str,
             version: Option<i64>,
         ) -> Result<Vec<FlagVersion>, Error> {
-            sqlx::query(
+            let query = sqlx::query(
                 "SELECT key, version, CAST(body AS TEXT) AS body, archived, actor, at \
                  FROM flag_versions WHERE key = $1 AND ($2 IS NULL OR version = $2) \
                  ORDER BY version",
             )
             .bind(key)
-            .bind(version)
-            .fetch_all(store.pool())
-            .await?
-            .iter()
-            .map(flag_version)
-            .collect()
+            .bind(version);
+            all(store.pool(), query).await
         }
 
         pub(super) async fn audit(
@@ -150,17 +130,12 @@ macro_rules! expand {
                  CAST(before AS TEXT) AS before, CAST(after AS TEXT) AS after, config_version, \
                  address FROM audit WHERE 1 = 1";
             let (flag, environment) = (&filter.flag, &filter.environment);
-            let mut query = narrowed(select, flag, environment, "at", filter.since, filter.until);
+            let mut query =
+                narrowed_in_time(select, flag, environment, "at", filter.since, filter.until);
             query
                 .push(" ORDER BY id DESC LIMIT ")
                 .push_bind(rules::audit_limit(filter));
-            query
-                .build()
-                .fetch_all(store.pool())
-                .await?
-                .iter()
-                .map(audit_entry)
-                .collect()
+            all(store.pool(), query.build()).await
         }
 
         pub(super) async fn usage(
@@ -170,7 +145,7 @@ macro_rules! expand {
             let select = "SELECT environment, bucket, flag, yes, no, \
                  CAST(variants AS TEXT) AS variants FROM usage WHERE 1 = 1";
             let (flag, environment) = (&filter.flag, &filter.environment);
-            let mut query = narrowed(
+            let mut query = narrowed_in_time(
                 select,
                 flag,
                 environment,
@@ -182,18 +157,12 @@ macro_rules! expand {
             query.push(format!(
                 " ORDER BY bucket, environment{BYTE_ORDER}, flag{BYTE_ORDER}"
             ));
-            query
-                .build()
-                .fetch_all(store.pool())
-                .await?
-                .iter()
-                .map(usage_record)
-                .collect()
+            all(store.pool(), query.build()).await
         }
 
         /// `select` (ending in a condition) narrowed to one flag and one environment, and
         /// to `time` at or after `since` and before `until`, where given.
-        fn narrowed(
+        fn narrowed_in_time(
             select: &str,
             flag: &Option<String>,
             environment: &Option<String>,
@@ -201,15 +170,11 @@ macro_rules! expand {
             since: Option<DateTime<Utc>>,
             until: Option<DateTime<Utc>>,
         ) -> QueryBuilder<Db> {
-            let mut query = QueryBuilder::new(select);
-            if let Some(flag) = flag {
-                query.push(" AND flag = ").push_bind(flag.clone());
-            }
-            if let Some(environment) = environment {
-                query
-                    .push(" AND environment = ")
-                    .push_bind(environment.clone());
-            }
+            let equal = [
+                ("flag", flag.as_deref()),
+                ("environment", environment.as_deref()),
+            ];
+            let mut query = narrowed(select, &equal);
             if let Some(since) = since {
                 query
                     .push(format!(" AND {time} >= "))
@@ -223,85 +188,97 @@ macro_rules! expand {
             query
         }
 
-        fn environment(row: &Row) -> Result<Environment, Error> {
-            Ok(Environment {
-                name: row.try_get("name")?,
-                created_at: row.try_get("created_at")?,
-                protected: row.try_get("protected")?,
-                requires_approval: row.try_get("requires_approval")?,
-            })
+        impl Decode for Environment {
+            fn decode(row: &Row) -> Result<Environment, Error> {
+                Ok(Environment {
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    protected: row.try_get("protected")?,
+                    requires_approval: row.try_get("requires_approval")?,
+                })
+            }
         }
 
-        fn flag_record(row: &Row) -> Result<FlagRecord, Error> {
-            let key: String = row.try_get("key")?;
-            Ok(FlagRecord {
-                flag: rules::parse(FLAG, &key, row.try_get("body")?)?,
-                version: row.try_get("version")?,
-                archived: row.try_get("archived")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                key,
-            })
+        impl Decode for FlagRecord {
+            fn decode(row: &Row) -> Result<FlagRecord, Error> {
+                let key: String = row.try_get("key")?;
+                Ok(FlagRecord {
+                    flag: rules::parse(FLAG, &key, row.try_get("body")?)?,
+                    version: row.try_get("version")?,
+                    archived: row.try_get("archived")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    key,
+                })
+            }
         }
 
-        fn segment_record(row: &Row) -> Result<SegmentRecord, Error> {
-            let name: String = row.try_get("name")?;
-            Ok(SegmentRecord {
-                segment: rules::parse(SEGMENT, &name, row.try_get("body")?)?,
-                version: row.try_get("version")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                name,
-            })
+        impl Decode for SegmentRecord {
+            fn decode(row: &Row) -> Result<SegmentRecord, Error> {
+                let name: String = row.try_get("name")?;
+                Ok(SegmentRecord {
+                    segment: rules::parse(SEGMENT, &name, row.try_get("body")?)?,
+                    version: row.try_get("version")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    name,
+                })
+            }
         }
 
-        fn flag_version(row: &Row) -> Result<FlagVersion, Error> {
-            let key: String = row.try_get("key")?;
-            let body: Option<&str> = row.try_get("body")?;
-            Ok(FlagVersion {
-                flag: body
-                    .map(|body| rules::parse(FLAG, &key, body))
-                    .transpose()?,
-                version: row.try_get("version")?,
-                archived: row.try_get("archived")?,
-                actor: row.try_get("actor")?,
-                at: row.try_get("at")?,
-                key,
-            })
+        impl Decode for FlagVersion {
+            fn decode(row: &Row) -> Result<FlagVersion, Error> {
+                let key: String = row.try_get("key")?;
+                let body: Option<&str> = row.try_get("body")?;
+                Ok(FlagVersion {
+                    flag: body
+                        .map(|body| rules::parse(FLAG, &key, body))
+                        .transpose()?,
+                    version: row.try_get("version")?,
+                    archived: row.try_get("archived")?,
+                    actor: row.try_get("actor")?,
+                    at: row.try_get("at")?,
+                    key,
+                })
+            }
         }
 
-        fn audit_entry(row: &Row) -> Result<AuditEntry, Error> {
-            let id: i64 = row.try_get("id")?;
-            let json = |column: &str| -> Result<Option<serde_json::Value>, Error> {
-                let text: Option<&str> = row.try_get(column)?;
-                text.map(|text| rules::parse("audit entry", &id.to_string(), text))
-                    .transpose()
-            };
-            Ok(AuditEntry {
-                id,
-                at: row.try_get("at")?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                flag: row.try_get("flag")?,
-                segment: row.try_get("segment")?,
-                environment: row.try_get("environment")?,
-                before: json("before")?,
-                after: json("after")?,
-                config_version: row.try_get("config_version")?,
-                address: row.try_get("address")?,
-            })
+        impl Decode for AuditEntry {
+            fn decode(row: &Row) -> Result<AuditEntry, Error> {
+                let id: i64 = row.try_get("id")?;
+                let json = |column: &str| -> Result<Option<serde_json::Value>, Error> {
+                    let text: Option<&str> = row.try_get(column)?;
+                    text.map(|text| rules::parse("audit entry", &id.to_string(), text))
+                        .transpose()
+                };
+                Ok(AuditEntry {
+                    id,
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    flag: row.try_get("flag")?,
+                    segment: row.try_get("segment")?,
+                    environment: row.try_get("environment")?,
+                    before: json("before")?,
+                    after: json("after")?,
+                    config_version: row.try_get("config_version")?,
+                    address: row.try_get("address")?,
+                })
+            }
         }
 
-        fn usage_record(row: &Row) -> Result<UsageRecord, Error> {
-            let flag: String = row.try_get("flag")?;
-            Ok(UsageRecord {
-                environment: row.try_get("environment")?,
-                bucket: row.try_get("bucket")?,
-                yes: row.try_get("yes")?,
-                no: row.try_get("no")?,
-                variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
-                flag,
-            })
+        impl Decode for UsageRecord {
+            fn decode(row: &Row) -> Result<UsageRecord, Error> {
+                let flag: String = row.try_get("flag")?;
+                Ok(UsageRecord {
+                    environment: row.try_get("environment")?,
+                    bucket: row.try_get("bucket")?,
+                    yes: row.try_get("yes")?,
+                    no: row.try_get("no")?,
+                    variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
+                    flag,
+                })
+            }
         }
     };
 }

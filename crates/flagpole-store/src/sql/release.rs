@@ -10,8 +10,8 @@ macro_rules! expand {
         use chrono::{DateTime, Utc};
         use sqlx::Row as _;
 
-        use super::steps::find;
-        use super::{Engine, Row, FOR_UPDATE};
+        use super::fetch::{all, find, optional, Decode};
+        use super::{Engine, Query, Row, FOR_UPDATE};
         use crate::backend::Backend;
         use crate::release::{
             labels_key, merge_sample, ImpactRecord, ImpactSample, PlanFilter, ReleasePlan,
@@ -42,37 +42,30 @@ macro_rules! expand {
                     let detail = format!("has an active release plan ({id}) there");
                     return Err(rules::conflict(PLAN, &plan.flag, &detail));
                 }
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO release_plans (flag, environment, rule, milestones, guards, \
-                     on_breach, step, status, reason, before_body, last_version, next_at, \
-                     created_by, created_at, updated_at, revision) \
+                let insert = sqlx::query(
+                    "INSERT INTO release_plans (milestones, guards, on_breach, step, status, \
+                     reason, last_version, next_at, updated_at, flag, environment, rule, \
+                     before_body, created_by, created_at, revision) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) \
                      RETURNING id",
-                )
-                .bind(&plan.flag)
-                .bind(&plan.environment)
-                .bind(plan.rule)
-                .bind(to_text(PLAN, &plan.flag, &plan.milestones)?)
-                .bind(to_text(PLAN, &plan.flag, &plan.guards)?)
-                .bind(&plan.on_breach)
-                .bind(plan.step)
-                .bind(&plan.status)
-                .bind(&plan.reason)
-                .bind(to_text(PLAN, &plan.flag, &plan.before)?)
-                .bind(plan.last_version)
-                .bind(plan.next_at.as_ref().map(Engine::timestamp))
-                .bind(&plan.created_by)
-                .bind(Engine::timestamp(&plan.created_at))
-                .bind(Engine::timestamp(&plan.updated_at))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| match e {
-                    // Another process's plan came first.
-                    sqlx::Error::Database(db) if db.is_unique_violation() => {
-                        rules::conflict(PLAN, &plan.flag, "has an active release plan there")
-                    }
-                    e => Error::Database(e),
-                })?;
+                );
+                let id: i64 = with_state(insert, plan)?
+                    .bind(&plan.flag)
+                    .bind(&plan.environment)
+                    .bind(plan.rule)
+                    .bind(to_text(PLAN, &plan.flag, &plan.before)?)
+                    .bind(&plan.created_by)
+                    .bind(Engine::timestamp(&plan.created_at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match e {
+                        // Another process's plan came first.
+                        sqlx::Error::Database(db) if db.is_unique_violation() => {
+                            rules::conflict(PLAN, &plan.flag, "has an active release plan there")
+                        }
+                        e => Error::Database(e),
+                    })?
+                    .try_get("id")?;
                 tx.commit().await?;
                 Ok(ReleasePlan {
                     id,
@@ -83,11 +76,11 @@ macro_rules! expand {
 
             async fn release_plan(&self, id: i64) -> Result<Option<ReleasePlan>, Error> {
                 let sql = format!("SELECT {COLUMNS} FROM release_plans WHERE id = $1");
-                find(self.pool(), sql, id, plan_record).await
+                find(self.pool(), sql, id).await
             }
 
             async fn release_plans(&self, filter: &PlanFilter) -> Result<Vec<ReleasePlan>, Error> {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
+                let query = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {COLUMNS} FROM release_plans WHERE ($1 IS NULL OR flag = $1) \
                      AND ($2 IS NULL OR environment = $2) \
                      AND ($3 = false OR status IN ('running', 'paused')) \
@@ -95,35 +88,23 @@ macro_rules! expand {
                 )))
                 .bind(&filter.flag)
                 .bind(&filter.environment)
-                .bind(filter.active)
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(plan_record)
-                .collect()
+                .bind(filter.active);
+                all(self.pool(), query).await
             }
 
             async fn update_release_plan(&self, plan: &ReleasePlan) -> Result<ReleasePlan, Error> {
                 let (_lock, mut tx) = self.begin_write().await?;
-                let done = sqlx::query(
+                let update = sqlx::query(
                     "UPDATE release_plans SET milestones = $1, guards = $2, on_breach = $3, \
                      step = $4, status = $5, reason = $6, last_version = $7, next_at = $8, \
                      updated_at = $9, revision = revision + 1 WHERE id = $10 AND revision = $11",
-                )
-                .bind(to_text(PLAN, &plan.flag, &plan.milestones)?)
-                .bind(to_text(PLAN, &plan.flag, &plan.guards)?)
-                .bind(&plan.on_breach)
-                .bind(plan.step)
-                .bind(&plan.status)
-                .bind(&plan.reason)
-                .bind(plan.last_version)
-                .bind(plan.next_at.as_ref().map(Engine::timestamp))
-                .bind(Engine::timestamp(&plan.updated_at))
-                .bind(plan.id)
-                .bind(plan.revision)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                );
+                let done = with_state(update, plan)?
+                    .bind(plan.id)
+                    .bind(plan.revision)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if done == 0 {
                     let exists: Option<i64> =
                         sqlx::query_scalar("SELECT id FROM release_plans WHERE id = $1")
@@ -180,34 +161,32 @@ macro_rules! expand {
                 let (_lock, mut tx) = self.begin_write().await?;
                 for sample in samples {
                     let labels = labels_key(&sample.labels);
+                    // The series' key, bound as $1 to $4.
+                    let series = |query: Query<'static>| {
+                        query
+                            .bind(environment)
+                            .bind(&bucket)
+                            .bind(&sample.name)
+                            .bind(&labels)
+                    };
                     if Engine::CONCURRENT_WRITES {
                         // The row first, so that concurrent reports of the same series wait
                         // on its lock.
-                        sqlx::query(
+                        series(sqlx::query(
                             "INSERT INTO impact_metrics (environment, bucket, name, labels, kind, \
                              value, count, sum, buckets) \
                              VALUES ($1, $2, $3, $4, $5, 0, 0, 0, '[]') ON CONFLICT DO NOTHING",
-                        )
-                        .bind(environment)
-                        .bind(&bucket)
-                        .bind(&sample.name)
-                        .bind(&labels)
+                        ))
                         .bind(&sample.kind)
                         .execute(&mut *tx)
                         .await?;
                     }
-                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    let stored = series(sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT name, kind, labels, value, count, sum, buckets FROM impact_metrics \
                          WHERE environment = $1 AND bucket = $2 AND name = $3 AND labels = $4\
                          {FOR_UPDATE}"
-                    )))
-                    .bind(environment)
-                    .bind(&bucket)
-                    .bind(&sample.name)
-                    .bind(&labels)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let mut merged = match row.as_ref().map(impact_sample).transpose()? {
+                    ))));
+                    let mut merged = match optional(&mut *tx, stored).await? {
                         Some(mut stored) => {
                             merge_sample(&mut stored, sample);
                             stored
@@ -215,17 +194,13 @@ macro_rules! expand {
                         None => sample.clone(),
                     };
                     merged.labels = sample.labels.clone();
-                    sqlx::query(
+                    series(sqlx::query(
                         "INSERT INTO impact_metrics (environment, bucket, name, labels, kind, \
                          value, count, sum, buckets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                          ON CONFLICT (environment, bucket, name, labels) DO UPDATE SET \
                          kind = excluded.kind, value = excluded.value, count = excluded.count, \
                          sum = excluded.sum, buckets = excluded.buckets",
-                    )
-                    .bind(environment)
-                    .bind(&bucket)
-                    .bind(&merged.name)
-                    .bind(&labels)
+                    ))
                     .bind(&merged.kind)
                     .bind(merged.value)
                     .bind(merged.count)
@@ -239,22 +214,11 @@ macro_rules! expand {
             }
 
             async fn sampling_settings(&self) -> Result<Vec<SamplingSetting>, Error> {
-                sqlx::query(
+                let query = sqlx::query(
                     "SELECT environment, enabled, mode, size FROM sampling_settings \
                      ORDER BY environment",
-                )
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|row| {
-                    Ok(SamplingSetting {
-                        environment: row.try_get("environment")?,
-                        enabled: row.try_get("enabled")?,
-                        mode: row.try_get("mode")?,
-                        size: row.try_get("size")?,
-                    })
-                })
-                .collect()
+                );
+                all(self.pool(), query).await
             }
 
             async fn put_sampling_setting(&self, setting: &SamplingSetting) -> Result<(), Error> {
@@ -278,62 +242,93 @@ macro_rules! expand {
                 name: &str,
                 since: DateTime<Utc>,
             ) -> Result<Vec<ImpactRecord>, Error> {
-                sqlx::query(
+                let query = sqlx::query(
                     "SELECT environment, bucket, name, kind, labels, value, count, sum, buckets \
                      FROM impact_metrics WHERE environment = $1 AND name = $2 AND bucket >= $3 \
                      ORDER BY bucket, labels LIMIT 10000",
                 )
                 .bind(environment)
                 .bind(name)
-                .bind(Engine::timestamp(&since))
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|row| {
-                    Ok(ImpactRecord {
-                        environment: row.try_get("environment")?,
-                        bucket: row.try_get("bucket")?,
-                        sample: impact_sample(row)?,
-                    })
-                })
-                .collect()
+                .bind(Engine::timestamp(&since));
+                all(self.pool(), query).await
             }
         }
 
-        fn impact_sample(row: &Row) -> Result<ImpactSample, Error> {
-            let name: String = row.try_get("name")?;
-            Ok(ImpactSample {
-                labels: parse(METRIC, &name, row.try_get("labels")?)?,
-                buckets: parse(METRIC, &name, row.try_get("buckets")?)?,
-                kind: row.try_get("kind")?,
-                value: row.try_get("value")?,
-                count: row.try_get("count")?,
-                sum: row.try_get("sum")?,
-                name,
-            })
+        /// `query` with the plan's state (what an update replaces) bound as `$1` to `$9`:
+        /// milestones, guards, on_breach, step, status, reason, last_version, next_at and
+        /// updated_at.
+        fn with_state(query: Query<'static>, plan: &ReleasePlan) -> Result<Query<'static>, Error> {
+            Ok(query
+                .bind(to_text(PLAN, &plan.flag, &plan.milestones)?)
+                .bind(to_text(PLAN, &plan.flag, &plan.guards)?)
+                .bind(&plan.on_breach)
+                .bind(plan.step)
+                .bind(&plan.status)
+                .bind(&plan.reason)
+                .bind(plan.last_version)
+                .bind(plan.next_at.as_ref().map(Engine::timestamp))
+                .bind(Engine::timestamp(&plan.updated_at)))
         }
 
-        fn plan_record(row: &Row) -> Result<ReleasePlan, Error> {
-            let flag: String = row.try_get("flag")?;
-            Ok(ReleasePlan {
-                id: row.try_get("id")?,
-                environment: row.try_get("environment")?,
-                rule: row.try_get("rule")?,
-                milestones: parse(PLAN, &flag, row.try_get("milestones")?)?,
-                guards: parse(PLAN, &flag, row.try_get("guards")?)?,
-                on_breach: row.try_get("on_breach")?,
-                step: row.try_get("step")?,
-                status: row.try_get("status")?,
-                reason: row.try_get("reason")?,
-                before: parse(PLAN, &flag, row.try_get("before_body")?)?,
-                last_version: row.try_get("last_version")?,
-                next_at: row.try_get("next_at")?,
-                created_by: row.try_get("created_by")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                revision: row.try_get("revision")?,
-                flag,
-            })
+        impl Decode for ImpactSample {
+            fn decode(row: &Row) -> Result<ImpactSample, Error> {
+                let name: String = row.try_get("name")?;
+                Ok(ImpactSample {
+                    labels: parse(METRIC, &name, row.try_get("labels")?)?,
+                    buckets: parse(METRIC, &name, row.try_get("buckets")?)?,
+                    kind: row.try_get("kind")?,
+                    value: row.try_get("value")?,
+                    count: row.try_get("count")?,
+                    sum: row.try_get("sum")?,
+                    name,
+                })
+            }
+        }
+
+        impl Decode for ImpactRecord {
+            fn decode(row: &Row) -> Result<ImpactRecord, Error> {
+                Ok(ImpactRecord {
+                    environment: row.try_get("environment")?,
+                    bucket: row.try_get("bucket")?,
+                    sample: ImpactSample::decode(row)?,
+                })
+            }
+        }
+
+        impl Decode for SamplingSetting {
+            fn decode(row: &Row) -> Result<SamplingSetting, Error> {
+                Ok(SamplingSetting {
+                    environment: row.try_get("environment")?,
+                    enabled: row.try_get("enabled")?,
+                    mode: row.try_get("mode")?,
+                    size: row.try_get("size")?,
+                })
+            }
+        }
+
+        impl Decode for ReleasePlan {
+            fn decode(row: &Row) -> Result<ReleasePlan, Error> {
+                let flag: String = row.try_get("flag")?;
+                Ok(ReleasePlan {
+                    id: row.try_get("id")?,
+                    environment: row.try_get("environment")?,
+                    rule: row.try_get("rule")?,
+                    milestones: parse(PLAN, &flag, row.try_get("milestones")?)?,
+                    guards: parse(PLAN, &flag, row.try_get("guards")?)?,
+                    on_breach: row.try_get("on_breach")?,
+                    step: row.try_get("step")?,
+                    status: row.try_get("status")?,
+                    reason: row.try_get("reason")?,
+                    before: parse(PLAN, &flag, row.try_get("before_body")?)?,
+                    last_version: row.try_get("last_version")?,
+                    next_at: row.try_get("next_at")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    revision: row.try_get("revision")?,
+                    flag,
+                })
+            }
         }
     };
 }

@@ -10,10 +10,11 @@ macro_rules! expand {
     () => {
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
-        use sqlx::{QueryBuilder, Row as _};
+        use sqlx::Row as _;
 
-        use super::steps::{config_version, find, insert_audit};
-        use super::{Conn, Db, Engine, Row, FOR_UPDATE, JSON, SKIP_LOCKED};
+        use super::fetch::{all, find, narrowed, Decode};
+        use super::steps::{config_version, insert_audit};
+        use super::{Conn, Engine, Row, Tx, FOR_UPDATE, JSON, SKIP_LOCKED};
         use crate::backend::Backend;
         use crate::review::{
             ChangeRequestRecord, Comment, NewChangeRequest, NewSchedule, Proposal, ReviewStore,
@@ -63,40 +64,27 @@ macro_rules! expand {
                 .fetch_one(&mut *tx)
                 .await?;
                 let record = schedule_in(&mut tx, id).await?;
-                audit(&mut tx, &change, &record).await?;
-                tx.commit().await?;
-                Ok(record)
+                commit_audited(tx, &change, record).await
             }
 
             async fn schedules(
                 &self,
                 filter: &ScheduleFilter,
             ) -> Result<Vec<ScheduleRecord>, Error> {
-                let mut query = QueryBuilder::<Db>::new(format!(
-                    "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE 1 = 1"
-                ));
-                if let Some(status) = &filter.status {
-                    query.push(" AND status = ").push_bind(status.clone());
-                }
-                if let Some(kind) = &filter.kind {
-                    query.push(" AND kind = ").push_bind(kind.clone());
-                }
-                if let Some(target) = &filter.target {
-                    query.push(" AND target = ").push_bind(target.clone());
-                }
+                let select = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE 1 = 1");
+                let equal = [
+                    ("status", filter.status.as_deref()),
+                    ("kind", filter.kind.as_deref()),
+                    ("target", filter.target.as_deref()),
+                ];
+                let mut query = narrowed(select, &equal);
                 query.push(" ORDER BY due_at, id LIMIT 1000");
-                query
-                    .build()
-                    .fetch_all(self.pool())
-                    .await?
-                    .iter()
-                    .map(schedule_record)
-                    .collect()
+                all(self.pool(), query.build()).await
             }
 
             async fn schedule(&self, id: i64) -> Result<Option<ScheduleRecord>, Error> {
                 let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = $1");
-                find(self.pool(), sql, id, schedule_record).await
+                find(self.pool(), sql, id).await
             }
 
             async fn cancel_schedule(
@@ -124,9 +112,7 @@ macro_rules! expand {
                     );
                     return Err(rules::conflict(SCHEDULE, &id.to_string(), &detail));
                 }
-                audit(&mut tx, &change, &record).await?;
-                tx.commit().await?;
-                Ok(record)
+                commit_audited(tx, &change, record).await
             }
 
             async fn claim_due_schedules(
@@ -149,8 +135,10 @@ macro_rules! expand {
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                let mut claimed: Vec<ScheduleRecord> =
-                    rows.iter().map(schedule_record).collect::<Result<_, _>>()?;
+                let mut claimed: Vec<ScheduleRecord> = rows
+                    .iter()
+                    .map(ScheduleRecord::decode)
+                    .collect::<Result<_, _>>()?;
                 claimed.sort_by_key(|a| (a.due_at, a.id));
                 Ok(claimed)
             }
@@ -178,9 +166,7 @@ macro_rules! expand {
                     return Err(rules::conflict(SCHEDULE, &id.to_string(), "is not running"));
                 }
                 let record = schedule_in(&mut tx, id).await?;
-                audit(&mut tx, &change, &record).await?;
-                tx.commit().await?;
-                Ok(record)
+                commit_audited(tx, &change, record).await
             }
 
             async fn set_environment_requires_approval(
@@ -221,35 +207,24 @@ macro_rules! expand {
                 .fetch_one(&mut *tx)
                 .await?;
                 let record = change_request_in(&mut tx, id, UNLOCKED).await?;
-                audit(&mut tx, &change, &record).await?;
-                tx.commit().await?;
-                Ok(record)
+                commit_audited(tx, &change, record).await
             }
 
             async fn change_requests(
                 &self,
                 status: Option<&str>,
             ) -> Result<Vec<ChangeRequestRecord>, Error> {
-                let mut query = QueryBuilder::<Db>::new(format!(
-                    "SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE 1 = 1"
-                ));
-                if let Some(status) = status {
-                    query.push(" AND status = ").push_bind(status.to_string());
-                }
+                let select =
+                    format!("SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE 1 = 1");
+                let mut query = narrowed(select, &[("status", status)]);
                 query.push(" ORDER BY id DESC LIMIT 1000");
-                query
-                    .build()
-                    .fetch_all(self.pool())
-                    .await?
-                    .iter()
-                    .map(change_request_record)
-                    .collect()
+                all(self.pool(), query.build()).await
             }
 
             async fn change_request(&self, id: i64) -> Result<Option<ChangeRequestRecord>, Error> {
                 let sql =
                     format!("SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE id = $1");
-                find(self.pool(), sql, id, change_request_record).await
+                find(self.pool(), sql, id).await
             }
 
             async fn update_change_request(
@@ -291,9 +266,7 @@ macro_rules! expand {
                     ));
                 }
                 let record = change_request_in(&mut tx, record.id, UNLOCKED).await?;
-                audit(&mut tx, &change, &record).await?;
-                tx.commit().await?;
-                Ok(record)
+                commit_audited(tx, &change, record).await
             }
 
             async fn add_comment(
@@ -320,15 +293,13 @@ macro_rules! expand {
                 .execute(&mut *tx)
                 .await?;
                 let record = change_request_in(&mut tx, id, UNLOCKED).await?;
-                audit(&mut tx, &change, &record).await?;
-                tx.commit().await?;
-                Ok(record)
+                commit_audited(tx, &change, record).await
             }
         }
 
         async fn schedule_in(conn: &mut Conn, id: i64) -> Result<ScheduleRecord, Error> {
             let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = $1");
-            find(conn, sql, id, schedule_record)
+            find(conn, sql, id)
                 .await?
                 .ok_or_else(|| rules::not_found(SCHEDULE, &id.to_string()))
         }
@@ -342,62 +313,72 @@ macro_rules! expand {
         ) -> Result<ChangeRequestRecord, Error> {
             let sql =
                 format!("SELECT {CHANGE_REQUEST_COLUMNS} FROM change_requests WHERE id = $1{lock}");
-            find(conn, sql, id, change_request_record)
+            find(conn, sql, id)
                 .await?
                 .ok_or_else(|| rules::not_found(CHANGE_REQUEST, &id.to_string()))
         }
 
-        /// Records a change to a schedule or change request, with the record as `after`,
-        /// at the current configuration version.
-        async fn audit<P: Proposal>(
-            conn: &mut Conn,
+        /// Ends a change to a schedule or change request: records it, with the record as
+        /// `after`, at the current configuration version, commits, and returns the record.
+        async fn commit_audited<P: Proposal>(
+            mut tx: Tx,
             change: &Change<'_>,
-            record: &P,
-        ) -> Result<(), Error> {
+            record: P,
+        ) -> Result<P, Error> {
             let (_, target, _) = record.proposes();
-            let after = rules::to_text(P::KIND, target, record)?;
-            let version = config_version(&mut *conn).await?;
-            insert_audit(conn, &record.entry(change, version, &after)).await
+            let after = rules::to_text(P::KIND, target, &record)?;
+            let version = config_version(&mut *tx).await?;
+            insert_audit(&mut tx, &record.entry(change, version, &after)).await?;
+            tx.commit().await?;
+            Ok(record)
         }
 
-        fn schedule_record(row: &Row) -> Result<ScheduleRecord, Error> {
-            let target: String = row.try_get("target")?;
-            Ok(ScheduleRecord {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                environments: rules::parse(SCHEDULE, &target, row.try_get("environments")?)?,
-                body: rules::parse(SCHEDULE, &target, row.try_get("body")?)?,
-                based_on: row.try_get("based_on")?,
-                due_at: row.try_get("due_at")?,
-                status: row.try_get("status")?,
-                reason: row.try_get("reason")?,
-                change_request: row.try_get("change_request")?,
-                created_by: row.try_get("created_by")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                attempts: row.try_get("attempts")?,
-                target,
-            })
+        impl Decode for ScheduleRecord {
+            fn decode(row: &Row) -> Result<ScheduleRecord, Error> {
+                let target: String = row.try_get("target")?;
+                Ok(ScheduleRecord {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    environments: rules::parse(SCHEDULE, &target, row.try_get("environments")?)?,
+                    body: rules::parse(SCHEDULE, &target, row.try_get("body")?)?,
+                    based_on: row.try_get("based_on")?,
+                    due_at: row.try_get("due_at")?,
+                    status: row.try_get("status")?,
+                    reason: row.try_get("reason")?,
+                    change_request: row.try_get("change_request")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    attempts: row.try_get("attempts")?,
+                    target,
+                })
+            }
         }
 
-        fn change_request_record(row: &Row) -> Result<ChangeRequestRecord, Error> {
-            let target: String = row.try_get("target")?;
-            Ok(ChangeRequestRecord {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                environments: rules::parse(CHANGE_REQUEST, &target, row.try_get("environments")?)?,
-                body: rules::parse(CHANGE_REQUEST, &target, row.try_get("body")?)?,
-                based_on: row.try_get("based_on")?,
-                description: row.try_get("description")?,
-                status: row.try_get("status")?,
-                author: row.try_get("author")?,
-                reviewer: row.try_get("reviewer")?,
-                schedule_id: row.try_get("schedule_id")?,
-                comments: rules::parse(CHANGE_REQUEST, &target, row.try_get("comments")?)?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                target,
-            })
+        impl Decode for ChangeRequestRecord {
+            fn decode(row: &Row) -> Result<ChangeRequestRecord, Error> {
+                let target: String = row.try_get("target")?;
+                Ok(ChangeRequestRecord {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    environments: rules::parse(
+                        CHANGE_REQUEST,
+                        &target,
+                        row.try_get("environments")?,
+                    )?,
+                    body: rules::parse(CHANGE_REQUEST, &target, row.try_get("body")?)?,
+                    based_on: row.try_get("based_on")?,
+                    description: row.try_get("description")?,
+                    status: row.try_get("status")?,
+                    author: row.try_get("author")?,
+                    reviewer: row.try_get("reviewer")?,
+                    schedule_id: row.try_get("schedule_id")?,
+                    comments: rules::parse(CHANGE_REQUEST, &target, row.try_get("comments")?)?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    target,
+                })
+            }
         }
     };
 }

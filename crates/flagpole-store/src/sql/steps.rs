@@ -7,6 +7,7 @@ macro_rules! expand {
     () => {
         use sqlx::Row as _;
 
+        use super::fetch::{optional, Decode};
         use super::{Conn, Db, Engine, Lock, Row, Tx, FOR_UPDATE, JSON};
         use crate::backend::Backend;
         use crate::rules::Current;
@@ -35,6 +36,14 @@ macro_rules! expand {
             Engine::notify(&mut tx, config_version).await?;
             tx.commit().await?;
             Ok(())
+        }
+
+        /// Ends a configuration write whose one audit entry is `entry` and which writes
+        /// no version of its own (an environment's): records the entry, then commits.
+        pub(super) async fn commit_entry(mut tx: Tx, entry: &Entry<'_>) -> Result<Written, Error> {
+            insert_audit(&mut tx, entry).await?;
+            commit(tx, entry.config_version).await?;
+            Ok(written(0, entry))
         }
 
         /// Rolls back at once (releasing the write's locks for the next writer) and fails
@@ -199,29 +208,13 @@ macro_rules! expand {
             Ok(())
         }
 
-        /// The one row `sql` selects by `id`, decoded.
-        pub(super) async fn find<'c, T>(
-            executor: impl sqlx::Executor<'c, Database = Db>,
-            sql: String,
-            id: i64,
-            decode: fn(&Row) -> Result<T, Error>,
-        ) -> Result<Option<T>, Error> {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(executor)
-                .await?
-                .as_ref()
-                .map(decode)
-                .transpose()
-        }
-
         /// The flag or segment row `sql` selects for `key`, as a write finds it.
         async fn stored(conn: &mut Conn, sql: String, key: &str) -> Result<Option<Stored>, Error> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(key)
-                .fetch_optional(conn)
-                .await?;
-            row.map(|row| {
+            optional(conn, sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key)).await
+        }
+
+        impl Decode for Stored {
+            fn decode(row: &Row) -> Result<Stored, Error> {
                 Ok(Stored {
                     current: Current {
                         version: row.try_get("version")?,
@@ -229,8 +222,7 @@ macro_rules! expand {
                     },
                     body: row.try_get("body")?,
                 })
-            })
-            .transpose()
+            }
         }
     };
 }

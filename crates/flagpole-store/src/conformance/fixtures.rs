@@ -1,0 +1,67 @@
+//! What the checks build and start from: flags, segments and usage counts that differ by
+//! a word or a number, the changes they are written as, and the plain creations (an
+//! environment, a flag, a segment) a check sets up with.
+
+use flagpole_core::{Flag, Segment};
+
+use super::ACTOR;
+use crate::{Change, Expect, Store, UsageCount, Written};
+
+/// A flag that differs from others by its description.
+pub(crate) fn flag(description: &str) -> Flag {
+    Flag {
+        description: Some(description.to_owned()),
+        ..Flag::default()
+    }
+}
+
+pub(crate) fn segment(description: &str) -> Segment {
+    Segment {
+        description: Some(description.to_owned()),
+        ..Segment::default()
+    }
+}
+
+/// A change made by [`ACTOR`], in no one environment.
+pub(crate) fn change(action: &'static str) -> Change<'static> {
+    Change {
+        address: None,
+        actor: ACTOR,
+        action,
+        environment: None,
+    }
+}
+
+/// One flag's counts in a usage report.
+pub(crate) fn count(flag: &str, yes: i64, no: i64, variants: &[(&str, i64)]) -> UsageCount {
+    UsageCount {
+        flag: flag.to_owned(),
+        yes,
+        no,
+        variants: variants.iter().map(|&(v, n)| (v.to_owned(), n)).collect(),
+    }
+}
+
+/// Creates environment `name`, which must not exist yet.
+pub(crate) async fn create_environment(store: &dyn Store, name: &str) -> Written {
+    store
+        .create_environment(name, change("environment.created"))
+        .await
+        .unwrap_or_else(|error| panic!("create environment {name}: {error:?}"))
+}
+
+/// Creates flag `key`, live, which must not exist yet.
+pub(crate) async fn create_flag(store: &dyn Store, key: &str, flag: &Flag) -> Written {
+    store
+        .put_flag(key, flag, false, Expect::Absent, change("flag.created"))
+        .await
+        .unwrap_or_else(|error| panic!("create flag {key}: {error:?}"))
+}
+
+/// Creates segment `name`, which must not exist yet.
+pub(crate) async fn create_segment(store: &dyn Store, name: &str, segment: &Segment) -> Written {
+    store
+        .put_segment(name, segment, Expect::Absent, change("segment.created"))
+        .await
+        .unwrap_or_else(|error| panic!("create segment {name}: {error:?}"))
+}

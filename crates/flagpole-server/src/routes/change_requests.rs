@@ -24,7 +24,7 @@ use crate::http::AppState;
 use crate::review::proposal::FlagProposalInput;
 use crate::review::requests::{self, add_comment, field, load};
 use crate::review::MAX_DESCRIPTION_CHARS;
-use crate::write::environments;
+use crate::write::environments::{self, Setting};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -310,6 +310,7 @@ async fn set_environment_approval(
     ApiPath(env): ApiPath<String>,
     ApiJson(input): ApiJson<ApprovalSetting>,
 ) -> Result<Json<Environment>, ApiError> {
-    let set = environments::set_requires_approval(&state, &who, &env, input.required).await?;
+    let setting = Setting::RequiresApproval(input.required);
+    let set = environments::set(&state, &who, &env, setting).await?;
     Ok(Json(set))
 }

@@ -14,7 +14,7 @@ use crate::http::auth::{Admin, Viewer};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::AppState;
-use crate::write::environments;
+use crate::write::environments::{self, Setting};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -100,7 +100,8 @@ async fn update_environment(
     ApiPath(env): ApiPath<String>,
     ApiJson(body): ApiJson<EnvironmentUpdate>,
 ) -> Result<Json<Environment>, ApiError> {
-    let updated = environments::set_protected(&state, &who, &env, body.protected).await?;
+    let setting = Setting::Protected(body.protected);
+    let updated = environments::set(&state, &who, &env, setting).await?;
     Ok(Json(updated))
 }
 

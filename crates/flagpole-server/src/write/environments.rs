@@ -40,41 +40,46 @@ pub async fn create(core: &Core, who: &Principal, name: &str) -> Result<Environm
     found(&core.reload().await?, name)
 }
 
-/// Marks an environment protected, or not.
-pub async fn set_protected(
-    core: &Core,
-    who: &Principal,
-    name: &str,
-    protected: bool,
-) -> Result<Environment, ApiError> {
-    let action = if protected {
-        "environment.protected"
-    } else {
-        "environment.unprotected"
-    };
-    let _guard = core.begin_write().await?;
-    core.store()
-        .set_environment_protected(name, protected, who.change(action, Some(name)))
-        .await?;
-    found(&core.reload().await?, name)
+/// A yes-or-no setting of an environment.
+#[derive(Clone, Copy, Debug)]
+pub enum Setting {
+    /// Only admins, and users or tokens granted the environment, may change it.
+    Protected(bool),
+    /// Changes to it need an approved change request.
+    RequiresApproval(bool),
 }
 
-/// Makes an environment require change requests, or not.
-pub async fn set_requires_approval(
+/// Sets an environment's `setting`.
+pub async fn set(
     core: &Core,
     who: &Principal,
     name: &str,
-    required: bool,
+    setting: Setting,
 ) -> Result<Environment, ApiError> {
-    let action = if required {
-        "environment.approval_required"
-    } else {
-        "environment.approval_not_required"
-    };
     let _guard = core.begin_write().await?;
-    core.store()
-        .set_environment_requires_approval(name, required, who.change(action, Some(name)))
-        .await?;
+    let store = core.store();
+    match setting {
+        Setting::Protected(on) => {
+            let action = if on {
+                "environment.protected"
+            } else {
+                "environment.unprotected"
+            };
+            let change = who.change(action, Some(name));
+            store.set_environment_protected(name, on, change).await?
+        }
+        Setting::RequiresApproval(on) => {
+            let action = if on {
+                "environment.approval_required"
+            } else {
+                "environment.approval_not_required"
+            };
+            let change = who.change(action, Some(name));
+            store
+                .set_environment_requires_approval(name, on, change)
+                .await?
+        }
+    };
     found(&core.reload().await?, name)
 }
 

@@ -24,13 +24,13 @@ pub async fn create(
     check_new_name("flag key", "key", key)?;
     let guard = core.begin_write().await?;
     guard.published().check_environments(flag, "")?;
-    let change = FlagChange::Put {
-        flag,
-        archived: false,
+    let put = Put {
+        mode,
+        who,
+        key,
+        action: "flag.created",
     };
-    let audit = who.change("flag.created", None);
-    let outcome = commit_flag(&guard, mode, who, key, change, Expect::Absent, audit).await?;
-    stored(&guard, key, outcome)
+    put.commit(&guard, (flag, false), Expect::Absent).await
 }
 
 /// Replaces flag `key` (archived or not, it stays so), based on `expect`.
@@ -46,10 +46,13 @@ pub async fn replace(
     let published = guard.published();
     published.check_environments(flag, "")?;
     let archived = published.flag(key)?.archived;
-    let change = FlagChange::Put { flag, archived };
-    let audit = who.change("flag.updated", None);
-    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
-    stored(&guard, key, outcome)
+    let put = Put {
+        mode,
+        who,
+        key,
+        action: "flag.updated",
+    };
+    put.commit(&guard, (flag, archived), expect).await
 }
 
 /// Deletes flag `key` (its history stays), based on `version` (the current one when
@@ -84,13 +87,13 @@ pub async fn set_archived(
     } else {
         "flag.unarchived"
     };
-    let audit = who.change(action, None);
-    let change = FlagChange::Put {
-        flag: &record.flag,
-        archived,
+    let put = Put {
+        mode,
+        who,
+        key,
+        action,
     };
-    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
-    stored(&guard, key, outcome)
+    put.commit(&guard, (&record.flag, archived), expect).await
 }
 
 /// Restores version `to` of flag `key` as a new version, based on `expect`; 409 when
@@ -114,13 +117,13 @@ pub async fn roll_back(
         )));
     };
     let guard = core.begin_write().await?;
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived: target.archived,
+    let put = Put {
+        mode,
+        who,
+        key,
+        action: "flag.rolled_back",
     };
-    let audit = who.change("flag.rolled_back", None);
-    let outcome = commit_flag(&guard, mode, who, key, change, expect, audit).await?;
-    stored(&guard, key, outcome)
+    put.commit(&guard, (&flag, target.archived), expect).await
 }
 
 /// The seed API's write: boolean flag `name` on or off in `environment`, for `rollout`
@@ -172,14 +175,28 @@ pub async fn set_switch(
     commit_flag(&guard, mode, who, name, change, expect, audit).await
 }
 
-/// The flag as stored after a written outcome, read under the gate.
-fn stored(
-    guard: &WriteGuard<'_>,
-    key: &str,
-    outcome: Outcome,
-) -> Result<Outcome<FlagRecord>, ApiError> {
-    match outcome {
-        Outcome::Written(_) => Ok(Outcome::Written(guard.published().flag(key)?)),
-        Outcome::Previewed(reports) => Ok(Outcome::Previewed(reports)),
+/// A whole flag written as `key` by `who`, audited as `action`.
+struct Put<'a> {
+    mode: Mode,
+    who: &'a Principal,
+    key: &'a str,
+    action: &'a str,
+}
+
+impl Put<'_> {
+    /// Commits the flag (archived or not) based on `expect`, and answers it as stored.
+    async fn commit(
+        self,
+        guard: &WriteGuard<'_>,
+        (flag, archived): (&Flag, bool),
+        expect: Expect,
+    ) -> Result<Outcome<FlagRecord>, ApiError> {
+        let change = FlagChange::Put { flag, archived };
+        let audit = self.who.change(self.action, None);
+        let outcome = commit_flag(guard, self.mode, self.who, self.key, change, expect, audit);
+        match outcome.await? {
+            Outcome::Written(_) => Ok(Outcome::Written(guard.published().flag(self.key)?)),
+            Outcome::Previewed(reports) => Ok(Outcome::Previewed(reports)),
+        }
     }
 }

@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Change, Error};
+use crate::error::Error;
+use crate::records::Change;
 
 /// An API token as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Transaction};
 
-use crate::{Error, Notifications, UsageCount};
+use crate::error::Error;
+use crate::feed::Notifications;
+use crate::records::UsageCount;
 
 /// A connection of backend `B`'s database (what a transaction dereferences to).
 pub(crate) type Conn<B> = <<B as Backend>::Db as Database>::Connection;

@@ -28,7 +28,8 @@ mod usage;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::{AuditFilter, Expect, State, Store, UsageFilter, UsageRecord};
+use crate::records::{AuditFilter, Expect, UsageFilter, UsageRecord};
+use crate::store::{State, Store};
 use asserts::{assert_written, newest_audit};
 // The rules' unit tests build their usage counts with it too.
 pub(crate) use fixtures::count;

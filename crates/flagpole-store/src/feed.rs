@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{FlagRecord, SegmentRecord};
+use crate::records::{FlagRecord, SegmentRecord};
 
 /// What changed after a configuration version, read in one consistent transaction.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,7 +76,7 @@ impl Notifications {
     /// The next committed configuration version. `None` when the connection was lost
     /// (the next call connects again and listens again): notifications may have been
     /// missed meanwhile, so read the change feed from the last applied version.
-    pub async fn next(&mut self) -> Result<Option<i64>, crate::Error> {
+    pub async fn next(&mut self) -> Result<Option<i64>, crate::error::Error> {
         Ok(self
             .listener
             .try_recv()

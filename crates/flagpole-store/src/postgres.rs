@@ -15,8 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolO
 use sqlx::{Postgres, Transaction};
 
 use crate::backend::Backend;
+use crate::error::Error;
+use crate::feed::Notifications;
+use crate::records::UsageCount;
 use crate::rules::{self, USAGE};
-use crate::{Error, Notifications, UsageCount};
 
 /// The channel every committed write notifies, with the new configuration version as
 /// its payload (decimal text). Replicas `LISTEN` on it to reload.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use flagpole_core::Flag;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::error::Error;
 
 /// One step of a plan: the rollout percentage it sets, and how long to wait at it before
 /// the next step.

@@ -10,8 +10,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+use crate::records::{Change, Written};
 use crate::write::Entry;
-use crate::{Change, Error, Written};
 
 /// A scheduled change as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,8 @@ use std::collections::btree_map::{BTreeMap, Entry};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
-use crate::{AuditFilter, Error, Expect, UsageCount};
+use crate::error::Error;
+use crate::records::{AuditFilter, Expect, UsageCount};
 
 /// The kinds of record errors name.
 pub(crate) const FLAG: &str = "flag";

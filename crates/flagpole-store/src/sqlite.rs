@@ -19,8 +19,9 @@ use sqlx::{Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::backend::Backend;
+use crate::error::Error;
+use crate::records::UsageCount;
 use crate::rules::{self, USAGE};
-use crate::{Error, UsageCount};
 
 /// Connections in a file-backed pool: one writer at a time, the rest for readers.
 const MAX_CONNECTIONS: u32 = 4;

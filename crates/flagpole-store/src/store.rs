@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use flagpole_core::{Flag, Segment};
 
 use crate::auth::AuthStore;
+use crate::error::Error;
 use crate::records::{
     AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
     UsageCount, UsageFilter, UsageRecord, Written,
 };
 use crate::release::ReleaseStore;
 use crate::review::ReviewStore;
-use crate::Error;
 
 /// Everything the server needs to build its snapshots, read in one transaction.
 #[derive(Clone, Debug, Default)]
@@ -58,12 +58,12 @@ pub trait Store: AuthStore + ReleaseStore + ReviewStore + Send + Sync + 'static 
 
     /// What changed after configuration version `version`: the changed flags and
     /// segments as they are now, read in one transaction (see [`crate::Changes`]).
-    async fn changes_since(&self, version: i64) -> Result<crate::Changes, Error>;
+    async fn changes_since(&self, version: i64) -> Result<crate::feed::Changes, Error>;
 
     /// A subscription to the configuration versions every process commits, where the
     /// backend can push them (PostgreSQL); `None` where it cannot (SQLite: one host,
     /// poll [`Store::version`]).
-    async fn notifications(&self) -> Result<Option<crate::Notifications>, Error> {
+    async fn notifications(&self) -> Result<Option<crate::feed::Notifications>, Error> {
         Ok(None)
     }
 

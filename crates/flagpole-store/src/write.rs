@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::records::Change;
 use crate::rules::Current;
-use crate::Change;
 
 /// A flag or segment row as a write finds it (in PostgreSQL, locked until commit).
 pub(crate) struct Stored {

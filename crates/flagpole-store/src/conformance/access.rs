@@ -7,7 +7,9 @@ use chrono::TimeDelta;
 use super::asserts::Refusal::{Conflict, NotFound};
 use super::asserts::{environment, newest_audit, refused_as};
 use super::fixtures::{change, create_environment};
-use crate::{Error, SessionRecord, Store, TokenRecord, UserRecord};
+use crate::auth::{SessionRecord, TokenRecord, UserRecord};
+use crate::error::Error;
+use crate::store::Store;
 
 fn token(id: &str) -> TokenRecord {
     TokenRecord {

@@ -6,7 +6,9 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use super::Observation;
-use crate::{AuditEntry, AuditFilter, Environment, Error, FlagRecord, Store, Written};
+use crate::error::Error;
+use crate::records::{AuditEntry, AuditFilter, Environment, FlagRecord, Written};
+use crate::store::Store;
 
 /// A flag as [`Store::load`] returns it, archived or not.
 pub(crate) async fn record(store: &dyn Store, key: &str) -> Option<FlagRecord> {

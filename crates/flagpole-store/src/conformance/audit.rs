@@ -4,7 +4,9 @@ use std::future::Future;
 
 use super::asserts::{audit, newest_audit, refused};
 use super::fixtures::{change, create_flag, flag, segment};
-use crate::{AuditEntry, AuditFilter, Change, Error, Expect, Store, Written};
+use crate::error::Error;
+use crate::records::{AuditEntry, AuditFilter, Change, Expect, Written};
+use crate::store::Store;
 
 /// Every write records one entry, with before and after; every filter works, newest first.
 pub async fn audit_entries(store: &dyn Store) {

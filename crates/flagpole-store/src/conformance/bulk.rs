@@ -3,7 +3,8 @@
 use super::asserts::Refusal::{Conflict, NotFound};
 use super::asserts::{assert_written, audit, newest_audit, record, refused, refused_as};
 use super::fixtures::{change, create_environment, create_segment, flag, segment};
-use crate::{AuditFilter, Expect, SegmentRecord, Store};
+use crate::records::{AuditFilter, Expect, SegmentRecord};
+use crate::store::Store;
 
 /// Segments: create, update, overwrite and delete, with the same [`Expect`] rules as flags.
 pub async fn segments(store: &dyn Store) {

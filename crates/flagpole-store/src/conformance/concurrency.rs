@@ -7,7 +7,9 @@ use tokio::task::JoinSet;
 
 use super::asserts::record;
 use super::fixtures::{change, create_flag, flag};
-use crate::{Error, Expect, Store, Written};
+use crate::error::Error;
+use crate::records::{Expect, Written};
+use crate::store::Store;
 
 const WRITERS: usize = 20;
 /// Attempts a read-modify-write writer makes before the check gives up on the store.

@@ -3,7 +3,8 @@
 use super::asserts::record;
 use super::fixtures::{change, create_flag, create_segment, flag, segment};
 use super::ACTOR;
-use crate::{Change, Expect, Store};
+use crate::records::{Change, Expect};
+use crate::store::Store;
 
 /// Flag and segment writes, deletions and imports appear in the feed with their current
 /// records; an environment change asks for a reload; nothing after the current version.

@@ -5,7 +5,8 @@
 use flagpole_core::{Flag, Segment};
 
 use super::ACTOR;
-use crate::{Change, Expect, Store, UsageCount, Written};
+use crate::records::{Change, Expect, UsageCount, Written};
+use crate::store::Store;
 
 /// A flag that differs from others by its description.
 pub(crate) fn flag(description: &str) -> Flag {

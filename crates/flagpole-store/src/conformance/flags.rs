@@ -4,7 +4,8 @@ use super::asserts::Refusal::{Conflict, NotFound};
 use super::asserts::{assert_written, record, refused_as};
 use super::fixtures::{change, create_flag, flag};
 use super::ACTOR;
-use crate::{Change, Expect, Store};
+use crate::records::{Change, Expect};
+use crate::store::Store;
 
 /// Create, read, update, archive, unarchive and delete one flag.
 pub async fn flag_lifecycle(store: &dyn Store) {

@@ -9,7 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::asserts::Refusal::{Conflict, NotFound};
 use super::fixtures::flag;
-use crate::{Guard, ImpactSample, Milestone, PlanFilter, ReleasePlan, Store};
+use crate::release::{Guard, ImpactSample, Milestone, PlanFilter, ReleasePlan};
+use crate::store::Store;
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -267,7 +268,7 @@ pub async fn impact_metrics(store: &dyn Store) {
 /// Sampling settings: stored per environment, replaced by a second put.
 pub async fn sampling_settings(store: &dyn Store) {
     assert!(store.sampling_settings().await.expect("read").is_empty());
-    let mut s = crate::SamplingSetting {
+    let mut s = crate::release::SamplingSetting {
         environment: "production".into(),
         enabled: true,
         mode: "minimal".into(),

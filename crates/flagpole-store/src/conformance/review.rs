@@ -9,7 +9,8 @@ use serde_json::json;
 use super::asserts::environment;
 use super::asserts::Refusal::Conflict;
 use super::fixtures::{change, create_environment};
-use crate::{Comment, NewChangeRequest, NewSchedule, ScheduleFilter, Store};
+use crate::review::{Comment, NewChangeRequest, NewSchedule, ScheduleFilter};
+use crate::store::Store;
 
 /// A schedule goes pending → running (claimed once) → applied; cancelled only while pending.
 pub async fn schedules(store: Arc<dyn Store>) {

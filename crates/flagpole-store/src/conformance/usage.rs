@@ -9,7 +9,8 @@ use tokio::task::JoinSet;
 
 use super::fixtures::count;
 use super::Observation;
-use crate::{Store, UsageCount, UsageFilter, UsageRecord};
+use crate::records::{UsageCount, UsageFilter, UsageRecord};
+use crate::store::Store;
 
 const TASKS: usize = 20;
 const ROUNDS: usize = 5;
@@ -226,7 +227,7 @@ pub async fn concurrent_usage(store: Arc<dyn Store>) {
             for _ in 0..ROUNDS {
                 store.record_usage(environment, bucket, &counts).await?;
             }
-            Ok::<(), crate::Error>(())
+            Ok::<(), crate::error::Error>(())
         });
     }
     for result in tasks.join_all().await {

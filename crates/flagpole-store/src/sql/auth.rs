@@ -17,7 +17,8 @@ macro_rules! expand {
         use crate::backend::Backend;
         use crate::rules;
         use crate::write::Entry;
-        use crate::{Change, Error};
+        use crate::error::Error;
+use crate::records::Change;
 
         const TOKEN: &str = "token";
         const USER: &str = "user";

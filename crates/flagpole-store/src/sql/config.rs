@@ -17,10 +17,10 @@ macro_rules! expand {
         use crate::backend::Backend;
         use crate::rules::{self, ENVIRONMENT, FLAG, SEGMENT};
         use crate::write::{Entry, EnvironmentSwitch, FlagWrite};
-        use crate::{
-            AuditEntry, AuditFilter, Change, Changes, Error, Expect, FlagRecord, FlagVersion,
-            Notifications, State, Store, UsageCount, UsageFilter, UsageRecord, Written,
-        };
+        use crate::error::Error;
+use crate::feed::{Changes, Notifications};
+use crate::records::{AuditEntry, AuditFilter, Change, Expect, FlagRecord, FlagVersion, UsageCount, UsageFilter, UsageRecord, Written};
+use crate::store::{State, Store};
 
         impl Engine {
             /// Sets a yes/no setting of an environment (raising the configuration version),

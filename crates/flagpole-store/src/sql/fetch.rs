@@ -7,7 +7,7 @@ macro_rules! expand {
         use sqlx::QueryBuilder;
 
         use super::{Db, Query, Row};
-        use crate::Error;
+        use crate::error::Error;
 
         /// A record read from a row: its type's one decoder, which every read of it uses.
         pub(super) trait Decode: Sized {

@@ -16,10 +16,9 @@ macro_rules! expand {
         use crate::backend::Backend;
         use crate::feed::{Changes, Touched, MAX_CHANGED_ITEMS};
         use crate::rules::{self, FLAG, SEGMENT, USAGE};
-        use crate::{
-            AuditEntry, AuditFilter, Environment, Error, FlagRecord, FlagVersion, SegmentRecord,
-            State, UsageFilter, UsageRecord,
-        };
+        use crate::error::Error;
+use crate::records::{AuditEntry, AuditFilter, Environment, FlagRecord, FlagVersion, SegmentRecord, UsageFilter, UsageRecord};
+use crate::store::State;
 
         /// Every flag, as [`flag_record`] decodes it.
         const FLAGS: &str = "SELECT key, CAST(body AS TEXT) AS body, version, archived, \

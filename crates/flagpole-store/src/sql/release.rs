@@ -18,7 +18,7 @@ macro_rules! expand {
             ReleaseStore, SamplingSetting,
         };
         use crate::rules::{self, parse, to_text};
-        use crate::Error;
+        use crate::error::Error;
 
         const PLAN: &str = "release plan";
         const METRIC: &str = "impact metric";

@@ -22,7 +22,8 @@ macro_rules! expand {
         };
         use crate::rules;
         use crate::write::EnvironmentSwitch;
-        use crate::{Change, Error, Written};
+        use crate::error::Error;
+use crate::records::{Change, Written};
 
         const SCHEDULE_COLUMNS: &str = "id, kind, target, \
              CAST(environments AS TEXT) AS environments, CAST(body AS TEXT) AS body, based_on, \

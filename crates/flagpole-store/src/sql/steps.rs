@@ -10,9 +10,10 @@ macro_rules! expand {
         use super::fetch::{optional, Decode};
         use super::{Conn, Db, Engine, Lock, Row, Tx, FOR_UPDATE, JSON};
         use crate::backend::Backend;
+        use crate::error::Error;
+        use crate::records::Written;
         use crate::rules::Current;
         use crate::write::{Entry, FlagWrite, Stored};
-        use crate::{Error, Written};
 
         impl Engine {
             /// Begins a configuration write: this writer's turn, then the configuration

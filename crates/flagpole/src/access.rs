@@ -136,7 +136,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
                 created["id"].as_str().unwrap_or(""),
                 created["kind"].as_str().unwrap_or("")
             );
-            crate::say!("{}", created["secret"].as_str().unwrap_or(""));
+            crate::output::say!("{}", created["secret"].as_str().unwrap_or(""));
         }
         TokenCommand::List => {
             let tokens = match args.target.client() {
@@ -156,7 +156,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
                     "active"
                 };
                 let used = t["last_used_at"].as_str().unwrap_or("never used");
-                crate::say!(
+                crate::output::say!(
                     "{}\t{}\t{}\t{scope}\t{state}\t{used}",
                     t["id"].as_str().unwrap_or(""),
                     t["name"].as_str().unwrap_or(""),
@@ -184,7 +184,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
                     })?;
                 }
             }
-            crate::say!("revoked {id}");
+            crate::output::say!("revoked {id}");
         }
     }
     Ok(())
@@ -291,7 +291,7 @@ pub fn user(args: UserArgs) -> Result<()> {
                     .flatten()
                     .filter_map(Value::as_str)
                     .collect();
-                crate::say!(
+                crate::output::say!(
                     "{}\t{}\t{}",
                     u["name"].as_str().unwrap_or(""),
                     u["role"].as_str().unwrap_or(""),
@@ -323,7 +323,7 @@ fn password(from_stdin: bool) -> Result<(String, bool)> {
 fn report_password(name: &str, generated: Option<String>) -> Result<()> {
     if let Some(password) = generated {
         eprintln!("the password of {name}, shown only now:");
-        crate::say!("{password}");
+        crate::output::say!("{password}");
     } else {
         eprintln!("set the password of {name}");
     }

@@ -103,7 +103,7 @@ pub fn run(args: ChangeRequestArgs) -> Result<()> {
                 body.insert("description".into(), json!(d));
             }
             let r = client.send("POST", base, Some(&Value::Object(body)))?;
-            crate::say!(
+            crate::output::say!(
                 "change request {} proposes a change to {key} ({}); another user approves it",
                 r["id"],
                 proposal::list(&r["environments"])
@@ -112,41 +112,43 @@ pub fn run(args: ChangeRequestArgs) -> Result<()> {
         RequestCommand::Comment { id, text: comment } => {
             let body = json!({ "text": comment });
             client.send("POST", &format!("{base}/{id}/comments"), Some(&body))?;
-            crate::say!("commented on change request {id}");
+            crate::output::say!("commented on change request {id}");
         }
         RequestCommand::Approve { id, at } => {
             let body = at.map(|at| json!({ "apply_at": at }));
             let r = client.send("POST", &format!("{base}/{id}/approve"), body.as_ref())?;
             match r["schedule_id"].as_i64() {
-                Some(s) => crate::say!("change request {id} is approved: schedule {s} applies it"),
-                None => crate::say!("change request {id} is {}", text(&r["status"])),
+                Some(s) => {
+                    crate::output::say!("change request {id} is approved: schedule {s} applies it")
+                }
+                None => crate::output::say!("change request {id} is {}", text(&r["status"])),
             }
         }
         RequestCommand::Reject { id } => {
             let r = client.send("POST", &format!("{base}/{id}/reject"), None)?;
-            crate::say!("change request {id} is {}", text(&r["status"]));
+            crate::output::say!("change request {id} is {}", text(&r["status"]));
         }
         RequestCommand::Rebase { id } => {
             let r = client.send("POST", &format!("{base}/{id}/rebase"), None)?;
-            crate::say!("change request {id} is based on version {}", r["based_on"]);
+            crate::output::say!("change request {id} is based on version {}", r["based_on"]);
         }
     }
     Ok(())
 }
 
 fn show(r: &Value) -> Result<()> {
-    crate::say!("change request {}: flag {}", r["id"], text(&r["target"]));
-    crate::say!("status:       {}", text(&r["status"]));
+    crate::output::say!("change request {}: flag {}", r["id"], text(&r["target"]));
+    crate::output::say!("status:       {}", text(&r["status"]));
     if !text(&r["description"]).is_empty() {
-        crate::say!("description:  {}", text(&r["description"]));
+        crate::output::say!("description:  {}", text(&r["description"]));
     }
-    crate::say!("environments: {}", proposal::list(&r["environments"]));
-    crate::say!("author:       {}", text(&r["author"]));
+    crate::output::say!("environments: {}", proposal::list(&r["environments"]));
+    crate::output::say!("author:       {}", text(&r["author"]));
     if !r["reviewer"].is_null() {
-        crate::say!("reviewer:     {}", text(&r["reviewer"]));
+        crate::output::say!("reviewer:     {}", text(&r["reviewer"]));
     }
     if let Some(s) = r["schedule_id"].as_i64() {
-        crate::say!("schedule:     {s}");
+        crate::output::say!("schedule:     {s}");
     }
     let stale = if r["stale"] == json!(true) {
         format!(
@@ -156,26 +158,26 @@ fn show(r: &Value) -> Result<()> {
     } else {
         String::new()
     };
-    crate::say!("based on:     version {}{stale}", r["based_on"]);
+    crate::output::say!("based on:     version {}{stale}", r["based_on"]);
     if r["status"] == json!("open") {
         match r["why_not"].as_str() {
             Some(why) if r["may_approve"] != json!(true) => {
-                crate::say!("you may not approve it: {why}")
+                crate::output::say!("you may not approve it: {why}")
             }
-            _ => crate::say!("you may approve it"),
+            _ => crate::output::say!("you may approve it"),
         }
     }
-    crate::say!("changes:");
+    crate::output::say!("changes:");
     proposal::print_changes(&r["changes"])?;
     let comments = r["comments"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
     if !comments.is_empty() {
-        crate::say!("comments:");
+        crate::output::say!("comments:");
     }
     for c in comments {
-        crate::say!(
+        crate::output::say!(
             "  {} at {}: {}",
             text(&c["author"]),
             text(&c["at"]),

@@ -89,7 +89,7 @@ pub fn run(args: FlagArgs) -> Result<()> {
                         )
                     })
                     .collect();
-                crate::say!(
+                crate::output::say!(
                     "{}\t{}\tv{}\t{}",
                     f["key"].as_str().unwrap_or(""),
                     f["type"].as_str().unwrap_or(""),
@@ -100,7 +100,7 @@ pub fn run(args: FlagArgs) -> Result<()> {
         }
         FlagCommand::Get { key } => {
             let answer = client.send("GET", &format!("/api/v1/flags/{}", encode(&key)), None)?;
-            crate::say!("{}", serde_json::to_string_pretty(&answer)?);
+            crate::output::say!("{}", serde_json::to_string_pretty(&answer)?);
         }
         FlagCommand::Set { key, file, preview } => {
             let text = std::fs::read_to_string(&file)
@@ -123,7 +123,7 @@ pub fn run(args: FlagArgs) -> Result<()> {
             if preview {
                 print_preview(&answer)?;
             } else {
-                crate::say!("{} is at version {}", key, answer["version"]);
+                crate::output::say!("{} is at version {}", key, answer["version"]);
             }
         }
         FlagCommand::Enable {
@@ -157,7 +157,7 @@ fn toggle(
     if preview {
         return print_preview(&answer);
     }
-    crate::say!(
+    crate::output::say!(
         "{key} {action}d in {environment} (version {})",
         answer["version"]
     );
@@ -168,7 +168,7 @@ fn toggle(
 /// environment.
 fn print_preview(answer: &Value) -> Result<()> {
     for line in preview_lines(answer) {
-        crate::say!("{line}");
+        crate::output::say!("{line}");
     }
     Ok(())
 }

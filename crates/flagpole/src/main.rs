@@ -8,26 +8,13 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Prints a line to standard output; a closed pipe (`| head`) ends the command quietly.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
-            return Err(e.into());
-        }
-    }};
-}
-pub(crate) use say;
-
 mod access;
 mod change_request;
 mod client;
 mod eval;
 mod flag;
 mod listen;
+mod output;
 mod proposal;
 mod relay;
 mod schedule;

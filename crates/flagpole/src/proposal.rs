@@ -72,9 +72,9 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
         }
         out.trim_end().to_string()
     };
-    crate::say!("{}", line(header.to_vec()));
+    crate::output::say!("{}", line(header.to_vec()));
     for row in rows {
-        crate::say!("{}", line(row.iter().map(String::as_str).collect()));
+        crate::output::say!("{}", line(row.iter().map(String::as_str).collect()));
     }
     Ok(())
 }
@@ -102,15 +102,15 @@ pub fn list(v: &Value) -> String {
 pub fn print_changes(changes: &Value) -> Result<()> {
     let changes = changes.as_array().map(Vec::as_slice).unwrap_or_default();
     if changes.is_empty() {
-        crate::say!("  (no difference from the current flag)");
+        crate::output::say!("  (no difference from the current flag)");
     }
     for c in changes {
-        crate::say!("  {}", text(&c["path"]));
+        crate::output::say!("  {}", text(&c["path"]));
         if !c["before"].is_null() {
-            crate::say!("    - {}", c["before"]);
+            crate::output::say!("    - {}", c["before"]);
         }
         if !c["after"].is_null() {
-            crate::say!("    + {}", c["after"]);
+            crate::output::say!("    + {}", c["after"]);
         }
     }
     Ok(())

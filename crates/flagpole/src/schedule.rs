@@ -93,7 +93,7 @@ pub fn run(args: ScheduleArgs) -> Result<()> {
             body.insert("due_at".into(), json!(at));
             let path = format!("/api/v1/flags/{}/schedules", encode(&key));
             let s = client.send("POST", &path, Some(&Value::Object(body)))?;
-            crate::say!(
+            crate::output::say!(
                 "schedule {} changes {key} at {} ({})",
                 s["id"],
                 text(&s["due_at"]),
@@ -102,7 +102,7 @@ pub fn run(args: ScheduleArgs) -> Result<()> {
         }
         ScheduleCommand::Cancel { id } => {
             let s = client.send("DELETE", &format!("/api/v1/schedules/{id}"), None)?;
-            crate::say!("schedule {id} is {}", text(&s["status"]));
+            crate::output::say!("schedule {id} is {}", text(&s["status"]));
         }
     }
     Ok(())
@@ -110,17 +110,17 @@ pub fn run(args: ScheduleArgs) -> Result<()> {
 
 fn show(client: &Client, s: &Value) -> Result<()> {
     let (kind, target) = (text(&s["kind"]), text(&s["target"]));
-    crate::say!("schedule {}: {kind} {target}", s["id"]);
-    crate::say!("status:       {}", text(&s["status"]));
+    crate::output::say!("schedule {}: {kind} {target}", s["id"]);
+    crate::output::say!("status:       {}", text(&s["status"]));
     if !s["reason"].is_null() {
-        crate::say!("reason:       {}", text(&s["reason"]));
+        crate::output::say!("reason:       {}", text(&s["reason"]));
     }
-    crate::say!("due:          {}", text(&s["due_at"]));
-    crate::say!("environments: {}", proposal::list(&s["environments"]));
-    crate::say!("based on:     version {}", s["based_on"]);
-    crate::say!("created by:   {}", text(&s["created_by"]));
+    crate::output::say!("due:          {}", text(&s["due_at"]));
+    crate::output::say!("environments: {}", proposal::list(&s["environments"]));
+    crate::output::say!("based on:     version {}", s["based_on"]);
+    crate::output::say!("created by:   {}", text(&s["created_by"]));
     if let Some(cr) = s["change_request"].as_i64() {
-        crate::say!("from:         change request {cr}");
+        crate::output::say!("from:         change request {cr}");
     }
     let current = match kind.as_str() {
         "segment" => client.send(
@@ -130,6 +130,6 @@ fn show(client: &Client, s: &Value) -> Result<()> {
         ),
         _ => client.send("GET", &format!("/api/v1/flags/{}", encode(&target)), None),
     }?;
-    crate::say!("changes against version {}:", current["version"]);
+    crate::output::say!("changes against version {}:", current["version"]);
     proposal::print_changes(&proposal::changes(&current, &s["body"]))
 }

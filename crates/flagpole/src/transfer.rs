@@ -99,7 +99,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
             Format::Unleash | Format::Seed => "application/json",
         };
         let answer = client.send_text("POST", &path, content_type, &text)?;
-        crate::say!("{answer}");
+        crate::output::say!("{answer}");
         return Ok(());
     }
     let mut doc = formats::import(&text, args.format, &args.environment)
@@ -113,7 +113,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
             &mut doc,
         )
         .await?;
-        crate::say!(
+        crate::output::say!(
             "imported {} flags and {} segments into {database} (configuration version {version})",
             doc.flags.len(),
             doc.segments.len()
@@ -149,7 +149,7 @@ pub fn export(args: ExportArgs) -> Result<()> {
     match &args.output {
         Some(path) => std::fs::write(path, text + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => crate::say!("{text}"),
+        None => crate::output::say!("{text}"),
     }
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! A change to one flag's configuration in one environment (enable, disable, rules,
 //! default, rollout, or all of it): the flag as published, edited in that environment,
-//! committed through [`commit_flag`](super::commit_flag) based on the version given (or
-//! the current one).
+//! committed as a whole flag (`flags::Put`) based on the version given (or the current
+//! one).
 
 use flagpole_core::FlagEnvironment;
-use flagpole_store::{Change, FlagRecord};
+use flagpole_store::FlagRecord;
 
-use super::commit::{commit_flag, FlagChange};
+use super::flags::Put;
 use super::input::or_current;
 use super::mode::{Mode, Outcome};
 use crate::core::Core;
@@ -40,14 +40,12 @@ pub async fn edit_environment(
     let expect = or_current(at.version, record.version);
     let mut flag = record.flag;
     edit(flag.environments.entry(at.env.to_string()).or_default())?;
-    let audit: Change<'_> = at.who.change(at.action, Some(at.env));
-    let change = FlagChange::Put {
-        flag: &flag,
-        archived: record.archived,
+    let put = Put {
+        mode: at.mode,
+        who: at.who,
+        key: at.key,
+        action: at.action,
+        environment: Some(at.env),
     };
-    let outcome = commit_flag(&guard, at.mode, at.who, at.key, change, expect, audit).await?;
-    Ok(match outcome {
-        Outcome::Written(_) => Outcome::Written(guard.published().flag(at.key)?),
-        Outcome::Previewed(reports) => Outcome::Previewed(reports),
-    })
+    put.commit(&guard, (&flag, record.archived), expect).await
 }

@@ -29,6 +29,7 @@ pub async fn create(
         who,
         key,
         action: "flag.created",
+        environment: None,
     };
     put.commit(&guard, (flag, false), Expect::Absent).await
 }
@@ -51,6 +52,7 @@ pub async fn replace(
         who,
         key,
         action: "flag.updated",
+        environment: None,
     };
     put.commit(&guard, (flag, archived), expect).await
 }
@@ -92,6 +94,7 @@ pub async fn set_archived(
         who,
         key,
         action,
+        environment: None,
     };
     put.commit(&guard, (&record.flag, archived), expect).await
 }
@@ -122,6 +125,7 @@ pub async fn roll_back(
         who,
         key,
         action: "flag.rolled_back",
+        environment: None,
     };
     put.commit(&guard, (&flag, target.archived), expect).await
 }
@@ -175,24 +179,26 @@ pub async fn set_switch(
     commit_flag(&guard, mode, who, name, change, expect, audit).await
 }
 
-/// A whole flag written as `key` by `who`, audited as `action`.
-struct Put<'a> {
-    mode: Mode,
-    who: &'a Principal,
-    key: &'a str,
-    action: &'a str,
+/// A whole flag written as `key` by `who`, audited as `action` (aimed at `environment`,
+/// when the change is).
+pub(super) struct Put<'a> {
+    pub mode: Mode,
+    pub who: &'a Principal,
+    pub key: &'a str,
+    pub action: &'a str,
+    pub environment: Option<&'a str>,
 }
 
 impl Put<'_> {
     /// Commits the flag (archived or not) based on `expect`, and answers it as stored.
-    async fn commit(
+    pub async fn commit(
         self,
         guard: &WriteGuard<'_>,
         (flag, archived): (&Flag, bool),
         expect: Expect,
     ) -> Result<Outcome<FlagRecord>, ApiError> {
         let change = FlagChange::Put { flag, archived };
-        let audit = self.who.change(self.action, None);
+        let audit = self.who.change(self.action, self.environment);
         let outcome = commit_flag(guard, self.mode, self.who, self.key, change, expect, audit);
         match outcome.await? {
             Outcome::Written(_) => Ok(Outcome::Written(guard.published().flag(self.key)?)),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use flagpole_core::{Context, RandomSource, SplitMix64};
 use flagpole_store::Store;
-use tokio::sync::{broadcast, watch, MutexGuard};
+use tokio::sync::{broadcast, MutexGuard};
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
@@ -143,11 +143,6 @@ impl Core {
     /// Every published change, in order, with the state it produced.
     pub fn subscribe_applied(&self) -> broadcast::Receiver<Arc<Applied>> {
         self.inner.publisher.subscribe_applied()
-    }
-
-    /// Notified with the configuration version after each publish.
-    pub fn subscribe(&self) -> watch::Receiver<i64> {
-        self.inner.publisher.subscribe()
     }
 
     pub fn store(&self) -> &dyn Store {

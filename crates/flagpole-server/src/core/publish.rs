@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use flagpole_store::Store;
 use imbl::OrdMap;
-use tokio::sync::{broadcast, watch, Mutex};
+use tokio::sync::{broadcast, Mutex};
 
 use crate::error::ApiError;
 use crate::published::{Published, Update};
@@ -31,7 +31,6 @@ pub struct Publisher {
     lock: Mutex<()>,
     /// The newest configuration version heard of.
     latest: AtomicI64,
-    changes: watch::Sender<i64>,
     applied: broadcast::Sender<Arc<Applied>>,
 }
 
@@ -42,7 +41,6 @@ impl Publisher {
             published: ArcSwap::from_pointee(published),
             lock: Mutex::new(()),
             latest: AtomicI64::new(version),
-            changes: watch::channel(version).0,
             applied: broadcast::channel(APPLIED_QUEUE).0,
         }
     }
@@ -50,7 +48,6 @@ impl Publisher {
     /// Swaps in `next` and tells subscribers what changed.
     fn publish(&self, next: Arc<Published>, applied: Applied) {
         self.published.store(next.clone());
-        self.changes.send_replace(next.version);
         metrics::gauge!("flagpole_snapshot_version").set(next.version as f64);
         let lag = (self.latest.load(Ordering::Relaxed) - next.version).max(0);
         metrics::gauge!("flagpole_change_lag").set(lag as f64);
@@ -194,11 +191,6 @@ impl Publisher {
     /// [`Publisher::published`].
     pub fn subscribe_applied(&self) -> broadcast::Receiver<Arc<Applied>> {
         self.applied.subscribe()
-    }
-
-    /// Notified with the configuration version after each publish.
-    pub fn subscribe(&self) -> watch::Receiver<i64> {
-        self.changes.subscribe()
     }
 }
 

@@ -38,12 +38,4 @@ impl<T> Outcome<T> {
             Outcome::Previewed(_) => unreachable!("only Mode::Preview previews"),
         }
     }
-
-    /// The outcome with `f` applied to what was written.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
-        match self {
-            Outcome::Written(written) => Outcome::Written(f(written)),
-            Outcome::Previewed(reports) => Outcome::Previewed(reports),
-        }
-    }
 }

@@ -182,10 +182,20 @@ async fn every_route_in_the_source_is_documented() {
         let source = std::fs::read_to_string(&file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let annotated = annotations(&source);
-        let handlers: Vec<String> = macro_args(&source, "routes!(")
-            .iter()
-            .flat_map(|args| args.split(',').map(|h| h.trim().to_string()))
-            .filter(|h| !h.is_empty())
+        // `routes!(a, b)`, or an area's `router!(pub fn router: a, b; c)`.
+        let listed = macro_args(&source, "routes!(").into_iter().chain(
+            macro_args(&source, "router!(")
+                .into_iter()
+                .filter_map(|args| Some(args.split_once(':')?.1.to_string())),
+        );
+        let handlers: Vec<String> = listed
+            .flat_map(|args| {
+                args.split([',', ';'])
+                    .map(|h| h.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            // Names only: not the `router!` macro's own body (`$($handler),+`).
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_alphanumeric() || c == '_'))
             .collect();
         for handler in &handlers {
             let (method, path) = annotated

@@ -294,6 +294,21 @@ pub fn query_value<'a>(
         .and_then(|i| values.into_iter().nth(i)))
 }
 
+/// Refuses a query parameter `name` whose value is not one of `allowed`.
+pub fn one_of(name: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), ApiError> {
+    match value {
+        Some(value) if !allowed.contains(&value) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "{name} must be one of {}, not {value:?}",
+                allowed.join(", ")
+            ),
+            Some(name.into()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The refusal of a query that gives a parameter name twice.
 fn refuse_repeated<S: AsRef<str>>(names: &[S]) -> Result<(), ApiError> {
     // A scan for the usual handful; a set beyond, so a long query costs linear time.

@@ -12,12 +12,10 @@ use chrono::{DateTime, Utc};
 use flagpole_store::{ChangeRequestRecord, Environment};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Admin, Editor, Viewer};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::views::ChangeRequestDetail;
 use crate::http::AppState;
@@ -26,16 +24,7 @@ use crate::review::requests::{self, add_comment, field, load};
 use crate::review::MAX_DESCRIPTION_CHARS;
 use crate::write::environments::{self, Setting};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_change_requests, create_change_request))
-        .routes(routes!(get_change_request))
-        .routes(routes!(comment_change_request))
-        .routes(routes!(approve_change_request))
-        .routes(routes!(reject_change_request))
-        .routes(routes!(rebase_change_request))
-        .routes(routes!(set_environment_approval))
-}
+router!(pub fn router: list_change_requests, create_change_request; get_change_request; comment_change_request; approve_change_request; reject_change_request; rebase_change_request; set_environment_approval);
 
 /// Change requests, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -93,51 +82,23 @@ struct ApprovalSetting {
 }
 
 /// Lists change requests.
-#[utoipa::path(
-    get,
-    path = "/change-requests",
-    params(RequestQuery),
-    responses(
-        (status = 200, description = "The matching requests (at most 1000), newest first", body = ChangeRequestList),
-        (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/change-requests", params(RequestQuery), responses((status = 200, description = "The matching requests (at most 1000), newest first", body = ChangeRequestList), (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody), WriteErrors))]
 async fn list_change_requests(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> Result<Json<ChangeRequestList>, ApiError> {
-    const STATUSES: [&str; 4] = ["open", "applied", "scheduled", "rejected"];
-    if let Some(status) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!(
-                "status must be one of {}, not {status:?}",
-                STATUSES.join(", ")
-            ),
-            Some("status".into()),
-        ));
-    }
+    one_of(
+        "status",
+        q.status.as_deref(),
+        &["open", "applied", "scheduled", "rejected"],
+    )?;
     let change_requests = state.store().change_requests(q.status.as_deref()).await?;
     Ok(Json(ChangeRequestList { change_requests }))
 }
 
 /// Proposes a flag change: the whole new flag, or a change to one environment.
-#[utoipa::path(
-    post,
-    path = "/change-requests",
-    request_body = ChangeRequestInput,
-    responses(
-        (status = 201, description = "The request, open", body = ChangeRequestRecord),
-        (status = 400, description = "Unreadable body, or too many open requests for the flag", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
-        (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/change-requests", request_body = ChangeRequestInput, responses((status = 201, description = "The request, open", body = ChangeRequestRecord), (status = 400, description = "Unreadable body, or too many open requests for the flag", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag changed since that version", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_change_request(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -167,17 +128,7 @@ async fn create_change_request(
 
 /// Reads a change request, with its diff against the current flag and whether the
 /// caller may approve it.
-#[utoipa::path(
-    get,
-    path = "/change-requests/{id}",
-    params(("id" = i64, Path, description = "Change request id")),
-    responses(
-        (status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = ChangeRequestDetail),
-        (status = 400, description = "An id that is not an integer", body = ErrorBody),
-        (status = 404, description = "No such change request", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/change-requests/{id}", params(("id" = i64, Path, description = "Change request id")), responses((status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = ChangeRequestDetail), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), WriteErrors))]
 async fn get_change_request(
     State(state): State<AppState>,
     Viewer(who): Viewer,
@@ -188,19 +139,7 @@ async fn get_change_request(
 }
 
 /// Comments on a change request.
-#[utoipa::path(
-    post,
-    path = "/change-requests/{id}/comments",
-    params(("id" = i64, Path, description = "Change request id")),
-    request_body = CommentInput,
-    responses(
-        (status = 200, description = "The request", body = ChangeRequestRecord),
-        (status = 400, description = "Unreadable body, an empty or too long comment, or too many comments", body = ErrorBody),
-        (status = 404, description = "No such change request", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/change-requests/{id}/comments", params(("id" = i64, Path, description = "Change request id")), request_body = CommentInput, responses((status = 200, description = "The request", body = ChangeRequestRecord), (status = 400, description = "Unreadable body, an empty or too long comment, or too many comments", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn comment_change_request(
     State(state): State<AppState>,
     Viewer(who): Viewer,
@@ -214,22 +153,7 @@ async fn comment_change_request(
 }
 
 /// Approves a change request: applies it now, or schedules it with `apply_at`.
-#[utoipa::path(
-    post,
-    path = "/change-requests/{id}/approve",
-    params(("id" = i64, Path, description = "Change request id")),
-    request_body = Option<ApproveInput>,
-    responses(
-        (status = 200, description = "The request, applied or scheduled", body = ChangeRequestRecord),
-        (status = 400, description = "Unreadable body or an `apply_at` out of range", body = ErrorBody),
-        (status = 403, description = "The caller is the author, or may not change an environment it touches", body = ErrorBody),
-        (status = 404, description = "No such change request", body = ErrorBody),
-        (status = 409, description = "The request is not open, or the flag moved on since it was made (rebase it)", body = ErrorBody),
-        (status = 422, description = "The change is no longer valid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/change-requests/{id}/approve", params(("id" = i64, Path, description = "Change request id")), request_body = Option<ApproveInput>, responses((status = 200, description = "The request, applied or scheduled", body = ChangeRequestRecord), (status = 400, description = "Unreadable body or an `apply_at` out of range", body = ErrorBody), (status = 403, description = "The caller is the author, or may not change an environment it touches", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), (status = 409, description = "The request is not open, or the flag moved on since it was made (rebase it)", body = ErrorBody), (status = 422, description = "The change is no longer valid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn approve_change_request(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -241,21 +165,7 @@ async fn approve_change_request(
 }
 
 /// Rejects a change request (its author may withdraw it so).
-#[utoipa::path(
-    post,
-    path = "/change-requests/{id}/reject",
-    params(("id" = i64, Path, description = "Change request id")),
-    request_body = Option<RejectInput>,
-    responses(
-        (status = 200, description = "The request, rejected", body = ChangeRequestRecord),
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody),
-        (status = 404, description = "No such change request", body = ErrorBody),
-        (status = 409, description = "The request is not open", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/change-requests/{id}/reject", params(("id" = i64, Path, description = "Change request id")), request_body = Option<RejectInput>, responses((status = 200, description = "The request, rejected", body = ChangeRequestRecord), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), (status = 409, description = "The request is not open", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn reject_change_request(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -268,19 +178,7 @@ async fn reject_change_request(
 
 /// Carries a change request over to the flag's current version (when the flag changed
 /// in other parts than the request does; else 409 naming the part).
-#[utoipa::path(
-    post,
-    path = "/change-requests/{id}/rebase",
-    params(("id" = i64, Path, description = "Change request id")),
-    responses(
-        (status = 200, description = "The request, based on the current version", body = ChangeRequestRecord),
-        (status = 400, description = "An id that is not an integer", body = ErrorBody),
-        (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody),
-        (status = 404, description = "No such change request or flag", body = ErrorBody),
-        (status = 409, description = "The request is not open, or the flag changed where the request does", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/change-requests/{id}/rebase", params(("id" = i64, Path, description = "Change request id")), responses((status = 200, description = "The request, based on the current version", body = ChangeRequestRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody), (status = 404, description = "No such change request or flag", body = ErrorBody), (status = 409, description = "The request is not open, or the flag changed where the request does", body = ErrorBody), WriteErrors))]
 async fn rebase_change_request(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -290,20 +188,7 @@ async fn rebase_change_request(
 }
 
 /// Makes an environment require change requests, or not.
-#[utoipa::path(
-    put,
-    path = "/environments/{env}/approval",
-    tag = "environments",
-    params(("env" = String, Path, description = "Environment name")),
-    request_body = ApprovalSetting,
-    responses(
-        (status = 200, description = "The environment", body = flagpole_store::Environment),
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 404, description = "No such environment", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(put, path = "/environments/{env}/approval", tag = "environments", params(("env" = String, Path, description = "Environment name")), request_body = ApprovalSetting, responses((status = 200, description = "The environment", body = flagpole_store::Environment), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn set_environment_approval(
     State(state): State<AppState>,
     Admin(who): Admin,

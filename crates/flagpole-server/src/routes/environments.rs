@@ -6,8 +6,6 @@ use axum::Json;
 use flagpole_store::Environment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Admin, Viewer};
@@ -16,11 +14,7 @@ use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::AppState;
 use crate::write::environments::{self, Setting};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_environments, create_environment))
-        .routes(routes!(update_environment, delete_environment))
-}
+router!(pub fn router: list_environments, create_environment; update_environment, delete_environment);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnvironmentList {
@@ -28,11 +22,7 @@ pub struct EnvironmentList {
 }
 
 /// Lists the environments.
-#[utoipa::path(
-    get,
-    path = "/environments",
-    responses((status = 200, description = "Every environment, in name order", body = EnvironmentList))
-)]
+#[utoipa::path(get, path = "/environments", responses((status = 200, description = "Every environment, in name order", body = EnvironmentList)))]
 async fn list_environments(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -49,19 +39,7 @@ struct NewEnvironment {
 }
 
 /// Creates an environment.
-#[utoipa::path(
-    post,
-    path = "/environments",
-    request_body = NewEnvironment,
-    responses(
-        (status = 201, description = "The new environment", body = flagpole_store::Environment),
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 409, description = "The environment exists", body = ErrorBody),
-        (status = 422, description = "The name is not allowed (characters, length, or a case twin of an existing one)", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/environments", request_body = NewEnvironment, responses((status = 201, description = "The new environment", body = flagpole_store::Environment), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 409, description = "The environment exists", body = ErrorBody), (status = 422, description = "The name is not allowed (characters, length, or a case twin of an existing one)", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_environment(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -80,20 +58,7 @@ struct EnvironmentUpdate {
 }
 
 /// Marks an environment protected, or not.
-#[utoipa::path(
-    patch,
-    path = "/environments/{env}",
-    params(("env" = String, Path, description = "Environment name")),
-    request_body = EnvironmentUpdate,
-    responses(
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 200, description = "The environment", body = flagpole_store::Environment),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such environment", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(patch, path = "/environments/{env}", params(("env" = String, Path, description = "Environment name")), request_body = EnvironmentUpdate, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "The environment", body = flagpole_store::Environment), (status = 404, description = "No such environment", body = ErrorBody), BodyErrors))]
 async fn update_environment(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -118,18 +83,7 @@ struct DeleteQuery {
 /// Deletes an environment: refused while flags are configured there (unless
 /// `drop_configuration=true`), while live tokens are bound to it, and for the seed API's
 /// environment.
-#[utoipa::path(
-    delete,
-    path = "/environments/{env}",
-    params(("env" = String, Path, description = "Environment name"), DeleteQuery),
-    responses(
-        (status = 204, description = "Deleted (with the flags' configuration there, if asked)"),
-        (status = 400, description = "Unreadable query", body = ErrorBody),
-        (status = 404, description = "No such environment", body = ErrorBody),
-        (status = 409, description = "Flags are configured there, tokens are bound to it, or the seed API serves it", body = ErrorBody),
-        (status = 422, description = "Deleting the configuration would leave the flags invalid", body = ErrorBody),
-    )
-)]
+#[utoipa::path(delete, path = "/environments/{env}", params(("env" = String, Path, description = "Environment name"), DeleteQuery), responses((status = 204, description = "Deleted (with the flags' configuration there, if asked)"), (status = 400, description = "Unreadable query", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), (status = 409, description = "Flags are configured there, tokens are bound to it, or the seed API serves it", body = ErrorBody), (status = 422, description = "Deleting the configuration would leave the flags invalid", body = ErrorBody)))]
 async fn delete_environment(
     State(state): State<AppState>,
     Admin(who): Admin,

@@ -8,8 +8,6 @@ use flagpole_core::{Evaluation, FlagType, Reason, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Evaluator;
@@ -18,11 +16,7 @@ use crate::http::schemas::{BodyErrors, EvaluationContext};
 use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(evaluate_all))
-        .routes(routes!(evaluate_flag))
-}
+router!(pub fn router: evaluate_all; evaluate_flag);
 
 /// One flag's evaluation with its details, serialized straight from the borrowed
 /// evaluation.
@@ -110,22 +104,7 @@ impl<'a> EvaluationBody<'a> {
 }
 
 /// Evaluates one flag for a context, with details.
-#[utoipa::path(
-    post,
-    path = "/environments/{env}/evaluate/{key}",
-    params(
-        ("env" = String, Path, description = "Environment name"),
-        ("key" = String, Path, description = "Flag key"),
-        ExplainQuery,
-    ),
-    request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
-    responses(
-        (status = 200, description = "The evaluation", body = EvaluationBody),
-        (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
-        (status = 404, description = "No such environment or flag", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/environments/{env}/evaluate/{key}", params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"), ExplainQuery), request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"), responses((status = 200, description = "The evaluation", body = EvaluationBody), (status = 400, description = "Unreadable body or invalid context", body = ErrorBody), (status = 404, description = "No such environment or flag", body = ErrorBody), BodyErrors))]
 async fn evaluate_flag(
     State(state): State<AppState>,
     evaluator: Evaluator,
@@ -156,18 +135,7 @@ async fn evaluate_flag(
 }
 
 /// Evaluates every flag of an environment for a context, with details.
-#[utoipa::path(
-    post,
-    path = "/environments/{env}/evaluate",
-    params(("env" = String, Path, description = "Environment name"), ExplainQuery),
-    request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"),
-    responses(
-        (status = 200, description = "Every live flag's evaluation, in key order", body = EvaluationList),
-        (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
-        (status = 404, description = "No such environment", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/environments/{env}/evaluate", params(("env" = String, Path, description = "Environment name"), ExplainQuery), request_body(content = Option<EvaluationContext>, description = "The context; an empty body is the empty context"), responses((status = 200, description = "Every live flag's evaluation, in key order", body = EvaluationList), (status = 400, description = "Unreadable body or invalid context", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), BodyErrors))]
 async fn evaluate_all(
     State(state): State<AppState>,
     evaluator: Evaluator,

@@ -2,35 +2,27 @@
 //! configuration is in `flag_environments.rs`.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_core::Flag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use super::change::FlagChange;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::preview::{OrPreview, PreviewAnswer, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
 use crate::http::AppState;
-use crate::identity::Principal;
 use crate::write::input::{required, split_body};
 use crate::write::{flags, Mode};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_flags, create_flag))
-        .routes(routes!(get_flag, put_flag, delete_flag))
-        .routes(routes!(archive_flag))
-        .routes(routes!(unarchive_flag))
-}
+router!(pub fn router: list_flags, create_flag; get_flag, put_flag, delete_flag; archive_flag; unarchive_flag);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FlagList {
@@ -69,15 +61,7 @@ struct ListQuery {
 }
 
 /// Lists flags, optionally filtered.
-#[utoipa::path(
-    get,
-    path = "/flags",
-    params(ListQuery),
-    responses(
-        (status = 200, description = "The matching flags, in key order", body = FlagList),
-        (status = 400, description = "Unreadable query", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/flags", params(ListQuery), responses((status = 200, description = "The matching flags, in key order", body = FlagList), (status = 400, description = "Unreadable query", body = ErrorBody)))]
 async fn list_flags(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -120,21 +104,7 @@ async fn list_flags(
 }
 
 /// Creates a flag.
-#[utoipa::path(
-    post,
-    path = "/flags",
-    params(PreviewQuery),
-    request_body = FlagInput,
-    responses(
-        (status = 201, description = "The new flag", body = FlagResource),
-        (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer),
-        (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody),
-        (status = 409, description = "The flag exists", body = ErrorBody),
-        (status = 422, description = "The flag is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags", params(PreviewQuery), request_body = FlagInput, responses((status = 201, description = "The new flag", body = FlagResource), (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer), (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody), (status = 409, description = "The flag exists", body = ErrorBody), (status = 422, description = "The flag is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_flag(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -155,15 +125,7 @@ async fn create_flag(
 }
 
 /// Reads a flag (live or archived).
-#[utoipa::path(
-    get,
-    path = "/flags/{key}",
-    params(("key" = String, Path, description = "Flag key")),
-    responses(
-        (status = 200, description = "The flag", body = FlagResource),
-        (status = 404, description = "No such flag", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/flags/{key}", params(("key" = String, Path, description = "Flag key")), responses((status = 200, description = "The flag", body = FlagResource), (status = 404, description = "No such flag", body = ErrorBody)))]
 async fn get_flag(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -173,32 +135,15 @@ async fn get_flag(
 }
 
 /// Replaces a flag; the body must say which version it is based on.
-#[utoipa::path(
-    put,
-    path = "/flags/{key}",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
-    request_body = FlagInput,
-    responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header, a different key, or an unknown environment", body = ErrorBody),
-        (status = 404, description = "No such flag", body = ErrorBody),
-        (status = 409, description = "The flag changed since that version", body = ErrorBody),
-        (status = 422, description = "The flag is invalid", body = ErrorBody),
-        (status = 428, description = "No version given", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(put, path = "/flags/{key}", params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery), request_body = FlagInput, responses((status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>), (status = 400, description = "Unreadable body or header, a different key, or an unknown environment", body = ErrorBody), (status = 404, description = "No such flag", body = ErrorBody), (status = 409, description = "The flag changed since that version", body = ErrorBody), (status = 422, description = "The flag is invalid", body = ErrorBody), (status = 428, description = "No version given", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn put_flag(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    change: FlagChange,
     mode: Mode,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
     let (body_key, version, flag): (_, _, Flag) = split_body(body, "key")?;
-    if body_key.as_ref().is_some_and(|k| *k != key) {
+    let (state, who, key) = (&change.state, &change.who, &change.at);
+    if body_key.as_ref().is_some_and(|k| k != key) {
         return Err(ApiError::bad_request(
             "invalid_body",
             format!(
@@ -208,95 +153,38 @@ async fn put_flag(
             Some("key".into()),
         ));
     }
-    let expect = required(based_on(&headers, version)?)?;
-    let outcome = flags::replace(&state, mode, &who, &key, &flag, expect).await?;
+    let expect = required(change.based_on(version)?)?;
+    let outcome = flags::replace(state, mode, who, key, &flag, expect).await?;
     Ok(OrPreview::of(outcome, |record| Json(record.into())))
 }
 
 /// Deletes a flag (its history stays).
-#[utoipa::path(
-    delete,
-    path = "/flags/{key}",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer),
-        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
-        (status = 404, description = "No such flag", body = ErrorBody),
-        (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
-        (status = 422, description = "Another flag depends on it", body = ErrorBody),
-        WriteErrors,
-    )
-)]
-async fn delete_flag(
-    State(state): State<AppState>,
-    Editor(who): Editor,
-    mode: Mode,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
-) -> Result<OrPreview<StatusCode>, ApiError> {
-    let version = based_on(&headers, None)?;
-    let outcome = flags::delete(&state, mode, &who, &key, version).await?;
+#[utoipa::path(delete, path = "/flags/{key}", params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery), responses((status = 204, description = "Deleted"), (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer), (status = 400, description = "Unreadable If-Match", body = ErrorBody), (status = 404, description = "No such flag", body = ErrorBody), (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody), (status = 422, description = "Another flag depends on it", body = ErrorBody), WriteErrors))]
+async fn delete_flag(change: FlagChange, mode: Mode) -> Result<OrPreview<StatusCode>, ApiError> {
+    let version = change.based_on(None)?;
+    let (state, who, key) = (&change.state, &change.who, &change.at);
+    let outcome = flags::delete(state, mode, who, key, version).await?;
     Ok(OrPreview::of(outcome, |_| StatusCode::NO_CONTENT))
 }
 
 /// Archives a flag: it is kept but no longer served.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/archive",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
-    responses(
-        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
-        (status = 404, description = "No such flag", body = ErrorBody),
-        (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
-        (status = 422, description = "The change would leave the flags invalid", body = ErrorBody),
-        WriteErrors,
-    )
-)]
-async fn archive_flag(
-    state: State<AppState>,
-    Editor(who): Editor,
-    mode: Mode,
-    key: ApiPath<String>,
-    headers: HeaderMap,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    set_archived(state, &who, mode, key, headers, true).await
+#[utoipa::path(post, path = "/flags/{key}/archive", params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery), responses((status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>), (status = 400, description = "Unreadable If-Match", body = ErrorBody), (status = 404, description = "No such flag", body = ErrorBody), (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody), (status = 422, description = "The change would leave the flags invalid", body = ErrorBody), WriteErrors))]
+async fn archive_flag(change: FlagChange, mode: Mode) -> Archived {
+    set_archived(change, mode, true).await
 }
 
 /// Brings an archived flag back.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/unarchive",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
-    responses(
-        (status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
-        (status = 404, description = "No such flag", body = ErrorBody),
-        (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody),
-        (status = 422, description = "The change would leave the flags invalid", body = ErrorBody),
-        WriteErrors,
-    )
-)]
-async fn unarchive_flag(
-    state: State<AppState>,
-    Editor(who): Editor,
-    mode: Mode,
-    key: ApiPath<String>,
-    headers: HeaderMap,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    set_archived(state, &who, mode, key, headers, false).await
+#[utoipa::path(post, path = "/flags/{key}/unarchive", params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery), responses((status = 200, description = "The flag, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>), (status = 400, description = "Unreadable If-Match", body = ErrorBody), (status = 404, description = "No such flag", body = ErrorBody), (status = 409, description = "The flag changed since the If-Match version", body = ErrorBody), (status = 422, description = "The change would leave the flags invalid", body = ErrorBody), WriteErrors))]
+async fn unarchive_flag(change: FlagChange, mode: Mode) -> Archived {
+    set_archived(change, mode, false).await
 }
 
-async fn set_archived(
-    State(state): State<AppState>,
-    who: &Principal,
-    mode: Mode,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
-    archived: bool,
-) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    let version = based_on(&headers, None)?;
-    let outcome = flags::set_archived(&state, mode, who, &key, archived, version).await?;
+/// What archiving or bringing back a flag answers: the flag, or the preview.
+type Archived = Result<OrPreview<Json<FlagResource>>, ApiError>;
+
+async fn set_archived(change: FlagChange, mode: Mode, archived: bool) -> Archived {
+    let version = change.based_on(None)?;
+    let (state, who, key) = (&change.state, &change.who, &change.at);
+    let outcome = flags::set_archived(state, mode, who, key, archived, version).await?;
     Ok(OrPreview::of(outcome, |record| Json(record.into())))
 }

@@ -9,19 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::http::auth::{MetricsReader, Public};
 use crate::http::AppState;
 use crate::telemetry;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(live))
-        .routes(routes!(ready))
-        .routes(routes!(metrics))
-}
+router!(pub fn router: live; ready; metrics);
 
 /// Health: `ok` or `ready` (with the published and stored configuration versions), or
 /// why the server is not ready.
@@ -49,12 +42,7 @@ impl HealthStatus {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(
-    get,
-    path = "/health/live",
-    security(()),
-    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus))
-)]
+#[utoipa::path(get, path = "/health/live", security(()), responses((status = 200, description = "`{\"status\": \"ok\"}`", body = HealthStatus)))]
 async fn live(Public(_who): Public) -> Json<HealthStatus> {
     HealthStatus::only("ok")
 }
@@ -63,15 +51,7 @@ async fn live(Public(_who): Public) -> Json<HealthStatus> {
 /// change the store holds (a replica that is behind tries to catch up first, and says
 /// how far behind it is when it cannot). On a relay: `ready` or `degraded` (200, serving
 /// its last state while the upstream is away), with `upstream` connected or not.
-#[utoipa::path(
-    get,
-    path = "/health/ready",
-    security(()),
-    responses(
-        (status = 200, description = "Ready and caught up, with the published and stored versions (a relay: `ready`, or `degraded` without its upstream)", body = HealthStatus),
-        (status = 503, description = "The store failed or timed out, or this replica has not caught up with it", body = HealthStatus),
-    )
-)]
+#[utoipa::path(get, path = "/health/ready", security(()), responses((status = 200, description = "Ready and caught up, with the published and stored versions (a relay: `ready`, or `degraded` without its upstream)", body = HealthStatus), (status = 503, description = "The store failed or timed out, or this replica has not caught up with it", body = HealthStatus)))]
 async fn ready(State(state): State<AppState>, Public(_who): Public) -> Response {
     if let Some(relay) = state.relay() {
         let health = relay.health(state.published().version);
@@ -119,12 +99,7 @@ async fn ready(State(state): State<AppState>, Public(_who): Public) -> Response 
 }
 
 /// Prometheus metrics.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    security(()),
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
-)]
+#[utoipa::path(get, path = "/metrics", security(()), responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>, _: MetricsReader) -> impl IntoResponse {
     let published = state.published();
     metrics::gauge!("flagpole_snapshot_version").set(published.version as f64);

@@ -2,20 +2,18 @@
 //! rollback to a version (itself a new, audited change).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_store::{AuditEntry, UsageRecord};
 use flagpole_store::{AuditFilter, FlagVersion, UsageFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use super::change::FlagChange;
 use crate::diff::{diff, FieldChange};
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery};
+use crate::http::auth::Viewer;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
@@ -23,15 +21,7 @@ use crate::http::AppState;
 use crate::write::input::required;
 use crate::write::{flags, Mode};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_audit))
-        .routes(routes!(list_usage))
-        .routes(routes!(list_flag_versions))
-        .routes(routes!(get_flag_version))
-        .routes(routes!(diff_flag_versions))
-        .routes(routes!(rollback_flag))
-}
+router!(pub fn router: list_audit; list_usage; list_flag_versions; get_flag_version; diff_flag_versions; rollback_flag);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditList {
@@ -84,16 +74,7 @@ struct AuditQuery {
 }
 
 /// Reads the audit log.
-#[utoipa::path(
-    get,
-    path = "/audit",
-    params(AuditQuery),
-    responses(
-        (status = 200, description = "The matching entries, newest first", body = AuditList),
-        (status = 400, description = "Unreadable query or a limit out of range", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/audit", params(AuditQuery), responses((status = 200, description = "The matching entries, newest first", body = AuditList), (status = 400, description = "Unreadable query or a limit out of range", body = ErrorBody), WriteErrors))]
 async fn list_audit(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -132,16 +113,7 @@ struct UsageQuery {
 }
 
 /// SDK-reported usage (Unleash metrics) per flag, environment and hourly bucket.
-#[utoipa::path(
-    get,
-    path = "/usage",
-    params(UsageQuery),
-    responses(
-        (status = 200, description = "The matching usage", body = UsageList),
-        (status = 400, description = "Unreadable query", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/usage", params(UsageQuery), responses((status = 200, description = "The matching usage", body = UsageList), (status = 400, description = "Unreadable query", body = ErrorBody), WriteErrors))]
 async fn list_usage(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -170,16 +142,7 @@ impl From<FlagVersion> for VersionSummary {
 }
 
 /// Lists every stored version of a flag, deleted ones included.
-#[utoipa::path(
-    get,
-    path = "/flags/{key}/versions",
-    params(("key" = String, Path, description = "Flag key")),
-    responses(
-        (status = 200, description = "The versions, oldest first", body = VersionList),
-        (status = 404, description = "The flag never existed", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/flags/{key}/versions", params(("key" = String, Path, description = "Flag key")), responses((status = 200, description = "The versions, oldest first", body = VersionList), (status = 404, description = "The flag never existed", body = ErrorBody), WriteErrors))]
 async fn list_flag_versions(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -211,20 +174,7 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
 }
 
 /// Reads one stored version of a flag.
-#[utoipa::path(
-    get,
-    path = "/flags/{key}/versions/{version}",
-    params(
-        ("key" = String, Path, description = "Flag key"),
-        ("version" = i64, Path, description = "Flag version"),
-    ),
-    responses(
-        (status = 200, description = "The version (`flag` is null for a deletion)", body = flagpole_store::FlagVersion),
-        (status = 400, description = "A version that is not an integer", body = ErrorBody),
-        (status = 404, description = "No such version", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/flags/{key}/versions/{version}", params(("key" = String, Path, description = "Flag key"), ("version" = i64, Path, description = "Flag version")), responses((status = 200, description = "The version (`flag` is null for a deletion)", body = flagpole_store::FlagVersion), (status = 400, description = "A version that is not an integer", body = ErrorBody), (status = 404, description = "No such version", body = ErrorBody), WriteErrors))]
 async fn get_flag_version(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -244,17 +194,7 @@ struct DiffQuery {
 }
 
 /// Compares two versions of a flag.
-#[utoipa::path(
-    get,
-    path = "/flags/{key}/diff",
-    params(("key" = String, Path, description = "Flag key"), DiffQuery),
-    responses(
-        (status = 200, description = "Every leaf that differs", body = FlagDiff),
-        (status = 400, description = "Unreadable query (`from` is required)", body = ErrorBody),
-        (status = 404, description = "No such flag or version", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/flags/{key}/diff", params(("key" = String, Path, description = "Flag key"), DiffQuery), responses((status = 200, description = "Every leaf that differs", body = FlagDiff), (status = 400, description = "Unreadable query (`from` is required)", body = ErrorBody), (status = 404, description = "No such flag or version", body = ErrorBody), WriteErrors))]
 async fn diff_flag_versions(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -296,32 +236,14 @@ struct RollbackBody {
 }
 
 /// Restores an earlier version of a flag, as a new, audited version.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/rollback",
-    params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery),
-    request_body = RollbackBody,
-    responses(
-        (status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>),
-        (status = 400, description = "Unreadable body or header", body = ErrorBody),
-        (status = 404, description = "No such flag or version", body = ErrorBody),
-        (status = 409, description = "The flag changed since that version, or the target version is a deletion", body = ErrorBody),
-        (status = 422, description = "The restored flag is no longer valid", body = ErrorBody),
-        (status = 428, description = "No version given", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags/{key}/rollback", params(("key" = String, Path, description = "Flag key"), WriteHeaders, PreviewQuery), request_body = RollbackBody, responses((status = 200, description = "The flag as stored, or with `?preview=true` the impact preview (nothing written)", body = OrPreview<FlagResource>), (status = 400, description = "Unreadable body or header", body = ErrorBody), (status = 404, description = "No such flag or version", body = ErrorBody), (status = 409, description = "The flag changed since that version, or the target version is a deletion", body = ErrorBody), (status = 422, description = "The restored flag is no longer valid", body = ErrorBody), (status = 428, description = "No version given", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn rollback_flag(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    change: FlagChange,
     mode: Mode,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> Result<OrPreview<Json<FlagResource>>, ApiError> {
-    let expect = required(based_on(&headers, body.version)?)?;
-    let to = body.to_version;
-    let outcome = flags::roll_back(&state, mode, &who, &key, to, expect).await?;
+    let expect = required(change.based_on(body.version)?)?;
+    let (state, who, key) = (&change.state, &change.who, &change.at);
+    let outcome = flags::roll_back(state, mode, who, key, body.to_version, expect).await?;
     Ok(OrPreview::of(outcome, |record| Json(record.into())))
 }

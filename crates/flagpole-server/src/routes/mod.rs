@@ -1,8 +1,23 @@
 //! The HTTP surface. Each area has a `router()` of documented routes
-//! (`OpenApiRouter` with `routes!`); [`app`] composes them with the middleware every
+//! (an `OpenApiRouter` that [`router!`] builds); [`app`] composes them with the middleware every
 //! route shares, and the same composition yields the OpenAPI document. Handlers are
 //! thin: extract, call the layers below, answer.
 
+/// An area's router. Given `pub fn router: a, b; c`, it routes the handlers `a` and `b`
+/// (one path) and `c` (another): the handlers of a path apart by `,`, paths by `;`.
+/// Each handler's `#[utoipa::path]` says its method and path, so the router and the
+/// OpenAPI document come from this one list.
+macro_rules! router {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident: $($($handler:ident),+);+) => {
+        $(#[$doc])*
+        $vis fn $name() -> ::utoipa_axum::router::OpenApiRouter<$crate::http::AppState> {
+            ::utoipa_axum::router::OpenApiRouter::new()
+                $(.routes(::utoipa_axum::routes!($($handler),+)))+
+        }
+    };
+}
+
+mod change;
 mod change_requests;
 mod environments;
 mod evaluate;
@@ -137,13 +152,7 @@ pub fn openapi_json() -> &'static str {
 }
 
 /// This OpenAPI document.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    security(()),
-    tag = "openapi",
-    responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object))
-)]
+#[utoipa::path(get, path = "/openapi.json", security(()), tag = "openapi", responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object)))]
 async fn get_openapi(Public(_who): Public) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], openapi_json())
 }

@@ -13,8 +13,6 @@ use flagpole_core::{Context, ContextProblem, Evaluation, Reason};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::http::auth::AnySdk;
@@ -23,11 +21,7 @@ use crate::http::schemas::{ConditionalHeaders, OfrepRequest, SdkHeaders};
 use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(evaluate_flags))
-        .routes(routes!(evaluate_flag))
-}
+router!(pub fn router: evaluate_flags; evaluate_flag);
 
 /// An OFREP error: status, code and details (and the key, for single evaluations).
 struct OfrepError {
@@ -93,6 +87,16 @@ fn bad_request(key: Option<&str>, code: &'static str, details: impl Into<String>
         key: key.map(str::to_string),
         code,
         details: details.into(),
+    }
+}
+
+/// OFREP's answer when the token's environment is gone: `GENERAL`, as a server error.
+fn no_environment(env: &str) -> OfrepError {
+    OfrepError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        key: None,
+        code: "GENERAL",
+        details: format!("the environment {env} does not exist"),
     }
 }
 
@@ -189,20 +193,7 @@ pub struct Success<'a> {
 }
 
 /// Evaluates one flag (OFREP).
-#[utoipa::path(
-    post,
-    path = "/ofrep/v1/evaluate/flags/{key}",
-    operation_id = "ofrep_evaluate_flag",
-    params(("key" = String, Path, description = "Flag key"), SdkHeaders),
-    request_body = OfrepRequest,
-    responses(
-        (status = 200, description = "The evaluation", body = Success),
-        (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT`, `TARGETING_KEY_MISSING` (a rollout or split by user reached without one), or `GENERAL` (a typed flag without variants)", body = OfrepErrorBody),
-        (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody),
-        (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
-        (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
-    )
-)]
+#[utoipa::path(post, path = "/ofrep/v1/evaluate/flags/{key}", operation_id = "ofrep_evaluate_flag", params(("key" = String, Path, description = "Flag key"), SdkHeaders), request_body = OfrepRequest, responses((status = 200, description = "The evaluation", body = Success), (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT`, `TARGETING_KEY_MISSING` (a rollout or split by user reached without one), or `GENERAL` (a typed flag without variants)", body = OfrepErrorBody), (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody), (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody), (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody)))]
 async fn evaluate_flag(
     State(state): State<AppState>,
     AnySdk(who): AnySdk,
@@ -214,12 +205,7 @@ async fn evaluate_flag(
     let env = who.sdk_environment();
     let published = state.published();
     let Some(snapshot) = published.snapshots.get(&env) else {
-        return Err(OfrepError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            key: None,
-            code: "GENERAL",
-            details: format!("the environment {env} does not exist"),
-        });
+        return Err(no_environment(&env));
     };
     if !snapshot.contains(&key) {
         return Err(OfrepError {
@@ -241,20 +227,7 @@ async fn evaluate_flag(
 }
 
 /// Evaluates every flag (OFREP bulk), with an ETag.
-#[utoipa::path(
-    post,
-    path = "/ofrep/v1/evaluate/flags",
-    operation_id = "ofrep_evaluate_flags",
-    params(SdkHeaders, ConditionalHeaders, ("flagConfigEtag" = Option<String>, Query, description = "The `etag` of the event-stream message that triggered this request (ADR 0008); not needed here: the answer is always from the latest configuration this server has")),
-    request_body = OfrepRequest,
-    responses(
-        (status = 200, description = "Every flag's evaluation (or error), and `eventStreams`: the stream to follow for changes", body = OfrepBulk, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))),
-        (status = 400, description = "`PARSE_ERROR` or `INVALID_CONTEXT`", body = OfrepErrorBody),
-        (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
-        (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody),
-    )
-)]
+#[utoipa::path(post, path = "/ofrep/v1/evaluate/flags", operation_id = "ofrep_evaluate_flags", params(SdkHeaders, ConditionalHeaders, ("flagConfigEtag" = Option<String>, Query, description = "The `etag` of the event-stream message that triggered this request (ADR 0008); not needed here: the answer is always from the latest configuration this server has")), request_body = OfrepRequest, responses((status = 200, description = "Every flag's evaluation (or error), and `eventStreams`: the stream to follow for changes", body = OfrepBulk, headers(("ETag" = String))), (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))), (status = 400, description = "`PARSE_ERROR` or `INVALID_CONTEXT`", body = OfrepErrorBody), (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody), (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody)))]
 async fn evaluate_flags(
     State(state): State<AppState>,
     AnySdk(who): AnySdk,
@@ -265,12 +238,7 @@ async fn evaluate_flags(
     let env = who.sdk_environment();
     let published = state.published();
     let Some(snapshot) = published.snapshots.get(&env) else {
-        return Err(OfrepError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            key: None,
-            code: "GENERAL",
-            details: format!("the environment {env} does not exist"),
-        });
+        return Err(no_environment(&env));
     };
     let now = chrono::Utc::now();
     let mut rng = state.rng();

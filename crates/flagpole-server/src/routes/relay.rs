@@ -9,8 +9,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Viewer;
@@ -21,28 +19,14 @@ use crate::relay::serve;
 use crate::relay::wire::{IntrospectRequest, IntrospectResponse, MAX_INTROSPECT};
 use crate::stream::{last_event_id, Credential};
 
-/// The relay routes (under `/api/v1`).
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(stream_relay))
-        .routes(routes!(introspect_tokens))
-}
+// The relay routes (under `/api/v1`).
+router!(pub fn router: stream_relay; introspect_tokens);
 
 /// The relay stream: `snapshot` (every environment, flag and segment record, at the
 /// configuration version), or `current` when `Last-Event-ID` is that version; then a
 /// `change` per published change (`from`, `version`, the records written, `null` for
 /// deleted), or a `snapshot` when anything may have changed.
-#[utoipa::path(
-    get,
-    path = "/relay/stream",
-    params(StreamHeaders),
-    responses(
-        (status = 200, description = "Server-sent events: `snapshot`, `current`, `change` (README, Relay mode); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = crate::http::schemas::SseEvent),
-        (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/relay/stream", params(StreamHeaders), responses((status = 200, description = "Server-sent events: `snapshot`, `current`, `change` (README, Relay mode); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = crate::http::schemas::SseEvent), (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody), (status = 401, description = "No valid credential", body = ErrorBody), (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody)))]
 async fn stream_relay(
     State(state): State<AppState>,
     Viewer(who): Viewer,
@@ -55,19 +39,7 @@ async fn stream_relay(
 /// What the upstream says about tokens SDKs presented to a relay: for each, whether it
 /// authenticates now and, if so, its id, name, kind, environment, role, origins,
 /// grants and expiry (never its verifier).
-#[utoipa::path(
-    post,
-    path = "/tokens/introspect",
-    request_body = IntrospectRequest,
-    responses(
-        (status = 200, description = "One answer per token, in order", body = IntrospectResponse),
-        (status = 400, description = "Not JSON of that shape, or more than 500 tokens", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody),
-        (status = 503, description = "A relay that cannot reach its own upstream", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/tokens/introspect", request_body = IntrospectRequest, responses((status = 200, description = "One answer per token, in order", body = IntrospectResponse), (status = 400, description = "Not JSON of that shape, or more than 500 tokens", body = ErrorBody), (status = 401, description = "No valid credential", body = ErrorBody), (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody), (status = 503, description = "A relay that cannot reach its own upstream", body = ErrorBody), BodyErrors))]
 async fn introspect_tokens(
     State(state): State<AppState>,
     Viewer(_who): Viewer,

@@ -7,8 +7,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use flagpole_store::{PlanFilter, ReleasePlan};
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
@@ -18,32 +16,11 @@ use crate::http::AppState;
 use crate::release::control;
 use crate::release::plan::PlanInput;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_release_plan, create_release_plan))
-        .routes(routes!(pause_release_plan))
-        .routes(routes!(resume_release_plan))
-        .routes(routes!(cancel_release_plan))
-        .routes(routes!(list_release_plans))
-}
+router!(pub fn router: get_release_plan, create_release_plan; pause_release_plan; resume_release_plan; cancel_release_plan; list_release_plans);
 
 /// Starts a release plan: the first milestone is applied at once, then the server moves
 /// on after each wait while the guards hold.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/environments/{env}/release-plan",
-    params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
-    request_body = PlanInput,
-    responses(
-        (status = 201, description = "The plan, started", body = ReleasePlan),
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
-        (status = 409, description = "The flag has an active plan there, or a guard is breached already", body = ErrorBody),
-        (status = 422, description = "The plan is invalid (each problem names its field)", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), request_body = PlanInput, responses((status = 201, description = "The plan, started", body = ReleasePlan), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag has an active plan there, or a guard is breached already", body = ErrorBody), (status = 422, description = "The plan is invalid (each problem names its field)", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_release_plan(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -55,15 +32,7 @@ async fn create_release_plan(
 }
 
 /// The flag's active plan in the environment, else its latest one.
-#[utoipa::path(
-    get,
-    path = "/flags/{key}/environments/{env}/release-plan",
-    params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
-    responses(
-        (status = 200, description = "The plan", body = ReleasePlan),
-        (status = 404, description = "The flag has no plan there", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/flags/{key}/environments/{env}/release-plan", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody)))]
 async fn get_release_plan(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -73,17 +42,7 @@ async fn get_release_plan(
 }
 
 /// Pauses a running plan: no step and no guard check until it is resumed.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/environments/{env}/release-plan/pause",
-    params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
-    responses(
-        (status = 200, description = "The plan, paused", body = ReleasePlan),
-        (status = 404, description = "The flag has no plan there", body = ErrorBody),
-        (status = 409, description = "The plan is not running", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/pause", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, paused", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not running", body = ErrorBody), WriteErrors))]
 async fn pause_release_plan(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -94,17 +53,7 @@ async fn pause_release_plan(
 
 /// Resumes a paused plan from its current milestone (its wait starts again), taking the
 /// flag as it is now as the plan's last write.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/environments/{env}/release-plan/resume",
-    params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
-    responses(
-        (status = 200, description = "The plan, running", body = ReleasePlan),
-        (status = 404, description = "The flag has no plan there", body = ErrorBody),
-        (status = 409, description = "The plan is not paused", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/resume", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, running", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not paused", body = ErrorBody), WriteErrors))]
 async fn resume_release_plan(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -115,17 +64,7 @@ async fn resume_release_plan(
 
 /// Cancels an active plan; the flag stays as it is (roll it back from its history if
 /// needed).
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/environments/{env}/release-plan/cancel",
-    params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")),
-    responses(
-        (status = 200, description = "The plan, cancelled", body = ReleasePlan),
-        (status = 404, description = "The flag has no plan there", body = ErrorBody),
-        (status = 409, description = "The plan is not active", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/cancel", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, cancelled", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not active", body = ErrorBody), WriteErrors))]
 async fn cancel_release_plan(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -145,15 +84,7 @@ struct PlanQuery {
 }
 
 /// Release plans, newest first (at most 1000).
-#[utoipa::path(
-    get,
-    path = "/release-plans",
-    params(PlanQuery),
-    responses(
-        (status = 200, description = "The plans", body = Vec<ReleasePlan>),
-        (status = 400, description = "Unreadable query", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/release-plans", params(PlanQuery), responses((status = 200, description = "The plans", body = Vec<ReleasePlan>), (status = 400, description = "Unreadable query", body = ErrorBody)))]
 async fn list_release_plans(
     State(state): State<AppState>,
     Viewer(_who): Viewer,

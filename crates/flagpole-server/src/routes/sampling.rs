@@ -33,15 +33,7 @@ struct Sampling {
 }
 
 /// Reads an environment's sampling setting.
-#[utoipa::path(
-    get,
-    path = "/environments/{env}/sampling",
-    params(("env" = String, Path, description = "Environment name")),
-    responses(
-        (status = 200, description = "The setting (off when never set)", body = Sampling),
-        (status = 404, description = "No such environment", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/environments/{env}/sampling", params(("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The setting (off when never set)", body = Sampling), (status = 404, description = "No such environment", body = ErrorBody)))]
 async fn get_sampling(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -54,20 +46,7 @@ async fn get_sampling(
 
 /// Turns sampling on or off in an environment (`mode`: `full` or `minimal`; `size` 1 to
 /// `MAX_SAMPLE_SIZE`).
-#[utoipa::path(
-    put,
-    path = "/environments/{env}/sampling",
-    params(("env" = String, Path, description = "Environment name")),
-    request_body = SamplingSetting,
-    responses(
-        (status = 200, description = "The setting as stored", body = Sampling),
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 404, description = "No such environment", body = ErrorBody),
-        (status = 422, description = "A mode or size out of range", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(put, path = "/environments/{env}/sampling", params(("env" = String, Path, description = "Environment name")), request_body = SamplingSetting, responses((status = 200, description = "The setting as stored", body = Sampling), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), (status = 422, description = "A mode or size out of range", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn put_sampling(
     State(state): State<AppState>,
     Admin(_who): Admin,

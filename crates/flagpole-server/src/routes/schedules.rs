@@ -10,24 +10,16 @@ use chrono::{DateTime, Utc};
 use flagpole_store::{ScheduleFilter, ScheduleRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::AppState;
 use crate::review::proposal::{flag_proposal, segment_proposal, FlagProposalInput};
 use crate::review::schedules::{self, load, split_time, Subject};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_schedules))
-        .routes(routes!(get_schedule, cancel_schedule))
-        .routes(routes!(create_flag_schedule))
-        .routes(routes!(create_segment_schedule))
-}
+router!(pub fn router: list_schedules; get_schedule, cancel_schedule; create_flag_schedule; create_segment_schedule);
 
 /// Schedules.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -71,32 +63,17 @@ struct ScheduleQuery {
 }
 
 /// Lists scheduled changes, by due time.
-#[utoipa::path(
-    get,
-    path = "/schedules",
-    params(ScheduleQuery),
-    responses(
-        (status = 200, description = "The matching schedules (at most 1000)", body = ScheduleList),
-        (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/schedules", params(ScheduleQuery), responses((status = 200, description = "The matching schedules (at most 1000)", body = ScheduleList), (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody), WriteErrors))]
 async fn list_schedules(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
     ApiQuery(q): ApiQuery<ScheduleQuery>,
 ) -> Result<Json<ScheduleList>, ApiError> {
-    const STATUSES: [&str; 5] = ["pending", "running", "applied", "failed", "cancelled"];
-    if let Some(status) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!(
-                "status must be one of {}, not {status:?}",
-                STATUSES.join(", ")
-            ),
-            Some("status".into()),
-        ));
-    }
+    one_of(
+        "status",
+        q.status.as_deref(),
+        &["pending", "running", "applied", "failed", "cancelled"],
+    )?;
     let (kind, target) = match (q.flag, q.segment) {
         (Some(flag), None) => (Some("flag".to_string()), Some(flag)),
         (None, Some(segment)) => (Some("segment".to_string()), Some(segment)),
@@ -119,17 +96,7 @@ async fn list_schedules(
 }
 
 /// Reads one scheduled change.
-#[utoipa::path(
-    get,
-    path = "/schedules/{id}",
-    params(("id" = i64, Path, description = "Schedule id")),
-    responses(
-        (status = 200, description = "The schedule", body = ScheduleRecord),
-        (status = 400, description = "An id that is not an integer", body = ErrorBody),
-        (status = 404, description = "No such schedule", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(get, path = "/schedules/{id}", params(("id" = i64, Path, description = "Schedule id")), responses((status = 200, description = "The schedule", body = ScheduleRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such schedule", body = ErrorBody), WriteErrors))]
 async fn get_schedule(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -139,18 +106,7 @@ async fn get_schedule(
 }
 
 /// Cancels a pending scheduled change.
-#[utoipa::path(
-    delete,
-    path = "/schedules/{id}",
-    params(("id" = i64, Path, description = "Schedule id")),
-    responses(
-        (status = 200, description = "The cancelled schedule", body = ScheduleRecord),
-        (status = 400, description = "An id that is not an integer", body = ErrorBody),
-        (status = 404, description = "No such schedule", body = ErrorBody),
-        (status = 409, description = "The schedule is not pending any more", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(delete, path = "/schedules/{id}", params(("id" = i64, Path, description = "Schedule id")), responses((status = 200, description = "The cancelled schedule", body = ScheduleRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such schedule", body = ErrorBody), (status = 409, description = "The schedule is not pending any more", body = ErrorBody), WriteErrors))]
 async fn cancel_schedule(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -160,21 +116,7 @@ async fn cancel_schedule(
 }
 
 /// Schedules a change to a flag: the whole new flag, or a change to one environment.
-#[utoipa::path(
-    post,
-    path = "/flags/{key}/schedules",
-    params(("key" = String, Path, description = "Flag key")),
-    request_body = FlagScheduleInput,
-    responses(
-        (status = 201, description = "The schedule", body = ScheduleRecord),
-        (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody),
-        (status = 404, description = "No such flag or environment", body = ErrorBody),
-        (status = 409, description = "The flag changed since that version, or the environment requires approval", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/flags/{key}/schedules", params(("key" = String, Path, description = "Flag key")), request_body = FlagScheduleInput, responses((status = 201, description = "The schedule", body = ScheduleRecord), (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag changed since that version, or the environment requires approval", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_flag_schedule(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -196,21 +138,7 @@ async fn create_flag_schedule(
 }
 
 /// Schedules a change to a segment: the whole new segment.
-#[utoipa::path(
-    post,
-    path = "/segments/{name}/schedules",
-    params(("name" = String, Path, description = "Segment name")),
-    request_body = SegmentScheduleInput,
-    responses(
-        (status = 201, description = "The schedule", body = ScheduleRecord),
-        (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody),
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 409, description = "The segment changed since that version, or an environment it is used in requires approval", body = ErrorBody),
-        (status = 422, description = "The change is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/segments/{name}/schedules", params(("name" = String, Path, description = "Segment name")), request_body = SegmentScheduleInput, responses((status = 201, description = "The schedule", body = ScheduleRecord), (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "The segment changed since that version, or an environment it is used in requires approval", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_segment_schedule(
     State(state): State<AppState>,
     Editor(who): Editor,

@@ -10,8 +10,6 @@ use flagpole_store::SegmentRecord;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
@@ -22,11 +20,7 @@ use crate::http::AppState;
 use crate::write::input::{required, split_body};
 use crate::write::segments;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_segments, create_segment))
-        .routes(routes!(get_segment, put_segment, delete_segment))
-}
+router!(pub fn router: list_segments, create_segment; get_segment, put_segment, delete_segment);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SegmentList {
@@ -49,11 +43,7 @@ pub struct SegmentInput {
 }
 
 /// Lists the segments.
-#[utoipa::path(
-    get,
-    path = "/segments",
-    responses((status = 200, description = "Every segment, in name order", body = SegmentList))
-)]
+#[utoipa::path(get, path = "/segments", responses((status = 200, description = "Every segment, in name order", body = SegmentList)))]
 async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<SegmentList> {
     let published = state.published();
     let segments = published
@@ -77,15 +67,7 @@ fn find(state: &AppState, name: &str) -> Result<SegmentResource, ApiError> {
 }
 
 /// Reads a segment.
-#[utoipa::path(
-    get,
-    path = "/segments/{name}",
-    params(("name" = String, Path, description = "Segment name")),
-    responses(
-        (status = 200, description = "The segment", body = SegmentResource),
-        (status = 404, description = "No such segment", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name")), responses((status = 200, description = "The segment", body = SegmentResource), (status = 404, description = "No such segment", body = ErrorBody)))]
 async fn get_segment(
     State(state): State<AppState>,
     Viewer(_who): Viewer,
@@ -95,19 +77,7 @@ async fn get_segment(
 }
 
 /// Creates a segment.
-#[utoipa::path(
-    post,
-    path = "/segments",
-    request_body = SegmentInput,
-    responses(
-        (status = 201, description = "The new segment", body = SegmentResource),
-        (status = 400, description = "Unreadable body, or a missing or invalid name", body = ErrorBody),
-        (status = 409, description = "The segment exists", body = ErrorBody),
-        (status = 422, description = "The segment is invalid", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/segments", request_body = SegmentInput, responses((status = 201, description = "The new segment", body = SegmentResource), (status = 400, description = "Unreadable body, or a missing or invalid name", body = ErrorBody), (status = 409, description = "The segment exists", body = ErrorBody), (status = 422, description = "The segment is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_segment(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -126,22 +96,7 @@ async fn create_segment(
 }
 
 /// Replaces a segment; the body must say which version it is based on.
-#[utoipa::path(
-    put,
-    path = "/segments/{name}",
-    params(("name" = String, Path, description = "Segment name"), WriteHeaders),
-    request_body = SegmentInput,
-    responses(
-        (status = 200, description = "The segment as stored", body = SegmentResource),
-        (status = 400, description = "Unreadable body or header, or a different name", body = ErrorBody),
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 409, description = "The segment changed since that version", body = ErrorBody),
-        (status = 422, description = "The segment is invalid", body = ErrorBody),
-        (status = 428, description = "No version given", body = ErrorBody),
-        BodyErrors,
-        WriteErrors,
-    )
-)]
+#[utoipa::path(put, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name"), WriteHeaders), request_body = SegmentInput, responses((status = 200, description = "The segment as stored", body = SegmentResource), (status = 400, description = "Unreadable body or header, or a different name", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "The segment changed since that version", body = ErrorBody), (status = 422, description = "The segment is invalid", body = ErrorBody), (status = 428, description = "No version given", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn put_segment(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -163,18 +118,7 @@ async fn put_segment(
 }
 
 /// Deletes a segment no flag uses.
-#[utoipa::path(
-    delete,
-    path = "/segments/{name}",
-    params(("name" = String, Path, description = "Segment name"), WriteHeaders),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "Unreadable If-Match", body = ErrorBody),
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 409, description = "Flags use the segment (they are named), or it changed since the If-Match version", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(delete, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name"), WriteHeaders), responses((status = 204, description = "Deleted"), (status = 400, description = "Unreadable If-Match", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "Flags use the segment (they are named), or it changed since the If-Match version", body = ErrorBody), WriteErrors))]
 async fn delete_segment(
     State(state): State<AppState>,
     Editor(who): Editor,

@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::policy::SESSION_COOKIE;
@@ -19,13 +17,7 @@ use crate::http::AppState;
 use crate::identity::issue::password_problem;
 use crate::identity::{Principal, Who};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(get_me))
-        .routes(routes!(change_password))
-}
+router!(pub fn router: login; logout; get_me; change_password);
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,19 +27,7 @@ struct Login {
 }
 
 /// Logs in: sets the session cookie (HttpOnly, SameSite=Strict; Secure over TLS).
-#[utoipa::path(
-    post,
-    path = "/auth/login",
-    security(()),
-    request_body = Login,
-    responses(
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 200, description = "Logged in; the cookie is set", body = LoggedIn),
-        (status = 401, description = "Wrong user name or password", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/auth/login", security(()), request_body = Login, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "Logged in; the cookie is set", body = LoggedIn), (status = 401, description = "Wrong user name or password", body = ErrorBody), (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody), BodyErrors))]
 async fn login(
     State(state): State<AppState>,
     Public(caller): Public,
@@ -83,14 +63,7 @@ fn tls(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// Logs out: ends the session and clears the cookie.
-#[utoipa::path(
-    post,
-    path = "/auth/logout",
-    responses(
-        (status = 204, description = "Logged out"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-    )
-)]
+#[utoipa::path(post, path = "/auth/logout", responses((status = 204, description = "Logged out"), (status = 401, description = "Not logged in", body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, Viewer(who): Viewer) -> Result<Response, ApiError> {
     if let Who::User { session, .. } = &who.who {
         state.store().delete_session(session).await?;
@@ -104,14 +77,7 @@ async fn logout(State(state): State<AppState>, Viewer(who): Viewer) -> Result<Re
 }
 
 /// Who the caller is: a user or an admin token, with its role.
-#[utoipa::path(
-    get,
-    path = "/auth/me",
-    responses(
-        (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "No credential", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/auth/me", responses((status = 200, description = "The caller", body = Me)))]
 async fn get_me(Viewer(who): Viewer) -> Json<Me> {
     Json(Me::of(&who))
 }
@@ -170,19 +136,7 @@ struct PasswordChange {
 }
 
 /// Changes the logged-in user's password and ends their other sessions.
-#[utoipa::path(
-    post,
-    path = "/auth/password",
-    request_body = PasswordChange,
-    responses(
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 204, description = "Changed; every other session of the user has ended"),
-        (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
-        (status = 403, description = "Tokens have no password", body = ErrorBody),
-        (status = 422, description = "The new password is too short or too long", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/auth/password", request_body = PasswordChange, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 204, description = "Changed; every other session of the user has ended"), (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody), (status = 403, description = "Tokens have no password", body = ErrorBody), (status = 422, description = "The new password is too short or too long", body = ErrorBody), BodyErrors))]
 async fn change_password(
     State(state): State<AppState>,
     Viewer(who): Viewer,

@@ -7,8 +7,6 @@ use axum::http::header::ORIGIN;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{AnySdk, ClientSdk, Evaluator};
@@ -19,68 +17,27 @@ use crate::identity::Origin;
 use crate::identity::{Principal, Who};
 use crate::stream::{self, Credential, Surface};
 
-/// Unleash's and OFREP's streams (top level).
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(stream_client_features))
-        .routes(routes!(stream_ofrep))
-}
+// Unleash's and OFREP's streams (top level).
+router!(pub fn router: stream_client_features; stream_ofrep);
 
-/// The native stream and its polling counterpart (under `/api/v1`).
-pub fn native_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(stream_environment))
-        .routes(routes!(environment_snapshot))
-}
+// The native stream and its polling counterpart (under `/api/v1`).
+router!(pub fn native_router: stream_environment; environment_snapshot);
 
 /// Unleash's streaming API, for Unleash SDKs in streaming mode: `unleash-connected`
 /// with the whole state (or, after `Last-Event-ID`, what changed since), then
 /// `unleash-updated` with delta events.
-#[utoipa::path(
-    get,
-    path = "/api/client/streaming",
-    tag = "unleash",
-    params(SdkHeaders, StreamHeaders),
-    responses(
-        (status = 200, description = "Server-sent events: `unleash-connected`, then `unleash-updated` (`{events: [...]}` of Unleash delta events); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent),
-        (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-        (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds, or poll", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/client/streaming", tag = "unleash", params(SdkHeaders, StreamHeaders), responses((status = 200, description = "Server-sent events: `unleash-connected`, then `unleash-updated` (`{events: [...]}` of Unleash delta events); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent), (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds, or poll", body = ErrorBody)))]
 async fn stream_client_features(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let last = stream::last_event_id(&headers)?;
-    let env = who.sdk_environment();
-    stream::respond(
-        state.streams(),
-        Credential::of(&who),
-        &env,
-        Surface::Unleash,
-        last,
-    )
-    .await
+    follow(&state, &who, &headers, Surface::Unleash).await
 }
 
 /// The native change stream of one environment: `snapshot` (every flag with its
 /// configuration in the environment, and every segment), then `change` events.
-#[utoipa::path(
-    get,
-    path = "/environments/{env}/stream",
-    tag = "evaluation",
-    params(("env" = String, Path, description = "Environment"), StreamHeaders),
-    responses(
-        (status = 200, description = "Server-sent events: `snapshot`, `change`, `refetch` (docs/streaming.md); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent),
-        (status = 400, description = "Unreadable path, or `Last-Event-ID` is not a version", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-        (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/environments/{env}/stream", tag = "evaluation", params(("env" = String, Path, description = "Environment"), StreamHeaders), responses((status = 200, description = "Server-sent events: `snapshot`, `change`, `refetch` (docs/streaming.md); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent), (status = 400, description = "Unreadable path, or `Last-Event-ID` is not a version", body = ErrorBody), (status = 401, description = "No valid credential", body = ErrorBody), (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody)))]
 async fn stream_environment(
     State(state): State<AppState>,
     evaluator: Evaluator,
@@ -104,20 +61,7 @@ async fn stream_environment(
 /// flag with its configuration in the environment, and every segment), for SDKs that
 /// poll instead of streaming: with `If-None-Match` it answers 304 until something the
 /// environment's SDKs see changes.
-#[utoipa::path(
-    get,
-    path = "/environments/{env}/snapshot",
-    tag = "evaluation",
-    params(("env" = String, Path, description = "Environment")),
-    responses(
-        (status = 200, description = "`{version, environment, flags, segments}` (docs/streaming.md), with an `ETag`", body = Object, headers(("ETag" = String))),
-        (status = 304, description = "Nothing changed since the `If-None-Match` ETag"),
-        (status = 400, description = "Unreadable path", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/environments/{env}/snapshot", tag = "evaluation", params(("env" = String, Path, description = "Environment")), responses((status = 200, description = "`{version, environment, flags, segments}` (docs/streaming.md), with an `ETag`", body = Object, headers(("ETag" = String))), (status = 304, description = "Nothing changed since the `If-None-Match` ETag"), (status = 400, description = "Unreadable path", body = ErrorBody), (status = 401, description = "No valid credential", body = ErrorBody), (status = 403, description = "A frontend token, or a client token of another environment", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody)))]
 async fn environment_snapshot(
     State(state): State<AppState>,
     evaluator: Evaluator,
@@ -152,36 +96,13 @@ async fn environment_snapshot(
 
 /// OFREP's event stream (ADR 0008), as the bulk response's `eventStreams` names it:
 /// `message` events with `{"type": "refetchEvaluation", "etag", "lastModified"}`.
-#[utoipa::path(
-    get,
-    path = "/ofrep/v1/stream",
-    tag = "ofrep",
-    params(
-        ("ticket" = Option<String>, Query, description = "The ticket from `eventStreams` (for clients that cannot send headers, such as browsers' EventSource); else the Authorization header"),
-        StreamHeaders,
-    ),
-    responses(
-        (status = 200, description = "Server-sent events: `message` with `refetchEvaluation`; id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent),
-        (status = 400, description = "A parameter given twice, a ticket too long, or `Last-Event-ID` is not a version", body = ErrorBody),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-        (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/ofrep/v1/stream", tag = "ofrep", params(("ticket" = Option<String>, Query, description = "The ticket from `eventStreams` (for clients that cannot send headers, such as browsers' EventSource); else the Authorization header"), StreamHeaders), responses((status = 200, description = "Server-sent events: `message` with `refetchEvaluation`; id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent), (status = 400, description = "A parameter given twice, a ticket too long, or `Last-Event-ID` is not a version", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody)))]
 async fn stream_ofrep(
     State(state): State<AppState>,
     OfrepStreamSdk(who): OfrepStreamSdk,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let last = stream::last_event_id(&headers)?;
-    let env = who.sdk_environment();
-    stream::respond(
-        state.streams(),
-        Credential::of(&who),
-        &env,
-        Surface::Ofrep,
-        last,
-    )
-    .await
+    follow(&state, &who, &headers, Surface::Ofrep).await
 }
 
 /// OFREP streams: a client or frontend token, by the `ticket` query parameter
@@ -211,4 +132,17 @@ impl FromRequestParts<AppState> for OfrepStreamSdk {
             Origin::Unknown,
         )))
     }
+}
+
+/// An SDK's stream of its token's environment on `surface`, from the `Last-Event-ID` the
+/// client sends on.
+async fn follow(
+    state: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    surface: Surface,
+) -> Result<Response, ApiError> {
+    let last = stream::last_event_id(headers)?;
+    let env = who.sdk_environment();
+    stream::respond(state.streams(), Credential::of(who), &env, surface, last).await
 }

@@ -6,8 +6,6 @@ use axum::Json;
 use flagpole_store::TokenRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Admin;
@@ -16,11 +14,7 @@ use crate::http::schemas::BodyErrors;
 use crate::http::AppState;
 use crate::identity::issue::{self, NewToken};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_tokens, create_token))
-        .routes(routes!(revoke_token))
-}
+router!(pub fn router: list_tokens, create_token; revoke_token);
 
 /// Every token (revoked ones too), oldest first, without secrets.
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,15 +32,7 @@ pub struct NewTokenAnswer {
 }
 
 /// Lists every token (revoked ones too), without secrets.
-#[utoipa::path(
-    get,
-    path = "/tokens",
-    responses(
-        (status = 200, description = "Every token, oldest first", body = TokenList),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/tokens", responses((status = 200, description = "Every token, oldest first", body = TokenList)))]
 async fn list_tokens(
     State(state): State<AppState>,
     Admin(_who): Admin,
@@ -56,20 +42,7 @@ async fn list_tokens(
 }
 
 /// Creates a token; the answer's `secret` is the only time the token's text is shown.
-#[utoipa::path(
-    post,
-    path = "/tokens",
-    request_body = NewToken,
-    responses(
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 201, description = "The token, with its `secret`", body = NewTokenAnswer),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "A token with this secret exists", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/tokens", request_body = NewToken, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 201, description = "The token, with its `secret`", body = NewTokenAnswer), (status = 409, description = "A token with this secret exists", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), BodyErrors))]
 async fn create_token(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -97,17 +70,7 @@ async fn create_token(
 
 /// Revokes a token: refused from the next request on (on other replicas, from their next
 /// reload).
-#[utoipa::path(
-    delete,
-    path = "/tokens/{id}",
-    params(("id" = String, Path, description = "The token's id")),
-    responses(
-        (status = 200, description = "The revoked token", body = TokenRecord),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such token", body = ErrorBody),
-    )
-)]
+#[utoipa::path(delete, path = "/tokens/{id}", params(("id" = String, Path, description = "The token's id")), responses((status = 200, description = "The revoked token", body = TokenRecord), (status = 404, description = "No such token", body = ErrorBody)))]
 async fn revoke_token(
     State(state): State<AppState>,
     Admin(who): Admin,

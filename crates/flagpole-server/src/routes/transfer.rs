@@ -8,8 +8,6 @@ use axum::Json;
 use flagpole_core::formats::{self, Format};
 use flagpole_core::Document;
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
@@ -18,11 +16,7 @@ use crate::http::schemas::{ImportCounts, ImportResult, WriteErrors};
 use crate::http::AppState;
 use crate::write::import::import_document;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(import_flags))
-        .routes(routes!(export_flags))
-}
+router!(pub fn router: import_flags; export_flags);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -37,23 +31,7 @@ struct TransferQuery {
 }
 
 /// Imports flags and segments; those with the key of a stored one replace it.
-#[utoipa::path(
-    post,
-    path = "/import",
-    params(TransferQuery),
-    request_body(
-        description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`",
-        content((Value = "application/json"), (String = "application/yaml")),
-    ),
-    responses(
-        (status = 200, description = "What was imported", body = ImportResult),
-        (status = 400, description = "Unreadable query or document (`duplicate_key`, `too_deep`, …), or an unknown environment", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Neither JSON nor YAML (`Content-Type: application/json` or `application/yaml`)", body = ErrorBody),
-        (status = 422, description = "The merged flags would be invalid", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/import", params(TransferQuery), request_body(description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`", content((Value = "application/json"), (String = "application/yaml"))), responses((status = 200, description = "What was imported", body = ImportResult), (status = 400, description = "Unreadable query or document (`duplicate_key`, `too_deep`, …), or an unknown environment", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Neither JSON nor YAML (`Content-Type: application/json` or `application/yaml`)", body = ErrorBody), (status = 422, description = "The merged flags would be invalid", body = ErrorBody), WriteErrors))]
 async fn import_flags(
     State(state): State<AppState>,
     Editor(who): Editor,
@@ -81,17 +59,7 @@ async fn import_flags(
 }
 
 /// Exports every flag and segment (native), or one environment (Unleash, seed).
-#[utoipa::path(
-    get,
-    path = "/export",
-    params(TransferQuery),
-    responses(
-        (status = 200, description = "The document in the format asked for: a native document (JSON), Unleash `ClientFeatures`, or the seed's `flags.json`", body = Value),
-        (status = 400, description = "Unreadable query", body = ErrorBody),
-        (status = 404, description = "No such environment", body = ErrorBody),
-        (status = 422, description = "The flags cannot be written in that format", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/export", params(TransferQuery), responses((status = 200, description = "The document in the format asked for: a native document (JSON), Unleash `ClientFeatures`, or the seed's `flags.json`", body = Value), (status = 400, description = "Unreadable query", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), (status = 422, description = "The flags cannot be written in that format", body = ErrorBody)))]
 async fn export_flags(
     State(state): State<AppState>,
     Viewer(_who): Viewer,

@@ -13,8 +13,6 @@ use flagpole_core::{Context, Evaluation};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{ClientSdk, FrontendSdk};
@@ -28,27 +26,10 @@ use crate::identity::Principal;
 use crate::telemetry::count_evaluation;
 use flagpole_core::limits::{MAX_CONTEXT_BODY_BYTES, MAX_METRICS_BODY_BYTES};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_client_features))
-        .routes(routes!(get_client_feature))
-        .routes(routes!(register_client))
-        .routes(routes!(post_client_metrics))
-        .routes(routes!(get_frontend, post_frontend))
-        .routes(routes!(get_frontend_feature))
-}
+router!(pub fn router: get_client_features; get_client_feature; register_client; post_client_metrics; get_frontend, post_frontend; get_frontend_feature);
 
 /// Every feature of the SDK's environment, as Unleash `ClientFeatures`.
-#[utoipa::path(
-    get,
-    path = "/api/client/features",
-    params(SdkHeaders, ConditionalHeaders, EncodingHeaders),
-    responses(
-        (status = 200, description = "Unleash `ClientFeatures` (`version`, `features`, `segments`, `query`)", body = Object, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/client/features", params(SdkHeaders, ConditionalHeaders, EncodingHeaders), responses((status = 200, description = "Unleash `ClientFeatures` (`version`, `features`, `segments`, `query`)", body = Object, headers(("ETag" = String))), (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))), (status = 404, description = "The environment does not exist", body = ErrorBody)))]
 async fn get_client_features(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
@@ -81,16 +62,7 @@ async fn get_client_features(
 }
 
 /// One feature, as in `ClientFeatures`.
-#[utoipa::path(
-    get,
-    path = "/api/client/features/{name}",
-    params(("name" = String, Path, description = "Flag key"), SdkHeaders),
-    responses(
-        (status = 200, description = "The Unleash feature", body = Object),
-        (status = 400, description = "Unreadable path", body = ErrorBody),
-        (status = 404, description = "No such feature or environment", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/client/features/{name}", params(("name" = String, Path, description = "Flag key"), SdkHeaders), responses((status = 200, description = "The Unleash feature", body = Object), (status = 400, description = "Unreadable path", body = ErrorBody), (status = 404, description = "No such feature or environment", body = ErrorBody)))]
 async fn get_client_feature(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
@@ -115,18 +87,7 @@ async fn get_client_feature(
 }
 
 /// SDK registration: accepted and logged; nothing to store yet.
-#[utoipa::path(
-    post,
-    path = "/api/client/register",
-    params(SdkHeaders),
-    request_body(content = Object, description = "Unleash's registration (`appName`, `instanceId`, …)"),
-    responses(
-        (status = 202, description = "Accepted"),
-        (status = 400, description = "Not JSON", body = ErrorBody),
-        (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody),
-        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
-    )
-)]
+#[utoipa::path(post, path = "/api/client/register", params(SdkHeaders), request_body(content = Object, description = "Unleash's registration (`appName`, `instanceId`, …)"), responses((status = 202, description = "Accepted"), (status = 400, description = "Not JSON", body = ErrorBody), (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody), (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody)))]
 async fn register_client(
     State(_state): State<AppState>,
     ClientSdk(who): ClientSdk,
@@ -144,20 +105,7 @@ async fn register_client(
 }
 
 /// SDK usage metrics: `{"bucket": {"start", "stop", "toggles": {name: {yes, no, variants}}}}`.
-#[utoipa::path(
-    post,
-    path = "/api/client/metrics",
-    params(SdkHeaders),
-    request_body(content = Object, description = "Unleash's metrics: `{bucket: {start, stop, toggles: {name: {yes, no, variants}}}}`"),
-    responses(
-        (status = 202, description = "Recorded"),
-        (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody),
-        (status = 413, description = "Body too large (`MAX_METRICS_BODY_BYTES`)", body = ErrorBody),
-        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "More flags or variants than a report may name (`MAX_REPORT_FLAGS`, `MAX_REPORT_VARIANTS`), or a name with control characters", body = ErrorBody),
-        WriteErrors,
-    )
-)]
+#[utoipa::path(post, path = "/api/client/metrics", params(SdkHeaders), request_body(content = Object, description = "Unleash's metrics: `{bucket: {start, stop, toggles: {name: {yes, no, variants}}}}`"), responses((status = 202, description = "Recorded"), (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody), (status = 413, description = "Body too large (`MAX_METRICS_BODY_BYTES`)", body = ErrorBody), (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody), (status = 422, description = "More flags or variants than a report may name (`MAX_REPORT_FLAGS`, `MAX_REPORT_VARIANTS`), or a name with control characters", body = ErrorBody), WriteErrors))]
 async fn post_client_metrics(
     State(state): State<AppState>,
     ClientSdk(who): ClientSdk,
@@ -281,16 +229,7 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
 }
 
 /// The toggles enabled for a context given as query parameters (Unleash frontend API).
-#[utoipa::path(
-    get,
-    path = "/api/frontend",
-    params(FrontendQuery, SdkHeaders),
-    responses(
-        (status = 200, description = "The enabled toggles", body = Toggles),
-        (status = 400, description = "A parameter given twice, or a context beyond its limits", body = ErrorBody),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/frontend", params(FrontendQuery, SdkHeaders), responses((status = 200, description = "The enabled toggles", body = Toggles), (status = 400, description = "A parameter given twice, or a context beyond its limits", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody)))]
 async fn get_frontend(
     State(state): State<AppState>,
     FrontendSdk(who): FrontendSdk,
@@ -300,18 +239,7 @@ async fn get_frontend(
 }
 
 /// The toggles enabled for a context in the body: its `context` object, or the body itself.
-#[utoipa::path(
-    post,
-    path = "/api/frontend",
-    params(SdkHeaders),
-    request_body(content = Option<EvaluationContext>, description = "`{context: {…}}` or the context itself; empty is the empty context"),
-    responses(
-        (status = 200, description = "The enabled toggles", body = Toggles),
-        (status = 400, description = "Unreadable body or invalid context", body = ErrorBody),
-        (status = 404, description = "The environment does not exist", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/api/frontend", params(SdkHeaders), request_body(content = Option<EvaluationContext>, description = "`{context: {…}}` or the context itself; empty is the empty context"), responses((status = 200, description = "The enabled toggles", body = Toggles), (status = 400, description = "Unreadable body or invalid context", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), BodyErrors))]
 async fn post_frontend(
     State(state): State<AppState>,
     FrontendSdk(who): FrontendSdk,
@@ -332,16 +260,7 @@ async fn post_frontend(
 }
 
 /// One toggle, if it is enabled for the context in the query parameters.
-#[utoipa::path(
-    get,
-    path = "/api/frontend/features/{name}",
-    params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders),
-    responses(
-        (status = 200, description = "The toggle", body = Toggle),
-        (status = 400, description = "Unreadable path, a parameter given twice, or a context beyond its limits", body = ErrorBody),
-        (status = 404, description = "Unknown or disabled toggle, or the environment does not exist", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/frontend/features/{name}", params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders), responses((status = 200, description = "The toggle", body = Toggle), (status = 400, description = "Unreadable path, a parameter given twice, or a context beyond its limits", body = ErrorBody), (status = 404, description = "Unknown or disabled toggle, or the environment does not exist", body = ErrorBody)))]
 async fn get_frontend_feature(
     State(state): State<AppState>,
     FrontendSdk(who): FrontendSdk,

@@ -6,8 +6,6 @@ use axum::Json;
 use flagpole_store::UserRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{session, Admin};
@@ -16,11 +14,7 @@ use crate::http::schemas::BodyErrors;
 use crate::http::AppState;
 use crate::identity::issue::{self, NewUser};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(update_user, delete_user))
-}
+router!(pub fn router: list_users, create_user; update_user, delete_user);
 
 /// Every user, in name order, without password hashes.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,15 +23,7 @@ pub struct UserList {
 }
 
 /// Lists users (without password hashes).
-#[utoipa::path(
-    get,
-    path = "/users",
-    responses(
-        (status = 200, description = "Every user, in name order", body = UserList),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/users", responses((status = 200, description = "Every user, in name order", body = UserList)))]
 async fn list_users(
     State(state): State<AppState>,
     Admin(_who): Admin,
@@ -47,20 +33,7 @@ async fn list_users(
 }
 
 /// Creates a user.
-#[utoipa::path(
-    post,
-    path = "/users",
-    request_body = NewUser,
-    responses(
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 201, description = "The user", body = UserRecord),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "The user exists", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(post, path = "/users", request_body = NewUser, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 201, description = "The user", body = UserRecord), (status = 409, description = "The user exists", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), BodyErrors))]
 async fn create_user(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -94,21 +67,7 @@ struct UserUpdate {
 }
 
 /// Changes a user's role, grants or password.
-#[utoipa::path(
-    patch,
-    path = "/users/{name}",
-    params(("name" = String, Path, description = "User name")),
-    request_body = UserUpdate,
-    responses(
-        (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 200, description = "The user", body = UserRecord),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
-        BodyErrors,
-    )
-)]
+#[utoipa::path(patch, path = "/users/{name}", params(("name" = String, Path, description = "User name")), request_body = UserUpdate, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "The user", body = UserRecord), (status = 404, description = "No such user", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), BodyErrors))]
 async fn update_user(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -151,17 +110,7 @@ async fn update_user(
 }
 
 /// Deletes a user and ends their sessions.
-#[utoipa::path(
-    delete,
-    path = "/users/{name}",
-    params(("name" = String, Path, description = "User name")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-    )
-)]
+#[utoipa::path(delete, path = "/users/{name}", params(("name" = String, Path, description = "User name")), responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = ErrorBody)))]
 async fn delete_user(
     State(state): State<AppState>,
     Admin(who): Admin,

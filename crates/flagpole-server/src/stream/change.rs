@@ -1,5 +1,6 @@
-//! What one publish changed, as the fan-out keeps it in its ring ([`Change`]), and what a
-//! reconnecting stream is missing ([`Since`]): the input of every surface's events.
+//! What one publish changed, as the fan-out keeps it in its ring ([`Change`]), one
+//! publish as the surfaces see it ([`Publish`]), and what a reconnecting stream is
+//! missing ([`Since`]): the input of every surface's events.
 
 use std::collections::BTreeSet;
 
@@ -47,6 +48,15 @@ impl Change {
             unleash_full,
         }
     }
+}
+
+/// One publish as the surfaces turn it into events: the state before, the state after,
+/// and what changed between them.
+#[derive(Clone, Copy)]
+pub struct Publish<'a> {
+    pub before: &'a Published,
+    pub after: &'a Published,
+    pub change: &'a Change,
 }
 
 /// What a reconnecting stream is missing.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use axum::body::Bytes;
 use tokio::sync::{broadcast, watch};
 
-use super::change::{Change, Since};
+use super::change::{Change, Publish, Since};
 use super::frame::{Frame, Surface};
 use super::{native, ofrep, unleash};
 use crate::core::{Applied, Core};
@@ -291,11 +291,16 @@ impl Shared {
             (before, change, targets)
         };
         self.handled.send_replace(after.version);
+        let publish = Publish {
+            before: &before,
+            after,
+            change: &change,
+        };
         for ((env, surface), tx) in targets {
             let bytes = match surface {
-                Surface::Unleash => unleash::changed(&before, after, &change, &env),
-                Surface::Native => native::changed(&before, after, &change, &env),
-                Surface::Ofrep => ofrep::changed(&before, after, &change, &env),
+                Surface::Unleash => unleash::changed(&publish, &env),
+                Surface::Native => native::changed(&publish, &env),
+                Surface::Ofrep => ofrep::changed(&publish, &env),
             };
             if let Some(bytes) = bytes {
                 let _ = tx.send(Frame {

@@ -8,7 +8,7 @@ use flagpole_core::{Flag, Segment};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::change::{Change, Since};
+use super::change::{Change, Publish, Since};
 use super::frame::{frame, live_flag, segment};
 use crate::published::Published;
 
@@ -124,17 +124,22 @@ fn delta<'a>(
 }
 
 /// Whether a publish changed anything `environment` evaluates with.
-pub fn touches(before: &Published, after: &Published, change: &Change, environment: &str) -> bool {
+pub fn touches(publish: &Publish, environment: &str) -> bool {
+    let Publish {
+        before,
+        after,
+        change,
+    } = *publish;
     change.full || !delta(before, after, change, environment).is_empty()
 }
 
 /// `change` for one publish (`snapshot` when anything may have changed), or `None`.
-pub fn changed(
-    before: &Published,
-    after: &Published,
-    change: &Change,
-    environment: &str,
-) -> Option<Bytes> {
+pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
+    let Publish {
+        before,
+        after,
+        change,
+    } = *publish;
     if change.full {
         return Some(full(after, environment));
     }

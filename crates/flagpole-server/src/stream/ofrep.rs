@@ -13,11 +13,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::change::Change;
+use super::change::Publish;
 use super::frame::frame;
 use crate::error::ApiError;
 use crate::identity::{secret, Directory, Kind, Token};
-use crate::published::Published;
 
 /// Longest ticket read (a token id, a dot, 64 hex digits).
 pub const MAX_TICKET_LEN: usize = 160;
@@ -26,13 +25,8 @@ pub const MAX_TICKET_LEN: usize = 160;
 pub const INACTIVITY_DELAY_SECS: u64 = 120;
 
 /// `refetchEvaluation` for one publish, when it changed what `environment` evaluates.
-pub fn changed(
-    before: &Published,
-    after: &Published,
-    change: &Change,
-    environment: &str,
-) -> Option<Bytes> {
-    super::native::touches(before, after, change, environment).then(|| refetch(after.version))
+pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
+    super::native::touches(publish, environment).then(|| refetch(publish.after.version))
 }
 
 /// `refetchEvaluation` with the version as `etag` (sent back as `flagConfigEtag`).

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
 use serde::Serialize;
 
-use super::change::{Change, Since};
+use super::change::{Publish, Since};
 use super::frame::{frame, live_flag, segment};
 use crate::published::Published;
 
@@ -70,12 +70,12 @@ pub fn full(published: &Published, environment: &str, event: &str) -> Bytes {
 
 /// `unleash-updated` for one publish, or `None` when it changed nothing Unleash SDKs
 /// of `environment` see.
-pub fn changed(
-    before: &Published,
-    after: &Published,
-    change: &Change,
-    environment: &str,
-) -> Option<Bytes> {
+pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
+    let Publish {
+        before,
+        after,
+        change,
+    } = *publish;
     if change.full || change.unleash_full {
         return Some(full(after, environment, UPDATED));
     }

@@ -221,6 +221,25 @@ async fn read_body(req: Request, limit: usize, json_only: bool) -> Result<Vec<u8
     }
 }
 
+/// A call the policy `P` admits (`Viewer`, `Editor`, `Admin`, an SDK's, a UI page's…),
+/// with the application state: `Call(state, Admin(who)): Call<Admin>` in a handler's
+/// arguments.
+/// The policy refuses before any other extractor reads the request.
+#[derive(Debug)]
+pub struct Call<P>(pub AppState, pub P);
+
+impl<P: FromRequestParts<AppState> + Send> FromRequestParts<AppState> for Call<P> {
+    type Rejection = P::Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let admitted = P::from_request_parts(parts, state).await?;
+        Ok(Call(state.clone(), admitted))
+    }
+}
+
 /// Path parameters, with bad percent-encoding answered as 400.
 #[derive(Debug)]
 pub struct ApiPath<T>(pub T);

@@ -5,7 +5,6 @@
 //! author may withdraw (reject) their own but never approve it. A request whose flag
 //! moved on since it was made must be rebased before it can be approved.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -15,10 +14,9 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Admin, Editor, Viewer};
-use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, OptionalJson};
+use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, Call, OptionalJson};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::views::ChangeRequestDetail;
-use crate::http::AppState;
 use crate::review::proposal::FlagProposalInput;
 use crate::review::requests::{self, add_comment, field, load};
 use crate::review::MAX_DESCRIPTION_CHARS;
@@ -84,8 +82,7 @@ struct ApprovalSetting {
 /// Lists change requests.
 #[utoipa::path(get, path = "/change-requests", params(RequestQuery), responses((status = 200, description = "The matching requests (at most 1000), newest first", body = ChangeRequestList), (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody), WriteErrors))]
 async fn list_change_requests(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> Result<Json<ChangeRequestList>, ApiError> {
     one_of(
@@ -100,8 +97,7 @@ async fn list_change_requests(
 /// Proposes a flag change: the whole new flag, or a change to one environment.
 #[utoipa::path(post, path = "/change-requests", request_body = ChangeRequestInput, responses((status = 201, description = "The request, open", body = ChangeRequestRecord), (status = 400, description = "Unreadable body, or too many open requests for the flag", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag changed since that version", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_change_request(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiJson(mut body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
     let map = body.as_object_mut().ok_or_else(|| {
@@ -130,8 +126,7 @@ async fn create_change_request(
 /// caller may approve it.
 #[utoipa::path(get, path = "/change-requests/{id}", params(("id" = i64, Path, description = "Change request id")), responses((status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = ChangeRequestDetail), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), WriteErrors))]
 async fn get_change_request(
-    State(state): State<AppState>,
-    Viewer(who): Viewer,
+    Call(state, Viewer(who)): Call<Viewer>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestDetail>, ApiError> {
     let record = load(&state, id).await?;
@@ -141,8 +136,7 @@ async fn get_change_request(
 /// Comments on a change request.
 #[utoipa::path(post, path = "/change-requests/{id}/comments", params(("id" = i64, Path, description = "Change request id")), request_body = CommentInput, responses((status = 200, description = "The request", body = ChangeRequestRecord), (status = 400, description = "Unreadable body, an empty or too long comment, or too many comments", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn comment_change_request(
-    State(state): State<AppState>,
-    Viewer(who): Viewer,
+    Call(state, Viewer(who)): Call<Viewer>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
@@ -155,8 +149,7 @@ async fn comment_change_request(
 /// Approves a change request: applies it now, or schedules it with `apply_at`.
 #[utoipa::path(post, path = "/change-requests/{id}/approve", params(("id" = i64, Path, description = "Change request id")), request_body = Option<ApproveInput>, responses((status = 200, description = "The request, applied or scheduled", body = ChangeRequestRecord), (status = 400, description = "Unreadable body or an `apply_at` out of range", body = ErrorBody), (status = 403, description = "The caller is the author, or may not change an environment it touches", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), (status = 409, description = "The request is not open, or the flag moved on since it was made (rebase it)", body = ErrorBody), (status = 422, description = "The change is no longer valid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn approve_change_request(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(id): ApiPath<i64>,
     OptionalJson(input): OptionalJson<ApproveInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
@@ -167,8 +160,7 @@ async fn approve_change_request(
 /// Rejects a change request (its author may withdraw it so).
 #[utoipa::path(post, path = "/change-requests/{id}/reject", params(("id" = i64, Path, description = "Change request id")), request_body = Option<RejectInput>, responses((status = 200, description = "The request, rejected", body = ChangeRequestRecord), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), (status = 409, description = "The request is not open", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn reject_change_request(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(id): ApiPath<i64>,
     OptionalJson(input): OptionalJson<RejectInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
@@ -180,8 +172,7 @@ async fn reject_change_request(
 /// in other parts than the request does; else 409 naming the part).
 #[utoipa::path(post, path = "/change-requests/{id}/rebase", params(("id" = i64, Path, description = "Change request id")), responses((status = 200, description = "The request, based on the current version", body = ChangeRequestRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody), (status = 404, description = "No such change request or flag", body = ErrorBody), (status = 409, description = "The request is not open, or the flag changed where the request does", body = ErrorBody), WriteErrors))]
 async fn rebase_change_request(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
     Ok(Json(requests::rebase_request(&state, &who, id).await?))
@@ -190,8 +181,7 @@ async fn rebase_change_request(
 /// Makes an environment require change requests, or not.
 #[utoipa::path(put, path = "/environments/{env}/approval", tag = "environments", params(("env" = String, Path, description = "Environment name")), request_body = ApprovalSetting, responses((status = 200, description = "The environment", body = flagpole_store::Environment), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn set_environment_approval(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiPath(env): ApiPath<String>,
     ApiJson(input): ApiJson<ApprovalSetting>,
 ) -> Result<Json<Environment>, ApiError> {

@@ -1,6 +1,5 @@
 //! `/api/v1/environments`: list, create, protect, delete.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use flagpole_store::Environment;
@@ -9,9 +8,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Admin, Viewer};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
-use crate::http::AppState;
 use crate::write::environments::{self, Setting};
 
 router!(pub fn router: list_environments, create_environment; update_environment, delete_environment);
@@ -23,10 +21,7 @@ pub struct EnvironmentList {
 
 /// Lists the environments.
 #[utoipa::path(get, path = "/environments", responses((status = 200, description = "Every environment, in name order", body = EnvironmentList)))]
-async fn list_environments(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
-) -> Json<EnvironmentList> {
+async fn list_environments(Call(state, Viewer(_who)): Call<Viewer>) -> Json<EnvironmentList> {
     let environments = state.published().environments.clone();
     Json(EnvironmentList { environments })
 }
@@ -41,8 +36,7 @@ struct NewEnvironment {
 /// Creates an environment.
 #[utoipa::path(post, path = "/environments", request_body = NewEnvironment, responses((status = 201, description = "The new environment", body = flagpole_store::Environment), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 409, description = "The environment exists", body = ErrorBody), (status = 422, description = "The name is not allowed (characters, length, or a case twin of an existing one)", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_environment(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiJson(body): ApiJson<NewEnvironment>,
 ) -> Result<(StatusCode, Json<Environment>), ApiError> {
     let created = environments::create(&state, &who, &body.name).await?;
@@ -60,8 +54,7 @@ struct EnvironmentUpdate {
 /// Marks an environment protected, or not.
 #[utoipa::path(patch, path = "/environments/{env}", params(("env" = String, Path, description = "Environment name")), request_body = EnvironmentUpdate, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "The environment", body = flagpole_store::Environment), (status = 404, description = "No such environment", body = ErrorBody), BodyErrors))]
 async fn update_environment(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiPath(env): ApiPath<String>,
     ApiJson(body): ApiJson<EnvironmentUpdate>,
 ) -> Result<Json<Environment>, ApiError> {
@@ -85,8 +78,7 @@ struct DeleteQuery {
 /// environment.
 #[utoipa::path(delete, path = "/environments/{env}", params(("env" = String, Path, description = "Environment name"), DeleteQuery), responses((status = 204, description = "Deleted (with the flags' configuration there, if asked)"), (status = 400, description = "Unreadable query", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), (status = 409, description = "Flags are configured there, tokens are bound to it, or the seed API serves it", body = ErrorBody), (status = 422, description = "Deleting the configuration would leave the flags invalid", body = ErrorBody)))]
 async fn delete_environment(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiPath(env): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {

@@ -2,7 +2,6 @@
 //! (read, replace, enable, disable, rules, default, rollout). Each change is an edit of
 //! that environment through the write service (`write::edit_environment`).
 
-use axum::extract::State;
 use axum::Json;
 use flagpole_core::{FlagEnvironment, Rule, Serve};
 use serde::{Deserialize, Serialize};
@@ -12,11 +11,10 @@ use utoipa::ToSchema;
 use super::change::{EnvChange, FlagEnv};
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Viewer;
-use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
+use crate::http::extract::{ApiJson, ApiPath, Call, OptionalJson};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::schemas::{BodyErrors, EditErrors, WriteErrors, WriteHeaders};
 use crate::http::views::{FlagEnvironmentResource, FlagResource};
-use crate::http::AppState;
 use crate::write::input::split_body;
 use crate::write::{edit_environment, protection, EnvEdit, Mode};
 
@@ -40,8 +38,7 @@ pub struct FlagEnvironmentInput {
 /// Reads a flag's configuration in one environment.
 #[utoipa::path(get, path = "/flags/{key}/environments/{env}", params(FlagEnv), responses((status = 200, description = "The configuration (off and empty when the flag has none there)", body = FlagEnvironmentResource), (status = 404, description = "No such flag or environment", body = ErrorBody)))]
 async fn get_flag_environment(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(at): ApiPath<FlagEnv>,
 ) -> Result<Json<FlagEnvironmentResource>, ApiError> {
     let published = state.published();

@@ -1,7 +1,6 @@
 //! `/api/v1/flags`: list, create, read, replace, archive, delete. Per-environment
 //! configuration is in `flag_environments.rs`.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -14,11 +13,10 @@ use super::change::FlagChange;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::preview::{OrPreview, PreviewAnswer, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
-use crate::http::AppState;
 use crate::write::input::{required, split_body};
 use crate::write::{flags, Mode};
 
@@ -63,8 +61,7 @@ struct ListQuery {
 /// Lists flags, optionally filtered.
 #[utoipa::path(get, path = "/flags", params(ListQuery), responses((status = 200, description = "The matching flags, in key order", body = FlagList), (status = 400, description = "Unreadable query", body = ErrorBody)))]
 async fn list_flags(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<FlagList>, ApiError> {
     let (live, archived) = match query.archived.as_deref() {
@@ -106,8 +103,7 @@ async fn list_flags(
 /// Creates a flag.
 #[utoipa::path(post, path = "/flags", params(PreviewQuery), request_body = FlagInput, responses((status = 201, description = "The new flag", body = FlagResource), (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer), (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody), (status = 409, description = "The flag exists", body = ErrorBody), (status = 422, description = "The flag is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_flag(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     mode: Mode,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<OrPreview<(StatusCode, Json<FlagResource>)>, ApiError> {
@@ -127,8 +123,7 @@ async fn create_flag(
 /// Reads a flag (live or archived).
 #[utoipa::path(get, path = "/flags/{key}", params(("key" = String, Path, description = "Flag key")), responses((status = 200, description = "The flag", body = FlagResource), (status = 404, description = "No such flag", body = ErrorBody)))]
 async fn get_flag(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<FlagResource>, ApiError> {
     Ok(Json(FlagResource::of(&state, &key)?))

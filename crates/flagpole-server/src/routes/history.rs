@@ -1,7 +1,6 @@
 //! History: the audit log, a flag's versions, the diff between two versions, and
 //! rollback to a version (itself a new, audited change).
 
-use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use flagpole_store::{AuditEntry, UsageRecord};
@@ -13,7 +12,7 @@ use super::change::FlagChange;
 use crate::diff::{diff, FieldChange};
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Viewer;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
@@ -76,8 +75,7 @@ struct AuditQuery {
 /// Reads the audit log.
 #[utoipa::path(get, path = "/audit", params(AuditQuery), responses((status = 200, description = "The matching entries, newest first", body = AuditList), (status = 400, description = "Unreadable query or a limit out of range", body = ErrorBody), WriteErrors))]
 async fn list_audit(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditList>, ApiError> {
     if let Some(limit) = q.limit {
@@ -115,8 +113,7 @@ struct UsageQuery {
 /// SDK-reported usage (Unleash metrics) per flag, environment and hourly bucket.
 #[utoipa::path(get, path = "/usage", params(UsageQuery), responses((status = 200, description = "The matching usage", body = UsageList), (status = 400, description = "Unreadable query", body = ErrorBody), WriteErrors))]
 async fn list_usage(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<Json<UsageList>, ApiError> {
     let filter = UsageFilter {
@@ -144,8 +141,7 @@ impl From<FlagVersion> for VersionSummary {
 /// Lists every stored version of a flag, deleted ones included.
 #[utoipa::path(get, path = "/flags/{key}/versions", params(("key" = String, Path, description = "Flag key")), responses((status = 200, description = "The versions, oldest first", body = VersionList), (status = 404, description = "The flag never existed", body = ErrorBody), WriteErrors))]
 async fn list_flag_versions(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<VersionList>, ApiError> {
     let versions = state.store().flag_versions(&key).await?;
@@ -176,8 +172,7 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
 /// Reads one stored version of a flag.
 #[utoipa::path(get, path = "/flags/{key}/versions/{version}", params(("key" = String, Path, description = "Flag key"), ("version" = i64, Path, description = "Flag version")), responses((status = 200, description = "The version (`flag` is null for a deletion)", body = flagpole_store::FlagVersion), (status = 400, description = "A version that is not an integer", body = ErrorBody), (status = 404, description = "No such version", body = ErrorBody), WriteErrors))]
 async fn get_flag_version(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath((key, version)): ApiPath<(String, i64)>,
 ) -> Result<Json<FlagVersion>, ApiError> {
     Ok(Json(load_version(&state, &key, version).await?))
@@ -196,8 +191,7 @@ struct DiffQuery {
 /// Compares two versions of a flag.
 #[utoipa::path(get, path = "/flags/{key}/diff", params(("key" = String, Path, description = "Flag key"), DiffQuery), responses((status = 200, description = "Every leaf that differs", body = FlagDiff), (status = 400, description = "Unreadable query (`from` is required)", body = ErrorBody), (status = 404, description = "No such flag or version", body = ErrorBody), WriteErrors))]
 async fn diff_flag_versions(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<FlagDiff>, ApiError> {

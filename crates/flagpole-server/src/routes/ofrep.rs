@@ -3,7 +3,6 @@
 //! `POST /ofrep/v1/evaluate/flags` (with ETag and 304). Errors carry `errorCode` and
 //! `errorDetails`.
 
-use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,9 +15,8 @@ use utoipa::ToSchema;
 
 use crate::error::ErrorBody;
 use crate::http::auth::AnySdk;
-use crate::http::extract::{is_json, none_match, ApiPath, LimitedBody};
+use crate::http::extract::{is_json, none_match, ApiPath, Call, LimitedBody};
 use crate::http::schemas::{ConditionalHeaders, OfrepRequest, SdkHeaders};
-use crate::http::AppState;
 use crate::telemetry::count_evaluation;
 
 router!(pub fn router: evaluate_flags; evaluate_flag);
@@ -195,8 +193,7 @@ pub struct Success<'a> {
 /// Evaluates one flag (OFREP).
 #[utoipa::path(post, path = "/ofrep/v1/evaluate/flags/{key}", operation_id = "ofrep_evaluate_flag", params(("key" = String, Path, description = "Flag key"), SdkHeaders), request_body = OfrepRequest, responses((status = 200, description = "The evaluation", body = Success), (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT`, `TARGETING_KEY_MISSING` (a rollout or split by user reached without one), or `GENERAL` (a typed flag without variants)", body = OfrepErrorBody), (status = 404, description = "`FLAG_NOT_FOUND`", body = OfrepErrorBody), (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody), (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody)))]
 async fn evaluate_flag(
-    State(state): State<AppState>,
-    AnySdk(who): AnySdk,
+    Call(state, AnySdk(who)): Call<AnySdk>,
     ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
@@ -229,8 +226,7 @@ async fn evaluate_flag(
 /// Evaluates every flag (OFREP bulk), with an ETag.
 #[utoipa::path(post, path = "/ofrep/v1/evaluate/flags", operation_id = "ofrep_evaluate_flags", params(SdkHeaders, ConditionalHeaders, ("flagConfigEtag" = Option<String>, Query, description = "The `etag` of the event-stream message that triggered this request (ADR 0008); not needed here: the answer is always from the latest configuration this server has")), request_body = OfrepRequest, responses((status = 200, description = "Every flag's evaluation (or error), and `eventStreams`: the stream to follow for changes", body = OfrepBulk, headers(("ETag" = String))), (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))), (status = 400, description = "`PARSE_ERROR` or `INVALID_CONTEXT`", body = OfrepErrorBody), (status = 413, description = "Body too large (`MAX_CONTEXT_BODY_BYTES`)", body = ErrorBody), (status = 500, description = "`GENERAL`: the environment does not exist", body = OfrepErrorBody)))]
 async fn evaluate_flags(
-    State(state): State<AppState>,
-    AnySdk(who): AnySdk,
+    Call(state, AnySdk(who)): Call<AnySdk>,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<Response, OfrepError> {

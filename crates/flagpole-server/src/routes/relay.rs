@@ -5,16 +5,14 @@
 //! only what whoever holds its text can find out by using it. A relay serves both too,
 //! so relays chain. What they answer is `crate::relay`'s.
 
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Viewer;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, Call};
 use crate::http::schemas::{BodyErrors, StreamHeaders};
-use crate::http::AppState;
 use crate::relay::serve;
 use crate::relay::wire::{IntrospectRequest, IntrospectResponse, MAX_INTROSPECT};
 use crate::stream::{last_event_id, Credential};
@@ -28,8 +26,7 @@ router!(pub fn router: stream_relay; introspect_tokens);
 /// deleted), or a `snapshot` when anything may have changed.
 #[utoipa::path(get, path = "/relay/stream", params(StreamHeaders), responses((status = 200, description = "Server-sent events: `snapshot`, `current`, `change` (README, Relay mode); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = crate::http::schemas::SseEvent), (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody), (status = 401, description = "No valid credential", body = ErrorBody), (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody)))]
 async fn stream_relay(
-    State(state): State<AppState>,
-    Viewer(who): Viewer,
+    Call(state, Viewer(who)): Call<Viewer>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let last = last_event_id(&headers)?;
@@ -41,8 +38,7 @@ async fn stream_relay(
 /// grants and expiry (never its verifier).
 #[utoipa::path(post, path = "/tokens/introspect", request_body = IntrospectRequest, responses((status = 200, description = "One answer per token, in order", body = IntrospectResponse), (status = 400, description = "Not JSON of that shape, or more than 500 tokens", body = ErrorBody), (status = 401, description = "No valid credential", body = ErrorBody), (status = 403, description = "Not a viewer, editor or admin", body = ErrorBody), (status = 503, description = "A relay that cannot reach its own upstream", body = ErrorBody), BodyErrors))]
 async fn introspect_tokens(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiJson(request): ApiJson<IntrospectRequest>,
 ) -> Result<Json<IntrospectResponse>, ApiError> {
     if request.tokens.len() > MAX_INTROSPECT {

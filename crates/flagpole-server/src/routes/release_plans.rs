@@ -2,7 +2,6 @@
 //! to start one, read it, pause, resume or cancel it; `/api/v1/release-plans` to list
 //! them. What a plan does is in `crate::release`.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use flagpole_store::{PlanFilter, ReleasePlan};
@@ -10,9 +9,8 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
-use crate::http::AppState;
 use crate::release::control;
 use crate::release::plan::PlanInput;
 
@@ -22,8 +20,7 @@ router!(pub fn router: get_release_plan, create_release_plan; pause_release_plan
 /// on after each wait while the guards hold.
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), request_body = PlanInput, responses((status = 201, description = "The plan, started", body = ReleasePlan), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag has an active plan there, or a guard is breached already", body = ErrorBody), (status = 422, description = "The plan is invalid (each problem names its field)", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_release_plan(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<PlanInput>,
 ) -> Result<(StatusCode, Json<ReleasePlan>), ApiError> {
@@ -34,8 +31,7 @@ async fn create_release_plan(
 /// The flag's active plan in the environment, else its latest one.
 #[utoipa::path(get, path = "/flags/{key}/environments/{env}/release-plan", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody)))]
 async fn get_release_plan(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::current(&state, &key, &env).await?))
@@ -44,8 +40,7 @@ async fn get_release_plan(
 /// Pauses a running plan: no step and no guard check until it is resumed.
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/pause", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, paused", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not running", body = ErrorBody), WriteErrors))]
 async fn pause_release_plan(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::pause(&state, &who, &key, &env).await?))
@@ -55,8 +50,7 @@ async fn pause_release_plan(
 /// flag as it is now as the plan's last write.
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/resume", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, running", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not paused", body = ErrorBody), WriteErrors))]
 async fn resume_release_plan(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::resume(&state, &who, &key, &env).await?))
@@ -66,8 +60,7 @@ async fn resume_release_plan(
 /// needed).
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/cancel", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, cancelled", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not active", body = ErrorBody), WriteErrors))]
 async fn cancel_release_plan(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::cancel(&state, &who, &key, &env).await?))
@@ -86,8 +79,7 @@ struct PlanQuery {
 /// Release plans, newest first (at most 1000).
 #[utoipa::path(get, path = "/release-plans", params(PlanQuery), responses((status = 200, description = "The plans", body = Vec<ReleasePlan>), (status = 400, description = "Unreadable query", body = ErrorBody)))]
 async fn list_release_plans(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(q): ApiQuery<PlanQuery>,
 ) -> Result<Json<Vec<ReleasePlan>>, ApiError> {
     let filter = PlanFilter {

@@ -2,7 +2,6 @@
 //! evaluates there, for impact previews (`crate::preview`). Off unless an admin turns it
 //! on. Other replicas pick a change up at their next release-plan check.
 
-use axum::extract::State;
 use axum::Json;
 use flagpole_store::SamplingSetting;
 use serde::Serialize;
@@ -12,7 +11,7 @@ use utoipa_axum::routes;
 use crate::core::Core;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Admin, Viewer};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::AppState;
 use crate::write::environments;
@@ -35,8 +34,7 @@ struct Sampling {
 /// Reads an environment's sampling setting.
 #[utoipa::path(get, path = "/environments/{env}/sampling", params(("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The setting (off when never set)", body = Sampling), (status = 404, description = "No such environment", body = ErrorBody)))]
 async fn get_sampling(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(env): ApiPath<String>,
 ) -> Result<Json<Sampling>, ApiError> {
     state.published().snapshot(&env)?;
@@ -48,8 +46,7 @@ async fn get_sampling(
 /// `MAX_SAMPLE_SIZE`).
 #[utoipa::path(put, path = "/environments/{env}/sampling", params(("env" = String, Path, description = "Environment name")), request_body = SamplingSetting, responses((status = 200, description = "The setting as stored", body = Sampling), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), (status = 422, description = "A mode or size out of range", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn put_sampling(
-    State(state): State<AppState>,
-    Admin(_who): Admin,
+    Call(state, Admin(_who)): Call<Admin>,
     ApiPath(env): ApiPath<String>,
     ApiJson(setting): ApiJson<SamplingSetting>,
 ) -> Result<Json<Sampling>, ApiError> {

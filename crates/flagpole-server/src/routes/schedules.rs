@@ -3,7 +3,6 @@
 //! (an editor; protected environments as `protection.rs` says); an environment that
 //! requires approval takes scheduled changes only through approved change requests.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -13,9 +12,8 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
-use crate::http::AppState;
 use crate::review::proposal::{flag_proposal, segment_proposal, FlagProposalInput};
 use crate::review::schedules::{self, load, split_time, Subject};
 
@@ -65,8 +63,7 @@ struct ScheduleQuery {
 /// Lists scheduled changes, by due time.
 #[utoipa::path(get, path = "/schedules", params(ScheduleQuery), responses((status = 200, description = "The matching schedules (at most 1000)", body = ScheduleList), (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody), WriteErrors))]
 async fn list_schedules(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(q): ApiQuery<ScheduleQuery>,
 ) -> Result<Json<ScheduleList>, ApiError> {
     one_of(
@@ -98,8 +95,7 @@ async fn list_schedules(
 /// Reads one scheduled change.
 #[utoipa::path(get, path = "/schedules/{id}", params(("id" = i64, Path, description = "Schedule id")), responses((status = 200, description = "The schedule", body = ScheduleRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such schedule", body = ErrorBody), WriteErrors))]
 async fn get_schedule(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
     Ok(Json(load(&state, id).await?))
@@ -108,8 +104,7 @@ async fn get_schedule(
 /// Cancels a pending scheduled change.
 #[utoipa::path(delete, path = "/schedules/{id}", params(("id" = i64, Path, description = "Schedule id")), responses((status = 200, description = "The cancelled schedule", body = ScheduleRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such schedule", body = ErrorBody), (status = 409, description = "The schedule is not pending any more", body = ErrorBody), WriteErrors))]
 async fn cancel_schedule(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
     Ok(Json(schedules::cancel(&state, &who, id).await?))
@@ -118,8 +113,7 @@ async fn cancel_schedule(
 /// Schedules a change to a flag: the whole new flag, or a change to one environment.
 #[utoipa::path(post, path = "/flags/{key}/schedules", params(("key" = String, Path, description = "Flag key")), request_body = FlagScheduleInput, responses((status = 201, description = "The schedule", body = ScheduleRecord), (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag changed since that version, or the environment requires approval", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_flag_schedule(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {
@@ -140,8 +134,7 @@ async fn create_flag_schedule(
 /// Schedules a change to a segment: the whole new segment.
 #[utoipa::path(post, path = "/segments/{name}/schedules", params(("name" = String, Path, description = "Segment name")), request_body = SegmentScheduleInput, responses((status = 201, description = "The schedule", body = ScheduleRecord), (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "The segment changed since that version, or an environment it is used in requires approval", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_segment_schedule(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(name): ApiPath<String>,
     ApiJson(input): ApiJson<SegmentScheduleInput>,
 ) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {

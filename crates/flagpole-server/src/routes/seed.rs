@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use crate::error::seed::{invalid, SeedError, SeedErrorBody, SeedProblem};
 use crate::error::ApiError;
 use crate::http::auth::{SeedReader, SeedWriter};
-use crate::http::extract::{query_value, ApiPath, ApiQuery};
+use crate::http::extract::{query_value, ApiPath, ApiQuery, Call};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::AppState;
 use crate::write::{flags, Mode};
@@ -55,8 +55,7 @@ pub struct SeedUpdated {
 /// Whether a flag is on (for a user, when `user_id` is given) in the seed environment.
 #[utoipa::path(get, path = "/flags/{name}", operation_id = "seed_get_flag", params(("name" = String, Path, description = "Flag key"), ("user_id" = Option<String>, Query, description = "Evaluate for this user; without it, the flag's on/off state")), responses((status = 200, description = "The flag's state", body = SeedFlagState), (status = 400, description = "Unreadable path or query", body = SeedErrorBody), (status = 404, description = "No such flag: `{\"detail\": \"Flag not found\"}`", body = SeedErrorBody)))]
 async fn get_flag(
-    State(state): State<AppState>,
-    SeedReader(_who): SeedReader,
+    Call(state, SeedReader(_who)): Call<SeedReader>,
     path: Result<ApiPath<String>, ApiError>,
     uri: Uri,
 ) -> Result<Response, SeedError> {
@@ -187,8 +186,7 @@ fn parse_bool(text: &str) -> Option<bool> {
 /// percentage of users.
 #[utoipa::path(post, path = "/flags/{name}", operation_id = "seed_set_flag", params(("name" = String, Path, description = "Flag key"), ("enabled" = bool, Query, description = "`true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`)"), ("rollout_percentage" = Option<i64>, Query, minimum = 0, maximum = 100, description = "Percentage of users (default 100)"), PreviewQuery), responses((status = 200, description = "Updated: `{\"status\": \"updated\"}`; with `?preview=true` the impact preview (nothing written)", body = OrPreview<SeedUpdated>), (status = 400, description = "Unreadable path or query", body = SeedErrorBody), (status = 409, description = "The flag uses targeting the seed API cannot express", body = SeedErrorBody), (status = 422, description = "Invalid parameters: `detail` lists them as `{loc, msg, type, input}`", body = SeedErrorBody), (status = 500, description = "Storage failed", body = SeedErrorBody)))]
 async fn set_flag(
-    State(state): State<AppState>,
-    SeedWriter(who): SeedWriter,
+    Call(state, SeedWriter(who)): Call<SeedWriter>,
     mode: Mode,
     path: Result<ApiPath<String>, ApiError>,
     query: Result<ApiQuery<HashMap<String, String>>, ApiError>,

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{based_on, ApiJson, ApiPath};
+use crate::http::extract::{based_on, ApiJson, ApiPath, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::SegmentResource;
 use crate::http::AppState;
@@ -69,8 +69,7 @@ fn find(state: &AppState, name: &str) -> Result<SegmentResource, ApiError> {
 /// Reads a segment.
 #[utoipa::path(get, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name")), responses((status = 200, description = "The segment", body = SegmentResource), (status = 404, description = "No such segment", body = ErrorBody)))]
 async fn get_segment(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<SegmentResource>, ApiError> {
     find(&state, &name).map(Json)
@@ -79,8 +78,7 @@ async fn get_segment(
 /// Creates a segment.
 #[utoipa::path(post, path = "/segments", request_body = SegmentInput, responses((status = 201, description = "The new segment", body = SegmentResource), (status = 400, description = "Unreadable body, or a missing or invalid name", body = ErrorBody), (status = 409, description = "The segment exists", body = ErrorBody), (status = 422, description = "The segment is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_segment(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<SegmentResource>), ApiError> {
     let (name, _, segment): (_, _, Segment) = split_body(body, "name")?;
@@ -98,8 +96,7 @@ async fn create_segment(
 /// Replaces a segment; the body must say which version it is based on.
 #[utoipa::path(put, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name"), WriteHeaders), request_body = SegmentInput, responses((status = 200, description = "The segment as stored", body = SegmentResource), (status = 400, description = "Unreadable body or header, or a different name", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "The segment changed since that version", body = ErrorBody), (status = 422, description = "The segment is invalid", body = ErrorBody), (status = 428, description = "No version given", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn put_segment(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
@@ -120,8 +117,7 @@ async fn put_segment(
 /// Deletes a segment no flag uses.
 #[utoipa::path(delete, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name"), WriteHeaders), responses((status = 204, description = "Deleted"), (status = 400, description = "Unreadable If-Match", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "Flags use the segment (they are named), or it changed since the If-Match version", body = ErrorBody), WriteErrors))]
 async fn delete_segment(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::policy::SESSION_COOKIE;
 use crate::http::auth::{session, Public, Viewer};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, Call};
 use crate::http::schemas::BodyErrors;
 use crate::http::AppState;
 use crate::identity::issue::password_problem;
@@ -29,8 +29,7 @@ struct Login {
 /// Logs in: sets the session cookie (HttpOnly, SameSite=Strict; Secure over TLS).
 #[utoipa::path(post, path = "/auth/login", security(()), request_body = Login, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "Logged in; the cookie is set", body = LoggedIn), (status = 401, description = "Wrong user name or password", body = ErrorBody), (status = 429, description = "Too many failed attempts for this user or address", body = ErrorBody), BodyErrors))]
 async fn login(
-    State(state): State<AppState>,
-    Public(caller): Public,
+    Call(state, Public(caller)): Call<Public>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
@@ -138,8 +137,7 @@ struct PasswordChange {
 /// Changes the logged-in user's password and ends their other sessions.
 #[utoipa::path(post, path = "/auth/password", request_body = PasswordChange, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 204, description = "Changed; every other session of the user has ended"), (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody), (status = 403, description = "Tokens have no password", body = ErrorBody), (status = 422, description = "The new password is too short or too long", body = ErrorBody), BodyErrors))]
 async fn change_password(
-    State(state): State<AppState>,
-    Viewer(who): Viewer,
+    Call(state, Viewer(who)): Call<Viewer>,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let Who::User { user, session } = &who.who else {

@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{AnySdk, ClientSdk, Evaluator};
-use crate::http::extract::{query_pairs, ApiPath};
+use crate::http::extract::{query_pairs, ApiPath, Call};
 use crate::http::schemas::{SdkHeaders, SseEvent, StreamHeaders};
 use crate::http::AppState;
 use crate::identity::Origin;
@@ -28,11 +28,11 @@ router!(pub fn native_router: stream_environment; environment_snapshot);
 /// `unleash-updated` with delta events.
 #[utoipa::path(get, path = "/api/client/streaming", tag = "unleash", params(SdkHeaders, StreamHeaders), responses((status = 200, description = "Server-sent events: `unleash-connected`, then `unleash-updated` (`{events: [...]}` of Unleash delta events); id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent), (status = 400, description = "`Last-Event-ID` is not a version", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds, or poll", body = ErrorBody)))]
 async fn stream_client_features(
-    State(state): State<AppState>,
-    ClientSdk(who): ClientSdk,
+    Call(state, ClientSdk(who)): Call<ClientSdk>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    follow(&state, &who, &headers, Surface::Unleash).await
+    let env = who.sdk_environment();
+    follow(&state, &who, &env, &headers, Surface::Unleash).await
 }
 
 /// The native change stream of one environment: `snapshot` (every flag with its
@@ -45,16 +45,7 @@ async fn stream_environment(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     evaluator.may_evaluate(&env)?;
-    let last = stream::last_event_id(&headers)?;
-    let who = &evaluator.0;
-    stream::respond(
-        state.streams(),
-        Credential::of(who),
-        &env,
-        Surface::Native,
-        last,
-    )
-    .await
+    follow(&state, &evaluator.0, &env, &headers, Surface::Native).await
 }
 
 /// The whole environment as the native stream's `snapshot` event carries it (every live
@@ -98,11 +89,11 @@ async fn environment_snapshot(
 /// `message` events with `{"type": "refetchEvaluation", "etag", "lastModified"}`.
 #[utoipa::path(get, path = "/ofrep/v1/stream", tag = "ofrep", params(("ticket" = Option<String>, Query, description = "The ticket from `eventStreams` (for clients that cannot send headers, such as browsers' EventSource); else the Authorization header"), StreamHeaders), responses((status = 200, description = "Server-sent events: `message` with `refetchEvaluation`; id = configuration version; a comment every heartbeat", content_type = "text/event-stream", body = SseEvent), (status = 400, description = "A parameter given twice, a ticket too long, or `Last-Event-ID` is not a version", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), (status = 503, description = "The server has its maximum of open streams (`--stream-limit`); retry after `Retry-After` seconds", body = ErrorBody)))]
 async fn stream_ofrep(
-    State(state): State<AppState>,
-    OfrepStreamSdk(who): OfrepStreamSdk,
+    Call(state, OfrepStreamSdk(who)): Call<OfrepStreamSdk>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    follow(&state, &who, &headers, Surface::Ofrep).await
+    let env = who.sdk_environment();
+    follow(&state, &who, &env, &headers, Surface::Ofrep).await
 }
 
 /// OFREP streams: a client or frontend token, by the `ticket` query parameter
@@ -134,15 +125,14 @@ impl FromRequestParts<AppState> for OfrepStreamSdk {
     }
 }
 
-/// An SDK's stream of its token's environment on `surface`, from the `Last-Event-ID` the
-/// client sends on.
+/// A stream of `env` on `surface`, from the `Last-Event-ID` the client sends on.
 async fn follow(
     state: &AppState,
     who: &Principal,
+    env: &str,
     headers: &HeaderMap,
     surface: Surface,
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(headers)?;
-    let env = who.sdk_environment();
-    stream::respond(state.streams(), Credential::of(who), &env, surface, last).await
+    stream::respond(state.streams(), Credential::of(who), env, surface, last).await
 }

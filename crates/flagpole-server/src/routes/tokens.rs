@@ -1,6 +1,5 @@
 //! `/api/v1/tokens`: API tokens: list, create (the secret is shown once), revoke.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use flagpole_store::TokenRecord;
@@ -9,9 +8,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::Admin;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, Call};
 use crate::http::schemas::BodyErrors;
-use crate::http::AppState;
 use crate::identity::issue::{self, NewToken};
 
 router!(pub fn router: list_tokens, create_token; revoke_token);
@@ -33,10 +31,7 @@ pub struct NewTokenAnswer {
 
 /// Lists every token (revoked ones too), without secrets.
 #[utoipa::path(get, path = "/tokens", responses((status = 200, description = "Every token, oldest first", body = TokenList)))]
-async fn list_tokens(
-    State(state): State<AppState>,
-    Admin(_who): Admin,
-) -> Result<Json<TokenList>, ApiError> {
+async fn list_tokens(Call(state, Admin(_who)): Call<Admin>) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.store().load_auth().await?.tokens;
     Ok(Json(TokenList { tokens }))
 }
@@ -44,8 +39,7 @@ async fn list_tokens(
 /// Creates a token; the answer's `secret` is the only time the token's text is shown.
 #[utoipa::path(post, path = "/tokens", request_body = NewToken, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 201, description = "The token, with its `secret`", body = NewTokenAnswer), (status = 409, description = "A token with this secret exists", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), BodyErrors))]
 async fn create_token(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<NewTokenAnswer>), ApiError> {
     let published = state.published();
@@ -72,8 +66,7 @@ async fn create_token(
 /// reload).
 #[utoipa::path(delete, path = "/tokens/{id}", params(("id" = String, Path, description = "The token's id")), responses((status = 200, description = "The revoked token", body = TokenRecord), (status = 404, description = "No such token", body = ErrorBody)))]
 async fn revoke_token(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TokenRecord>, ApiError> {
     let record = state

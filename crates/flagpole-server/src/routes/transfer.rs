@@ -1,7 +1,6 @@
 //! Import and export through the API: `POST /api/v1/import` and `GET /api/v1/export`, in
 //! the native, Unleash or seed format.
 
-use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,9 +10,8 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{ApiQuery, RawBody};
+use crate::http::extract::{ApiQuery, Call, RawBody};
 use crate::http::schemas::{ImportCounts, ImportResult, WriteErrors};
-use crate::http::AppState;
 use crate::write::import::import_document;
 
 router!(pub fn router: import_flags; export_flags);
@@ -33,8 +31,7 @@ struct TransferQuery {
 /// Imports flags and segments; those with the key of a stored one replace it.
 #[utoipa::path(post, path = "/import", params(TransferQuery), request_body(description = "The document: native (JSON or YAML), Unleash `ClientFeatures` JSON or delta events, or the seed's `flags.json`", content((Value = "application/json"), (String = "application/yaml"))), responses((status = 200, description = "What was imported", body = ImportResult), (status = 400, description = "Unreadable query or document (`duplicate_key`, `too_deep`, …), or an unknown environment", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Neither JSON nor YAML (`Content-Type: application/json` or `application/yaml`)", body = ErrorBody), (status = 422, description = "The merged flags would be invalid", body = ErrorBody), WriteErrors))]
 async fn import_flags(
-    State(state): State<AppState>,
-    Editor(who): Editor,
+    Call(state, Editor(who)): Call<Editor>,
     ApiQuery(q): ApiQuery<TransferQuery>,
     RawBody(body): RawBody,
 ) -> Result<Json<ImportResult>, ApiError> {
@@ -61,8 +58,7 @@ async fn import_flags(
 /// Exports every flag and segment (native), or one environment (Unleash, seed).
 #[utoipa::path(get, path = "/export", params(TransferQuery), responses((status = 200, description = "The document in the format asked for: a native document (JSON), Unleash `ClientFeatures`, or the seed's `flags.json`", body = Value), (status = 400, description = "Unreadable query", body = ErrorBody), (status = 404, description = "No such environment", body = ErrorBody), (status = 422, description = "The flags cannot be written in that format", body = ErrorBody)))]
 async fn export_flags(
-    State(state): State<AppState>,
-    Viewer(_who): Viewer,
+    Call(state, Viewer(_who)): Call<Viewer>,
     ApiQuery(q): ApiQuery<TransferQuery>,
 ) -> Result<Response, ApiError> {
     let published = state.published();

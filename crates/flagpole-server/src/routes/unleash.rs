@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{ClientSdk, FrontendSdk};
-use crate::http::extract::{is_json, none_match, parse_json, query_pairs, ApiPath, LimitedBody};
+use crate::http::extract::{
+    is_json, none_match, parse_json, query_pairs, ApiPath, Call, LimitedBody,
+};
 use crate::http::schemas::{
     BodyErrors, ConditionalHeaders, EncodingHeaders, EvaluationContext, FrontendQuery, SdkHeaders,
     WriteErrors,
@@ -31,8 +33,7 @@ router!(pub fn router: get_client_features; get_client_feature; register_client;
 /// Every feature of the SDK's environment, as Unleash `ClientFeatures`.
 #[utoipa::path(get, path = "/api/client/features", params(SdkHeaders, ConditionalHeaders, EncodingHeaders), responses((status = 200, description = "Unleash `ClientFeatures` (`version`, `features`, `segments`, `query`)", body = Object, headers(("ETag" = String))), (status = 304, description = "Unchanged since the If-None-Match ETag", headers(("ETag" = String))), (status = 404, description = "The environment does not exist", body = ErrorBody)))]
 async fn get_client_features(
-    State(state): State<AppState>,
-    ClientSdk(who): ClientSdk,
+    Call(state, ClientSdk(who)): Call<ClientSdk>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let env = who.sdk_environment();
@@ -64,8 +65,7 @@ async fn get_client_features(
 /// One feature, as in `ClientFeatures`.
 #[utoipa::path(get, path = "/api/client/features/{name}", params(("name" = String, Path, description = "Flag key"), SdkHeaders), responses((status = 200, description = "The Unleash feature", body = Object), (status = 400, description = "Unreadable path", body = ErrorBody), (status = 404, description = "No such feature or environment", body = ErrorBody)))]
 async fn get_client_feature(
-    State(state): State<AppState>,
-    ClientSdk(who): ClientSdk,
+    Call(state, ClientSdk(who)): Call<ClientSdk>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Feature>, ApiError> {
     let env = who.sdk_environment();
@@ -107,8 +107,7 @@ async fn register_client(
 /// SDK usage metrics: `{"bucket": {"start", "stop", "toggles": {name: {yes, no, variants}}}}`.
 #[utoipa::path(post, path = "/api/client/metrics", params(SdkHeaders), request_body(content = Object, description = "Unleash's metrics: `{bucket: {start, stop, toggles: {name: {yes, no, variants}}}}`"), responses((status = 202, description = "Recorded"), (status = 400, description = "Not JSON, or not Unleash metrics", body = ErrorBody), (status = 413, description = "Body too large (`MAX_METRICS_BODY_BYTES`)", body = ErrorBody), (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody), (status = 422, description = "More flags or variants than a report may name (`MAX_REPORT_FLAGS`, `MAX_REPORT_VARIANTS`), or a name with control characters", body = ErrorBody), WriteErrors))]
 async fn post_client_metrics(
-    State(state): State<AppState>,
-    ClientSdk(who): ClientSdk,
+    Call(state, ClientSdk(who)): Call<ClientSdk>,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody<MAX_METRICS_BODY_BYTES>,
 ) -> Result<StatusCode, ApiError> {
@@ -231,8 +230,7 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
 /// The toggles enabled for a context given as query parameters (Unleash frontend API).
 #[utoipa::path(get, path = "/api/frontend", params(FrontendQuery, SdkHeaders), responses((status = 200, description = "The enabled toggles", body = Toggles), (status = 400, description = "A parameter given twice, or a context beyond its limits", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody)))]
 async fn get_frontend(
-    State(state): State<AppState>,
-    FrontendSdk(who): FrontendSdk,
+    Call(state, FrontendSdk(who)): Call<FrontendSdk>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     frontend(&state, &who, &query_context(&uri)?)
@@ -241,8 +239,7 @@ async fn get_frontend(
 /// The toggles enabled for a context in the body: its `context` object, or the body itself.
 #[utoipa::path(post, path = "/api/frontend", params(SdkHeaders), request_body(content = Option<EvaluationContext>, description = "`{context: {…}}` or the context itself; empty is the empty context"), responses((status = 200, description = "The enabled toggles", body = Toggles), (status = 400, description = "Unreadable body or invalid context", body = ErrorBody), (status = 404, description = "The environment does not exist", body = ErrorBody), BodyErrors))]
 async fn post_frontend(
-    State(state): State<AppState>,
-    FrontendSdk(who): FrontendSdk,
+    Call(state, FrontendSdk(who)): Call<FrontendSdk>,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody<MAX_CONTEXT_BODY_BYTES>,
 ) -> Result<Response, ApiError> {
@@ -262,8 +259,7 @@ async fn post_frontend(
 /// One toggle, if it is enabled for the context in the query parameters.
 #[utoipa::path(get, path = "/api/frontend/features/{name}", params(("name" = String, Path, description = "Flag key"), FrontendQuery, SdkHeaders), responses((status = 200, description = "The toggle", body = Toggle), (status = 400, description = "Unreadable path, a parameter given twice, or a context beyond its limits", body = ErrorBody), (status = 404, description = "Unknown or disabled toggle, or the environment does not exist", body = ErrorBody)))]
 async fn get_frontend_feature(
-    State(state): State<AppState>,
-    FrontendSdk(who): FrontendSdk,
+    Call(state, FrontendSdk(who)): Call<FrontendSdk>,
     ApiPath(name): ApiPath<String>,
     uri: Uri,
 ) -> Result<Response, ApiError> {

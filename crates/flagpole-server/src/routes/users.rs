@@ -1,6 +1,5 @@
 //! `/api/v1/users`: users and their roles (admins only).
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use flagpole_store::UserRecord;
@@ -9,9 +8,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::auth::{session, Admin};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, Call};
 use crate::http::schemas::BodyErrors;
-use crate::http::AppState;
 use crate::identity::issue::{self, NewUser};
 
 router!(pub fn router: list_users, create_user; update_user, delete_user);
@@ -24,10 +22,7 @@ pub struct UserList {
 
 /// Lists users (without password hashes).
 #[utoipa::path(get, path = "/users", responses((status = 200, description = "Every user, in name order", body = UserList)))]
-async fn list_users(
-    State(state): State<AppState>,
-    Admin(_who): Admin,
-) -> Result<Json<UserList>, ApiError> {
+async fn list_users(Call(state, Admin(_who)): Call<Admin>) -> Result<Json<UserList>, ApiError> {
     let users = state.store().load_auth().await?.users;
     Ok(Json(UserList { users }))
 }
@@ -35,8 +30,7 @@ async fn list_users(
 /// Creates a user.
 #[utoipa::path(post, path = "/users", request_body = NewUser, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 201, description = "The user", body = UserRecord), (status = 409, description = "The user exists", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), BodyErrors))]
 async fn create_user(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiJson(body): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserRecord>), ApiError> {
     let published = state.published();
@@ -69,8 +63,7 @@ struct UserUpdate {
 /// Changes a user's role, grants or password.
 #[utoipa::path(patch, path = "/users/{name}", params(("name" = String, Path, description = "User name")), request_body = UserUpdate, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "The user", body = UserRecord), (status = 404, description = "No such user", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), BodyErrors))]
 async fn update_user(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> Result<Json<UserRecord>, ApiError> {
@@ -112,8 +105,7 @@ async fn update_user(
 /// Deletes a user and ends their sessions.
 #[utoipa::path(delete, path = "/users/{name}", params(("name" = String, Path, description = "User name")), responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = ErrorBody)))]
 async fn delete_user(
-    State(state): State<AppState>,
-    Admin(who): Admin,
+    Call(state, Admin(who)): Call<Admin>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state

@@ -125,21 +125,13 @@ fn delta<'a>(
 
 /// Whether a publish changed anything `environment` evaluates with.
 pub fn touches(publish: &Publish, environment: &str) -> bool {
-    let Publish {
-        before,
-        after,
-        change,
-    } = *publish;
+    let (before, after, change) = (publish.before, publish.after, publish.change);
     change.full || !delta(before, after, change, environment).is_empty()
 }
 
 /// `change` for one publish (`snapshot` when anything may have changed), or `None`.
 pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
-    let Publish {
-        before,
-        after,
-        change,
-    } = *publish;
+    let (before, after, change) = (publish.before, publish.after, publish.change);
     if change.full {
         return Some(full(after, environment));
     }

@@ -71,11 +71,7 @@ pub fn full(published: &Published, environment: &str, event: &str) -> Bytes {
 /// `unleash-updated` for one publish, or `None` when it changed nothing Unleash SDKs
 /// of `environment` see.
 pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
-    let Publish {
-        before,
-        after,
-        change,
-    } = *publish;
+    let (before, after, change) = (publish.before, publish.after, publish.change);
     if change.full || change.unleash_full {
         return Some(full(after, environment, UPDATED));
     }

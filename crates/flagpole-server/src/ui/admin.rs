@@ -9,12 +9,10 @@ use maud::{html, Markup};
 use super::layout::{ago, field, form_error, message, page, Area};
 use super::page::{encode, Page};
 use crate::error::ApiError;
+use crate::http::extract::Call;
 use crate::http::AppState;
 
-pub async fn environments_page(
-    State(state): State<AppState>,
-    who: Page,
-) -> Result<Markup, ApiError> {
+pub async fn environments_page(Call(state, who): Call<Page>) -> Result<Markup, ApiError> {
     let published = state.published();
     let sampling = state.store().sampling_settings().await?;
     let samplers = state.samplers();

@@ -4,7 +4,7 @@
 //! server's reason, when the viewer may not use them; the API refuses them anyway.
 //! Approving at a time is sent by `assets/review.js` (the time input is local time).
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use flagpole_store::ChangeRequestRecord;
@@ -13,9 +13,10 @@ use serde::Deserialize;
 
 use super::diff;
 use super::layout::{ago, field, form_error, message, page, Area};
-use super::page::{bounded, encode, Page};
+use super::page::{encode, status_filter, status_select, Page};
 use crate::error::ApiError;
 use crate::http::extract::ApiPath;
+use crate::http::extract::Call;
 use crate::http::views::ChangeRequestDetail;
 use crate::http::AppState;
 use crate::review::requests::{author_or_reviewer, load};
@@ -29,25 +30,16 @@ pub struct RequestsQuery {
 }
 
 pub async fn list_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     Query(q): Query<RequestsQuery>,
 ) -> Result<Markup, ApiError> {
     // Open ones first: what waits for someone. `?status=` shows all.
-    let status = match q.status {
-        None => Some("open".to_string()),
-        Some(s) => bounded(Some(s), 20).filter(|s| STATUSES.contains(&s.as_str())),
-    };
+    let status = status_filter(q.status, "open", &STATUSES);
     let requests = state.store().change_requests(status.as_deref()).await?;
     let now = Utc::now();
     let body = html! {
         form.filters method="get" action="/change-requests" role="search" aria-label="Filter change requests" {
-            label { span { "Status" }
-                select name="status" {
-                    option value="" selected[status.is_none()] { "Any" }
-                    @for s in STATUSES { option value=(s) selected[status.as_deref() == Some(s)] { (s) } }
-                }
-            }
+            (status_select(status.as_deref(), &STATUSES))
             button type="submit" { "Filter" }
         }
         @if requests.is_empty() {
@@ -79,8 +71,7 @@ pub async fn list_page(
 }
 
 pub async fn request_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let record = match load(&state, id).await {

@@ -6,7 +6,7 @@
 //! with `?preview=true`, evaluated on each touched environment's sampled contexts. Below
 //! the editor, the environment's release plan (`release.rs`).
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use chrono::{TimeDelta, Utc};
 use flagpole_store::UsageFilter;
 use maud::{html, Markup};
@@ -20,8 +20,8 @@ use super::flags::switch;
 use super::layout::{field, form_error, message, page, Area};
 use super::page::{bounded, encode, json_data, Page};
 use crate::error::ApiError;
+use crate::http::extract::Call;
 use crate::http::views::FlagResource;
-use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FlagQuery {
@@ -29,8 +29,7 @@ pub struct FlagQuery {
 }
 
 pub async fn flag_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     axum::extract::Path(key): axum::extract::Path<String>,
     Query(q): Query<FlagQuery>,
 ) -> Result<Markup, ApiError> {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use chrono::{DateTime, TimeDelta, Utc};
 use flagpole_core::FlagType;
 use flagpole_store::UsageFilter;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::layout::{ago, field, form_error, page, Area};
 use super::page::{bounded, Page};
 use crate::error::ApiError;
+use crate::http::extract::Call;
 use crate::http::AppState;
 use crate::published::StoredFlag;
 
@@ -59,8 +60,7 @@ pub async fn last_evaluated(
 }
 
 pub async fn list_flags_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     Query(q): Query<ListQuery>,
 ) -> Result<Markup, ApiError> {
     let now = Utc::now();

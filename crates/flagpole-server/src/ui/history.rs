@@ -2,7 +2,7 @@
 //! with its diff; a flag's versions with a diff between any two and rollback (sent to
 //! `POST /api/v1/flags/{key}/rollback`, after a confirmation).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use flagpole_store::AuditFilter;
 use maud::{html, Markup};
@@ -13,7 +13,7 @@ use super::diff;
 use super::layout::{ago, message, page, Area};
 use super::page::{bounded, encode, Page};
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::http::extract::Call;
 
 /// Entries one page shows at most.
 const PAGE: i64 = 200;
@@ -52,8 +52,7 @@ fn parse_time(field: &str, text: Option<String>) -> Result<Option<DateTime<Utc>>
 }
 
 pub async fn history_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Markup, ApiError> {
     let flag = bounded(q.flag, 200);
@@ -149,8 +148,7 @@ fn version(field: &str, text: Option<String>) -> Result<Option<i64>, ApiError> {
 }
 
 pub async fn diff_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     Path(key): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> Result<Markup, ApiError> {

@@ -1,10 +1,12 @@
 //! What every page needs: the caller ([`Page`], an extractor that sends a caller without
 //! a session to the login page), and the small helpers that make values safe in a page
-//! (path encoding, JSON in a script block, bounded query parameters).
+//! (path encoding, JSON in a script block, bounded query parameters, a list's status
+//! filter).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
 
 use crate::error::ApiError;
 use crate::http::auth::policy::authenticate;
@@ -95,6 +97,27 @@ pub fn bounded(value: Option<String>, max: usize) -> Option<String> {
     value
         .map(|v| v.trim().chars().take(max).collect::<String>())
         .filter(|v| !v.is_empty())
+}
+
+/// A list page's status filter: `first` when the query names none (what most likely
+/// brought the visitor), every status for `?status=`, else one of `statuses`.
+pub fn status_filter(query: Option<String>, first: &str, statuses: &[&str]) -> Option<String> {
+    match query {
+        None => Some(first.to_string()),
+        Some(s) => bounded(Some(s), 20).filter(|s| statuses.contains(&s.as_str())),
+    }
+}
+
+/// The status filter's field: "Any", then each status, `current` selected.
+pub fn status_select(current: Option<&str>, statuses: &[&str]) -> Markup {
+    html! {
+        label { span { "Status" }
+            select name="status" {
+                option value="" selected[current.is_none()] { "Any" }
+                @for s in statuses { option value=(s) selected[current == Some(*s)] { (s) } }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! buttons and the form send JSON to `/api/v1/flags/{key}/environments/{env}/release-plan`
 //! (`routes/release_plans.rs`), which checks the role and protected environments again.
 
-use axum::extract::State;
 use chrono::Utc;
 use flagpole_store::{PlanFilter, ReleasePlan};
 use maud::{html, Markup};
@@ -12,14 +11,11 @@ use maud::{html, Markup};
 use super::layout::{ago, field, form_error, page, Area};
 use super::page::{encode, Page};
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::http::extract::Call;
 use crate::release::guards::describe;
 
 /// `/release-plans`: every plan, newest first.
-pub async fn release_plans_page(
-    State(state): State<AppState>,
-    who: Page,
-) -> Result<Markup, ApiError> {
+pub async fn release_plans_page(Call(state, who): Call<Page>) -> Result<Markup, ApiError> {
     let plans = state.store().release_plans(&PlanFilter::default()).await?;
     let now = Utc::now();
     let body = html! {

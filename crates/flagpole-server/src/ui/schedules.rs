@@ -2,15 +2,16 @@
 //! linking to what it changes; a pending one can be cancelled (sent to
 //! `DELETE /api/v1/schedules/{id}` after a confirmation) by whoever may make the change.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use chrono::Utc;
 use flagpole_store::{ScheduleFilter, ScheduleRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{ago, page, Area};
-use super::page::{bounded, encode, Page};
+use super::page::{bounded, encode, status_filter, status_select, Page};
 use crate::error::ApiError;
+use crate::http::extract::Call;
 use crate::http::AppState;
 use crate::review;
 
@@ -24,15 +25,11 @@ pub struct SchedulesQuery {
 }
 
 pub async fn schedules_page(
-    State(state): State<AppState>,
-    who: Page,
+    Call(state, who): Call<Page>,
     Query(q): Query<SchedulesQuery>,
 ) -> Result<Markup, ApiError> {
     // Pending first: what a visitor most likely came for. `?status=` shows all.
-    let status = match q.status {
-        None => Some("pending".to_string()),
-        Some(s) => bounded(Some(s), 20).filter(|s| STATUSES.contains(&s.as_str())),
-    };
+    let status = status_filter(q.status, "pending", &STATUSES);
     let flag = bounded(q.flag, 200);
     let filter = ScheduleFilter {
         status: status.clone(),
@@ -44,12 +41,7 @@ pub async fn schedules_page(
     let now = Utc::now();
     let body = html! {
         form.filters method="get" action="/schedules" role="search" aria-label="Filter schedules" {
-            label { span { "Status" }
-                select name="status" {
-                    option value="" selected[status.is_none()] { "Any" }
-                    @for s in STATUSES { option value=(s) selected[status.as_deref() == Some(s)] { (s) } }
-                }
-            }
+            (status_select(status.as_deref(), &STATUSES))
             label { span { "Flag" }
                 input name="flag" value=[flag.as_deref()] list="flag-keys" maxlength="200";
             }

@@ -3,13 +3,13 @@
 //! `POST /api/v1/environments/{env}/evaluate[/{key}]?explain=true`; the script shows
 //! value, variant, reason and the explain trace.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{form_error, page, Area};
 use super::page::{bounded, Page};
-use crate::http::AppState;
+use crate::http::extract::Call;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TryQuery {
@@ -17,11 +17,7 @@ pub struct TryQuery {
     env: Option<String>,
 }
 
-pub async fn try_page(
-    State(state): State<AppState>,
-    who: Page,
-    Query(q): Query<TryQuery>,
-) -> Markup {
+pub async fn try_page(Call(state, who): Call<Page>, Query(q): Query<TryQuery>) -> Markup {
     let published = state.published();
     let flag = bounded(q.flag, 200).filter(|f| published.live_flag(f).is_some());
     let env = bounded(q.env, 200);

@@ -1,6 +1,7 @@
 //! `flagpole eval` end to end: output for one context and many, and clear errors.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn flagpole(args: &[&str]) -> Output {
@@ -9,6 +10,19 @@ fn flagpole(args: &[&str]) -> Output {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .expect("run flagpole")
+}
+
+/// `flagpole eval` of the file `flags`, read as `format`, for one context.
+fn eval_file(flags: &Path, format: &str, context: &str) -> Output {
+    flagpole(&[
+        "eval",
+        "--flags",
+        flags.to_str().unwrap(),
+        "--format",
+        format,
+        "--context",
+        context,
+    ])
 }
 
 fn stdout(o: &Output) -> String {
@@ -71,15 +85,7 @@ fn reads_unleash_and_seed_files() {
         r#"{"some_feature": {"enabled": true, "rollout": 50}}"#,
     )
     .unwrap();
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        seed.to_str().unwrap(),
-        "--format",
-        "seed",
-        "--context",
-        r#"{"userId": "1"}"#,
-    ]);
+    let o = eval_file(&seed, "seed", r#"{"userId": "1"}"#);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains(r#""flag":"some_feature""#));
     let unleash = dir.path().join("features.json");
@@ -88,15 +94,7 @@ fn reads_unleash_and_seed_files() {
         r#"{"version": 2, "features": [{"name": "f", "enabled": true, "strategies": [{"name": "userWithId", "parameters": {"userIds": "1, 2"}}]}]}"#,
     )
     .unwrap();
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        unleash.to_str().unwrap(),
-        "--format",
-        "unleash",
-        "--context",
-        r#"{"userId": "2"}"#,
-    ]);
+    let o = eval_file(&unleash, "unleash", r#"{"userId": "2"}"#);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains(r#""enabled":true"#), "{}", stdout(&o));
 }

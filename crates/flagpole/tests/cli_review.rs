@@ -3,11 +3,12 @@
 //! editor's token, refused to its author, approved with the admin token; each step
 //! checked through the API.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+mod common;
 
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{agent, ok, Server};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "cli-review-admin-token";
@@ -24,17 +25,6 @@ fn flagpole_as(args: &[&str], dir: &Path, token: &str) -> Output {
         .expect("run flagpole")
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn failed(o: &Output) -> String {
     assert!(
         !o.status.success(),
@@ -44,54 +34,11 @@ fn failed(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A `flagpole serve` child, stopped when dropped.
-struct Server(Child, String);
-
 impl Server {
-    /// Starts on a port the server picks itself (`127.0.0.1:0`) and reads the address from
-    /// its log, so concurrent tests cannot race for a port.
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--database",
-            ])
-            .arg(db)
-            .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
-            .env("FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD", "cli-test-password")
-            .env("FLAGPOLE_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let fields =
-                    serde_json::from_str::<Value>(&line).unwrap_or_default()["fields"].clone();
-                if fields["message"] == "flagpole is serving" {
-                    let _ = tx.send(fields["address"].as_str().unwrap_or("").to_string());
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server did not start");
-        Server(child, format!("http://{address}"))
-    }
-
     /// Calls the API with the admin token; the status and the JSON answer.
     fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let url = format!("{}{path}", self.1);
+        let agent = agent(None);
+        let url = format!("{}{path}", self.url);
         let auth = format!("Bearer {ADMIN_TOKEN}");
         let mut response = match (method, body) {
             ("GET", _) => agent.get(&url).header("authorization", &auth).call(),
@@ -106,15 +53,8 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start_with_flag(dir: &Path) -> Server {
-    let server = Server::start(&dir.join("r.db"));
+    let server = Server::start(&dir.join("r.db"), ADMIN_TOKEN);
     let flag = json!({"key": "checkout", "environments": {"production": {"enabled": false}}});
     assert_eq!(server.api("POST", "/api/v1/flags", Some(flag)).0, 201);
     server
@@ -124,7 +64,7 @@ fn start_with_flag(dir: &Path) -> Server {
 fn schedules_are_created_listed_shown_and_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_flag(dir.path());
-    let (url, d) = (server.1.as_str(), dir.path());
+    let (url, d) = (server.url.as_str(), dir.path());
     let at = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
 
     // --rollout without --environment is a usage error, caught before any request.
@@ -211,7 +151,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
 fn a_change_request_is_approved_by_another_user_only() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_flag(dir.path());
-    let (url, d) = (server.1.as_str(), dir.path());
+    let (url, d) = (server.url.as_str(), dir.path());
     let approval = json!({"required": true});
     let (status, _) = server.api(
         "PUT",

@@ -3,6 +3,7 @@
 //! `TARGETING_KEY_MISSING`, the context mapping, and use through the `open-feature`
 //! client.
 
+mod common;
 mod sdk_support;
 
 use std::time::Duration;

@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::Method;
-use common::{actions, bearer, Harness, Payload, Reply};
+use common::{actions, assert_message, bearer, Harness, Payload, Reply};
 use serde_json::{json, Value};
 
 /// A token of `role` named `name`, as its `Authorization` header value.
@@ -79,10 +79,7 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
     assert_eq!(cr["author"], "token:alice (admin editor)");
     let approve = format!("/api/v1/change-requests/{id}/approve");
     let reply = post_as(&h, &alice, &approve, json!({})).await.expect(403);
-    assert!(reply.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("authors cannot approve"));
+    assert_message(&reply.json(), "authors cannot approve");
     post_as(&h, &viewer, &approve, json!({})).await.expect(403);
     // Anyone may read it, with its diff; a viewer may comment.
     let detail = h
@@ -207,10 +204,7 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
         json!({}),
     )
     .await;
-    assert!(reply.expect(409).json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("production changed"));
+    assert_message(&reply.expect(409).json(), "production changed");
     // The author withdraws it.
     let rejected = post_as(
         &h,

@@ -199,6 +199,11 @@ impl Harness {
         self.send(Method::GET, uri, &[], Payload::Empty).await
     }
 
+    /// A GET that must answer 200; its JSON body.
+    pub async fn get_ok(&self, uri: &str) -> Value {
+        self.get(uri).await.expect(200).json()
+    }
+
     /// A GET with `headers` (and the default credential unless they name one).
     pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
         self.send(Method::GET, uri, headers, Payload::Empty).await
@@ -316,6 +321,17 @@ impl Harness {
         }
     }
 
+    /// Evaluates flag `key` in `environment` for `context` through the API; the answer.
+    pub async fn evaluate(&self, environment: &str, key: &str, context: Value) -> Value {
+        self.post_json(
+            &format!("/api/v1/environments/{environment}/evaluate/{key}"),
+            context,
+        )
+        .await
+        .expect(200)
+        .json()
+    }
+
     /// The stored configuration version.
     pub async fn config_version(&self) -> i64 {
         self.store.version().await.unwrap()
@@ -359,6 +375,22 @@ impl Harness {
 /// The actions of audit entries, in their order.
 pub fn actions(entries: &[AuditEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.action.as_str()).collect()
+}
+
+/// The text field `field` of every item of the JSON array `list`, in order.
+pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
+/// Asserts that the error answer `body` has a `message` that contains `part`.
+#[track_caller]
+pub fn assert_message(body: &Value, part: &str) {
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(part), "{body}");
 }
 
 /// The `Authorization` value that presents `token`.

@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Harness, Payload};
+use crate::common::{assert_message, Harness, Payload};
 
 #[tokio::test]
 async fn per_environment_configuration() {
@@ -17,11 +17,7 @@ async fn per_environment_configuration() {
     .await;
 
     // Reading an environment the flag does not configure yet gives the default.
-    let dev = h
-        .get("/api/v1/flags/f/environments/development")
-        .await
-        .expect(200)
-        .json();
+    let dev = h.get_ok("/api/v1/flags/f/environments/development").await;
     assert_eq!(dev, json!({"enabled": false, "version": 1}));
     h.get("/api/v1/flags/f/environments/nowhere")
         .await
@@ -112,7 +108,7 @@ async fn per_environment_configuration() {
         .await
         .expect(409)
         .json();
-    assert!(r["message"].as_str().unwrap().contains("PUT .../rules"));
+    assert_message(&r, "PUT .../rules");
     assert_eq!(h.fingerprint().await, before);
     let r = h
         .put_json(
@@ -154,5 +150,5 @@ async fn per_environment_configuration() {
         .await
         .expect(409)
         .json();
-    assert!(r["message"].as_str().unwrap().contains("2 rules"));
+    assert_message(&r, "2 rules");
 }

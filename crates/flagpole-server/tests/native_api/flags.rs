@@ -5,7 +5,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::common::{Harness, Payload};
+use crate::common::{assert_message, Harness, Payload};
 
 fn keys(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -35,22 +35,22 @@ async fn flags_create_read_list_and_search() {
     h.create_flag(json!({"key": "checkout", "type": "string", "variants": [{"name": "a", "value": "A"}], "tags": ["payments"]}))
         .await;
 
-    let got = h.get("/api/v1/flags/new_ui").await.expect(200).json();
+    let got = h.get_ok("/api/v1/flags/new_ui").await;
     assert_eq!(got, created);
 
-    let all = h.get("/api/v1/flags").await.expect(200).json();
+    let all = h.get_ok("/api/v1/flags").await;
     assert_eq!(keys(&all["flags"]), ["checkout", "new_ui"]);
     assert_eq!(all["version"], h.config_version().await);
-    let by_tag = h.get("/api/v1/flags?tag=ui").await.expect(200).json();
+    let by_tag = h.get_ok("/api/v1/flags?tag=ui").await;
     assert_eq!(keys(&by_tag["flags"]), ["new_ui"]);
-    let by_text = h.get("/api/v1/flags?q=REDESIGNED").await.expect(200).json();
+    let by_text = h.get_ok("/api/v1/flags?q=REDESIGNED").await;
     assert_eq!(keys(&by_text["flags"]), ["new_ui"]);
-    let by_tag_text = h.get("/api/v1/flags?q=pay").await.expect(200).json();
+    let by_tag_text = h.get_ok("/api/v1/flags?q=pay").await;
     assert_eq!(keys(&by_tag_text["flags"]), ["checkout"]);
 
     let missing = h.get("/api/v1/flags/nope").await.expect(404).json();
     assert_eq!(missing["code"], "not_found");
-    assert!(missing["message"].as_str().unwrap().contains("nope"));
+    assert_message(&missing, "nope");
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn put_flag_needs_the_current_version_in_the_body_or_if_match() {
         .expect(409)
         .json();
     assert_eq!(stale["code"], "conflict");
-    assert!(stale["message"].as_str().unwrap().contains("has version 2"));
+    assert_message(&stale, "has version 2");
     assert_eq!(h.fingerprint().await, before);
 
     // If-Match, in each accepted spelling.
@@ -207,7 +207,7 @@ async fn archive_unarchive_and_delete() {
     h.get("/api/v1/flags/f").await.expect(404);
     h.delete("/api/v1/flags/f").await.expect(404);
     // History survives the deletion.
-    let versions = h.get("/api/v1/flags/f/versions").await.expect(200).json();
+    let versions = h.get_ok("/api/v1/flags/f/versions").await;
     let last = versions["versions"]
         .as_array()
         .unwrap()

@@ -25,6 +25,15 @@ fn eval_file(flags: &Path, format: &str, context: &str) -> Output {
     ])
 }
 
+/// Runs the CLI, which must fail with exit status 1 and say `message` on standard error.
+#[track_caller]
+fn refused(args: &[&str], message: &str) -> Output {
+    let o = flagpole(args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(message), "{}", stderr(&o));
+    o
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -108,52 +117,39 @@ fn broken_input_gets_the_message_and_a_failure_exit() {
         "flags:\n  f:\n    environments:\n      production:\n        rules:\n          - rollout: 500\n",
     )
     .unwrap();
-    let o = flagpole(&["eval", "--flags", bad.to_str().unwrap(), "--context", "{}"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains(
-            "flags.f.environments.production.rules[0].rollout: rollout 500 is out of range"
-        ),
-        "{}",
-        stderr(&o)
+    refused(
+        &["eval", "--flags", bad.to_str().unwrap(), "--context", "{}"],
+        "flags.f.environments.production.rules[0].rollout: rollout 500 is out of range",
     );
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        "examples/flags.yaml",
-        "--context",
-        "{not json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("--context is not a valid context"),
-        "{}",
-        stderr(&o)
+    refused(
+        &[
+            "eval",
+            "--flags",
+            "examples/flags.yaml",
+            "--context",
+            "{not json",
+        ],
+        "--context is not a valid context",
     );
-    let o = flagpole(&["eval", "--flags", "examples/flags.yaml", "--context", "[1]"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("must be a JSON object"),
-        "{}",
-        stderr(&o)
+    refused(
+        &["eval", "--flags", "examples/flags.yaml", "--context", "[1]"],
+        "must be a JSON object",
     );
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        "examples/flags.yaml",
-        "--context",
-        "{}",
-        "--flag",
-        "nope",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no flag \"nope\""), "{}", stderr(&o));
-    let o = flagpole(&["eval", "--flags", "/nonexistent.yaml", "--context", "{}"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("cannot read /nonexistent.yaml"),
-        "{}",
-        stderr(&o)
+    refused(
+        &[
+            "eval",
+            "--flags",
+            "examples/flags.yaml",
+            "--context",
+            "{}",
+            "--flag",
+            "nope",
+        ],
+        "no flag \"nope\"",
+    );
+    let o = refused(
+        &["eval", "--flags", "/nonexistent.yaml", "--context", "{}"],
+        "cannot read /nonexistent.yaml",
     );
     assert!(!stderr(&o).contains("panicked"));
 }

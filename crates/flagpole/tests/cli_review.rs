@@ -35,6 +35,12 @@ fn failed(o: &Output) -> String {
 }
 
 impl Server {
+    /// Runs `flagpole ARGS --server URL` in `dir` with `token`.
+    fn cli(&self, dir: &Path, token: &str, args: &[&str]) -> Output {
+        let args = [args, &["--server", &self.url]].concat();
+        flagpole_as(&args, dir, token)
+    }
+
     /// Calls the API with the admin token; the status and the JSON answer.
     fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent = agent(None);
@@ -64,11 +70,13 @@ fn start_with_flag(dir: &Path) -> Server {
 fn schedules_are_created_listed_shown_and_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_flag(dir.path());
-    let (url, d) = (server.url.as_str(), dir.path());
+    let d = dir.path();
     let at = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
 
     // --rollout without --environment is a usage error, caught before any request.
-    let err = failed(&flagpole_as(
+    let err = failed(&server.cli(
+        d,
+        ADMIN_TOKEN,
         &[
             "schedule",
             "create",
@@ -77,11 +85,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
             &at,
             "--rollout",
             "30",
-            "--server",
-            url,
         ],
-        d,
-        ADMIN_TOKEN,
     ));
     assert!(err.contains("--environment"), "{err}");
 
@@ -94,11 +98,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
         "--environment",
         "production",
     ];
-    let out = ok(&flagpole_as(
-        &[&args[..], &["--rollout", "30", "--server", url]].concat(),
-        d,
-        ADMIN_TOKEN,
-    ));
+    let out = ok(&server.cli(d, ADMIN_TOKEN, &[&args[..], &["--rollout", "30"]].concat()));
     assert!(out.starts_with("schedule 1 changes checkout at "), "{out}");
     let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
     assert_eq!(
@@ -106,11 +106,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
         (Some("pending"), Some("checkout"))
     );
 
-    let list = ok(&flagpole_as(
-        &["schedule", "list", "--status", "pending", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let list = ok(&server.cli(d, ADMIN_TOKEN, &["schedule", "list", "--status", "pending"]));
     let lines: Vec<&str> = list.lines().collect();
     assert!(lines[0].starts_with("ID  STATUS   DUE"), "{list}");
     assert!(
@@ -119,31 +115,19 @@ fn schedules_are_created_listed_shown_and_cancelled() {
     );
     assert!(lines[1].contains("production"), "{list}");
 
-    let show = ok(&flagpole_as(
-        &["schedule", "show", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let show = ok(&server.cli(d, ADMIN_TOKEN, &["schedule", "show", "1"]));
     assert!(show.contains("status:       pending"), "{show}");
     assert!(show.contains("  environments.production.rules"), "{show}");
     assert!(show.contains("rollout") && show.contains("30"), "{show}");
 
-    let out = ok(&flagpole_as(
-        &["schedule", "cancel", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let out = ok(&server.cli(d, ADMIN_TOKEN, &["schedule", "cancel", "1"]));
     assert_eq!(out.trim(), "schedule 1 is cancelled");
     let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
     assert_eq!(s["status"], "cancelled");
     let (_, pending) = server.api("GET", "/api/v1/schedules?status=pending", None);
     assert_eq!(pending["schedules"], json!([]));
     // Cancelling it twice is refused with the server's reason.
-    let err = failed(&flagpole_as(
-        &["schedule", "cancel", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let err = failed(&server.cli(d, ADMIN_TOKEN, &["schedule", "cancel", "1"]));
     assert!(err.contains("409"), "{err}");
 }
 
@@ -151,7 +135,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
 fn a_change_request_is_approved_by_another_user_only() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_flag(dir.path());
-    let (url, d) = (server.url.as_str(), dir.path());
+    let d = dir.path();
     let approval = json!({"required": true});
     let (status, _) = server.api(
         "PUT",
@@ -159,7 +143,9 @@ fn a_change_request_is_approved_by_another_user_only() {
         Some(approval),
     );
     assert_eq!(status, 200);
-    ok(&flagpole_as(
+    ok(&server.cli(
+        d,
+        ADMIN_TOKEN,
         &[
             "token",
             "create",
@@ -173,29 +159,19 @@ fn a_change_request_is_approved_by_another_user_only() {
             "production",
             "--secret",
             EDITOR_TOKEN,
-            "--server",
-            url,
         ],
-        d,
-        ADMIN_TOKEN,
     ));
 
     // A direct change is refused; the editor proposes it instead.
-    let err = failed(&flagpole_as(
-        &[
-            "flag",
-            "enable",
-            "checkout",
-            "--environment",
-            "production",
-            "--server",
-            url,
-        ],
+    let err = failed(&server.cli(
         d,
         EDITOR_TOKEN,
+        &["flag", "enable", "checkout", "--environment", "production"],
     ));
     assert!(err.contains("approval"), "{err}");
-    let out = ok(&flagpole_as(
+    let out = ok(&server.cli(
+        d,
+        EDITOR_TOKEN,
         &[
             "change-request",
             "create",
@@ -205,28 +181,17 @@ fn a_change_request_is_approved_by_another_user_only() {
             "--enable",
             "--description",
             "launch it",
-            "--server",
-            url,
         ],
-        d,
-        EDITOR_TOKEN,
     ));
     assert!(
         out.starts_with("change request 1 proposes a change to checkout (production)"),
         "{out}"
     );
 
-    let list = ok(&flagpole_as(
-        &[
-            "change-request",
-            "list",
-            "--status",
-            "open",
-            "--server",
-            url,
-        ],
+    let list = ok(&server.cli(
         d,
         ADMIN_TOKEN,
+        &["change-request", "list", "--status", "open"],
     ));
     assert!(
         list.lines()
@@ -236,11 +201,7 @@ fn a_change_request_is_approved_by_another_user_only() {
     );
 
     // The author sees why not, and is refused.
-    let show = ok(&flagpole_as(
-        &["change-request", "show", "1", "--server", url],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let show = ok(&server.cli(d, EDITOR_TOKEN, &["change-request", "show", "1"]));
     assert!(
         show.contains("you may not approve it: authors cannot approve"),
         "{show}"
@@ -249,42 +210,23 @@ fn a_change_request_is_approved_by_another_user_only() {
         show.contains("environments.production.enabled\n") && show.contains("    + true"),
         "{show}"
     );
-    let err = failed(&flagpole_as(
-        &["change-request", "approve", "1", "--server", url],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let err = failed(&server.cli(d, EDITOR_TOKEN, &["change-request", "approve", "1"]));
     assert!(err.contains("403"), "{err}");
     let (_, flag) = server.api("GET", "/api/v1/flags/checkout", None);
     assert_eq!(flag["environments"]["production"]["enabled"], false);
 
     // A comment, then the admin approves, which applies it.
-    ok(&flagpole_as(
-        &[
-            "change-request",
-            "comment",
-            "1",
-            "looks right",
-            "--server",
-            url,
-        ],
+    ok(&server.cli(
         d,
         ADMIN_TOKEN,
+        &["change-request", "comment", "1", "looks right"],
     ));
-    let show = ok(&flagpole_as(
-        &["change-request", "show", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let show = ok(&server.cli(d, ADMIN_TOKEN, &["change-request", "show", "1"]));
     assert!(
         show.contains("you may approve it") && show.contains(": looks right"),
         "{show}"
     );
-    let out = ok(&flagpole_as(
-        &["change-request", "approve", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let out = ok(&server.cli(d, ADMIN_TOKEN, &["change-request", "approve", "1"]));
     assert_eq!(out.trim(), "change request 1 is applied");
     let (_, flag) = server.api("GET", "/api/v1/flags/checkout", None);
     assert_eq!(flag["environments"]["production"]["enabled"], true);
@@ -293,7 +235,9 @@ fn a_change_request_is_approved_by_another_user_only() {
     assert!(r["author"].as_str().unwrap().starts_with("token:ed"), "{r}");
 
     // Approving at a time schedules it.
-    let out = ok(&flagpole_as(
+    let out = ok(&server.cli(
+        d,
+        EDITOR_TOKEN,
         &[
             "change-request",
             "create",
@@ -301,26 +245,14 @@ fn a_change_request_is_approved_by_another_user_only() {
             "--environment",
             "production",
             "--disable",
-            "--server",
-            url,
         ],
-        d,
-        EDITOR_TOKEN,
     ));
     assert!(out.starts_with("change request 2 "), "{out}");
     let at = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
-    let out = ok(&flagpole_as(
-        &[
-            "change-request",
-            "approve",
-            "2",
-            "--at",
-            &at,
-            "--server",
-            url,
-        ],
+    let out = ok(&server.cli(
         d,
         ADMIN_TOKEN,
+        &["change-request", "approve", "2", "--at", &at],
     ));
     assert!(out.contains("schedule 1 applies it"), "{out}");
     let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
@@ -330,7 +262,9 @@ fn a_change_request_is_approved_by_another_user_only() {
     );
 
     // The author may withdraw a third.
-    ok(&flagpole_as(
+    ok(&server.cli(
+        d,
+        EDITOR_TOKEN,
         &[
             "change-request",
             "create",
@@ -339,16 +273,8 @@ fn a_change_request_is_approved_by_another_user_only() {
             "production",
             "--rollout",
             "10",
-            "--server",
-            url,
         ],
-        d,
-        EDITOR_TOKEN,
     ));
-    let out = ok(&flagpole_as(
-        &["change-request", "reject", "3", "--server", url],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let out = ok(&server.cli(d, EDITOR_TOKEN, &["change-request", "reject", "3"]));
     assert_eq!(out.trim(), "change request 3 is rejected");
 }

@@ -41,6 +41,19 @@ impl Server {
         flagpole_as(&args, dir, token)
     }
 
+    /// The editor proposes a change of `checkout` in production (`change`) with the CLI; the
+    /// output.
+    fn propose(&self, dir: &Path, change: &[&str]) -> String {
+        let create = [
+            "change-request",
+            "create",
+            "checkout",
+            "--environment",
+            "production",
+        ];
+        ok(&self.cli(dir, EDITOR_TOKEN, &[&create[..], change].concat()))
+    }
+
     /// Calls the API with the admin token; the status and the JSON answer.
     fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent = agent(None);
@@ -169,20 +182,7 @@ fn a_change_request_is_approved_by_another_user_only() {
         &["flag", "enable", "checkout", "--environment", "production"],
     ));
     assert!(err.contains("approval"), "{err}");
-    let out = ok(&server.cli(
-        d,
-        EDITOR_TOKEN,
-        &[
-            "change-request",
-            "create",
-            "checkout",
-            "--environment",
-            "production",
-            "--enable",
-            "--description",
-            "launch it",
-        ],
-    ));
+    let out = server.propose(d, &["--enable", "--description", "launch it"]);
     assert!(
         out.starts_with("change request 1 proposes a change to checkout (production)"),
         "{out}"
@@ -235,18 +235,7 @@ fn a_change_request_is_approved_by_another_user_only() {
     assert!(r["author"].as_str().unwrap().starts_with("token:ed"), "{r}");
 
     // Approving at a time schedules it.
-    let out = ok(&server.cli(
-        d,
-        EDITOR_TOKEN,
-        &[
-            "change-request",
-            "create",
-            "checkout",
-            "--environment",
-            "production",
-            "--disable",
-        ],
-    ));
+    let out = server.propose(d, &["--disable"]);
     assert!(out.starts_with("change request 2 "), "{out}");
     let at = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
     let out = ok(&server.cli(
@@ -262,19 +251,7 @@ fn a_change_request_is_approved_by_another_user_only() {
     );
 
     // The author may withdraw a third.
-    ok(&server.cli(
-        d,
-        EDITOR_TOKEN,
-        &[
-            "change-request",
-            "create",
-            "checkout",
-            "--environment",
-            "production",
-            "--rollout",
-            "10",
-        ],
-    ));
+    server.propose(d, &["--rollout", "10"]);
     let out = ok(&server.cli(d, EDITOR_TOKEN, &["change-request", "reject", "3"]));
     assert_eq!(out.trim(), "change request 3 is rejected");
 }

@@ -218,12 +218,9 @@ async fn a_rollback_after_someone_else_changed_the_flag_pauses_instead() {
         .await
         .expect(201)
         .json();
-    h.put_json(
-        "/api/v1/flags/search/environments/production/rollout",
-        json!({"rollout": 20}),
-    )
-    .await
-    .expect(200);
+    h.put_rollout("search", "production", json!({"rollout": 20}))
+        .await
+        .expect(200);
     report(
         &h,
         json!({"bucket": null, "impactMetrics": [{"name": "errors", "type": "counter", "samples": [{"labels": {}, "value": 9}]}]}),
@@ -337,12 +334,9 @@ async fn the_preview_of_a_rollout_from_10_to_20_percent_flips_about_10_percent()
             .collect::<Vec<bool>>()
     };
     let before = eval(&h);
-    h.put_json(
-        "/api/v1/flags/new_ui/environments/production/rollout",
-        json!({"rollout": 20}),
-    )
-    .await
-    .expect(200);
+    h.put_rollout("new_ui", "production", json!({"rollout": 20}))
+        .await
+        .expect(200);
     let after = eval(&h);
     let flipped = before.iter().zip(&after).filter(|(a, b)| a != b).count() as u64;
     assert_eq!(flipped, changed, "the preview matches a direct evaluation");

@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{actions, Harness};
+use common::{actions, Harness, SCHEDULE_APPLIED};
 use flagpole_server::review::scheduler;
 use flagpole_store::AuditFilter;
 use serde_json::{json, Value};
@@ -79,16 +79,7 @@ async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
         versions[1].actor
     );
     let audit = h.flag_audit("f").await;
-    let actions = actions(&audit);
-    assert_eq!(
-        actions,
-        [
-            "schedule.applied",
-            "flag.updated",
-            "schedule.created",
-            "flag.created"
-        ]
-    );
+    assert_eq!(actions(&audit), SCHEDULE_APPLIED);
 }
 
 #[tokio::test]

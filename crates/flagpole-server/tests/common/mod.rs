@@ -267,6 +267,12 @@ impl Harness {
             .json()
     }
 
+    /// PUTs `body` as flag `key`'s rollout in `environment`.
+    pub async fn put_rollout(&self, key: &str, environment: &str, body: Value) -> Reply {
+        let uri = format!("/api/v1/flags/{key}/environments/{environment}/rollout");
+        self.put_json(&uri, body).await
+    }
+
     /// Schedules a change of flag `key` through the API and returns the schedule.
     pub async fn schedule(&self, key: &str, body: Value) -> Value {
         self.post_json(&format!("/api/v1/flags/{key}/schedules"), body)
@@ -371,6 +377,15 @@ impl Harness {
         )
     }
 }
+
+/// The actions in a flag's audit log (newest first) after it was created and a schedule
+/// changed it.
+pub const SCHEDULE_APPLIED: [&str; 4] = [
+    "schedule.applied",
+    "flag.updated",
+    "schedule.created",
+    "flag.created",
+];
 
 /// The actions of audit entries, in their order.
 pub fn actions(entries: &[AuditEntry]) -> Vec<&str> {

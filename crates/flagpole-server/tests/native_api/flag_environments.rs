@@ -101,18 +101,16 @@ async fn per_environment_configuration() {
     // environment.
     let before = h.fingerprint().await;
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/production/rollout",
-            json!({"rollout": 10}),
-        )
+        .put_rollout("f", "production", json!({"rollout": 10}))
         .await
         .expect(409)
         .json();
     assert_message(&r, "PUT .../rules");
     assert_eq!(h.fingerprint().await, before);
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/development/rollout",
+        .put_rollout(
+            "f",
+            "development",
             json!({"rollout": 30, "stickiness": "userId"}),
         )
         .await
@@ -123,10 +121,7 @@ async fn per_environment_configuration() {
         json!([{"rollout": 30, "stickiness": "userId"}])
     );
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/development/rollout",
-            json!({"rollout": 60}),
-        )
+        .put_rollout("f", "development", json!({"rollout": 60}))
         .await
         .expect(200)
         .json();
@@ -143,10 +138,7 @@ async fn per_environment_configuration() {
     .await
     .expect(200);
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/development/rollout",
-            json!({"rollout": 70}),
-        )
+        .put_rollout("f", "development", json!({"rollout": 70}))
         .await
         .expect(409)
         .json();

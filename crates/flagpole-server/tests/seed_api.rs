@@ -14,10 +14,7 @@ use serde_json::json;
 async fn the_tutorial_calls_answer_byte_for_byte() {
     let h = Harness::new().await;
 
-    let set = h
-        .post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    let set = h.seed_rollout("new_ui", 25).await;
     assert_eq!(&set.body[..], br#"{"status":"updated"}"#);
     assert_eq!(set.headers["content-type"], "application/json");
 
@@ -46,9 +43,7 @@ async fn the_tutorial_calls_answer_byte_for_byte() {
 #[tokio::test]
 async fn the_seed_answer_is_the_engine_answer() {
     let h = Harness::new().await;
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    h.seed_rollout("new_ui", 25).await;
     let mut on = 0;
     for user in 0..200 {
         let seed = h.get(&format!("/flags/new_ui?user_id={user}")).await.json();
@@ -143,12 +138,8 @@ async fn fastapi_booleans_are_accepted() {
 #[tokio::test]
 async fn seed_writes_are_audited_and_versioned() {
     let h = Harness::new().await;
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=5")
-        .await
-        .expect(200);
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    h.seed_rollout("new_ui", 5).await;
+    h.seed_rollout("new_ui", 25).await;
     let entries = h.flag_audit("new_ui").await;
     let actions = actions(&entries);
     assert_eq!(actions, ["flag.updated", "flag.created"]);

@@ -236,6 +236,13 @@ impl Harness {
             .await
     }
 
+    /// Turns flag `key` on for `percentage` per cent of users through the seed API, which
+    /// must accept it; the reply.
+    pub async fn seed_rollout(&self, key: &str, percentage: u8) -> Reply {
+        let uri = format!("/flags/{key}?enabled=true&rollout_percentage={percentage}");
+        self.post(&uri).await.expect(200)
+    }
+
     /// Imports a native document (flags and segments) through `POST /api/v1/import`.
     pub async fn import(&self, document: &Value) -> Reply {
         self.post_json("/api/v1/import?format=native", document.clone())

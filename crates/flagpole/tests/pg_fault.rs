@@ -67,47 +67,25 @@ impl Postgres {
             self.data.display()
         );
         let log = self.data.join("server.log");
-        let out = as_postgres(
-            &self.bin,
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-        );
+        let out = self.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "-w", "start"]);
         succeeded(&out, "pg_ctl start");
     }
 
     fn stop(&self) {
-        let out = as_postgres(
-            &self.bin,
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
+        let out = self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
         succeeded(&out, "pg_ctl stop");
+    }
+
+    /// `pg_ctl` on this cluster's data directory.
+    fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
+        let data = ["-D", self.data.to_str().unwrap()];
+        as_postgres(&self.bin, "pg_ctl", &[&data[..], args].concat())
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = as_postgres(
-            &self.bin,
-            "pg_ctl",
-            &["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"],
-        );
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
     }
 }
 

@@ -66,9 +66,7 @@ async fn legacy() -> Harness {
 #[tokio::test]
 async fn stored_documents_beyond_the_new_rules_still_load_and_serve() {
     let h = legacy().await;
-    let reply = h
-        .evaluate("production", "new%20ui", json!({"userId": "u"}))
-        .await;
+    let reply = h.evaluate("new%20ui", json!({"userId": "u"})).await;
     assert_eq!(reply["enabled"], true);
     // Writes that leave the legacy flags alone are checked on what they change only.
     h.create_flag(json!({"key": "fresh", "environments": {"production": {"enabled": true}}}))

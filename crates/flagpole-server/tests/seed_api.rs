@@ -48,7 +48,7 @@ async fn the_seed_answer_is_the_engine_answer() {
     for user in 0..200 {
         let seed = h.get(&format!("/flags/new_ui?user_id={user}")).await.json();
         let native = h
-            .evaluate("production", "new_ui", json!({"userId": user.to_string()}))
+            .evaluate("new_ui", json!({"userId": user.to_string()}))
             .await;
         assert_eq!(seed["enabled"], native["enabled"], "user {user}");
         on += usize::from(seed["enabled"] == true);

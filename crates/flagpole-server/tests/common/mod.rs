@@ -334,15 +334,10 @@ impl Harness {
         }
     }
 
-    /// Evaluates flag `key` in `environment` for `context` through the API; the answer.
-    pub async fn evaluate(&self, environment: &str, key: &str, context: Value) -> Value {
-        self.post_json(
-            &format!("/api/v1/environments/{environment}/evaluate/{key}"),
-            context,
-        )
-        .await
-        .expect(200)
-        .json()
+    /// Evaluates flag `key` in `production` for `context` through the API; the answer.
+    pub async fn evaluate(&self, key: &str, context: Value) -> Value {
+        let uri = format!("/api/v1/environments/production/evaluate/{key}");
+        self.post_json(&uri, context).await.expect(200).json()
     }
 
     /// The stored configuration version.
@@ -413,6 +408,13 @@ pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
 pub fn assert_message(body: &Value, part: &str) {
     let message = body["message"].as_str().unwrap();
     assert!(message.contains(part), "{body}");
+}
+
+/// Asserts that the error answer `body` has the `code` and a `message` that contains `part`.
+#[track_caller]
+pub fn assert_error(body: &Value, code: &str, part: &str) {
+    assert_eq!(body["code"], code);
+    assert_message(body, part);
 }
 
 /// The `Authorization` value that presents `token`.

@@ -23,7 +23,6 @@ async fn evaluation_with_details() {
 
     let e = h
         .evaluate(
-            "production",
             "limits",
             json!({"userId": "7", "properties": {"plan": "enterprise"}}),
         )
@@ -41,11 +40,7 @@ async fn evaluation_with_details() {
 
     // OpenFeature's shape, and the empty context.
     let e = h
-        .evaluate(
-            "production",
-            "limits",
-            json!({"targetingKey": "7", "plan": "free"}),
-        )
+        .evaluate("limits", json!({"targetingKey": "7", "plan": "free"}))
         .await;
     assert_eq!(e["variant"], "standard");
     let e = h

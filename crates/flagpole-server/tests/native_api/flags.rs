@@ -5,7 +5,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::common::{assert_message, Harness, Payload};
+use crate::common::{assert_error, Harness, Payload};
 
 fn keys(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -49,8 +49,7 @@ async fn flags_create_read_list_and_search() {
     assert_eq!(keys(&by_tag_text["flags"]), ["checkout"]);
 
     let missing = h.get("/api/v1/flags/nope").await.expect(404).json();
-    assert_eq!(missing["code"], "not_found");
-    assert_message(&missing, "nope");
+    assert_error(&missing, "not_found", "nope");
 }
 
 #[tokio::test]
@@ -94,8 +93,7 @@ async fn put_flag_needs_the_current_version_in_the_body_or_if_match() {
         .await
         .expect(409)
         .json();
-    assert_eq!(stale["code"], "conflict");
-    assert_message(&stale, "has version 2");
+    assert_error(&stale, "conflict", "has version 2");
     assert_eq!(h.fingerprint().await, before);
 
     // If-Match, in each accepted spelling.

@@ -42,11 +42,7 @@ async fn segments_crud_and_in_use_protection() {
     h.create_flag(json!({"key": "search_v2", "environments": {"production": {"enabled": true, "rules": [{"segments": ["beta"]}]}}}))
         .await;
     let e = h
-        .evaluate(
-            "production",
-            "search_v2",
-            json!({"userId": "1", "beta": "yes"}),
-        )
+        .evaluate("search_v2", json!({"userId": "1", "beta": "yes"}))
         .await;
     assert_eq!(e["enabled"], true);
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::{assert_message, Harness};
+use crate::common::{assert_error, assert_message, Harness};
 
 #[tokio::test]
 async fn health_and_metrics() {
@@ -29,8 +29,7 @@ async fn health_and_metrics() {
 async fn unknown_routes_are_json_404s() {
     let h = Harness::new().await;
     let r = h.get("/api/v1/nothing-here").await.expect(404).json();
-    assert_eq!(r["code"], "not_found");
-    assert_message(&r, "/api/v1/nothing-here");
+    assert_error(&r, "not_found", "/api/v1/nothing-here");
 }
 
 #[tokio::test]

@@ -61,11 +61,7 @@ async fn imports_may_refer_to_stored_flags_and_segments() {
     let r = h.post_json("/api/v1/import", doc).await.expect(200).json();
     assert_eq!(r["imported"], json!({"flags": 1, "segments": 0}));
     let e = h
-        .evaluate(
-            "production",
-            "new_checkout",
-            json!({"userId": "1", "beta": "true"}),
-        )
+        .evaluate("new_checkout", json!({"userId": "1", "beta": "true"}))
         .await;
     assert_eq!(e["enabled"], true);
 }

@@ -280,6 +280,13 @@ impl Harness {
         self.put_json(&uri, body).await
     }
 
+    /// Creates a client token `name` for `production` through the API and returns it, its
+    /// secret included.
+    pub async fn client_token(&self, name: &str) -> Value {
+        self.create_token(json!({"name": name, "kind": "client", "environment": "production"}))
+            .await
+    }
+
     /// Schedules a change of flag `key` through the API and returns the schedule.
     pub async fn schedule(&self, key: &str, body: Value) -> Value {
         self.post_json(&format!("/api/v1/flags/{key}/schedules"), body)

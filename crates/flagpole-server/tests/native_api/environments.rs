@@ -4,7 +4,13 @@
 
 use serde_json::json;
 
-use crate::common::{assert_message, texts, Harness};
+use crate::common::{assert_message, texts, Harness, Reply};
+
+/// `POST /api/v1/environments` for `staging`.
+async fn create_staging(h: &Harness) -> Reply {
+    h.post_json("/api/v1/environments", json!({"name": "staging"}))
+        .await
+}
 
 #[tokio::test]
 async fn environments_list_and_create() {
@@ -14,11 +20,7 @@ async fn environments_list_and_create() {
     assert_eq!(names, ["development", "production"]);
 
     let before = h.config_version().await;
-    let created = h
-        .post_json("/api/v1/environments", json!({"name": "staging"}))
-        .await
-        .expect(201)
-        .json();
+    let created = create_staging(&h).await.expect(201).json();
     assert_eq!(created["name"], "staging");
     assert_eq!(h.config_version().await, before + 1);
     // Usable at once: flags can be configured and evaluated there.
@@ -31,20 +33,14 @@ async fn environments_list_and_create() {
         .json();
     assert_eq!(e["enabled"], true);
 
-    let again = h
-        .post_json("/api/v1/environments", json!({"name": "staging"}))
-        .await
-        .expect(409)
-        .json();
+    let again = create_staging(&h).await.expect(409).json();
     assert_eq!(again["code"], "conflict");
 }
 
 #[tokio::test]
 async fn environments_are_deleted_only_when_nothing_depends_on_them() {
     let h = Harness::new().await;
-    h.post_json("/api/v1/environments", json!({"name": "staging"}))
-        .await
-        .expect(201);
+    create_staging(&h).await.expect(201);
     h.create_flag(json!({"key": "f", "environments": {
         "staging": {"enabled": true}, "production": {"enabled": true}}}))
         .await;

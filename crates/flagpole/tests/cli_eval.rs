@@ -17,7 +17,7 @@ fn eval_file(flags: &Path, format: &str, context: &str) -> Output {
     flagpole(&[
         "eval",
         "--flags",
-        flags.to_str().unwrap(),
+        flags.to_str().expect("a UTF-8 path"),
         "--format",
         format,
         "--context",

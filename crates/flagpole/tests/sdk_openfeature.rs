@@ -18,7 +18,7 @@ use serde_json::json;
 /// A server (its database in the temporary directory) with the test flags, and a provider
 /// following it; keep all three until the test ends.
 async fn provider() -> (tempfile::TempDir, Server, FlagpoleProvider) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let server = Server::start(dir.path()).await;
     for flag in [
         json!({"key": "on", "environments": {ENV: {"enabled": true}}}),

@@ -5,7 +5,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::common::{assert_error, Harness, Payload};
+use crate::common::{assert_error, Harness, Payload, Reply};
 
 fn keys(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -50,6 +50,12 @@ async fn flags_create_read_list_and_search() {
 
     let missing = h.get("/api/v1/flags/nope").await.expect(404).json();
     assert_error(&missing, "not_found", "nope");
+}
+
+/// Sends `method` to flag `f` with `If-Match: tag`.
+async fn if_match(h: &Harness, method: Method, tag: &str, payload: Payload) -> Reply {
+    h.send(method, "/api/v1/flags/f", &[("if-match", tag)], payload)
+        .await
 }
 
 #[tokio::test]
@@ -98,33 +104,32 @@ async fn put_flag_needs_the_current_version_in_the_body_or_if_match() {
 
     // If-Match, in each accepted spelling.
     for (n, tag) in [(2, "\"2\""), (3, "W/\"3\""), (4, "4")] {
-        let r = h
-            .send(
-                Method::PUT,
-                "/api/v1/flags/f",
-                &[("if-match", tag)],
-                Payload::Json(json!({"description": format!("v{}", n + 1)})),
-            )
-            .await
-            .expect(200)
-            .json();
+        let r = if_match(
+            &h,
+            Method::PUT,
+            tag,
+            Payload::Json(json!({"description": format!("v{}", n + 1)})),
+        )
+        .await
+        .expect(200)
+        .json();
         assert_eq!(r["version"], n + 1, "If-Match {tag}");
     }
     // Both, agreeing.
-    h.send(
+    if_match(
+        &h,
         Method::PUT,
-        "/api/v1/flags/f",
-        &[("if-match", "\"5\"")],
+        "\"5\"",
         Payload::Json(json!({"version": 5, "description": "v6"})),
     )
     .await
     .expect(200);
     // A stale If-Match: 409, nothing written.
     let before = h.fingerprint().await;
-    h.send(
+    if_match(
+        &h,
         Method::PUT,
-        "/api/v1/flags/f",
-        &[("if-match", "\"2\"")],
+        "\"2\"",
         Payload::Json(json!({"description": "lost"})),
     )
     .await
@@ -184,21 +189,10 @@ async fn archive_unarchive_and_delete() {
     );
 
     // Delete with a stale If-Match: refused.
-    h.send(
-        Method::DELETE,
-        "/api/v1/flags/f",
-        &[("if-match", "1")],
-        Payload::Empty,
-    )
-    .await
-    .expect(409);
-    let r = h
-        .send(
-            Method::DELETE,
-            "/api/v1/flags/f",
-            &[("if-match", "3")],
-            Payload::Empty,
-        )
+    if_match(&h, Method::DELETE, "1", Payload::Empty)
+        .await
+        .expect(409);
+    let r = if_match(&h, Method::DELETE, "3", Payload::Empty)
         .await
         .expect(204);
     assert!(r.body.is_empty());

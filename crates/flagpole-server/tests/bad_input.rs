@@ -132,9 +132,7 @@ async fn check(h: &Harness, c: &Case) -> Option<String> {
 /// Flags and a segment for the cases to trip over, every one at version 1.
 async fn fixture() -> Harness {
     let h = Harness::new().await;
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    h.seed_rollout("new_ui", 25).await;
     h.create_flag(json!({
         "key": "checkout",
         "type": "string",

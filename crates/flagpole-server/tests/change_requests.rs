@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::Method;
-use common::{actions, bearer, Harness, Payload, Reply};
+use common::{actions, assert_message, bearer, Harness, Payload, Reply};
 use serde_json::{json, Value};
 
 /// A token of `role` named `name`, as its `Authorization` header value.
@@ -29,8 +29,13 @@ async fn post_as(h: &Harness, auth: &str, uri: &str, body: Value) -> Reply {
     .await
 }
 
-/// `auth` proposes the change `body`; answers the change request.
-async fn propose(h: &Harness, auth: &str, body: Value) -> Value {
+/// `auth` proposes `change` (the fields besides the target) to flag `f` in production;
+/// answers the change request.
+async fn propose(h: &Harness, auth: &str, change: Value) -> Value {
+    let mut body = json!({"key": "f", "environment": "production"});
+    body.as_object_mut()
+        .unwrap()
+        .extend(change.as_object().unwrap().clone());
     post_as(h, auth, "/api/v1/change-requests", body)
         .await
         .expect(201)
@@ -70,8 +75,7 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
     let cr = propose(
         &h,
         &alice,
-        json!({
-        "key": "f", "environment": "production", "enabled": true, "description": "launch"}),
+        json!({"enabled": true, "description": "launch"}),
     )
     .await;
     let id = cr["id"].as_i64().unwrap();
@@ -79,10 +83,7 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
     assert_eq!(cr["author"], "token:alice (admin editor)");
     let approve = format!("/api/v1/change-requests/{id}/approve");
     let reply = post_as(&h, &alice, &approve, json!({})).await.expect(403);
-    assert!(reply.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("authors cannot approve"));
+    assert_message(&reply.json(), "authors cannot approve");
     post_as(&h, &viewer, &approve, json!({})).await.expect(403);
     // Anyone may read it, with its diff; a viewer may comment.
     let detail = h
@@ -136,13 +137,7 @@ async fn four_eyes_author_and_viewer_cannot_approve_another_editor_can() {
 #[tokio::test]
 async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_be() {
     let (h, alice, bob, _) = setup().await;
-    let cr = propose(
-        &h,
-        &alice,
-        json!({
-        "key": "f", "environment": "production", "rollout": 30}),
-    )
-    .await;
+    let cr = propose(&h, &alice, json!({"rollout": 30})).await;
     let id = cr["id"].as_i64().unwrap();
     // The flag moves on in development.
     h.post_json("/api/v1/flags/f/environments/development/enable", json!({}))
@@ -150,14 +145,7 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
         .expect(200);
     let approve = format!("/api/v1/change-requests/{id}/approve");
     let reply = post_as(&h, &bob, &approve, json!({})).await.expect(409);
-    assert!(
-        reply.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("rebase it"),
-        "{}",
-        reply.text()
-    );
+    assert_message(&reply.json(), "rebase it");
     let rebased = post_as(
         &h,
         &alice,
@@ -177,21 +165,9 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
     );
 
     // A request whose environment changed under it cannot be rebased.
-    let cr = propose(
-        &h,
-        &alice,
-        json!({
-        "key": "f", "environment": "production", "enabled": true}),
-    )
-    .await;
+    let cr = propose(&h, &alice, json!({"enabled": true})).await;
     let id = cr["id"].as_i64().unwrap();
-    let other = propose(
-        &h,
-        &alice,
-        json!({
-        "key": "f", "environment": "production", "rollout": 60}),
-    )
-    .await;
+    let other = propose(&h, &alice, json!({"rollout": 60})).await;
     post_as(
         &h,
         &bob,
@@ -207,10 +183,7 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
         json!({}),
     )
     .await;
-    assert!(reply.expect(409).json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("production changed"));
+    assert_message(&reply.expect(409).json(), "production changed");
     // The author withdraws it.
     let rejected = post_as(
         &h,
@@ -227,13 +200,7 @@ async fn a_stale_request_is_refused_until_rebased_and_a_conflicting_one_cannot_b
 #[tokio::test]
 async fn approval_with_apply_at_schedules_the_change_through_the_gate() {
     let (h, alice, bob, _) = setup().await;
-    let cr = propose(
-        &h,
-        &alice,
-        json!({
-        "key": "f", "environment": "production", "enabled": true}),
-    )
-    .await;
+    let cr = propose(&h, &alice, json!({"enabled": true})).await;
     let at = (chrono::Utc::now() + chrono::Duration::milliseconds(200)).to_rfc3339();
     let approved = post_as(
         &h,
@@ -265,12 +232,7 @@ async fn approval_with_apply_at_schedules_the_change_through_the_gate() {
 async fn a_change_request_carries_its_impact_preview() {
     let (h, alice, bob, _viewer) = setup().await;
     h.sample_users("production", 1000, 500).await;
-    let cr = propose(
-        &h,
-        &alice,
-        json!({"key": "f", "environment": "production", "enabled": true}),
-    )
-    .await;
+    let cr = propose(&h, &alice, json!({"enabled": true})).await;
     let id = cr["id"].as_i64().unwrap();
     let detail = h
         .get_with(

@@ -302,12 +302,7 @@ async fn frontend(c: &Harness, request: &Value) -> HashMap<String, Outcome> {
 
 /// The same for a context in the query string.
 async fn frontend_query(c: &Harness, query: &str) -> HashMap<String, Outcome> {
-    toggles(
-        &c.get(&format!("/api/frontend?{query}"))
-            .await
-            .expect(200)
-            .json(),
-    )
+    toggles(&c.get_ok(&format!("/api/frontend?{query}")).await)
 }
 
 fn toggles(body: &Value) -> HashMap<String, Outcome> {

@@ -20,9 +20,7 @@ fn encoded(name: &str) -> String {
 #[tokio::test]
 async fn the_hot_seed_get_answers_as_the_router_does() {
     let h = Harness::new().await;
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    h.seed_rollout("new_ui", 25).await;
     h.post("/flags/off_ui?enabled=false").await.expect(200);
 
     // A token revoked after it was made: the hot path must refuse it as the router does.

@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::Method;
-use common::{Harness, Payload, Reply};
+use common::{texts, Harness, Payload, Reply};
 use serde_json::{json, Value};
 
 /// One flag of each type and each way of serving, in `production`.
@@ -348,12 +348,7 @@ async fn bulk_returns_every_flag_with_an_etag_and_304_when_unchanged() {
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
     assert!(first.header("content-type").starts_with("application/json"));
     let body = first.json();
-    let keys: Vec<&str> = body["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["key"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> = texts(&body["flags"], "key");
     let published = c.state.published();
     let all: Vec<&str> = published.live_keys().collect();
     assert_eq!(keys, all);

@@ -138,7 +138,7 @@ async fn a_prometheus_guard_rolls_back_on_an_error_rate_rise() {
         json!({"key": "pay", "type": "boolean", "environments": {"production": {"enabled": true}}}),
     )
     .await;
-    let before = h.get("/api/v1/flags/pay").await.expect(200).json();
+    let before = h.get_ok("/api/v1/flags/pay").await;
     let runner = tokio::spawn(h.state.releases().clone().run());
     h.post_json(
         "/api/v1/flags/pay/environments/production/release-plan",
@@ -148,10 +148,8 @@ async fn a_prometheus_guard_rolls_back_on_an_error_rate_rise() {
     .await
     .expect(201);
     let plan = || async {
-        h.get("/api/v1/flags/pay/environments/production/release-plan")
+        h.get_ok("/api/v1/flags/pay/environments/production/release-plan")
             .await
-            .expect(200)
-            .json()
     };
     let start = Instant::now();
     while plan().await["step"] != 1 {
@@ -190,7 +188,7 @@ async fn a_prometheus_guard_rolls_back_on_an_error_rate_rise() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let after = h.get("/api/v1/flags/pay").await.expect(200).json();
+    let after = h.get_ok("/api/v1/flags/pay").await;
     assert_eq!(after["environments"], before["environments"]);
     let last = h
         .audit(flagpole_store::AuditFilter {

@@ -33,12 +33,10 @@ async fn flag(h: &Harness, key: &str) {
 }
 
 async fn plan(h: &Harness, key: &str) -> Value {
-    h.get(&format!(
+    h.get_ok(&format!(
         "/api/v1/flags/{key}/environments/production/release-plan"
     ))
     .await
-    .expect(200)
-    .json()
 }
 
 /// Polls until the plan's status is `status`, for at most `within`.
@@ -58,10 +56,8 @@ async fn wait_for(h: &Harness, key: &str, status: &str, within: Duration) -> Val
 }
 
 async fn rollout(h: &Harness, key: &str) -> Value {
-    h.get(&format!("/api/v1/flags/{key}/environments/production"))
-        .await
-        .expect(200)
-        .json()["rules"][0]["rollout"]
+    h.get_ok(&format!("/api/v1/flags/{key}/environments/production"))
+        .await["rules"][0]["rollout"]
         .clone()
 }
 
@@ -148,7 +144,7 @@ async fn report(h: &Harness, body: Value) {
 async fn an_impact_metric_breach_rolls_the_flag_back_within_one_check_interval() {
     let h = harness().await;
     flag(&h, "checkout").await;
-    let before = h.get("/api/v1/flags/checkout").await.expect(200).json();
+    let before = h.get_ok("/api/v1/flags/checkout").await;
     let runner = tokio::spawn(h.state.releases().clone().run());
     report(&h, impact(1, 100)).await;
     let created = h
@@ -186,7 +182,7 @@ async fn an_impact_metric_breach_rolls_the_flag_back_within_one_check_interval()
         ),
         "{reason}"
     );
-    let after = h.get("/api/v1/flags/checkout").await.expect(200).json();
+    let after = h.get_ok("/api/v1/flags/checkout").await;
     assert_eq!(
         after["environments"], before["environments"],
         "the flag is as it was before the plan"
@@ -222,12 +218,9 @@ async fn a_rollback_after_someone_else_changed_the_flag_pauses_instead() {
         .await
         .expect(201)
         .json();
-    h.put_json(
-        "/api/v1/flags/search/environments/production/rollout",
-        json!({"rollout": 20}),
-    )
-    .await
-    .expect(200);
+    h.put_rollout("search", "production", json!({"rollout": 20}))
+        .await
+        .expect(200);
     report(
         &h,
         json!({"bucket": null, "impactMetrics": [{"name": "errors", "type": "counter", "samples": [{"labels": {}, "value": 9}]}]}),
@@ -341,12 +334,9 @@ async fn the_preview_of_a_rollout_from_10_to_20_percent_flips_about_10_percent()
             .collect::<Vec<bool>>()
     };
     let before = eval(&h);
-    h.put_json(
-        "/api/v1/flags/new_ui/environments/production/rollout",
-        json!({"rollout": 20}),
-    )
-    .await
-    .expect(200);
+    h.put_rollout("new_ui", "production", json!({"rollout": 20}))
+        .await
+        .expect(200);
     let after = eval(&h);
     let flipped = before.iter().zip(&after).filter(|(a, b)| a != b).count() as u64;
     assert_eq!(flipped, changed, "the preview matches a direct evaluation");

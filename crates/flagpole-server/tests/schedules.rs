@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{actions, Harness};
+use common::{actions, Harness, SCHEDULE_APPLIED};
 use flagpole_server::review::scheduler;
 use flagpole_store::AuditFilter;
 use serde_json::{json, Value};
@@ -38,11 +38,7 @@ async fn until_finished(h: &Harness, id: i64) -> Value {
     let start = std::time::Instant::now();
     loop {
         scheduler::tick(&h.state).await.unwrap();
-        let s = h
-            .get(&format!("/api/v1/schedules/{id}"))
-            .await
-            .expect(200)
-            .json();
+        let s = h.get_ok(&format!("/api/v1/schedules/{id}")).await;
         if s["status"] != "pending" && s["status"] != "running" {
             return s;
         }
@@ -63,11 +59,11 @@ async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
     let id = s["id"].as_i64().unwrap();
     // Not before its time.
     scheduler::tick(&h.state).await.unwrap();
-    let flag = h.get("/api/v1/flags/f").await.expect(200).json();
+    let flag = h.get_ok("/api/v1/flags/f").await;
     assert_eq!(flag["environments"]["production"]["enabled"], false);
     let done = until_finished(&h, id).await;
     assert_eq!(done["status"], "applied", "{done}");
-    let flag = h.get("/api/v1/flags/f").await.expect(200).json();
+    let flag = h.get_ok("/api/v1/flags/f").await;
     assert_eq!(flag["environments"]["production"]["enabled"], true);
     assert_eq!(flag["version"], 2);
     // Applied once: more ticks change nothing.
@@ -83,16 +79,7 @@ async fn a_due_schedule_is_applied_once_through_the_write_path_and_audited() {
         versions[1].actor
     );
     let audit = h.flag_audit("f").await;
-    let actions = actions(&audit);
-    assert_eq!(
-        actions,
-        [
-            "schedule.applied",
-            "flag.updated",
-            "schedule.created",
-            "flag.created"
-        ]
-    );
+    assert_eq!(actions(&audit), SCHEDULE_APPLIED);
 }
 
 #[tokio::test]
@@ -133,11 +120,7 @@ async fn a_schedule_whose_change_conflicts_fails_with_its_reason_and_a_change_el
         .find(|e| e.action == "schedule.failed")
         .unwrap();
     assert_eq!(entry.after.as_ref().unwrap()["reason"], reason);
-    let failed = h
-        .get("/api/v1/schedules?status=failed")
-        .await
-        .expect(200)
-        .json();
+    let failed = h.get_ok("/api/v1/schedules?status=failed").await;
     assert_eq!(failed["schedules"].as_array().unwrap().len(), 1);
 }
 

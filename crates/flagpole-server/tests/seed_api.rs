@@ -14,10 +14,7 @@ use serde_json::json;
 async fn the_tutorial_calls_answer_byte_for_byte() {
     let h = Harness::new().await;
 
-    let set = h
-        .post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    let set = h.seed_rollout("new_ui", 25).await;
     assert_eq!(&set.body[..], br#"{"status":"updated"}"#);
     assert_eq!(set.headers["content-type"], "application/json");
 
@@ -46,20 +43,13 @@ async fn the_tutorial_calls_answer_byte_for_byte() {
 #[tokio::test]
 async fn the_seed_answer_is_the_engine_answer() {
     let h = Harness::new().await;
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    h.seed_rollout("new_ui", 25).await;
     let mut on = 0;
     for user in 0..200 {
         let seed = h.get(&format!("/flags/new_ui?user_id={user}")).await.json();
         let native = h
-            .post_json(
-                "/api/v1/environments/production/evaluate/new_ui",
-                json!({"userId": user.to_string()}),
-            )
-            .await
-            .expect(200)
-            .json();
+            .evaluate("new_ui", json!({"userId": user.to_string()}))
+            .await;
         assert_eq!(seed["enabled"], native["enabled"], "user {user}");
         on += usize::from(seed["enabled"] == true);
     }
@@ -77,7 +67,7 @@ async fn disabled_flags_are_off_for_everyone() {
         "/flags/kill?user_id=10",
     ] {
         assert_eq!(
-            h.get(uri).await.expect(200).json(),
+            h.get_ok(uri).await,
             json!({"flag": "kill", "enabled": false}),
             "{uri}"
         );
@@ -95,7 +85,7 @@ async fn rollout_defaults_to_everyone() {
         );
     }
     // Stored as a boolean flag without rules in the seed environment.
-    let flag = h.get("/api/v1/flags/all").await.expect(200).json();
+    let flag = h.get_ok("/api/v1/flags/all").await;
     assert_eq!(flag["environments"]["production"], json!({"enabled": true}));
 }
 
@@ -148,12 +138,8 @@ async fn fastapi_booleans_are_accepted() {
 #[tokio::test]
 async fn seed_writes_are_audited_and_versioned() {
     let h = Harness::new().await;
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=5")
-        .await
-        .expect(200);
-    h.post("/flags/new_ui?enabled=true&rollout_percentage=25")
-        .await
-        .expect(200);
+    h.seed_rollout("new_ui", 5).await;
+    h.seed_rollout("new_ui", 25).await;
     let entries = h.flag_audit("new_ui").await;
     let actions = actions(&entries);
     assert_eq!(actions, ["flag.updated", "flag.created"]);
@@ -164,17 +150,13 @@ async fn seed_writes_are_audited_and_versioned() {
         .iter()
         .all(|e| e.environment.as_deref() == Some("production")));
 
-    let flag = h.get("/api/v1/flags/new_ui").await.expect(200).json();
+    let flag = h.get_ok("/api/v1/flags/new_ui").await;
     assert_eq!(flag["version"], 2);
     assert_eq!(
         flag["environments"]["production"]["rules"],
         json!([{"rollout": 25, "stickiness": "userId"}])
     );
-    let versions = h
-        .get("/api/v1/flags/new_ui/versions")
-        .await
-        .expect(200)
-        .json();
+    let versions = h.get_ok("/api/v1/flags/new_ui/versions").await;
     assert_eq!(versions["versions"].as_array().unwrap().len(), 2);
 }
 
@@ -238,7 +220,7 @@ async fn seed_flags_json_imports_and_exports() {
         h.get("/flags/some_feature").await.json(),
         json!({"flag": "some_feature", "enabled": true})
     );
-    let exported = h.get("/api/v1/export?format=seed").await.expect(200).json();
+    let exported = h.get_ok("/api/v1/export?format=seed").await;
     assert_eq!(
         exported,
         json!({"some_feature": {"enabled": true, "rollout": 50}, "off": {"enabled": false, "rollout": 100}})

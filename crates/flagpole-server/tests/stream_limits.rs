@@ -192,9 +192,7 @@ async fn a_slow_subscriber_is_told_to_refetch_and_dropped() {
 #[tokio::test]
 async fn revoking_a_token_ends_its_streams() {
     let h = Harness::new().await;
-    let created = h
-        .create_token(json!({"name": "streamer", "kind": "client", "environment": "production"}))
-        .await;
+    let created = h.client_token("streamer").await;
     let auth = bearer(created["secret"].as_str().unwrap());
     let mut unleash = open(&h, UNLEASH, &[("authorization", &auth)])
         .await

@@ -60,7 +60,7 @@ async fn unleash_stream_hydrates_then_sends_delta_events() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["type"], "hydration");
     assert_eq!(events[0]["eventId"], connected.version());
-    let features = h.get("/api/client/features").await.expect(200).json();
+    let features = h.get_ok("/api/client/features").await;
     assert_eq!(events[0]["features"], features["features"]);
 
     // A new flag: feature-updated, exactly the client API's feature.

@@ -73,3 +73,25 @@ macro_rules! parts {
     };
 }
 pub(crate) use parts;
+
+/// Implements `Decode` for the record type `$record` from `$row`: the statements first,
+/// then the `columns` fields read from the columns of the same name, then the other
+/// fields from the expressions given (which may use what the statements bound).
+macro_rules! decode {
+    ($record:ident from $row:ident {
+        $(let $name:ident: $type:ty = $value:expr;)*
+        columns: $($column:ident),+;
+        $($field:ident $(: $expr:expr)?),* $(,)?
+    }) => {
+        impl Decode for $record {
+            fn decode($row: &Row) -> Result<$record, Error> {
+                $(let $name: $type = $value;)*
+                Ok($record {
+                    $($column: $row.try_get(stringify!($column))?,)+
+                    $($field $(: $expr)?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use decode;

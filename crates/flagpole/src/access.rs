@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use flagpole_server::identity::issue::{self, NewToken, NewUser};
 use flagpole_server::identity::Principal;
-use flagpole_store::Store;
+use flagpole_store::{AuthState, Store};
 use serde_json::{json, Value};
 
 use crate::transfer::{runtime, Target};
@@ -139,12 +139,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
             crate::output::say!("{}", created["secret"].as_str().unwrap_or(""));
         }
         TokenCommand::List => {
-            let tokens = match args.target.client() {
-                Some(client) => client.send("GET", "/api/v1/tokens", None)?["tokens"].clone(),
-                None => offline(&args.target, |store| async move {
-                    Ok(json!(store.load_auth().await?.tokens))
-                })?,
-            };
+            let tokens = listed(&args.target, "tokens", |auth| json!(auth.tokens))?;
             for t in tokens.as_array().into_iter().flatten() {
                 let scope = t["environment"]
                     .as_str()
@@ -278,12 +273,7 @@ pub fn user(args: UserArgs) -> Result<()> {
             report_password(&name, generated.then_some(shown))?;
         }
         UserCommand::List => {
-            let users = match args.target.client() {
-                Some(client) => client.send("GET", "/api/v1/users", None)?["users"].clone(),
-                None => offline(&args.target, |store| async move {
-                    Ok(json!(store.load_auth().await?.users))
-                })?,
-            };
+            let users = listed(&args.target, "users", |auth| json!(auth.users))?;
             for u in users.as_array().into_iter().flatten() {
                 let grants: Vec<&str> = u["grants"]
                     .as_array()
@@ -338,6 +328,18 @@ async fn environments(store: &dyn Store) -> Result<Vec<String>> {
         .into_iter()
         .map(|e| e.name)
         .collect())
+}
+
+/// The tokens or users (`which`, as the API names them): from the server when one is
+/// named, else from the database (`pick` takes them from its access state).
+fn listed(target: &Target, which: &str, pick: fn(AuthState) -> Value) -> Result<Value> {
+    match target.client() {
+        Some(client) => Ok(client.send("GET", &format!("/api/v1/{which}"), None)?[which].clone()),
+        None => offline(
+            target,
+            |store| async move { Ok(pick(store.load_auth().await?)) },
+        ),
+    }
 }
 
 /// Runs `work` on the database named by `--database`.

@@ -63,21 +63,6 @@ pub fn run(args: ChangeRequestArgs) -> Result<()> {
         RequestCommand::List { status } => {
             let query = status.map_or(String::new(), |s| format!("?status={}", encode(&s)));
             let answer = client.send("GET", &format!("{base}{query}"), None)?;
-            let rows: Vec<Vec<String>> = answer["change_requests"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    vec![
-                        r["id"].to_string(),
-                        text(&r["status"]),
-                        text(&r["target"]),
-                        proposal::list(&r["environments"]),
-                        text(&r["author"]),
-                        text(&r["description"]),
-                    ]
-                })
-                .collect();
             proposal::table(
                 &[
                     "ID",
@@ -87,7 +72,17 @@ pub fn run(args: ChangeRequestArgs) -> Result<()> {
                     "AUTHOR",
                     "DESCRIPTION",
                 ],
-                &rows,
+                &answer["change_requests"],
+                |r| {
+                    vec![
+                        r["id"].to_string(),
+                        text(&r["status"]),
+                        text(&r["target"]),
+                        proposal::list(&r["environments"]),
+                        text(&r["author"]),
+                        text(&r["description"]),
+                    ]
+                },
             )?;
         }
         RequestCommand::Show { id } => show(&client.send("GET", &format!("{base}/{id}"), None)?)?,

@@ -65,14 +65,8 @@ pub fn run(args: FlagArgs) -> Result<()> {
     let client = args.server.client();
     match args.command {
         FlagCommand::List { search, tag } => {
-            let mut query = Vec::new();
-            if let Some(s) = search {
-                query.push(format!("q={}", encode(&s)));
-            }
-            if let Some(t) = tag {
-                query.push(format!("tag={}", encode(&t)));
-            }
-            let answer = client.send("GET", &format!("/api/v1/flags?{}", query.join("&")), None)?;
+            let query = query(&[("q", search), ("tag", tag)]);
+            let answer = client.send("GET", &format!("/api/v1/flags?{query}"), None)?;
             for f in answer["flags"].as_array().into_iter().flatten() {
                 let envs: Vec<String> = f["environments"]
                     .as_object()
@@ -220,6 +214,15 @@ fn preview_lines(answer: &Value) -> Vec<String> {
     }
     out.push("(preview only: nothing was written)".into());
     out
+}
+
+/// A query string (`a=1&b=2`) of the parameters that have a value, the values encoded.
+pub(crate) fn query(params: &[(&str, Option<String>)]) -> String {
+    let present = params.iter().filter_map(|(name, value)| {
+        let value = value.as_deref()?;
+        Some(format!("{name}={}", encode(value)))
+    });
+    present.collect::<Vec<_>>().join("&")
 }
 
 /// Percent-encodes a path segment or query value.

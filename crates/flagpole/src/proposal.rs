@@ -53,10 +53,12 @@ impl Change {
     }
 }
 
-/// Prints rows under a header, each column as wide as its widest cell.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+/// Prints a row for each item of the JSON array `items` (its cells made by `row`) under a
+/// header, each column as wide as its widest cell.
+pub fn table(header: &[&str], items: &Value, row: impl Fn(&Value) -> Vec<String>) -> Result<()> {
+    let rows: Vec<Vec<String>> = items.as_array().into_iter().flatten().map(row).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -73,7 +75,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
         out.trim_end().to_string()
     };
     crate::output::say!("{}", line(header.to_vec()));
-    for row in rows {
+    for row in &rows {
         crate::output::say!("{}", line(row.iter().map(String::as_str).collect()));
     }
     Ok(())

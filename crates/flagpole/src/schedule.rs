@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::client::{Client, ServerArgs};
-use crate::flag::encode;
+use crate::flag::{encode, query};
 use crate::proposal::{self, text, Change};
 
 #[derive(Debug, Args)]
@@ -50,20 +50,13 @@ pub fn run(args: ScheduleArgs) -> Result<()> {
     let client = args.server.client();
     match args.command {
         ScheduleCommand::List { status, flag } => {
-            let mut query = Vec::new();
-            if let Some(s) = status {
-                query.push(format!("status={}", encode(&s)));
-            }
-            if let Some(f) = flag {
-                query.push(format!("flag={}", encode(&f)));
-            }
-            let path = format!("/api/v1/schedules?{}", query.join("&"));
+            let query = query(&[("status", status), ("flag", flag)]);
+            let path = format!("/api/v1/schedules?{query}");
             let answer = client.send("GET", &path, None)?;
-            let rows: Vec<Vec<String>> = answer["schedules"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| {
+            proposal::table(
+                &["ID", "STATUS", "DUE", "TARGET", "ENVIRONMENTS", "BY"],
+                &answer["schedules"],
+                |s| {
                     vec![
                         s["id"].to_string(),
                         text(&s["status"]),
@@ -72,11 +65,7 @@ pub fn run(args: ScheduleArgs) -> Result<()> {
                         proposal::list(&s["environments"]),
                         text(&s["created_by"]),
                     ]
-                })
-                .collect();
-            proposal::table(
-                &["ID", "STATUS", "DUE", "TARGET", "ENVIRONMENTS", "BY"],
-                &rows,
+                },
             )?;
         }
         ScheduleCommand::Show { id } => {

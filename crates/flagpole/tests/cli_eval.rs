@@ -1,6 +1,7 @@
 //! `flagpole eval` end to end: output for one context and many, and clear errors.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn flagpole(args: &[&str]) -> Output {
@@ -9,6 +10,28 @@ fn flagpole(args: &[&str]) -> Output {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .expect("run flagpole")
+}
+
+/// `flagpole eval` of the file `flags`, read as `format`, for one context.
+fn eval_file(flags: &Path, format: &str, context: &str) -> Output {
+    flagpole(&[
+        "eval",
+        "--flags",
+        flags.to_str().expect("a UTF-8 path"),
+        "--format",
+        format,
+        "--context",
+        context,
+    ])
+}
+
+/// Runs the CLI, which must fail with exit status 1 and say `message` on standard error.
+#[track_caller]
+fn refused(args: &[&str], message: &str) -> Output {
+    let o = flagpole(args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(message), "{}", stderr(&o));
+    o
 }
 
 fn stdout(o: &Output) -> String {
@@ -71,15 +94,7 @@ fn reads_unleash_and_seed_files() {
         r#"{"some_feature": {"enabled": true, "rollout": 50}}"#,
     )
     .unwrap();
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        seed.to_str().unwrap(),
-        "--format",
-        "seed",
-        "--context",
-        r#"{"userId": "1"}"#,
-    ]);
+    let o = eval_file(&seed, "seed", r#"{"userId": "1"}"#);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains(r#""flag":"some_feature""#));
     let unleash = dir.path().join("features.json");
@@ -88,15 +103,7 @@ fn reads_unleash_and_seed_files() {
         r#"{"version": 2, "features": [{"name": "f", "enabled": true, "strategies": [{"name": "userWithId", "parameters": {"userIds": "1, 2"}}]}]}"#,
     )
     .unwrap();
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        unleash.to_str().unwrap(),
-        "--format",
-        "unleash",
-        "--context",
-        r#"{"userId": "2"}"#,
-    ]);
+    let o = eval_file(&unleash, "unleash", r#"{"userId": "2"}"#);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains(r#""enabled":true"#), "{}", stdout(&o));
 }
@@ -110,52 +117,39 @@ fn broken_input_gets_the_message_and_a_failure_exit() {
         "flags:\n  f:\n    environments:\n      production:\n        rules:\n          - rollout: 500\n",
     )
     .unwrap();
-    let o = flagpole(&["eval", "--flags", bad.to_str().unwrap(), "--context", "{}"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains(
-            "flags.f.environments.production.rules[0].rollout: rollout 500 is out of range"
-        ),
-        "{}",
-        stderr(&o)
+    refused(
+        &["eval", "--flags", bad.to_str().unwrap(), "--context", "{}"],
+        "flags.f.environments.production.rules[0].rollout: rollout 500 is out of range",
     );
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        "examples/flags.yaml",
-        "--context",
-        "{not json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("--context is not a valid context"),
-        "{}",
-        stderr(&o)
+    refused(
+        &[
+            "eval",
+            "--flags",
+            "examples/flags.yaml",
+            "--context",
+            "{not json",
+        ],
+        "--context is not a valid context",
     );
-    let o = flagpole(&["eval", "--flags", "examples/flags.yaml", "--context", "[1]"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("must be a JSON object"),
-        "{}",
-        stderr(&o)
+    refused(
+        &["eval", "--flags", "examples/flags.yaml", "--context", "[1]"],
+        "must be a JSON object",
     );
-    let o = flagpole(&[
-        "eval",
-        "--flags",
-        "examples/flags.yaml",
-        "--context",
-        "{}",
-        "--flag",
-        "nope",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no flag \"nope\""), "{}", stderr(&o));
-    let o = flagpole(&["eval", "--flags", "/nonexistent.yaml", "--context", "{}"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("cannot read /nonexistent.yaml"),
-        "{}",
-        stderr(&o)
+    refused(
+        &[
+            "eval",
+            "--flags",
+            "examples/flags.yaml",
+            "--context",
+            "{}",
+            "--flag",
+            "nope",
+        ],
+        "no flag \"nope\"",
+    );
+    let o = refused(
+        &["eval", "--flags", "/nonexistent.yaml", "--context", "{}"],
+        "cannot read /nonexistent.yaml",
     );
     assert!(!stderr(&o).contains("panicked"));
 }

@@ -3,11 +3,12 @@
 //! editor's token, refused to its author, approved with the admin token; each step
 //! checked through the API.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+mod common;
 
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{agent, ok, Server};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "cli-review-admin-token";
@@ -24,17 +25,6 @@ fn flagpole_as(args: &[&str], dir: &Path, token: &str) -> Output {
         .expect("run flagpole")
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn failed(o: &Output) -> String {
     assert!(
         !o.status.success(),
@@ -44,54 +34,30 @@ fn failed(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A `flagpole serve` child, stopped when dropped.
-struct Server(Child, String);
-
 impl Server {
-    /// Starts on a port the server picks itself (`127.0.0.1:0`) and reads the address from
-    /// its log, so concurrent tests cannot race for a port.
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--database",
-            ])
-            .arg(db)
-            .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
-            .env("FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD", "cli-test-password")
-            .env("FLAGPOLE_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let fields =
-                    serde_json::from_str::<Value>(&line).unwrap_or_default()["fields"].clone();
-                if fields["message"] == "flagpole is serving" {
-                    let _ = tx.send(fields["address"].as_str().unwrap_or("").to_string());
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server did not start");
-        Server(child, format!("http://{address}"))
+    /// Runs `flagpole ARGS --server URL` in `dir` with `token`.
+    fn cli(&self, dir: &Path, token: &str, args: &[&str]) -> Output {
+        let args = [args, &["--server", &self.url]].concat();
+        flagpole_as(&args, dir, token)
+    }
+
+    /// The editor proposes a change of `checkout` in production (`change`) with the CLI; the
+    /// output.
+    fn propose(&self, dir: &Path, change: &[&str]) -> String {
+        let create = [
+            "change-request",
+            "create",
+            "checkout",
+            "--environment",
+            "production",
+        ];
+        ok(&self.cli(dir, EDITOR_TOKEN, &[&create[..], change].concat()))
     }
 
     /// Calls the API with the admin token; the status and the JSON answer.
     fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let url = format!("{}{path}", self.1);
+        let agent = agent(None);
+        let url = format!("{}{path}", self.url);
         let auth = format!("Bearer {ADMIN_TOKEN}");
         let mut response = match (method, body) {
             ("GET", _) => agent.get(&url).header("authorization", &auth).call(),
@@ -106,15 +72,8 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start_with_flag(dir: &Path) -> Server {
-    let server = Server::start(&dir.join("r.db"));
+    let server = Server::start(&dir.join("r.db"), ADMIN_TOKEN);
     let flag = json!({"key": "checkout", "environments": {"production": {"enabled": false}}});
     assert_eq!(server.api("POST", "/api/v1/flags", Some(flag)).0, 201);
     server
@@ -124,11 +83,13 @@ fn start_with_flag(dir: &Path) -> Server {
 fn schedules_are_created_listed_shown_and_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_flag(dir.path());
-    let (url, d) = (server.1.as_str(), dir.path());
+    let d = dir.path();
     let at = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
 
     // --rollout without --environment is a usage error, caught before any request.
-    let err = failed(&flagpole_as(
+    let err = failed(&server.cli(
+        d,
+        ADMIN_TOKEN,
         &[
             "schedule",
             "create",
@@ -137,11 +98,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
             &at,
             "--rollout",
             "30",
-            "--server",
-            url,
         ],
-        d,
-        ADMIN_TOKEN,
     ));
     assert!(err.contains("--environment"), "{err}");
 
@@ -154,11 +111,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
         "--environment",
         "production",
     ];
-    let out = ok(&flagpole_as(
-        &[&args[..], &["--rollout", "30", "--server", url]].concat(),
-        d,
-        ADMIN_TOKEN,
-    ));
+    let out = ok(&server.cli(d, ADMIN_TOKEN, &[&args[..], &["--rollout", "30"]].concat()));
     assert!(out.starts_with("schedule 1 changes checkout at "), "{out}");
     let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
     assert_eq!(
@@ -166,11 +119,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
         (Some("pending"), Some("checkout"))
     );
 
-    let list = ok(&flagpole_as(
-        &["schedule", "list", "--status", "pending", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let list = ok(&server.cli(d, ADMIN_TOKEN, &["schedule", "list", "--status", "pending"]));
     let lines: Vec<&str> = list.lines().collect();
     assert!(lines[0].starts_with("ID  STATUS   DUE"), "{list}");
     assert!(
@@ -179,31 +128,19 @@ fn schedules_are_created_listed_shown_and_cancelled() {
     );
     assert!(lines[1].contains("production"), "{list}");
 
-    let show = ok(&flagpole_as(
-        &["schedule", "show", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let show = ok(&server.cli(d, ADMIN_TOKEN, &["schedule", "show", "1"]));
     assert!(show.contains("status:       pending"), "{show}");
     assert!(show.contains("  environments.production.rules"), "{show}");
     assert!(show.contains("rollout") && show.contains("30"), "{show}");
 
-    let out = ok(&flagpole_as(
-        &["schedule", "cancel", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let out = ok(&server.cli(d, ADMIN_TOKEN, &["schedule", "cancel", "1"]));
     assert_eq!(out.trim(), "schedule 1 is cancelled");
     let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
     assert_eq!(s["status"], "cancelled");
     let (_, pending) = server.api("GET", "/api/v1/schedules?status=pending", None);
     assert_eq!(pending["schedules"], json!([]));
     // Cancelling it twice is refused with the server's reason.
-    let err = failed(&flagpole_as(
-        &["schedule", "cancel", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let err = failed(&server.cli(d, ADMIN_TOKEN, &["schedule", "cancel", "1"]));
     assert!(err.contains("409"), "{err}");
 }
 
@@ -211,7 +148,7 @@ fn schedules_are_created_listed_shown_and_cancelled() {
 fn a_change_request_is_approved_by_another_user_only() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_flag(dir.path());
-    let (url, d) = (server.1.as_str(), dir.path());
+    let d = dir.path();
     let approval = json!({"required": true});
     let (status, _) = server.api(
         "PUT",
@@ -219,7 +156,9 @@ fn a_change_request_is_approved_by_another_user_only() {
         Some(approval),
     );
     assert_eq!(status, 200);
-    ok(&flagpole_as(
+    ok(&server.cli(
+        d,
+        ADMIN_TOKEN,
         &[
             "token",
             "create",
@@ -233,60 +172,26 @@ fn a_change_request_is_approved_by_another_user_only() {
             "production",
             "--secret",
             EDITOR_TOKEN,
-            "--server",
-            url,
         ],
-        d,
-        ADMIN_TOKEN,
     ));
 
     // A direct change is refused; the editor proposes it instead.
-    let err = failed(&flagpole_as(
-        &[
-            "flag",
-            "enable",
-            "checkout",
-            "--environment",
-            "production",
-            "--server",
-            url,
-        ],
+    let err = failed(&server.cli(
         d,
         EDITOR_TOKEN,
+        &["flag", "enable", "checkout", "--environment", "production"],
     ));
     assert!(err.contains("approval"), "{err}");
-    let out = ok(&flagpole_as(
-        &[
-            "change-request",
-            "create",
-            "checkout",
-            "--environment",
-            "production",
-            "--enable",
-            "--description",
-            "launch it",
-            "--server",
-            url,
-        ],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let out = server.propose(d, &["--enable", "--description", "launch it"]);
     assert!(
         out.starts_with("change request 1 proposes a change to checkout (production)"),
         "{out}"
     );
 
-    let list = ok(&flagpole_as(
-        &[
-            "change-request",
-            "list",
-            "--status",
-            "open",
-            "--server",
-            url,
-        ],
+    let list = ok(&server.cli(
         d,
         ADMIN_TOKEN,
+        &["change-request", "list", "--status", "open"],
     ));
     assert!(
         list.lines()
@@ -296,11 +201,7 @@ fn a_change_request_is_approved_by_another_user_only() {
     );
 
     // The author sees why not, and is refused.
-    let show = ok(&flagpole_as(
-        &["change-request", "show", "1", "--server", url],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let show = ok(&server.cli(d, EDITOR_TOKEN, &["change-request", "show", "1"]));
     assert!(
         show.contains("you may not approve it: authors cannot approve"),
         "{show}"
@@ -309,42 +210,23 @@ fn a_change_request_is_approved_by_another_user_only() {
         show.contains("environments.production.enabled\n") && show.contains("    + true"),
         "{show}"
     );
-    let err = failed(&flagpole_as(
-        &["change-request", "approve", "1", "--server", url],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let err = failed(&server.cli(d, EDITOR_TOKEN, &["change-request", "approve", "1"]));
     assert!(err.contains("403"), "{err}");
     let (_, flag) = server.api("GET", "/api/v1/flags/checkout", None);
     assert_eq!(flag["environments"]["production"]["enabled"], false);
 
     // A comment, then the admin approves, which applies it.
-    ok(&flagpole_as(
-        &[
-            "change-request",
-            "comment",
-            "1",
-            "looks right",
-            "--server",
-            url,
-        ],
+    ok(&server.cli(
         d,
         ADMIN_TOKEN,
+        &["change-request", "comment", "1", "looks right"],
     ));
-    let show = ok(&flagpole_as(
-        &["change-request", "show", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let show = ok(&server.cli(d, ADMIN_TOKEN, &["change-request", "show", "1"]));
     assert!(
         show.contains("you may approve it") && show.contains(": looks right"),
         "{show}"
     );
-    let out = ok(&flagpole_as(
-        &["change-request", "approve", "1", "--server", url],
-        d,
-        ADMIN_TOKEN,
-    ));
+    let out = ok(&server.cli(d, ADMIN_TOKEN, &["change-request", "approve", "1"]));
     assert_eq!(out.trim(), "change request 1 is applied");
     let (_, flag) = server.api("GET", "/api/v1/flags/checkout", None);
     assert_eq!(flag["environments"]["production"]["enabled"], true);
@@ -353,34 +235,13 @@ fn a_change_request_is_approved_by_another_user_only() {
     assert!(r["author"].as_str().unwrap().starts_with("token:ed"), "{r}");
 
     // Approving at a time schedules it.
-    let out = ok(&flagpole_as(
-        &[
-            "change-request",
-            "create",
-            "checkout",
-            "--environment",
-            "production",
-            "--disable",
-            "--server",
-            url,
-        ],
-        d,
-        EDITOR_TOKEN,
-    ));
+    let out = server.propose(d, &["--disable"]);
     assert!(out.starts_with("change request 2 "), "{out}");
     let at = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
-    let out = ok(&flagpole_as(
-        &[
-            "change-request",
-            "approve",
-            "2",
-            "--at",
-            &at,
-            "--server",
-            url,
-        ],
+    let out = ok(&server.cli(
         d,
         ADMIN_TOKEN,
+        &["change-request", "approve", "2", "--at", &at],
     ));
     assert!(out.contains("schedule 1 applies it"), "{out}");
     let (_, s) = server.api("GET", "/api/v1/schedules/1", None);
@@ -390,25 +251,7 @@ fn a_change_request_is_approved_by_another_user_only() {
     );
 
     // The author may withdraw a third.
-    ok(&flagpole_as(
-        &[
-            "change-request",
-            "create",
-            "checkout",
-            "--environment",
-            "production",
-            "--rollout",
-            "10",
-            "--server",
-            url,
-        ],
-        d,
-        EDITOR_TOKEN,
-    ));
-    let out = ok(&flagpole_as(
-        &["change-request", "reject", "3", "--server", url],
-        d,
-        EDITOR_TOKEN,
-    ));
+    server.propose(d, &["--rollout", "10"]);
+    let out = ok(&server.cli(d, EDITOR_TOKEN, &["change-request", "reject", "3"]));
     assert_eq!(out.trim(), "change request 3 is rejected");
 }

@@ -11,12 +11,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{free_port, serve, wait_for_port, Process};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "pg-fault-admin-token";
@@ -32,13 +34,6 @@ fn postgres_bin() -> Option<PathBuf> {
     found.pop()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port()
-}
-
 /// Runs a PostgreSQL tool as the `postgres` user (they refuse to run as root).
 fn as_postgres(bin: &Path, tool: &str, args: &[&str]) -> std::process::Output {
     Command::new("runuser")
@@ -47,6 +42,15 @@ fn as_postgres(bin: &Path, tool: &str, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// Fails the test with the tool's error output unless `out` is a success.
+fn succeeded(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 struct Postgres {
@@ -63,73 +67,30 @@ impl Postgres {
             self.data.display()
         );
         let log = self.data.join("server.log");
-        let out = as_postgres(
-            &self.bin,
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "-w", "start"]);
+        succeeded(&out, "pg_ctl start");
     }
 
     fn stop(&self) {
-        let out = as_postgres(
-            &self.bin,
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl stop: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
+        succeeded(&out, "pg_ctl stop");
+    }
+
+    /// `pg_ctl` on this cluster's data directory.
+    fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
+        let data = ["-D", self.data.to_str().unwrap()];
+        as_postgres(&self.bin, "pg_ctl", &[&data[..], args].concat())
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = as_postgres(
-            &self.bin,
-            "pg_ctl",
-            &["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"],
-        );
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(15)))
-        .build()
-        .new_agent()
+    common::agent(Some(Duration::from_secs(15)))
 }
 
 /// A seed write: its status and how long the answer took.
@@ -202,11 +163,7 @@ fn evaluations_survive_a_postgres_outage_and_writes_fail_fast_then_resume() {
             "--no-sync",
         ],
     );
-    assert!(
-        out.status.success(),
-        "initdb: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, "initdb");
     let pg = Postgres {
         bin,
         data,
@@ -217,24 +174,15 @@ fn evaluations_survive_a_postgres_outage_and_writes_fail_fast_then_resume() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.path().join("flagpole.log")).unwrap();
-    let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_flagpole"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--database",
-                &format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port),
-            ])
-            .env("FLAGPOLE_BOOTSTRAP_TOKEN", TOKEN)
+    let database = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port);
+    let server = Process(
+        serve(port, database, TOKEN)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "flagpole did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, Duration::from_secs(30));
 
     let mut acknowledged: BTreeMap<String, u16> = BTreeMap::new();
     for i in 0..20 {

@@ -7,41 +7,22 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{free_port, Process};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "relay-test-admin-token";
 const CLIENT: &str = "default:production.relay-test-client";
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
 fn serve(db: &Path, port: u16) -> Process {
-    let child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--shutdown-grace-secs", "0", "--database"])
-        .arg(db)
-        .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN)
+    let child = common::serve(port, db, ADMIN)
+        .args(["--shutdown-grace-secs", "0"])
         .env("FLAGPOLE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     Process(child)
@@ -65,11 +46,7 @@ fn relay(upstream: u16, port: u16) -> Process {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .new_agent()
+    common::agent(Some(Duration::from_secs(10)))
 }
 
 /// Status and JSON body (`null` when not JSON) of a request.

@@ -10,6 +10,7 @@
 //! the SDK). So every rollout here sticks on the user or on an attribute every context
 //! has.
 
+mod common;
 mod sdk_support;
 
 use std::time::{Duration, Instant};

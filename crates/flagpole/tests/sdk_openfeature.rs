@@ -3,6 +3,7 @@
 //! `TARGETING_KEY_MISSING`, the context mapping, and use through the `open-feature`
 //! client.
 
+mod common;
 mod sdk_support;
 
 use std::time::Duration;
@@ -14,7 +15,11 @@ use open_feature::{EvaluationContext, EvaluationErrorCode, EvaluationReason, Ope
 use sdk_support::{Server, ENV};
 use serde_json::json;
 
-async fn provider(server: &Server) -> FlagpoleProvider {
+/// A server (its database in the temporary directory) with the test flags, and a provider
+/// following it; keep all three until the test ends.
+async fn provider() -> (tempfile::TempDir, Server, FlagpoleProvider) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = Server::start(dir.path()).await;
     for flag in [
         json!({"key": "on", "environments": {ENV: {"enabled": true}}}),
         json!({"key": "off", "environments": {ENV: {"enabled": false}}}),
@@ -42,7 +47,7 @@ async fn provider(server: &Server) -> FlagpoleProvider {
         .build()
         .await
         .expect("the client starts");
-    FlagpoleProvider::new(client)
+    (dir, server, FlagpoleProvider::new(client))
 }
 
 fn user(id: &str) -> EvaluationContext {
@@ -51,9 +56,7 @@ fn user(id: &str) -> EvaluationContext {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_values_with_variants_reasons_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let p = provider(&server).await;
+    let (_dir, _server, p) = provider().await;
     assert_eq!(p.metadata().name, "flagpole");
     assert_eq!(p.status(), ProviderStatus::Ready);
 
@@ -119,9 +122,7 @@ async fn typed_values_with_variants_reasons_and_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn type_mismatch_flag_not_found_and_targeting_key_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let p = provider(&server).await;
+    let (_dir, _server, p) = provider().await;
     let ctx = user("u1");
 
     for e in [
@@ -174,9 +175,7 @@ fn evaluation_context_maps_to_the_flagpole_context() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn works_through_the_open_feature_client() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let p = provider(&server).await;
+    let (_dir, _server, p) = provider().await;
     let mut api = OpenFeature::singleton_mut().await;
     api.set_provider(p).await;
     let client = api.create_client();

@@ -3,12 +3,14 @@
 //! the server comes back, fails with the reason when it has nothing to start from,
 //! never waits longer than its start-up timeout, and sends its usage counts at shutdown.
 
+mod common;
 mod sdk_support;
 
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use flagpole_sdk::{Client, ContextBuilder, Error, Reason, Source};
-use sdk_support::{free_port, Server, ENV};
+use sdk_support::{Server, ENV};
 use serde_json::json;
 
 async fn flag(server: &Server, key: &str, enabled: bool) {

@@ -6,52 +6,38 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{free_port, serve, wait_for_port, Process};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "secrets-test-bootstrap-token-7f3a";
 const ADMIN_PASSWORD: &str = "secrets-test-admin-password-91c2";
 
 struct Server {
-    child: Child,
+    _process: Process,
     base: String,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(dir: &Path) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database", "s.db", "--log-format", "json"])
+    let child = serve(port, "s.db", ADMIN_TOKEN)
+        .args(["--log-format", "json"])
         .current_dir(dir)
         .env("FLAGPOLE_LOG", "debug")
-        .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
         .env("FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, Duration::from_secs(20));
     Server {
-        child,
+        _process: Process(child),
         base: format!("http://127.0.0.1:{port}"),
     }
 }
@@ -68,10 +54,7 @@ impl Transcript {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> (u16, String, Option<String>) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let agent = common::agent(None);
         let mut request = ureq::http::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             request = request.header(*k, *v);

@@ -1,17 +1,14 @@
 //! `flagpole serve` stops cleanly on SIGTERM: it answers a request that is in flight,
 //! then exits with status 0.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+use common::{free_port, serve};
 
 /// Sends a request and returns the status line and body.
 fn http(port: u16, request: &str) -> std::io::Result<String> {
@@ -27,17 +24,7 @@ fn http(port: u16, request: &str) -> std::io::Result<String> {
 fn sigterm_finishes_and_exits_zero() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-        ])
-        .arg(dir.path().join("f.db"))
-        .env("FLAGPOLE_BOOTSTRAP_TOKEN", "shutdown-test-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let mut child = serve(port, dir.path().join("f.db"), "shutdown-test-token")
         .spawn()
         .expect("start flagpole serve");
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -5,11 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, wait_for_port};
 
 fn serve(dir: &Path, listen: &str, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flagpole"));
@@ -58,21 +62,13 @@ fn a_taken_port_creates_no_database() {
 fn an_unwritable_database_refuses_to_start_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     // Make the database, then make it immutable (root ignores permission bits, not this).
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut first = serve(dir.path(), &format!("127.0.0.1:{port}"), &[])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, Duration::from_secs(20));
     // SIGTERM: a clean stop checkpoints the WAL into the file.
     Command::new("kill")
         .args(["-TERM", &first.id().to_string()])
@@ -98,11 +94,7 @@ fn an_unwritable_database_refuses_to_start_and_says_why() {
 #[test]
 fn a_half_sent_header_neither_holds_its_connection_nor_the_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = serve(
         dir.path(),
         &format!("127.0.0.1:{port}"),
@@ -112,11 +104,7 @@ fn a_half_sent_header_neither_holds_its_connection_nor_the_shutdown() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, Duration::from_secs(20));
     // The header timeout closes a connection whose header never ends.
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
     slow.write_all(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n")

@@ -6,6 +6,8 @@
 
 use std::collections::hash_map::{Entry, HashMap};
 
+use indexmap::IndexMap;
+
 use crate::bounds::*;
 use crate::catalog::{flag_regexes, regexes, Catalog, Item, Pending, Totals};
 use crate::condition::{Condition, Operator};
@@ -24,21 +26,13 @@ pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
     };
     let mut flag_names = lower(&mut before.flags.keys());
     let mut segment_names = lower(&mut before.segments.keys());
-    for (key, flag) in &after.flags {
-        let old = before.flags.get(key);
-        if old == Some(flag) {
-            continue;
-        }
+    for (key, flag, old) in changed(&before.flags, &after.flags) {
         if old.is_none() {
             c.new_name("flags", "flag key", key, &mut flag_names);
         }
         c.flag(&format!("flags.{key}"), flag, old);
     }
-    for (name, segment) in &after.segments {
-        let old = before.segments.get(name);
-        if old == Some(segment) {
-            continue;
-        }
+    for (name, segment, old) in changed(&before.segments, &after.segments) {
         if old.is_none() {
             c.new_name("segments", "segment name", name, &mut segment_names);
         }
@@ -46,6 +40,18 @@ pub fn check_change(before: &Document, after: &Document) -> Result<(), Error> {
     }
     c.totals(before.totals(), after.totals());
     c.result()
+}
+
+/// The items of `after` that are new or differ from `before`, each with the item it
+/// replaces (`None` when new).
+fn changed<'a, T: PartialEq>(
+    before: &'a IndexMap<String, T>,
+    after: &'a IndexMap<String, T>,
+) -> impl Iterator<Item = (&'a String, &'a T, Option<&'a T>)> {
+    after
+        .iter()
+        .map(|(name, item)| (name, item, before.get(name)))
+        .filter(|(_, item, old)| *old != Some(*item))
 }
 
 /// Checks one change against the flag set it is made to (`before`), as [`check_change`]

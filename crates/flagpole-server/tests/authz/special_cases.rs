@@ -2,7 +2,6 @@
 //! token refused on the very next request (its secret never shown).
 
 use axum::http::Method;
-use serde_json::json;
 
 use crate::common::credentials::FRONTEND_ORIGIN;
 use crate::common::{bearer, Harness, Payload};
@@ -63,9 +62,7 @@ async fn cors_preflight_answers_allowed_origins_only() {
 #[tokio::test]
 async fn revocation_takes_effect_on_the_next_request() {
     let h = Harness::new().await;
-    let created = h
-        .create_token(json!({"name": "short-lived", "kind": "client", "environment": "production"}))
-        .await;
+    let created = h.client_token("short-lived").await;
     let secret = bearer(created["secret"].as_str().unwrap());
     let features = [("authorization", secret.as_str())];
     let status = h.get_with("/api/client/features", &features).await.status;

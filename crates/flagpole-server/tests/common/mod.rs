@@ -199,6 +199,11 @@ impl Harness {
         self.send(Method::GET, uri, &[], Payload::Empty).await
     }
 
+    /// A GET that must answer 200; its JSON body.
+    pub async fn get_ok(&self, uri: &str) -> Value {
+        self.get(uri).await.expect(200).json()
+    }
+
     /// A GET with `headers` (and the default credential unless they name one).
     pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
         self.send(Method::GET, uri, headers, Payload::Empty).await
@@ -231,6 +236,13 @@ impl Harness {
             .await
     }
 
+    /// Turns flag `key` on for `percentage` per cent of users through the seed API, which
+    /// must accept it; the reply.
+    pub async fn seed_rollout(&self, key: &str, percentage: u8) -> Reply {
+        let uri = format!("/flags/{key}?enabled=true&rollout_percentage={percentage}");
+        self.post(&uri).await.expect(200)
+    }
+
     /// Imports a native document (flags and segments) through `POST /api/v1/import`.
     pub async fn import(&self, document: &Value) -> Reply {
         self.post_json("/api/v1/import?format=native", document.clone())
@@ -260,6 +272,19 @@ impl Harness {
             .await
             .expect(201)
             .json()
+    }
+
+    /// PUTs `body` as flag `key`'s rollout in `environment`.
+    pub async fn put_rollout(&self, key: &str, environment: &str, body: Value) -> Reply {
+        let uri = format!("/api/v1/flags/{key}/environments/{environment}/rollout");
+        self.put_json(&uri, body).await
+    }
+
+    /// Creates a client token `name` for `production` through the API and returns it, its
+    /// secret included.
+    pub async fn client_token(&self, name: &str) -> Value {
+        self.create_token(json!({"name": name, "kind": "client", "environment": "production"}))
+            .await
     }
 
     /// Schedules a change of flag `key` through the API and returns the schedule.
@@ -316,6 +341,12 @@ impl Harness {
         }
     }
 
+    /// Evaluates flag `key` in `production` for `context` through the API; the answer.
+    pub async fn evaluate(&self, key: &str, context: Value) -> Value {
+        let uri = format!("/api/v1/environments/production/evaluate/{key}");
+        self.post_json(&uri, context).await.expect(200).json()
+    }
+
     /// The stored configuration version.
     pub async fn config_version(&self) -> i64 {
         self.store.version().await.unwrap()
@@ -356,9 +387,41 @@ impl Harness {
     }
 }
 
+/// The actions in a flag's audit log (newest first) after it was created and a schedule
+/// changed it.
+pub const SCHEDULE_APPLIED: [&str; 4] = [
+    "schedule.applied",
+    "flag.updated",
+    "schedule.created",
+    "flag.created",
+];
+
 /// The actions of audit entries, in their order.
 pub fn actions(entries: &[AuditEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.action.as_str()).collect()
+}
+
+/// The text field `field` of every item of the JSON array `list`, in order.
+pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
+/// Asserts that the error answer `body` has a `message` that contains `part`.
+#[track_caller]
+pub fn assert_message(body: &Value, part: &str) {
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(part), "{body}");
+}
+
+/// Asserts that the error answer `body` has the `code` and a `message` that contains `part`.
+#[track_caller]
+pub fn assert_error(body: &Value, code: &str, part: &str) {
+    assert_eq!(body["code"], code);
+    assert_message(body, part);
 }
 
 /// The `Authorization` value that presents `token`.

@@ -4,26 +4,23 @@
 
 use serde_json::json;
 
-use crate::common::Harness;
+use crate::common::{assert_message, texts, Harness, Reply};
+
+/// `POST /api/v1/environments` for `staging`.
+async fn create_staging(h: &Harness) -> Reply {
+    h.post_json("/api/v1/environments", json!({"name": "staging"}))
+        .await
+}
 
 #[tokio::test]
 async fn environments_list_and_create() {
     let h = Harness::new().await;
-    let list = h.get("/api/v1/environments").await.expect(200).json();
-    let names: Vec<&str> = list["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
+    let list = h.get_ok("/api/v1/environments").await;
+    let names: Vec<&str> = texts(&list["environments"], "name");
     assert_eq!(names, ["development", "production"]);
 
     let before = h.config_version().await;
-    let created = h
-        .post_json("/api/v1/environments", json!({"name": "staging"}))
-        .await
-        .expect(201)
-        .json();
+    let created = create_staging(&h).await.expect(201).json();
     assert_eq!(created["name"], "staging");
     assert_eq!(h.config_version().await, before + 1);
     // Usable at once: flags can be configured and evaluated there.
@@ -36,20 +33,14 @@ async fn environments_list_and_create() {
         .json();
     assert_eq!(e["enabled"], true);
 
-    let again = h
-        .post_json("/api/v1/environments", json!({"name": "staging"}))
-        .await
-        .expect(409)
-        .json();
+    let again = create_staging(&h).await.expect(409).json();
     assert_eq!(again["code"], "conflict");
 }
 
 #[tokio::test]
 async fn environments_are_deleted_only_when_nothing_depends_on_them() {
     let h = Harness::new().await;
-    h.post_json("/api/v1/environments", json!({"name": "staging"}))
-        .await
-        .expect(201);
+    create_staging(&h).await.expect(201);
     h.create_flag(json!({"key": "f", "environments": {
         "staging": {"enabled": true}, "production": {"enabled": true}}}))
         .await;
@@ -59,13 +50,7 @@ async fn environments_are_deleted_only_when_nothing_depends_on_them() {
         .await
         .expect(409)
         .json();
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("drop_configuration"),
-        "{refused}"
-    );
+    assert_message(&refused, "drop_configuration");
     let token = h
         .create_token(json!({"name": "staging-sdk", "kind": "client", "environment": "staging"}))
         .await;
@@ -74,13 +59,7 @@ async fn environments_are_deleted_only_when_nothing_depends_on_them() {
         .await
         .expect(409)
         .json();
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("tokens are bound"),
-        "{refused}"
-    );
+    assert_message(&refused, "tokens are bound");
     h.delete(&format!("/api/v1/tokens/{}", token["id"].as_str().unwrap()))
         .await
         .expect(200);
@@ -94,17 +73,13 @@ async fn environments_are_deleted_only_when_nothing_depends_on_them() {
     h.delete("/api/v1/environments/staging?drop_configuration=true")
         .await
         .expect(204);
-    let envs = h.get("/api/v1/environments").await.expect(200).json();
+    let envs = h.get_ok("/api/v1/environments").await;
     assert!(!envs.to_string().contains("staging"), "{envs}");
-    let flag = h.get("/api/v1/flags/f").await.expect(200).json();
+    let flag = h.get_ok("/api/v1/flags/f").await;
     assert_eq!(flag["version"], 2);
     assert!(flag["environments"].get("staging").is_none(), "{flag}");
     assert!(flag["environments"].get("production").is_some(), "{flag}");
-    let audit = h
-        .get("/api/v1/audit?environment=staging")
-        .await
-        .expect(200)
-        .json();
+    let audit = h.get_ok("/api/v1/audit?environment=staging").await;
     assert_eq!(audit["entries"][0]["action"], "environment.deleted");
     h.delete("/api/v1/environments/staging").await.expect(404);
 }

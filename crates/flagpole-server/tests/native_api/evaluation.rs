@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::Harness;
+use crate::common::{texts, Harness};
 
 #[tokio::test]
 async fn evaluation_with_details() {
@@ -22,13 +22,11 @@ async fn evaluation_with_details() {
         .await;
 
     let e = h
-        .post_json(
-            "/api/v1/environments/production/evaluate/limits",
+        .evaluate(
+            "limits",
             json!({"userId": "7", "properties": {"plan": "enterprise"}}),
         )
-        .await
-        .expect(200)
-        .json();
+        .await;
     assert_eq!(e["flag"], "limits");
     assert_eq!(e["enabled"], true);
     assert_eq!(e["variant"], "enterprise");
@@ -42,13 +40,8 @@ async fn evaluation_with_details() {
 
     // OpenFeature's shape, and the empty context.
     let e = h
-        .post_json(
-            "/api/v1/environments/production/evaluate/limits",
-            json!({"targetingKey": "7", "plan": "free"}),
-        )
-        .await
-        .expect(200)
-        .json();
+        .evaluate("limits", json!({"targetingKey": "7", "plan": "free"}))
+        .await;
     assert_eq!(e["variant"], "standard");
     let e = h
         .post("/api/v1/environments/production/evaluate/off")
@@ -68,12 +61,7 @@ async fn evaluation_with_details() {
         .json();
     assert_eq!(all["environment"], "production");
     assert_eq!(all["version"], h.config_version().await);
-    let flags: Vec<&str> = all["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["flag"].as_str().unwrap())
-        .collect();
+    let flags: Vec<&str> = texts(&all["flags"], "flag");
     assert_eq!(flags, ["limits", "off"]);
 
     h.post("/api/v1/environments/production/evaluate/nope")

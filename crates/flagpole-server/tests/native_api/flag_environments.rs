@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Harness, Payload};
+use crate::common::{assert_message, Harness, Payload};
 
 #[tokio::test]
 async fn per_environment_configuration() {
@@ -17,11 +17,7 @@ async fn per_environment_configuration() {
     .await;
 
     // Reading an environment the flag does not configure yet gives the default.
-    let dev = h
-        .get("/api/v1/flags/f/environments/development")
-        .await
-        .expect(200)
-        .json();
+    let dev = h.get_ok("/api/v1/flags/f/environments/development").await;
     assert_eq!(dev, json!({"enabled": false, "version": 1}));
     h.get("/api/v1/flags/f/environments/nowhere")
         .await
@@ -105,18 +101,16 @@ async fn per_environment_configuration() {
     // environment.
     let before = h.fingerprint().await;
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/production/rollout",
-            json!({"rollout": 10}),
-        )
+        .put_rollout("f", "production", json!({"rollout": 10}))
         .await
         .expect(409)
         .json();
-    assert!(r["message"].as_str().unwrap().contains("PUT .../rules"));
+    assert_message(&r, "PUT .../rules");
     assert_eq!(h.fingerprint().await, before);
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/development/rollout",
+        .put_rollout(
+            "f",
+            "development",
             json!({"rollout": 30, "stickiness": "userId"}),
         )
         .await
@@ -127,10 +121,7 @@ async fn per_environment_configuration() {
         json!([{"rollout": 30, "stickiness": "userId"}])
     );
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/development/rollout",
-            json!({"rollout": 60}),
-        )
+        .put_rollout("f", "development", json!({"rollout": 60}))
         .await
         .expect(200)
         .json();
@@ -147,12 +138,9 @@ async fn per_environment_configuration() {
     .await
     .expect(200);
     let r = h
-        .put_json(
-            "/api/v1/flags/f/environments/development/rollout",
-            json!({"rollout": 70}),
-        )
+        .put_rollout("f", "development", json!({"rollout": 70}))
         .await
         .expect(409)
         .json();
-    assert!(r["message"].as_str().unwrap().contains("2 rules"));
+    assert_message(&r, "2 rules");
 }

@@ -5,7 +5,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::common::{Harness, Payload};
+use crate::common::{assert_error, Harness, Payload, Reply};
 
 fn keys(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -35,22 +35,27 @@ async fn flags_create_read_list_and_search() {
     h.create_flag(json!({"key": "checkout", "type": "string", "variants": [{"name": "a", "value": "A"}], "tags": ["payments"]}))
         .await;
 
-    let got = h.get("/api/v1/flags/new_ui").await.expect(200).json();
+    let got = h.get_ok("/api/v1/flags/new_ui").await;
     assert_eq!(got, created);
 
-    let all = h.get("/api/v1/flags").await.expect(200).json();
+    let all = h.get_ok("/api/v1/flags").await;
     assert_eq!(keys(&all["flags"]), ["checkout", "new_ui"]);
     assert_eq!(all["version"], h.config_version().await);
-    let by_tag = h.get("/api/v1/flags?tag=ui").await.expect(200).json();
+    let by_tag = h.get_ok("/api/v1/flags?tag=ui").await;
     assert_eq!(keys(&by_tag["flags"]), ["new_ui"]);
-    let by_text = h.get("/api/v1/flags?q=REDESIGNED").await.expect(200).json();
+    let by_text = h.get_ok("/api/v1/flags?q=REDESIGNED").await;
     assert_eq!(keys(&by_text["flags"]), ["new_ui"]);
-    let by_tag_text = h.get("/api/v1/flags?q=pay").await.expect(200).json();
+    let by_tag_text = h.get_ok("/api/v1/flags?q=pay").await;
     assert_eq!(keys(&by_tag_text["flags"]), ["checkout"]);
 
     let missing = h.get("/api/v1/flags/nope").await.expect(404).json();
-    assert_eq!(missing["code"], "not_found");
-    assert!(missing["message"].as_str().unwrap().contains("nope"));
+    assert_error(&missing, "not_found", "nope");
+}
+
+/// Sends `method` to flag `f` with `If-Match: tag`.
+async fn if_match(h: &Harness, method: Method, tag: &str, payload: Payload) -> Reply {
+    h.send(method, "/api/v1/flags/f", &[("if-match", tag)], payload)
+        .await
 }
 
 #[tokio::test]
@@ -94,39 +99,37 @@ async fn put_flag_needs_the_current_version_in_the_body_or_if_match() {
         .await
         .expect(409)
         .json();
-    assert_eq!(stale["code"], "conflict");
-    assert!(stale["message"].as_str().unwrap().contains("has version 2"));
+    assert_error(&stale, "conflict", "has version 2");
     assert_eq!(h.fingerprint().await, before);
 
     // If-Match, in each accepted spelling.
     for (n, tag) in [(2, "\"2\""), (3, "W/\"3\""), (4, "4")] {
-        let r = h
-            .send(
-                Method::PUT,
-                "/api/v1/flags/f",
-                &[("if-match", tag)],
-                Payload::Json(json!({"description": format!("v{}", n + 1)})),
-            )
-            .await
-            .expect(200)
-            .json();
+        let r = if_match(
+            &h,
+            Method::PUT,
+            tag,
+            Payload::Json(json!({"description": format!("v{}", n + 1)})),
+        )
+        .await
+        .expect(200)
+        .json();
         assert_eq!(r["version"], n + 1, "If-Match {tag}");
     }
     // Both, agreeing.
-    h.send(
+    if_match(
+        &h,
         Method::PUT,
-        "/api/v1/flags/f",
-        &[("if-match", "\"5\"")],
+        "\"5\"",
         Payload::Json(json!({"version": 5, "description": "v6"})),
     )
     .await
     .expect(200);
     // A stale If-Match: 409, nothing written.
     let before = h.fingerprint().await;
-    h.send(
+    if_match(
+        &h,
         Method::PUT,
-        "/api/v1/flags/f",
-        &[("if-match", "\"2\"")],
+        "\"2\"",
         Payload::Json(json!({"description": "lost"})),
     )
     .await
@@ -186,28 +189,17 @@ async fn archive_unarchive_and_delete() {
     );
 
     // Delete with a stale If-Match: refused.
-    h.send(
-        Method::DELETE,
-        "/api/v1/flags/f",
-        &[("if-match", "1")],
-        Payload::Empty,
-    )
-    .await
-    .expect(409);
-    let r = h
-        .send(
-            Method::DELETE,
-            "/api/v1/flags/f",
-            &[("if-match", "3")],
-            Payload::Empty,
-        )
+    if_match(&h, Method::DELETE, "1", Payload::Empty)
+        .await
+        .expect(409);
+    let r = if_match(&h, Method::DELETE, "3", Payload::Empty)
         .await
         .expect(204);
     assert!(r.body.is_empty());
     h.get("/api/v1/flags/f").await.expect(404);
     h.delete("/api/v1/flags/f").await.expect(404);
     // History survives the deletion.
-    let versions = h.get("/api/v1/flags/f/versions").await.expect(200).json();
+    let versions = h.get_ok("/api/v1/flags/f/versions").await;
     let last = versions["versions"]
         .as_array()
         .unwrap()

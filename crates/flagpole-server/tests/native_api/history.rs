@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{bearer, Harness, Payload};
+use crate::common::{bearer, texts, Harness, Payload};
 
 #[tokio::test]
 async fn history_versions_diff_and_rollback() {
@@ -36,13 +36,8 @@ async fn history_versions_diff_and_rollback() {
         .expect(200);
 
     // The audit log, newest first, filtered.
-    let all = h.get("/api/v1/audit").await.expect(200).json();
-    let actions: Vec<&str> = all["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let all = h.get_ok("/api/v1/audit").await;
+    let actions: Vec<&str> = texts(&all["entries"], "action");
     assert_eq!(
         actions,
         [
@@ -60,7 +55,7 @@ async fn history_versions_diff_and_rollback() {
             "environment.created"
         ]
     );
-    let f = h.get("/api/v1/audit?flag=f").await.expect(200).json();
+    let f = h.get_ok("/api/v1/audit?flag=f").await;
     let f_entries = f["entries"].as_array().unwrap();
     assert_eq!(f_entries.len(), 3);
     assert!(f_entries.iter().all(|e| e["flag"] == "f"));
@@ -74,11 +69,7 @@ async fn history_versions_diff_and_rollback() {
         true
     );
 
-    let prod = h
-        .get("/api/v1/audit?environment=production")
-        .await
-        .expect(200)
-        .json();
+    let prod = h.get_ok("/api/v1/audit?environment=production").await;
     let prod_entries = prod["entries"].as_array().unwrap();
     assert!(prod_entries
         .iter()
@@ -87,32 +78,22 @@ async fn history_versions_diff_and_rollback() {
     assert_eq!(prod_entries.len(), 3, "{prod}");
 
     let since = t1.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let recent = h
-        .get(&format!("/api/v1/audit?since={since}"))
-        .await
-        .expect(200)
-        .json();
+    let recent = h.get_ok(&format!("/api/v1/audit?since={since}")).await;
     assert_eq!(recent["entries"].as_array().unwrap().len(), 3);
-    let old = h
-        .get(&format!("/api/v1/audit?until={since}"))
-        .await
-        .expect(200)
-        .json();
+    let old = h.get_ok(&format!("/api/v1/audit?until={since}")).await;
     // Two environments, four tokens of the harness, two flags, the token "ana".
     assert_eq!(old["entries"].as_array().unwrap().len(), 9);
     let both = h
-        .get(&format!(
+        .get_ok(&format!(
             "/api/v1/audit?flag=f&environment=production&since={since}&limit=1"
         ))
-        .await
-        .expect(200)
-        .json();
+        .await;
     let both = both["entries"].as_array().unwrap();
     assert_eq!(both.len(), 1);
     assert_eq!(both[0]["action"], "flag.rules.updated");
 
     // Versions.
-    let versions = h.get("/api/v1/flags/f/versions").await.expect(200).json();
+    let versions = h.get_ok("/api/v1/flags/f/versions").await;
     let numbers: Vec<i64> = versions["versions"]
         .as_array()
         .unwrap()
@@ -121,7 +102,7 @@ async fn history_versions_diff_and_rollback() {
         .collect();
     assert_eq!(numbers, [1, 2, 3]);
     assert_eq!(versions["versions"][1]["actor"], "token:ana (admin editor)");
-    let v1 = h.get("/api/v1/flags/f/versions/1").await.expect(200).json();
+    let v1 = h.get_ok("/api/v1/flags/f/versions/1").await;
     assert_eq!(
         v1["flag"]["environments"]["production"],
         json!({"enabled": false})
@@ -130,11 +111,7 @@ async fn history_versions_diff_and_rollback() {
     h.get("/api/v1/flags/nope/versions").await.expect(404);
 
     // Diff, to the current version by default.
-    let diff = h
-        .get("/api/v1/flags/f/diff?from=1")
-        .await
-        .expect(200)
-        .json();
+    let diff = h.get_ok("/api/v1/flags/f/diff?from=1").await;
     assert_eq!(diff["to"], 3);
     assert_eq!(
         diff["changes"],
@@ -143,11 +120,7 @@ async fn history_versions_diff_and_rollback() {
             {"path": "environments.production.rules", "before": null, "after": [{"rollout": 25, "stickiness": "userId"}]}
         ])
     );
-    let diff = h
-        .get("/api/v1/flags/f/diff?from=2&to=3")
-        .await
-        .expect(200)
-        .json();
+    let diff = h.get_ok("/api/v1/flags/f/diff?from=2&to=3").await;
     assert_eq!(diff["changes"].as_array().unwrap().len(), 1);
 
     // Rollback: stale first (nothing changes), then for real (a new audited version).
@@ -189,10 +162,6 @@ async fn history_versions_diff_and_rollback() {
         .await
         .json();
     assert_eq!(e["reason"], "DISABLED");
-    let diff = h
-        .get("/api/v1/flags/f/diff?from=1")
-        .await
-        .expect(200)
-        .json();
+    let diff = h.get_ok("/api/v1/flags/f/diff?from=1").await;
     assert_eq!(diff["changes"], json!([]));
 }

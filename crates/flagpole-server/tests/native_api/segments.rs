@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::Harness;
+use crate::common::{assert_message, Harness};
 
 #[tokio::test]
 async fn segments_crud_and_in_use_protection() {
@@ -15,12 +15,9 @@ async fn segments_crud_and_in_use_protection() {
         .await;
     assert_eq!(created["name"], "beta");
     assert_eq!(created["version"], 1);
-    let list = h.get("/api/v1/segments").await.expect(200).json();
+    let list = h.get_ok("/api/v1/segments").await;
     assert_eq!(list["segments"][0]["name"], "beta");
-    assert_eq!(
-        h.get("/api/v1/segments/beta").await.expect(200).json(),
-        created
-    );
+    assert_eq!(h.get_ok("/api/v1/segments/beta").await, created);
     h.get("/api/v1/segments/none").await.expect(404);
     h.post_json("/api/v1/segments", json!({"name": "beta"}))
         .await
@@ -45,17 +42,12 @@ async fn segments_crud_and_in_use_protection() {
     h.create_flag(json!({"key": "search_v2", "environments": {"production": {"enabled": true, "rules": [{"segments": ["beta"]}]}}}))
         .await;
     let e = h
-        .post_json(
-            "/api/v1/environments/production/evaluate/search_v2",
-            json!({"userId": "1", "beta": "yes"}),
-        )
-        .await
-        .expect(200)
-        .json();
+        .evaluate("search_v2", json!({"userId": "1", "beta": "yes"}))
+        .await;
     assert_eq!(e["enabled"], true);
 
     let refused = h.delete("/api/v1/segments/beta").await.expect(409).json();
-    assert!(refused["message"].as_str().unwrap().contains("search_v2"));
+    assert_message(&refused, "search_v2");
     h.delete("/api/v1/flags/search_v2").await.expect(204);
     h.delete("/api/v1/segments/beta").await.expect(204);
     h.get("/api/v1/segments/beta").await.expect(404);

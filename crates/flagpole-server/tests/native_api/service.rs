@@ -3,16 +3,13 @@
 
 use serde_json::json;
 
-use crate::common::Harness;
+use crate::common::{assert_error, assert_message, Harness};
 
 #[tokio::test]
 async fn health_and_metrics() {
     let h = Harness::new().await;
-    assert_eq!(
-        h.get("/health/live").await.expect(200).json(),
-        json!({"status": "ok"})
-    );
-    let ready = h.get("/health/ready").await.expect(200).json();
+    assert_eq!(h.get_ok("/health/live").await, json!({"status": "ok"}));
+    let ready = h.get_ok("/health/ready").await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["version"], ready["stored_version"]);
     flagpole_server::telemetry::install();
@@ -32,11 +29,7 @@ async fn health_and_metrics() {
 async fn unknown_routes_are_json_404s() {
     let h = Harness::new().await;
     let r = h.get("/api/v1/nothing-here").await.expect(404).json();
-    assert_eq!(r["code"], "not_found");
-    assert!(r["message"]
-        .as_str()
-        .unwrap()
-        .contains("/api/v1/nothing-here"));
+    assert_error(&r, "not_found", "/api/v1/nothing-here");
 }
 
 #[tokio::test]
@@ -52,14 +45,8 @@ async fn usage_names_with_control_characters_are_refused_on_every_backend() {
         .await
         .expect(422)
         .json();
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("control character"),
-        "{refused}"
-    );
-    let usage = h.get("/api/v1/usage").await.expect(200).json();
+    assert_message(&refused, "control character");
+    let usage = h.get_ok("/api/v1/usage").await;
     assert_eq!(usage["usage"].as_array().map_or(0, Vec::len), 0, "{usage}");
     h.post_json("/api/client/metrics", report("good"))
         .await

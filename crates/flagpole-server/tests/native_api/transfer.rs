@@ -39,10 +39,8 @@ flags:
     );
     assert!(exported["segments"]["beta"].is_object());
     let unleash = h
-        .get("/api/v1/export?format=unleash&environment=production")
-        .await
-        .expect(200)
-        .json();
+        .get_ok("/api/v1/export?format=unleash&environment=production")
+        .await;
     assert!(unleash["features"].is_array(), "{unleash}");
 }
 
@@ -63,12 +61,7 @@ async fn imports_may_refer_to_stored_flags_and_segments() {
     let r = h.post_json("/api/v1/import", doc).await.expect(200).json();
     assert_eq!(r["imported"], json!({"flags": 1, "segments": 0}));
     let e = h
-        .post_json(
-            "/api/v1/environments/production/evaluate/new_checkout",
-            json!({"userId": "1", "beta": "true"}),
-        )
-        .await
-        .expect(200)
-        .json();
+        .evaluate("new_checkout", json!({"userId": "1", "beta": "true"}))
+        .await;
     assert_eq!(e["enabled"], true);
 }

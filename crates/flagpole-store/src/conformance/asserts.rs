@@ -82,6 +82,16 @@ pub(crate) async fn refused_as<T: Debug>(
     refusal.assert::<T>(Err(refused(store, what, write).await), what)
 }
 
+/// [`refused_as`] for each write in turn.
+pub(crate) async fn each_refused_as<'a, T: Debug, F: Future<Output = Result<T, Error>>>(
+    store: &dyn Store,
+    writes: impl IntoIterator<Item = (Refusal, &'a str, F)>,
+) {
+    for (refusal, what, write) in writes {
+        refused_as(store, refusal, what, write).await;
+    }
+}
+
 /// Panics unless `written` says it wrote `version` at configuration version
 /// `config_version`.
 pub(crate) fn assert_written(written: Written, version: i64, config_version: i64, what: &str) {

@@ -1,7 +1,9 @@
 //! Segments, environments and imports.
 
 use super::asserts::Refusal::{Conflict, NotFound};
-use super::asserts::{assert_written, audit, newest_audit, record, refused, refused_as};
+use super::asserts::{
+    assert_written, audit, each_refused_as, newest_audit, record, refused, refused_as,
+};
 use super::fixtures::{change, create_environment, create_segment, flag, segment};
 use crate::records::{AuditFilter, Expect, SegmentRecord};
 use crate::store::Store;
@@ -66,23 +68,25 @@ pub async fn segments(store: &dyn Store) {
         "updating keeps created_at"
     );
 
-    refused_as(
+    each_refused_as(
         store,
-        NotFound,
-        "updating a missing segment",
-        store.put_segment(
-            "no-such-segment",
-            &one,
-            Expect::Version(1),
-            change("segment.updated"),
-        ),
-    )
-    .await;
-    refused_as(
-        store,
-        Conflict,
-        "deleting a segment from a stale version",
-        store.delete_segment(name, Expect::Version(2), change("segment.deleted")),
+        [
+            (
+                NotFound,
+                "updating a missing segment",
+                store.put_segment(
+                    "no-such-segment",
+                    &one,
+                    Expect::Version(1),
+                    change("segment.updated"),
+                ),
+            ),
+            (
+                Conflict,
+                "deleting a segment from a stale version",
+                store.delete_segment(name, Expect::Version(2), change("segment.deleted")),
+            ),
+        ],
     )
     .await;
     let written = store

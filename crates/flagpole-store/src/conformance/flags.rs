@@ -1,7 +1,7 @@
 //! Flags: their lifecycle, the optimistic [`Expect`] checks, and their stored versions.
 
 use super::asserts::Refusal::{Conflict, NotFound};
-use super::asserts::{assert_written, record, refused_as};
+use super::asserts::{assert_written, each_refused_as, record, refused_as};
 use super::fixtures::{change, create_flag, flag};
 use super::ACTOR;
 use crate::records::{Change, Expect};
@@ -82,18 +82,20 @@ pub async fn flag_lifecycle(store: &dyn Store) {
         None,
         "a deleted flag is not loaded"
     );
-    refused_as(
+    each_refused_as(
         store,
-        NotFound,
-        "deleting a deleted flag",
-        store.delete_flag(key, Expect::Any, change("flag.deleted")),
-    )
-    .await;
-    refused_as(
-        store,
-        NotFound,
-        "updating a deleted flag",
-        put(&first, false, Expect::Version(4), "flag.updated"),
+        [
+            (
+                NotFound,
+                "deleting a deleted flag",
+                store.delete_flag(key, Expect::Any, change("flag.deleted")),
+            ),
+            (
+                NotFound,
+                "updating a deleted flag",
+                put(&first, false, Expect::Version(4), "flag.updated"),
+            ),
+        ],
     )
     .await;
 }
@@ -162,58 +164,57 @@ pub async fn expect_semantics(store: &dyn Store) {
         "Any creates a missing flag at version 1"
     );
 
-    refused_as(
-        store,
-        Conflict,
-        "deleting from a stale version",
-        store.delete_flag(key, Expect::Version(2), change("flag.deleted")),
-    )
-    .await;
-    refused_as(
-        store,
-        Conflict,
-        "deleting while expecting absence",
-        store.delete_flag(key, Expect::Absent, change("flag.deleted")),
-    )
-    .await;
-
     let missing = "expect-missing";
-    refused_as(
+    each_refused_as(
         store,
-        NotFound,
-        "updating a missing flag",
-        store.put_flag(
-            missing,
-            &one,
-            false,
-            Expect::Version(1),
-            change("flag.updated"),
-        ),
-    )
-    .await;
-    refused_as(
-        store,
-        NotFound,
-        "deleting a missing flag",
-        store.delete_flag(missing, Expect::Any, change("flag.deleted")),
+        [
+            (
+                Conflict,
+                "deleting from a stale version",
+                store.delete_flag(key, Expect::Version(2), change("flag.deleted")),
+            ),
+            (
+                Conflict,
+                "deleting while expecting absence",
+                store.delete_flag(key, Expect::Absent, change("flag.deleted")),
+            ),
+            (
+                NotFound,
+                "updating a missing flag",
+                store.put_flag(
+                    missing,
+                    &one,
+                    false,
+                    Expect::Version(1),
+                    change("flag.updated"),
+                ),
+            ),
+            (
+                NotFound,
+                "deleting a missing flag",
+                store.delete_flag(missing, Expect::Any, change("flag.deleted")),
+            ),
+        ],
     )
     .await;
 
     put(&three, true, Expect::Version(3))
         .await
         .expect("archive");
-    refused_as(
+    each_refused_as(
         store,
-        Conflict,
-        "creating over an archived flag",
-        put(&one, false, Expect::Absent),
-    )
-    .await;
-    refused_as(
-        store,
-        Conflict,
-        "unarchiving from a stale version",
-        put(&three, false, Expect::Version(3)),
+        [
+            (
+                Conflict,
+                "creating over an archived flag",
+                put(&one, false, Expect::Absent),
+            ),
+            (
+                Conflict,
+                "unarchiving from a stale version",
+                put(&three, false, Expect::Version(3)),
+            ),
+        ],
     )
     .await;
 }

@@ -18,6 +18,7 @@ macro_rules! expand {
         use crate::rules;
         use crate::write::Entry;
         use crate::error::Error;
+        use crate::sql::decode;
 use crate::records::Change;
 
         const TOKEN: &str = "token";
@@ -342,52 +343,26 @@ use crate::records::Change;
             audit(conn, change, USER, user).await
         }
 
-        impl Decode for TokenRecord {
-            fn decode(row: &Row) -> Result<TokenRecord, Error> {
-                let id: String = row.try_get("id")?;
-                Ok(TokenRecord {
-                    name: row.try_get("name")?,
-                    kind: row.try_get("kind")?,
-                    environment: row.try_get("environment")?,
-                    role: row.try_get("role")?,
-                    origins: rules::parse(TOKEN, &id, row.try_get("origins")?)?,
-                    grants: rules::parse(TOKEN, &id, row.try_get("grants")?)?,
-                    verifier: row.try_get("verifier")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    last_used_at: row.try_get("last_used_at")?,
-                    revoked_at: row.try_get("revoked_at")?,
-                    id,
-                })
-            }
-        }
+        decode!(TokenRecord from row {
+            let id: String = row.try_get("id")?;
+            columns: name, kind, environment, role, verifier, created_by, created_at, expires_at,
+                last_used_at, revoked_at;
+            origins: rules::parse(TOKEN, &id, row.try_get("origins")?)?,
+            grants: rules::parse(TOKEN, &id, row.try_get("grants")?)?,
+            id,
+        });
 
-        impl Decode for UserRecord {
-            fn decode(row: &Row) -> Result<UserRecord, Error> {
-                let name: String = row.try_get("name")?;
-                Ok(UserRecord {
-                    password_hash: row.try_get("password_hash")?,
-                    role: row.try_get("role")?,
-                    grants: rules::parse(USER, &name, row.try_get("grants")?)?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    name,
-                })
-            }
-        }
+        decode!(UserRecord from row {
+            let name: String = row.try_get("name")?;
+            columns: password_hash, role, created_at, updated_at;
+            grants: rules::parse(USER, &name, row.try_get("grants")?)?,
+            name,
+        });
 
-        impl Decode for SessionRecord {
-            fn decode(row: &Row) -> Result<SessionRecord, Error> {
-                Ok(SessionRecord {
-                    id_hash: row.try_get("id_hash")?,
-                    user: row.try_get("user_name")?,
-                    created_at: row.try_get("created_at")?,
-                    last_seen_at: row.try_get("last_seen_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                })
-            }
-        }
+        decode!(SessionRecord from row {
+            columns: id_hash, created_at, last_seen_at, expires_at;
+            user: row.try_get("user_name")?,
+        });
     };
 }
 pub(crate) use expand;

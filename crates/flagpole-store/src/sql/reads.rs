@@ -17,6 +17,7 @@ macro_rules! expand {
         use crate::feed::{Changes, Touched, MAX_CHANGED_ITEMS};
         use crate::rules::{self, FLAG, SEGMENT, USAGE};
         use crate::error::Error;
+        use crate::sql::decode;
 use crate::records::{AuditEntry, AuditFilter, Environment, FlagRecord, FlagVersion, SegmentRecord, UsageFilter, UsageRecord};
 use crate::store::State;
 
@@ -187,60 +188,31 @@ use crate::store::State;
             query
         }
 
-        impl Decode for Environment {
-            fn decode(row: &Row) -> Result<Environment, Error> {
-                Ok(Environment {
-                    name: row.try_get("name")?,
-                    created_at: row.try_get("created_at")?,
-                    protected: row.try_get("protected")?,
-                    requires_approval: row.try_get("requires_approval")?,
-                })
-            }
-        }
+        decode!(Environment from row {
+            columns: name, created_at, protected, requires_approval;
+        });
 
-        impl Decode for FlagRecord {
-            fn decode(row: &Row) -> Result<FlagRecord, Error> {
-                let key: String = row.try_get("key")?;
-                Ok(FlagRecord {
-                    flag: rules::parse(FLAG, &key, row.try_get("body")?)?,
-                    version: row.try_get("version")?,
-                    archived: row.try_get("archived")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    key,
-                })
-            }
-        }
+        decode!(FlagRecord from row {
+            let key: String = row.try_get("key")?;
+            columns: version, archived, created_at, updated_at;
+            flag: rules::parse(FLAG, &key, row.try_get("body")?)?,
+            key,
+        });
 
-        impl Decode for SegmentRecord {
-            fn decode(row: &Row) -> Result<SegmentRecord, Error> {
-                let name: String = row.try_get("name")?;
-                Ok(SegmentRecord {
-                    segment: rules::parse(SEGMENT, &name, row.try_get("body")?)?,
-                    version: row.try_get("version")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    name,
-                })
-            }
-        }
+        decode!(SegmentRecord from row {
+            let name: String = row.try_get("name")?;
+            columns: version, created_at, updated_at;
+            segment: rules::parse(SEGMENT, &name, row.try_get("body")?)?,
+            name,
+        });
 
-        impl Decode for FlagVersion {
-            fn decode(row: &Row) -> Result<FlagVersion, Error> {
-                let key: String = row.try_get("key")?;
-                let body: Option<&str> = row.try_get("body")?;
-                Ok(FlagVersion {
-                    flag: body
-                        .map(|body| rules::parse(FLAG, &key, body))
-                        .transpose()?,
-                    version: row.try_get("version")?,
-                    archived: row.try_get("archived")?,
-                    actor: row.try_get("actor")?,
-                    at: row.try_get("at")?,
-                    key,
-                })
-            }
-        }
+        decode!(FlagVersion from row {
+            let key: String = row.try_get("key")?;
+            let body: Option<&str> = row.try_get("body")?;
+            columns: version, archived, actor, at;
+            flag: body.map(|body| rules::parse(FLAG, &key, body)).transpose()?,
+            key,
+        });
 
         impl Decode for AuditEntry {
             fn decode(row: &Row) -> Result<AuditEntry, Error> {
@@ -266,19 +238,12 @@ use crate::store::State;
             }
         }
 
-        impl Decode for UsageRecord {
-            fn decode(row: &Row) -> Result<UsageRecord, Error> {
-                let flag: String = row.try_get("flag")?;
-                Ok(UsageRecord {
-                    environment: row.try_get("environment")?,
-                    bucket: row.try_get("bucket")?,
-                    yes: row.try_get("yes")?,
-                    no: row.try_get("no")?,
-                    variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
-                    flag,
-                })
-            }
-        }
+        decode!(UsageRecord from row {
+            let flag: String = row.try_get("flag")?;
+            columns: environment, bucket, yes, no;
+            variants: rules::parse(USAGE, &flag, row.try_get("variants")?)?,
+            flag,
+        });
     };
 }
 pub(crate) use expand;

@@ -19,6 +19,7 @@ macro_rules! expand {
         };
         use crate::rules::{self, parse, to_text};
         use crate::error::Error;
+        use crate::sql::decode;
 
         const PLAN: &str = "release plan";
         const METRIC: &str = "impact metric";
@@ -270,66 +271,32 @@ macro_rules! expand {
                 .bind(Engine::timestamp(&plan.updated_at)))
         }
 
-        impl Decode for ImpactSample {
-            fn decode(row: &Row) -> Result<ImpactSample, Error> {
-                let name: String = row.try_get("name")?;
-                Ok(ImpactSample {
-                    labels: parse(METRIC, &name, row.try_get("labels")?)?,
-                    buckets: parse(METRIC, &name, row.try_get("buckets")?)?,
-                    kind: row.try_get("kind")?,
-                    value: row.try_get("value")?,
-                    count: row.try_get("count")?,
-                    sum: row.try_get("sum")?,
-                    name,
-                })
-            }
-        }
+        decode!(ImpactSample from row {
+            let name: String = row.try_get("name")?;
+            columns: kind, value, count, sum;
+            labels: parse(METRIC, &name, row.try_get("labels")?)?,
+            buckets: parse(METRIC, &name, row.try_get("buckets")?)?,
+            name,
+        });
 
-        impl Decode for ImpactRecord {
-            fn decode(row: &Row) -> Result<ImpactRecord, Error> {
-                Ok(ImpactRecord {
-                    environment: row.try_get("environment")?,
-                    bucket: row.try_get("bucket")?,
-                    sample: ImpactSample::decode(row)?,
-                })
-            }
-        }
+        decode!(ImpactRecord from row {
+            columns: environment, bucket;
+            sample: ImpactSample::decode(row)?,
+        });
 
-        impl Decode for SamplingSetting {
-            fn decode(row: &Row) -> Result<SamplingSetting, Error> {
-                Ok(SamplingSetting {
-                    environment: row.try_get("environment")?,
-                    enabled: row.try_get("enabled")?,
-                    mode: row.try_get("mode")?,
-                    size: row.try_get("size")?,
-                })
-            }
-        }
+        decode!(SamplingSetting from row {
+            columns: environment, enabled, mode, size;
+        });
 
-        impl Decode for ReleasePlan {
-            fn decode(row: &Row) -> Result<ReleasePlan, Error> {
-                let flag: String = row.try_get("flag")?;
-                Ok(ReleasePlan {
-                    id: row.try_get("id")?,
-                    environment: row.try_get("environment")?,
-                    rule: row.try_get("rule")?,
-                    milestones: parse(PLAN, &flag, row.try_get("milestones")?)?,
-                    guards: parse(PLAN, &flag, row.try_get("guards")?)?,
-                    on_breach: row.try_get("on_breach")?,
-                    step: row.try_get("step")?,
-                    status: row.try_get("status")?,
-                    reason: row.try_get("reason")?,
-                    before: parse(PLAN, &flag, row.try_get("before_body")?)?,
-                    last_version: row.try_get("last_version")?,
-                    next_at: row.try_get("next_at")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    revision: row.try_get("revision")?,
-                    flag,
-                })
-            }
-        }
+        decode!(ReleasePlan from row {
+            let flag: String = row.try_get("flag")?;
+            columns: id, environment, rule, on_breach, step, status, reason, last_version, next_at,
+                created_by, created_at, updated_at, revision;
+            milestones: parse(PLAN, &flag, row.try_get("milestones")?)?,
+            guards: parse(PLAN, &flag, row.try_get("guards")?)?,
+            before: parse(PLAN, &flag, row.try_get("before_body")?)?,
+            flag,
+        });
     };
 }
 pub(crate) use expand;

@@ -23,6 +23,7 @@ macro_rules! expand {
         use crate::rules;
         use crate::write::EnvironmentSwitch;
         use crate::error::Error;
+        use crate::sql::decode;
 use crate::records::{Change, Written};
 
         const SCHEDULE_COLUMNS: &str = "id, kind, target, \
@@ -334,53 +335,24 @@ use crate::records::{Change, Written};
             Ok(record)
         }
 
-        impl Decode for ScheduleRecord {
-            fn decode(row: &Row) -> Result<ScheduleRecord, Error> {
-                let target: String = row.try_get("target")?;
-                Ok(ScheduleRecord {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    environments: rules::parse(SCHEDULE, &target, row.try_get("environments")?)?,
-                    body: rules::parse(SCHEDULE, &target, row.try_get("body")?)?,
-                    based_on: row.try_get("based_on")?,
-                    due_at: row.try_get("due_at")?,
-                    status: row.try_get("status")?,
-                    reason: row.try_get("reason")?,
-                    change_request: row.try_get("change_request")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    attempts: row.try_get("attempts")?,
-                    target,
-                })
-            }
-        }
+        decode!(ScheduleRecord from row {
+            let target: String = row.try_get("target")?;
+            columns: id, kind, based_on, due_at, status, reason, change_request, created_by,
+                created_at, updated_at, attempts;
+            environments: rules::parse(SCHEDULE, &target, row.try_get("environments")?)?,
+            body: rules::parse(SCHEDULE, &target, row.try_get("body")?)?,
+            target,
+        });
 
-        impl Decode for ChangeRequestRecord {
-            fn decode(row: &Row) -> Result<ChangeRequestRecord, Error> {
-                let target: String = row.try_get("target")?;
-                Ok(ChangeRequestRecord {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    environments: rules::parse(
-                        CHANGE_REQUEST,
-                        &target,
-                        row.try_get("environments")?,
-                    )?,
-                    body: rules::parse(CHANGE_REQUEST, &target, row.try_get("body")?)?,
-                    based_on: row.try_get("based_on")?,
-                    description: row.try_get("description")?,
-                    status: row.try_get("status")?,
-                    author: row.try_get("author")?,
-                    reviewer: row.try_get("reviewer")?,
-                    schedule_id: row.try_get("schedule_id")?,
-                    comments: rules::parse(CHANGE_REQUEST, &target, row.try_get("comments")?)?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    target,
-                })
-            }
-        }
+        decode!(ChangeRequestRecord from row {
+            let target: String = row.try_get("target")?;
+            columns: id, kind, based_on, description, status, author, reviewer, schedule_id,
+                created_at, updated_at;
+            environments: rules::parse(CHANGE_REQUEST, &target, row.try_get("environments")?)?,
+            body: rules::parse(CHANGE_REQUEST, &target, row.try_get("body")?)?,
+            comments: rules::parse(CHANGE_REQUEST, &target, row.try_get("comments")?)?,
+            target,
+        });
     };
 }
 pub(crate) use expand;

@@ -3,60 +3,36 @@
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flagpole_core::{RandomSource, SplitMix64};
 use serde_json::{json, Value};
 
+use crate::common::{free_port, serve, Process};
+
 pub const ADMIN_TOKEN: &str = "sdk-test-admin-token";
 pub const ENV: &str = "production";
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A running `flagpole serve`, killed on drop.
 pub struct Server {
     pub base: String,
     pub port: u16,
-    child: Child,
+    process: Process,
     http: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
     /// Starts a server on `port` with its database in `dir`, and waits until ready.
     pub async fn start_on(dir: &Path, port: u16) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_flagpole"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-            ])
-            .arg(dir.join("flagpole.db"))
-            .env("FLAGPOLE_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
+        let child = serve(port, dir.join("flagpole.db"), ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("start flagpole serve");
         let server = Server {
             base: format!("http://127.0.0.1:{port}"),
             port,
-            child,
+            process: Process(child),
             http: reqwest::Client::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -81,9 +57,8 @@ impl Server {
     }
 
     /// Stops the server.
-    pub fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn stop(self) {
+        drop(self.process);
     }
 
     /// Calls the API as the admin; returns the status and the JSON answer (`null` when

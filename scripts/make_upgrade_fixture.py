@@ -169,7 +169,7 @@ def main():
         sessions = [dict(zip(("id_hash", "user", "created_at", "expires_at"), row)) for row in
                     conn.execute("SELECT id_hash, user_name, created_at, expires_at FROM sessions")]
     os.makedirs(out, exist_ok=True)
-    shutil.copy(db, os.path.join(out, "flagpole.db"))
+    shutil.copy(db, os.path.join(out, "flagpole.sqlite"))
     assert [s["user"] for s in sessions] == ["alice"], sessions
     expected = {"admin_token": ADMIN, "client_token": CLIENT, "sessions": sessions,
                 "volatile": VOLATILE, "answers": answers, "seed": seed}
@@ -177,7 +177,7 @@ def main():
         json.dump(expected, f, indent=1, sort_keys=True)
         f.write("\n")
     shutil.rmtree(work)
-    print(f"wrote {out}/flagpole.db and expected.json ({len(answers)} answers)")
+    print(f"wrote {out}/flagpole.sqlite and expected.json ({len(answers)} answers)")
 
 
 if __name__ == "__main__":

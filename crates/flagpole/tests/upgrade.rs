@@ -1,6 +1,6 @@
 //! A database an earlier build wrote opens with this build with nothing lost.
 //!
-//! `tests/fixtures/upgrade/flagpole.db` was written by `scripts/make_upgrade_fixture.py`
+//! `tests/fixtures/upgrade/flagpole.sqlite` was written by `scripts/make_upgrade_fixture.py`
 //! by the last build before projects (2026-12-07): a record of every kind
 //! (environments, flags with history, an archived and a deleted flag, segments, tokens of
 //! every kind, users, a login session, a cancelled schedule, an open change request, SDK
@@ -44,7 +44,7 @@ fn a_database_an_earlier_build_wrote_opens_with_everything_in_it() {
     let expected = expected();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("flagpole.db");
-    std::fs::copy(Path::new(FIXTURE).join("flagpole.db"), &db).unwrap();
+    std::fs::copy(Path::new(FIXTURE).join("flagpole.sqlite"), &db).expect("the fixture database");
 
     // Through the store first: it migrates the copy, which must stay whole, and the
     // sessions (which no API lists, and which a server would expire) must be there.

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::client::ServerArgs;
-use crate::flag::encode;
+use crate::flag::query;
 use crate::proposal::{self, text, Change};
 
 #[derive(Debug, Args)]
@@ -61,8 +61,8 @@ pub fn run(args: ChangeRequestArgs) -> Result<()> {
     let base = "/api/v1/change-requests";
     match args.command {
         RequestCommand::List { status } => {
-            let query = status.map_or(String::new(), |s| format!("?status={}", encode(&s)));
-            let answer = client.send("GET", &format!("{base}{query}"), None)?;
+            let query = query(&[("status", status)]);
+            let answer = client.send("GET", &format!("{base}?{query}"), None)?;
             proposal::table(
                 &[
                     "ID",

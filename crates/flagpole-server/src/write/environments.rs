@@ -49,6 +49,18 @@ pub enum Setting {
     RequiresApproval(bool),
 }
 
+impl Setting {
+    /// The audit log's name for setting it.
+    fn action(&self) -> &'static str {
+        match *self {
+            Setting::Protected(true) => "environment.protected",
+            Setting::Protected(false) => "environment.unprotected",
+            Setting::RequiresApproval(true) => "environment.approval_required",
+            Setting::RequiresApproval(false) => "environment.approval_not_required",
+        }
+    }
+}
+
 /// Sets an environment's `setting`.
 pub async fn set(
     core: &Core,
@@ -58,23 +70,10 @@ pub async fn set(
 ) -> Result<Environment, ApiError> {
     let _guard = core.begin_write().await?;
     let store = core.store();
+    let change = who.change(setting.action(), Some(name));
     match setting {
-        Setting::Protected(on) => {
-            let action = if on {
-                "environment.protected"
-            } else {
-                "environment.unprotected"
-            };
-            let change = who.change(action, Some(name));
-            store.set_environment_protected(name, on, change).await?
-        }
+        Setting::Protected(on) => store.set_environment_protected(name, on, change).await?,
         Setting::RequiresApproval(on) => {
-            let action = if on {
-                "environment.approval_required"
-            } else {
-                "environment.approval_not_required"
-            };
-            let change = who.change(action, Some(name));
             store
                 .set_environment_requires_approval(name, on, change)
                 .await?

@@ -113,6 +113,10 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
+    /// The project that owns the segment: absent means `default`, `*` a global segment
+    /// every project's flags may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `unleash` for a segment imported from Unleash into a native document.
@@ -122,11 +126,27 @@ pub struct Segment {
     pub conditions: Vec<Condition>,
 }
 
+impl Segment {
+    /// The segment's project (`default` when it names none; `*` when global).
+    pub fn project(&self) -> &str {
+        self.project.as_deref().unwrap_or(DEFAULT_PROJECT)
+    }
+
+    /// Whether flags of `project` may use this segment.
+    pub fn usable_in(&self, project: &str) -> bool {
+        let own = self.project();
+        own == GLOBAL_PROJECT || own == project
+    }
+}
+
 /// One feature flag.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Flag {
+    /// The project that owns the flag; absent means `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `unleash` for a flag imported from Unleash into a native document: it keeps
@@ -146,12 +166,24 @@ pub struct Flag {
     pub environments: IndexMap<String, FlagEnvironment>,
 }
 
+/// The project every flag and segment without one belongs to.
+pub const DEFAULT_PROJECT: &str = "default";
+
+/// The project of a segment every project's flags may use.
+pub const GLOBAL_PROJECT: &str = "*";
+
 impl Flag {
+    /// The flag's project (`default` when it names none).
+    pub fn project(&self) -> &str {
+        self.project.as_deref().unwrap_or(DEFAULT_PROJECT)
+    }
+
     /// Whether two flags are the same apart from their per-environment configuration
     /// (description, semantics, type, variants, tags), compared without copying either.
     pub fn same_except_environments(&self, other: &Flag) -> bool {
         // Destructured, so a field added to `Flag` must be considered here.
         let Flag {
+            project,
             description,
             compat,
             flag_type,
@@ -159,7 +191,8 @@ impl Flag {
             tags,
             environments: _,
         } = self;
-        *description == other.description
+        *project == other.project
+            && *description == other.description
             && *compat == other.compat
             && *flag_type == other.flag_type
             && *variants == other.variants

@@ -29,6 +29,7 @@ pub use condition::{Condition, Operator};
 pub use context::Context;
 pub use document::{
     parse_yaml, Compat, Document, Flag, FlagEnvironment, FlagType, Segment, Variant,
+    DEFAULT_PROJECT, GLOBAL_PROJECT,
 };
 pub use error::{ContextProblem, Error, Problem};
 pub use evaluate::{Chosen, ErrorCode, Evaluation, Reason};

@@ -184,3 +184,32 @@ fn unleash_documents_keep_unknown_operators_and_strategies() {
     assert!(err.contains("unknown operator \"FUTURE_OP\""), "{err}");
     assert!(err.contains("custom strategy \"myCustom\""), "{err}");
 }
+
+#[test]
+fn projects_keep_their_segments_and_dependencies_to_themselves() {
+    let doc = |segment_project: &str, parent_project: &str| {
+        format!(
+            "segments:\n  beta:\n    project: {segment_project}\n    conditions: []\nflags:\n  parent:\n    project: {parent_project}\n  child:\n    project: alpha\n    environments:\n      production:\n        enabled: true\n        rules: [{{segments: [beta]}}]\n        depends_on: [{{flag: parent}}]\n"
+        )
+    };
+    // Its own project's segment and parent, or a global segment: accepted.
+    for (segment, parent) in [("alpha", "alpha"), ("'*'", "alpha")] {
+        let d = Document::from_yaml(&doc(segment, parent)).unwrap();
+        validate(&d).unwrap_or_else(|e| panic!("{segment}/{parent}: {e}"));
+    }
+    let text = refuse(&doc("bravo", "bravo"));
+    assert!(
+        text.contains(r#"flags.child.environments.production.rules[0].segments[0]: segment "beta" belongs to project "bravo""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"depends_on[0].flag: depends on "parent", which belongs to project "bravo", not to this flag's project "alpha""#),
+        "{text}"
+    );
+    // A flag without a project is in `default`, and so is a segment without one.
+    let d = Document::from_yaml(&doc("default", "default").replace("    project: alpha\n", ""))
+        .unwrap();
+    validate(&d).unwrap();
+    let text = refuse("flags:\n  a:\n    project: 'no/slash'\n");
+    assert!(text.contains("flags.a.project: project key"), "{text}");
+}

@@ -143,6 +143,10 @@ impl<'d> Validator<'d> {
         if let Err(e) = check_key(name) {
             self.problem(&path, format!("segment name {e}"));
         }
+        match segment.project.as_deref() {
+            Some(crate::document::GLOBAL_PROJECT) | None => {}
+            Some(p) => self.project_key(&path, p),
+        }
         for (i, c) in segment.conditions.iter().enumerate() {
             self.condition(&format!("{path}.conditions[{i}]"), c);
         }
@@ -152,6 +156,9 @@ impl<'d> Validator<'d> {
         let path = format!("flags.{key}");
         if let Err(e) = check_key(key) {
             self.problem(&path, format!("flag key {e}"));
+        }
+        if let Some(p) = &flag.project {
+            self.project_key(&path, p);
         }
         let mut names = HashSet::new();
         for (i, variant) in flag.variants.iter().enumerate() {
@@ -214,6 +221,15 @@ impl<'d> Validator<'d> {
                     Some(_) if dep.flag == key => {
                         self.problem(format!("{dpath}.flag"), "a flag cannot depend on itself")
                     }
+                    Some(parent) if parent.project() != flag.project() => self.problem(
+                        format!("{dpath}.flag"),
+                        format!(
+                            "depends on {:?}, which belongs to project {:?}, not to this flag's project {:?}",
+                            dep.flag,
+                            parent.project(),
+                            flag.project()
+                        ),
+                    ),
                     Some(parent) => {
                         for (j, v) in dep.variants.iter().enumerate() {
                             if !parent.variants.iter().any(|pv| &pv.name == v) {
@@ -234,12 +250,23 @@ impl<'d> Validator<'d> {
             self.condition(&format!("{path}.conditions[{i}]"), c);
         }
         for (i, s) in rule.segments.iter().enumerate() {
-            if self.cat.segment(s).is_none() && self.native() {
-                let known = self.cat.segment_names();
-                self.problem(
+            match self.cat.segment(s) {
+                None if self.native() => {
+                    let known = self.cat.segment_names();
+                    self.problem(
+                        format!("{path}.segments[{i}]"),
+                        format!("unknown segment {s:?} (defined: {})", list_or_none(&known)),
+                    );
+                }
+                Some(segment) if !segment.usable_in(flag.project()) => self.problem(
                     format!("{path}.segments[{i}]"),
-                    format!("unknown segment {s:?} (defined: {})", list_or_none(&known)),
-                );
+                    format!(
+                        "segment {s:?} belongs to project {:?}; a flag of project {:?} may use its own project's segments and global ones",
+                        segment.project(),
+                        flag.project()
+                    ),
+                ),
+                _ => {}
             }
         }
         if let Some(p) = rule.rollout {
@@ -271,6 +298,12 @@ impl<'d> Validator<'d> {
         }
         if let Some(serve) = &rule.serve {
             self.serve(&format!("{path}.serve"), serve, flag);
+        }
+    }
+
+    fn project_key(&mut self, path: &str, project: &str) {
+        if let Err(e) = crate::limits::check_name(project) {
+            self.problem(format!("{path}.project"), format!("project key {e}"));
         }
     }
 

@@ -112,7 +112,7 @@ fn export_flag(
         name: key.to_string(),
         description: flag.description.clone(),
         feature_type: Some("release".into()),
-        project: Some("default".into()),
+        project: Some(flag.project().to_string()),
         enabled: env.is_some_and(|e| e.enabled),
         ..Feature::default()
     };

@@ -75,6 +75,7 @@ pub fn from_client_features(
         doc.segments.insert(
             name,
             crate::document::Segment {
+                project: None,
                 description,
                 compat: Compat::Native,
                 conditions: s.constraints.iter().map(condition).collect(),
@@ -84,6 +85,13 @@ pub fn from_client_features(
     for feature in &features.features {
         let flag = import_feature(feature, environment, &segment_names)?;
         doc.flags.insert(feature.name.clone(), flag);
+    }
+    // Unleash's segments are global: once features name a project of their own, the
+    // segments are shared by every project rather than left in `default`.
+    if doc.flags.values().any(|f| f.project.is_some()) {
+        for segment in doc.segments.values_mut() {
+            segment.project = Some(crate::document::GLOBAL_PROJECT.to_string());
+        }
     }
     Ok(doc)
 }
@@ -147,6 +155,11 @@ fn import_feature(
         })
         .collect();
     let mut flag = Flag {
+        // `default` (Unleash's own first project) is the same as naming none.
+        project: feature
+            .project
+            .clone()
+            .filter(|p| !p.is_empty() && p != crate::document::DEFAULT_PROJECT),
         description: feature.description.clone(),
         flag_type,
         variants,

@@ -20,6 +20,7 @@ pub mod limits;
 mod matcher;
 mod random;
 mod rule;
+mod scope;
 mod snapshot;
 pub mod structure;
 mod validate;
@@ -40,6 +41,7 @@ pub use explain::{
 pub use limits::{check_change, check_item, check_name};
 pub use random::{RandomSource, SplitMix64};
 pub use rule::{CustomStrategy, Dependency, Override, Rule, Serve, WeightedVariant};
+pub use scope::{unleash_token_scope, Scope};
 pub use snapshot::Snapshot;
 pub use validate::{
     check_environment_name, check_key, validate, validate_flag, validate_segment, MAX_KEY_LEN,

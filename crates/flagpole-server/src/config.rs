@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// The environment the seed API (`/flags/{name}`) reads and writes.
     pub seed_environment: String,
+    /// The project the seed API reads and creates flags in.
+    pub seed_project: String,
     /// Largest request body accepted, in bytes (imports get ten times this).
     pub max_body_bytes: usize,
     /// `--seed-api open`: the seed API takes no token (the seed service's behaviour).
@@ -36,6 +38,7 @@ impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             seed_environment: "production".into(),
+            seed_project: flagpole_core::DEFAULT_PROJECT.into(),
             max_body_bytes: 1 << 20,
             seed_api_open: false,
             trust_proxy_headers: false,

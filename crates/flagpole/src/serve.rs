@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// The environment the seed API (`/flags/{name}`) reads and writes.
     #[arg(long, env = "FLAGPOLE_SEED_ENVIRONMENT", default_value = "production")]
     seed_environment: String,
+    /// The project the seed API reads and creates flags in.
+    #[arg(long, env = "FLAGPOLE_SEED_PROJECT", default_value = "default")]
+    seed_project: String,
     /// `tokens` (default): the seed API's GET needs a client token and its POST an editor.
     /// `open`: both work without a token, as in the seed service (for a drop-in
     /// migration; a warning is logged when listening beyond loopback).
@@ -161,6 +164,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let (hosts, allowed_origins) = (hosts(&args)?, origins(&args));
     let config = ServerConfig {
         seed_environment: args.seed_environment,
+        seed_project: args.seed_project,
         max_body_bytes: args.max_body_bytes,
         seed_api_open,
         trust_proxy_headers: args.trust_proxy_headers,

@@ -154,3 +154,12 @@ pub enum EditErrors {
     #[response(status = 422, description = "The change is invalid")]
     Invalid(ErrorBody),
 }
+
+/// `?project=`: only what one project holds.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectQuery {
+    /// A project key.
+    pub project: Option<String>,
+}

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use flagpole_core::Scope;
 use flagpole_store::{AuthState, TokenRecord};
 
 use super::secret;
@@ -83,6 +84,11 @@ pub struct Token {
     pub environment: Option<String>,
     pub origins: Vec<String>,
     pub grants: Vec<String>,
+    /// The projects the token reaches.
+    pub scope: Scope,
+    /// For a person's own admin token: that person (the token acts as them, with their
+    /// rights, capped by its role). `None`: a service account's.
+    pub owner: Option<Arc<User>>,
     verifier: [u8; 32],
     expires_at: Option<DateTime<Utc>>,
     revoked: bool,
@@ -110,7 +116,12 @@ impl From<Refusal> for ApiError {
 }
 
 impl Token {
-    fn from_record(record: &TokenRecord) -> Option<Token> {
+    fn from_record(record: &TokenRecord, users: &HashMap<String, Arc<User>>) -> Option<Token> {
+        let owner = match &record.owner {
+            // A person's token whose person is gone authenticates nobody.
+            Some(name) => Some(users.get(name)?.clone()),
+            None => None,
+        };
         let mut verifier = [0u8; 32];
         hex::decode_to_slice(&record.verifier, &mut verifier).ok()?;
         Some(Token {
@@ -121,6 +132,8 @@ impl Token {
             environment: record.environment.clone(),
             origins: record.origins.clone(),
             grants: record.grants.clone(),
+            scope: Scope::from_list(&record.projects),
+            owner,
             verifier,
             expires_at: record.expires_at,
             revoked: record.revoked_at.is_some(),
@@ -161,8 +174,35 @@ impl Token {
 #[derive(Debug)]
 pub struct User {
     pub name: String,
-    pub role: Role,
+    /// The server-wide role; `None` for a `member`, who reaches only their projects.
+    pub role: Option<Role>,
     pub grants: Vec<String>,
+    /// The projects the user is a member of, with their role there.
+    pub projects: HashMap<String, Role>,
+}
+
+impl User {
+    /// The user's role in `project`: the higher of the server-wide role and the
+    /// membership's.
+    pub fn role_in(&self, project: &str) -> Option<Role> {
+        self.role.max(self.projects.get(project).copied())
+    }
+
+    /// The projects the user reads.
+    pub fn scope(&self) -> Scope {
+        match self.role {
+            Some(_) => Scope::All,
+            None => Scope::from_list(&self.projects.keys().collect::<Vec<_>>()),
+        }
+    }
+}
+
+/// The server-wide role a stored user role names: `member` is none.
+pub fn server_role(text: &str) -> Option<Option<Role>> {
+    match text {
+        "member" => Some(None),
+        other => Role::parse(other).map(Some),
+    }
 }
 
 /// Every token and user, built from the store's [`AuthState`]; immutable, swapped whole.
@@ -177,27 +217,37 @@ pub struct Directory {
 
 impl Directory {
     pub fn build(state: &AuthState) -> Directory {
-        let tokens: HashMap<_, _> = state
-            .tokens
-            .iter()
-            .filter_map(|r| Token::from_record(r).map(|t| (r.id.clone(), Arc::new(t))))
-            .collect();
-        let frontend_origins = tokens
-            .values()
-            .filter(|t| t.kind == Kind::Frontend && !t.revoked)
-            .flat_map(|t| t.origins.iter().cloned())
-            .collect();
-        let users = state
+        let mut memberships: HashMap<&str, HashMap<String, Role>> = HashMap::new();
+        for m in &state.members {
+            if let Some(role) = Role::parse(&m.role) {
+                memberships
+                    .entry(m.user.as_str())
+                    .or_default()
+                    .insert(m.project.clone(), role);
+            }
+        }
+        let users: HashMap<String, Arc<User>> = state
             .users
             .iter()
             .filter_map(|u| {
                 let user = User {
                     name: u.name.clone(),
-                    role: Role::parse(&u.role)?,
+                    role: server_role(&u.role)?,
                     grants: u.grants.clone(),
+                    projects: memberships.remove(u.name.as_str()).unwrap_or_default(),
                 };
                 Some((u.name.clone(), Arc::new(user)))
             })
+            .collect();
+        let tokens: HashMap<_, _> = state
+            .tokens
+            .iter()
+            .filter_map(|r| Token::from_record(r, &users).map(|t| (r.id.clone(), Arc::new(t))))
+            .collect();
+        let frontend_origins = tokens
+            .values()
+            .filter(|t| t.kind == Kind::Frontend && !t.revoked)
+            .flat_map(|t| t.origins.iter().cloned())
             .collect();
         Directory {
             version: state.version,
@@ -235,6 +285,13 @@ impl Directory {
         self.tokens
             .get(id)
             .filter(|t| !t.revoked && t.expires_at.is_none_or(|at| at > now))
+    }
+
+    /// The members of `project`, with their role there.
+    pub fn members<'a>(&'a self, project: &'a str) -> impl Iterator<Item = (&'a str, Role)> + 'a {
+        self.users
+            .values()
+            .filter_map(move |u| u.projects.get(project).map(|role| (u.name.as_str(), *role)))
     }
 
     pub fn user(&self, name: &str) -> Option<Arc<User>> {

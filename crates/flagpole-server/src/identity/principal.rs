@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use flagpole_core::Scope;
 use flagpole_store::Change;
 
 use super::directory::{Kind, Role, Token, User};
@@ -71,6 +72,10 @@ impl Principal {
     fn describe(&self) -> String {
         match &self.who {
             Who::User { user, .. } => format!("user:{}", user.name),
+            Who::Token(t) if t.owner.is_some() => {
+                let owner = t.owner.as_ref().map_or("", |u| u.name.as_str());
+                format!("user:{owner} (token {})", t.name)
+            }
             Who::Token(t) => match t.role {
                 Some(role) => format!("token:{} ({} {})", t.name, t.kind.as_str(), role.as_str()),
                 None => format!("token:{} ({})", t.name, t.kind.as_str()),
@@ -85,13 +90,78 @@ impl Principal {
         Principal::new(Who::Local, Origin::Unknown)
     }
 
-    /// The admin role, for users and admin tokens.
+    /// The server-wide admin role, for users and admin tokens: a person's token has
+    /// the lower of its role and its person's; a service account's token scoped to some
+    /// projects has none server-wide.
     pub fn role(&self) -> Option<Role> {
         match &self.who {
             Who::Local => Some(Role::Admin),
-            Who::User { user, .. } => Some(user.role),
-            Who::Token(t) if t.kind == Kind::Admin => t.role,
+            Who::User { user, .. } => user.role,
+            Who::Token(t) if t.kind == Kind::Admin => match &t.owner {
+                Some(user) => t.role.min(user.role),
+                None if t.scope.is_all() => t.role,
+                None => None,
+            },
             _ => None,
+        }
+    }
+
+    /// The role in `project`: the server-wide role or the project's, whichever is
+    /// higher (for a token, within its projects and its role).
+    pub fn role_in(&self, project: &str) -> Option<Role> {
+        match &self.who {
+            Who::Local => Some(Role::Admin),
+            Who::User { user, .. } => user.role_in(project),
+            Who::Token(t) if t.kind == Kind::Admin && t.scope.contains(project) => match &t.owner {
+                Some(user) => t.role.min(user.role_in(project)),
+                None => t.role,
+            },
+            _ => None,
+        }
+    }
+
+    /// The highest role this caller has anywhere: server-wide or in any project.
+    pub fn best_role(&self) -> Option<Role> {
+        let projects = match &self.who {
+            Who::User { user, .. } => user.projects.values().copied().max(),
+            Who::Token(t) if t.kind == Kind::Admin => match &t.owner {
+                Some(user) => t
+                    .role
+                    .min(user.role.max(user.projects.values().copied().max())),
+                None => t.role,
+            },
+            _ => None,
+        };
+        self.role().max(projects)
+    }
+
+    /// Whether this caller has at least `role` in `project`.
+    pub fn may(&self, project: &str, role: Role) -> bool {
+        self.role_in(project) >= Some(role)
+    }
+
+    /// The projects this caller reads: a token's, a member's, every one for a
+    /// server-wide role.
+    pub fn scope(&self) -> std::borrow::Cow<'_, Scope> {
+        use std::borrow::Cow;
+        match &self.who {
+            Who::User { user, .. } => Cow::Owned(user.scope()),
+            Who::Token(t) => match &t.owner {
+                Some(user) => Cow::Owned(t.scope.intersect(&user.scope())),
+                None => Cow::Borrowed(&t.scope),
+            },
+            Who::Anonymous | Who::Local => Cow::Owned(Scope::All),
+        }
+    }
+
+    /// The person behind the caller, for the four-eyes rule: a user, or the owner of a
+    /// person's token; `None` for service accounts and anonymous callers.
+    pub fn person(&self) -> Option<&str> {
+        match &self.who {
+            Who::User { user, .. } => Some(&user.name),
+            Who::Token(t) => t.owner.as_ref().map(|u| u.name.as_str()),
+            Who::Local => Some("cli (offline)"),
+            Who::Anonymous => None,
         }
     }
 
@@ -111,14 +181,25 @@ impl Principal {
         }
     }
 
+    /// The projects an SDK route serves this caller: its token's (every project for
+    /// the callers the SDK policies let through without a token).
+    pub fn sdk_scope(&self) -> &Scope {
+        static ALL: Scope = Scope::All;
+        match &self.who {
+            Who::Token(t) => &t.scope,
+            _ => &ALL,
+        }
+    }
+
     /// The environment an SDK route serves this caller: its token's (the SDK policies
     /// only let tokens bound to an environment through).
     pub fn sdk_environment(&self) -> String {
         self.environment().unwrap_or_default().to_string()
     }
 
-    /// Whether this caller may change an environment that is `protected`.
-    pub fn may_change(&self, environment: &str, protected: bool) -> bool {
+    /// Whether this caller may change, in `project`, an environment that is
+    /// `protected` there.
+    pub fn may_change(&self, project: &str, environment: &str, protected: bool) -> bool {
         let grants = match &self.who {
             Who::User { user, .. } => &user.grants,
             Who::Token(t) => &t.grants,
@@ -126,7 +207,7 @@ impl Principal {
             Who::Anonymous => return true,
             Who::Local => return true,
         };
-        match self.role() {
+        match self.role_in(project) {
             Some(Role::Admin) => true,
             Some(Role::Editor) => !protected || grants.iter().any(|g| g == environment),
             _ => false,

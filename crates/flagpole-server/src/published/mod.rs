@@ -1,21 +1,26 @@
 //! The published state: the store's flags and segments, their native document, and one
 //! compiled snapshot per environment. Immutable; replaced whole.
 
+mod build;
+mod filter;
 mod payload;
 mod refs;
+mod scoped;
 mod stored;
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use flagpole_core::{Catalog, Compat, Document, Flag, Segment, Snapshot, Totals};
-use flagpole_store::{Environment, FlagRecord, SegmentRecord, State};
+use flagpole_store::{Environment, FlagRecord, ProjectRecord, SegmentRecord, State};
 use imbl::OrdMap;
 use indexmap::IndexMap;
 
 use crate::error::ApiError;
+pub use build::Builder;
+pub use filter::FeatureFilter;
 pub use payload::ClientFeaturesCache;
 use payload::PayloadCell;
 use refs::Refs;
@@ -27,6 +32,8 @@ pub struct Published {
     pub version: i64,
     pub built_at: Instant,
     pub environments: Vec<Environment>,
+    /// The projects, by key (changing one reloads the state).
+    pub projects: Arc<BTreeMap<String, ProjectRecord>>,
     /// Every flag, archived ones included, by key, each kept compact. A persistent map:
     /// the state after a write shares every unchanged record with the state before.
     pub flags: OrdMap<String, Arc<StoredFlag>>,
@@ -39,6 +46,8 @@ pub struct Published {
     /// `/api/client/features` per environment, serialized on first use and kept by the
     /// states after this one until a change touches the environment.
     client_features: HashMap<String, Arc<PayloadCell>>,
+    /// The same for project-scoped tokens, made on first request.
+    scoped_features: scoped::ScopedPayloads,
 }
 
 /// What a committed change wrote, as the store committed it: the state at `version` is
@@ -98,7 +107,10 @@ impl Published {
         let flags_changed: BTreeSet<String> = update.flags.iter().map(|(k, _)| k.clone()).collect();
         // The environments whose payload changes; `None`: every one.
         let mut shown: Option<BTreeSet<String>> = Some(BTreeSet::new());
+        let mut projects = BTreeSet::new();
         for (key, record) in update.flags {
+            projects.extend(flags.get(&key).map(|r| r.project.clone()));
+            projects.extend(record.as_ref().map(|r| r.flag.project().into()));
             let before = flags.get(&key).filter(|r| !r.archived).map(|r| r.flag());
             let after = record.as_ref().filter(|r| !r.archived).map(|r| &r.flag);
             match (&mut shown, payload_touches(before.as_ref(), after)) {
@@ -121,6 +133,7 @@ impl Published {
             }
             affected.insert(key);
         }
+        let segments_changed = !update.segments.is_empty();
         for (name, record) in update.segments {
             // Every payload lists the segments.
             shown = None;
@@ -142,12 +155,14 @@ impl Published {
             version: update.version,
             built_at: Instant::now(),
             environments: self.environments.clone(),
+            projects: self.projects.clone(),
             flags,
             segments,
             refs,
             snapshots: HashMap::new(),
             payload_versions: HashMap::new(),
             client_features: HashMap::new(),
+            scoped_features: Default::default(),
         };
         for env in &self.environments {
             let name = &env.name;
@@ -167,6 +182,13 @@ impl Published {
             next.payload_versions.insert(name.clone(), version);
             next.client_features.insert(name.clone(), cell);
         }
+        let touched = scoped::Touched {
+            environments: shown,
+            projects,
+            segments: segments_changed,
+            flags: flags_changed,
+        };
+        next.scoped_features = self.carry_scoped(&touched, update.version);
         let before: Vec<&Snapshot> = self.snapshots.values().map(|s| &**s).collect();
         let keys = affected.iter().map(String::as_str);
         next.snapshots = Snapshot::with_changes_each(&before, &next, keys)
@@ -279,18 +301,6 @@ impl Published {
             })
     }
 
-    /// The Unleash `ClientFeatures` of an environment, serialized once per version.
-    pub fn client_features(&self, environment: &str) -> Result<&ClientFeaturesCache, ApiError> {
-        let cell = self
-            .client_features
-            .get(environment)
-            .ok_or_else(|| ApiError::NotFound {
-                kind: "environment",
-                name: environment.to_string(),
-            })?;
-        Ok(cell.get(self, environment))
-    }
-
     /// Every environment `flag` configures must exist; `path` prefixes the field named in
     /// the error (e.g. `flags.new_ui.`).
     pub fn check_environments(&self, flag: &Flag, path: &str) -> Result<(), ApiError> {
@@ -314,83 +324,6 @@ impl Published {
     pub fn has_environment(&self, name: &str) -> bool {
         self.snapshots.contains_key(name)
     }
-}
-
-/// The published state built flag by flag, so that start-up can read the store with
-/// [`flagpole_store::Store::load_each`] and hold one parsed flag at a time: each is
-/// counted into the references and kept compact as it arrives; compilation waits for
-/// [`Builder::finish`], when the segments and environments are known.
-#[derive(Debug, Default)]
-pub struct Builder {
-    flags: OrdMap<String, Arc<StoredFlag>>,
-    refs: Refs,
-}
-
-impl Builder {
-    /// Takes one flag record.
-    pub fn flag(&mut self, record: FlagRecord) {
-        if !record.archived {
-            self.refs.add_flag(&record.key, &record.flag);
-        }
-        self.flags
-            .insert(record.key.clone(), Arc::new(StoredFlag::new(record)));
-    }
-
-    /// The published state of `state` (whose flags were given to [`Builder::flag`]),
-    /// every stored flag and segment checked again and compiled in each environment.
-    pub fn finish(self, state: State) -> Result<Published, ApiError> {
-        let mut refs = self.refs;
-        for s in &state.segments {
-            refs.add_segment(&s.name, &s.segment);
-        }
-        let mut published = Published {
-            version: state.version,
-            built_at: Instant::now(),
-            client_features: lazy_payloads(&state.environments),
-            payload_versions: state
-                .environments
-                .iter()
-                .map(|e| (e.name.clone(), state.version))
-                .collect(),
-            environments: state.environments,
-            flags: self.flags,
-            segments: state
-                .segments
-                .into_iter()
-                .map(|s| (s.name.clone(), Arc::new(s)))
-                .collect(),
-            refs,
-            snapshots: HashMap::new(),
-        };
-        // What the store holds was checked when written; checked again here, item by
-        // item, so a damaged database is refused at start rather than served.
-        for name in published.segments.keys() {
-            flagpole_core::validate_segment(&published, name).map_err(ApiError::Stored)?;
-        }
-        for key in published.live_keys() {
-            flagpole_core::validate_flag(&published, key).map_err(ApiError::Stored)?;
-        }
-        let empty: Vec<Snapshot> = published
-            .environments
-            .iter()
-            .map(|env| Snapshot::empty(&env.name))
-            .collect();
-        let empty: Vec<&Snapshot> = empty.iter().collect();
-        let snapshots = Snapshot::with_changes_each(&empty, &published, published.live_keys());
-        published.snapshots = snapshots
-            .into_iter()
-            .map(|s| (s.environment().to_string(), Arc::new(s)))
-            .collect();
-        Ok(published)
-    }
-}
-
-/// An empty, lazily filled payload cell per environment.
-fn lazy_payloads(environments: &[Environment]) -> HashMap<String, Arc<PayloadCell>> {
-    environments
-        .iter()
-        .map(|e| (e.name.clone(), Arc::default()))
-        .collect()
 }
 
 /// The environments whose Unleash payload a flag change alters (`None` is a flag not

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use flagpole_core::formats::unleash;
+use flagpole_core::Scope;
 
 use super::Published;
 
@@ -35,9 +36,15 @@ pub struct ClientFeaturesCache {
 }
 
 impl ClientFeaturesCache {
-    /// The payload of `published`; the features of flags not in `base`'s changed set
-    /// are copied from its payload.
-    fn new(published: &Published, environment: &str, base: Option<&Base>) -> ClientFeaturesCache {
+    /// The payload of `published` for `scope` (the flags of its projects, the segments
+    /// they may use); the features of flags not in `base`'s changed set are copied from
+    /// its payload. `version`: the last change to what it shows.
+    fn new(published: &Published, at: &Shown<'_>, base: Option<&Base>) -> ClientFeaturesCache {
+        let Shown {
+            environment,
+            scope,
+            version,
+        } = *at;
         let ids = published.segment_ids();
         let base = base
             .and_then(|b| Some((b.cell.built.get()?, &b.changed)))
@@ -50,11 +57,11 @@ impl ClientFeaturesCache {
             });
         let capacity = base.map_or(64 * 1024, |(b, _)| b.json.len() + 4096);
         let mut out = Vec::with_capacity(capacity);
-        let mut each = Vec::with_capacity(published.live_flags());
+        let mut each = Vec::new();
         out.extend_from_slice(b"{\"version\":2,\"features\":");
         let start = out.len();
         out.push(b'[');
-        for (i, (key, record)) in published.live_records().enumerate() {
+        for (i, (key, record)) in published.scoped_records(scope).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -76,11 +83,16 @@ impl ClientFeaturesCache {
         out.push(b']');
         let features = start..out.len();
         let mut segments = None;
-        if !published.segments.is_empty() {
+        let mut shown = published
+            .segments
+            .iter()
+            .filter(|(_, s)| scope.sees_segment(s.segment.project()))
+            .peekable();
+        if shown.peek().is_some() {
             out.extend_from_slice(b",\"segments\":");
             let start = out.len();
             out.push(b'[');
-            for (i, (name, record)) in published.segments.iter().enumerate() {
+            for (i, (name, record)) in shown.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -92,7 +104,10 @@ impl ClientFeaturesCache {
         }
         out.push(b'}');
         out.shrink_to_fit();
-        let version = published.payload_version(environment);
+        let etag = match scope.fingerprint() {
+            None => format!("\"{environment}-{version}\""),
+            Some(f) => format!("\"{environment}-{version}-{f}\""),
+        };
         ClientFeaturesCache {
             json: Bytes::from(out),
             features,
@@ -100,7 +115,7 @@ impl ClientFeaturesCache {
             segment_ids: ids.iter().map(|(n, i)| (Box::from(*n), *i)).collect(),
             segments,
             gzip: OnceLock::new(),
-            etag: format!("\"{environment}-{version}\""),
+            etag,
         }
     }
 
@@ -108,6 +123,24 @@ impl ClientFeaturesCache {
     fn feature(&self, key: &str) -> Option<&[u8]> {
         let i = self.each.binary_search_by(|(k, _)| (**k).cmp(key)).ok()?;
         Some(&self.json[self.each[i].1.clone()])
+    }
+
+    /// The payload with only the features `keep` keeps (Unleash's query filters): their
+    /// bytes copied, every segment kept.
+    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.json.len() / 4 + 64);
+        out.extend_from_slice(b"{\"version\":2,\"features\":[");
+        let mut first = true;
+        for (_, range) in self.each.iter().filter(|(k, _)| keep(k)) {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            out.extend_from_slice(&self.json[range.clone()]);
+        }
+        out.extend_from_slice(b"],\"segments\":");
+        out.extend_from_slice(self.segments_json());
+        out.push(b'}');
+        out
     }
 
     /// The `features` array, as JSON.
@@ -139,11 +172,20 @@ impl ClientFeaturesCache {
     }
 }
 
-/// One environment's payload in one published state: built on first use, from the
-/// built payload of an earlier state when there is one to start from.
+/// Which payload: an environment's, for a scope of projects, as of the last change to
+/// what it shows.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Shown<'a> {
+    pub(super) environment: &'a str,
+    pub(super) scope: &'a Scope,
+    pub(super) version: i64,
+}
+
+/// One environment's payload (for one scope) in one published state: built on first
+/// use, from the built payload of an earlier state when there is one to start from.
 #[derive(Debug, Default)]
 pub struct PayloadCell {
-    built: OnceLock<ClientFeaturesCache>,
+    built: OnceLock<Arc<ClientFeaturesCache>>,
     /// What to build from; taken when building.
     base: Mutex<Option<Base>>,
 }
@@ -192,10 +234,12 @@ impl PayloadCell {
     }
 
     /// The payload, built on first use.
-    pub(super) fn get(&self, published: &Published, environment: &str) -> &ClientFeaturesCache {
-        self.built.get_or_init(|| {
-            let base = self.base.lock().unwrap_or_else(|e| e.into_inner()).take();
-            ClientFeaturesCache::new(published, environment, base.as_ref())
-        })
+    pub(super) fn get(&self, published: &Published, at: Shown<'_>) -> Arc<ClientFeaturesCache> {
+        self.built
+            .get_or_init(|| {
+                let base = self.base.lock().unwrap_or_else(|e| e.into_inner()).take();
+                Arc::new(ClientFeaturesCache::new(published, &at, base.as_ref()))
+            })
+            .clone()
     }
 }

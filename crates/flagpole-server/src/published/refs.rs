@@ -18,6 +18,8 @@ type Names = HashMap<String, Vec<String>>;
 pub(crate) struct Refs {
     /// Segment name → the live flags whose rules (in any environment) name it.
     segment_users: Multi,
+    /// Project → its live flags.
+    projects: Multi,
     /// Flag key → the live flags that depend on it (in any environment).
     dependents: Multi,
     /// Lower-cased key → the live flags with that key.
@@ -88,6 +90,7 @@ impl Refs {
         for p in parents(flag) {
             add(&mut self.dependents, p, key);
         }
+        add(&mut self.projects, flag.project(), key);
         add_name(&mut self.flag_names, key);
         self.live += 1;
         self.regexes += flag_regexes(flag);
@@ -101,6 +104,7 @@ impl Refs {
         for p in parents(flag) {
             remove(&mut self.dependents, p, key);
         }
+        remove(&mut self.projects, flag.project(), key);
         remove_name(&mut self.flag_names, key);
         self.live = self.live.saturating_sub(1);
         self.regexes = self.regexes.saturating_sub(flag_regexes(flag));
@@ -125,6 +129,11 @@ impl Refs {
     /// segment).
     pub(crate) fn segments_named(&self) -> impl Iterator<Item = &str> {
         self.segment_users.keys().map(String::as_str)
+    }
+
+    /// The live flags of a project, in key order.
+    pub(crate) fn project_flags(&self, project: &str) -> Option<&OrdSet<String>> {
+        self.projects.get(project)
     }
 
     /// The live flags that depend on the flag.

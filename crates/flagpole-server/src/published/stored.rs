@@ -24,6 +24,8 @@ pub struct StoredFlag {
     pub archived: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The flag's project, read without inflating the flag.
+    pub project: Box<str>,
     /// The flag as JSON, deflated.
     deflated: Box<[u8]>,
 }
@@ -38,6 +40,7 @@ impl StoredFlag {
             .and_then(|()| encoder.finish())
             .unwrap_or_default();
         StoredFlag {
+            project: record.flag.project().into(),
             key: record.key,
             version: record.version,
             archived: record.archived,

@@ -25,7 +25,7 @@ pub async fn start(
     input: PlanInput,
 ) -> Result<ReleasePlan, ApiError> {
     let core = reader.core();
-    check_env(core, who, env)?;
+    check_env(core, who, key, env)?;
     let record = core.published().flag(key)?.clone();
     plan::validate(&core.config().release, &input, &record.flag, env)?;
     let now = Utc::now();
@@ -150,11 +150,12 @@ pub async fn cancel(
     .await
 }
 
-/// 404 for an unknown environment, 403 unless `who` may change it.
-fn check_env(core: &Core, who: &Principal, env: &str) -> Result<(), ApiError> {
+/// 404 for an unknown environment, 403 unless `who` may change it in the flag's project.
+fn check_env(core: &Core, who: &Principal, key: &str, env: &str) -> Result<(), ApiError> {
     let published = core.published();
     published.snapshot(env)?;
-    protection::check(&published, who, &BTreeSet::from([env.to_string()]))
+    let project = published.project_of("flag", key);
+    protection::check(&published, who, project, &BTreeSet::from([env.to_string()]))
 }
 
 /// Changes the flag's plan in `env` when it is in state `from` (`active`: running or
@@ -167,7 +168,7 @@ async fn transition(
     from: &str,
     change: impl FnOnce(&mut ReleasePlan),
 ) -> Result<ReleasePlan, ApiError> {
-    check_env(core, who, env)?;
+    check_env(core, who, key, env)?;
     let mut p = current(core, key, env).await?;
     let ok = if from == "active" {
         p.is_active()

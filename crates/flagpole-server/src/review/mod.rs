@@ -37,14 +37,17 @@ pub const MAX_SCHEDULE_DAYS: i64 = 366;
 /// How far in the past a due time may be (it is then applied at once), in seconds.
 pub const MAX_DUE_PAST_SECS: i64 = 60;
 
-/// 403 unless `who` may change every environment of `environments`.
+/// 403 unless `who` may change every environment of `environments` in the project of
+/// the flag or segment `(kind, target)`.
 pub fn check_may_change(
     published: &Published,
     who: &Principal,
+    (kind, target): (&str, &str),
     environments: &[String],
 ) -> Result<(), ApiError> {
     let touched: BTreeSet<String> = environments.iter().cloned().collect();
-    protection::check(published, who, &touched)
+    let project = published.project_of(kind, target);
+    protection::check(published, who, project, &touched)
 }
 
 /// The one environment a proposal touches, for its audit entries.

@@ -38,7 +38,8 @@ pub fn may_approve(
         ));
     }
     let published = core.published();
-    review::check_may_change(&published, who, &record.environments)?;
+    let target = (record.kind.as_str(), record.target.as_str());
+    review::check_may_change(&published, who, target, &record.environments)?;
     let current = published.flag(&record.target)?.version;
     if current != record.based_on {
         return Err(stale(record, current));
@@ -61,7 +62,8 @@ pub fn author_or_reviewer(
     if who.actor() == record.author {
         return Ok(());
     }
-    review::check_may_change(&core.published(), who, &record.environments)
+    let target = (record.kind.as_str(), record.target.as_str());
+    review::check_may_change(&core.published(), who, target, &record.environments)
 }
 
 pub async fn add_comment(

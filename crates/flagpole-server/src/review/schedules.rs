@@ -37,9 +37,11 @@ pub async fn create(
 ) -> Result<ScheduleRecord, ApiError> {
     check_due("due_at", due_at)?;
     let published = core.published();
-    check_may_change(&published, who, &proposal.environments)?;
+    let target = (subject.kind, subject.target);
+    check_may_change(&published, who, target, &proposal.environments)?;
     let touched = proposal.environments.iter().cloned().collect();
-    approval::gate(&published, &touched, Mode::Direct)?;
+    let project = published.project_of(subject.kind, subject.target);
+    approval::gate(&published, project, &touched, Mode::Direct)?;
     store(core, who.actor(), who, subject, due_at, proposal, None).await
 }
 
@@ -85,7 +87,8 @@ pub async fn store(
 /// Cancels a pending schedule (with the right to make its change now).
 pub async fn cancel(core: &Core, who: &Principal, id: i64) -> Result<ScheduleRecord, ApiError> {
     let schedule = load(core, id).await?;
-    check_may_change(&core.published(), who, &schedule.environments)?;
+    let target = (schedule.kind.as_str(), schedule.target.as_str());
+    check_may_change(&core.published(), who, target, &schedule.environments)?;
     let env = proposal_environment(&schedule.environments);
     let change = who.change("schedule.cancelled", env);
     Ok(core.store().cancel_schedule(id, change).await?)

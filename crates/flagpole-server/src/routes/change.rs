@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::http::auth::Editor;
+use crate::http::auth::ProjectEditor;
 use crate::http::extract::{based_on, ApiPath};
 use crate::http::AppState;
 use crate::identity::Principal;
@@ -45,7 +45,7 @@ impl<At: DeserializeOwned + Send> FromRequestParts<AppState> for Change<At> {
     /// The caller first (an unauthorised caller learns nothing of the path), then the
     /// path.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Editor(who) = Editor::from_request_parts(parts, state).await?;
+        let ProjectEditor(who) = ProjectEditor::from_request_parts(parts, state).await?;
         let ApiPath(at) = ApiPath::from_request_parts(parts, state).await?;
         let (state, headers) = (state.clone(), parts.headers.clone());
         Ok(Change {

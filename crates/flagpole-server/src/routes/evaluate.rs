@@ -115,7 +115,7 @@ async fn evaluate_flag(
     evaluator.may_evaluate(&env)?;
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
-    if !snapshot.contains(&key) {
+    if !snapshot.contains(&key) || !published.visible(&key, evaluator.scope()) {
         return Err(ApiError::NotFound {
             kind: "flag",
             name: key,
@@ -151,7 +151,7 @@ async fn evaluate_all(
     if query.explain == Some(true) {
         let now = chrono::Utc::now();
         let flags: Vec<EvaluationBody<'_>> = published
-            .live_keys()
+            .scoped_keys(evaluator.scope())
             .filter_map(|key| {
                 let x = snapshot.explain(&*published, key, &ctx, now, &mut rng)?;
                 count_evaluation(&env, key, &x.evaluation);
@@ -168,7 +168,7 @@ async fn evaluate_all(
     }
     let now = chrono::Utc::now();
     let flags: Vec<EvaluationBody<'_>> = published
-        .live_keys()
+        .scoped_keys(evaluator.scope())
         .map(|key| (key, snapshot.evaluate(key, &ctx, now, &mut rng)))
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);

@@ -94,7 +94,9 @@ impl EnvChange {
         // Refused before anything else is checked: a caller who may not change a
         // protected environment learns nothing more about it.
         let touched = std::collections::BTreeSet::from([self.at.env.clone()]);
-        protection::check(&self.state.published(), &self.who, &touched)?;
+        let published = self.state.published();
+        let project = published.project_of("flag", &self.at.key);
+        protection::check(&published, &self.who, project, &touched)?;
         let version = self.based_on(version)?;
         let EnvChange { state, who, at, .. } = self;
         if required && version.is_none() {

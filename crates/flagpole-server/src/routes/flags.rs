@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::change::FlagChange;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::http::auth::{Editor, Viewer};
+use crate::http::auth::{readable_flag, ProjectEditor, ProjectViewer};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::preview::{OrPreview, PreviewAnswer, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
@@ -56,12 +56,14 @@ struct ListQuery {
     tag: Option<String>,
     /// Include archived flags: `false` (default), `true`, or `only` to list only them.
     archived: Option<String>,
+    /// Only this project's flags.
+    project: Option<String>,
 }
 
 /// Lists flags, optionally filtered.
 #[utoipa::path(get, path = "/flags", params(ListQuery), responses((status = 200, description = "The matching flags, in key order", body = FlagList), (status = 400, description = "Unreadable query", body = ErrorBody)))]
 async fn list_flags(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<FlagList>, ApiError> {
     let (live, archived) = match query.archived.as_deref() {
@@ -78,10 +80,13 @@ async fn list_flags(
     };
     let needle = query.q.as_deref().map(str::to_lowercase);
     let published = state.published();
+    let scope = who.scope();
     let flags: Vec<FlagResource> = published
         .flags
         .values()
         .filter(|r| if r.archived { archived } else { live })
+        .filter(|r| scope.contains(&r.project))
+        .filter(|r| query.project.as_ref().is_none_or(|p| **p == *r.project))
         .map(|r| r.record())
         .filter(|r| query.tag.as_ref().is_none_or(|t| r.flag.tags.contains(t)))
         .filter(|r| {
@@ -103,7 +108,7 @@ async fn list_flags(
 /// Creates a flag.
 #[utoipa::path(post, path = "/flags", params(PreviewQuery), request_body = FlagInput, responses((status = 201, description = "The new flag", body = FlagResource), (status = 200, description = "With `?preview=true`: the impact preview (nothing written)", body = PreviewAnswer), (status = 400, description = "Unreadable body, missing or invalid key, or an unknown environment", body = ErrorBody), (status = 409, description = "The flag exists", body = ErrorBody), (status = 422, description = "The flag is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_flag(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     mode: Mode,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<OrPreview<(StatusCode, Json<FlagResource>)>, ApiError> {
@@ -123,9 +128,10 @@ async fn create_flag(
 /// Reads a flag (live or archived).
 #[utoipa::path(get, path = "/flags/{key}", params(("key" = String, Path, description = "Flag key")), responses((status = 200, description = "The flag", body = FlagResource), (status = 404, description = "No such flag", body = ErrorBody)))]
 async fn get_flag(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<FlagResource>, ApiError> {
+    readable_flag(&state, &who, &key)?;
     Ok(Json(FlagResource::of(&state, &key)?))
 }
 

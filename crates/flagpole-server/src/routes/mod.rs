@@ -28,6 +28,7 @@ mod history;
 mod hot;
 mod ofrep;
 mod openapi;
+mod projects;
 mod relay;
 mod release_plans;
 mod sampling;
@@ -116,6 +117,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(area("release plans", release_plans::router()))
         .merge(area("environments", sampling::router()))
         .merge(area("segments", segments::router()))
+        .merge(area("projects", projects::router()))
         .merge(area("evaluation", evaluate::router()))
         .merge(area("history", history::router()))
         .merge(area("schedules", schedules::router()))

@@ -204,7 +204,7 @@ async fn evaluate_flag(
     let Some(snapshot) = published.snapshots.get(&env) else {
         return Err(no_environment(&env));
     };
-    if !snapshot.contains(&key) {
+    if !snapshot.contains(&key) || !published.visible(&key, who.sdk_scope()) {
         return Err(OfrepError {
             status: StatusCode::NOT_FOUND,
             details: format!("flag '{key}' was not found"),
@@ -240,7 +240,7 @@ async fn evaluate_flags(
     let mut rng = state.rng();
     state.sample(&env, &ctx);
     let flags = published
-        .live_keys()
+        .scoped_keys(who.sdk_scope())
         .map(|key| {
             let e = snapshot.evaluate(key, &ctx, now, &mut rng);
             match answer(key, &e) {

@@ -120,7 +120,13 @@ async fn create_flag_schedule(
     let (due_at, input) = split_time(body, "due_at")?;
     // Refused before anything else is checked, as a direct change to the environment is.
     if let Some(env) = &input.environment {
-        crate::review::check_may_change(&state.published(), &who, std::slice::from_ref(env))?;
+        let target = ("flag", key.as_str());
+        crate::review::check_may_change(
+            &state.published(),
+            &who,
+            target,
+            std::slice::from_ref(env),
+        )?;
     }
     let proposal = flag_proposal(&state.published(), &key, input)?;
     let subject = Subject {

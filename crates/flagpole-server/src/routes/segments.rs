@@ -12,8 +12,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Editor, Viewer};
-use crate::http::extract::{based_on, ApiJson, ApiPath, Call};
+use crate::http::auth::{ProjectEditor, ProjectViewer};
+use crate::http::extract::{based_on, ApiJson, ApiPath, ApiQuery, Call};
+use crate::http::schemas::ProjectQuery;
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::SegmentResource;
 use crate::http::AppState;
@@ -43,12 +44,24 @@ pub struct SegmentInput {
 }
 
 /// Lists the segments.
-#[utoipa::path(get, path = "/segments", responses((status = 200, description = "Every segment, in name order", body = SegmentList)))]
-async fn list_segments(State(state): State<AppState>, Viewer(_who): Viewer) -> Json<SegmentList> {
+#[utoipa::path(get, path = "/segments", params(ProjectQuery), responses((status = 200, description = "Every segment, in name order", body = SegmentList)))]
+async fn list_segments(
+    State(state): State<AppState>,
+    ProjectViewer(who): ProjectViewer,
+    ApiQuery(query): ApiQuery<ProjectQuery>,
+) -> Json<SegmentList> {
     let published = state.published();
+    let scope = who.scope();
     let segments = published
         .segments
         .values()
+        .filter(|r| scope.sees_segment(r.segment.project()))
+        .filter(|r| {
+            query
+                .project
+                .as_ref()
+                .is_none_or(|p| r.segment.usable_in(p))
+        })
         .map(|r| SegmentResource::from(SegmentRecord::clone(r)))
         .collect();
     Json(SegmentList { segments })
@@ -69,16 +82,23 @@ fn find(state: &AppState, name: &str) -> Result<SegmentResource, ApiError> {
 /// Reads a segment.
 #[utoipa::path(get, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name")), responses((status = 200, description = "The segment", body = SegmentResource), (status = 404, description = "No such segment", body = ErrorBody)))]
 async fn get_segment(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<SegmentResource>, ApiError> {
-    find(&state, &name).map(Json)
+    let segment = find(&state, &name)?;
+    if !who.scope().sees_segment(segment.segment.project()) {
+        return Err(ApiError::NotFound {
+            kind: "segment",
+            name,
+        });
+    }
+    Ok(Json(segment))
 }
 
 /// Creates a segment.
 #[utoipa::path(post, path = "/segments", request_body = SegmentInput, responses((status = 201, description = "The new segment", body = SegmentResource), (status = 400, description = "Unreadable body, or a missing or invalid name", body = ErrorBody), (status = 409, description = "The segment exists", body = ErrorBody), (status = 422, description = "The segment is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_segment(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<SegmentResource>), ApiError> {
     let (name, _, segment): (_, _, Segment) = split_body(body, "name")?;
@@ -96,7 +116,7 @@ async fn create_segment(
 /// Replaces a segment; the body must say which version it is based on.
 #[utoipa::path(put, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name"), WriteHeaders), request_body = SegmentInput, responses((status = 200, description = "The segment as stored", body = SegmentResource), (status = 400, description = "Unreadable body or header, or a different name", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "The segment changed since that version", body = ErrorBody), (status = 422, description = "The segment is invalid", body = ErrorBody), (status = 428, description = "No version given", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn put_segment(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
@@ -117,7 +137,7 @@ async fn put_segment(
 /// Deletes a segment no flag uses.
 #[utoipa::path(delete, path = "/segments/{name}", params(("name" = String, Path, description = "Segment name"), WriteHeaders), responses((status = 204, description = "Deleted"), (status = 400, description = "Unreadable If-Match", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "Flags use the segment (they are named), or it changed since the If-Match version", body = ErrorBody), WriteErrors))]
 async fn delete_segment(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {

@@ -65,7 +65,11 @@ async fn environment_snapshot(
     evaluator.may_evaluate(&env)?;
     let published = state.published();
     published.snapshot(&env)?;
-    let etag = format!("\"{env}-{}\"", published.payload_version(&env));
+    let scope = evaluator.0.sdk_scope();
+    let etag = match scope.fingerprint() {
+        None => format!("\"{env}-{}\"", published.payload_version(&env)),
+        Some(f) => format!("\"{env}-{}-{f}\"", published.payload_version(&env)),
+    };
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let unchanged = headers
         .get(IF_NONE_MATCH)
@@ -74,7 +78,7 @@ async fn environment_snapshot(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_value)]).into_response());
     }
-    let body = stream::snapshot_json(&published, &env);
+    let body = stream::snapshot_json(&published, &env, scope);
     Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -134,5 +138,14 @@ async fn follow(
     surface: Surface,
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(headers)?;
-    stream::respond(state.streams(), Credential::of(who), env, surface, last).await
+    let scope = who.sdk_scope();
+    stream::respond(
+        state.streams(),
+        Credential::of(who),
+        env,
+        scope,
+        surface,
+        last,
+    )
+    .await
 }

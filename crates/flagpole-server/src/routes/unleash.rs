@@ -25,6 +25,7 @@ use crate::http::schemas::{
 };
 use crate::http::AppState;
 use crate::identity::Principal;
+use crate::published::FeatureFilter;
 use crate::telemetry::count_evaluation;
 use flagpole_core::limits::{MAX_CONTEXT_BODY_BYTES, MAX_METRICS_BODY_BYTES};
 
@@ -35,10 +36,24 @@ router!(pub fn router: get_client_features; get_client_feature; register_client;
 async fn get_client_features(
     Call(state, ClientSdk(who)): Call<ClientSdk>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     let env = who.sdk_environment();
     let published = state.published();
-    let cache = published.client_features(&env)?;
+    let cache = published.client_features_for(&env, who.sdk_scope())?;
+    if uri.query().is_some_and(|q| !q.is_empty()) {
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text(), None))?;
+        let filter = FeatureFilter::from_pairs(pairs.0)?;
+        if !filter.is_empty() {
+            let json = cache.filtered(|key| filter.keeps(&published, key));
+            return Ok((
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                json,
+            )
+                .into_response());
+        }
+    }
     let etag = HeaderValue::from_str(&cache.etag).unwrap_or(HeaderValue::from_static("\"0\""));
     if none_match(&headers, &cache.etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
@@ -78,7 +93,9 @@ async fn get_client_feature(
     }
     let ids = published.segment_ids();
     published
-        .live_flag(&name)
+        .visible(&name, who.sdk_scope())
+        .then(|| published.live_flag(&name))
+        .flatten()
         .map(|f| Json(unleash::export_feature(&name, &f, &env, &ids)))
         .ok_or(ApiError::NotFound {
             kind: "feature",
@@ -216,7 +233,7 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
     let now = chrono::Utc::now();
     state.sample(&env, ctx);
     let toggles: Vec<Toggle<'_>> = published
-        .live_keys()
+        .scoped_keys(who.sdk_scope())
         .map(|key| (key, snapshot.evaluate(key, ctx, now, &mut rng)))
         .filter(|(_, e)| e.enabled)
         .map(|(key, e)| {
@@ -267,6 +284,12 @@ async fn get_frontend_feature(
     let env = who.sdk_environment();
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
+    if !published.visible(&name, who.sdk_scope()) {
+        return Err(ApiError::NotFound {
+            kind: "enabled feature",
+            name,
+        });
+    }
     let e = snapshot.evaluate(&name, &ctx, chrono::Utc::now(), &mut state.rng());
     state.sample(&env, &ctx);
     if !e.enabled {

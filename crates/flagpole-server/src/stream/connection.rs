@@ -10,6 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
+use flagpole_core::Scope;
 use tokio::sync::{broadcast, watch};
 
 use super::frame::{Frame, Surface};
@@ -77,10 +78,11 @@ pub async fn respond(
     hub: &Hub,
     credential: Credential,
     environment: &str,
+    scope: &Scope,
     surface: Surface,
     last_event_id: Option<i64>,
 ) -> Result<Response, ApiError> {
-    let opened = hub::open(hub, environment, surface, last_event_id).await?;
+    let opened = hub::open(hub, environment, scope, surface, last_event_id).await?;
     let core = hub.core();
     let connection = Connection {
         core: core.clone(),

@@ -2,7 +2,7 @@
 //! connection it goes to, and the reads of a published state the event builders share.
 
 use axum::body::Bytes;
-use flagpole_core::{Flag, Segment};
+use flagpole_core::{Flag, Scope, Segment};
 
 use crate::published::Published;
 
@@ -22,14 +22,21 @@ pub struct Frame {
     pub bytes: Bytes,
 }
 
-/// A live (not archived) flag of a published state, parsed.
-pub fn live_flag(published: &Published, key: &str) -> Option<Flag> {
+/// A live (not archived) flag of a published state within `scope`, parsed.
+pub fn live_flag(published: &Published, key: &str, scope: &Scope) -> Option<Flag> {
+    if !published.visible(key, scope) {
+        return None;
+    }
     published.live_flag(key)
 }
 
-/// A segment of a published state.
-pub fn segment<'a>(published: &'a Published, name: &str) -> Option<&'a Segment> {
-    published.segments.get(name).map(|r| &r.segment)
+/// A segment of a published state that `scope` sees.
+pub fn segment<'a>(published: &'a Published, name: &str, scope: &Scope) -> Option<&'a Segment> {
+    published
+        .segments
+        .get(name)
+        .map(|r| &r.segment)
+        .filter(|s| scope.sees_segment(s.project()))
 }
 
 /// An SSE frame: `event`, `id` and one line of `data` (JSON has no raw newlines).

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::body::Bytes;
+use flagpole_core::Scope;
 use tokio::sync::{broadcast, watch};
 
 use super::change::{Change, Publish, Since};
@@ -64,17 +65,19 @@ pub struct Opened {
     pub permit: Permit,
 }
 
-/// Opens a stream of `surface` for `environment`, resuming after `last_event_id`.
+/// Opens a stream of `surface` for `environment` as `scope` sees it, resuming after
+/// `last_event_id`.
 pub async fn open(
     hub: &Hub,
     environment: &str,
+    scope: &Scope,
     surface: Surface,
     last_event_id: Option<i64>,
 ) -> Result<Opened, ApiError> {
     let shared = hub.shared().clone();
     let permit = shared.permit(hub.core.config().streams.max_connections)?;
     shared.caught_up(hub.core.published().version).await;
-    shared.subscribe(environment, surface, last_event_id, permit)
+    shared.subscribe(environment, scope, surface, last_event_id, permit)
 }
 
 enum Resume {
@@ -108,11 +111,14 @@ struct HubState {
     /// The oldest version a `Last-Event-ID` can resume from.
     base: i64,
     ring: VecDeque<Arc<Change>>,
-    channels: HashMap<(String, Surface), broadcast::Sender<Frame>>,
+    channels: HashMap<Channel, broadcast::Sender<Frame>>,
     /// The whole-state frame of an environment and surface at `current`, built by the
     /// first stream that needs it.
-    full: HashMap<(String, Surface), Bytes>,
+    full: HashMap<Channel, Bytes>,
 }
+
+/// What a stream follows: an environment's surface, as a scope of projects sees it.
+type Channel = (String, Surface, Scope);
 
 impl HubState {
     fn resume(&self, last: Option<i64>, surface: Surface) -> Resume {
@@ -208,11 +214,12 @@ impl Shared {
     pub fn subscribe(
         &self,
         environment: &str,
+        scope: &Scope,
         surface: Surface,
         last: Option<i64>,
         permit: Permit,
     ) -> Result<Opened, ApiError> {
-        let key = (environment.to_string(), surface);
+        let key = (environment.to_string(), surface, scope.clone());
         let (receiver, current, resume, cached) = {
             let mut st = self.lock();
             if !st.current.has_environment(environment) {
@@ -235,7 +242,7 @@ impl Shared {
             Resume::Full => Some(match cached {
                 Some(bytes) => bytes,
                 None => {
-                    let bytes = full_frame(&current, environment, surface);
+                    let bytes = full_frame(&current, environment, scope, surface);
                     let mut st = self.lock();
                     if st.current.version == current.version {
                         st.full.insert(key, bytes.clone());
@@ -244,13 +251,23 @@ impl Shared {
                 }
             }),
             Resume::Since(since) => Some(match surface {
-                Surface::Unleash => unleash::since(&current, environment, &since),
-                Surface::Native => native::since(&current, environment, &since),
+                Surface::Unleash => unleash::since(&current, environment, scope, &since),
+                Surface::Native => native::since(&current, environment, scope, &since),
                 Surface::Ofrep => ofrep::refetch(current.version),
             }),
             Resume::Current => match surface {
-                Surface::Unleash => Some(unleash::since(&current, environment, &Since::default())),
-                Surface::Native => Some(native::since(&current, environment, &Since::default())),
+                Surface::Unleash => Some(unleash::since(
+                    &current,
+                    environment,
+                    scope,
+                    &Since::default(),
+                )),
+                Surface::Native => Some(native::since(
+                    &current,
+                    environment,
+                    scope,
+                    &Since::default(),
+                )),
                 Surface::Ofrep => None,
             },
         };
@@ -282,8 +299,8 @@ impl Shared {
             // Channels nobody follows go; so do those of removed environments (their
             // streams end, and reconnect to a 404).
             st.channels
-                .retain(|(env, _), tx| tx.receiver_count() > 0 && after.has_environment(env));
-            let targets: Vec<((String, Surface), broadcast::Sender<Frame>)> = st
+                .retain(|(env, _, _), tx| tx.receiver_count() > 0 && after.has_environment(env));
+            let targets: Vec<(Channel, broadcast::Sender<Frame>)> = st
                 .channels
                 .iter()
                 .map(|(k, tx)| (k.clone(), tx.clone()))
@@ -296,11 +313,11 @@ impl Shared {
             after,
             change: &change,
         };
-        for ((env, surface), tx) in targets {
+        for ((env, surface, scope), tx) in targets {
             let bytes = match surface {
-                Surface::Unleash => unleash::changed(&publish, &env),
-                Surface::Native => native::changed(&publish, &env),
-                Surface::Ofrep => ofrep::changed(&publish, &env),
+                Surface::Unleash => unleash::changed(&publish, &env, &scope),
+                Surface::Native => native::changed(&publish, &env, &scope),
+                Surface::Ofrep => ofrep::changed(&publish, &env, &scope),
             };
             if let Some(bytes) = bytes {
                 let _ = tx.send(Frame {
@@ -313,10 +330,10 @@ impl Shared {
 }
 
 /// The whole state of an environment as a surface's first frame.
-fn full_frame(published: &Published, environment: &str, surface: Surface) -> Bytes {
+fn full_frame(published: &Published, environment: &str, scope: &Scope, surface: Surface) -> Bytes {
     match surface {
-        Surface::Unleash => unleash::full(published, environment, unleash::CONNECTED),
-        Surface::Native => native::full(published, environment),
+        Surface::Unleash => unleash::full(published, environment, scope, unleash::CONNECTED),
+        Surface::Native => native::full(published, environment, scope),
         Surface::Ofrep => ofrep::refetch(published.version),
     }
 }

@@ -4,7 +4,7 @@
 //! too far behind. Enough for an SDK to rebuild the environment's `Document` exactly.
 
 use axum::body::Bytes;
-use flagpole_core::{Flag, Segment};
+use flagpole_core::{Flag, Scope, Segment};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -44,11 +44,11 @@ fn same_in(a: &Flag, b: &Flag, environment: &str) -> bool {
 }
 
 /// The whole environment.
-pub fn full(published: &Published, environment: &str) -> Bytes {
+pub fn full(published: &Published, environment: &str, scope: &Scope) -> Bytes {
     frame(
         "snapshot",
         published.version,
-        &snapshot_json(published, environment),
+        &snapshot_json(published, environment, scope),
     )
 }
 
@@ -58,7 +58,7 @@ pub fn full(published: &Published, environment: &str) -> Bytes {
 /// Written flag by flag, each parsed and projected only while it is written, so the
 /// whole flag set is never held parsed. The shape is
 /// `{"version", "environment", "flags": {key: flag}, "segments": {name: segment}}`.
-pub(crate) fn snapshot_json(published: &Published, environment: &str) -> Vec<u8> {
+pub(crate) fn snapshot_json(published: &Published, environment: &str, scope: &Scope) -> Vec<u8> {
     // Serializing plain data with string keys cannot fail.
     let mut out = Vec::with_capacity(64 * 1024);
     out.extend_from_slice(
@@ -66,7 +66,7 @@ pub(crate) fn snapshot_json(published: &Published, environment: &str) -> Vec<u8>
     );
     let _ = serde_json::to_writer(&mut out, environment);
     out.extend_from_slice(b",\"flags\":{");
-    for (i, (key, record)) in published.live_records().enumerate() {
+    for (i, (key, record)) in published.scoped_records(scope).enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -78,6 +78,7 @@ pub(crate) fn snapshot_json(published: &Published, environment: &str) -> Vec<u8>
     let segments: IndexMap<&str, &Segment> = published
         .segments
         .iter()
+        .filter(|(_, r)| scope.sees_segment(r.segment.project()))
         .map(|(k, r)| (k.as_str(), &r.segment))
         .collect();
     let _ = serde_json::to_writer(&mut out, &segments);
@@ -91,6 +92,7 @@ fn delta<'a>(
     after: &'a Published,
     change: &'a Change,
     environment: &'a str,
+    scope: &Scope,
 ) -> Changed<'a> {
     let mut out = Changed {
         version: after.version,
@@ -101,7 +103,7 @@ fn delta<'a>(
         deleted_segments: Vec::new(),
     };
     for key in &change.flags {
-        match (live_flag(before, key), live_flag(after, key)) {
+        match (live_flag(before, key, scope), live_flag(after, key, scope)) {
             (Some(was), Some(now)) if same_in(&was, &now, environment) => {}
             (_, Some(now)) => {
                 out.flags.insert(key, project(now, environment));
@@ -111,7 +113,7 @@ fn delta<'a>(
         }
     }
     for name in &change.segments {
-        match (segment(before, name), segment(after, name)) {
+        match (segment(before, name, scope), segment(after, name, scope)) {
             (Some(was), Some(now)) if was == now => {}
             (_, Some(now)) => {
                 out.segments.insert(name, now);
@@ -124,18 +126,18 @@ fn delta<'a>(
 }
 
 /// Whether a publish changed anything `environment` evaluates with.
-pub fn touches(publish: &Publish, environment: &str) -> bool {
+pub fn touches(publish: &Publish, environment: &str, scope: &Scope) -> bool {
     let (before, after, change) = (publish.before, publish.after, publish.change);
-    change.full || !delta(before, after, change, environment).is_empty()
+    change.full || !delta(before, after, change, environment, scope).is_empty()
 }
 
 /// `change` for one publish (`snapshot` when anything may have changed), or `None`.
-pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
+pub fn changed(publish: &Publish, environment: &str, scope: &Scope) -> Option<Bytes> {
     let (before, after, change) = (publish.before, publish.after, publish.change);
     if change.full {
-        return Some(full(after, environment));
+        return Some(full(after, environment, scope));
     }
-    let delta = delta(before, after, change, environment);
+    let delta = delta(before, after, change, environment, scope);
     if delta.is_empty() {
         return None;
     }
@@ -145,7 +147,7 @@ pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
 
 /// `change` for a client resuming: the current state of what changed since its version
 /// (empty when it is current).
-pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
+pub fn since(published: &Published, environment: &str, scope: &Scope, since: &Since) -> Bytes {
     let mut out = Changed {
         version: published.version,
         environment,
@@ -155,7 +157,7 @@ pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
         deleted_segments: Vec::new(),
     };
     for key in &since.flags {
-        match live_flag(published, key) {
+        match live_flag(published, key, scope) {
             Some(flag) => {
                 out.flags.insert(key, project(flag, environment));
             }
@@ -163,7 +165,7 @@ pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
         }
     }
     for name in &since.segments {
-        match segment(published, name) {
+        match segment(published, name, scope) {
             Some(segment) => {
                 out.segments.insert(name, segment);
             }

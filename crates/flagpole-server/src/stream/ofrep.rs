@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
+use flagpole_core::Scope;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -25,8 +26,8 @@ pub const MAX_TICKET_LEN: usize = 160;
 pub const INACTIVITY_DELAY_SECS: u64 = 120;
 
 /// `refetchEvaluation` for one publish, when it changed what `environment` evaluates.
-pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
-    super::native::touches(publish, environment).then(|| refetch(publish.after.version))
+pub fn changed(publish: &Publish, environment: &str, scope: &Scope) -> Option<Bytes> {
+    super::native::touches(publish, environment, scope).then(|| refetch(publish.after.version))
 }
 
 /// `refetchEvaluation` with the version as `etag` (sent back as `flagConfigEtag`).

@@ -5,6 +5,7 @@
 
 use axum::body::Bytes;
 use flagpole_core::formats::unleash::{self as format, Feature, UnleashSegment};
+use flagpole_core::Scope;
 use serde::Serialize;
 
 use super::change::{Publish, Since};
@@ -23,7 +24,7 @@ enum Event<'a> {
     FeatureRemoved {
         event_id: i64,
         feature_name: &'a str,
-        project: &'static str,
+        project: String,
     },
     #[serde(rename_all = "camelCase")]
     SegmentUpdated {
@@ -49,9 +50,9 @@ fn encode(event: &str, version: i64, events: &Events<'_>) -> Bytes {
 
 /// The whole environment: one `hydration` event, its arrays copied from the
 /// environment's cached payload.
-pub fn full(published: &Published, environment: &str, event: &str) -> Bytes {
+pub fn full(published: &Published, environment: &str, scope: &Scope, event: &str) -> Bytes {
     let version = published.version;
-    let Ok(cache) = published.client_features(environment) else {
+    let Ok(cache) = published.client_features_for(environment, scope) else {
         return encode(event, version, &Events { events: Vec::new() });
     };
     // `{"events":[{"type":"hydration","eventId":…,"features":[…],"segments":[…]}]}`
@@ -70,17 +71,18 @@ pub fn full(published: &Published, environment: &str, event: &str) -> Bytes {
 
 /// `unleash-updated` for one publish, or `None` when it changed nothing Unleash SDKs
 /// of `environment` see.
-pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
+pub fn changed(publish: &Publish, environment: &str, scope: &Scope) -> Option<Bytes> {
     let (before, after, change) = (publish.before, publish.after, publish.change);
     if change.full || change.unleash_full {
-        return Some(full(after, environment, UPDATED));
+        return Some(full(after, environment, scope, UPDATED));
     }
     let version = after.version;
     let (before_ids, after_ids) = (before.segment_ids(), after.segment_ids());
     let mut events = removed(&change.removed_segment_ids, version);
     for name in &change.segments {
-        let now = segment(after, name).map(|s| format::export_segment(name, s, &after_ids));
-        let was = segment(before, name).map(|s| format::export_segment(name, s, &before_ids));
+        let now = segment(after, name, scope).map(|s| format::export_segment(name, s, &after_ids));
+        let was =
+            segment(before, name, scope).map(|s| format::export_segment(name, s, &before_ids));
         if let Some(segment) = now.filter(|s| was.as_ref() != Some(s)) {
             events.push(Event::SegmentUpdated {
                 event_id: version,
@@ -89,9 +91,9 @@ pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
         }
     }
     for key in &change.flags {
-        let now =
-            live_flag(after, key).map(|f| format::export_feature(key, &f, environment, &after_ids));
-        let was = live_flag(before, key)
+        let now = live_flag(after, key, scope)
+            .map(|f| format::export_feature(key, &f, environment, &after_ids));
+        let was = live_flag(before, key, scope)
             .map(|f| format::export_feature(key, &f, environment, &before_ids));
         match (was, now) {
             (was, Some(feature)) if was.as_ref() != Some(&feature) => {
@@ -103,7 +105,7 @@ pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
             (Some(_), None) => events.push(Event::FeatureRemoved {
                 event_id: version,
                 feature_name: key,
-                project: "default",
+                project: project_of(before, key),
             }),
             _ => {}
         }
@@ -113,12 +115,12 @@ pub fn changed(publish: &Publish, environment: &str) -> Option<Bytes> {
 
 /// `unleash-connected` for a client resuming: the current state of what changed since
 /// its version (nothing when it is current).
-pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
+pub fn since(published: &Published, environment: &str, scope: &Scope, since: &Since) -> Bytes {
     let version = published.version;
     let ids = published.segment_ids();
     let mut events = removed(&since.removed_segment_ids, version);
     events.extend(since.segments.iter().filter_map(|name| {
-        let s = segment(published, name)?;
+        let s = segment(published, name, scope)?;
         Some(Event::SegmentUpdated {
             event_id: version,
             segment: format::export_segment(name, s, &ids),
@@ -126,7 +128,7 @@ pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
     }));
     for key in &since.flags {
         events.push(
-            match live_flag(published, key)
+            match live_flag(published, key, scope)
                 .map(|f| format::export_feature(key, &f, environment, &ids))
             {
                 Some(feature) => Event::FeatureUpdated {
@@ -136,12 +138,21 @@ pub fn since(published: &Published, environment: &str, since: &Since) -> Bytes {
                 None => Event::FeatureRemoved {
                     event_id: version,
                     feature_name: key,
-                    project: "default",
+                    project: project_of(published, key),
                 },
             },
         );
     }
     encode(CONNECTED, version, &Events { events })
+}
+
+/// The project a flag of `published` belongs to (`default` for one it does not hold).
+fn project_of(published: &Published, key: &str) -> String {
+    published
+        .flags
+        .get(key)
+        .map_or(flagpole_core::DEFAULT_PROJECT, |r| &r.project)
+        .to_string()
 }
 
 /// `segment-removed` events for the Unleash ids of removed segments.

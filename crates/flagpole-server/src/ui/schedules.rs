@@ -72,7 +72,13 @@ pub async fn schedules_page(
 
 fn row(state: &AppState, who: &Page, s: &ScheduleRecord, now: chrono::DateTime<Utc>) -> Markup {
     let may_cancel = who.can_edit()
-        && review::check_may_change(&state.published(), &who.who, &s.environments).is_ok();
+        && review::check_may_change(
+            &state.published(),
+            &who.who,
+            (&s.kind, &s.target),
+            &s.environments,
+        )
+        .is_ok();
     let target = if s.kind == "segment" {
         html! { "segment " a href="/segments" { (s.target) } }
     } else {

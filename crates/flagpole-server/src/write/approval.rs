@@ -11,20 +11,20 @@ use crate::published::Published;
 
 /// 409 `approval_required` when `touched` holds an environment that requires approval
 /// and the write is not an approved change request.
-pub fn gate(published: &Published, touched: &BTreeSet<String>, mode: Mode) -> Result<(), ApiError> {
+pub fn gate(
+    published: &Published,
+    project: &str,
+    touched: &BTreeSet<String>,
+    mode: Mode,
+) -> Result<(), ApiError> {
     if mode == Mode::Approved {
         return Ok(());
     }
-    match touched.iter().find(|env| requires_approval(published, env)) {
+    match touched
+        .iter()
+        .find(|env| published.requires_approval(project, env))
+    {
         Some(env) => Err(ApiError::ApprovalRequired(env.clone())),
         None => Ok(()),
     }
-}
-
-/// Whether `env` requires approval.
-pub fn requires_approval(published: &Published, env: &str) -> bool {
-    published
-        .environments
-        .iter()
-        .any(|e| e.name == env && e.requires_approval)
 }

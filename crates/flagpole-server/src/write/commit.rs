@@ -47,8 +47,19 @@ pub async fn commit_flag(
     let mut touched = protection::flag_touches(before.as_ref(), after);
     // A change aimed at one environment touches it, even when it changes nothing there.
     touched.extend(audit.environment.map(str::to_string));
-    protection::check(&published, who, &touched)?;
-    approval::gate(&published, &touched, mode)?;
+    let stored = published.flag_project(key);
+    let project = after
+        .map(|f| f.project())
+        .or(stored)
+        .unwrap_or(flagpole_core::DEFAULT_PROJECT);
+    if let Some(from) = stored {
+        protection::check_move(who, from, project)?;
+    }
+    if let Some(flag) = after {
+        super::projects::check_flag_fits(&published, key, flag)?;
+    }
+    protection::check(&published, who, project, &touched)?;
+    approval::gate(&published, project, &touched, mode)?;
     check::check_flag(&published, key, after)?;
     if mode == Mode::Preview {
         let reports = previews(core, &published, key, after, audit.environment)?;
@@ -107,8 +118,14 @@ pub async fn commit_segment(
     let core = guard.core();
     let published = guard.published();
     let touched = protection::segment_touches(&published, name);
-    protection::check(&published, who, &touched)?;
-    approval::gate(&published, &touched, mode)?;
+    let project = segment
+        .or(published.segments.get(name).map(|r| &r.segment))
+        .map_or(flagpole_core::DEFAULT_PROJECT, |s| s.project());
+    if let Some(s) = segment {
+        super::projects::check_segment_fits(&published, name, s)?;
+    }
+    protection::check(&published, who, project, &touched)?;
+    approval::gate(&published, project, &touched, mode)?;
     check::check_segment(&published, name, segment)?;
     let written = core.note(match segment {
         Some(s) => core.store().put_segment(name, s, expect, audit).await,

@@ -2,6 +2,9 @@
 //! gate: the flag read under the gate, changed, committed through
 //! [`commit_flag`](super::commit_flag), and answered as stored.
 
+use std::borrow::Cow;
+
+use flagpole_core::DEFAULT_PROJECT;
 use flagpole_core::{Flag, FlagEnvironment, FlagType, Rule};
 use flagpole_store::{Expect, FlagRecord};
 
@@ -24,6 +27,10 @@ pub async fn create(
     check_new_name("flag key", "key", key)?;
     let guard = core.begin_write().await?;
     guard.published().check_environments(flag, "")?;
+    let mut flag = Cow::Borrowed(flag);
+    if flag.project.as_deref() == Some(DEFAULT_PROJECT) {
+        flag.to_mut().project = None;
+    }
     let put = Put {
         mode,
         who,
@@ -31,7 +38,7 @@ pub async fn create(
         action: "flag.created",
         environment: None,
     };
-    put.commit(&guard, (flag, false), Expect::Absent).await
+    put.commit(&guard, (&flag, false), Expect::Absent).await
 }
 
 /// Replaces flag `key` (archived or not, it stays so), based on `expect`.
@@ -47,14 +54,28 @@ pub async fn replace(
     let published = guard.published();
     published.check_environments(flag, "")?;
     let archived = published.flag(key)?.archived;
+    // A replacement that names no project keeps the flag where it is; naming another
+    // moves it (audited as such, by an admin of both).
+    let stored = published.flag_project(key).unwrap_or(DEFAULT_PROJECT);
+    let mut flag = Cow::Borrowed(flag);
+    if flag.project.is_none() && stored != DEFAULT_PROJECT {
+        flag.to_mut().project = Some(stored.to_string());
+    }
+    if flag.project.as_deref() == Some(DEFAULT_PROJECT) {
+        flag.to_mut().project = None;
+    }
+    let action = match flag.project() == stored {
+        true => "flag.updated",
+        false => "flag.moved",
+    };
     let put = Put {
         mode,
         who,
         key,
-        action: "flag.updated",
+        action,
         environment: None,
     };
-    put.commit(&guard, (flag, archived), expect).await
+    put.commit(&guard, (&flag, archived), expect).await
 }
 
 /// Deletes flag `key` (its history stays), based on `version` (the current one when
@@ -142,9 +163,22 @@ pub async fn set_switch(
     (enabled, rollout): (bool, i64),
 ) -> Result<Outcome, ApiError> {
     let guard = core.begin_write().await?;
+    let project = &core.config().seed_project;
     let (mut flag, expect) = match guard.published().flags.get(name) {
+        Some(record) if *record.project != **project => {
+            return Err(ApiError::Conflict(format!(
+                "flag {name:?} belongs to project {:?}; the seed API works on project {project:?}",
+                record.project
+            )))
+        }
         Some(record) => (record.flag(), Expect::Version(record.version)),
-        None => (Flag::default(), Expect::Absent),
+        None => (
+            Flag {
+                project: (project != flagpole_core::DEFAULT_PROJECT).then(|| project.clone()),
+                ..Flag::default()
+            },
+            Expect::Absent,
+        ),
     };
     let expressible = flagpole_core::formats::seed::seed_flag(&flag, environment).is_some();
     if flag.flag_type != FlagType::Boolean || !expressible {

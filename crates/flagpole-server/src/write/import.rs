@@ -2,7 +2,7 @@
 //! key of a stored one replace it), checked as a whole with what it merges into, and
 //! written in one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use flagpole_core::Document;
 
@@ -37,19 +37,40 @@ pub async fn import_document(
     // The limits first: they bound what validation and compilation then cost.
     flagpole_core::check_change(&current, &merged)?;
     flagpole_core::validate(&merged)?;
-    let mut touched = BTreeSet::new();
+    // What each project's changes touch: a flag's in its project (a flag moved by the
+    // import also in the one it leaves), a segment's in its own.
+    let mut touched: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (key, flag) in &imported.flags {
-        let before = published.flags.get(key).filter(|r| !r.archived);
-        let before = before.map(|r| r.flag());
-        touched.extend(protection::flag_touches(before.as_ref(), Some(flag)));
+        let before = published.flags.get(key);
+        if let Some(from) = before.map(|r| &*r.project) {
+            protection::check_move(who, from, flag.project())?;
+        }
+        let before = before.filter(|r| !r.archived).map(|r| r.flag());
+        let envs = protection::flag_touches(before.as_ref(), Some(flag));
+        touched
+            .entry(flag.project().to_string())
+            .or_default()
+            .extend(envs);
     }
     for (name, segment) in &imported.segments {
         if current.segments.get(name) != Some(segment) {
-            touched.extend(protection::segment_touches_in(&merged, name));
+            let envs = protection::segment_touches_in(&merged, name);
+            touched
+                .entry(segment.project().to_string())
+                .or_default()
+                .extend(envs);
         }
     }
-    protection::check(&published, who, &touched)?;
-    approval::gate(&published, &touched, Mode::Direct)?;
+    for (project, envs) in &touched {
+        protection::check(&published, who, project, envs)?;
+        approval::gate(&published, project, envs, Mode::Direct)?;
+    }
+    let missing: Vec<&str> = touched
+        .keys()
+        .map(String::as_str)
+        .filter(|p| *p != flagpole_core::GLOBAL_PROJECT && published.project(p).is_none())
+        .collect();
+    super::projects::create_named(core, who, &missing).await?;
     let flags: Vec<_> = imported.flags.clone().into_iter().collect();
     let segments: Vec<_> = imported.segments.clone().into_iter().collect();
     let written = core.note(

@@ -24,6 +24,7 @@ pub mod flags;
 pub mod import;
 pub mod input;
 mod mode;
+pub mod projects;
 pub mod protection;
 pub mod segments;
 

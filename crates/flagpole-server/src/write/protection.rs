@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use flagpole_core::{Document, Flag};
 
 use crate::error::ApiError;
-use crate::identity::Principal;
+use crate::identity::{Principal, Role};
 use crate::published::Published;
 
 /// The environments whose served configuration a flag change alters. `None` is a flag
@@ -61,18 +61,18 @@ fn using_segment<'f>(flags: impl Iterator<Item = &'f Flag>, name: &str) -> BTree
         .collect()
 }
 
-/// 403 unless `who` may change every protected environment in `touched`.
+/// 403 unless `who` is an editor of `project` and may change every protected
+/// environment in `touched` there.
 pub fn check(
     published: &Published,
     who: &Principal,
+    project: &str,
     touched: &BTreeSet<String>,
 ) -> Result<(), ApiError> {
+    check_project(who, project, Role::Editor)?;
     for env in touched {
-        let protected = published
-            .environments
-            .iter()
-            .any(|e| &e.name == env && e.protected);
-        if !who.may_change(env, protected) {
+        let protected = published.protected(project, env);
+        if !who.may_change(project, env, protected) {
             return Err(ApiError::Forbidden(format!(
                 "{env} is a protected environment: only admins, or users and tokens granted {env}, may change it"
             )));
@@ -113,4 +113,28 @@ mod tests {
         assert_eq!(flag_touches(Some(&before), None).len(), 2);
         assert_eq!(flag_touches(None, Some(&after)).len(), 2);
     }
+}
+
+/// 403 unless `who` has at least `role` in `project`.
+pub fn check_project(who: &Principal, project: &str, role: Role) -> Result<(), ApiError> {
+    if who.may(project, role) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "this needs the {} role in project {project:?}",
+        role.as_str()
+    )))
+}
+
+/// 403 unless `who` may move a flag from project `from` to `to`: admin rights in both.
+pub fn check_move(who: &Principal, from: &str, to: &str) -> Result<(), ApiError> {
+    if from == to {
+        return Ok(());
+    }
+    if who.may(from, Role::Admin) && who.may(to, Role::Admin) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "moving a flag from project {from:?} to {to:?} needs the admin role in both"
+    )))
 }

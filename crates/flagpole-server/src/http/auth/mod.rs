@@ -9,6 +9,6 @@ pub mod policy;
 pub mod session;
 
 pub use policy::{
-    Admin, AnySdk, ClientSdk, Editor, Evaluator, FrontendSdk, MetricsReader, Public, SeedReader,
-    SeedWriter, Viewer,
+    readable_flag, Admin, AnySdk, ClientSdk, Editor, Evaluator, FrontendSdk, MetricsReader,
+    ProjectEditor, ProjectViewer, Public, SeedReader, SeedWriter, Viewer,
 };

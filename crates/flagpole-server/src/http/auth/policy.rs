@@ -24,6 +24,7 @@ use crate::error::ApiError;
 use crate::http::guard::is_own_origin;
 use crate::http::state::AppState;
 use crate::identity::{Kind, Origin, Principal, Refusal, Role, Who};
+use flagpole_core::Scope;
 
 /// The cookie a login sets.
 pub const SESSION_COOKIE: &str = "flagpole_session";
@@ -151,6 +152,22 @@ async fn with_role(parts: &Parts, state: &AppState, min: Role) -> Result<Princip
     }
 }
 
+/// A credential with at least `min` somewhere: server-wide or in a project.
+async fn with_project_role(
+    parts: &Parts,
+    state: &AppState,
+    min: Role,
+) -> Result<Principal, ApiError> {
+    let principal = authenticate(parts, state).await?;
+    if principal.best_role() >= Some(min) {
+        return Ok(principal);
+    }
+    Err(forbidden(format!(
+        "this needs the {} role, server-wide or in a project",
+        min.as_str()
+    )))
+}
+
 /// An SDK token of one of `kinds`, checked against the page's origin for frontend tokens.
 async fn sdk(parts: &Parts, state: &AppState, kinds: &[Kind]) -> Result<Principal, ApiError> {
     let principal = authenticate(parts, state).await?;
@@ -207,6 +224,18 @@ policy!(
     |parts, state| with_role(parts, state, Role::Editor).await
 );
 policy!(
+    /// Project-aware reads and writes: a server-wide viewer, or a viewer of some
+    /// project; the handler checks the project of what it reads, and the write path the
+    /// project of what it changes.
+    ProjectViewer,
+    |parts, state| with_project_role(parts, state, Role::Viewer).await
+);
+policy!(
+    /// Project-aware changes: an editor of some project (the write path checks which).
+    ProjectEditor,
+    |parts, state| with_project_role(parts, state, Role::Editor).await
+);
+policy!(
     /// Environments, tokens and users.
     Admin,
     |parts, state| with_role(parts, state, Role::Admin).await
@@ -249,7 +278,9 @@ policy!(
             return Ok(SeedReader(Principal::new(Who::Anonymous, client_address(parts, state))));
         }
         let principal = authenticate(parts, state).await?;
-        seed_reader_allows(principal.kind(), principal.environment(), state).map(|()| principal)
+        let scope = principal.sdk_scope();
+        seed_reader_allows(principal.kind(), principal.environment(), scope, state)
+            .map(|()| principal)
     }
 );
 
@@ -258,13 +289,18 @@ policy!(
 fn seed_reader_allows(
     kind: Option<Kind>,
     environment: Option<&str>,
+    scope: &Scope,
     state: &AppState,
 ) -> Result<(), ApiError> {
     let seed_environment = &state.config().seed_environment;
+    let seed_project = &state.config().seed_project;
     match kind {
         Some(Kind::Frontend) => Err(forbidden("the seed API needs a client token")),
         Some(Kind::Client) if environment != Some(seed_environment) => Err(forbidden(format!(
             "this client token is for another environment; the seed API serves {seed_environment}"
+        ))),
+        Some(Kind::Client) if !scope.contains(seed_project) => Err(forbidden(format!(
+            "this client token does not reach project {seed_project:?}, which the seed API serves"
         ))),
         _ => Ok(()),
     }
@@ -297,6 +333,7 @@ fn known_token(parts: &Parts, state: &AppState) -> Option<Result<(), ApiError>> 
     Some(seed_reader_allows(
         Some(token.kind),
         token.environment.as_deref(),
+        &token.scope,
         state,
     ))
 }
@@ -317,6 +354,11 @@ policy!(
 );
 
 impl Evaluator {
+    /// The projects this caller evaluates.
+    pub fn scope(&self) -> &Scope {
+        self.0.sdk_scope()
+    }
+
     /// Whether this caller may evaluate `environment`: client tokens only their own.
     pub fn may_evaluate(&self, environment: &str) -> Result<(), ApiError> {
         match self.0.kind() {
@@ -343,5 +385,18 @@ impl FromRequestParts<AppState> for MetricsReader {
             with_role(parts, state, Role::Viewer).await?;
         }
         Ok(MetricsReader)
+    }
+}
+
+/// 404 for a flag the caller does not reach (as for one that does not exist): reads of
+/// one flag check its project.
+pub fn readable_flag(state: &AppState, who: &Principal, key: &str) -> Result<(), ApiError> {
+    let published = state.published();
+    match published.flag_project(key) {
+        Some(project) if who.may(project, Role::Viewer) => Ok(()),
+        _ => Err(ApiError::NotFound {
+            kind: "flag",
+            name: key.to_string(),
+        }),
     }
 }

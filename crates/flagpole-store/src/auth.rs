@@ -1,5 +1,6 @@
-//! Access-control records: API tokens, users and sessions. The store keeps them and never
-//! interprets them; the server decides what a kind, a role or a grant allows. No secret is
+//! Access-control records: API tokens, users, sessions and project memberships. The store
+//! keeps them and never interprets them; the server decides what a kind, a role, a grant
+//! or a membership allows. No secret is
 //! stored: a token keeps a SHA-256 verifier of its text, a user an Argon2id hash of the
 //! password, a session the SHA-256 of its id.
 
@@ -27,6 +28,14 @@ pub struct TokenRecord {
     pub origins: Vec<String>,
     /// Protected environments an `editor` token may change.
     pub grants: Vec<String>,
+    /// The projects the token may reach; `["*"]` (what tokens made before projects have)
+    /// means all.
+    #[serde(default = "all_projects")]
+    pub projects: Vec<String>,
+    /// For an `admin` token, the user whose personal token it is; `None`: a service
+    /// account's.
+    #[serde(default)]
+    pub owner: Option<String>,
     /// SHA-256 of the token's text, lowercase hex. Never shown.
     #[serde(skip_serializing, default)]
     pub verifier: String,
@@ -46,7 +55,8 @@ pub struct UserRecord {
     /// The Argon2id hash in PHC string format. Never shown.
     #[serde(skip_serializing, default)]
     pub password_hash: String,
-    /// `viewer`, `editor` or `admin`.
+    /// `viewer`, `editor` or `admin` on every project, or `member`: only the projects the
+    /// user is a member of ([`MemberRecord`]), with the role given there.
     pub role: String,
     /// Protected environments this user may change (admins may change all).
     pub grants: Vec<String>,
@@ -66,24 +76,38 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Every token and user, read in one go (the server keeps tokens in memory).
+/// A user's role in one project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberRecord {
+    pub project: String,
+    pub user: String,
+    /// `viewer`, `editor` or `admin`.
+    pub role: String,
+    /// When the user became a member (a later change of role keeps it).
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every token, user and membership, read in one go (the server keeps them in memory).
 #[derive(Clone, Debug, Default)]
 pub struct AuthState {
-    /// Raised by every change to tokens and users.
+    /// Raised by every change to tokens, users and memberships.
     pub version: i64,
     /// In creation order.
     pub tokens: Vec<TokenRecord>,
     /// In name order.
     pub users: Vec<UserRecord>,
+    /// In project, then user order.
+    pub members: Vec<MemberRecord>,
 }
 
-/// Storage of tokens, users and sessions: part of every [`crate::Store`].
+/// Storage of tokens, users, sessions and memberships: part of every [`crate::Store`].
 ///
-/// Changes to tokens and users raise the auth version and are audited (with the record,
-/// without its secret, as `after`); sessions and last-use times are neither.
+/// Changes to tokens, users and memberships raise the auth version and are audited (with
+/// the record, without its secret, as `after`); sessions and last-use times are neither.
 #[async_trait::async_trait]
 pub trait AuthStore: Send + Sync {
-    /// Every token and user, and the auth version, in one consistent read.
+    /// Every token, user and membership, and the auth version, in one consistent read.
     async fn load_auth(&self) -> Result<AuthState, Error>;
 
     /// The auth version, cheaply (replicas poll it to reload tokens).
@@ -116,8 +140,21 @@ pub trait AuthStore: Send + Sync {
         change: Change<'_>,
     ) -> Result<(), Error>;
 
-    /// Deletes a user and their sessions; `NotFound` if there is none.
+    /// Deletes a user, their sessions and their memberships; `NotFound` if there is none.
     async fn delete_user(&self, name: &str, change: Change<'_>) -> Result<(), Error>;
+
+    /// Makes `user` a member of `project` with `role` (`Some`: added, or its role
+    /// replaced), or ends the membership (`None`; `NotFound` if there is none). `NotFound`
+    /// if the user or the project does not exist. Audited with the project; name the
+    /// action `member.…`, not `project.…`, which the change feed reads as a configuration
+    /// change.
+    async fn set_member(
+        &self,
+        project: &str,
+        user: &str,
+        role: Option<&str>,
+        change: Change<'_>,
+    ) -> Result<(), Error>;
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), Error>;
 
@@ -136,4 +173,9 @@ pub trait AuthStore: Send + Sync {
         token: &TokenRecord,
         change: Change<'_>,
     ) -> Result<bool, Error>;
+}
+
+/// What a token made before projects reaches: every project.
+fn all_projects() -> Vec<String> {
+    vec![flagpole_core::GLOBAL_PROJECT.to_owned()]
 }

@@ -12,8 +12,8 @@ use crate::records::{FlagRecord, SegmentRecord};
 pub struct Changes {
     /// The configuration version these changes bring a reader to.
     pub version: i64,
-    /// Environments changed, or more than [`MAX_CHANGED_ITEMS`] items did: read the
-    /// whole state again ([`crate::Store::load`]); `flags` and `segments` are empty.
+    /// Environments or projects changed, or more than [`MAX_CHANGED_ITEMS`] items did: read
+    /// the whole state again ([`crate::Store::load`]); `flags` and `segments` are empty.
     pub reload: bool,
     /// Each changed flag (in key order) as it is now; `None` when it was deleted.
     pub flags: Vec<(String, Option<FlagRecord>)>,
@@ -27,18 +27,19 @@ pub const MAX_CHANGED_ITEMS: usize = 10_000;
 /// The items a run of audit entries names.
 #[derive(Default)]
 pub(crate) struct Touched {
-    pub(crate) environments: bool,
+    /// Whether environments or projects changed.
+    pub(crate) everything: bool,
     pub(crate) flags: BTreeSet<String>,
     pub(crate) segments: BTreeSet<String>,
     entries: usize,
 }
 
 impl Touched {
-    /// Adds one audit entry. Token and user entries change no configuration.
+    /// Adds one audit entry. Token, user and membership entries change no configuration.
     pub(crate) fn add(&mut self, action: &str, flag: Option<String>, segment: Option<String>) {
         self.entries += 1;
-        if action.starts_with("environment.") {
-            self.environments = true;
+        if action.starts_with("environment.") || action.starts_with("project.") {
+            self.everything = true;
         }
         if let Some(flag) = flag {
             self.flags.insert(flag);
@@ -50,7 +51,7 @@ impl Touched {
 
     /// Whether the reader should load everything instead.
     pub(crate) fn reload(&self) -> bool {
-        self.environments
+        self.everything
             || self.entries > MAX_CHANGED_ITEMS
             || self.flags.len() + self.segments.len() > MAX_CHANGED_ITEMS
     }

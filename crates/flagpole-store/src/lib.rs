@@ -1,8 +1,8 @@
 //! Flagpole's storage: one [`Store`] trait, with SQLite as the embedded default and
 //! PostgreSQL for several replicas.
 //!
-//! Backends keep flags and segments as native JSON documents beside their versions, the
-//! audit log, every version of every flag, and a configuration version raised by every
+//! Backends keep flags and segments as native JSON documents beside their versions and
+//! projects, the projects, the audit log, every version of every flag, and a configuration version raised by every
 //! write. Writes are single transactions. [`conformance`] is the one test suite every
 //! backend passes.
 //!
@@ -28,13 +28,14 @@ mod write;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
+pub use auth::{AuthState, AuthStore, MemberRecord, SessionRecord, TokenRecord, UserRecord};
 pub use error::Error;
 pub use feed::{Changes, Notifications, MAX_CHANGED_ITEMS};
 pub use postgres::{PostgresStore, CHANGES_CHANNEL};
 pub use records::{
-    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
-    UsageCount, UsageFilter, UsageRecord, Written,
+    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion,
+    ProjectEnvironment, ProjectRecord, SegmentRecord, UsageCount, UsageFilter, UsageRecord,
+    Written,
 };
 pub use release::{
     labels_key, Guard, ImpactRecord, ImpactSample, Milestone, PlanFilter, ReleasePlan,

@@ -1,5 +1,5 @@
-//! The records the store reads and writes (environments, flags, segments, flag versions,
-//! audit entries, usage), and what callers say of reads and writes: filters, the version
+//! The records the store reads and writes (environments, projects, flags, segments, flag
+//! versions, audit entries, usage), and what callers say of reads and writes: filters, the version
 //! a write expects, who makes a change, and what a committed write returns.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,39 @@ pub struct Environment {
     /// Only admins, and users or tokens granted the environment, may change it.
     pub protected: bool,
     /// Changes to it go through change requests, approved by a second person.
+    #[serde(default)]
+    pub requires_approval: bool,
+}
+
+/// A project: a named group of flags and segments, with its own settings per environment.
+/// Projects are configuration: a change to one raises the configuration version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectRecord {
+    /// Follows [`flagpole_core::check_name`].
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The environments the project uses; `None` = all.
+    pub environments: Option<Vec<String>>,
+    /// Per environment: whether it is protected, or requires approval, for this project.
+    #[serde(default)]
+    pub settings: BTreeMap<String, ProjectEnvironment>,
+    /// 1 on creation, raised by every change (set by the store).
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A project's own settings in one environment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectEnvironment {
+    /// Only admins, and users or tokens granted the environment, may change the project's
+    /// flags there.
+    #[serde(default)]
+    pub protected: bool,
+    /// Changes to the project's flags there go through change requests.
     #[serde(default)]
     pub requires_approval: bool,
 }
@@ -63,12 +96,17 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub actor: String,
     /// e.g. `flag.created`, `flag.updated`, `flag.archived`, `flag.deleted`,
-    /// `segment.updated`, `environment.created`, `import`.
+    /// `segment.updated`, `environment.created`, `project.created`, `import`.
     pub action: String,
     pub flag: Option<String>,
     pub segment: Option<String>,
     /// The environment the change touched, when it touched one only.
     pub environment: Option<String>,
+    /// The project of the flag or segment changed (after the change; for a deletion, the
+    /// one it had), of the project changed, or of the membership changed; `None` for
+    /// environments, tokens and users.
+    #[serde(default)]
+    pub project: Option<String>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     /// The configuration version this change produced.
@@ -82,6 +120,7 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub flag: Option<String>,
     pub environment: Option<String>,
+    pub project: Option<String>,
     /// Entries at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Entries before this time (exclusive, so that consecutive windows do not overlap).
@@ -136,13 +175,13 @@ pub enum Expect {
 /// The result of a committed write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Written {
-    /// The new version of the flag or segment written (0 for deletions, environments and
-    /// imports, which have no single version).
+    /// The new version of the flag, segment or project written (0 for deletions,
+    /// environments and imports, which have no single version).
     pub version: i64,
     /// The configuration version after the write.
     pub config_version: i64,
-    /// When the write was made: the written flag's or segment's `updated_at` (and its
-    /// `created_at` if it is new).
+    /// When the write was made: the written flag's, segment's or project's `updated_at`
+    /// (and its `created_at` if it is new).
     pub at: DateTime<Utc>,
 }
 

@@ -208,10 +208,15 @@ pub(crate) trait Proposal: Serialize {
     /// `flag` or `segment`, the flag key or segment name, and the environments touched.
     fn proposes(&self) -> (&str, &str, &[String]);
 
-    /// The audit entry of a change to the record, `after` it: its flag or segment, and its
-    /// environment when it touches one only.
+    /// The proposed flag or segment.
+    fn body(&self) -> &serde_json::Value;
+
+    /// The audit entry of a change to the record, `after` it: its flag or segment, the
+    /// project the proposed flag or segment names, and its environment when it touches
+    /// one only.
     fn entry<'a>(&'a self, change: &Change<'a>, config_version: i64, after: &'a str) -> Entry<'a> {
         let (kind, target, environments) = self.proposes();
+        let project = self.body().get("project").and_then(|p| p.as_str());
         let (flag, segment) = match kind {
             "segment" => (None, Some(target)),
             _ => (Some(target), None),
@@ -224,6 +229,7 @@ pub(crate) trait Proposal: Serialize {
             flag,
             segment,
             environment,
+            project: Some(project.unwrap_or(flagpole_core::DEFAULT_PROJECT)),
             after: Some(after),
             ..Entry::new(change, config_version)
         }
@@ -235,11 +241,17 @@ impl Proposal for ScheduleRecord {
     fn proposes(&self) -> (&str, &str, &[String]) {
         (&self.kind, &self.target, &self.environments)
     }
+    fn body(&self) -> &serde_json::Value {
+        &self.body
+    }
 }
 
 impl Proposal for ChangeRequestRecord {
     const KIND: &'static str = CHANGE_REQUEST;
     fn proposes(&self) -> (&str, &str, &[String]) {
         (&self.kind, &self.target, &self.environments)
+    }
+    fn body(&self) -> &serde_json::Value {
+        &self.body
     }
 }

@@ -18,6 +18,9 @@ pub(crate) const FLAG: &str = "flag";
 pub(crate) const SEGMENT: &str = "segment";
 pub(crate) const ENVIRONMENT: &str = "environment";
 pub(crate) const USAGE: &str = "usage";
+pub(crate) const PROJECT: &str = "project";
+pub(crate) const USER: &str = "user";
+pub(crate) const MEMBER: &str = "member";
 
 /// How many audit entries a read returns when the filter does not say.
 pub(crate) const DEFAULT_AUDIT_LIMIT: i64 = 100;
@@ -93,6 +96,34 @@ pub(crate) fn conflict(kind: &'static str, name: &str, detail: &str) -> Error {
         name: name.to_owned(),
         detail: detail.to_owned(),
     }
+}
+
+/// Refuses a project key that does not follow [`flagpole_core::check_name`] (so no project
+/// is called `*`, which names every project).
+pub(crate) fn check_project_key(key: &str) -> Result<(), Error> {
+    flagpole_core::check_name(key).map_err(|detail| Error::Invalid {
+        what: "project key".to_owned(),
+        detail,
+    })
+}
+
+/// Refuses to delete project `key` while it holds flags (archived or not) or segments.
+pub(crate) fn check_project_empty(key: &str, flags: i64, segments: i64) -> Result<(), Error> {
+    if flags == 0 && segments == 0 {
+        return Ok(());
+    }
+    let detail = format!(
+        "still holds {} and {} (move or delete them first)",
+        counted(flags, FLAG),
+        counted(segments, SEGMENT)
+    );
+    Err(conflict(PROJECT, key, &detail))
+}
+
+/// `n` of `what`, in words: `1 flag`, `2 flags`.
+fn counted(n: i64, what: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{n} {what}{plural}")
 }
 
 /// The current time at the precision both backends store (microseconds), so that what a
@@ -253,6 +284,31 @@ mod tests {
             ));
         }
         assert!(check_delete("flag", "a", at(2), Expect::Any).is_ok());
+    }
+
+    #[test]
+    fn a_project_with_flags_or_segments_is_not_deleted() {
+        assert!(check_project_empty("p", 0, 0).is_ok());
+        let refused = check_project_empty("p", 1, 2).expect_err("not empty");
+        assert!(matches!(refused, Error::Conflict { .. }), "{refused:?}");
+        assert_eq!(
+            refused.to_string(),
+            r#"project "p" still holds 1 flag and 2 segments (move or delete them first)"#
+        );
+        let refused = check_project_empty("p", 3, 0).expect_err("not empty");
+        assert!(
+            refused.to_string().contains("3 flags and 0 segments"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn project_keys_follow_the_name_rule() {
+        assert!(check_project_key("team-a.web_1").is_ok());
+        for key in ["*", "", "a b", "a/b", "-a"] {
+            let refused = check_project_key(key);
+            assert!(matches!(refused, Err(Error::Invalid { .. })), "{key:?}");
+        }
     }
 
     #[test]

@@ -12,9 +12,9 @@
 //! `FOR_UPDATE`, `SKIP_LOCKED`, `JSON` and `BYTE_ORDER` are the fragments of SQL that
 //! depend on the backend, and JSON columns are read as `CAST(column AS TEXT)`.
 //!
-//! Every configuration write (environments, flags, segments, imports) starts by raising
-//! the configuration version in the one-row `meta` table; access writes (tokens, users)
-//! lock that row. Where writes run concurrently (PostgreSQL) that row's lock orders them
+//! Every configuration write (environments, projects, flags, segments, imports) starts by
+//! raising the configuration version in the one-row `meta` table; access writes (tokens,
+//! users, memberships) lock that row. Where writes run concurrently (PostgreSQL) that row's lock orders them
 //! across every process; where they run one at a time (SQLite) the writer lock already
 //! does. Other writes (schedules, change requests, release plans, usage) lock only the
 //! rows they touch.
@@ -22,6 +22,7 @@
 pub(crate) mod auth;
 pub(crate) mod config;
 pub(crate) mod fetch;
+pub(crate) mod projects;
 pub(crate) mod reads;
 pub(crate) mod release;
 pub(crate) mod review;
@@ -58,7 +59,7 @@ macro_rules! store {
             const JSON: &str = Engine::JSON;
             const BYTE_ORDER: &str = Engine::BYTE_ORDER;
 
-            crate::sql::parts!(auth, config, fetch, reads, release, review, steps);
+            crate::sql::parts!(auth, config, fetch, projects, reads, release, review, steps);
         }
     };
 }

@@ -8,8 +8,8 @@ use flagpole_core::{Flag, Segment};
 use crate::auth::AuthStore;
 use crate::error::Error;
 use crate::records::{
-    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, SegmentRecord,
-    UsageCount, UsageFilter, UsageRecord, Written,
+    AuditEntry, AuditFilter, Change, Environment, Expect, FlagRecord, FlagVersion, ProjectRecord,
+    SegmentRecord, UsageCount, UsageFilter, UsageRecord, Written,
 };
 use crate::release::ReleaseStore;
 use crate::review::ReviewStore;
@@ -21,6 +21,8 @@ pub struct State {
     pub version: i64,
     /// In name order.
     pub environments: Vec<Environment>,
+    /// In key order.
+    pub projects: Vec<ProjectRecord>,
     /// Live (not archived) and archived flags, in key order.
     pub flags: Vec<FlagRecord>,
     /// In name order.
@@ -89,6 +91,26 @@ pub trait Store: AuthStore + ReleaseStore + ReviewStore + Send + Sync + 'static 
         &self,
         name: &str,
         protected: bool,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Creates (`Expect::Absent`) or updates (`Expect::Version`) a project; the store sets
+    /// its version, `created_at` and `updated_at` (what `project` holds of them is
+    /// ignored). `Invalid` if the key does not follow [`flagpole_core::check_name`].
+    async fn put_project(
+        &self,
+        project: &ProjectRecord,
+        expect: Expect,
+        change: Change<'_>,
+    ) -> Result<Written, Error>;
+
+    /// Deletes an empty project and its memberships (raising the auth version too);
+    /// `NotFound` if there is none, `Conflict` while any flag (archived or not) or segment
+    /// belongs to it.
+    async fn delete_project(
+        &self,
+        key: &str,
+        expect: Expect,
         change: Change<'_>,
     ) -> Result<Written, Error>;
 

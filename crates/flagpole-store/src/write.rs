@@ -1,5 +1,5 @@
 //! What one write records, in the same shape on every backend: the row it found, the
-//! flag change it makes, and its audit entry.
+//! flag or segment change it makes, and its audit entry.
 
 use chrono::{DateTime, Utc};
 
@@ -11,18 +11,60 @@ pub(crate) struct Stored {
     pub(crate) current: Current,
     /// The stored JSON document, recorded as the audit entry's `before`.
     pub(crate) body: String,
+    /// The project stored with it.
+    pub(crate) project: String,
 }
 
-/// One flag change: its new body (`None` deletes it) and its body before.
-pub(crate) struct FlagWrite<'a> {
+/// A flag or segment as a write stores it: its JSON document and its project.
+#[derive(Clone, Copy)]
+pub(crate) struct Body<'a> {
+    pub(crate) json: &'a str,
+    pub(crate) project: &'a str,
+}
+
+/// One flag or segment change: its new body (`None` deletes it) and its body before.
+pub(crate) struct ItemWrite<'a> {
     pub(crate) key: &'a str,
     pub(crate) body: Option<&'a str>,
+    /// Its project after the change; for a deletion, the one it had.
+    pub(crate) project: &'a str,
+    /// Whether a flag is archived (false for segments).
     pub(crate) archived: bool,
     pub(crate) before: Option<&'a str>,
 }
 
-/// The audit entry a write records; `flag`, `segment`, `before` and `after` are filled
-/// in per change (an import records one per item, all with the same time and version).
+impl<'a> ItemWrite<'a> {
+    /// Writes `body` (or deletes, `None`) over what is `stored` under `key`.
+    pub(crate) fn new(
+        key: &'a str,
+        body: Option<Body<'a>>,
+        archived: bool,
+        stored: Option<&'a Stored>,
+    ) -> ItemWrite<'a> {
+        let stored_project = stored.map_or(flagpole_core::DEFAULT_PROJECT, |s| &s.project);
+        ItemWrite {
+            key,
+            body: body.map(|b| b.json),
+            project: body.map_or(stored_project, |b| b.project),
+            archived,
+            before: stored.map(|s| s.body.as_str()),
+        }
+    }
+
+    /// `entry` for this change: its project, its body before and after.
+    pub(crate) fn entry(&self, entry: &Entry<'a>) -> Entry<'a> {
+        Entry {
+            project: Some(self.project),
+            before: self.before,
+            after: self.body,
+            ..*entry
+        }
+    }
+}
+
+/// The audit entry a write records; `flag`, `segment`, `project`, `before` and `after` are
+/// filled in per change (an import records one per item, all with the same time and
+/// version).
 #[derive(Clone, Copy)]
 pub(crate) struct Entry<'a> {
     pub(crate) at: DateTime<Utc>,
@@ -31,6 +73,7 @@ pub(crate) struct Entry<'a> {
     pub(crate) flag: Option<&'a str>,
     pub(crate) segment: Option<&'a str>,
     pub(crate) environment: Option<&'a str>,
+    pub(crate) project: Option<&'a str>,
     pub(crate) before: Option<&'a str>,
     pub(crate) after: Option<&'a str>,
     pub(crate) config_version: i64,
@@ -47,6 +90,7 @@ impl<'a> Entry<'a> {
             flag: None,
             segment: None,
             environment: change.environment,
+            project: None,
             before: None,
             after: None,
             config_version,

@@ -136,6 +136,8 @@ pub fn token(
         role: new.role.clone(),
         origins: new.origins.clone(),
         grants: new.grants.clone(),
+        projects: vec!["*".into()],
+        owner: None,
         verifier,
         created_by: created_by.to_string(),
         created_at: now(),

@@ -123,6 +123,7 @@ pub async fn apply_event(
             core.replace_state(flagpole_store::State {
                 version: s.version,
                 environments,
+                projects: Vec::new(),
                 flags: s.flags,
                 segments: s.segments,
             })

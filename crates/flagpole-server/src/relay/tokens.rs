@@ -175,6 +175,7 @@ impl Tokens {
                 .filter_map(|e| e.record.clone())
                 .collect(),
             users: Vec::new(),
+            members: Vec::new(),
         };
         self.directories.replace(Directory::build(&auth));
     }
@@ -217,6 +218,8 @@ fn entry(text: &str, answer: Introspection) -> Entry {
             role: info.role,
             origins: info.origins,
             grants: info.grants,
+            projects: vec!["*".into()],
+            owner: None,
             verifier: secret::verifier(text),
             created_by: "upstream".into(),
             created_at: chrono::Utc::now(),

@@ -90,6 +90,7 @@ async fn list_audit(
     let filter = AuditFilter {
         flag: q.flag,
         environment: q.environment,
+        project: None,
         since: q.since,
         until: q.until,
         limit: q.limit,

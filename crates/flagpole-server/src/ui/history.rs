@@ -63,6 +63,7 @@ pub async fn history_page(
     let filter = AuditFilter {
         flag: flag.clone(),
         environment: environment.clone(),
+        project: None,
         since,
         until,
         limit: Some(if actor.is_some() { 1000 } else { PAGE }),

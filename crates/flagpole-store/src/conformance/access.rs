@@ -6,39 +6,10 @@ use chrono::TimeDelta;
 
 use super::asserts::Refusal::{Conflict, NotFound};
 use super::asserts::{environment, newest_audit, refused_as};
-use super::fixtures::{change, create_environment};
-use crate::auth::{SessionRecord, TokenRecord, UserRecord};
+use super::fixtures::{change, create_environment, token, user};
+use crate::auth::SessionRecord;
 use crate::error::Error;
 use crate::store::Store;
-
-fn token(id: &str) -> TokenRecord {
-    TokenRecord {
-        id: id.to_owned(),
-        name: format!("token {id}"),
-        kind: "client".into(),
-        environment: Some("production".into()),
-        role: None,
-        origins: vec!["https://app.example.com".into()],
-        grants: vec![],
-        verifier: "ab".repeat(32),
-        created_by: "conformance".into(),
-        created_at: crate::rules::now(),
-        expires_at: Some(crate::rules::now() + TimeDelta::days(30)),
-        last_used_at: None,
-        revoked_at: None,
-    }
-}
-
-fn user(name: &str, role: &str) -> UserRecord {
-    UserRecord {
-        name: name.to_owned(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        role: role.to_owned(),
-        grants: vec!["production".into()],
-        created_at: crate::rules::now(),
-        updated_at: crate::rules::now(),
-    }
-}
 
 /// Runs `create`, which must succeed, and again, which must be refused as a conflict
 /// (`what`) and change nothing.

@@ -1,11 +1,14 @@
-//! What the checks build and start from: flags, segments and usage counts that differ by
-//! a word or a number, the changes they are written as, and the plain creations (an
-//! environment, a flag, a segment) a check sets up with.
+//! What the checks build and start from: flags, segments, tokens, users and usage counts
+//! that differ by a word or a number, the changes they are written as, and the plain
+//! creations (an environment, a flag, a segment) a check sets up with.
 
+use chrono::TimeDelta;
 use flagpole_core::{Flag, Segment};
 
 use super::ACTOR;
+use crate::auth::{TokenRecord, UserRecord};
 use crate::records::{Change, Expect, UsageCount, Written};
+use crate::rules;
 use crate::store::Store;
 
 /// A flag that differs from others by its description.
@@ -20,6 +23,39 @@ pub(crate) fn segment(description: &str) -> Segment {
     Segment {
         description: Some(description.to_owned()),
         ..Segment::default()
+    }
+}
+
+/// A client token for `production`, expiring in 30 days.
+pub(crate) fn token(id: &str) -> TokenRecord {
+    TokenRecord {
+        id: id.to_owned(),
+        name: format!("token {id}"),
+        kind: "client".into(),
+        environment: Some("production".into()),
+        role: None,
+        origins: vec!["https://app.example.com".into()],
+        grants: vec![],
+        projects: vec!["*".into()],
+        owner: None,
+        verifier: "ab".repeat(32),
+        created_by: "conformance".into(),
+        created_at: rules::now(),
+        expires_at: Some(rules::now() + TimeDelta::days(30)),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// A user with `role`, granted `production`.
+pub(crate) fn user(name: &str, role: &str) -> UserRecord {
+    UserRecord {
+        name: name.to_owned(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: role.to_owned(),
+        grants: vec!["production".into()],
+        created_at: rules::now(),
+        updated_at: rules::now(),
     }
 }
 

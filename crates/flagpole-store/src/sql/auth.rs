@@ -1,7 +1,8 @@
-//! [`crate::AuthStore`]: tokens, users and sessions. A change to tokens or users raises the
-//! auth version and is ordered after every configuration and access write (where writes
-//! run concurrently, by the `meta` row's lock), so that check-then-insert cannot race
-//! across processes; sessions and last-use times are single statements.
+//! [`crate::AuthStore`]: tokens, users and sessions (memberships are in
+//! [`super::projects`]). A change to tokens or users raises the auth version and is
+//! ordered after every configuration and access write (where writes run concurrently, by
+//! the `meta` row's lock), so that check-then-insert cannot race across processes;
+//! sessions and last-use times are single statements.
 
 /// Expands to the `AuthStore` implementation, as a module of [`super::store`]'s expansion.
 macro_rules! expand {
@@ -11,38 +12,27 @@ macro_rules! expand {
         use sqlx::Row as _;
 
         use super::fetch::{all, optional, Decode};
-        use super::steps::insert_audit;
-        use super::{Conn, Db, Engine, Lock, Row, Tx, JSON};
+        use super::projects;
+        use super::steps::{audit_access, exists};
+        use super::{Conn, Db, Engine, Row, JSON};
         use crate::auth::{AuthState, AuthStore, SessionRecord, TokenRecord, UserRecord};
         use crate::backend::Backend;
-        use crate::rules;
-        use crate::write::Entry;
+        use crate::rules::{self, USER};
         use crate::error::Error;
         use crate::sql::decode;
 use crate::records::Change;
 
         const TOKEN: &str = "token";
-        const USER: &str = "user";
 
         const TOKEN_COLUMNS: &str = "id, name, kind, environment, role, origins, grants, \
-             verifier, created_by, created_at, expires_at, last_used_at, revoked_at";
+             verifier, created_by, created_at, expires_at, last_used_at, revoked_at, projects, \
+             owner";
         const TOKEN_SELECT: &str = "id, name, kind, environment, role, \
              CAST(origins AS TEXT) AS origins, CAST(grants AS TEXT) AS grants, verifier, \
-             created_by, created_at, expires_at, last_used_at, revoked_at";
+             created_by, created_at, expires_at, last_used_at, revoked_at, \
+             CAST(projects AS TEXT) AS projects, owner";
 
         impl Engine {
-            /// Begins a write to tokens or users: ordered after every configuration and
-            /// access write, where writes run concurrently, by the `meta` row's lock.
-            async fn begin_access(&self) -> Result<(Lock<'_>, Tx), Error> {
-                let (lock, mut tx) = self.begin_write().await?;
-                if Engine::CONCURRENT_WRITES {
-                    sqlx::query("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Ok((lock, tx))
-            }
-
             /// Sets the last-use time (`at`) that `sql` updates in the row `id`: not audited.
             async fn stamp(
                 &self,
@@ -73,11 +63,13 @@ use crate::records::Change;
                      created_at, updated_at FROM users ORDER BY name",
                 );
                 let users = all(&mut *tx, users).await?;
+                let members = projects::load_members(&mut tx).await?;
                 tx.rollback().await?;
                 Ok(AuthState {
                     version,
                     tokens,
                     users,
+                    members,
                 })
             }
 
@@ -115,7 +107,7 @@ use crate::records::Change;
                 let token = optional(&mut *tx, query)
                     .await?
                     .ok_or_else(|| rules::not_found(TOKEN, id))?;
-                audit(&mut tx, &change, TOKEN, &token).await?;
+                audit_access(&mut tx, &change, TOKEN, &token, None).await?;
                 tx.commit().await?;
                 Ok(token)
             }
@@ -167,7 +159,7 @@ use crate::records::Change;
                     .execute(&mut *tx)
                     .await?;
                 }
-                audit(&mut tx, &change, USER, user).await?;
+                audit_access(&mut tx, &change, USER, user, None).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -182,9 +174,20 @@ use crate::records::Change;
                 if deleted == 0 {
                     return Err(rules::not_found(USER, name));
                 }
-                audit(&mut tx, &change, USER, &serde_json::json!({ "name": name })).await?;
+                let name = serde_json::json!({ "name": name });
+                audit_access(&mut tx, &change, USER, &name, None).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn set_member(
+                &self,
+                project: &str,
+                user: &str,
+                role: Option<&str>,
+                change: Change<'_>,
+            ) -> Result<(), Error> {
+                projects::set_member(self, project, user, role, change).await
             }
 
             async fn create_session(&self, session: &SessionRecord) -> Result<(), Error> {
@@ -254,28 +257,6 @@ use crate::records::Change;
             Ok(sqlx::query_scalar(sql).fetch_one(executor).await?)
         }
 
-        /// Raises the auth version and records the change with the record as `after`, at
-        /// the current configuration version.
-        async fn audit<T: serde::Serialize>(
-            conn: &mut Conn,
-            change: &Change<'_>,
-            kind: &'static str,
-            record: &T,
-        ) -> Result<(), Error> {
-            let version: i64 = sqlx::query_scalar(
-                "UPDATE meta SET auth_version = auth_version + 1 WHERE id = 1 \
-                 RETURNING config_version",
-            )
-            .fetch_one(&mut *conn)
-            .await?;
-            let after = rules::to_text(kind, change.action, record)?;
-            let entry = Entry {
-                after: Some(&after),
-                ..Entry::new(change, version)
-            };
-            insert_audit(conn, &entry).await
-        }
-
         /// Refuses a second `kind` called `name`: `sql` selects the one there is.
         async fn refuse_existing(
             conn: &mut Conn,
@@ -283,11 +264,10 @@ use crate::records::Change;
             name: &str,
             sql: &'static str,
         ) -> Result<(), Error> {
-            let existing = sqlx::query(sql).bind(name).fetch_optional(conn).await?;
-            match existing {
-                Some(_) => Err(rules::conflict(kind, name, "already exists")),
-                None => Ok(()),
+            if exists(conn, sql, name).await? {
+                return Err(rules::conflict(kind, name, "already exists"));
             }
+            Ok(())
         }
 
         /// Stores a new token, audited; `Conflict` if its id exists.
@@ -300,7 +280,7 @@ use crate::records::Change;
             refuse_existing(&mut *conn, TOKEN, &token.id, sql).await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6{JSON}, \
-                 $7{JSON}, $8, $9, $10, $11, $12, $13)"
+                 $7{JSON}, $8, $9, $10, $11, $12, $13, $14{JSON}, $15)"
             )))
             .bind(&token.id)
             .bind(&token.name)
@@ -315,9 +295,11 @@ use crate::records::Change;
             .bind(token.expires_at.as_ref().map(Engine::timestamp))
             .bind(token.last_used_at.as_ref().map(Engine::timestamp))
             .bind(token.revoked_at.as_ref().map(Engine::timestamp))
+            .bind(rules::to_text(TOKEN, &token.id, &token.projects)?)
+            .bind(&token.owner)
             .execute(&mut *conn)
             .await?;
-            audit(conn, change, TOKEN, token).await
+            audit_access(conn, change, TOKEN, token, None).await
         }
 
         /// Stores a new user, audited; `Conflict` if the name exists.
@@ -340,15 +322,16 @@ use crate::records::Change;
             .bind(Engine::timestamp(&user.updated_at))
             .execute(&mut *conn)
             .await?;
-            audit(conn, change, USER, user).await
+            audit_access(conn, change, USER, user, None).await
         }
 
         decode!(TokenRecord from row {
             let id: String = row.try_get("id")?;
             columns: name, kind, environment, role, verifier, created_by, created_at, expires_at,
-                last_used_at, revoked_at;
+                last_used_at, revoked_at, owner;
             origins: rules::parse(TOKEN, &id, row.try_get("origins")?)?,
             grants: rules::parse(TOKEN, &id, row.try_get("grants")?)?,
+            projects: rules::parse(TOKEN, &id, row.try_get("projects")?)?,
             id,
         });
 

@@ -1,6 +1,6 @@
 //! [`crate::Store`]: environments, flags, segments and imports, each a configuration
-//! write made of [`super::steps`]; usage reports and the start-up checks. Reads are in
-//! [`super::reads`].
+//! write made of [`super::steps`]; usage reports and the start-up checks. Projects are in
+//! [`super::projects`], reads in [`super::reads`].
 
 /// Expands to the `Store` implementation, as a module of [`super::store`]'s expansion.
 macro_rules! expand {
@@ -13,13 +13,13 @@ macro_rules! expand {
             abort, commit, commit_entry, config_version, stored_flag, stored_segment, write_flag,
             write_segment, written,
         };
-        use super::{reads, Engine};
+        use super::{projects, reads, Engine};
         use crate::backend::Backend;
         use crate::rules::{self, ENVIRONMENT, FLAG, SEGMENT};
-        use crate::write::{Entry, EnvironmentSwitch, FlagWrite};
+        use crate::write::{Body, Entry, EnvironmentSwitch, ItemWrite};
         use crate::error::Error;
 use crate::feed::{Changes, Notifications};
-use crate::records::{AuditEntry, AuditFilter, Change, Expect, FlagRecord, FlagVersion, UsageCount, UsageFilter, UsageRecord, Written};
+use crate::records::{AuditEntry, AuditFilter, Change, Expect, FlagRecord, FlagVersion, ProjectRecord, UsageCount, UsageFilter, UsageRecord, Written};
 use crate::store::{State, Store};
 
         impl Engine {
@@ -61,7 +61,7 @@ use crate::store::{State, Store};
                 &self,
                 kind: &'static str,
                 name: &str,
-                body: Option<&str>,
+                body: Option<Body<'_>>,
                 archived: bool,
                 expect: Expect,
                 change: Change<'_>,
@@ -79,19 +79,11 @@ use crate::store::{State, Store};
                 if let Err(error) = checked {
                     return abort(tx, error).await;
                 }
-                let before = stored.map(|s| s.body);
                 let entry = Entry::new(&change, config_version);
+                let write = ItemWrite::new(name, body, archived, stored.as_ref());
                 let version = match kind {
-                    FLAG => {
-                        let write = FlagWrite {
-                            key: name,
-                            body,
-                            archived,
-                            before: before.as_deref(),
-                        };
-                        write_flag(&mut tx, &write, &entry).await?
-                    }
-                    _ => write_segment(&mut tx, name, body, before.as_deref(), &entry).await?,
+                    FLAG => write_flag(&mut tx, &write, &entry).await?,
+                    _ => write_segment(&mut tx, &write, &entry).await?,
                 };
                 commit(tx, config_version).await?;
                 Ok(written(if body.is_some() { version } else { 0 }, &entry))
@@ -172,16 +164,13 @@ use crate::store::{State, Store};
                     ..Entry::new(&change, config_version)
                 };
                 for (key, flag) in flags {
-                    let body = rules::to_text(FLAG, key, flag)?;
+                    let json = rules::to_text(FLAG, key, flag)?;
                     let Some(stored) = stored_flag(&mut tx, key).await? else {
                         continue;
                     };
-                    let write = FlagWrite {
-                        key,
-                        body: Some(&body),
-                        archived: stored.current.archived,
-                        before: Some(&stored.body),
-                    };
+                    let body = Body { json: &json, project: flag.project() };
+                    let archived = stored.current.archived;
+                    let write = ItemWrite::new(key, Some(body), archived, Some(&stored));
                     write_flag(&mut tx, &write, &entry).await?;
                 }
                 let before = named(name)?;
@@ -202,6 +191,24 @@ use crate::store::{State, Store};
                     .await
             }
 
+            async fn put_project(
+                &self,
+                project: &ProjectRecord,
+                expect: Expect,
+                change: Change<'_>,
+            ) -> Result<Written, Error> {
+                projects::put_project(self, project, expect, change).await
+            }
+
+            async fn delete_project(
+                &self,
+                key: &str,
+                expect: Expect,
+                change: Change<'_>,
+            ) -> Result<Written, Error> {
+                projects::delete_project(self, key, expect, change).await
+            }
+
             async fn put_flag(
                 &self,
                 key: &str,
@@ -210,8 +217,9 @@ use crate::store::{State, Store};
                 expect: Expect,
                 change: Change<'_>,
             ) -> Result<Written, Error> {
-                let body = rules::to_text(FLAG, key, flag)?;
-                self.write_one(FLAG, key, Some(&body), archived, expect, change)
+                let json = rules::to_text(FLAG, key, flag)?;
+                let body = Body { json: &json, project: flag.project() };
+                self.write_one(FLAG, key, Some(body), archived, expect, change)
                     .await
             }
 
@@ -231,8 +239,9 @@ use crate::store::{State, Store};
                 expect: Expect,
                 change: Change<'_>,
             ) -> Result<Written, Error> {
-                let body = rules::to_text(SEGMENT, name, segment)?;
-                self.write_one(SEGMENT, name, Some(&body), false, expect, change)
+                let json = rules::to_text(SEGMENT, name, segment)?;
+                let body = Body { json: &json, project: segment.project() };
+                self.write_one(SEGMENT, name, Some(body), false, expect, change)
                     .await
             }
 
@@ -255,19 +264,17 @@ use crate::store::{State, Store};
                 let (_lock, mut tx, config_version) = self.begin_change().await?;
                 let entry = Entry::new(&change, config_version);
                 for (name, segment) in segments {
-                    let body = rules::to_text(SEGMENT, name, segment)?;
-                    let before = stored_segment(&mut tx, name).await?.map(|s| s.body);
-                    write_segment(&mut tx, name, Some(&body), before.as_deref(), &entry).await?;
+                    let json = rules::to_text(SEGMENT, name, segment)?;
+                    let stored = stored_segment(&mut tx, name).await?;
+                    let body = Body { json: &json, project: segment.project() };
+                    let write = ItemWrite::new(name, Some(body), false, stored.as_ref());
+                    write_segment(&mut tx, &write, &entry).await?;
                 }
                 for (key, flag) in flags {
-                    let body = rules::to_text(FLAG, key, flag)?;
-                    let before = stored_flag(&mut tx, key).await?.map(|s| s.body);
-                    let write = FlagWrite {
-                        key,
-                        body: Some(&body),
-                        archived: false,
-                        before: before.as_deref(),
-                    };
+                    let json = rules::to_text(FLAG, key, flag)?;
+                    let stored = stored_flag(&mut tx, key).await?;
+                    let body = Body { json: &json, project: flag.project() };
+                    let write = ItemWrite::new(key, Some(body), false, stored.as_ref());
                     write_flag(&mut tx, &write, &entry).await?;
                 }
                 commit(tx, config_version).await?;

@@ -11,6 +11,7 @@ macro_rules! expand {
         use sqlx::{QueryBuilder, Row as _};
 
         use super::fetch::{all, narrowed, optional, Decode};
+        use super::projects::load_projects;
         use super::steps::config_version;
         use super::{Db, Engine, Row, BYTE_ORDER};
         use crate::backend::Backend;
@@ -40,6 +41,7 @@ use crate::store::State;
                  ORDER BY name",
             );
             let environments = all(&mut *tx, environments).await?;
+            let projects = load_projects(&mut tx).await?;
             let mut rows =
                 sqlx::query(sqlx::AssertSqlSafe(format!("{FLAGS} ORDER BY key"))).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
@@ -52,6 +54,7 @@ use crate::store::State;
             Ok(State {
                 version,
                 environments,
+                projects,
                 flags: Vec::new(),
                 segments,
             })
@@ -126,12 +129,17 @@ use crate::store::State;
             store: &Engine,
             filter: &AuditFilter,
         ) -> Result<Vec<AuditEntry>, Error> {
-            let select = "SELECT id, at, actor, action, flag, segment, environment, \
+            let select = "SELECT id, at, actor, action, flag, segment, environment, project, \
                  CAST(before AS TEXT) AS before, CAST(after AS TEXT) AS after, config_version, \
                  address FROM audit WHERE 1 = 1";
-            let (flag, environment) = (&filter.flag, &filter.environment);
-            let mut query =
-                narrowed_in_time(select, flag, environment, "at", filter.since, filter.until);
+            // Each of these columns has an index on (column, id), which serves the filter
+            // and the order by id.
+            let equal = [
+                ("flag", filter.flag.as_deref()),
+                ("environment", filter.environment.as_deref()),
+                ("project", filter.project.as_deref()),
+            ];
+            let mut query = narrowed_in_time(select, &equal, "at", filter.since, filter.until);
             query
                 .push(" ORDER BY id DESC LIMIT ")
                 .push_bind(rules::audit_limit(filter));
@@ -144,15 +152,11 @@ use crate::store::State;
         ) -> Result<Vec<UsageRecord>, Error> {
             let select = "SELECT environment, bucket, flag, yes, no, \
                  CAST(variants AS TEXT) AS variants FROM usage WHERE 1 = 1";
-            let (flag, environment) = (&filter.flag, &filter.environment);
-            let mut query = narrowed_in_time(
-                select,
-                flag,
-                environment,
-                "bucket",
-                filter.since,
-                filter.until,
-            );
+            let equal = [
+                ("flag", filter.flag.as_deref()),
+                ("environment", filter.environment.as_deref()),
+            ];
+            let mut query = narrowed_in_time(select, &equal, "bucket", filter.since, filter.until);
             // Byte order on every backend, whatever the database's collation.
             query.push(format!(
                 " ORDER BY bucket, environment{BYTE_ORDER}, flag{BYTE_ORDER}"
@@ -160,21 +164,17 @@ use crate::store::State;
             all(store.pool(), query.build()).await
         }
 
-        /// `select` (ending in a condition) narrowed to one flag and one environment, and
-        /// to `time` at or after `since` and before `until`, where given.
+        /// `select` (ending in a condition) narrowed to the rows whose column holds the
+        /// value, for each value of `equal` given, and to `time` at or after `since` and
+        /// before `until`, where given.
         fn narrowed_in_time(
             select: &str,
-            flag: &Option<String>,
-            environment: &Option<String>,
+            equal: &[(&str, Option<&str>)],
             time: &str,
             since: Option<DateTime<Utc>>,
             until: Option<DateTime<Utc>>,
         ) -> QueryBuilder<Db> {
-            let equal = [
-                ("flag", flag.as_deref()),
-                ("environment", environment.as_deref()),
-            ];
-            let mut query = narrowed(select, &equal);
+            let mut query = narrowed(select, equal);
             if let Some(since) = since {
                 query
                     .push(format!(" AND {time} >= "))
@@ -230,6 +230,7 @@ use crate::store::State;
                     flag: row.try_get("flag")?,
                     segment: row.try_get("segment")?,
                     environment: row.try_get("environment")?,
+                    project: row.try_get("project")?,
                     before: json("before")?,
                     after: json("after")?,
                     config_version: row.try_get("config_version")?,

@@ -1,6 +1,7 @@
 //! The steps writes are made of: beginning a configuration write (raising the
-//! configuration version), reading a flag or segment as a write finds it, writing a flag
-//! with its next version, a segment, an audit entry, and ending the transaction.
+//! configuration version) or an access write, reading a flag or segment as a write finds
+//! it, writing a flag with its next version, a segment, an audit entry (an access change's
+//! raising the auth version), and ending the transaction.
 
 /// Expands to the steps, as a module of [`super::store`]'s expansion.
 macro_rules! expand {
@@ -11,9 +12,9 @@ macro_rules! expand {
         use super::{Conn, Db, Engine, Lock, Row, Tx, FOR_UPDATE, JSON};
         use crate::backend::Backend;
         use crate::error::Error;
-        use crate::records::Written;
-        use crate::rules::Current;
-        use crate::write::{Entry, FlagWrite, Stored};
+        use crate::records::{Change, Written};
+        use crate::rules::{self, Current};
+        use crate::write::{Entry, ItemWrite, Stored};
 
         impl Engine {
             /// Begins a configuration write: this writer's turn, then the configuration
@@ -30,6 +31,47 @@ macro_rules! expand {
                 .await?;
                 Ok((lock, tx, config_version))
             }
+
+            /// Begins a write to tokens, users or memberships: ordered after every
+            /// configuration and access write, where writes run concurrently, by the
+            /// `meta` row's lock.
+            pub(super) async fn begin_access(&self) -> Result<(Lock<'_>, Tx), Error> {
+                let (lock, mut tx) = self.begin_write().await?;
+                if Engine::CONCURRENT_WRITES {
+                    sqlx::query("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok((lock, tx))
+            }
+        }
+
+        /// Raises the auth version and records the access change with `record` as `after`
+        /// (its `kind` names it in errors), in `project` if it is about one, at the current
+        /// configuration version.
+        pub(super) async fn audit_access<T: serde::Serialize>(
+            conn: &mut Conn,
+            change: &Change<'_>,
+            kind: &'static str,
+            record: &T,
+            project: Option<&str>,
+        ) -> Result<(), Error> {
+            let version = raise_auth_version(&mut *conn).await?;
+            let after = rules::to_text(kind, change.action, record)?;
+            let entry = Entry {
+                project,
+                after: Some(&after),
+                ..Entry::new(change, version)
+            };
+            insert_audit(conn, &entry).await
+        }
+
+        /// Raises the auth version (so every process reloads tokens, users and
+        /// memberships); returns the configuration version.
+        pub(super) async fn raise_auth_version(conn: &mut Conn) -> Result<i64, Error> {
+            let sql = "UPDATE meta SET auth_version = auth_version + 1 WHERE id = 1 \
+                 RETURNING config_version";
+            Ok(sqlx::query_scalar(sql).fetch_one(conn).await?)
         }
 
         /// Ends a configuration write: announces its version, then commits.
@@ -76,7 +118,7 @@ macro_rules! expand {
             key: &str,
         ) -> Result<Option<Stored>, Error> {
             let sql = format!(
-                "SELECT version, archived, CAST(body AS TEXT) AS body FROM flags \
+                "SELECT version, archived, CAST(body AS TEXT) AS body, project FROM flags \
                  WHERE key = $1{FOR_UPDATE}"
             );
             stored(conn, sql, key).await
@@ -87,8 +129,8 @@ macro_rules! expand {
             name: &str,
         ) -> Result<Option<Stored>, Error> {
             let sql = format!(
-                "SELECT version, false AS archived, CAST(body AS TEXT) AS body FROM segments \
-                 WHERE name = $1{FOR_UPDATE}"
+                "SELECT version, false AS archived, CAST(body AS TEXT) AS body, project \
+                 FROM segments WHERE name = $1{FOR_UPDATE}"
             );
             stored(conn, sql, name).await
         }
@@ -98,7 +140,7 @@ macro_rules! expand {
         /// never collide.
         pub(super) async fn write_flag(
             conn: &mut Conn,
-            write: &FlagWrite<'_>,
+            write: &ItemWrite<'_>,
             entry: &Entry<'_>,
         ) -> Result<i64, Error> {
             let version: i64 = sqlx::query_scalar(
@@ -110,16 +152,18 @@ macro_rules! expand {
             let at = Engine::timestamp(&entry.at);
             match write.body {
                 Some(body) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO flags (key, body, version, archived, created_at, updated_at) \
-                     VALUES ($1, $2{JSON}, $3, $4, $5, $5) ON CONFLICT (key) DO UPDATE SET \
-                     body = excluded.body, version = excluded.version, \
-                     archived = excluded.archived, updated_at = excluded.updated_at"
+                    "INSERT INTO flags (key, body, version, archived, created_at, updated_at, \
+                     project) VALUES ($1, $2{JSON}, $3, $4, $5, $5, $6) ON CONFLICT (key) DO \
+                     UPDATE SET body = excluded.body, version = excluded.version, \
+                     archived = excluded.archived, updated_at = excluded.updated_at, \
+                     project = excluded.project"
                 )))
                 .bind(write.key)
                 .bind(body)
                 .bind(version)
                 .bind(write.archived)
-                .bind(&at),
+                .bind(&at)
+                .bind(write.project),
                 None => sqlx::query("DELETE FROM flags WHERE key = $1").bind(write.key),
             }
             .execute(&mut *conn)
@@ -138,9 +182,7 @@ macro_rules! expand {
             .await?;
             let entry = Entry {
                 flag: Some(write.key),
-                before: write.before,
-                after: write.body,
-                ..*entry
+                ..write.entry(entry)
             };
             insert_audit(conn, &entry).await?;
             Ok(version)
@@ -150,39 +192,36 @@ macro_rules! expand {
         /// audit entry; returns its version (0 once deleted).
         pub(super) async fn write_segment(
             conn: &mut Conn,
-            name: &str,
-            body: Option<&str>,
-            before: Option<&str>,
+            write: &ItemWrite<'_>,
             entry: &Entry<'_>,
         ) -> Result<i64, Error> {
-            let version = match body {
+            let version = match write.body {
                 Some(body) => {
                     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO segments (name, body, version, created_at, updated_at) \
-                         VALUES ($1, $2{JSON}, 1, $3, $3) \
+                        "INSERT INTO segments (name, body, version, created_at, updated_at, \
+                         project) VALUES ($1, $2{JSON}, 1, $3, $3, $4) \
                          ON CONFLICT (name) DO UPDATE SET body = excluded.body, \
-                         version = segments.version + 1, updated_at = excluded.updated_at \
-                         RETURNING version"
+                         version = segments.version + 1, updated_at = excluded.updated_at, \
+                         project = excluded.project RETURNING version"
                     )))
-                    .bind(name)
+                    .bind(write.key)
                     .bind(body)
                     .bind(Engine::timestamp(&entry.at))
+                    .bind(write.project)
                     .fetch_one(&mut *conn)
                     .await?
                 }
                 None => {
                     sqlx::query("DELETE FROM segments WHERE name = $1")
-                        .bind(name)
+                        .bind(write.key)
                         .execute(&mut *conn)
                         .await?;
                     0
                 }
             };
             let entry = Entry {
-                segment: Some(name),
-                before,
-                after: body,
-                ..*entry
+                segment: Some(write.key),
+                ..write.entry(entry)
             };
             insert_audit(conn, &entry).await?;
             Ok(version)
@@ -191,8 +230,8 @@ macro_rules! expand {
         pub(super) async fn insert_audit(conn: &mut Conn, entry: &Entry<'_>) -> Result<(), Error> {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO audit (at, actor, action, flag, segment, environment, before, after, \
-                 config_version, address) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7{JSON}, $8{JSON}, $9, $10)"
+                 config_version, address, project) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7{JSON}, $8{JSON}, $9, $10, $11)"
             )))
             .bind(Engine::timestamp(&entry.at))
             .bind(entry.actor)
@@ -204,9 +243,23 @@ macro_rules! expand {
             .bind(entry.after)
             .bind(entry.config_version)
             .bind(entry.address)
+            .bind(entry.project)
             .execute(conn)
             .await?;
             Ok(())
+        }
+
+        /// Whether `sql` selects a row for `key`.
+        pub(super) async fn exists(
+            conn: &mut Conn,
+            sql: &'static str,
+            key: &str,
+        ) -> Result<bool, Error> {
+            Ok(sqlx::query(sql)
+                .bind(key)
+                .fetch_optional(conn)
+                .await?
+                .is_some())
         }
 
         /// The flag or segment row `sql` selects for `key`, as a write finds it.
@@ -222,6 +275,7 @@ macro_rules! expand {
                         archived: row.try_get("archived")?,
                     },
                     body: row.try_get("body")?,
+                    project: row.try_get("project")?,
                 })
             }
         }

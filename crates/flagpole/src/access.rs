@@ -47,9 +47,17 @@ enum TokenCommand {
         /// The token expires after this many days.
         #[arg(long)]
         expires_in_days: Option<u32>,
-        /// Use this text as the token (an existing Unleash token, to move SDKs unchanged).
+        /// Use this text as the token (an existing Unleash token, to move SDKs unchanged:
+        /// `alpha:production.…` is project alpha in production, `*:…` or `[]:…` every
+        /// project).
         #[arg(long)]
         secret: Option<String>,
+        /// A project the token reaches (repeatable; `*` for every one, the default).
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        /// An admin token of a service account, rather than your own.
+        #[arg(long)]
+        service_account: bool,
     },
     /// List tokens: id, name, kind, scope, state, last use.
     List,
@@ -71,7 +79,8 @@ enum UserCommand {
     /// else generated and printed once.
     Create {
         name: String,
-        /// viewer, editor or admin.
+        /// viewer, editor or admin (server-wide), or member (only the projects the user
+        /// is made a member of).
         #[arg(long, default_value = "viewer")]
         role: String,
         /// A protected environment the user may change (repeatable).
@@ -101,6 +110,8 @@ pub fn token(args: TokenArgs) -> Result<()> {
             grants,
             expires_in_days,
             secret,
+            projects,
+            service_account,
         } => {
             let new = NewToken {
                 name,
@@ -112,6 +123,8 @@ pub fn token(args: TokenArgs) -> Result<()> {
                 expires_at: expires_in_days
                     .map(|d| chrono::Utc::now() + chrono::TimeDelta::days(i64::from(d))),
                 secret,
+                projects: (!projects.is_empty()).then_some(projects),
+                service_account,
             };
             let created = match args.target.client() {
                 Some(client) => {
@@ -195,6 +208,8 @@ fn new_token_json(new: &NewToken) -> Value {
         "grants": new.grants,
         "expires_at": new.expires_at,
         "secret": new.secret,
+        "projects": new.projects,
+        "service_account": new.service_account,
     })
 }
 

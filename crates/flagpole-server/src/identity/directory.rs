@@ -89,6 +89,8 @@ pub struct Token {
     /// For a person's own admin token: that person (the token acts as them, with their
     /// rights, capped by its role). `None`: a service account's.
     pub owner: Option<Arc<User>>,
+    /// Who created the token (an audit actor).
+    pub created_by: String,
     verifier: [u8; 32],
     expires_at: Option<DateTime<Utc>>,
     revoked: bool,
@@ -134,6 +136,7 @@ impl Token {
             grants: record.grants.clone(),
             scope: Scope::from_list(&record.projects),
             owner,
+            created_by: record.created_by.clone(),
             verifier,
             expires_at: record.expires_at,
             revoked: record.revoked_at.is_some(),

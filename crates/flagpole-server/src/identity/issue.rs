@@ -40,8 +40,14 @@ pub struct NewToken {
     pub grants: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
     /// The token's text, to move existing SDKs over unchanged (e.g. an Unleash token
-    /// `project:environment.secret`); generated when absent.
+    /// `project:environment.secret`, which also gives the environment and projects
+    /// when they are left out); generated when absent.
     pub secret: Option<String>,
+    /// The projects the token reaches (`*`: every one, the default).
+    pub projects: Option<Vec<String>>,
+    /// An admin token of a service account, rather than the creating person's own.
+    #[serde(default)]
+    pub service_account: bool,
 }
 
 /// Checks `new` and makes its record and its text (shown once, never stored).
@@ -59,13 +65,52 @@ pub fn token(
     };
     check_name(&new.name, &mut problem);
     let kind = Kind::parse(&new.kind);
+    // An Unleash-format secret keeps its Unleash meaning.
+    let unleash = new
+        .secret
+        .as_deref()
+        .and_then(flagpole_core::unleash_token_scope);
+    let sdk = matches!(kind, Some(Kind::Client | Kind::Frontend));
+    let environment = match (&new.environment, &unleash) {
+        (Some(env), Some((_, named))) if sdk && env != named => {
+            problem(
+                "environment",
+                format!("the secret names environment {named:?}, not {env:?}"),
+            );
+            Some(env.clone())
+        }
+        (None, Some((_, named))) if sdk => Some(named.to_string()),
+        (env, _) => env.clone(),
+    };
+    let projects = match (&new.projects, &unleash) {
+        (Some(list), _) => list.clone(),
+        (None, Some((scope, _))) if sdk => scope.to_list(),
+        (None, _) => vec![flagpole_core::GLOBAL_PROJECT.to_string()],
+    };
+    if projects.len() > MAX_LIST {
+        problem("projects", format!("at most {MAX_LIST} projects"));
+    }
+    for (i, p) in projects.iter().enumerate() {
+        if p != flagpole_core::GLOBAL_PROJECT && flagpole_core::check_name(p).is_err() {
+            problem(
+                &format!("projects[{i}]"),
+                format!("{p:?} is not a project key (or *)"),
+            );
+        }
+    }
+    if new.service_account && kind != Some(Kind::Admin) {
+        problem(
+            "service_account",
+            "only admin tokens belong to a service account or a person".into(),
+        );
+    }
     if kind.is_none() {
         problem(
             "kind",
             format!("must be client, frontend or admin, not {:?}", new.kind),
         );
     }
-    match (kind, &new.environment) {
+    match (kind, &environment) {
         (Some(Kind::Client | Kind::Frontend), None) => problem(
             "environment",
             "a client or frontend token is bound to one environment; name it".into(),
@@ -132,11 +177,11 @@ pub fn token(
         id: secret::token_id(&text),
         name: new.name.clone(),
         kind: new.kind.clone(),
-        environment: new.environment.clone(),
+        environment,
         role: new.role.clone(),
         origins: new.origins.clone(),
         grants: new.grants.clone(),
-        projects: vec!["*".into()],
+        projects,
         owner: None,
         verifier,
         created_by: created_by.to_string(),
@@ -215,10 +260,10 @@ pub fn check_user(
     if let Some(password) = password {
         check_password(password, &mut problem);
     }
-    if Role::parse(role).is_none() {
+    if super::directory::server_role(role).is_none() {
         problem(
             "role",
-            format!("must be viewer, editor or admin, not {role:?}"),
+            format!("must be viewer, editor, admin or member, not {role:?}"),
         );
     }
     check_grants(grants, &known_environment, &mut problem);

@@ -127,6 +127,11 @@ impl Published {
         self.refs.project_flags(project).map_or(0, |s| s.len())
     }
 
+    /// The Unleash `ClientFeatures` of an environment, every project's flags.
+    pub fn client_features(&self, environment: &str) -> Result<Arc<ClientFeaturesCache>, ApiError> {
+        self.client_features_for(environment, &Scope::All)
+    }
+
     /// The Unleash `ClientFeatures` of an environment for `scope`, serialized once per
     /// change to what it shows.
     pub fn client_features_for(

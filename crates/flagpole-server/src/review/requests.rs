@@ -10,7 +10,7 @@ use super::scheduler::{self, Target};
 use super::schedules::{self, Subject};
 use crate::core::Core;
 use crate::error::ApiError;
-use crate::identity::{Principal, Role};
+use crate::identity::{Principal, Role, Who};
 use crate::review::{self, MAX_COMMENTS, MAX_COMMENT_CHARS};
 use crate::write::{protection, Mode};
 
@@ -27,17 +27,23 @@ pub fn may_approve(
             record.id, record.status
         )));
     }
-    if who.actor() == record.author {
+    // Four eyes are two people: the author's person (a user, or the person whose token
+    // it was) is compared, so a second token of the author's is the author again.
+    let author = person(&record.author);
+    let minted =
+        matches!(&who.who, Who::Token(t) if t.owner.is_none() && person(&t.created_by) == author);
+    if who.actor() == record.author || who.person() == Some(author) || minted {
         return Err(ApiError::Forbidden(
             "authors cannot approve their own change request: another user must".into(),
         ));
     }
-    if who.role() < Some(Role::Editor) {
+    let published = core.published();
+    let project = published.project_of(&record.kind, &record.target);
+    if who.role_in(project) < Some(Role::Editor) {
         return Err(ApiError::Forbidden(
             "approving needs the editor role".into(),
         ));
     }
-    let published = core.published();
     let target = (record.kind.as_str(), record.target.as_str());
     review::check_may_change(&published, who, target, &record.environments)?;
     let current = published.flag(&record.target)?.version;
@@ -45,6 +51,15 @@ pub fn may_approve(
         return Err(stale(record, current));
     }
     Ok(())
+}
+
+/// The person an audit actor names: `user:NAME` (also of a person's token,
+/// `user:NAME (token …)`); any other actor is its own.
+fn person(actor: &str) -> &str {
+    match actor.strip_prefix("user:") {
+        Some(rest) => rest.split(" (token ").next().unwrap_or(rest),
+        None => actor,
+    }
 }
 
 pub fn stale(record: &ChangeRequestRecord, current: i64) -> ApiError {

@@ -42,7 +42,7 @@ async fn login(
     );
     let body = LoggedIn {
         name: user.name.clone(),
-        role: user.role.as_str(),
+        role: user.role.map_or("member", |r| r.as_str()),
     };
     let mut response = Json(body).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

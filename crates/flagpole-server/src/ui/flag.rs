@@ -46,11 +46,9 @@ pub async fn flag_page(
         .filter(|e| published.has_environment(e))
         .or_else(|| published.environments.first().map(|e| e.name.clone()))
         .unwrap_or_default();
-    let protected = published
-        .environments
-        .iter()
-        .any(|e| e.name == env && e.protected);
-    let editable = !record.archived && who.may_change(&env, protected);
+    let project = record.flag.project();
+    let protected = published.protected(project, &env);
+    let editable = !record.archived && who.may_change(project, &env, protected);
     let config = record
         .flag
         .environments

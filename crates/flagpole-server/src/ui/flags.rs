@@ -216,7 +216,7 @@ pub async fn list_flags_page(
                             td { (row.flag_type.as_str()) }
                             @for ((e, protected), on) in envs.iter().zip(&row.on) {
                                 td.env {
-                                    (switch(&r.key, e, *on, *protected, !r.archived && who.may_change(e, *protected)))
+                                    (switch(&r.key, e, *on, *protected, !r.archived && who.may_change(&r.project, e, *protected)))
                                     (last_seen(last.get(&(r.key.clone(), e.to_string())).copied(), now))
                                 }
                             }

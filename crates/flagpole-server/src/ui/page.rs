@@ -30,10 +30,10 @@ impl Page {
         self.role >= Role::Admin
     }
 
-    /// Whether this user may change `environment` (protected ones need an admin or a
-    /// grant).
-    pub fn may_change(&self, environment: &str, protected: bool) -> bool {
-        self.can_edit() && self.who.may_change(environment, protected)
+    /// Whether this user may change `environment` in `project` (protected ones need an
+    /// admin or a grant).
+    pub fn may_change(&self, project: &str, environment: &str, protected: bool) -> bool {
+        self.can_edit() && self.who.may_change(project, environment, protected)
     }
 
     pub fn name(&self) -> &str {

@@ -141,7 +141,7 @@ pub async fn create(
             .put_project(&record(key, input), Expect::Absent, change)
             .await,
     )?;
-    found(&core.reload().await?, key)
+    found(&*core.reload().await?, key)
 }
 
 /// Creates the projects an import names that do not exist yet (server-wide admins).
@@ -218,7 +218,7 @@ pub async fn update(
     let expect = Expect::Version(project.version);
     let change = who.change(action, None);
     core.note(core.store().put_project(&project, expect, change).await)?;
-    found(&core.reload().await?, key)
+    found(&*core.reload().await?, key)
 }
 
 /// Deletes an empty project (server-wide admins); `default` and the seed API's project

@@ -28,6 +28,7 @@ and be counted by `GET /api/v1/usage`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -129,23 +130,15 @@ def _listening_address(lines: queue.Queue, deadline: float, message: str = "flag
     raise RuntimeError("flagpole did not report its listening address")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Flagpole]:
-    """`flagpole serve` on a free port (it binds port 0 and logs the one it got), with
-    `flags.yaml` imported; stopped at the end of the session."""
-    workdir = tmp_path_factory.mktemp("flagpole")
-    env = {**os.environ, "FLAGPOLE_LOG": "info", "FLAGPOLE_BOOTSTRAP_TOKEN": ADMIN_TOKEN}
+@contextlib.contextmanager
+def running(workdir: Path, admin_token: str, *args: str) -> Iterator[Flagpole]:
+    """`flagpole serve` on a free port (it binds port 0 and logs the one it got) with a
+    database in `workdir` and `admin_token` as its first admin token, ready; stopped on
+    exit, with its log in the error when the body fails."""
+    env = {**os.environ, "FLAGPOLE_LOG": "info", "FLAGPOLE_BOOTSTRAP_TOKEN": admin_token}
     process = subprocess.Popen(
-        [
-            str(_binary()),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            str(workdir / "flagpole.db"),
-            "--log-format",
-            "json",
-        ],
+        [str(_binary()), "serve", "--listen", "127.0.0.1:0", "--database", str(workdir / "flagpole.db"),
+         "--log-format", "json", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -161,13 +154,7 @@ def server(tmp_path_factory) -> Iterator[Flagpole]:
         deadline = time.monotonic() + STARTUP_SECONDS
         flagpole.base = f"http://{_listening_address(lines, deadline)}"
         _wait_ready(flagpole, deadline)
-        _import_flags(flagpole)
-        _create_client_token(flagpole)
-        if os.environ.get("FLAGPOLE_INTEROP_RELAY"):
-            # Every check below then runs against `flagpole relay` in front of the server.
-            yield from _relay(flagpole, workdir)
-        else:
-            yield flagpole
+        yield flagpole
     except Exception as e:
         raise RuntimeError(f"{e}\n--- flagpole's log ---\n{flagpole.log_tail()}") from e
     finally:
@@ -177,6 +164,20 @@ def server(tmp_path_factory) -> Iterator[Flagpole]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Flagpole]:
+    """The server every check here runs against, with `flags.yaml` imported."""
+    workdir = tmp_path_factory.mktemp("flagpole")
+    with running(workdir, ADMIN_TOKEN) as flagpole:
+        _import_flags(flagpole)
+        _create_client_token(flagpole)
+        if os.environ.get("FLAGPOLE_INTEROP_RELAY"):
+            # Every check below then runs against `flagpole relay` in front of the server.
+            yield from _relay(flagpole, workdir)
+        else:
+            yield flagpole
 
 
 def _relay(upstream: Flagpole, workdir: Path) -> Iterator[Flagpole]:

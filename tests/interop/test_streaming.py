@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
-import threading
-import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 
-from test_sdks import JS_DIR, Flagpole, _binary, _drain, _listening_address, _wait_ready
+from test_sdks import JS_DIR, Flagpole, running
 
 ADMIN_TOKEN = "stream-admin-token"
 TOKEN = "default:production.stream-token"
@@ -36,37 +32,15 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 @pytest.fixture(scope="module")
 def stream_server(tmp_path_factory) -> Iterator[Flagpole]:
-    workdir = tmp_path_factory.mktemp("flagpole-stream")
-    env = {**os.environ, "FLAGPOLE_LOG": "info", "FLAGPOLE_BOOTSTRAP_TOKEN": ADMIN_TOKEN}
-    process = subprocess.Popen(
-        [str(_binary()), "serve", "--listen", "127.0.0.1:0", "--database", str(workdir / "flagpole.db"),
-         "--log-format", "json", "--stream-heartbeat-secs", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env, cwd=workdir,
-    )
-    log: list[str] = []
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_drain, args=(process.stdout, log, lines), daemon=True).start()
-    flagpole = Flagpole(base="", process=process, log=log)
-    try:
-        deadline = time.monotonic() + 30
-        flagpole.base = f"http://{_listening_address(lines, deadline)}"
-        _wait_ready(flagpole, deadline)
+    with running(tmp_path_factory.mktemp("flagpole-stream"), ADMIN_TOKEN, "--stream-heartbeat-secs", "2") as flagpole:
         response = requests.post(flagpole.url("/api/v1/tokens"), headers=ADMIN, timeout=10,
                                  json={"name": "stream", "kind": "client", "environment": "production", "secret": TOKEN})
         assert response.status_code == 201, response.text
         yield flagpole
-    except Exception as e:
-        raise RuntimeError(f"{e}\n--- flagpole's log ---\n{flagpole.log_tail()}") from e
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
-def _node_missing(package: str) -> str | None:
+def node_missing(package: str) -> str | None:
+    """Why the Node SDKs cannot run here, if they cannot."""
     try:
         version = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     except OSError as e:
@@ -76,6 +50,15 @@ def _node_missing(package: str) -> str | None:
     if not (JS_DIR / "node_modules" / package).is_dir():
         return f"{package} is not installed"
     return None
+
+
+def skip_without_node(package: str) -> None:
+    why = node_missing(package)
+    if why:
+        hint = "run `npm ci --prefix tests/interop/js` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"the Node SDKs cannot run: {why}; {hint}")
+        pytest.skip(f"Node SDKs skipped: {why}; {hint}")
 
 
 def _reset(server: Flagpole) -> None:
@@ -96,12 +79,7 @@ def _reset(server: Flagpole) -> None:
 
 @pytest.mark.parametrize("sdk,package", [("unleash", "unleash-client"), ("ofrep-web", "eventsource")])
 def test_sdk_follows_the_stream(stream_server, sdk, package):
-    why = _node_missing(package)
-    if why:
-        hint = "run `npm ci --prefix tests/interop/js` (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(f"the streaming SDKs cannot run: {why}; {hint}")
-        pytest.skip(f"streaming SDKs skipped: {why}; {hint}")
+    skip_without_node(package)
     _reset(stream_server)
     run = subprocess.run(["node", str(JS_DIR / "stream.mjs"), sdk, stream_server.base],
                          capture_output=True, text=True, timeout=120, cwd=JS_DIR,

@@ -90,7 +90,15 @@ pub struct TokenInfo {
     pub role: Option<String>,
     pub origins: Vec<String>,
     pub grants: Vec<String>,
+    /// The projects the token reaches (`*`: every one; what an upstream from before
+    /// projects, which leaves it out, means).
+    #[serde(default = "every_project")]
+    pub projects: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn every_project() -> Vec<String> {
+    vec![flagpole_core::GLOBAL_PROJECT.to_string()]
 }
 
 /// Most tokens one introspection request may ask about.

@@ -11,12 +11,13 @@ use utoipa::ToSchema;
 use super::change::FlagChange;
 use crate::diff::{diff, FieldChange};
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::Viewer;
+use crate::http::auth::{ProjectViewer, Viewer};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
 use crate::http::views::FlagResource;
 use crate::http::AppState;
+use crate::identity::Role;
 use crate::write::input::required;
 use crate::write::{flags, Mode};
 
@@ -70,14 +71,27 @@ struct AuditQuery {
     until: Option<DateTime<Utc>>,
     /// At most this many, newest first: 1 to 1000 (default 100).
     limit: Option<i64>,
+    /// Only entries about this project's flags, segments, settings and members
+    /// (required of callers without a server-wide role).
+    project: Option<String>,
 }
 
 /// Reads the audit log.
 #[utoipa::path(get, path = "/audit", params(AuditQuery), responses((status = 200, description = "The matching entries, newest first", body = AuditList), (status = 400, description = "Unreadable query or a limit out of range", body = ErrorBody), WriteErrors))]
 async fn list_audit(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditList>, ApiError> {
+    if who.role().is_none() {
+        match q.project.as_deref() {
+            Some(p) if who.may(p, Role::Viewer) => {}
+            _ => {
+                return Err(ApiError::Forbidden(
+                    "the whole audit log is for server-wide roles; ask for one of your projects' (?project=KEY)".into(),
+                ))
+            }
+        }
+    }
     if let Some(limit) = q.limit {
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::bad_request(
@@ -90,7 +104,7 @@ async fn list_audit(
     let filter = AuditFilter {
         flag: q.flag,
         environment: q.environment,
-        project: None,
+        project: q.project,
         since: q.since,
         until: q.until,
         limit: q.limit,

@@ -136,7 +136,7 @@ async fn seen(h: &Harness, token: &str) -> Vec<(&'static str, BTreeSet<String>)>
         ("client features", names(&features["features"], "name")),
         ("client segments", names(&features["segments"], "name")),
         ("ofrep bulk", names(&ofrep["flags"], "key")),
-        ("native evaluate", names(&native["flags"], "key")),
+        ("native evaluate", names(&native["flags"], "flag")),
         ("snapshot", keys(&snapshot["flags"])),
         ("snapshot segments", keys(&snapshot["segments"])),
         (

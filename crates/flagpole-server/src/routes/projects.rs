@@ -101,7 +101,6 @@ async fn update_project(
     ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<ProjectInput>,
 ) -> Result<Json<ProjectView>, ApiError> {
-    readable(&state, &who, &key)?;
     let updated = projects::update(&state, &who, &key, Edit::Fields(&body)).await?;
     Ok(Json(view(&state, updated)))
 }
@@ -133,7 +132,6 @@ async fn set_project_environment(
     ApiPath((key, env)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<EnvironmentSettings>,
 ) -> Result<Json<ProjectView>, ApiError> {
-    readable(&state, &who, &key)?;
     let edit = Edit::Environment {
         environment: &env,
         protected: body.protected,
@@ -190,7 +188,6 @@ async fn set_member(
     ApiPath((key, user)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<MemberRole>,
 ) -> Result<StatusCode, ApiError> {
-    readable(&state, &who, &key)?;
     let Some(role) = Role::parse(&body.role) else {
         return Err(ApiError::Invalid(vec![flagpole_core::Problem {
             path: "role".into(),
@@ -207,7 +204,6 @@ async fn remove_member(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath((key, user)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    readable(&state, &who, &key)?;
     projects::set_member(&state, &who, &key, &user, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -123,11 +123,10 @@ async fn revoke_token(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TokenRecord>, ApiError> {
     let tokens = state.store().load_auth().await?.tokens;
-    if !tokens.iter().any(|t| t.id == id && manages(&who, t)) {
-        return Err(ApiError::NotFound {
-            kind: "token",
-            name: id,
-        });
+    if tokens.iter().any(|t| t.id == id && !manages(&who, t)) {
+        return Err(ApiError::Forbidden(
+            "this token reaches projects you do not administer".into(),
+        ));
     }
     let record = state
         .store()

@@ -96,6 +96,16 @@ pub async fn harness() -> Harness {
         .await
         .unwrap();
     h.state.reload_auth().await.unwrap();
+    // A project `f` (routes' `{key}`) with the user `other` as a member.
+    h.post_json("/api/v1/projects", json!({"key": "f"}))
+        .await
+        .expect(201);
+    h.put_json(
+        "/api/v1/projects/f/members/other",
+        json!({"role": "viewer"}),
+    )
+    .await
+    .expect(204);
     let seg = json!({"name": "s", "conditions": [{"attribute": "plan", "operator": "IN", "values": ["pro"]}]});
     h.create_segment(seg).await;
     let rules = json!([{"segments": ["s"], "rollout": 50}]);
@@ -150,6 +160,7 @@ pub fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, 
         .replace("{key}", "f")
         .replace("{name}", name)
         .replace("{version}", "1")
+        .replace("{user}", "other")
         .replace(
             "{id}",
             if template.starts_with("/api/v1/schedules")
@@ -165,6 +176,10 @@ pub fn request(h: &Harness, method: &str, template: &str, n: usize) -> (String, 
     let json = |v: Value| Payload::Json(v);
     let body = match (method, template) {
         ("POST", "/api/v1/environments") => json(json!({"name": format!("env-{n}")})),
+        ("POST", "/api/v1/projects") => json(json!({"key": format!("p-{n}")})),
+        ("PATCH", "/api/v1/projects/{key}") => json(json!({"name": format!("P {n}")})),
+        ("PUT", "/api/v1/projects/{key}/environments/{env}") => json(json!({"protected": true})),
+        ("PUT", "/api/v1/projects/{key}/members/{user}") => json(json!({"role": "editor"})),
         ("PATCH", "/api/v1/environments/{env}") => json(json!({"protected": false})),
         ("POST", "/api/v1/flags") => json(json!({"key": format!("new_{n}")})),
         ("PUT", "/api/v1/flags/{key}") => json(

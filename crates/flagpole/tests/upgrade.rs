@@ -108,7 +108,7 @@ fn a_database_an_earlier_build_wrote_opens_with_everything_in_it() {
 /// entry names a project), every token reaches every project and is a service account's,
 /// no one is a member of a project, and the users are as they were.
 async fn projects_filled_in(store: &dyn Store, expected: &Value) {
-    let state = store.load().await.unwrap();
+    let state = store.load().await.expect("load");
     let projects: Vec<_> = state
         .projects
         .iter()
@@ -135,7 +135,7 @@ async fn projects_filled_in(store: &dyn Store, expected: &Value) {
         limit: Some(1000),
         ..AuditFilter::default()
     };
-    let entries = store.audit(&filter).await.unwrap();
+    let entries = store.audit(&filter).await.expect("read the audit log");
     assert!(
         entries.iter().any(|e| e.flag.is_some()) && entries.iter().any(|e| e.segment.is_some())
     );
@@ -154,14 +154,14 @@ async fn projects_filled_in(store: &dyn Store, expected: &Value) {
         );
     }
 
-    let auth = store.load_auth().await.unwrap();
+    let auth = store.load_auth().await.expect("load auth");
     assert!(!auth.tokens.is_empty());
     for token in &auth.tokens {
         assert_eq!(token.projects, ["*"], "{}", token.id);
         assert_eq!(token.owner, None, "{}", token.id);
     }
     assert!(auth.members.is_empty());
-    let users = serde_json::to_value(&auth.users).unwrap();
+    let users = serde_json::to_value(&auth.users).expect("users serialize");
     assert_eq!(users, expected["answers"]["/api/v1/users"]["users"]);
     for user in &auth.users {
         assert!(

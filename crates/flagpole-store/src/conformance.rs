@@ -21,6 +21,8 @@ mod concurrency;
 mod feed;
 mod fixtures;
 mod flags;
+mod members;
+mod projects;
 mod release;
 mod review;
 mod usage;
@@ -39,8 +41,10 @@ pub use access::{bootstrap_once, protected_environments, tokens, users_and_sessi
 pub use audit::{audit_entries, audit_limits, config_version};
 pub use bulk::{environments, import, segments};
 pub use concurrency::concurrent_writers;
-pub use feed::change_feed;
+pub use feed::{change_feed, project_feed};
 pub use flags::{expect_semantics, flag_lifecycle, flag_versions};
+pub use members::{memberships, token_scope};
+pub use projects::{project_audit, project_contents, projects};
 pub use release::{impact_metrics, release_leases, release_plans, sampling_settings};
 pub use review::{change_requests, schedules};
 pub use usage::{concurrent_usage, usage_counts, usage_filters};
@@ -70,6 +74,12 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("tokens", tokens(store_ref)).await;
     step("users_and_sessions", users_and_sessions(store_ref)).await;
     step("protected_environments", protected_environments(store_ref)).await;
+    step("projects", projects(store_ref)).await;
+    step("project_contents", project_contents(store_ref)).await;
+    step("project_audit", project_audit(store_ref)).await;
+    step("project_feed", project_feed(store_ref)).await;
+    step("memberships", memberships(store_ref)).await;
+    step("token_scope", token_scope(store_ref)).await;
     step("release_plans", release_plans(store_ref)).await;
     step("release_leases", release_leases(store.clone())).await;
     step("impact_metrics", impact_metrics(store_ref)).await;
@@ -79,12 +89,22 @@ pub async fn run_all(store: Arc<dyn Store>) {
     step("integrity", integrity(store_ref)).await;
 }
 
-/// A fresh store: configuration version 0, nothing stored, no audit entries.
+/// A fresh store: configuration version 0, nothing stored but the default project, no
+/// audit entries.
 pub async fn empty_store(store: &dyn Store) {
     let state = store.load().await.expect("load an empty store");
     assert_eq!(
         state.version, 0,
         "a fresh store starts at configuration version 0"
+    );
+    let default = state.projects.iter().map(|p| {
+        let settings = p.settings.is_empty() && p.environments.is_none();
+        (p.key.as_str(), p.name.as_str(), p.version, settings)
+    });
+    assert_eq!(
+        default.collect::<Vec<_>>(),
+        [(flagpole_core::DEFAULT_PROJECT, "Default", 1, true)],
+        "a fresh store has the default project, with no settings of its own"
     );
     assert!(
         state.environments.is_empty() && state.flags.is_empty() && state.segments.is_empty(),
@@ -169,6 +189,10 @@ impl Observation {
             "{context}: segments changed"
         );
         assert_eq!(
+            self.state.projects, other.state.projects,
+            "{context}: projects changed"
+        );
+        assert_eq!(
             self.latest_audit, other.latest_audit,
             "{context}: audit entries were added"
         );
@@ -216,6 +240,7 @@ pub async fn reopen_write(store: &dyn Store) -> Observation {
         .await
         .expect("delete flag");
     create_segment(store, "durable-segment", &segment("kept")).await;
+    fixtures::create_project(store, "durable-project").await;
     let bucket = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2030, 6, 1, 12, 0, 0)
         .single()
         .expect("a valid time");

@@ -2,9 +2,9 @@
 //! PostgreSQL for several replicas.
 //!
 //! Backends keep flags and segments as native JSON documents beside their versions and
-//! projects, the projects, the audit log, every version of every flag, and a configuration version raised by every
-//! write. Writes are single transactions. [`conformance`] is the one test suite every
-//! backend passes.
+//! projects, the projects, the audit log, every version of every flag, and a
+//! configuration version raised by every write. Writes are single transactions.
+//! [`conformance`] is the one test suite every backend passes.
 //!
 //! The SQL is written once (module `sql`) and compiled for each backend; what differs
 //! between backends (how transactions begin, the timestamp type, locking, JSON casts,

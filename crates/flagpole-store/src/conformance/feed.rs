@@ -1,7 +1,10 @@
-//! The change feed: [`Store::changes_since`] names exactly what changed, as it is now.
+//! The change feed: [`Store::changes_since`] names exactly what changed, as it is now, and
+//! asks for a reload when environments or projects changed.
 
 use super::asserts::record;
-use super::fixtures::{change, create_flag, create_segment, flag, segment};
+use super::fixtures::{
+    change, create_flag, create_project, create_segment, flag, flag_in, segment, user,
+};
 use super::ACTOR;
 use crate::records::{Change, Expect};
 use crate::store::Store;
@@ -111,4 +114,44 @@ pub async fn change_feed(store: &dyn Store) {
 /// The names of the changed items, in the feed's order.
 fn names<T>(changed: &[(String, Option<T>)]) -> Vec<&str> {
     changed.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+/// A project change makes readers load everything again; a membership change is no
+/// configuration change and asks for nothing.
+pub async fn project_feed(store: &dyn Store) {
+    let before = store.version().await.expect("version");
+    create_project(store, "proj-feed").await;
+    let changes = store.changes_since(before).await.expect("changes_since");
+    assert!(
+        changes.reload && changes.version == before + 1,
+        "a project change asks for a reload: {changes:?}"
+    );
+    let user = user("feed-user", "member");
+    store
+        .create_user(&user, change("user.created"))
+        .await
+        .expect("create a user");
+    let after_project = store.version().await.expect("version");
+    create_flag(store, "feed-project-flag", &flag_in(Some("proj-feed"), "f")).await;
+    let member = store.set_member(
+        "proj-feed",
+        "feed-user",
+        Some("viewer"),
+        change("member.added"),
+    );
+    member.await.expect("add a member");
+    assert_eq!(
+        store.version().await.expect("version"),
+        after_project + 1,
+        "a membership is not configuration"
+    );
+    let changes = store
+        .changes_since(after_project)
+        .await
+        .expect("changes_since");
+    let flags: Vec<&str> = changes.flags.iter().map(|(key, _)| key.as_str()).collect();
+    assert!(
+        !changes.reload && flags == ["feed-project-flag"] && changes.segments.is_empty(),
+        "a membership change asks for no reload: {changes:?}"
+    );
 }

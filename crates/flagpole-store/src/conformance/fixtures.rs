@@ -1,13 +1,16 @@
-//! What the checks build and start from: flags, segments, tokens, users and usage counts
-//! that differ by a word or a number, the changes they are written as, and the plain
-//! creations (an environment, a flag, a segment) a check sets up with.
+//! What the checks build and start from: flags, segments, projects, tokens, users and
+//! usage counts that differ by a word or a number, the changes they are written as, and
+//! the plain creations (an environment, a flag, a segment, a project) a check sets up
+//! with.
+
+use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
 use flagpole_core::{Flag, Segment};
 
 use super::ACTOR;
 use crate::auth::{TokenRecord, UserRecord};
-use crate::records::{Change, Expect, UsageCount, Written};
+use crate::records::{Change, Expect, ProjectRecord, UsageCount, Written};
 use crate::rules;
 use crate::store::Store;
 
@@ -24,6 +27,49 @@ pub(crate) fn segment(description: &str) -> Segment {
         description: Some(description.to_owned()),
         ..Segment::default()
     }
+}
+
+/// `flag` in `project`.
+pub(crate) fn flag_in(project: Option<&str>, description: &str) -> Flag {
+    Flag {
+        project: project.map(str::to_owned),
+        ..flag(description)
+    }
+}
+
+/// `segment` in `project`.
+pub(crate) fn segment_in(project: Option<&str>, description: &str) -> Segment {
+    Segment {
+        project: project.map(str::to_owned),
+        ..segment(description)
+    }
+}
+
+/// A project to write: no description, every environment, no settings of its own (the
+/// store sets the version and times).
+pub(crate) fn project(key: &str, name: &str) -> ProjectRecord {
+    ProjectRecord {
+        key: key.to_owned(),
+        name: name.to_owned(),
+        description: None,
+        environments: None,
+        settings: BTreeMap::new(),
+        version: 0,
+        created_at: rules::now(),
+        updated_at: rules::now(),
+    }
+}
+
+/// Creates project `key`, which must not exist yet.
+pub(crate) async fn create_project(store: &dyn Store, key: &str) {
+    store
+        .put_project(
+            &project(key, key),
+            Expect::Absent,
+            change("project.created"),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("create project {key}: {error:?}"));
 }
 
 /// A client token for `production`, expiring in 30 days.

@@ -155,15 +155,7 @@ macro_rules! expand {
                 return Err(rules::not_found(PROJECT, project));
             }
             let Some(role) = role else {
-                let removed = sqlx::query("DELETE FROM members WHERE project = $1 AND user_name = $2")
-                    .bind(project)
-                    .bind(user)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if removed == 0 {
-                    return Err(rules::not_found(MEMBER, &format!("{user} in {project}")));
-                }
+                end_membership(&mut tx, project, user).await?;
                 let ended = serde_json::json!({ "project": project, "user": user });
                 audit_access(&mut tx, &change, MEMBER, &ended, Some(project)).await?;
                 tx.commit().await?;
@@ -186,8 +178,25 @@ macro_rules! expand {
             Ok(())
         }
 
+        /// Ends `user`'s membership of `project`; `NotFound` if there is none.
+        async fn end_membership(conn: &mut Conn, project: &str, user: &str) -> Result<(), Error> {
+            let ended = sqlx::query("DELETE FROM members WHERE project = $1 AND user_name = $2")
+                .bind(project)
+                .bind(user)
+                .execute(conn)
+                .await?
+                .rows_affected();
+            if ended == 0 {
+                return Err(rules::not_found(MEMBER, &format!("{user} in {project}")));
+            }
+            Ok(())
+        }
+
         /// Project `key` as a write finds it (in PostgreSQL, locked until commit).
-        async fn stored_project(conn: &mut Conn, key: &str) -> Result<Option<ProjectRecord>, Error> {
+        async fn stored_project(
+            conn: &mut Conn,
+            key: &str,
+        ) -> Result<Option<ProjectRecord>, Error> {
             let sql = format!("{PROJECTS} WHERE key = $1{FOR_UPDATE}");
             optional(conn, sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key)).await
         }

@@ -56,3 +56,25 @@ def rss_mb(pid):
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def serve_imported(binary, doc, db, admin):
+    """Imports the document `doc` offline into a fresh database `db`, starts a `flagpole
+    serve` on it with `admin` as its admin token, and waits until it is ready; returns
+    (process, port). Stop the process when done."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, FLAGPOLE_LOG="warn", FLAGPOLE_BOOTSTRAP_TOKEN=admin,
+               FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD="bench-password-1")
+    subprocess.run([binary, "import", doc, "--database", db], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    port = free_port()
+    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", db],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(port, proc)
+    except BaseException:
+        proc.terminate()
+        raise
+    return proc, port

@@ -22,11 +22,10 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 
-from bench_common import call, free_port, percentile, rss_mb, wait_ready
+from bench_common import call, percentile, rss_mb, serve_imported
 from bench_writes import flag
 
 ADMIN = "bench-admin-token"
@@ -54,15 +53,8 @@ def run(binary, projects, per_project, writes, work):
             flags[f"p{p:04d}-flag-{i:05d}"] = f
     with open(doc, "w") as out:
         json.dump({"version": 1, "flags": flags}, out)
-    env = dict(os.environ, FLAGPOLE_LOG="warn", FLAGPOLE_BOOTSTRAP_TOKEN=ADMIN,
-               FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD="bench-password-1")
-    subprocess.run([binary, "import", doc, "--database", db], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", db],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = serve_imported(binary, doc, db, ADMIN)
     try:
-        wait_ready(port, proc)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         tokens = {}
         for name, scope in [("one", ["p0000"]), ("all", ["*"])]:

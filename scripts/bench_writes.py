@@ -24,11 +24,10 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 
-from bench_common import call as request, free_port, percentile, rss_mb, wait_ready
+from bench_common import call as request, percentile, rss_mb, serve_imported
 
 ADMIN = "bench-admin-token"
 CLIENT = "bench-client-token"
@@ -68,15 +67,8 @@ def run(binary, size, writes, work):
         flags = {f"plain-{i}": {"environments": {"production": {"enabled": False}}} for i in range(50)}
         flags.update({f"flag-{i:06d}": flag(i) for i in range(max(size - 50, 1))})
         json.dump({"version": 1, "flags": flags}, f)
-    env = dict(os.environ, FLAGPOLE_LOG="warn", FLAGPOLE_BOOTSTRAP_TOKEN=ADMIN,
-               FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD="bench-password-1")
-    subprocess.run([binary, "import", doc, "--database", db], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", db],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = serve_imported(binary, doc, db, ADMIN)
     try:
-        wait_ready(port, proc)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         status, _, _ = request(conn, "POST", "/api/v1/tokens", ADMIN,
                                {"name": "bench", "kind": "client", "environment": "production", "secret": CLIENT})

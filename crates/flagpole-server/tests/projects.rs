@@ -442,3 +442,123 @@ async fn projects_are_created_listed_and_deleted_when_empty() {
         set(["a1".into(), "a2".into()])
     );
 }
+
+#[tokio::test]
+async fn unleash_exports_keep_each_feature_in_its_project() {
+    let h = Harness::new().await;
+    let features = json!({"version": 2, "features": [
+        {"name": "m1", "project": "mobile", "enabled": true, "strategies": [{"name": "default"}]},
+        {"name": "w1", "project": "default", "enabled": true, "strategies": [{"name": "default"}]},
+    ]});
+    h.post_json("/api/v1/import?format=unleash&environment=production", features)
+        .await
+        .expect(200);
+    let mobile = h.get_ok("/api/v1/projects/mobile").await;
+    assert_eq!(mobile["flags"], 1, "{mobile}");
+    assert_eq!(h.get_ok("/api/v1/flags/m1").await["project"], "mobile");
+    let exported = h
+        .get_ok("/api/v1/export?format=unleash&environment=production")
+        .await;
+    let projects: BTreeSet<String> = exported["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}:{}", f["name"].as_str().unwrap(), f["project"].as_str().unwrap()))
+        .collect();
+    assert_eq!(projects, set(["m1:mobile".into(), "w1:default".into()]));
+}
+
+#[tokio::test]
+async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
+    let h = two_projects().await;
+    // Something of beta's in every kind: a schedule, a change request.
+    let due = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
+    let schedule = h
+        .schedule("b1", json!({"due_at": due, "environment": "development", "enabled": true}))
+        .await;
+    let request = h
+        .post_json(
+            "/api/v1/change-requests",
+            json!({"key": "b1", "environment": "development", "enabled": true}),
+        )
+        .await
+        .expect(201)
+        .json();
+    // An editor token of alpha (a service account's), and a member of alpha.
+    let token = h
+        .create_token(json!({"name": "alpha-ci", "kind": "admin", "role": "editor", "projects": ["alpha"]}))
+        .await;
+    let token = bearer(token["secret"].as_str().unwrap());
+    h.create_user("bo", "member", "correct horse battery").await;
+    h.put_json("/api/v1/projects/alpha/members/bo", json!({"role": "admin"}))
+        .await
+        .expect(204);
+    let cookie = h.login("bo", "correct horse battery").await;
+    let cookie = cookie.header("set-cookie").split(';').next().unwrap().to_string();
+    let as_token = [("authorization", token.as_str())];
+    let as_member = [
+        ("cookie", cookie.as_str()),
+        ("host", "flagpole.test"),
+        ("origin", "http://flagpole.test"),
+    ];
+    let (sid, rid) = (schedule["id"].clone(), request["id"].clone());
+    for caller in [&as_token[..], &as_member[..]] {
+        let send = |method: Method, uri: String, body: Option<Value>| {
+            let h = &h;
+            async move {
+                let payload = body.map_or(Payload::Empty, Payload::Json);
+                h.send(method, &uri, caller, payload).await
+            }
+        };
+        let before = h.fingerprint().await;
+        // Reads: lists hold alpha's only; beta's items are not there.
+        let flags = send(Method::GET, "/api/v1/flags".into(), None).await.expect(200).json();
+        assert_eq!(names(&flags["flags"], "key"), set(["a1".into(), "a2".into()]));
+        let segments = send(Method::GET, "/api/v1/segments".into(), None).await.expect(200).json();
+        assert_eq!(names(&segments["segments"], "name"), set(["seg-alpha".into(), "seg-all".into()]));
+        for uri in [
+            "/api/v1/flags/b1".to_string(),
+            "/api/v1/segments/seg-beta".into(),
+            format!("/api/v1/schedules/{sid}"),
+            format!("/api/v1/change-requests/{rid}"),
+            "/api/v1/flags/b1/versions".into(),
+            "/api/v1/projects/beta".into(),
+        ] {
+            send(Method::GET, uri.clone(), None).await.expect(404);
+        }
+        let schedules = send(Method::GET, "/api/v1/schedules".into(), None).await.expect(200).json();
+        assert_eq!(schedules["schedules"], json!([]), "{schedules}");
+        let requests = send(Method::GET, "/api/v1/change-requests".into(), None).await.expect(200).json();
+        assert_eq!(requests["change_requests"], json!([]), "{requests}");
+        send(Method::GET, "/api/v1/audit?project=beta".into(), None).await.expect(403);
+        send(Method::GET, "/api/v1/audit".into(), None).await.expect(403);
+        let audit = send(Method::GET, "/api/v1/audit?project=alpha".into(), None).await.expect(200).json();
+        assert!(audit["entries"].as_array().unwrap().iter().all(|e| e["project"] == "alpha"), "{audit}");
+        // Changes: every one refused, nothing written.
+        let b1 = h.get_ok("/api/v1/flags/b1").await;
+        for (method, uri, body) in [
+            (Method::PUT, "/api/v1/flags/b1".to_string(), Some(b1.clone())),
+            (Method::POST, "/api/v1/flags/b1/environments/development/enable".into(), None),
+            (Method::DELETE, "/api/v1/flags/b1".into(), None),
+            (Method::POST, "/api/v1/flags".into(), Some(json!({"key": "new", "project": "beta"}))),
+            (Method::PUT, "/api/v1/segments/seg-beta".into(), Some(json!({"version": 1, "conditions": []}))),
+            (Method::POST, "/api/v1/flags/b1/schedules".into(), Some(json!({"due_at": due, "environment": "development", "enabled": false}))),
+            (Method::DELETE, format!("/api/v1/schedules/{sid}"), None),
+            (Method::POST, "/api/v1/change-requests".into(), Some(json!({"key": "b1", "environment": "development", "enabled": false}))),
+            (Method::POST, format!("/api/v1/change-requests/{rid}/approve"), None),
+            (Method::POST, format!("/api/v1/change-requests/{rid}/reject"), None),
+            (Method::PUT, "/api/v1/projects/beta/members/bo".into(), Some(json!({"role": "admin"}))),
+            (Method::PUT, "/api/v1/projects/beta/environments/production".into(), Some(json!({"protected": false}))),
+            (Method::POST, "/api/v1/tokens".into(), Some(json!({"name": "x", "kind": "client", "environment": "production", "projects": ["beta"]}))),
+        ] {
+            let reply = send(method.clone(), uri.clone(), body).await;
+            assert!(
+                reply.status == 403 || reply.status == 404,
+                "{method} {uri}: {} {}",
+                reply.status,
+                reply.text()
+            );
+        }
+        assert_eq!(h.fingerprint().await, before, "a refusal wrote");
+    }
+}

@@ -142,6 +142,8 @@ pub async fn open(
     description: String,
     input: FlagProposalInput,
 ) -> Result<ChangeRequestRecord, ApiError> {
+    let project = core.published().project_of("flag", key).to_string();
+    protection::check_project(who, &project, Role::Editor)?;
     let proposal = flag_proposal(&core.published(), key, input)?;
     let open = core.store().change_requests(Some("open")).await?;
     if open.iter().filter(|r| r.target == key).count() >= review::MAX_OPEN_REQUESTS {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Admin, Editor, Viewer};
+use crate::http::auth::{Admin, ProjectEditor, ProjectViewer};
 use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, Call, OptionalJson};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::views::ChangeRequestDetail;
@@ -49,6 +49,25 @@ pub struct ChangeRequestInput {
 struct RequestQuery {
     /// `open`, `applied`, `scheduled` or `rejected`.
     status: Option<String>,
+    /// Only those about this project's flags.
+    project: Option<String>,
+}
+
+/// A change request the caller may read (a viewer of its flag's project), or 404.
+async fn readable(
+    state: &crate::http::AppState,
+    who: &crate::identity::Principal,
+    id: i64,
+) -> Result<ChangeRequestRecord, ApiError> {
+    let record = load(state, id).await?;
+    let project = state.published().project_of(&record.kind, &record.target).to_string();
+    match who.may(&project, crate::identity::Role::Viewer) {
+        true => Ok(record),
+        false => Err(ApiError::NotFound {
+            kind: "change request",
+            name: id.to_string(),
+        }),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -82,7 +101,7 @@ struct ApprovalSetting {
 /// Lists change requests.
 #[utoipa::path(get, path = "/change-requests", params(RequestQuery), responses((status = 200, description = "The matching requests (at most 1000), newest first", body = ChangeRequestList), (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody), WriteErrors))]
 async fn list_change_requests(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> Result<Json<ChangeRequestList>, ApiError> {
     one_of(
@@ -90,14 +109,25 @@ async fn list_change_requests(
         q.status.as_deref(),
         &["open", "applied", "scheduled", "rejected"],
     )?;
-    let change_requests = state.store().change_requests(q.status.as_deref()).await?;
+    let published = state.published();
+    let scope = who.scope();
+    let change_requests = state
+        .store()
+        .change_requests(q.status.as_deref())
+        .await?
+        .into_iter()
+        .filter(|r| {
+            let project = published.project_of(&r.kind, &r.target);
+            scope.contains(project) && q.project.as_deref().is_none_or(|p| p == project)
+        })
+        .collect();
     Ok(Json(ChangeRequestList { change_requests }))
 }
 
 /// Proposes a flag change: the whole new flag, or a change to one environment.
 #[utoipa::path(post, path = "/change-requests", request_body = ChangeRequestInput, responses((status = 201, description = "The request, open", body = ChangeRequestRecord), (status = 400, description = "Unreadable body, or too many open requests for the flag", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag changed since that version", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_change_request(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiJson(mut body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
     let map = body.as_object_mut().ok_or_else(|| {
@@ -126,21 +156,21 @@ async fn create_change_request(
 /// caller may approve it.
 #[utoipa::path(get, path = "/change-requests/{id}", params(("id" = i64, Path, description = "Change request id")), responses((status = 200, description = "The request; `changes` is its diff against the current flag, `stale` whether the flag moved on since, `may_approve` whether the caller may approve it, `preview` the impact preview per environment that samples contexts", body = ChangeRequestDetail), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), WriteErrors))]
 async fn get_change_request(
-    Call(state, Viewer(who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestDetail>, ApiError> {
-    let record = load(&state, id).await?;
+    let record = readable(&state, &who, id).await?;
     Ok(Json(ChangeRequestDetail::of(&state, &who, record)))
 }
 
 /// Comments on a change request.
 #[utoipa::path(post, path = "/change-requests/{id}/comments", params(("id" = i64, Path, description = "Change request id")), request_body = CommentInput, responses((status = 200, description = "The request", body = ChangeRequestRecord), (status = 400, description = "Unreadable body, an empty or too long comment, or too many comments", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn comment_change_request(
-    Call(state, Viewer(who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
-    let record = load(&state, id).await?;
+    let record = readable(&state, &who, id).await?;
     add_comment(&state, &who, &record, &input.text)
         .await
         .map(Json)
@@ -149,7 +179,7 @@ async fn comment_change_request(
 /// Approves a change request: applies it now, or schedules it with `apply_at`.
 #[utoipa::path(post, path = "/change-requests/{id}/approve", params(("id" = i64, Path, description = "Change request id")), request_body = Option<ApproveInput>, responses((status = 200, description = "The request, applied or scheduled", body = ChangeRequestRecord), (status = 400, description = "Unreadable body or an `apply_at` out of range", body = ErrorBody), (status = 403, description = "The caller is the author, or may not change an environment it touches", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), (status = 409, description = "The request is not open, or the flag moved on since it was made (rebase it)", body = ErrorBody), (status = 422, description = "The change is no longer valid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn approve_change_request(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(id): ApiPath<i64>,
     OptionalJson(input): OptionalJson<ApproveInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
@@ -160,7 +190,7 @@ async fn approve_change_request(
 /// Rejects a change request (its author may withdraw it so).
 #[utoipa::path(post, path = "/change-requests/{id}/reject", params(("id" = i64, Path, description = "Change request id")), request_body = Option<RejectInput>, responses((status = 200, description = "The request, rejected", body = ChangeRequestRecord), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody), (status = 404, description = "No such change request", body = ErrorBody), (status = 409, description = "The request is not open", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn reject_change_request(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(id): ApiPath<i64>,
     OptionalJson(input): OptionalJson<RejectInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
@@ -172,7 +202,7 @@ async fn reject_change_request(
 /// in other parts than the request does; else 409 naming the part).
 #[utoipa::path(post, path = "/change-requests/{id}/rebase", params(("id" = i64, Path, description = "Change request id")), responses((status = 200, description = "The request, based on the current version", body = ChangeRequestRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 403, description = "Neither the author nor allowed to change its environments", body = ErrorBody), (status = 404, description = "No such change request or flag", body = ErrorBody), (status = 409, description = "The request is not open, or the flag changed where the request does", body = ErrorBody), WriteErrors))]
 async fn rebase_change_request(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
     Ok(Json(requests::rebase_request(&state, &who, id).await?))

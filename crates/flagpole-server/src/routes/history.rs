@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::change::FlagChange;
 use crate::diff::{diff, FieldChange};
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{ProjectViewer, Viewer};
+use crate::http::auth::{readable_flag, ProjectViewer, Viewer};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::preview::{OrPreview, PreviewQuery};
 use crate::http::schemas::{BodyErrors, WriteErrors, WriteHeaders};
@@ -156,9 +156,10 @@ impl From<FlagVersion> for VersionSummary {
 /// Lists every stored version of a flag, deleted ones included.
 #[utoipa::path(get, path = "/flags/{key}/versions", params(("key" = String, Path, description = "Flag key")), responses((status = 200, description = "The versions, oldest first", body = VersionList), (status = 404, description = "The flag never existed", body = ErrorBody), WriteErrors))]
 async fn list_flag_versions(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<VersionList>, ApiError> {
+    readable_flag(&state, &who, &key)?;
     let versions = state.store().flag_versions(&key).await?;
     if versions.is_empty() {
         return Err(ApiError::NotFound {
@@ -187,9 +188,10 @@ async fn load_version(state: &AppState, key: &str, version: i64) -> Result<FlagV
 /// Reads one stored version of a flag.
 #[utoipa::path(get, path = "/flags/{key}/versions/{version}", params(("key" = String, Path, description = "Flag key"), ("version" = i64, Path, description = "Flag version")), responses((status = 200, description = "The version (`flag` is null for a deletion)", body = flagpole_store::FlagVersion), (status = 400, description = "A version that is not an integer", body = ErrorBody), (status = 404, description = "No such version", body = ErrorBody), WriteErrors))]
 async fn get_flag_version(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath((key, version)): ApiPath<(String, i64)>,
 ) -> Result<Json<FlagVersion>, ApiError> {
+    readable_flag(&state, &who, &key)?;
     Ok(Json(load_version(&state, &key, version).await?))
 }
 
@@ -206,10 +208,11 @@ struct DiffQuery {
 /// Compares two versions of a flag.
 #[utoipa::path(get, path = "/flags/{key}/diff", params(("key" = String, Path, description = "Flag key"), DiffQuery), responses((status = 200, description = "Every leaf that differs", body = FlagDiff), (status = 400, description = "Unreadable query (`from` is required)", body = ErrorBody), (status = 404, description = "No such flag or version", body = ErrorBody), WriteErrors))]
 async fn diff_flag_versions(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<FlagDiff>, ApiError> {
+    readable_flag(&state, &who, &key)?;
     let to = match q.to {
         Some(v) => v,
         None => state.published().flag(&key)?.version,

@@ -8,7 +8,7 @@ use flagpole_store::{PlanFilter, ReleasePlan};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Editor, Viewer};
+use crate::http::auth::{readable_flag, ProjectEditor, ProjectViewer};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::release::control;
@@ -20,7 +20,7 @@ router!(pub fn router: get_release_plan, create_release_plan; pause_release_plan
 /// on after each wait while the guards hold.
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), request_body = PlanInput, responses((status = 201, description = "The plan, started", body = ReleasePlan), (status = 400, description = "Unreadable body", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag has an active plan there, or a guard is breached already", body = ErrorBody), (status = 422, description = "The plan is invalid (each problem names its field)", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_release_plan(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<PlanInput>,
 ) -> Result<(StatusCode, Json<ReleasePlan>), ApiError> {
@@ -31,16 +31,17 @@ async fn create_release_plan(
 /// The flag's active plan in the environment, else its latest one.
 #[utoipa::path(get, path = "/flags/{key}/environments/{env}/release-plan", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody)))]
 async fn get_release_plan(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
+    readable_flag(&state, &who, &key)?;
     Ok(Json(control::current(&state, &key, &env).await?))
 }
 
 /// Pauses a running plan: no step and no guard check until it is resumed.
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/pause", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, paused", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not running", body = ErrorBody), WriteErrors))]
 async fn pause_release_plan(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::pause(&state, &who, &key, &env).await?))
@@ -50,7 +51,7 @@ async fn pause_release_plan(
 /// flag as it is now as the plan's last write.
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/resume", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, running", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not paused", body = ErrorBody), WriteErrors))]
 async fn resume_release_plan(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::resume(&state, &who, &key, &env).await?))
@@ -60,7 +61,7 @@ async fn resume_release_plan(
 /// needed).
 #[utoipa::path(post, path = "/flags/{key}/environments/{env}/release-plan/cancel", params(("key" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment name")), responses((status = 200, description = "The plan, cancelled", body = ReleasePlan), (status = 404, description = "The flag has no plan there", body = ErrorBody), (status = 409, description = "The plan is not active", body = ErrorBody), WriteErrors))]
 async fn cancel_release_plan(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath((key, env)): ApiPath<(String, String)>,
 ) -> Result<Json<ReleasePlan>, ApiError> {
     Ok(Json(control::cancel(&state, &who, &key, &env).await?))
@@ -74,12 +75,14 @@ struct PlanQuery {
     environment: Option<String>,
     /// Only running and paused plans.
     active: Option<bool>,
+    /// Only the plans of this project's flags.
+    project: Option<String>,
 }
 
 /// Release plans, newest first (at most 1000).
 #[utoipa::path(get, path = "/release-plans", params(PlanQuery), responses((status = 200, description = "The plans", body = Vec<ReleasePlan>), (status = 400, description = "Unreadable query", body = ErrorBody)))]
 async fn list_release_plans(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiQuery(q): ApiQuery<PlanQuery>,
 ) -> Result<Json<Vec<ReleasePlan>>, ApiError> {
     let filter = PlanFilter {
@@ -87,5 +90,15 @@ async fn list_release_plans(
         environment: q.environment,
         active: q.active.unwrap_or(false),
     };
-    Ok(Json(state.store().release_plans(&filter).await?))
+    let published = state.published();
+    let scope = who.scope();
+    let plans = state.store().release_plans(&filter).await?;
+    let plans = plans
+        .into_iter()
+        .filter(|p| {
+            let of = published.project_of("flag", &p.flag);
+            scope.contains(of) && q.project.as_deref().is_none_or(|want| want == of)
+        })
+        .collect();
+    Ok(Json(plans))
 }

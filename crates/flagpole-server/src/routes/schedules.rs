@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Editor, Viewer};
+use crate::http::auth::{ProjectEditor, ProjectViewer};
 use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::review::proposal::{flag_proposal, segment_proposal, FlagProposalInput};
@@ -58,12 +58,14 @@ struct ScheduleQuery {
     flag: Option<String>,
     /// Only the schedules of this segment.
     segment: Option<String>,
+    /// Only the schedules of this project's flags and segments.
+    project: Option<String>,
 }
 
 /// Lists scheduled changes, by due time.
 #[utoipa::path(get, path = "/schedules", params(ScheduleQuery), responses((status = 200, description = "The matching schedules (at most 1000)", body = ScheduleList), (status = 400, description = "Unreadable query or an unknown status", body = ErrorBody), WriteErrors))]
 async fn list_schedules(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiQuery(q): ApiQuery<ScheduleQuery>,
 ) -> Result<Json<ScheduleList>, ApiError> {
     one_of(
@@ -88,23 +90,43 @@ async fn list_schedules(
         kind,
         target,
     };
-    let schedules = state.store().schedules(&filter).await?;
+    let published = state.published();
+    let scope = who.scope();
+    let project = q.project;
+    let schedules = state
+        .store()
+        .schedules(&filter)
+        .await?
+        .into_iter()
+        .filter(|s| {
+            let of = published.project_of(&s.kind, &s.target);
+            scope.sees_segment(of) && project.as_deref().is_none_or(|p| p == of)
+        })
+        .collect();
     Ok(Json(ScheduleList { schedules }))
 }
 
 /// Reads one scheduled change.
 #[utoipa::path(get, path = "/schedules/{id}", params(("id" = i64, Path, description = "Schedule id")), responses((status = 200, description = "The schedule", body = ScheduleRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such schedule", body = ErrorBody), WriteErrors))]
 async fn get_schedule(
-    Call(state, Viewer(_who)): Call<Viewer>,
+    Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
-    Ok(Json(load(&state, id).await?))
+    let schedule = load(&state, id).await?;
+    let project = state.published().project_of(&schedule.kind, &schedule.target).to_string();
+    if !who.scope().sees_segment(&project) {
+        return Err(ApiError::NotFound {
+            kind: "schedule",
+            name: id.to_string(),
+        });
+    }
+    Ok(Json(schedule))
 }
 
 /// Cancels a pending scheduled change.
 #[utoipa::path(delete, path = "/schedules/{id}", params(("id" = i64, Path, description = "Schedule id")), responses((status = 200, description = "The cancelled schedule", body = ScheduleRecord), (status = 400, description = "An id that is not an integer", body = ErrorBody), (status = 404, description = "No such schedule", body = ErrorBody), (status = 409, description = "The schedule is not pending any more", body = ErrorBody), WriteErrors))]
 async fn cancel_schedule(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
     Ok(Json(schedules::cancel(&state, &who, id).await?))
@@ -113,7 +135,7 @@ async fn cancel_schedule(
 /// Schedules a change to a flag: the whole new flag, or a change to one environment.
 #[utoipa::path(post, path = "/flags/{key}/schedules", params(("key" = String, Path, description = "Flag key")), request_body = FlagScheduleInput, responses((status = 201, description = "The schedule", body = ScheduleRecord), (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody), (status = 404, description = "No such flag or environment", body = ErrorBody), (status = 409, description = "The flag changed since that version, or the environment requires approval", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_flag_schedule(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {
@@ -140,7 +162,7 @@ async fn create_flag_schedule(
 /// Schedules a change to a segment: the whole new segment.
 #[utoipa::path(post, path = "/segments/{name}/schedules", params(("name" = String, Path, description = "Segment name")), request_body = SegmentScheduleInput, responses((status = 201, description = "The schedule", body = ScheduleRecord), (status = 400, description = "Unreadable body, a due time out of range, or too many pending schedules", body = ErrorBody), (status = 404, description = "No such segment", body = ErrorBody), (status = 409, description = "The segment changed since that version, or an environment it is used in requires approval", body = ErrorBody), (status = 422, description = "The change is invalid", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_segment_schedule(
-    Call(state, Editor(who)): Call<Editor>,
+    Call(state, ProjectEditor(who)): Call<ProjectEditor>,
     ApiPath(name): ApiPath<String>,
     ApiJson(input): ApiJson<SegmentScheduleInput>,
 ) -> Result<(StatusCode, Json<ScheduleRecord>), ApiError> {

@@ -1,11 +1,12 @@
 """Projects with real Unleash SDKs: an Unleash-format project token
 (`alpha:production.…`) sees only its project's flags, in the Python `UnleashClient` and
 the Node `unleash-client`, and the Node SDK's `namePrefix` option filters as it does
-against Unleash (`js/projects.mjs`)."""
+against Unleash (`js/projects.mjs`); with `FLAGPOLE_INTEROP_RELAY` set, through a relay."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from typing import Iterator
 
@@ -13,7 +14,7 @@ import pytest
 import requests
 from UnleashClient import UnleashClient
 
-from test_sdks import JS_DIR, Flagpole, running
+from test_sdks import JS_DIR, Flagpole, _relay, running
 from test_streaming import skip_without_node
 
 ADMIN_TOKEN = "projects-admin-token"
@@ -25,7 +26,8 @@ FLAGS = {"alpha": ["alpha-checkout", "alpha-search", "beta-lookalike"], "beta": 
 
 @pytest.fixture(scope="module")
 def projects_server(tmp_path_factory) -> Iterator[Flagpole]:
-    with running(tmp_path_factory.mktemp("flagpole-projects"), ADMIN_TOKEN) as flagpole:
+    workdir = tmp_path_factory.mktemp("flagpole-projects")
+    with running(workdir, ADMIN_TOKEN) as flagpole:
         def post(path, body):
             response = requests.post(flagpole.url(path), json=body, headers=ADMIN, timeout=10)
             assert response.status_code == 201, response.text
@@ -38,7 +40,11 @@ def projects_server(tmp_path_factory) -> Iterator[Flagpole]:
                                        "environments": {"production": {"enabled": True}}})
         for name, secret in (("alpha", ALPHA), ("every", EVERY)):
             post("/api/v1/tokens", {"name": name, "kind": "client", "secret": secret})
-        yield flagpole
+        if os.environ.get("FLAGPOLE_INTEROP_RELAY"):
+            # The SDKs then ask a relay, which learns each token's projects upstream.
+            yield from _relay(flagpole, workdir, ADMIN_TOKEN)
+        else:
+            yield flagpole
 
 
 def python_sdk_sees(server: Flagpole, token: str, cache) -> set[str]:

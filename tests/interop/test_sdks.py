@@ -180,11 +180,11 @@ def server(tmp_path_factory) -> Iterator[Flagpole]:
             yield flagpole
 
 
-def _relay(upstream: Flagpole, workdir: Path) -> Iterator[Flagpole]:
-    """`flagpole relay` on a free port, following `upstream` with the admin token."""
+def _relay(upstream: Flagpole, workdir: Path, token: str = ADMIN_TOKEN) -> Iterator[Flagpole]:
+    """`flagpole relay` on a free port, following `upstream` with the admin `token`."""
     env = {**os.environ, "FLAGPOLE_LOG": "info"}
     process = subprocess.Popen(
-        [str(_binary()), "relay", "--upstream", upstream.base, "--token", ADMIN_TOKEN,
+        [str(_binary()), "relay", "--upstream", upstream.base, "--token", token,
          "--listen", "127.0.0.1:0", "--log-format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         text=True, env=env, cwd=workdir,

@@ -59,8 +59,9 @@ fn python_sdks_agree_through_a_relay() {
     run_suite(
         &[
             "tests/interop/test_sdks.py",
+            "tests/interop/test_projects.py",
             "-k",
-            "unleash or ofrep or matrix or refuse",
+            "unleash or ofrep or matrix or refuse or project",
         ],
         &[("FLAGPOLE_INTEROP_RELAY", "1")],
     );

@@ -354,6 +354,18 @@ async fn members_reach_their_projects_only() {
     as_ann(Method::GET, "/api/v1/flags/b1", None)
         .await
         .expect(404);
+    let evaluated = as_ann(
+        Method::POST,
+        "/api/v1/environments/production/evaluate",
+        Some(json!({"userId": "u1"})),
+    )
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(
+        names(&evaluated["flags"], "flag"),
+        set(["a1".into(), "a2".into()])
+    );
     as_ann(Method::GET, "/api/v1/projects/beta", None)
         .await
         .expect(404);
@@ -450,9 +462,12 @@ async fn unleash_exports_keep_each_feature_in_its_project() {
         {"name": "m1", "project": "mobile", "enabled": true, "strategies": [{"name": "default"}]},
         {"name": "w1", "project": "default", "enabled": true, "strategies": [{"name": "default"}]},
     ]});
-    h.post_json("/api/v1/import?format=unleash&environment=production", features)
-        .await
-        .expect(200);
+    h.post_json(
+        "/api/v1/import?format=unleash&environment=production",
+        features,
+    )
+    .await
+    .expect(200);
     let mobile = h.get_ok("/api/v1/projects/mobile").await;
     assert_eq!(mobile["flags"], 1, "{mobile}");
     assert_eq!(h.get_ok("/api/v1/flags/m1").await["project"], "mobile");
@@ -463,7 +478,13 @@ async fn unleash_exports_keep_each_feature_in_its_project() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| format!("{}:{}", f["name"].as_str().unwrap(), f["project"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["name"].as_str().unwrap(),
+                f["project"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(projects, set(["m1:mobile".into(), "w1:default".into()]));
 }
@@ -474,7 +495,10 @@ async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
     // Something of beta's in every kind: a schedule, a change request.
     let due = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
     let schedule = h
-        .schedule("b1", json!({"due_at": due, "environment": "development", "enabled": true}))
+        .schedule(
+            "b1",
+            json!({"due_at": due, "environment": "development", "enabled": true}),
+        )
         .await;
     let request = h
         .post_json(
@@ -486,15 +510,25 @@ async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
         .json();
     // An editor token of alpha (a service account's), and a member of alpha.
     let token = h
-        .create_token(json!({"name": "alpha-ci", "kind": "admin", "role": "editor", "projects": ["alpha"]}))
+        .create_token(
+            json!({"name": "alpha-ci", "kind": "admin", "role": "editor", "projects": ["alpha"]}),
+        )
         .await;
     let token = bearer(token["secret"].as_str().unwrap());
     h.create_user("bo", "member", "correct horse battery").await;
-    h.put_json("/api/v1/projects/alpha/members/bo", json!({"role": "admin"}))
-        .await
-        .expect(204);
+    h.put_json(
+        "/api/v1/projects/alpha/members/bo",
+        json!({"role": "admin"}),
+    )
+    .await
+    .expect(204);
     let cookie = h.login("bo", "correct horse battery").await;
-    let cookie = cookie.header("set-cookie").split(';').next().unwrap().to_string();
+    let cookie = cookie
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let as_token = [("authorization", token.as_str())];
     let as_member = [
         ("cookie", cookie.as_str()),
@@ -512,10 +546,22 @@ async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
         };
         let before = h.fingerprint().await;
         // Reads: lists hold alpha's only; beta's items are not there.
-        let flags = send(Method::GET, "/api/v1/flags".into(), None).await.expect(200).json();
-        assert_eq!(names(&flags["flags"], "key"), set(["a1".into(), "a2".into()]));
-        let segments = send(Method::GET, "/api/v1/segments".into(), None).await.expect(200).json();
-        assert_eq!(names(&segments["segments"], "name"), set(["seg-alpha".into(), "seg-all".into()]));
+        let flags = send(Method::GET, "/api/v1/flags".into(), None)
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            names(&flags["flags"], "key"),
+            set(["a1".into(), "a2".into()])
+        );
+        let segments = send(Method::GET, "/api/v1/segments".into(), None)
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            names(&segments["segments"], "name"),
+            set(["seg-alpha".into(), "seg-all".into()])
+        );
         for uri in [
             "/api/v1/flags/b1".to_string(),
             "/api/v1/segments/seg-beta".into(),
@@ -526,30 +572,96 @@ async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
         ] {
             send(Method::GET, uri.clone(), None).await.expect(404);
         }
-        let schedules = send(Method::GET, "/api/v1/schedules".into(), None).await.expect(200).json();
+        let schedules = send(Method::GET, "/api/v1/schedules".into(), None)
+            .await
+            .expect(200)
+            .json();
         assert_eq!(schedules["schedules"], json!([]), "{schedules}");
-        let requests = send(Method::GET, "/api/v1/change-requests".into(), None).await.expect(200).json();
+        let requests = send(Method::GET, "/api/v1/change-requests".into(), None)
+            .await
+            .expect(200)
+            .json();
         assert_eq!(requests["change_requests"], json!([]), "{requests}");
-        send(Method::GET, "/api/v1/audit?project=beta".into(), None).await.expect(403);
-        send(Method::GET, "/api/v1/audit".into(), None).await.expect(403);
-        let audit = send(Method::GET, "/api/v1/audit?project=alpha".into(), None).await.expect(200).json();
-        assert!(audit["entries"].as_array().unwrap().iter().all(|e| e["project"] == "alpha"), "{audit}");
+        send(Method::GET, "/api/v1/audit?project=beta".into(), None)
+            .await
+            .expect(403);
+        send(Method::GET, "/api/v1/audit".into(), None)
+            .await
+            .expect(403);
+        let audit = send(Method::GET, "/api/v1/audit?project=alpha".into(), None)
+            .await
+            .expect(200)
+            .json();
+        assert!(
+            audit["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["project"] == "alpha"),
+            "{audit}"
+        );
         // Changes: every one refused, nothing written.
         let b1 = h.get_ok("/api/v1/flags/b1").await;
         for (method, uri, body) in [
-            (Method::PUT, "/api/v1/flags/b1".to_string(), Some(b1.clone())),
-            (Method::POST, "/api/v1/flags/b1/environments/development/enable".into(), None),
+            (
+                Method::PUT,
+                "/api/v1/flags/b1".to_string(),
+                Some(b1.clone()),
+            ),
+            (
+                Method::POST,
+                "/api/v1/flags/b1/environments/development/enable".into(),
+                None,
+            ),
             (Method::DELETE, "/api/v1/flags/b1".into(), None),
-            (Method::POST, "/api/v1/flags".into(), Some(json!({"key": "new", "project": "beta"}))),
-            (Method::PUT, "/api/v1/segments/seg-beta".into(), Some(json!({"version": 1, "conditions": []}))),
-            (Method::POST, "/api/v1/flags/b1/schedules".into(), Some(json!({"due_at": due, "environment": "development", "enabled": false}))),
+            (
+                Method::POST,
+                "/api/v1/flags".into(),
+                Some(json!({"key": "new", "project": "beta"})),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/segments/seg-beta".into(),
+                Some(json!({"version": 1, "conditions": []})),
+            ),
+            (
+                Method::POST,
+                "/api/v1/flags/b1/schedules".into(),
+                Some(json!({"due_at": due, "environment": "development", "enabled": false})),
+            ),
             (Method::DELETE, format!("/api/v1/schedules/{sid}"), None),
-            (Method::POST, "/api/v1/change-requests".into(), Some(json!({"key": "b1", "environment": "development", "enabled": false}))),
-            (Method::POST, format!("/api/v1/change-requests/{rid}/approve"), None),
-            (Method::POST, format!("/api/v1/change-requests/{rid}/reject"), None),
-            (Method::PUT, "/api/v1/projects/beta/members/bo".into(), Some(json!({"role": "admin"}))),
-            (Method::PUT, "/api/v1/projects/beta/environments/production".into(), Some(json!({"protected": false}))),
-            (Method::POST, "/api/v1/tokens".into(), Some(json!({"name": "x", "kind": "client", "environment": "production", "projects": ["beta"]}))),
+            (
+                Method::POST,
+                "/api/v1/change-requests".into(),
+                Some(json!({"key": "b1", "environment": "development", "enabled": false})),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/change-requests/{rid}/approve"),
+                None,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/change-requests/{rid}/reject"),
+                None,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/projects/beta/members/bo".into(),
+                Some(json!({"role": "admin"})),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/projects/beta/environments/production".into(),
+                Some(json!({"protected": false})),
+            ),
+            (
+                Method::POST,
+                "/api/v1/tokens".into(),
+                Some(
+                    json!({"name": "x", "kind": "client", "environment": "production", "projects": ["beta"]}),
+                ),
+            ),
         ] {
             let reply = send(method.clone(), uri.clone(), body).await;
             assert!(

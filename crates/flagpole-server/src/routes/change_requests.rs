@@ -60,7 +60,10 @@ async fn readable(
     id: i64,
 ) -> Result<ChangeRequestRecord, ApiError> {
     let record = load(state, id).await?;
-    let project = state.published().project_of(&record.kind, &record.target).to_string();
+    let project = state
+        .published()
+        .project_of(&record.kind, &record.target)
+        .to_string();
     match who.may(&project, crate::identity::Role::Viewer) {
         true => Ok(record),
         false => Err(ApiError::NotFound {

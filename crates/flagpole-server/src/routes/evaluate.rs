@@ -115,7 +115,7 @@ async fn evaluate_flag(
     evaluator.may_evaluate(&env)?;
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
-    if !snapshot.contains(&key) || !published.visible(&key, evaluator.scope()) {
+    if !snapshot.contains(&key) || !published.visible(&key, &evaluator.scope()) {
         return Err(ApiError::NotFound {
             kind: "flag",
             name: key,
@@ -146,12 +146,13 @@ async fn evaluate_all(
     evaluator.may_evaluate(&env)?;
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
+    let scope = evaluator.scope();
     let mut rng = state.rng();
     state.sample(&env, &ctx);
     if query.explain == Some(true) {
         let now = chrono::Utc::now();
         let flags: Vec<EvaluationBody<'_>> = published
-            .scoped_keys(evaluator.scope())
+            .scoped_keys(&scope)
             .filter_map(|key| {
                 let x = snapshot.explain(&*published, key, &ctx, now, &mut rng)?;
                 count_evaluation(&env, key, &x.evaluation);
@@ -168,7 +169,7 @@ async fn evaluate_all(
     }
     let now = chrono::Utc::now();
     let flags: Vec<EvaluationBody<'_>> = published
-        .scoped_keys(evaluator.scope())
+        .scoped_keys(&scope)
         .map(|key| (key, snapshot.evaluate(key, &ctx, now, &mut rng)))
         .map(|(key, e)| {
             count_evaluation(&env, key, &e);

@@ -113,7 +113,10 @@ async fn get_schedule(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
     let schedule = load(&state, id).await?;
-    let project = state.published().project_of(&schedule.kind, &schedule.target).to_string();
+    let project = state
+        .published()
+        .project_of(&schedule.kind, &schedule.target)
+        .to_string();
     if !who.scope().sees_segment(&project) {
         return Err(ApiError::NotFound {
             kind: "schedule",

@@ -65,7 +65,7 @@ async fn environment_snapshot(
     evaluator.may_evaluate(&env)?;
     let published = state.published();
     published.snapshot(&env)?;
-    let scope = evaluator.0.sdk_scope();
+    let scope = evaluator.scope();
     let etag = match scope.fingerprint() {
         None => format!("\"{env}-{}\"", published.payload_version(&env)),
         Some(f) => format!("\"{env}-{}-{f}\"", published.payload_version(&env)),
@@ -78,7 +78,7 @@ async fn environment_snapshot(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_value)]).into_response());
     }
-    let body = stream::snapshot_json(&published, &env, scope);
+    let body = stream::snapshot_json(&published, &env, &scope);
     Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -138,12 +138,12 @@ async fn follow(
     surface: Surface,
 ) -> Result<Response, ApiError> {
     let last = stream::last_event_id(headers)?;
-    let scope = who.sdk_scope();
+    let scope = who.scope();
     stream::respond(
         state.streams(),
         Credential::of(who),
         env,
-        scope,
+        &scope,
         surface,
         last,
     )

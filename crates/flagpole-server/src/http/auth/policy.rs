@@ -355,8 +355,8 @@ policy!(
 
 impl Evaluator {
     /// The projects this caller evaluates.
-    pub fn scope(&self) -> &Scope {
-        self.0.sdk_scope()
+    pub fn scope(&self) -> std::borrow::Cow<'_, Scope> {
+        self.0.scope()
     }
 
     /// Whether this caller may evaluate `environment`: client tokens only their own.

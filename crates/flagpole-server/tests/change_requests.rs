@@ -247,3 +247,62 @@ async fn a_change_request_carries_its_impact_preview() {
     assert_eq!(report["sampled"], 500);
     assert_eq!(report["off_to_on"], 500, "switching on flips every context");
 }
+
+/// Four eyes are two people: an admin who proposes a change cannot approve it with an
+/// admin token of their own, nor with a service account's token they created; another
+/// person can.
+#[tokio::test]
+async fn four_eyes_compare_people_not_tokens() {
+    let (h, _, _, _) = setup().await;
+    h.create_user("ana", "admin", "correct horse battery").await;
+    let login = h.login("ana", "correct horse battery").await;
+    let cookie = login
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let as_ana = |method: Method, uri: &'static str, body: Value| {
+        let (h, cookie) = (&h, cookie.clone());
+        async move {
+            let headers = [
+                ("cookie", cookie.as_str()),
+                ("host", "flagpole.test"),
+                ("origin", "http://flagpole.test"),
+            ];
+            h.send(method, uri, &headers, Payload::Json(body)).await
+        }
+    };
+    let body = json!({"key": "f", "environment": "production", "enabled": true});
+    let cr = as_ana(Method::POST, "/api/v1/change-requests", body)
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(cr["author"], "user:ana");
+    let approve = format!("/api/v1/change-requests/{}/approve", cr["id"]);
+    // Her own admin token acts as her, and says so in the audit log…
+    let own = as_ana(
+        Method::POST,
+        "/api/v1/tokens",
+        json!({"name": "ana-ci", "kind": "admin", "role": "admin"}),
+    )
+    .await
+    .expect(201)
+    .json();
+    assert_eq!(own["owner"], "ana");
+    let own = bearer(own["secret"].as_str().unwrap());
+    let reply = post_as(&h, &own, &approve, json!({})).await.expect(403);
+    assert_message(&reply.json(), "authors cannot approve");
+    // …and a service account's token she created is hers to approve with neither.
+    let body = json!({"name": "robot", "kind": "admin", "role": "admin", "service_account": true});
+    let robot = as_ana(Method::POST, "/api/v1/tokens", body)
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(robot["owner"], Value::Null);
+    let robot = bearer(robot["secret"].as_str().unwrap());
+    post_as(&h, &robot, &approve, json!({})).await.expect(403);
+    // Another person (the server's own admin token) may.
+    let approved = h.post_json(&approve, json!({})).await.expect(200).json();
+    assert_eq!(approved["status"], "applied");
+}

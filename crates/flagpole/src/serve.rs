@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flagpole_server::identity::issue::{self, Bootstrap};
+use flagpole_server::identity::first_start::{self, Bootstrap};
 use flagpole_server::Hosts;
 use flagpole_server::{service, AppState, ServerConfig};
 
@@ -281,7 +281,7 @@ async fn bootstrap(store: &dyn flagpole_store::Store) -> Result<()> {
         admin_password: std::env::var("FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD").ok(),
         token: std::env::var("FLAGPOLE_BOOTSTRAP_TOKEN").ok(),
     };
-    let Some(generated) = issue::bootstrap(store, given)
+    let Some(generated) = first_start::bootstrap(store, given)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot create the first admin user and token")?

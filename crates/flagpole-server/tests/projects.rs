@@ -17,11 +17,18 @@ use serde_json::{json, Value};
 async fn two_projects() -> Harness {
     let h = Harness::new().await;
     for key in ["alpha", "beta"] {
-        h.post_json("/api/v1/projects", json!({"key": key, "name": key.to_uppercase()}))
-            .await
-            .expect(201);
+        h.post_json(
+            "/api/v1/projects",
+            json!({"key": key, "name": key.to_uppercase()}),
+        )
+        .await
+        .expect(201);
     }
-    for (name, project) in [("seg-alpha", "alpha"), ("seg-beta", "beta"), ("seg-all", "*")] {
+    for (name, project) in [
+        ("seg-alpha", "alpha"),
+        ("seg-beta", "beta"),
+        ("seg-all", "*"),
+    ] {
         h.create_segment(json!({"name": name, "project": project, "conditions": []}))
             .await;
     }
@@ -41,8 +48,14 @@ async fn two_projects() -> Harness {
     h
 }
 
-async fn token(h: &Harness, kind: &str, projects: Option<Vec<&str>>, secret: Option<&str>) -> String {
-    let mut body = json!({"name": format!("t{}", rand_name()), "kind": kind, "environment": "production"});
+async fn token(
+    h: &Harness,
+    kind: &str,
+    projects: Option<Vec<&str>>,
+    secret: Option<&str>,
+) -> String {
+    let mut body =
+        json!({"name": format!("t{}", rand_name()), "kind": kind, "environment": "production"});
     if kind == "frontend" {
         body["origins"] = json!(["*"]);
     }
@@ -53,7 +66,10 @@ async fn token(h: &Harness, kind: &str, projects: Option<Vec<&str>>, secret: Opt
         body["secret"] = json!(s);
         body.as_object_mut().unwrap().remove("environment");
     }
-    h.create_token(body).await["secret"].as_str().unwrap().to_string()
+    h.create_token(body).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn rand_name() -> u64 {
@@ -83,10 +99,15 @@ async fn seen(h: &Harness, token: &str) -> Vec<(&'static str, BTreeSet<String>)>
     let auth = bearer(token);
     let headers = [("authorization", auth.as_str())];
     let get = |uri: &'static str| async move {
-        h.send(Method::GET, uri, &[("authorization", &bearer(token))], Payload::Empty)
-            .await
-            .expect(200)
-            .json()
+        h.send(
+            Method::GET,
+            uri,
+            &[("authorization", &bearer(token))],
+            Payload::Empty,
+        )
+        .await
+        .expect(200)
+        .json()
     };
     let post = |uri: &'static str| async move {
         h.send(
@@ -103,7 +124,9 @@ async fn seen(h: &Harness, token: &str) -> Vec<(&'static str, BTreeSet<String>)>
     let ofrep = post("/ofrep/v1/evaluate/flags").await;
     let native = post("/api/v1/environments/production/evaluate").await;
     let snapshot = get("/api/v1/environments/production/snapshot").await;
-    let mut unleash_stream = sse::open(h, "/api/client/streaming", &headers).await.unwrap();
+    let mut unleash_stream = sse::open(h, "/api/client/streaming", &headers)
+        .await
+        .unwrap();
     let hydration = unleash_stream.next().await.json();
     let mut native_stream = sse::open(h, "/api/v1/environments/production/stream", &headers)
         .await
@@ -116,7 +139,10 @@ async fn seen(h: &Harness, token: &str) -> Vec<(&'static str, BTreeSet<String>)>
         ("native evaluate", names(&native["flags"], "key")),
         ("snapshot", keys(&snapshot["flags"])),
         ("snapshot segments", keys(&snapshot["segments"])),
-        ("unleash stream", names(&hydration["events"][0]["features"], "name")),
+        (
+            "unleash stream",
+            names(&hydration["events"][0]["features"], "name"),
+        ),
         ("native stream", keys(&native_first["flags"])),
     ]
 }
@@ -125,7 +151,11 @@ fn expect_seen(seen: &[(&str, BTreeSet<String>)], flags: &[&str], segments: &[&s
     let flags = set(flags.iter().map(|s| s.to_string()));
     let segments = set(segments.iter().map(|s| s.to_string()));
     for (surface, got) in seen {
-        let want = if surface.contains("segments") { &segments } else { &flags };
+        let want = if surface.contains("segments") {
+            &segments
+        } else {
+            &flags
+        };
         assert_eq!(got, want, "{surface}");
     }
 }
@@ -136,11 +166,25 @@ async fn every_sdk_surface_serves_only_the_tokens_projects() {
     let alpha = token(&h, "client", Some(vec!["alpha"]), None).await;
     let both = token(&h, "client", Some(vec!["alpha", "beta"]), None).await;
     let all = token(&h, "client", None, None).await;
-    let unleash = token(&h, "client", None, Some("alpha:production.0123456789abcdef")).await;
+    let unleash = token(
+        &h,
+        "client",
+        None,
+        Some("alpha:production.0123456789abcdef"),
+    )
+    .await;
     let unleash_all = token(&h, "client", None, Some("[]:production.fedcba9876543210")).await;
 
-    expect_seen(&seen(&h, &alpha).await, &["a1", "a2"], &["seg-alpha", "seg-all"]);
-    expect_seen(&seen(&h, &unleash).await, &["a1", "a2"], &["seg-alpha", "seg-all"]);
+    expect_seen(
+        &seen(&h, &alpha).await,
+        &["a1", "a2"],
+        &["seg-alpha", "seg-all"],
+    );
+    expect_seen(
+        &seen(&h, &unleash).await,
+        &["a1", "a2"],
+        &["seg-alpha", "seg-all"],
+    );
     expect_seen(
         &seen(&h, &both).await,
         &["a1", "a2", "b1"],
@@ -164,13 +208,22 @@ async fn every_sdk_surface_serves_only_the_tokens_projects() {
                 Method::POST => Payload::Json(json!({"context": {"targetingKey": "u1"}})),
                 _ => Payload::Empty,
             };
-            h.send(method, &uri, &[("authorization", &auth)], payload).await
+            h.send(method, &uri, &[("authorization", &auth)], payload)
+                .await
         }
     };
-    as_alpha("/api/client/features/b1", Method::GET).await.expect(404);
-    as_alpha("/api/client/features/a1", Method::GET).await.expect(200);
-    as_alpha("/ofrep/v1/evaluate/flags/b1", Method::POST).await.expect(404);
-    as_alpha("/ofrep/v1/evaluate/flags/a1", Method::POST).await.expect(200);
+    as_alpha("/api/client/features/b1", Method::GET)
+        .await
+        .expect(404);
+    as_alpha("/api/client/features/a1", Method::GET)
+        .await
+        .expect(200);
+    as_alpha("/ofrep/v1/evaluate/flags/b1", Method::POST)
+        .await
+        .expect(404);
+    as_alpha("/ofrep/v1/evaluate/flags/a1", Method::POST)
+        .await
+        .expect(200);
     as_alpha("/api/v1/environments/production/evaluate/b1", Method::POST)
         .await
         .expect(404);
@@ -190,14 +243,20 @@ async fn every_sdk_surface_serves_only_the_tokens_projects() {
         .await
         .expect(200)
         .json();
-    assert_eq!(names(&filtered["features"], "name"), set(["a1".to_string()]));
+    assert_eq!(
+        names(&filtered["features"], "name"),
+        set(["a1".to_string()])
+    );
 
     // The frontend API, and a frontend token of one project.
     let front = token(&h, "frontend", Some(vec!["beta"]), None).await;
     let toggles = h
         .get_with(
             "/api/frontend?userId=u1",
-            &[("authorization", &bearer(&front)), ("origin", "https://x.example")],
+            &[
+                ("authorization", &bearer(&front)),
+                ("origin", "https://x.example"),
+            ],
         )
         .await
         .expect(200)
@@ -211,12 +270,20 @@ async fn a_flag_moving_between_projects_leaves_one_scope_and_enters_the_other() 
     let alpha = token(&h, "client", Some(vec!["alpha"]), None).await;
     let beta = token(&h, "client", Some(vec!["beta"]), None).await;
     let (a, b) = (bearer(&alpha), bearer(&beta));
-    let mut alpha_stream = sse::open(&h, "/api/client/streaming", &[("authorization", a.as_str())])
-        .await
-        .unwrap();
-    let mut beta_stream = sse::open(&h, "/api/v1/environments/production/stream", &[("authorization", b.as_str())])
-        .await
-        .unwrap();
+    let mut alpha_stream = sse::open(
+        &h,
+        "/api/client/streaming",
+        &[("authorization", a.as_str())],
+    )
+    .await
+    .unwrap();
+    let mut beta_stream = sse::open(
+        &h,
+        "/api/v1/environments/production/stream",
+        &[("authorization", b.as_str())],
+    )
+    .await
+    .unwrap();
     alpha_stream.next().await;
     beta_stream.next().await;
 
@@ -230,7 +297,11 @@ async fn a_flag_moving_between_projects_leaves_one_scope_and_enters_the_other() 
 
     let moved = alpha_stream.next().await.json();
     let event = &moved["events"][0];
-    assert_eq!((event["type"].as_str(), event["feature"]["name"].as_str()), (Some("feature-updated"), Some("b1")), "{moved}");
+    assert_eq!(
+        (event["type"].as_str(), event["feature"]["name"].as_str()),
+        (Some("feature-updated"), Some("b1")),
+        "{moved}"
+    );
     let gone = beta_stream.next().await.json();
     assert_eq!(gone["deleted_flags"], json!(["b1"]), "{gone}");
     let audit = h.get_ok("/api/v1/audit?flag=b1").await;
@@ -240,12 +311,21 @@ async fn a_flag_moving_between_projects_leaves_one_scope_and_enters_the_other() 
 #[tokio::test]
 async fn members_reach_their_projects_only() {
     let h = two_projects().await;
-    h.create_user("ann", "member", "correct horse battery").await;
-    h.put_json("/api/v1/projects/alpha/members/ann", json!({"role": "editor"}))
-        .await
-        .expect(204);
+    h.create_user("ann", "member", "correct horse battery")
+        .await;
+    h.put_json(
+        "/api/v1/projects/alpha/members/ann",
+        json!({"role": "editor"}),
+    )
+    .await
+    .expect(204);
     let cookie = h.login("ann", "correct horse battery").await;
-    let cookie = cookie.header("set-cookie").split(';').next().unwrap().to_string();
+    let cookie = cookie
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let as_ann = |method: Method, uri: &'static str, body: Option<Value>| {
         let (h, cookie) = (&h, cookie.clone());
         async move {
@@ -263,32 +343,63 @@ async fn members_reach_their_projects_only() {
             .await
         }
     };
-    let flags = as_ann(Method::GET, "/api/v1/flags", None).await.expect(200).json();
-    assert_eq!(names(&flags["flags"], "key"), set(["a1".into(), "a2".into()]));
-    as_ann(Method::GET, "/api/v1/flags/b1", None).await.expect(404);
-    as_ann(Method::GET, "/api/v1/projects/beta", None).await.expect(404);
-    let projects = as_ann(Method::GET, "/api/v1/projects", None).await.expect(200).json();
+    let flags = as_ann(Method::GET, "/api/v1/flags", None)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        names(&flags["flags"], "key"),
+        set(["a1".into(), "a2".into()])
+    );
+    as_ann(Method::GET, "/api/v1/flags/b1", None)
+        .await
+        .expect(404);
+    as_ann(Method::GET, "/api/v1/projects/beta", None)
+        .await
+        .expect(404);
+    let projects = as_ann(Method::GET, "/api/v1/projects", None)
+        .await
+        .expect(200)
+        .json();
     assert_eq!(names(&projects["projects"], "key"), set(["alpha".into()]));
     // A change in alpha is hers to make; one in beta, or a new flag there, is not.
     let before = h.config_version().await;
-    as_ann(Method::POST, "/api/v1/flags", Some(json!({"key": "x", "project": "beta"})))
-        .await
-        .expect(403);
-    as_ann(Method::POST, "/api/v1/flags/b1/environments/production/disable", None)
-        .await
-        .expect(403);
+    as_ann(
+        Method::POST,
+        "/api/v1/flags",
+        Some(json!({"key": "x", "project": "beta"})),
+    )
+    .await
+    .expect(403);
+    as_ann(
+        Method::POST,
+        "/api/v1/flags/b1/environments/production/disable",
+        None,
+    )
+    .await
+    .expect(403);
     assert_eq!(h.config_version().await, before, "a refusal writes nothing");
-    as_ann(Method::POST, "/api/v1/flags/a1/environments/production/disable", None)
-        .await
-        .expect(200);
+    as_ann(
+        Method::POST,
+        "/api/v1/flags/a1/environments/production/disable",
+        None,
+    )
+    .await
+    .expect(200);
     // Moving needs admin rights in both projects.
     let mut a2 = h.get_ok("/api/v1/flags/a2").await;
     a2["project"] = json!("beta");
-    as_ann(Method::PUT, "/api/v1/flags/a2", Some(a2)).await.expect(403);
-    // Environments, users and projects stay with server-wide admins.
-    as_ann(Method::POST, "/api/v1/projects", Some(json!({"key": "gamma"})))
+    as_ann(Method::PUT, "/api/v1/flags/a2", Some(a2))
         .await
         .expect(403);
+    // Environments, users and projects stay with server-wide admins.
+    as_ann(
+        Method::POST,
+        "/api/v1/projects",
+        Some(json!({"key": "gamma"})),
+    )
+    .await
+    .expect(403);
 }
 
 #[tokio::test]
@@ -299,12 +410,18 @@ async fn projects_are_created_listed_and_deleted_when_empty() {
         names(&list["projects"], "key"),
         set(["alpha".into(), "beta".into(), "default".into()])
     );
-    h.post_json("/api/v1/projects", json!({"key": "alpha"})).await.expect(409);
-    h.post_json("/api/v1/projects", json!({"key": "no/slash"})).await.expect(422);
+    h.post_json("/api/v1/projects", json!({"key": "alpha"}))
+        .await
+        .expect(409);
+    h.post_json("/api/v1/projects", json!({"key": "no/slash"}))
+        .await
+        .expect(422);
     let refused = h.delete("/api/v1/projects/beta").await.expect(409);
     assert!(refused.text().contains("beta"), "{}", refused.text());
     h.delete("/api/v1/projects/default").await.expect(409);
-    h.post_json("/api/v1/projects", json!({"key": "empty"})).await.expect(201);
+    h.post_json("/api/v1/projects", json!({"key": "empty"}))
+        .await
+        .expect(201);
     h.delete("/api/v1/projects/empty").await.expect(204);
     // A project's own protection: alpha's production needs approval, beta's does not.
     h.put_json(
@@ -313,8 +430,15 @@ async fn projects_are_created_listed_and_deleted_when_empty() {
     )
     .await
     .expect(200);
-    h.post("/api/v1/flags/a1/environments/production/disable").await.expect(409);
-    h.post("/api/v1/flags/b1/environments/production/disable").await.expect(200);
+    h.post("/api/v1/flags/a1/environments/production/disable")
+        .await
+        .expect(409);
+    h.post("/api/v1/flags/b1/environments/production/disable")
+        .await
+        .expect(200);
     let filtered = h.get_ok("/api/v1/flags?project=alpha").await;
-    assert_eq!(names(&filtered["flags"], "key"), set(["a1".into(), "a2".into()]));
+    assert_eq!(
+        names(&filtered["flags"], "key"),
+        set(["a1".into(), "a2".into()])
+    );
 }

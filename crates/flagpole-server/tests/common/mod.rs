@@ -326,6 +326,17 @@ impl Harness {
         .await
     }
 
+    /// Logs `name` in with `password`; the session cookie (`flagpole_session=…`).
+    pub async fn session(&self, name: &str, password: &str) -> String {
+        let reply = self.login(name, password).await.expect(200);
+        reply
+            .header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
     /// Switches sampling on in `environment`, keeping up to `size` contexts, and samples
     /// the contexts of `users` users (`user-0`, `user-1`, …) there.
     pub async fn sample_users(&self, environment: &str, size: usize, users: usize) {

@@ -442,3 +442,40 @@ async fn projects_are_created_listed_and_deleted_when_empty() {
         set(["a1".into(), "a2".into()])
     );
 }
+
+#[tokio::test]
+async fn import_into_and_export_of_one_project() {
+    let h = two_projects().await;
+    let doc = json!({"segments": {"seg-new": {"conditions": []}},
+        "flags": {"n1": {"environments": {"production": {"enabled": true, "rules": [{"segments": ["seg-new", "seg-all"]}]}}},
+                  "n2": {"project": "alpha"}}});
+    h.post_json("/api/v1/import?project=beta", doc.clone())
+        .await
+        .expect(200);
+    assert_eq!(h.get_ok("/api/v1/flags/n1").await["project"], "beta");
+    assert_eq!(h.get_ok("/api/v1/flags/n2").await["project"], "alpha");
+    assert_eq!(
+        h.get_ok("/api/v1/segments/seg-new").await["project"],
+        "beta"
+    );
+    let beta = h.get_ok("/api/v1/export?project=beta").await;
+    assert_eq!(keys(&beta["flags"]), set(["b1".into(), "n1".into()]));
+    assert_eq!(
+        keys(&beta["segments"]),
+        set(["seg-beta".into(), "seg-new".into(), "seg-all".into()])
+    );
+    let unleash = h
+        .get_ok("/api/v1/export?project=alpha&format=unleash")
+        .await;
+    assert_eq!(
+        names(&unleash["features"], "name"),
+        set(["a1".into(), "a2".into(), "n2".into()])
+    );
+    h.get("/api/v1/export?project=nope").await.expect(404);
+    let before = h.config_version().await;
+    h.post_json("/api/v1/import?project=no/slash", doc)
+        .await
+        .expect(400);
+    h.get("/api/v1/export?project=no/slash").await.expect(400);
+    assert_eq!(h.config_version().await, before);
+}

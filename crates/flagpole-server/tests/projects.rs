@@ -9,44 +9,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::Method;
+use common::projects::two_projects;
 use common::{bearer, sse, Harness, Payload};
 use serde_json::{json, Value};
-
-/// Projects `alpha` and `beta`, a flag in each and one in `default`, a segment of each
-/// and a global one, all on in production.
-async fn two_projects() -> Harness {
-    let h = Harness::new().await;
-    for key in ["alpha", "beta"] {
-        h.post_json(
-            "/api/v1/projects",
-            json!({"key": key, "name": key.to_uppercase()}),
-        )
-        .await
-        .expect(201);
-    }
-    for (name, project) in [
-        ("seg-alpha", "alpha"),
-        ("seg-beta", "beta"),
-        ("seg-all", "*"),
-    ] {
-        h.create_segment(json!({"name": name, "project": project, "conditions": []}))
-            .await;
-    }
-    let on = |segments: Vec<&str>| json!({"production": {"enabled": true, "rules": [{"segments": segments}]}});
-    for (key, project, segments) in [
-        ("a1", Some("alpha"), vec!["seg-alpha", "seg-all"]),
-        ("a2", Some("alpha"), vec![]),
-        ("b1", Some("beta"), vec!["seg-beta"]),
-        ("d1", None, vec![]),
-    ] {
-        let mut flag = json!({"key": key, "environments": on(segments)});
-        if let Some(p) = project {
-            flag["project"] = json!(p);
-        }
-        h.create_flag(flag).await;
-    }
-    h
-}
 
 async fn token(
     h: &Harness,
@@ -136,7 +101,7 @@ async fn seen(h: &Harness, token: &str) -> Vec<(&'static str, BTreeSet<String>)>
         ("client features", names(&features["features"], "name")),
         ("client segments", names(&features["segments"], "name")),
         ("ofrep bulk", names(&ofrep["flags"], "key")),
-        ("native evaluate", names(&native["flags"], "key")),
+        ("native evaluate", names(&native["flags"], "flag")),
         ("snapshot", keys(&snapshot["flags"])),
         ("snapshot segments", keys(&snapshot["segments"])),
         (

@@ -8,39 +8,20 @@
 
 mod common;
 
+use common::projects::two_projects;
 use common::{Harness, Reply};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
 
-/// Projects `alpha` and `beta`, flags `a1` (alpha), `b1` (beta) and `d1` (default), a
-/// segment of each project and a global one, a change request of `a1` and one of `b1`;
+/// [`two_projects`], a change request of `a1`, `b1` and `d1` each (1, 2 and 3), and
 /// users `ada` (admin) and `mia` (member, editor of alpha).
 async fn harness() -> Harness {
-    let h = Harness::new().await;
-    for key in ["alpha", "beta"] {
-        h.post_json(
-            "/api/v1/projects",
-            json!({"key": key, "name": key.to_uppercase()}),
-        )
-        .await
-        .expect(201);
-    }
-    for (name, project) in [
-        ("seg-alpha", "alpha"),
-        ("seg-beta", "beta"),
-        ("seg-all", "*"),
-    ] {
-        h.create_segment(json!({"name": name, "project": project, "conditions": []}))
-            .await;
-    }
-    for (key, project) in [("a1", "alpha"), ("b1", "beta"), ("d1", "default")] {
-        h.create_flag(json!({"key": key, "project": project,
-            "environments": {"development": {"enabled": true}}}))
-            .await;
+    let h = two_projects().await;
+    for key in ["a1", "b1", "d1"] {
         h.post_json(
             "/api/v1/change-requests",
-            json!({"key": key, "environment": "development", "enabled": false,
+            json!({"key": key, "environment": "production", "enabled": false,
                 "description": format!("pause {key}")}),
         )
         .await
@@ -80,7 +61,7 @@ fn flags_in<'a>(html: &str, keys: &[&'a str]) -> Vec<&'a str> {
 #[tokio::test]
 async fn the_switcher_narrows_the_pages_to_one_project() {
     let h = harness().await;
-    let all = ["a1", "b1", "d1"];
+    let all = ["a1", "a2", "b1", "d1"];
 
     // `?project=` shows that project and keeps it in the cookie.
     let reply = page_as(&h, "ada", "/?project=alpha", "").await.expect(200);
@@ -93,12 +74,12 @@ async fn the_switcher_narrows_the_pages_to_one_project() {
         "{kept:?}"
     );
     let list = reply.text();
-    assert_eq!(flags_in(&list, &all), ["a1"]);
+    assert_eq!(flags_in(&list, &all), ["a1", "a2"]);
     assert!(
         list.contains("<option value=\"alpha\" selected>ALPHA</option>"),
         "{list}"
     );
-    assert!(list.contains("1 of 1 flags"), "{list}");
+    assert!(list.contains("2 of 2 flags"), "{list}");
 
     // The cookie alone chooses on the next pages; `all` shows everything again.
     let cookie = "flagpole_project=beta";
@@ -185,11 +166,11 @@ async fn the_settings_page_shows_members_and_settings() {
 #[tokio::test]
 async fn a_member_sees_only_their_project() {
     let h = harness().await;
-    let all = ["a1", "b1", "d1"];
+    let all = ["a1", "a2", "b1", "d1"];
     // Even a cookie naming another project shows only hers.
     for cookie in ["", "flagpole_project=beta"] {
         let list = text_as(&h, "mia", "/", cookie).await;
-        assert_eq!(flags_in(&list, &all), ["a1"], "{list}");
+        assert_eq!(flags_in(&list, &all), ["a1", "a2"], "{list}");
         assert!(
             !list.contains("value=\"beta\"") && !list.contains("value=\"default\""),
             "{list}"
@@ -209,7 +190,7 @@ async fn a_member_sees_only_their_project() {
     assert!(text_as(&h, "mia", "/flag/b1", "")
         .await
         .contains("No such flag"));
-    let flag = text_as(&h, "mia", "/flag/a1?env=development", "").await;
+    let flag = text_as(&h, "mia", "/flag/a1?env=production", "").await;
     assert!(
         !flag.contains("<fieldset disabled>"),
         "she edits alpha's flags: {flag}"
@@ -221,7 +202,7 @@ async fn a_member_sees_only_their_project() {
     );
     assert!(!segments.contains("id=\"segment-seg-beta\""));
     let history = text_as(&h, "mia", "/history", "").await;
-    assert_eq!(flags_in(&history, &all), ["a1"]);
+    assert_eq!(flags_in(&history, &all), ["a1", "a2"]);
     let requests = text_as(&h, "mia", "/change-requests", "").await;
     assert!(
         requests.contains("pause a1") && !requests.contains("pause b1"),

@@ -27,18 +27,7 @@ pub struct ProjectArgs {
 #[derive(Debug, Subcommand)]
 enum ProjectCommand {
     /// Create a project (server admins).
-    Create {
-        /// ASCII letters, digits, '.', '_' and '-'; it cannot be changed later.
-        key: String,
-        /// Shown in the UI (the key when absent).
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        /// An environment the project uses (repeatable; none: every environment).
-        #[arg(long = "environment")]
-        environments: Vec<String>,
-    },
+    Create(NewProject),
     /// List the projects you reach: key, name, live flags, environments used.
     List,
     /// Print a project as JSON: its fields and its settings per environment.
@@ -62,6 +51,31 @@ enum ProjectCommand {
     Protect(Setting),
     /// Make changes to a project's flags in an environment go through change requests.
     RequireApproval(Setting),
+}
+
+/// A project to create.
+#[derive(Debug, Args)]
+struct NewProject {
+    /// ASCII letters, digits, '.', '_' and '-'; it cannot be changed later.
+    key: String,
+    /// Shown in the UI (the key when absent).
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// An environment the project uses (repeatable; none: every environment).
+    #[arg(long = "environment")]
+    environments: Vec<String>,
+}
+
+impl NewProject {
+    fn input(&self) -> ProjectInput {
+        ProjectInput {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            environments: (!self.environments.is_empty()).then(|| self.environments.clone()),
+        }
+    }
 }
 
 /// One of a project's settings in one environment.
@@ -94,14 +108,9 @@ fn request(command: &ProjectCommand) -> (&'static str, String, Option<Value>) {
         ("PUT", path, Some(json!({ field: !s.off })))
     };
     match command {
-        ProjectCommand::Create {
-            key,
-            name,
-            description,
-            environments,
-        } => {
-            let input = input(name, description, environments);
-            let body = json!({"key": key, "name": input.name, "description": input.description,
+        ProjectCommand::Create(new) => {
+            let input = new.input();
+            let body = json!({"key": new.key, "name": input.name, "description": input.description,
                 "environments": input.environments});
             ("POST", "/api/v1/projects".into(), Some(body))
         }
@@ -118,18 +127,6 @@ fn request(command: &ProjectCommand) -> (&'static str, String, Option<Value>) {
     }
 }
 
-fn input(
-    name: &Option<String>,
-    description: &Option<String>,
-    environments: &[String],
-) -> ProjectInput {
-    ProjectInput {
-        name: name.clone(),
-        description: description.clone(),
-        environments: (!environments.is_empty()).then(|| environments.to_vec()),
-    }
-}
-
 /// Runs a command on the database named by `--database`, as the write service does for
 /// the API; answers what the API would.
 fn offline(target: &Target, command: &ProjectCommand) -> Result<Value> {
@@ -138,14 +135,9 @@ fn offline(target: &Target, command: &ProjectCommand) -> Result<Value> {
         let state = open_state(&database).await?;
         let who = Principal::local();
         let answer = match command {
-            ProjectCommand::Create {
-                key,
-                name,
-                description,
-                environments,
-            } => {
-                let input = input(name, description, environments);
-                view(&state, projects::create(&state, &who, key, &input).await?)
+            ProjectCommand::Create(new) => {
+                let created = projects::create(&state, &who, &new.key, &new.input()).await?;
+                view(&state, created)
             }
             ProjectCommand::List => {
                 let all = state
@@ -208,7 +200,7 @@ fn view(state: &AppState, project: ProjectRecord) -> Value {
 fn report(command: &ProjectCommand, answer: &Value) -> Result<()> {
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     match command {
-        ProjectCommand::Create { key, .. } => crate::output::say!("created project {key}"),
+        ProjectCommand::Create(new) => crate::output::say!("created project {}", new.key),
         ProjectCommand::List => {
             for p in answer["projects"].as_array().into_iter().flatten() {
                 crate::output::say!(

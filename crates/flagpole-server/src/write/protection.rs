@@ -81,6 +81,30 @@ pub fn check(
     Ok(())
 }
 
+/// 403 unless `who` has at least `role` in `project`.
+pub fn check_project(who: &Principal, project: &str, role: Role) -> Result<(), ApiError> {
+    if who.may(project, role) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "this needs the {} role in project {project:?}",
+        role.as_str()
+    )))
+}
+
+/// 403 unless `who` may move a flag from project `from` to `to`: admin rights in both.
+pub fn check_move(who: &Principal, from: &str, to: &str) -> Result<(), ApiError> {
+    if from == to {
+        return Ok(());
+    }
+    if who.may(from, Role::Admin) && who.may(to, Role::Admin) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "moving a flag from project {from:?} to {to:?} needs the admin role in both"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,28 +137,4 @@ mod tests {
         assert_eq!(flag_touches(Some(&before), None).len(), 2);
         assert_eq!(flag_touches(None, Some(&after)).len(), 2);
     }
-}
-
-/// 403 unless `who` has at least `role` in `project`.
-pub fn check_project(who: &Principal, project: &str, role: Role) -> Result<(), ApiError> {
-    if who.may(project, role) {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden(format!(
-        "this needs the {} role in project {project:?}",
-        role.as_str()
-    )))
-}
-
-/// 403 unless `who` may move a flag from project `from` to `to`: admin rights in both.
-pub fn check_move(who: &Principal, from: &str, to: &str) -> Result<(), ApiError> {
-    if from == to {
-        return Ok(());
-    }
-    if who.may(from, Role::Admin) && who.may(to, Role::Admin) {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden(format!(
-        "moving a flag from project {from:?} to {to:?} needs the admin role in both"
-    )))
 }

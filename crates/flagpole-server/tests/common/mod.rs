@@ -7,6 +7,7 @@
 
 pub mod credentials;
 pub mod postgres;
+pub mod projects;
 pub mod sse;
 
 use std::sync::Arc;

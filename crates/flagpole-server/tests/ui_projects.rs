@@ -96,6 +96,8 @@ async fn the_switcher_narrows_the_pages_to_one_project() {
         segments.contains("id=\"segment-seg-beta\"") && segments.contains("id=\"segment-seg-all\"")
     );
     assert!(!segments.contains("id=\"segment-seg-alpha\""), "{segments}");
+    // Saved in its own project (a segment sent without one would move).
+    assert!(segments.contains("type=\"hidden\" data-k=\"project\" value=\"beta\""));
     let history = text_as(&h, "ada", "/history", cookie).await;
     assert_eq!(flags_in(&history, &all), ["b1"]);
     let requests = text_as(&h, "ada", "/change-requests", cookie).await;

@@ -108,7 +108,7 @@ pub async fn project_page(
                     (field("Environments used", "environments", html! {
                         input #f-environments name="environments" data-list data-optional maxlength="2000"
                             value=(project.environments.as_deref().unwrap_or_default().join(", "));
-                    }, Some("Separated by commas; empty: every environment. Its flags are configured only in these.")))
+                    }, Some("Separated by commas; its flags are configured only in these. Empty while it uses every environment; to widen a narrowed project, list them all.")))
                     (form_error())
                     button.primary type="submit" { "Save" }
                 }

@@ -47,6 +47,8 @@ pub async fn segments_page(State(state): State<AppState>, who: Page) -> Markup {
                 }
                 form data-segment-form data-api=(format!("PUT /api/v1/segments/{}", encode(name))) data-version=(record.version) data-then="reload" {
                     fieldset disabled[!who.may(project, Role::Editor)] {
+                        // Saved where it is: a segment sent without its project moves.
+                        @if let Some(p) = &record.segment.project { input type="hidden" data-k="project" value=(p); }
                         (field("Description", &format!("description-{name}"), html! {
                             input id=(format!("f-description-{name}")) data-k="description" value=[record.segment.description.as_deref()] maxlength="1000";
                         }, None))

@@ -302,6 +302,34 @@ impl Document {
         self.compat = Compat::Native;
     }
 
+    /// Puts every flag and segment that names no project into `project` (an import into
+    /// one project); those that name one keep it.
+    pub fn place_in(&mut self, project: &str) {
+        for flag in self.flags.values_mut() {
+            flag.project.get_or_insert_with(|| project.to_string());
+        }
+        for segment in self.segments.values_mut() {
+            segment.project.get_or_insert_with(|| project.to_string());
+        }
+    }
+
+    /// What one project holds: its flags, and the segments they may use (its own and
+    /// the global ones).
+    pub fn of_project(&self, project: &str) -> Document {
+        Document {
+            version: self.version,
+            compat: self.compat,
+            segments: (self.segments.iter())
+                .filter(|(_, s)| s.usable_in(project))
+                .map(|(name, s)| (name.clone(), s.clone()))
+                .collect(),
+            flags: (self.flags.iter())
+                .filter(|(_, f)| f.project() == project)
+                .map(|(key, f)| (key.clone(), f.clone()))
+                .collect(),
+        }
+    }
+
     /// Serializes to pretty JSON.
     pub fn to_json(&self) -> String {
         // Serializing plain data with string keys cannot fail.
@@ -311,5 +339,29 @@ impl Document {
     /// Serializes to YAML.
     pub fn to_yaml(&self) -> String {
         serde_yaml::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placing_and_picking_one_project() {
+        let mut doc = Document::from_yaml(
+            "segments: {mine: {}, theirs: {project: beta}, shared: {project: '*'}}\n\
+             flags: {a: {}, b: {project: beta}}\n",
+        )
+        .expect("document");
+        doc.place_in("alpha");
+        assert_eq!(doc.flags["a"].project(), "alpha");
+        assert_eq!(doc.flags["b"].project(), "beta");
+        assert_eq!(doc.segments["mine"].project(), "alpha");
+        let alpha = doc.of_project("alpha");
+        assert_eq!(alpha.flags.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(
+            alpha.segments.keys().collect::<Vec<_>>(),
+            ["mine", "shared"]
+        );
     }
 }

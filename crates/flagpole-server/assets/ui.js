@@ -121,7 +121,10 @@
   function fieldValue(el) {
     if (el.type === "checkbox") return el.checked;
     const v = el.value.trim();
-    if (el.hasAttribute("data-list")) return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : [];
+    if (el.hasAttribute("data-list")) {
+      if (!v) return el.hasAttribute("data-optional") ? undefined : [];
+      return v.split(",").map((s) => s.trim()).filter(Boolean);
+    }
     if (el.type === "number") return v === "" ? undefined : Number(v);
     return v === "" ? undefined : v;
   }
@@ -212,6 +215,8 @@
         body = { description: (own(form, "description") || {}).value || undefined, conditions: readConditions($("[data-conditions]", form)) };
         const name = own(form, "name");
         if (name) body.name = name.value.trim();
+        const project = own(form, "project");
+        if (project) body.project = project.value;
         if (form.dataset.version) body.version = Number(form.dataset.version);
       } else if (form.hasAttribute("data-plan-form")) {
         body = readPlan(form);
@@ -229,9 +234,11 @@
       showError($("[data-form-error]", form), e.message);
       return;
     }
+    // A path's {field} is the form's field, taken out of the body (`PUT …/members/{user}`).
+    const target = url.replace(/\{(\w+)\}/g, (_, k) => { const v = body[k]; delete body[k]; return encodeURIComponent(v === undefined ? "" : v); });
     const button = $("button[type=submit]", form);
     if (button) button.disabled = true;
-    const res = await api(method, url, body);
+    const res = await api(method, target, body);
     if (button) button.disabled = false;
     if (!res.ok) return showProblems(form, res.body);
     const then = form.dataset.then || "reload";
@@ -679,7 +686,7 @@
     else if (t.hasAttribute("data-delete")) simple(t, "DELETE", t.dataset.delete);
     else if (t.hasAttribute("data-patch")) {
       const on = t.getAttribute("aria-checked") === "true";
-      simple(t, "PATCH", t.dataset.patch, { [t.dataset.fieldName]: !on });
+      simple(t, t.dataset.method || "PATCH", t.dataset.patch, { [t.dataset.fieldName]: !on });
     } else if (t.hasAttribute("data-logout")) {
       api("POST", "/api/v1/auth/logout").then(() => { location.href = "/login"; });
     } else if (t.hasAttribute("data-close")) t.closest("dialog").close();
@@ -688,10 +695,11 @@
     const t = ev.target;
     if (t.matches("[data-patch-select]")) {
       confirmAction(`Change ${t.getAttribute("aria-label")} to ${t.value}?`).then((ok) => {
-        if (ok) simple(t, "PATCH", t.dataset.patchSelect, { [t.dataset.fieldName]: t.value });
+        if (ok) simple(t, t.dataset.method || "PATCH", t.dataset.patchSelect, { [t.dataset.fieldName]: t.value });
         else location.reload();
       });
     }
+    if (t.matches("[data-project-switch]")) t.form.requestSubmit();
     if (t.matches("[data-flag-type]")) $$("[data-typed]", t.form).forEach(checkTyped);
     if (t.matches("[data-recent]") && t.value) { const f = t.closest("form"); $("[data-context]", f).value = JSON.stringify(JSON.parse(t.value), null, 2); pairsFromJson(f); }
     if (t.closest("[data-share]")) updateBar(t.closest("[data-serve]"));
@@ -711,6 +719,7 @@
   });
   wire(document);
   refresh(document);
+  $$("[data-switch-button]").forEach((b) => { b.hidden = true; });
   const tryForm = $("[data-try]");
   if (tryForm) { fillRecent(tryForm); pairsFromJson(tryForm); }
 })();

@@ -1,6 +1,6 @@
-//! Projects: every SDK surface serves a token only its projects' flags (and the
-//! segments they may use), over the streams too when a flag moves; members of one
-//! project neither read nor change another's; Unleash-format secrets keep their project.
+//! Projects in the admin API: members of one project, and tokens of one, neither read
+//! nor change another's (and a refusal writes nothing); projects are created, listed and
+//! deleted once empty; imports and exports keep flags in their projects.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,304 +9,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::Method;
-use common::{bearer, sse, Harness, Payload};
+use common::projects::{keys, names, set, two_projects};
+use common::{bearer, Harness, Payload};
 use serde_json::{json, Value};
-
-/// Projects `alpha` and `beta`, a flag in each and one in `default`, a segment of each
-/// and a global one, all on in production.
-async fn two_projects() -> Harness {
-    let h = Harness::new().await;
-    for key in ["alpha", "beta"] {
-        h.post_json(
-            "/api/v1/projects",
-            json!({"key": key, "name": key.to_uppercase()}),
-        )
-        .await
-        .expect(201);
-    }
-    for (name, project) in [
-        ("seg-alpha", "alpha"),
-        ("seg-beta", "beta"),
-        ("seg-all", "*"),
-    ] {
-        h.create_segment(json!({"name": name, "project": project, "conditions": []}))
-            .await;
-    }
-    let on = |segments: Vec<&str>| json!({"production": {"enabled": true, "rules": [{"segments": segments}]}});
-    for (key, project, segments) in [
-        ("a1", Some("alpha"), vec!["seg-alpha", "seg-all"]),
-        ("a2", Some("alpha"), vec![]),
-        ("b1", Some("beta"), vec!["seg-beta"]),
-        ("d1", None, vec![]),
-    ] {
-        let mut flag = json!({"key": key, "environments": on(segments)});
-        if let Some(p) = project {
-            flag["project"] = json!(p);
-        }
-        h.create_flag(flag).await;
-    }
-    h
-}
-
-async fn token(
-    h: &Harness,
-    kind: &str,
-    projects: Option<Vec<&str>>,
-    secret: Option<&str>,
-) -> String {
-    let mut body =
-        json!({"name": format!("t{}", rand_name()), "kind": kind, "environment": "production"});
-    if kind == "frontend" {
-        body["origins"] = json!(["*"]);
-    }
-    if let Some(p) = projects {
-        body["projects"] = json!(p);
-    }
-    if let Some(s) = secret {
-        body["secret"] = json!(s);
-        body.as_object_mut().unwrap().remove("environment");
-    }
-    h.create_token(body).await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn rand_name() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
-}
-
-fn set(items: impl IntoIterator<Item = String>) -> BTreeSet<String> {
-    items.into_iter().collect()
-}
-
-fn names(list: &Value, field: &str) -> BTreeSet<String> {
-    set(list
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .map(|f| f[field].as_str().unwrap_or_default().to_string()))
-}
-
-fn keys(map: &Value) -> BTreeSet<String> {
-    set(map.as_object().unwrap().keys().cloned())
-}
-
-/// What every SDK surface shows `token`: the flag keys of each, and the segment names.
-async fn seen(h: &Harness, token: &str) -> Vec<(&'static str, BTreeSet<String>)> {
-    let auth = bearer(token);
-    let headers = [("authorization", auth.as_str())];
-    let get = |uri: &'static str| async move {
-        h.send(
-            Method::GET,
-            uri,
-            &[("authorization", &bearer(token))],
-            Payload::Empty,
-        )
-        .await
-        .expect(200)
-        .json()
-    };
-    let post = |uri: &'static str| async move {
-        h.send(
-            Method::POST,
-            uri,
-            &[("authorization", &bearer(token))],
-            Payload::Json(json!({"context": {"targetingKey": "u1"}})),
-        )
-        .await
-        .expect(200)
-        .json()
-    };
-    let features = get("/api/client/features").await;
-    let ofrep = post("/ofrep/v1/evaluate/flags").await;
-    let native = post("/api/v1/environments/production/evaluate").await;
-    let snapshot = get("/api/v1/environments/production/snapshot").await;
-    let mut unleash_stream = sse::open(h, "/api/client/streaming", &headers)
-        .await
-        .unwrap();
-    let hydration = unleash_stream.next().await.json();
-    let mut native_stream = sse::open(h, "/api/v1/environments/production/stream", &headers)
-        .await
-        .unwrap();
-    let native_first = native_stream.next().await.json();
-    vec![
-        ("client features", names(&features["features"], "name")),
-        ("client segments", names(&features["segments"], "name")),
-        ("ofrep bulk", names(&ofrep["flags"], "key")),
-        ("native evaluate", names(&native["flags"], "flag")),
-        ("snapshot", keys(&snapshot["flags"])),
-        ("snapshot segments", keys(&snapshot["segments"])),
-        (
-            "unleash stream",
-            names(&hydration["events"][0]["features"], "name"),
-        ),
-        ("native stream", keys(&native_first["flags"])),
-    ]
-}
-
-fn expect_seen(seen: &[(&str, BTreeSet<String>)], flags: &[&str], segments: &[&str]) {
-    let flags = set(flags.iter().map(|s| s.to_string()));
-    let segments = set(segments.iter().map(|s| s.to_string()));
-    for (surface, got) in seen {
-        let want = if surface.contains("segments") {
-            &segments
-        } else {
-            &flags
-        };
-        assert_eq!(got, want, "{surface}");
-    }
-}
-
-#[tokio::test]
-async fn every_sdk_surface_serves_only_the_tokens_projects() {
-    let h = two_projects().await;
-    let alpha = token(&h, "client", Some(vec!["alpha"]), None).await;
-    let both = token(&h, "client", Some(vec!["alpha", "beta"]), None).await;
-    let all = token(&h, "client", None, None).await;
-    let unleash = token(
-        &h,
-        "client",
-        None,
-        Some("alpha:production.0123456789abcdef"),
-    )
-    .await;
-    let unleash_all = token(&h, "client", None, Some("[]:production.fedcba9876543210")).await;
-
-    expect_seen(
-        &seen(&h, &alpha).await,
-        &["a1", "a2"],
-        &["seg-alpha", "seg-all"],
-    );
-    expect_seen(
-        &seen(&h, &unleash).await,
-        &["a1", "a2"],
-        &["seg-alpha", "seg-all"],
-    );
-    expect_seen(
-        &seen(&h, &both).await,
-        &["a1", "a2", "b1"],
-        &["seg-alpha", "seg-all", "seg-beta"],
-    );
-    for t in [&all, &unleash_all] {
-        expect_seen(
-            &seen(&h, t).await,
-            &["a1", "a2", "b1", "d1"],
-            &["seg-alpha", "seg-all", "seg-beta"],
-        );
-    }
-
-    // One flag at a time: outside the scope is as if it did not exist.
-    let as_alpha = |uri: &str, method: Method| {
-        let auth = bearer(&alpha);
-        let h = &h;
-        let uri = uri.to_string();
-        async move {
-            let payload = match method {
-                Method::POST => Payload::Json(json!({"context": {"targetingKey": "u1"}})),
-                _ => Payload::Empty,
-            };
-            h.send(method, &uri, &[("authorization", &auth)], payload)
-                .await
-        }
-    };
-    as_alpha("/api/client/features/b1", Method::GET)
-        .await
-        .expect(404);
-    as_alpha("/api/client/features/a1", Method::GET)
-        .await
-        .expect(200);
-    as_alpha("/ofrep/v1/evaluate/flags/b1", Method::POST)
-        .await
-        .expect(404);
-    as_alpha("/ofrep/v1/evaluate/flags/a1", Method::POST)
-        .await
-        .expect(200);
-    as_alpha("/api/v1/environments/production/evaluate/b1", Method::POST)
-        .await
-        .expect(404);
-    // The seed API serves `default`: a token of alpha only is refused it.
-    as_alpha("/flags/d1", Method::GET).await.expect(403);
-    let seed = h
-        .get_with("/flags/a1", &[("authorization", &bearer(&all))])
-        .await;
-    assert_eq!(seed.status, 404, "the seed API only serves default's flags");
-
-    // Unleash's query filters.
-    let filtered = h
-        .get_with(
-            "/api/client/features?project=alpha&namePrefix=a1",
-            &[("authorization", &bearer(&all))],
-        )
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(
-        names(&filtered["features"], "name"),
-        set(["a1".to_string()])
-    );
-
-    // The frontend API, and a frontend token of one project.
-    let front = token(&h, "frontend", Some(vec!["beta"]), None).await;
-    let toggles = h
-        .get_with(
-            "/api/frontend?userId=u1",
-            &[
-                ("authorization", &bearer(&front)),
-                ("origin", "https://x.example"),
-            ],
-        )
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(names(&toggles["toggles"], "name"), set(["b1".to_string()]));
-}
-
-#[tokio::test]
-async fn a_flag_moving_between_projects_leaves_one_scope_and_enters_the_other() {
-    let h = two_projects().await;
-    let alpha = token(&h, "client", Some(vec!["alpha"]), None).await;
-    let beta = token(&h, "client", Some(vec!["beta"]), None).await;
-    let (a, b) = (bearer(&alpha), bearer(&beta));
-    let mut alpha_stream = sse::open(
-        &h,
-        "/api/client/streaming",
-        &[("authorization", a.as_str())],
-    )
-    .await
-    .unwrap();
-    let mut beta_stream = sse::open(
-        &h,
-        "/api/v1/environments/production/stream",
-        &[("authorization", b.as_str())],
-    )
-    .await
-    .unwrap();
-    alpha_stream.next().await;
-    beta_stream.next().await;
-
-    // b1 uses beta's segment: it cannot move until it does not.
-    let mut b1 = h.get_ok("/api/v1/flags/b1").await;
-    b1["project"] = json!("alpha");
-    let refused = h.put_json("/api/v1/flags/b1", b1.clone()).await.expect(422);
-    assert!(refused.text().contains("seg-beta"), "{}", refused.text());
-    b1["environments"]["production"]["rules"] = json!([]);
-    h.put_json("/api/v1/flags/b1", b1).await.expect(200);
-
-    let moved = alpha_stream.next().await.json();
-    let event = &moved["events"][0];
-    assert_eq!(
-        (event["type"].as_str(), event["feature"]["name"].as_str()),
-        (Some("feature-updated"), Some("b1")),
-        "{moved}"
-    );
-    let gone = beta_stream.next().await.json();
-    assert_eq!(gone["deleted_flags"], json!(["b1"]), "{gone}");
-    let audit = h.get_ok("/api/v1/audit?flag=b1").await;
-    assert!(audit.to_string().contains("flag.moved"), "{audit}");
-}
 
 #[tokio::test]
 async fn members_reach_their_projects_only() {
@@ -673,4 +378,41 @@ async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
         }
         assert_eq!(h.fingerprint().await, before, "a refusal wrote");
     }
+}
+
+#[tokio::test]
+async fn import_into_and_export_of_one_project() {
+    let h = two_projects().await;
+    let doc = json!({"segments": {"seg-new": {"conditions": []}},
+        "flags": {"n1": {"environments": {"production": {"enabled": true, "rules": [{"segments": ["seg-new", "seg-all"]}]}}},
+                  "n2": {"project": "alpha"}}});
+    h.post_json("/api/v1/import?project=beta", doc.clone())
+        .await
+        .expect(200);
+    assert_eq!(h.get_ok("/api/v1/flags/n1").await["project"], "beta");
+    assert_eq!(h.get_ok("/api/v1/flags/n2").await["project"], "alpha");
+    assert_eq!(
+        h.get_ok("/api/v1/segments/seg-new").await["project"],
+        "beta"
+    );
+    let beta = h.get_ok("/api/v1/export?project=beta").await;
+    assert_eq!(keys(&beta["flags"]), set(["b1".into(), "n1".into()]));
+    assert_eq!(
+        keys(&beta["segments"]),
+        set(["seg-beta".into(), "seg-new".into(), "seg-all".into()])
+    );
+    let unleash = h
+        .get_ok("/api/v1/export?project=alpha&format=unleash")
+        .await;
+    assert_eq!(
+        names(&unleash["features"], "name"),
+        set(["a1".into(), "a2".into(), "n2".into()])
+    );
+    h.get("/api/v1/export?project=nope").await.expect(404);
+    let before = h.config_version().await;
+    h.post_json("/api/v1/import?project=no/slash", doc)
+        .await
+        .expect(400);
+    h.get("/api/v1/export?project=no/slash").await.expect(400);
+    assert_eq!(h.config_version().await, before);
 }

@@ -27,6 +27,8 @@ const PAGES: &[(&str, &str, bool)] = &[
     ("/try", "/try", true),
     ("/release-plans", "/release-plans", true),
     ("/segments", "/segments", true),
+    ("/projects", "/projects", true),
+    ("/projects/{key}", "/projects/default", true),
     ("/environments", "/environments", true),
     ("/tokens", "/tokens", true),
     ("/users", "/users", true),
@@ -74,9 +76,7 @@ fn button<'a>(html: &'a str, label: &str) -> &'a str {
 }
 
 async fn login(h: &Harness, name: &str) -> String {
-    let reply = h.login(name, PASSWORD).await.expect(200);
-    let cookie = reply.headers["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
+    h.session(name, PASSWORD).await
 }
 
 #[test]

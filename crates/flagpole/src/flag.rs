@@ -1,5 +1,5 @@
 //! `flagpole flag list|get|set|enable|disable`: flag administration against a running
-//! server.
+//! server (`--project` lists one project's flags, or creates or moves a flag there).
 
 use std::path::PathBuf;
 
@@ -28,6 +28,9 @@ enum FlagCommand {
         /// Only flags with this tag.
         #[arg(long)]
         tag: Option<String>,
+        /// Only this project's flags.
+        #[arg(long)]
+        project: Option<String>,
     },
     /// Print a flag as JSON.
     Get { key: String },
@@ -36,6 +39,10 @@ enum FlagCommand {
         key: String,
         #[arg(long)]
         file: PathBuf,
+        /// The project of a new flag, or the one to move the flag to (the file's, else
+        /// the flag's own, when absent).
+        #[arg(long)]
+        project: Option<String>,
         /// Write nothing; print how the sampled contexts of each environment the change
         /// touches would change (impact preview; sampling must be on there).
         #[arg(long)]
@@ -64,8 +71,12 @@ enum FlagCommand {
 pub fn run(args: FlagArgs) -> Result<()> {
     let client = args.server.client();
     match args.command {
-        FlagCommand::List { search, tag } => {
-            let query = query(&[("q", search), ("tag", tag)]);
+        FlagCommand::List {
+            search,
+            tag,
+            project,
+        } => {
+            let query = query(&[("q", search), ("tag", tag), ("project", project)]);
             let answer = client.send("GET", &format!("/api/v1/flags?{query}"), None)?;
             for f in answer["flags"].as_array().into_iter().flatten() {
                 let envs: Vec<String> = f["environments"]
@@ -96,17 +107,31 @@ pub fn run(args: FlagArgs) -> Result<()> {
             let answer = client.send("GET", &format!("/api/v1/flags/{}", encode(&key)), None)?;
             crate::output::say!("{}", serde_json::to_string_pretty(&answer)?);
         }
-        FlagCommand::Set { key, file, preview } => {
+        FlagCommand::Set {
+            key,
+            file,
+            project,
+            preview,
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let flag: Flag = flagpole_core::parse_yaml(&text)
                 .with_context(|| format!("{} is not a valid flag", file.display()))?;
             let mut body = serde_json::to_value(&flag)?;
+            if let Some(project) = project {
+                body["project"] = json!(project);
+            }
             let path = format!("/api/v1/flags/{}", encode(&key));
             let query = if preview { "?preview=true" } else { "" };
             let answer = match client.send("GET", &path, None) {
                 Ok(current) => {
                     body["version"] = current["version"].clone();
+                    // A file naming no project replaces the flag where it is.
+                    if let (Some(fields), Some(own)) =
+                        (body.as_object_mut(), current.get("project"))
+                    {
+                        fields.entry("project").or_insert_with(|| own.clone());
+                    }
                     client.send("PUT", &format!("{path}{query}"), Some(&body))?
                 }
                 Err(_) => {

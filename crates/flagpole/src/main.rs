@@ -15,6 +15,7 @@ mod eval;
 mod flag;
 mod listen;
 mod output;
+mod project;
 mod proposal;
 mod relay;
 mod schedule;
@@ -45,6 +46,9 @@ enum Command {
     Export(transfer::ExportArgs),
     /// Administer flags on a running server.
     Flag(flag::FlagArgs),
+    /// Create, list and delete projects; their members, protection and approvals (offline
+    /// or through a server).
+    Project(project::ProjectArgs),
     /// Create, list and revoke API tokens (offline or through a server).
     Token(access::TokenArgs),
     /// Create users, set passwords, list users (offline or through a server).
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Import(args) => transfer::import(args),
         Command::Export(args) => transfer::export(args),
         Command::Flag(args) => flag::run(args),
+        Command::Project(args) => project::run(args),
         Command::Token(args) => access::token(args),
         Command::User(args) => access::user(args),
         Command::Schedule(args) => schedule::run(args),

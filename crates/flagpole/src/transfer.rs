@@ -1,5 +1,6 @@
 //! `flagpole import` and `flagpole export`: against the database directly (offline) or
-//! through a running server's API (`--server`).
+//! through a running server's API (`--server`); `--project` imports into one project,
+//! or exports one.
 
 use std::path::PathBuf;
 
@@ -51,6 +52,10 @@ pub struct ImportArgs {
     /// The environment Unleash and seed flags are imported into.
     #[arg(long, default_value = "production")]
     environment: String,
+    /// The project every imported flag and segment that names none goes to (made when
+    /// it does not exist).
+    #[arg(long)]
+    project: Option<String>,
     #[command(flatten)]
     target: Target,
 }
@@ -62,6 +67,9 @@ pub struct ExportArgs {
     /// The environment exported to the Unleash and seed formats.
     #[arg(long, default_value = "production")]
     environment: String,
+    /// Only this project's flags, and the segments they may use.
+    #[arg(long)]
+    project: Option<String>,
     /// Write here instead of standard output.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -89,9 +97,8 @@ pub fn import(args: ImportArgs) -> Result<()> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     if let Some(client) = args.target.client() {
         let path = format!(
-            "/api/v1/import?format={}&environment={}",
-            format_name(args.format),
-            args.environment
+            "/api/v1/import?{}",
+            transfer_query(args.format, &args.environment, &args.project)
         );
         // A native document may be YAML (JSON is YAML too); the other formats are JSON.
         let content_type = match args.format {
@@ -104,6 +111,9 @@ pub fn import(args: ImportArgs) -> Result<()> {
     }
     let mut doc = formats::import(&text, args.format, &args.environment)
         .with_context(|| format!("{} is not a valid flag file", args.file.display()))?;
+    if let Some(project) = &args.project {
+        doc.place_in(project);
+    }
     let database = args.target.database.clone();
     runtime()?.block_on(async move {
         let state = open_state(&database).await?;
@@ -125,24 +135,27 @@ pub fn import(args: ImportArgs) -> Result<()> {
 pub fn export(args: ExportArgs) -> Result<()> {
     let text = match args.target.client() {
         Some(client) => client.get_text(&format!(
-            "/api/v1/export?format={}&environment={}",
-            format_name(args.format),
-            args.environment
+            "/api/v1/export?{}",
+            transfer_query(args.format, &args.environment, &args.project)
         ))?,
         None => {
             let database = args.target.database.clone();
             let (format, environment) = (args.format, args.environment.clone());
+            let project = args.project.clone();
             runtime()?.block_on(async move {
                 let state = open_state(&database).await?;
                 let published = state.published();
                 if format != Format::Native && !published.has_environment(&environment) {
                     anyhow::bail!("there is no environment {environment:?}");
                 }
-                Ok::<_, anyhow::Error>(formats::export(
-                    &published.document(),
-                    format,
-                    &environment,
-                )?)
+                let document = match &project {
+                    Some(p) if published.project(p).is_none() => {
+                        anyhow::bail!("there is no project {p:?}")
+                    }
+                    Some(p) => published.document().of_project(p),
+                    None => published.document(),
+                };
+                Ok::<_, anyhow::Error>(formats::export(&document, format, &environment)?)
             })?
         }
     };
@@ -152,6 +165,15 @@ pub fn export(args: ExportArgs) -> Result<()> {
         None => crate::output::say!("{text}"),
     }
     Ok(())
+}
+
+/// The query of an import or export through the API.
+fn transfer_query(format: Format, environment: &str, project: &Option<String>) -> String {
+    crate::flag::query(&[
+        ("format", Some(format_name(format).to_string())),
+        ("environment", Some(environment.to_string())),
+        ("project", project.clone()),
+    ])
 }
 
 fn format_name(f: Format) -> &'static str {

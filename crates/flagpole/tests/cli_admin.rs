@@ -4,9 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{ok, Server};
+use common::{failed, flagpole_as, ok, Server};
 
 /// The admin token the test servers start with (`FLAGPOLE_BOOTSTRAP_TOKEN`).
 const ADMIN_TOKEN: &str = "cli-test-admin-token";
@@ -14,30 +14,6 @@ const ADMIN_TOKEN: &str = "cli-test-admin-token";
 /// Runs the CLI with the admin token in `FLAGPOLE_TOKEN`.
 fn flagpole(args: &[&str], dir: &Path) -> Output {
     flagpole_as(args, dir, Some(ADMIN_TOKEN))
-}
-
-fn flagpole_as(args: &[&str], dir: &Path, token: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_flagpole"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FLAGPOLE_SERVER")
-        .env_remove("FLAGPOLE_DATABASE")
-        .env_remove("FLAGPOLE_TOKEN");
-    if let Some(token) = token {
-        command.env("FLAGPOLE_TOKEN", token);
-    }
-    command.output().expect("run flagpole")
-}
-
-fn failed(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/flags.yaml");

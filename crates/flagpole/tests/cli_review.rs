@@ -6,39 +6,19 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{agent, ok, Server};
+use common::{agent, failed, flagpole_as, ok, Server};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "cli-review-admin-token";
 const EDITOR_TOKEN: &str = "cli-review-editor-token";
 
-fn flagpole_as(args: &[&str], dir: &Path, token: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flagpole"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FLAGPOLE_SERVER")
-        .env_remove("FLAGPOLE_DATABASE")
-        .env("FLAGPOLE_TOKEN", token)
-        .output()
-        .expect("run flagpole")
-}
-
-fn failed(o: &Output) -> String {
-    assert!(
-        !o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 impl Server {
     /// Runs `flagpole ARGS --server URL` in `dir` with `token`.
     fn cli(&self, dir: &Path, token: &str, args: &[&str]) -> Output {
         let args = [args, &["--server", &self.url]].concat();
-        flagpole_as(&args, dir, token)
+        flagpole_as(&args, dir, Some(token))
     }
 
     /// The editor proposes a change of `checkout` in production (`change`) with the CLI; the

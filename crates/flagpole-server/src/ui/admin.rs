@@ -1,6 +1,8 @@
 //! Environments (anyone may read; admins create and protect them), tokens and users
 //! (admins). Every change is sent to the matching `/api/v1` route.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -12,8 +14,23 @@ use crate::error::ApiError;
 use crate::http::extract::Call;
 use crate::http::AppState;
 
+/// The roles a user may have: server-wide, or `member` (only their projects).
+const USER_ROLES: [&str; 4] = ["viewer", "editor", "admin", "member"];
+
 pub async fn environments_page(Call(state, who): Call<Page>) -> Result<Markup, ApiError> {
     let published = state.published();
+    // Flags on per environment: every project's from the snapshots, else counted over
+    // the flags the page shows.
+    let shown_on = (!who.scope.is_all() || who.project.is_some()).then(|| {
+        let mut on: HashMap<String, usize> = HashMap::new();
+        let shown = (published.flags.values()).filter(|r| !r.archived && who.shows(&r.project));
+        for r in shown {
+            for (env, c) in r.flag().environments {
+                *on.entry(env).or_default() += usize::from(c.enabled);
+            }
+        }
+        on
+    });
     let sampling = state.store().sampling_settings().await?;
     let samplers = state.samplers();
     let body = html! {
@@ -22,7 +39,10 @@ pub async fn environments_page(Call(state, who): Call<Page>) -> Result<Markup, A
                 thead { tr { th scope="col" { "Environment" } th scope="col" { "Flags on" } th scope="col" { "Protected" } th scope="col" { "Impact-preview sampling" } } }
                 tbody {
                     @for (i, e) in published.environments.iter().enumerate() {
-                        @let on = published.snapshot(&e.name).map_or(0, |s| s.count_enabled());
+                        @let on = match &shown_on {
+                            Some(on) => on.get(&e.name).copied().unwrap_or(0),
+                            None => published.snapshot(&e.name).map_or(0, |s| s.count_enabled()),
+                        };
                         tr {
                             td { a href=(format!("/?env={}&state=on", encode(&e.name))) { (e.name) } }
                             td { (on) }
@@ -183,7 +203,7 @@ pub async fn users_page(State(state): State<AppState>, who: Page) -> Result<Resp
                             td { (u.name) }
                             td {
                                 select aria-label=(format!("Role of {}", u.name)) data-patch-select=(format!("/api/v1/users/{}", encode(&u.name))) data-field-name="role" disabled[u.name == who.name()] {
-                                    @for r in ["viewer", "editor", "admin"] { option value=(r) selected[u.role == r] { (r) } }
+                                    @for r in USER_ROLES { option value=(r) selected[u.role == r] { (r) } }
                                 }
                             }
                             td { (u.grants.join(", ")) }
@@ -206,11 +226,9 @@ pub async fn users_page(State(state): State<AppState>, who: Page) -> Result<Resp
                     (field("Password", "password", html! { input #f-password name="password" type="password" required maxlength="1000" autocomplete="new-password"; }, Some("At least 12 characters.")))
                     (field("Role", "role", html! {
                         select #f-role name="role" {
-                            option value="viewer" { "viewer" }
-                            option value="editor" { "editor" }
-                            option value="admin" { "admin" }
+                            @for r in USER_ROLES { option value=(r) { (r) } }
                         }
-                    }, None))
+                    }, Some("member: only the projects the user is made a member of.")))
                 }
                 (form_error())
                 button.primary type="submit" { "Create user" }

@@ -1,6 +1,6 @@
-//! Change requests: the list by status, and one request with its diff against the
-//! current flag, whether it is stale, its comments and a comment form, and the approve
-//! (now or at a time), reject and rebase buttons. The buttons are disabled, with the
+//! Change requests: the list by status (of the switcher's project), and one request with
+//! its diff against the current flag, whether it is stale, its comments and a comment
+//! form, and the approve (now or at a time), reject and rebase buttons. The buttons are disabled, with the
 //! server's reason, when the viewer may not use them; the API refuses them anyway.
 //! Approving at a time is sent by `assets/review.js` (the time input is local time).
 
@@ -19,6 +19,7 @@ use crate::http::extract::ApiPath;
 use crate::http::extract::Call;
 use crate::http::views::ChangeRequestDetail;
 use crate::http::AppState;
+use crate::identity::Role;
 use crate::review::requests::{author_or_reviewer, load};
 
 /// The statuses a change request can have, as the filter offers them.
@@ -35,7 +36,12 @@ pub async fn list_page(
 ) -> Result<Markup, ApiError> {
     // Open ones first: what waits for someone. `?status=` shows all.
     let status = status_filter(q.status, "open", &STATUSES);
-    let requests = state.store().change_requests(status.as_deref()).await?;
+    let published = state.published();
+    let requests: Vec<ChangeRequestRecord> = (state.store().change_requests(status.as_deref()))
+        .await?
+        .into_iter()
+        .filter(|r| who.shows(published.project_of(&r.kind, &r.target)))
+        .collect();
     let now = Utc::now();
     let body = html! {
         form.filters method="get" action="/change-requests" role="search" aria-label="Filter change requests" {
@@ -74,9 +80,13 @@ pub async fn request_page(
     Call(state, who): Call<Page>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
+    let published = state.published();
+    // One the caller does not read is missing too.
+    let readable =
+        |r: &ChangeRequestRecord| who.may(published.project_of(&r.kind, &r.target), Role::Viewer);
     let record = match load(&state, id).await {
-        Ok(r) => r,
-        Err(ApiError::NotFound { .. }) => {
+        Ok(r) if readable(&r) => r,
+        Ok(_) | Err(ApiError::NotFound { .. }) => {
             let text = format!("There is no change request {id}.");
             let mut r =
                 message(&who, Area::ChangeRequests, "Change request", &text).into_response();
@@ -86,7 +96,6 @@ pub async fn request_page(
         Err(e) => return Err(e),
     };
     let info = ChangeRequestDetail::of(&state, &who.who, record.clone());
-    let published = state.published();
     let current = published
         .flags
         .get(&record.target)
@@ -145,7 +154,7 @@ fn actions(
 ) -> Markup {
     let may_approve = info.may_approve;
     let why_not = info.why_not.as_deref().unwrap_or("");
-    let may_decide = who.can_edit() && author_or_reviewer(state, &who.who, record).is_ok();
+    let may_decide = who.is_editor() && author_or_reviewer(state, &who.who, record).is_ok();
     let stale = info.stale;
     let id = record.id;
     html! {

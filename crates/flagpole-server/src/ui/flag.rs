@@ -22,6 +22,7 @@ use super::page::{bounded, encode, json_data, Page};
 use crate::error::ApiError;
 use crate::http::extract::Call;
 use crate::http::views::FlagResource;
+use crate::identity::Role;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FlagQuery {
@@ -34,7 +35,11 @@ pub async fn flag_page(
     Query(q): Query<FlagQuery>,
 ) -> Result<Markup, ApiError> {
     let published = state.published();
-    let Some(record) = published.flags.get(&key).map(|r| r.record()) else {
+    let readable = published
+        .flags
+        .get(&key)
+        .filter(|r| who.may(&r.project, Role::Viewer));
+    let Some(record) = readable.map(|r| r.record()) else {
         return Ok(message(
             &who,
             Area::Flags,
@@ -55,11 +60,16 @@ pub async fn flag_page(
         .get(&env)
         .cloned()
         .unwrap_or_default();
-    let segments: Vec<&str> = published.segments.keys().map(String::as_str).collect();
+    // What its rules may use: its project's segments and the global ones, and its
+    // project's other flags.
+    let segments: Vec<&str> = (published.segments.iter())
+        .filter(|(_, s)| s.segment.usable_in(project))
+        .map(|(name, _)| name.as_str())
+        .collect();
     let others: Vec<&str> = published
         .flags
         .iter()
-        .filter(|(k, r)| **k != key && !r.archived)
+        .filter(|(k, r)| **k != key && !r.archived && *r.project == *project)
         .map(|(k, _)| k.as_str())
         .collect();
     let now = Utc::now();
@@ -85,7 +95,8 @@ pub async fn flag_page(
             @if record.archived { span.badge { "archived" } }
             a href=(format!("/history?flag={flag_path}")) { "History" }
             a href=(format!("/try?flag={flag_path}&env={}", encode(&env))) { "Try it" }
-            @if who.can_edit() {
+            a href=(format!("/projects/{}", encode(project))) { "Project " (project) }
+            @if who.may(project, Role::Editor) {
                 @if record.archived {
                     button type="button" data-post=(format!("/api/v1/flags/{flag_path}/unarchive")) { "Unarchive" }
                 } @else {
@@ -97,7 +108,7 @@ pub async fn flag_page(
         nav.tabs aria-label="Environments" {
             @for e in &published.environments {
                 a href=(format!("/flag/{flag_path}?env={}", encode(&e.name))) aria-current=[(e.name == env).then_some("page")] {
-                    (e.name) @if e.protected { " " span.badge { "protected" } }
+                    (e.name) @if published.protected(project, &e.name) { " " span.badge { "protected" } }
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! The flag list (search, filters, a switch per environment, when each flag was last
-//! evaluated) and the form that creates a flag.
+//! The flag list of the switcher's project (search, filters, a switch per environment,
+//! when each flag was last evaluated) and the form that creates a flag.
 
 use std::collections::HashMap;
 
@@ -15,6 +15,7 @@ use super::page::{bounded, Page};
 use crate::error::ApiError;
 use crate::http::extract::Call;
 use crate::http::AppState;
+use crate::identity::Role;
 use crate::published::StoredFlag;
 
 /// How far back "last evaluated" looks, and the largest "not evaluated for N days".
@@ -89,15 +90,30 @@ pub async fn list_flags_page(
             }
         },
     };
-    let envs: Vec<(&str, bool)> = published
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.protected))
+    // The columns: the environments the switcher's project uses (every one for all),
+    // each marked protected when it is for every project, or for that one.
+    let project = who.project.as_deref().and_then(|p| published.project(p));
+    let envs: Vec<(&str, bool)> = (published.environments.iter())
+        .filter(|e| {
+            project.is_none_or(|p| {
+                p.environments
+                    .as_ref()
+                    .is_none_or(|used| used.contains(&e.name))
+            })
+        })
+        .map(|e| {
+            (
+                e.name.as_str(),
+                project.map_or(e.protected, |p| published.protected(&p.key, &e.name)),
+            )
+        })
         .collect();
     // Each flag is parsed once, and only what a row shows is kept of it.
     let mut tags: Vec<String> = Vec::new();
     let mut shown: Vec<Row> = Vec::new();
-    for r in published.flags.values() {
+    let mut reachable = 0;
+    for r in published.flags.values().filter(|r| who.shows(&r.project)) {
+        reachable += 1;
         let flag = r.flag();
         tags.extend(flag.tags.iter().cloned());
         let listed = match archived.as_str() {
@@ -191,7 +207,7 @@ pub async fn list_flags_page(
             }
             @if who.can_edit() { a.button.primary href="/new" { "New flag" } }
         }
-        p.count { (shown.len()) " of " (published.flags.len()) " flags" }
+        p.count { (shown.len()) " of " (reachable) " flags" }
         div.table-wrap role="region" aria-label="Flags" tabindex="0" {
             table.flags {
                 thead { tr {
@@ -214,9 +230,10 @@ pub async fn list_flags_page(
                                 }
                             }
                             td { (row.flag_type.as_str()) }
-                            @for ((e, protected), on) in envs.iter().zip(&row.on) {
+                            @for ((e, _), on) in envs.iter().zip(&row.on) {
+                                @let protected = published.protected(&r.project, e);
                                 td.env {
-                                    (switch(&r.key, e, *on, *protected, !r.archived && who.may_change(&r.project, e, *protected)))
+                                    (switch(&r.key, e, *on, protected, !r.archived && who.may_change(&r.project, e, protected)))
                                     (last_seen(last.get(&(r.key.clone(), e.to_string())).copied(), now))
                                 }
                             }
@@ -259,12 +276,18 @@ fn last_seen(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Markup {
 }
 
 pub async fn new_flag_page(who: Page) -> Markup {
+    let projects = who.projects_with(Role::Editor);
     let body = html! {
-        @if !who.can_edit() {
+        @if projects.is_empty() {
             p.notice { "Your role (" (who.role.as_str()) ") can read flags but not create them." }
         }
         form.card data-api="POST /api/v1/flags" data-then="go:/flag/{key}" data-flag-form {
-            fieldset disabled[!who.can_edit()] {
+            fieldset disabled[projects.is_empty()] {
+                (field("Project", "project", html! {
+                    select #f-project name="project" {
+                        @for (key, name) in &projects { option value=(key) { (name) } }
+                    }
+                }, Some("The project the flag belongs to; its members may read or change it.")))
                 (field("Key", "key", html! {
                     input #f-key name="key" required maxlength="200" pattern="[A-Za-z0-9_.\\-]+" autocomplete="off" aria-describedby="f-key-hint";
                 }, None))

@@ -1,5 +1,6 @@
-//! History: the audit log with filters (flag, environment, actor, time), each change
-//! with its diff; a flag's versions with a diff between any two and rollback (sent to
+//! History: the audit log of the switcher's project (for all, of every project the
+//! caller reads) with filters (flag, environment, actor, time), each change with its
+//! diff; a flag's versions with a diff between any two and rollback (sent to
 //! `POST /api/v1/flags/{key}/rollback`, after a confirmation).
 
 use axum::extract::{Path, Query};
@@ -14,6 +15,7 @@ use super::layout::{ago, message, page, Area};
 use super::page::{bounded, encode, Page};
 use crate::error::ApiError;
 use crate::http::extract::Call;
+use crate::identity::Role;
 
 /// Entries one page shows at most.
 const PAGE: i64 = 200;
@@ -63,10 +65,15 @@ pub async fn history_page(
     let filter = AuditFilter {
         flag: flag.clone(),
         environment: environment.clone(),
-        project: None,
+        project: who.project.clone(),
         since,
         until,
-        limit: Some(if actor.is_some() { 1000 } else { PAGE }),
+        // Entries are filtered below by actor and by what the caller reads.
+        limit: Some(if actor.is_some() || !who.scope.is_all() {
+            1000
+        } else {
+            PAGE
+        }),
     };
     let actor_lc = actor.as_ref().map(|a| a.to_lowercase());
     let entries: Vec<_> = state
@@ -74,6 +81,7 @@ pub async fn history_page(
         .audit(&filter)
         .await?
         .into_iter()
+        .filter(|e| who.shows_entry(e.project.as_deref()))
         .filter(|e| {
             actor_lc
                 .as_ref()
@@ -88,7 +96,7 @@ pub async fn history_page(
             label { span { "Flag" }
                 input name="flag" value=[flag.as_deref()] list="flag-keys" maxlength="200";
             }
-            datalist #flag-keys { @for k in published.flags.keys() { option value=(k) {} } }
+            datalist #flag-keys { @for (k, _) in published.flags.iter().filter(|(_, r)| who.shows(&r.project)) { option value=(k) {} } }
             label { span { "Environment" }
                 select name="environment" {
                     option value="" { "Any" }
@@ -154,7 +162,17 @@ pub async fn diff_page(
     Query(q): Query<DiffQuery>,
 ) -> Result<Markup, ApiError> {
     let versions = state.store().flag_versions(&key).await?;
-    let Some(last) = versions.last() else {
+    // The flag's project: where it is, or where it was when deleted.
+    let published = state.published();
+    let project = (published.flag_project(&key))
+        .or_else(|| {
+            versions
+                .iter()
+                .rev()
+                .find_map(|v| Some(v.flag.as_ref()?.project()))
+        })
+        .unwrap_or(flagpole_core::DEFAULT_PROJECT);
+    let Some(last) = versions.last().filter(|_| who.may(project, Role::Viewer)) else {
         return Ok(message(
             &who,
             Area::History,
@@ -179,7 +197,8 @@ pub async fn diff_page(
             name: format!("{key}@{from} or {key}@{to}"),
         });
     };
-    let live = state.published().flags.contains_key(&key);
+    let live = published.flags.contains_key(&key);
+    let may_roll_back = who.may(project, Role::Editor);
     let as_json = |v: &flagpole_store::FlagVersion| v.flag.as_ref().map(|f| json!(f));
     let key_path = encode(&key);
     let body = html! {
@@ -199,7 +218,7 @@ pub async fn diff_page(
                                 td { (v.actor) }
                                 td {
                                     @if v.version != current && v.flag.is_some() && live {
-                                        button type="button" disabled[!who.can_edit()]
+                                        button type="button" disabled[!may_roll_back]
                                             data-post=(format!("/api/v1/flags/{key_path}/rollback"))
                                             data-body=(json!({"to_version": v.version, "version": current}).to_string())
                                             data-confirm=(format!("Roll {key} back to version {}? This saves that version's configuration as a new version, in every environment.", v.version))

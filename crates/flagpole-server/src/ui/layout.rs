@@ -1,9 +1,10 @@
-//! The page shell (head, navigation, the confirmation dialog every page shares) and
-//! small partials used across pages.
+//! The page shell (head, the project switcher, navigation, the confirmation dialog every
+//! page shares) and small partials used across pages.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::page::Page;
+use super::switcher::switcher;
 
 /// Which navigation entry a page belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,7 @@ pub enum Area {
     Try,
     Releases,
     Segments,
+    Projects,
     Environments,
     Tokens,
     Users,
@@ -29,6 +31,7 @@ const ENTRIES: &[(Area, &str, &str)] = &[
     (Area::Try, "/try", "Try it"),
     (Area::Releases, "/release-plans", "Release plans"),
     (Area::Segments, "/segments", "Segments"),
+    (Area::Projects, "/projects", "Projects"),
     (Area::Environments, "/environments", "Environments"),
     (Area::Tokens, "/tokens", "Tokens"),
     (Area::Users, "/users", "Users"),
@@ -45,6 +48,7 @@ pub fn page(who: &Page, area: Area, title: &str, body: Markup) -> Markup {
                 div.shell {
                     header.sidebar {
                         a.brand href="/" { (logo()) span { "Flagpole" } }
+                        (switcher(who))
                         nav aria-label="Main" {
                             ul {
                                 @for (a, href, label) in ENTRIES {

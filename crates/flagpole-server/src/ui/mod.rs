@@ -21,9 +21,11 @@ mod history;
 mod layout;
 mod login;
 mod page;
+mod projects;
 mod release;
 mod schedules;
 mod segments;
+mod switcher;
 mod try_it;
 
 use axum::extract::Request;
@@ -54,6 +56,8 @@ pub fn router() -> Router<AppState> {
         .route("/try", get(try_it::try_page))
         .route("/release-plans", get(release::release_plans_page))
         .route("/segments", get(segments::segments_page))
+        .route("/projects", get(projects::projects_page))
+        .route("/projects/{key}", get(projects::project_page))
         .route("/environments", get(admin::environments_page))
         .route("/tokens", get(admin::tokens_page))
         .route("/users", get(admin::users_page))
@@ -64,10 +68,13 @@ pub fn router() -> Router<AppState> {
         .layer(CompressionLayer::new())
 }
 
-/// The headers every UI answer carries.
+/// The headers every UI answer carries, and the switcher's cookie when a page was asked
+/// for a project.
 async fn headers(request: Request, next: Next) -> Response {
+    let query = request.uri().query().map(str::to_string);
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    switcher::remember(query.as_deref(), h);
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));

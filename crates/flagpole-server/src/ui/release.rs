@@ -1,8 +1,9 @@
 //! Release plans in the UI: on the flag page, the plan of the flag in the environment
 //! shown (milestones, the current one, status, guards, the last reason) with pause,
-//! resume and cancel, and a form to start one; `/release-plans` lists every plan. The
-//! buttons and the form send JSON to `/api/v1/flags/{key}/environments/{env}/release-plan`
-//! (`routes/release_plans.rs`), which checks the role and protected environments again.
+//! resume and cancel, and a form to start one; `/release-plans` lists the plans of the
+//! switcher's project. The buttons and the form send JSON to
+//! `/api/v1/flags/{key}/environments/{env}/release-plan` (`routes/release_plans.rs`),
+//! which checks the role and protected environments again.
 
 use chrono::Utc;
 use flagpole_store::{PlanFilter, ReleasePlan};
@@ -16,7 +17,11 @@ use crate::release::guards::describe;
 
 /// `/release-plans`: every plan, newest first.
 pub async fn release_plans_page(Call(state, who): Call<Page>) -> Result<Markup, ApiError> {
-    let plans = state.store().release_plans(&PlanFilter::default()).await?;
+    let published = state.published();
+    let plans: Vec<ReleasePlan> = (state.store().release_plans(&PlanFilter::default()).await?)
+        .into_iter()
+        .filter(|p| who.shows(published.project_of("flag", &p.flag)))
+        .collect();
     let now = Utc::now();
     let body = html! {
         p.hint { "A release plan raises a flag's rollout in one environment through milestones while its guards hold. Start one from the flag's page." }

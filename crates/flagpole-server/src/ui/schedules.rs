@@ -1,6 +1,7 @@
-//! Schedules: scheduled flag and segment changes, filtered by status and flag, each
-//! linking to what it changes; a pending one can be cancelled (sent to
-//! `DELETE /api/v1/schedules/{id}` after a confirmation) by whoever may make the change.
+//! Schedules: scheduled flag and segment changes of the switcher's project, filtered by
+//! status and flag, each linking to what it changes; a pending one can be cancelled
+//! (sent to `DELETE /api/v1/schedules/{id}` after a confirmation) by whoever may make
+//! the change.
 
 use axum::extract::Query;
 use chrono::Utc;
@@ -36,8 +37,11 @@ pub async fn schedules_page(
         kind: flag.as_ref().map(|_| "flag".to_string()),
         target: flag.clone(),
     };
-    let schedules = state.store().schedules(&filter).await?;
     let published = state.published();
+    let schedules: Vec<ScheduleRecord> = (state.store().schedules(&filter).await?)
+        .into_iter()
+        .filter(|s| who.shows(published.project_of(&s.kind, &s.target)))
+        .collect();
     let now = Utc::now();
     let body = html! {
         form.filters method="get" action="/schedules" role="search" aria-label="Filter schedules" {
@@ -45,7 +49,7 @@ pub async fn schedules_page(
             label { span { "Flag" }
                 input name="flag" value=[flag.as_deref()] list="flag-keys" maxlength="200";
             }
-            datalist #flag-keys { @for k in published.flags.keys() { option value=(k) {} } }
+            datalist #flag-keys { @for (k, _) in published.flags.iter().filter(|(_, r)| who.shows(&r.project)) { option value=(k) {} } }
             button type="submit" { "Filter" }
         }
         p.hint { "Schedule a change with " code { "flagpole schedule create" } " or "
@@ -71,7 +75,7 @@ pub async fn schedules_page(
 }
 
 fn row(state: &AppState, who: &Page, s: &ScheduleRecord, now: chrono::DateTime<Utc>) -> Markup {
-    let may_cancel = who.can_edit()
+    let may_cancel = who.is_editor()
         && review::check_may_change(
             &state.published(),
             &who.who,

@@ -19,7 +19,8 @@ pub struct TryQuery {
 
 pub async fn try_page(Call(state, who): Call<Page>, Query(q): Query<TryQuery>) -> Markup {
     let published = state.published();
-    let flag = bounded(q.flag, 200).filter(|f| published.live_flag(f).is_some());
+    let shown = |key: &str| published.flag_project(key).is_some_and(|p| who.shows(p));
+    let flag = bounded(q.flag, 200).filter(|f| published.live_flag(f).is_some() && shown(f));
     let env = bounded(q.env, 200);
     let body = html! {
         form.card.try data-try {
@@ -32,7 +33,7 @@ pub async fn try_page(Call(state, who): Call<Page>, Query(q): Query<TryQuery>) -
                 label.grow { span { "Flag" }
                     select name="flag" data-k="flag" {
                         option value="" { "Every flag" }
-                        @for k in published.live_keys() { option value=(k) selected[flag.as_deref() == Some(k)] { (k) } }
+                        @for k in published.live_keys().filter(|k| shown(k)) { option value=(k) selected[flag.as_deref() == Some(k)] { (k) } }
                     }
                 }
             }

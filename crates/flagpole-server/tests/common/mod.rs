@@ -7,6 +7,7 @@
 
 pub mod credentials;
 pub mod postgres;
+pub mod projects;
 pub mod sse;
 
 use std::sync::Arc;
@@ -324,6 +325,17 @@ impl Harness {
             Payload::Json(json!({"name": name, "password": password})),
         )
         .await
+    }
+
+    /// Logs `name` in with `password`; the session cookie (`flagpole_session=…`).
+    pub async fn session(&self, name: &str, password: &str) -> String {
+        let reply = self.login(name, password).await.expect(200);
+        reply
+            .header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
     }
 
     /// Switches sampling on in `environment`, keeping up to `size` contexts, and samples

@@ -1,6 +1,6 @@
 //! What the binary's end-to-end tests share: a free port, `flagpole serve` as a command,
-//! a child process stopped when dropped, waiting for a server to listen, a CLI run's
-//! output, and an HTTP agent that hands back error statuses instead of failing.
+//! a child process stopped when dropped, waiting for a server to listen, running the CLI
+//! and its output, and an HTTP agent that hands back error statuses instead of failing.
 
 #![allow(dead_code)]
 
@@ -101,6 +101,33 @@ pub fn wait_for_port(port: u16, limit: Duration) {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Runs the CLI in `dir` with `token` in `FLAGPOLE_TOKEN` (none: no token), and without
+/// the `FLAGPOLE_…` settings of the environment the tests run in.
+pub fn flagpole_as(args: &[&str], dir: &Path, token: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flagpole"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FLAGPOLE_SERVER")
+        .env_remove("FLAGPOLE_DATABASE")
+        .env_remove("FLAGPOLE_TOKEN");
+    if let Some(token) = token {
+        command.env("FLAGPOLE_TOKEN", token);
+    }
+    command.output().expect("run flagpole")
+}
+
+/// The standard error of a CLI run that must have failed (1: refused; 2: a usage error).
+pub fn failed(o: &Output) -> String {
+    assert!(
+        matches!(o.status.code(), Some(1 | 2)),
+        "{:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The standard output of a CLI run that must have succeeded; fails the test with both

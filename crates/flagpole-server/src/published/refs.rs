@@ -131,6 +131,14 @@ impl Refs {
         self.segment_users.keys().map(String::as_str)
     }
 
+    /// The one project every live flag is in, when they are all in one.
+    pub(crate) fn only_project(&self) -> Option<&str> {
+        match self.projects.len() {
+            1 => self.projects.keys().next().map(String::as_str),
+            _ => None,
+        }
+    }
+
     /// The live flags of a project, in key order.
     pub(crate) fn project_flags(&self, project: &str) -> Option<&OrdSet<String>> {
         self.projects.get(project)

@@ -92,12 +92,7 @@ fn flag_state(state: &AppState, name: &str, uri: &Uri) -> Result<Response, SeedE
     let env = &state.config().seed_environment;
     let snapshot = published.snapshot(env).map_err(SeedError::Api)?;
     let project = &state.config().seed_project;
-    if !snapshot.contains(name)
-        || published
-            .flags
-            .get(name)
-            .is_none_or(|f| *f.project != **project)
-    {
+    if !snapshot.contains(name) || !published.in_project(name, project) {
         return Err(SeedError::NotFound);
     }
     let enabled = match user_id.filter(|u| !u.is_empty()) {

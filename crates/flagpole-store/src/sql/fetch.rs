@@ -45,8 +45,8 @@ macro_rules! expand {
             optional(executor, sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id)).await
         }
 
-        /// `select` (ending in a condition) narrowed to the rows whose `column` holds
-        /// `value`, for each value given.
+        /// `select` (ending in a condition) narrowed to the rows whose `column` (a column,
+        /// or an expression of one) holds `value`, for each value given.
         pub(super) fn narrowed(
             select: impl Into<String>,
             equal: &[(&str, Option<&str>)],

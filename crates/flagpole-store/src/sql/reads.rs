@@ -133,11 +133,17 @@ use crate::store::State;
                  CAST(before AS TEXT) AS before, CAST(after AS TEXT) AS after, config_version, \
                  address FROM audit WHERE 1 = 1";
             // Each of these columns has an index on (column, id), which serves the filter
-            // and the order by id.
+            // and the order by id. A flag's entries are few: where a flag is given, its
+            // index finds them and the other columns are checked on those rows (`|| ''`
+            // keeps SQLite, which has no statistics to tell, from reading a wider index).
+            let (environment, project) = match filter.flag {
+                Some(_) => ("environment || ''", "project || ''"),
+                None => ("environment", "project"),
+            };
             let equal = [
                 ("flag", filter.flag.as_deref()),
-                ("environment", filter.environment.as_deref()),
-                ("project", filter.project.as_deref()),
+                (environment, filter.environment.as_deref()),
+                (project, filter.project.as_deref()),
             ];
             let mut query = narrowed_in_time(select, &equal, "at", filter.since, filter.until);
             query

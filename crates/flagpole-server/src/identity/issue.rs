@@ -87,8 +87,11 @@ pub fn token(
         (None, Some((scope, _))) if sdk => scope.to_list(),
         (None, _) => vec![flagpole_core::GLOBAL_PROJECT.to_string()],
     };
-    if projects.len() > MAX_LIST {
-        problem("projects", format!("at most {MAX_LIST} projects"));
+    if projects.is_empty() || projects.len() > MAX_LIST {
+        problem(
+            "projects",
+            format!("1 to {MAX_LIST} project keys, or [\"*\"] for every project"),
+        );
     }
     for (i, p) in projects.iter().enumerate() {
         if p != flagpole_core::GLOBAL_PROJECT && flagpole_core::check_name(p).is_err() {

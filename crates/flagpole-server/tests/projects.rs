@@ -136,6 +136,11 @@ async fn projects_are_created_listed_and_deleted_when_empty() {
     let refused = h.delete("/api/v1/projects/beta").await.expect(409);
     assert!(refused.text().contains("beta"), "{}", refused.text());
     h.delete("/api/v1/projects/default").await.expect(409);
+    // Tokens name projects that exist, at least one.
+    for projects in [json!([]), json!(["nope"]), json!(["no/slash"])] {
+        let body = json!({"name": "t", "kind": "client", "environment": "production", "projects": projects});
+        h.post_json("/api/v1/tokens", body).await.expect(422);
+    }
     h.post_json("/api/v1/projects", json!({"key": "empty"}))
         .await
         .expect(201);

@@ -59,7 +59,7 @@ struct NewProject {
 }
 
 /// Creates a project (server-wide admins).
-#[utoipa::path(post, path = "/projects", request_body = NewProject, responses((status = 201, description = "The new project", body = ProjectView), (status = 409, description = "The project exists", body = ErrorBody), (status = 422, description = "A key, name or environment that is not allowed", body = ErrorBody), BodyErrors, WriteErrors))]
+#[utoipa::path(post, path = "/projects", request_body = NewProject, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 201, description = "The new project", body = ProjectView), (status = 409, description = "The project exists", body = ErrorBody), (status = 422, description = "A key, name or environment that is not allowed", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn create_project(
     Call(state, Admin(who)): Call<Admin>,
     ApiJson(body): ApiJson<NewProject>,
@@ -95,7 +95,7 @@ async fn get_project(
 }
 
 /// Changes a project's name, description or environments (its admins).
-#[utoipa::path(patch, path = "/projects/{key}", params(("key" = String, Path, description = "Project key")), request_body = ProjectInput, responses((status = 200, description = "The project", body = ProjectView), (status = 404, description = "No such project", body = ErrorBody), (status = 422, description = "A name or environment that is not allowed", body = ErrorBody), BodyErrors, WriteErrors))]
+#[utoipa::path(patch, path = "/projects/{key}", params(("key" = String, Path, description = "Project key")), request_body = ProjectInput, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "The project", body = ProjectView), (status = 404, description = "No such project", body = ErrorBody), (status = 422, description = "A name or environment that is not allowed", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn update_project(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(key): ApiPath<String>,
@@ -126,7 +126,7 @@ struct EnvironmentSettings {
 }
 
 /// Sets a project's protection and approval requirement in one environment (its admins).
-#[utoipa::path(put, path = "/projects/{key}/environments/{env}", params(("key" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment")), request_body = EnvironmentSettings, responses((status = 200, description = "The project", body = ProjectView), (status = 404, description = "No such project or environment", body = ErrorBody), BodyErrors, WriteErrors))]
+#[utoipa::path(put, path = "/projects/{key}/environments/{env}", params(("key" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment")), request_body = EnvironmentSettings, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 200, description = "The project", body = ProjectView), (status = 404, description = "No such project or environment", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn set_project_environment(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath((key, env)): ApiPath<(String, String)>,
@@ -182,7 +182,7 @@ struct MemberRole {
 }
 
 /// Adds a member, or changes their role (the project's admins).
-#[utoipa::path(put, path = "/projects/{key}/members/{user}", params(("key" = String, Path, description = "Project key"), ("user" = String, Path, description = "User name")), request_body = MemberRole, responses((status = 204, description = "Set"), (status = 404, description = "No such project or user", body = ErrorBody), (status = 422, description = "Not a role", body = ErrorBody), BodyErrors, WriteErrors))]
+#[utoipa::path(put, path = "/projects/{key}/members/{user}", params(("key" = String, Path, description = "Project key"), ("user" = String, Path, description = "User name")), request_body = MemberRole, responses((status = 400, description = "Unreadable body", body = ErrorBody), (status = 204, description = "Set"), (status = 404, description = "No such project or user", body = ErrorBody), (status = 422, description = "Not a role", body = ErrorBody), BodyErrors, WriteErrors))]
 async fn set_member(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath((key, user)): ApiPath<(String, String)>,

@@ -44,7 +44,7 @@ pub struct SegmentInput {
 }
 
 /// Lists the segments.
-#[utoipa::path(get, path = "/segments", params(ProjectQuery), responses((status = 200, description = "Every segment, in name order", body = SegmentList)))]
+#[utoipa::path(get, path = "/segments", params(ProjectQuery), responses((status = 400, description = "Unreadable query", body = ErrorBody), (status = 200, description = "Every segment, in name order", body = SegmentList)))]
 async fn list_segments(
     State(state): State<AppState>,
     ProjectViewer(who): ProjectViewer,

@@ -45,7 +45,7 @@ fn manages(who: &Principal, token: &TokenRecord) -> bool {
 }
 
 /// Lists the tokens the caller manages (revoked ones too), without secrets.
-#[utoipa::path(get, path = "/tokens", params(ProjectQuery), responses((status = 200, description = "Every token the caller manages (all, for server-wide admins; else those of projects it administers), oldest first", body = TokenList)))]
+#[utoipa::path(get, path = "/tokens", params(ProjectQuery), responses((status = 400, description = "Unreadable query", body = ErrorBody), (status = 200, description = "Every token the caller manages (all, for server-wide admins; else those of projects it administers), oldest first", body = TokenList)))]
 async fn list_tokens(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiQuery(query): ApiQuery<ProjectQuery>,

@@ -66,7 +66,9 @@ impl Builder {
             refs,
             snapshots: HashMap::new(),
             scoped_features: Default::default(),
+            sole_project: None,
         };
+        published.sole_project = published.refs.only_project().map(Box::from);
         // What the store holds was checked when written; checked again here, item by
         // item, so a damaged database is refused at start rather than served.
         for name in published.segments.keys() {

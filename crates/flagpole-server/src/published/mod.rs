@@ -48,6 +48,9 @@ pub struct Published {
     client_features: HashMap<String, Arc<PayloadCell>>,
     /// The same for project-scoped tokens, made on first request.
     scoped_features: scoped::ScopedPayloads,
+    /// The one project every live flag is in, when they are all in one (kept so that
+    /// the seed GET need not look its flag's project up).
+    sole_project: Option<Box<str>>,
 }
 
 /// What a committed change wrote, as the store committed it: the state at `version` is
@@ -163,7 +166,9 @@ impl Published {
             payload_versions: HashMap::new(),
             client_features: HashMap::new(),
             scoped_features: Default::default(),
+            sole_project: None,
         };
+        next.sole_project = next.refs.only_project().map(Box::from);
         for env in &self.environments {
             let name = &env.name;
             let touched = shown.as_ref().is_none_or(|envs| envs.contains(name));

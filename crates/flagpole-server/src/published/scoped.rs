@@ -78,7 +78,7 @@ impl Published {
     /// Whether the live flag `key` is in `project`; without a lookup when every live
     /// flag is in that project (the seed GET's common case).
     pub fn in_project(&self, key: &str, project: &str) -> bool {
-        self.refs.only_project() == Some(project) || self.flag_project(key) == Some(project)
+        self.sole_project.as_deref() == Some(project) || self.flag_project(key) == Some(project)
     }
 
     /// The project of a stored flag (live or archived).

@@ -4,7 +4,7 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::page::Page;
-use super::switcher::switcher;
+use super::switcher::ALL;
 
 /// Which navigation entry a page belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,4 +145,21 @@ pub fn ago(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>
 /// A page for an error the user can act on (unknown flag, missing permission).
 pub fn message(who: &Page, area: Area, title: &str, text: &str) -> Markup {
     page(who, area, title, html! { p { (text) } })
+}
+
+/// The switcher: a form that loads the page again with the project chosen (the script
+/// sends it on change; the button is for browsers without it).
+pub fn switcher(who: &Page) -> Markup {
+    html! {
+        form.switcher method="get" action=(who.path) aria-label="Project" {
+            label for="project-switch" { "Project" }
+            select #project-switch name="project" data-project-switch {
+                option value=(ALL) selected[who.project.is_none()] { "All projects" }
+                @for (key, name) in &who.projects {
+                    option value=(key) selected[who.project.as_deref() == Some(key.as_str())] { (name) }
+                }
+            }
+            button type="submit" data-switch-button { "Switch" }
+        }
+    }
 }

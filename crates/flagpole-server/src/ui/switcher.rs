@@ -6,9 +6,7 @@
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use maud::{html, Markup};
 
-use super::page::Page;
 use crate::http::auth::policy::cookie;
 
 /// The cookie that keeps the switcher's choice.
@@ -44,23 +42,6 @@ pub fn remember(query: Option<&str>, headers: &mut HeaderMap) {
     let cookie = format!("{COOKIE}={project}; Path=/; SameSite=Strict; Max-Age=31536000");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         headers.append(SET_COOKIE, value);
-    }
-}
-
-/// The switcher: a form that loads the page again with the project chosen (the script
-/// sends it on change; the button is for browsers without it).
-pub fn switcher(who: &Page) -> Markup {
-    html! {
-        form.switcher method="get" action=(who.path) aria-label="Project" {
-            label for="project-switch" { "Project" }
-            select #project-switch name="project" data-project-switch {
-                option value=(ALL) selected[who.project.is_none()] { "All projects" }
-                @for (key, name) in &who.projects {
-                    option value=(key) selected[who.project.as_deref() == Some(key.as_str())] { (name) }
-                }
-            }
-            button type="submit" data-switch-button { "Switch" }
-        }
     }
 }
 

@@ -9,43 +9,19 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::Method;
-use common::projects::{keys, names, set, two_projects};
+use common::projects::{keys, member_session, names, own_page, set, two_projects};
 use common::{bearer, Harness, Payload};
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn members_reach_their_projects_only() {
     let h = two_projects().await;
-    h.create_user("ann", "member", "correct horse battery")
-        .await;
-    h.put_json(
-        "/api/v1/projects/alpha/members/ann",
-        json!({"role": "editor"}),
-    )
-    .await
-    .expect(204);
-    let cookie = h.login("ann", "correct horse battery").await;
-    let cookie = cookie
-        .header("set-cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = member_session(&h, "ann", "alpha", "editor").await;
     let as_ann = |method: Method, uri: &'static str, body: Option<Value>| {
         let (h, cookie) = (&h, cookie.clone());
         async move {
             let payload = body.map_or(Payload::Empty, Payload::Json);
-            h.send(
-                method,
-                uri,
-                &[
-                    ("cookie", cookie.as_str()),
-                    ("host", "flagpole.test"),
-                    ("origin", "http://flagpole.test"),
-                ],
-                payload,
-            )
-            .await
+            h.send(method, uri, &own_page(&cookie), payload).await
         }
     };
     let flags = as_ann(Method::GET, "/api/v1/flags", None)
@@ -225,26 +201,9 @@ async fn a_project_token_and_a_member_reach_nothing_of_another_project() {
         )
         .await;
     let token = bearer(token["secret"].as_str().unwrap());
-    h.create_user("bo", "member", "correct horse battery").await;
-    h.put_json(
-        "/api/v1/projects/alpha/members/bo",
-        json!({"role": "admin"}),
-    )
-    .await
-    .expect(204);
-    let cookie = h.login("bo", "correct horse battery").await;
-    let cookie = cookie
-        .header("set-cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = member_session(&h, "bo", "alpha", "admin").await;
     let as_token = [("authorization", token.as_str())];
-    let as_member = [
-        ("cookie", cookie.as_str()),
-        ("host", "flagpole.test"),
-        ("origin", "http://flagpole.test"),
-    ];
+    let as_member = own_page(&cookie);
     let (sid, rid) = (schedule["id"].clone(), request["id"].clone());
     for caller in [&as_token[..], &as_member[..]] {
         let send = |method: Method, uri: String, body: Option<Value>| {

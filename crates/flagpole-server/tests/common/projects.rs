@@ -60,3 +60,27 @@ pub fn names(list: &Value, field: &str) -> BTreeSet<String> {
 pub fn keys(map: &Value) -> BTreeSet<String> {
     set(map.as_object().unwrap().keys().cloned())
 }
+
+/// Makes `name` a user without a server-wide role, a member of `project` with `role`,
+/// and logs them in; their session cookie.
+pub async fn member_session(h: &Harness, name: &str, project: &str, role: &str) -> String {
+    h.create_user(name, "member", "correct horse battery").await;
+    h.put_json(
+        &format!("/api/v1/projects/{project}/members/{name}"),
+        json!({"role": role}),
+    )
+    .await
+    .expect(204);
+    let login = h.login(name, "correct horse battery").await;
+    let cookie = login.header("set-cookie").split(';').next().unwrap();
+    cookie.to_string()
+}
+
+/// The headers of a request sent with `cookie` from Flagpole's own pages.
+pub fn own_page(cookie: &str) -> [(&'static str, &str); 3] {
+    [
+        ("cookie", cookie),
+        ("host", "flagpole.test"),
+        ("origin", "http://flagpole.test"),
+    ]
+}

@@ -1,9 +1,12 @@
 """Helpers shared by the Python benchmark drivers (scripts/bench_*.py): ports, requests on
 one keep-alive connection, readiness, resident memory and percentiles."""
 
+import contextlib
 import http.client
 import json
+import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -58,13 +61,11 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
+@contextlib.contextmanager
 def serve_imported(binary, doc, db, admin):
     """Imports the document `doc` offline into a fresh database `db`, starts a `flagpole
-    serve` on it with `admin` as its admin token, and waits until it is ready; returns
-    (process, port). Stop the process when done."""
-    import os
-    import subprocess
-
+    serve` on it with `admin` as its admin token, waits until it is ready, and yields
+    (process, port); stops the server on leaving."""
     env = dict(os.environ, FLAGPOLE_LOG="warn", FLAGPOLE_BOOTSTRAP_TOKEN=admin,
                FLAGPOLE_BOOTSTRAP_ADMIN_PASSWORD="bench-password-1")
     subprocess.run([binary, "import", doc, "--database", db], check=True, env=env,
@@ -74,7 +75,7 @@ def serve_imported(binary, doc, db, admin):
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(port, proc)
-    except BaseException:
+        yield proc, port
+    finally:
         proc.terminate()
-        raise
-    return proc, port
+        proc.wait(timeout=30)

@@ -53,8 +53,7 @@ def run(binary, projects, per_project, writes, work):
             flags[f"p{p:04d}-flag-{i:05d}"] = f
     with open(doc, "w") as out:
         json.dump({"version": 1, "flags": flags}, out)
-    proc, port = serve_imported(binary, doc, db, ADMIN)
-    try:
+    with serve_imported(binary, doc, db, ADMIN) as (proc, port):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         tokens = {}
         for name, scope in [("one", ["p0000"]), ("all", ["*"])]:
@@ -98,9 +97,6 @@ def run(binary, projects, per_project, writes, work):
         row["all"] = (size, first, cached)
         row["rss"] = (rss_start, rss_projects, rss_mb(proc.pid))
         return row
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main():

@@ -67,8 +67,7 @@ def run(binary, size, writes, work):
         flags = {f"plain-{i}": {"environments": {"production": {"enabled": False}}} for i in range(50)}
         flags.update({f"flag-{i:06d}": flag(i) for i in range(max(size - 50, 1))})
         json.dump({"version": 1, "flags": flags}, f)
-    proc, port = serve_imported(binary, doc, db, ADMIN)
-    try:
+    with serve_imported(binary, doc, db, ADMIN) as (proc, port):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         status, _, _ = request(conn, "POST", "/api/v1/tokens", ADMIN,
                                {"name": "bench", "kind": "client", "environment": "production", "secret": CLIENT})
@@ -110,9 +109,6 @@ def run(binary, size, writes, work):
             "features_first_ms": t_first * 1000,
             "features_cached_ms": t_cached * 1000,
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main():

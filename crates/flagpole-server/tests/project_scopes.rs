@@ -184,14 +184,24 @@ async fn every_sdk_surface_serves_only_the_tokens_projects() {
     assert_eq!(seed.status, 404, "the seed API only serves default's flags");
 
     // Unleash's query filters.
-    let filtered = h
-        .get_with(
-            "/api/client/features?project=alpha&namePrefix=a1",
-            &[("authorization", &bearer(&all))],
-        )
+    let uri = "/api/client/features?project=alpha&namePrefix=a1";
+    let auth = bearer(&all);
+    let reply = h
+        .get_with(uri, &[("authorization", &auth)])
         .await
-        .expect(200)
-        .json();
+        .expect(200);
+    // Polled again with its ETag: unchanged, so 304; another query is another ETag.
+    let etag = reply.header("etag").to_string();
+    let again = [
+        ("authorization", auth.as_str()),
+        ("if-none-match", etag.as_str()),
+    ];
+    h.get_with(uri, &again).await.expect(304);
+    let other = h
+        .get_with("/api/client/features?namePrefix=a", &again)
+        .await;
+    assert_eq!(other.status, 200);
+    let filtered = reply.json();
     assert_eq!(
         names(&filtered["features"], "name"),
         set(["a1".to_string()])

@@ -41,22 +41,37 @@ async fn get_client_features(
     let env = who.sdk_environment();
     let published = state.published();
     let cache = published.client_features_for(&env, who.sdk_scope())?;
-    if uri.query().is_some_and(|q| !q.is_empty()) {
-        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text(), None))?;
-        let filter = FeatureFilter::from_pairs(pairs.0)?;
-        if !filter.is_empty() {
-            let json = cache.filtered(|key| filter.keeps(&published, key));
-            return Ok((
-                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                json,
-            )
-                .into_response());
+    let filter = match uri.query().filter(|q| !q.is_empty()) {
+        Some(query) => {
+            let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+                .map_err(|e| ApiError::bad_request("invalid_query", e.body_text(), None))?;
+            Some(FeatureFilter::from_pairs(pairs.0)?)
+                .filter(|f| !f.is_empty())
+                .map(|f| (f, query))
         }
-    }
-    let etag = HeaderValue::from_str(&cache.etag).unwrap_or(HeaderValue::from_static("\"0\""));
-    if none_match(&headers, &cache.etag) {
+        None => None,
+    };
+    // A filtered payload is the payload's and the query's: its ETag names both.
+    let tag = match &filter {
+        None => cache.etag.clone(),
+        Some((_, query)) => {
+            let mut hash = flagpole_core::hash::Murmur3::new(0);
+            hash.write(query.as_bytes());
+            format!(
+                "{}-{:08x}\"",
+                cache.etag.trim_end_matches('"'),
+                hash.finish()
+            )
+        }
+    };
+    let etag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""));
+    if none_match(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
+    }
+    if let Some((filter, _)) = filter {
+        let json = cache.filtered(|key| filter.keeps(&published, key));
+        let kind = HeaderValue::from_static("application/json");
+        return Ok(([(CONTENT_TYPE, kind), (ETAG, etag)], json).into_response());
     }
     let gzip = headers
         .get(ACCEPT_ENCODING)

@@ -71,14 +71,9 @@ pub fn token(
         .as_deref()
         .and_then(flagpole_core::unleash_token_scope);
     let sdk = matches!(kind, Some(Kind::Client | Kind::Frontend));
+    // The environment given wins over the one the secret's text names (a token moved
+    // from Unleash may have been bound elsewhere than its text says).
     let environment = match (&new.environment, &unleash) {
-        (Some(env), Some((_, named))) if sdk && env != named => {
-            problem(
-                "environment",
-                format!("the secret names environment {named:?}, not {env:?}"),
-            );
-            Some(env.clone())
-        }
         (None, Some((_, named))) if sdk => Some(named.to_string()),
         (env, _) => env.clone(),
     };

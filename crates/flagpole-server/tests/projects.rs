@@ -374,6 +374,30 @@ async fn import_into_and_export_of_one_project() {
     );
     h.get("/api/v1/export?project=nope").await.expect(404);
     let before = h.config_version().await;
+    // A project that uses only development takes no flag configured in production,
+    // from an import either, and nothing of the import is written…
+    h.post_json(
+        "/api/v1/projects",
+        json!({"key": "dev-only", "environments": ["development"]}),
+    )
+    .await
+    .expect(201);
+    let import = json!({"flags": {"n3": {"project": "dev-only",
+        "environments": {"production": {"enabled": true}}}, "n4": {}}});
+    let refused = h.post_json("/api/v1/import", import).await.expect(400);
+    let text = refused.text();
+    assert!(text.contains("does not use environment"), "{text}");
+    assert_eq!(
+        h.config_version().await,
+        before + 1,
+        "the project's creation only"
+    );
+    // …nor may alpha stop using production while its flags are configured there.
+    let narrow = Payload::Json(json!({"environments": ["development"]}));
+    h.send(Method::PATCH, "/api/v1/projects/alpha", &[], narrow)
+        .await
+        .expect(409);
+    let before = h.config_version().await;
     h.post_json("/api/v1/import?project=no/slash", doc)
         .await
         .expect(400);

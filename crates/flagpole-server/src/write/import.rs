@@ -27,6 +27,10 @@ pub async fn import_document(
     let published = core.published();
     for (key, flag) in &imported.flags {
         published.check_environments(flag, &format!("flags.{key}."))?;
+        // A project the import creates uses every environment.
+        if published.project(flag.project()).is_some() {
+            super::projects::check_flag_fits(&published, key, flag)?;
+        }
     }
     let current = published.document();
     let mut merged = current.clone();

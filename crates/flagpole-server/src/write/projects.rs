@@ -61,6 +61,26 @@ pub fn check_segment_fits(published: &Published, _name: &str, s: &Segment) -> Re
     }
 }
 
+/// 409 while a live flag of `project` is configured in an environment `used` leaves out.
+fn check_still_fits(published: &Published, project: &str, used: &[String]) -> Result<(), ApiError> {
+    let scope = flagpole_core::Scope::one(project);
+    let mut outside = published.scoped_keys(&scope).filter_map(|key| {
+        let flag = published.live_flag(key)?;
+        let env = flag
+            .environments
+            .keys()
+            .find(|e| !used.contains(e))?
+            .clone();
+        Some((key, env))
+    });
+    match outside.next() {
+        None => Ok(()),
+        Some((key, env)) => Err(ApiError::Conflict(format!(
+            "flag {key:?} of project {project:?} is configured in {env:?}; remove that configuration before the project stops using the environment"
+        ))),
+    }
+}
+
 fn existing<'p>(
     published: &'p Published,
     key: &str,
@@ -195,8 +215,9 @@ pub async fn update(
             check_input(&published, input)?;
             project.name = input.name.clone().unwrap_or(project.name);
             project.description = input.description.clone().or(project.description);
-            if input.environments.is_some() {
-                project.environments = input.environments.clone();
+            if let Some(used) = &input.environments {
+                check_still_fits(&published, key, used)?;
+                project.environments = Some(used.clone());
             }
             "project.updated"
         }

@@ -183,16 +183,6 @@ impl Principal {
         }
     }
 
-    /// The projects an SDK route serves this caller: its token's (every project for
-    /// the callers the SDK policies let through without a token).
-    pub fn sdk_scope(&self) -> &Scope {
-        static ALL: Scope = Scope::All;
-        match &self.who {
-            Who::Token(t) => &t.scope,
-            _ => &ALL,
-        }
-    }
-
     /// The environment an SDK route serves this caller: its token's (the SDK policies
     /// only let tokens bound to an environment through).
     pub fn sdk_environment(&self) -> String {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Admin, ProjectEditor, ProjectViewer};
+use crate::http::auth::{readable, Admin, ProjectEditor, ProjectViewer};
 use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, Call, OptionalJson};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::http::views::ChangeRequestDetail;
@@ -54,23 +54,16 @@ struct RequestQuery {
 }
 
 /// A change request the caller may read (a viewer of its flag's project), or 404.
-async fn readable(
+async fn readable_request(
     state: &crate::http::AppState,
     who: &crate::identity::Principal,
     id: i64,
 ) -> Result<ChangeRequestRecord, ApiError> {
     let record = load(state, id).await?;
-    let project = state
-        .published()
-        .project_of(&record.kind, &record.target)
-        .to_string();
-    match who.may(&project, crate::identity::Role::Viewer) {
-        true => Ok(record),
-        false => Err(ApiError::NotFound {
-            kind: "change request",
-            name: id.to_string(),
-        }),
-    }
+    let published = state.published();
+    let project = published.project_of(&record.kind, &record.target);
+    readable(who, Some(project), "change request", id)?;
+    Ok(record)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -162,7 +155,7 @@ async fn get_change_request(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestDetail>, ApiError> {
-    let record = readable(&state, &who, id).await?;
+    let record = readable_request(&state, &who, id).await?;
     Ok(Json(ChangeRequestDetail::of(&state, &who, record)))
 }
 
@@ -173,7 +166,7 @@ async fn comment_change_request(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
-    let record = readable(&state, &who, id).await?;
+    let record = readable_request(&state, &who, id).await?;
     add_comment(&state, &who, &record, &input.text)
         .await
         .map(Json)

@@ -204,7 +204,7 @@ async fn evaluate_flag(
     let Some(snapshot) = published.snapshots.get(&env) else {
         return Err(no_environment(&env));
     };
-    if !snapshot.contains(&key) || !published.visible(&key, who.sdk_scope()) {
+    if !snapshot.contains(&key) || !published.visible(&key, &who.scope()) {
         return Err(OfrepError {
             status: StatusCode::NOT_FOUND,
             details: format!("flag '{key}' was not found"),
@@ -239,8 +239,9 @@ async fn evaluate_flags(
     let now = chrono::Utc::now();
     let mut rng = state.rng();
     state.sample(&env, &ctx);
+    let scope = who.scope();
     let flags = published
-        .scoped_keys(who.sdk_scope())
+        .scoped_keys(&scope)
         .map(|key| {
             let e = snapshot.evaluate(key, &ctx, now, &mut rng);
             match answer(key, &e) {

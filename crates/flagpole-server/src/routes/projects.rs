@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{Admin, ProjectViewer};
+use crate::http::auth::{readable, Admin, ProjectViewer};
 use crate::http::extract::{ApiJson, ApiPath, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::identity::Role;
@@ -69,18 +69,12 @@ async fn create_project(
 }
 
 /// 404 for a project the caller does not reach, as for one that does not exist.
-fn readable(
+fn readable_project(
     state: &crate::http::AppState,
     who: &crate::identity::Principal,
     key: &str,
 ) -> Result<ProjectRecord, ApiError> {
-    let missing = || ApiError::NotFound {
-        kind: "project",
-        name: key.to_string(),
-    };
-    if !who.may(key, Role::Viewer) {
-        return Err(missing());
-    }
+    readable(who, Some(key), "project", key)?;
     projects::found(&state.published(), key)
 }
 
@@ -90,7 +84,7 @@ async fn get_project(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<ProjectView>, ApiError> {
-    let project = readable(&state, &who, &key)?;
+    let project = readable_project(&state, &who, &key)?;
     Ok(Json(view(&state, project)))
 }
 
@@ -160,7 +154,7 @@ async fn list_members(
     Call(state, ProjectViewer(who)): Call<ProjectViewer>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Json<MemberList>, ApiError> {
-    readable(&state, &who, &key)?;
+    readable_project(&state, &who, &key)?;
     let mut members: Vec<Member> = state
         .directory()
         .members(&key)

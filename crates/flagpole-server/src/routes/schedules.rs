@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::auth::{ProjectEditor, ProjectViewer};
+use crate::http::auth::{readable, ProjectEditor, ProjectViewer};
 use crate::http::extract::{one_of, ApiJson, ApiPath, ApiQuery, Call};
 use crate::http::schemas::{BodyErrors, WriteErrors};
 use crate::review::proposal::{flag_proposal, segment_proposal, FlagProposalInput};
@@ -113,16 +113,9 @@ async fn get_schedule(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ScheduleRecord>, ApiError> {
     let schedule = load(&state, id).await?;
-    let project = state
-        .published()
-        .project_of(&schedule.kind, &schedule.target)
-        .to_string();
-    if !who.scope().sees_segment(&project) {
-        return Err(ApiError::NotFound {
-            kind: "schedule",
-            name: id.to_string(),
-        });
-    }
+    let published = state.published();
+    let project = published.project_of(&schedule.kind, &schedule.target);
+    readable(&who, Some(project), "schedule", id)?;
     Ok(Json(schedule))
 }
 

@@ -40,7 +40,7 @@ async fn get_client_features(
 ) -> Result<Response, ApiError> {
     let env = who.sdk_environment();
     let published = state.published();
-    let cache = published.client_features_for(&env, who.sdk_scope())?;
+    let cache = published.client_features_for(&env, &who.scope())?;
     let filter = match uri.query().filter(|q| !q.is_empty()) {
         Some(query) => {
             let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
@@ -108,7 +108,7 @@ async fn get_client_feature(
     }
     let ids = published.segment_ids();
     published
-        .visible(&name, who.sdk_scope())
+        .visible(&name, &who.scope())
         .then(|| published.live_flag(&name))
         .flatten()
         .map(|f| Json(unleash::export_feature(&name, &f, &env, &ids)))
@@ -247,8 +247,9 @@ fn frontend(state: &AppState, who: &Principal, ctx: &Context) -> Result<Response
     let mut rng = state.rng();
     let now = chrono::Utc::now();
     state.sample(&env, ctx);
+    let scope = who.scope();
     let toggles: Vec<Toggle<'_>> = published
-        .scoped_keys(who.sdk_scope())
+        .scoped_keys(&scope)
         .map(|key| (key, snapshot.evaluate(key, ctx, now, &mut rng)))
         .filter(|(_, e)| e.enabled)
         .map(|(key, e)| {
@@ -299,7 +300,7 @@ async fn get_frontend_feature(
     let env = who.sdk_environment();
     let published = state.published();
     let snapshot = published.snapshot(&env)?;
-    if !published.visible(&name, who.sdk_scope()) {
+    if !published.visible(&name, &who.scope()) {
         return Err(ApiError::NotFound {
             kind: "enabled feature",
             name,

@@ -9,6 +9,6 @@ pub mod policy;
 pub mod session;
 
 pub use policy::{
-    readable_flag, Admin, AnySdk, ClientSdk, Editor, Evaluator, FrontendSdk, MetricsReader,
-    ProjectEditor, ProjectViewer, Public, SeedReader, SeedWriter, Viewer,
+    readable, readable_flag, Admin, AnySdk, ClientSdk, Editor, Evaluator, FrontendSdk,
+    MetricsReader, ProjectEditor, ProjectViewer, Public, SeedReader, SeedWriter, Viewer,
 };

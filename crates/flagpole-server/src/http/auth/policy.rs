@@ -278,8 +278,8 @@ policy!(
             return Ok(SeedReader(Principal::new(Who::Anonymous, client_address(parts, state))));
         }
         let principal = authenticate(parts, state).await?;
-        let scope = principal.sdk_scope();
-        seed_reader_allows(principal.kind(), principal.environment(), scope, state)
+        let scope = principal.scope();
+        seed_reader_allows(principal.kind(), principal.environment(), &scope, state)
             .map(|()| principal)
     }
 );
@@ -388,19 +388,28 @@ impl FromRequestParts<AppState> for MetricsReader {
     }
 }
 
-/// 404 for a flag the caller does not reach (as for one that does not exist): reads of
-/// one flag check its project.
+/// 404 for an item of a project the caller does not read (as for one that does not
+/// exist): reads of one item check its project. Global segments' `*` is read by all.
+pub fn readable(
+    who: &Principal,
+    project: Option<&str>,
+    kind: &'static str,
+    name: impl ToString,
+) -> Result<(), ApiError> {
+    match project {
+        Some(p) if p == flagpole_core::GLOBAL_PROJECT || who.may(p, Role::Viewer) => Ok(()),
+        _ => Err(ApiError::NotFound {
+            kind,
+            name: name.to_string(),
+        }),
+    }
+}
+
+/// [`readable`] for a flag, live, archived or (for server-wide roles, who read every
+/// flag) deleted.
 pub fn readable_flag(state: &AppState, who: &Principal, key: &str) -> Result<(), ApiError> {
-    // Server-wide roles read every flag, deleted ones' history too.
     if who.role() >= Some(Role::Viewer) {
         return Ok(());
     }
-    let published = state.published();
-    match published.flag_project(key) {
-        Some(project) if who.may(project, Role::Viewer) => Ok(()),
-        _ => Err(ApiError::NotFound {
-            kind: "flag",
-            name: key.to_string(),
-        }),
-    }
+    readable(who, state.published().flag_project(key), "flag", key)
 }
